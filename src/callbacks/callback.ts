@@ -1,0 +1,53 @@
+/**
+ * The callback interface: hooks around training, with Keras's names and order.
+ *
+ * fit calls, in order: onTrainBegin, then per epoch onEpochBegin, onBatchBegin/onBatchEnd for each step,
+ * onEpochEnd (its logs hold every metric, `val_` ones included), and finally onTrainEnd. A hook may be
+ * async; fit awaits it. Set `this.model.stopTraining = true` to stop after the current epoch (or, from a
+ * batch hook, at the next step boundary).
+ */
+export type Logs = Record<string, number>;
+
+/** One weight array as `getWeights` returns it (a copy) and `setWeights` takes it. */
+export interface NamedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** What a callback may read and change on the model it is attached to. */
+export interface CallbackModel {
+  stopTraining: boolean;
+  getWeights(): NamedWeight[];
+  setWeights(weights: NamedWeight[] | Float32Array[]): void;
+  /** The optimizer's current learning rate; setting it takes effect from the next step. */
+  learningRate: number;
+  /** Writes the model (TensorFlow.js layers format) to a directory. */
+  save(dir: string): Promise<void>;
+}
+
+export interface TrainParams {
+  epochs: number;
+  steps: number;
+  verbose: number;
+}
+
+export abstract class Callback {
+  model!: CallbackModel;
+  params: TrainParams = { epochs: 0, steps: 0, verbose: 0 };
+
+  setModel(model: CallbackModel): void {
+    this.model = model;
+  }
+
+  setParams(params: TrainParams): void {
+    this.params = params;
+  }
+
+  onTrainBegin(_logs?: Logs): void | Promise<void> {}
+  onTrainEnd(_logs?: Logs): void | Promise<void> {}
+  onEpochBegin(_epoch: number, _logs?: Logs): void | Promise<void> {}
+  onEpochEnd(_epoch: number, _logs?: Logs): void | Promise<void> {}
+  onBatchBegin(_batch: number, _logs?: Logs): void | Promise<void> {}
+  onBatchEnd(_batch: number, _logs?: Logs): void | Promise<void> {}
+}
