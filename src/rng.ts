@@ -94,6 +94,51 @@ export function fillUniform(key: Key, out: Float32Array | Float64Array): void {
   }
 }
 
+/**
+ * Writes an inverted-dropout mask: out[offset + j] = u_j >= rate ? 1 / (1 - rate) : 0, j < n, where u_j is the
+ * j-th uniform of the stream of `key`. Inlined Threefry, since masks are the hottest use of the generator.
+ */
+export function fillDropoutMask(key: Key, out: Float32Array, offset: number, n: number, rate: number): void {
+  const scale = 1 / (1 - rate);
+  // Compare in 24-bit integers: u >= rate  <=>  (bits >>> 8) >= rate * 2^24.
+  const threshold = Math.ceil(rate * 16777216);
+  const k0 = key[0] >>> 0;
+  const k1 = key[1] >>> 0;
+  const k2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
+  for (let i = 0; i < n; i += 2) {
+    // Threefry-2x32-20 unrolled (same as threefry2x32 with counter [STREAM_TAG, i/2]), allocation-free.
+    let a = (STREAM_TAG + k0) | 0;
+    let b = ((i >>> 1) + k1) | 0;
+    a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a;
+    a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
+    a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a;
+    a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
+    a = (a + k1) | 0; b = (b + k2 + 1) | 0;
+    a = (a + b) | 0; b = ((b << 17) | (b >>> 15)) ^ a;
+    a = (a + b) | 0; b = ((b << 29) | (b >>> 3)) ^ a;
+    a = (a + b) | 0; b = ((b << 16) | (b >>> 16)) ^ a;
+    a = (a + b) | 0; b = ((b << 24) | (b >>> 8)) ^ a;
+    a = (a + k2) | 0; b = (b + k0 + 2) | 0;
+    a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a;
+    a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
+    a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a;
+    a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
+    a = (a + k0) | 0; b = (b + k1 + 3) | 0;
+    a = (a + b) | 0; b = ((b << 17) | (b >>> 15)) ^ a;
+    a = (a + b) | 0; b = ((b << 29) | (b >>> 3)) ^ a;
+    a = (a + b) | 0; b = ((b << 16) | (b >>> 16)) ^ a;
+    a = (a + b) | 0; b = ((b << 24) | (b >>> 8)) ^ a;
+    a = (a + k1) | 0; b = (b + k2 + 4) | 0;
+    a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a;
+    a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
+    a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a;
+    a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
+    a = (a + k2) | 0; b = (b + k0 + 5) | 0;
+    out[offset + i] = a >>> 8 >= threshold ? scale : 0;
+    if (i + 1 < n) out[offset + i + 1] = b >>> 8 >= threshold ? scale : 0;
+  }
+}
+
 /** A uniform integer in [0, n) from the i-th uint32 of the stream (multiply-shift, n < 2^32). */
 export function randInt(key: Key, i: number, n: number): number {
   return Math.floor((bits(key, i) * n) / 4294967296);

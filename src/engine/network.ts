@@ -1,0 +1,194 @@
+/**
+ * The compute core: a built stack of layers over one flat parameter vector, with a pure gradient function.
+ *
+ * `gradients(params, shard)` is a pure function of (weights, rows, keys): the same inputs give the same
+ * bits on any thread, which is what lets the pool split a batch across workers without changing results.
+ * The main thread (workers: 0) and every worker build a Network from the same plan.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getLoss, type Loss } from '../losses.js';
+import { getMetric, type Metric } from '../metrics.js';
+import { layerFromConfig } from '../layers/index.js';
+import type { Layer, LayerConfig, T } from '../layers/layer.js';
+import { Dense } from '../layers/dense.js';
+import type { Key } from '../rng.js';
+
+/** Where each weight lives in the flat parameter vector. */
+export interface ParamSlot {
+  layer: number;
+  /** Keras-style full name: 'dense/kernel'. */
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+/** Everything a thread needs to rebuild the model: plain JSON, sent to workers. */
+export interface Plan {
+  layers: LayerConfig[];
+  inputShape: number[];
+  loss: string;
+  metrics: string[];
+}
+
+/** One micro-shard of a batch, gathered into host memory. */
+export interface ShardInput {
+  rows: number;
+  /** rows x features, row-major. */
+  x: Float32Array;
+  /** features x rows (for the first Dense layer's kernel gradient, built while gathering). */
+  xT?: Float32Array;
+  /** Targets: rows x targetCols. */
+  y: Float32Array;
+  /** Dataset row index of each row (keys the dropout masks). */
+  sampleIndices: Int32Array;
+}
+
+export interface ShardStats {
+  loss: number;
+  /** [sum, count] per metric, in plan order. */
+  metrics: number[];
+}
+
+export class Network {
+  readonly layers: Layer[];
+  readonly slots: ParamSlot[];
+  readonly paramCount: number;
+  readonly loss: Loss;
+  readonly metrics: Metric[];
+  readonly outputCols: number;
+  readonly inputCols: number;
+  /** Whether the last layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
+  readonly fusedOutput: boolean;
+  /** Index of the first layer that holds weights: no input gradient is needed at or before it. */
+  private readonly firstParamLayer: number;
+  /** Per layer, the slots of its weights. */
+  private readonly layerSlots: ParamSlot[][];
+
+  constructor(readonly plan: Plan) {
+    this.layers = plan.layers.map(layerFromConfig);
+    let shape = plan.inputShape;
+    for (const layer of this.layers) {
+      layer.build(shape);
+      shape = layer.outputShape!;
+    }
+    this.outputCols = shape[0];
+    this.inputCols = plan.inputShape[0];
+    this.slots = [];
+    this.layerSlots = [];
+    let offset = 0;
+    this.layers.forEach((layer, i) => {
+      const own: ParamSlot[] = [];
+      for (const p of layer.params()) {
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        const slot = { layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size };
+        own.push(slot);
+        this.slots.push(slot);
+        offset += size;
+      }
+      this.layerSlots.push(own);
+    });
+    this.paramCount = offset;
+    this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
+    this.loss = getLoss(plan.loss);
+    this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
+    const last = this.layers[this.layers.length - 1];
+    this.fusedOutput = last instanceof Dense && last.activation.name === this.loss.fusedActivation;
+  }
+
+  /** Weight tensors of every layer, viewed from the flat parameter vector (copied into wasm memory). */
+  private weightTensors(params: Float32Array): T[][] {
+    return this.layerSlots.map((slots) => slots.map((s) => tf.tensor(params.subarray(s.offset, s.offset + s.size), s.shape) as unknown as T));
+  }
+
+  /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
+  private run(x: T, w: T[][], training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], xT?: T) {
+    const caches: unknown[] = [];
+    let h = x;
+    this.layers.forEach((layer, i) => {
+      const isLast = i === this.layers.length - 1;
+      const r = layer.forward(h, w[i], {
+        training,
+        dropoutKey: dropoutKeys?.[i],
+        sampleIndices: shard?.sampleIndices,
+        inputTransposed: i === this.firstParamLayer && i === 0 ? xT : undefined,
+        logits: isLast && logits,
+      });
+      caches.push(r.cache);
+      h = r.y;
+    });
+    return { out: h, caches };
+  }
+
+  /**
+   * Gradient of (sum of the shard's per-row losses) * scale, written into `gradOut` (paramCount floats).
+   * scale = 1 / (rows in the whole batch), so the shards of a batch add up to the batch's mean-loss gradient.
+   */
+  gradients(params: Float32Array, shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
+    let stats: ShardStats = { loss: 0, metrics: [] };
+    tf.tidy(() => {
+      const w = this.weightTensors(params);
+      const x = tf.tensor2d(shard.x, [shard.rows, this.inputCols]);
+      const xT = shard.xT ? tf.tensor2d(shard.xT, [this.inputCols, shard.rows]) : undefined;
+      const { out, caches } = this.run(x, w, true, this.fusedOutput, shard, dropoutKeys, xT);
+      const outData = out.dataSync() as Float32Array;
+      const dOut = new Float32Array(outData.length);
+      stats = this.score(outData, shard.y, shard.rows, dOut, scale);
+      let dy = tf.tensor2d(dOut, [shard.rows, this.outputCols]);
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer);
+        this.layerSlots[i].forEach((s, k) => gradOut.set(r.grads[k].dataSync() as Float32Array, s.offset));
+        if (i <= this.firstParamLayer) break;
+        dy = r.dx!;
+      }
+    });
+    return stats;
+  }
+
+  /** Loss and metric sums of outputs (logits when fused); fills `dOut` with the scaled loss gradient if given. */
+  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number): ShardStats {
+    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput);
+    const probs = this.fusedOutput ? this.activateLogits(out, rows) : out;
+    const metrics: number[] = [];
+    for (const m of this.metrics) metrics.push(...m.update(probs, y, rows, this.outputCols));
+    return { loss, metrics };
+  }
+
+  /** Applies the fused output activation on the host (float64, rounded to float32). */
+  activateLogits(z: Float32Array, rows: number): Float32Array {
+    const cols = this.outputCols;
+    const p = new Float32Array(z.length);
+    if (this.loss.fusedActivation === 'sigmoid') {
+      for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + Math.exp(-z[i]));
+      return p;
+    }
+    for (let r = 0; r < rows; r++) {
+      const off = r * cols;
+      let max = -Infinity;
+      for (let c = 0; c < cols; c++) max = Math.max(max, z[off + c]);
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.exp(z[off + c] - max);
+      for (let c = 0; c < cols; c++) p[off + c] = Math.exp(z[off + c] - max) / sum;
+    }
+    return p;
+  }
+
+  /**
+   * Inference on `rows` rows: the model's outputs, or logits when `logits` and the output is fused.
+   * Dropout is off.
+   */
+  forward(params: Float32Array, x: Float32Array, rows: number, logits = false): Float32Array {
+    return tf.tidy(() => {
+      const w = this.weightTensors(params);
+      const { out } = this.run(tf.tensor2d(x, [rows, this.inputCols]), w, false, logits && this.fusedOutput);
+      return out.dataSync() as Float32Array;
+    });
+  }
+
+  /** Inference plus loss and metric sums (the fused path scores logits, like training). */
+  evaluate(params: Float32Array, x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
+    const raw = this.forward(params, x, rows, true);
+    const stats = this.score(raw, y, rows, null, 1);
+    return { out: this.fusedOutput ? this.activateLogits(raw, rows) : raw, stats };
+  }
+}

@@ -1,0 +1,109 @@
+/** Dense: y = activation(x @ kernel + bias), with kernel [in, out] as in Keras. */
+import * as tf from '@tensorflow/tfjs-core';
+import { type Activation, getActivation } from '../activations.js';
+import { checkInitializer, type InitializerConfig } from '../initializers.js';
+import { badOption, checkPositiveInt } from '../errors.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T } from './layer.js';
+
+export interface DenseOptions {
+  units: number;
+  /** Keras name; default 'linear'. */
+  activation?: string;
+  useBias?: boolean;
+  kernelInitializer?: InitializerConfig;
+  biasInitializer?: InitializerConfig;
+  /** Keras 2 style: the shape of one input row, instead of a separate Input layer. */
+  inputShape?: number[];
+  name?: string;
+}
+
+interface DenseCache {
+  x: T;
+  z?: T;
+  y: T;
+  xT?: T;
+  act: Activation;
+}
+
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerConfig;
+  readonly biasInitializer: InitializerConfig;
+  readonly declaredInputShape?: number[];
+
+  constructor(options: DenseOptions) {
+    super(options?.name);
+    const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
+    this.units = checkPositiveInt(where, 'units', options?.units);
+    this.activation = getActivation(options.activation);
+    if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
+    this.useBias = options.useBias ?? true;
+    this.kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
+    this.biasInitializer = options.biasInitializer ?? 'zeros';
+    checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
+    checkInitializer(this.biasInitializer, `${where} biasInitializer`);
+    this.declaredInputShape = options.inputShape;
+  }
+
+  get defaultName(): string {
+    return 'dense';
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length !== 1) {
+      throw new Error(`Layer '${this.name}' (Dense) expects rows of rank 1, i.e. input shape (None, features). Received: (None, ${inputShape.join(', ')})`);
+    }
+    return [this.units];
+  }
+
+  params(): ParamSpec[] {
+    const fanIn = this.inputShape![0];
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units });
+    return p;
+  }
+
+  forward(x: T, w: T[], ctx: ForwardContext): ForwardResult {
+    const [kernel, bias] = w;
+    const b = this.useBias ? (bias as unknown as tf.Tensor1D) : undefined;
+    // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
+    const act = ctx.logits ? getActivation('linear') : this.activation;
+    let z: T | undefined;
+    let y: T;
+    if (act.fused && !act.needsZ) {
+      // One XNNPACK call: matmul + bias + activation, neither operand transposed.
+      y = tf.fused.matMul({ a: x, b: kernel, bias: b, activation: act.fused }) as T;
+    } else {
+      z = tf.fused.matMul({ a: x, b: kernel, bias: b }) as T;
+      y = act.forward(z);
+    }
+    return { y, cache: { x, z, y, xT: ctx.inputTransposed, act } satisfies DenseCache };
+  }
+
+  backward(dy: T, cache: unknown, w: T[], needDx: boolean): BackwardResult {
+    const { x, z, y, xT, act } = cache as DenseCache;
+    const dz = act.backward(dy, y, z);
+    // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
+    const dKernel = tf.matMul(xT ?? tf.transpose(x), dz) as T;
+    const grads: T[] = [dKernel];
+    if (this.useBias) grads.push(tf.sum(dz, 0) as unknown as T);
+    const dx = needDx ? (tf.matMul(dz, tf.transpose(w[0])) as T) : undefined;
+    return { dx, grads };
+  }
+
+  getConfig(): LayerConfig {
+    return {
+      className: this.className,
+      name: this.name,
+      units: this.units,
+      activation: this.activation.name,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Dropout: inverted dropout while training (keep with probability 1 - rate, scale by 1/(1 - rate)), identity
+ * at inference. The mask of a sample is keyed by (seed, epoch, layer, sample index), so it is the same
+ * whichever worker, micro-shard or batch position the sample lands in.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { checkFraction } from '../errors.js';
+import { fillDropoutMask, foldIn } from '../rng.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T } from './layer.js';
+
+export interface DropoutOptions {
+  rate: number;
+  name?: string;
+}
+
+export class Dropout extends Layer {
+  readonly className = 'Dropout';
+  readonly rate: number;
+
+  constructor(options: DropoutOptions) {
+    super(options?.name);
+    this.rate = checkFraction(`Dropout${options?.name ? ` '${options.name}'` : ''}`, 'rate', options?.rate);
+  }
+
+  get defaultName(): string {
+    return 'dropout';
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    return inputShape;
+  }
+
+  forward(x: T, _w: T[], ctx: ForwardContext): ForwardResult {
+    if (!ctx.training || this.rate === 0) return { y: x, cache: null };
+    const { dropoutKey, sampleIndices } = ctx;
+    if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
+    const [rows, cols] = x.shape;
+    const mask = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) fillDropoutMask(foldIn(dropoutKey, sampleIndices[r]), mask, r * cols, cols, this.rate);
+    const m = tf.tensor2d(mask, [rows, cols]);
+    return { y: tf.mul(x, m), cache: m };
+  }
+
+  backward(dy: T, cache: unknown): BackwardResult {
+    return { dx: cache === null ? dy : (tf.mul(dy, cache as T) as T), grads: [] };
+  }
+
+  getConfig(): LayerConfig {
+    return { className: this.className, name: this.name, rate: this.rate };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The layer contract: options are checked in the constructor, `build` fixes shapes and declares weights,
+ * `forward`/`backward` are pure functions of (input, weights, context) on tfjs tensors, and `getConfig`
+ * mirrors the constructor so `layerFromConfig(layer.getConfig())` rebuilds the same layer (in a worker too).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { InitializerConfig } from '../initializers.js';
+import type { Key } from '../rng.js';
+
+export type T = tf.Tensor2D;
+
+export interface ParamSpec {
+  /** Short name within the layer: 'kernel', 'bias'. */
+  name: string;
+  shape: number[];
+  initializer: InitializerConfig;
+  fanIn: number;
+  fanOut: number;
+}
+
+export interface LayerConfig {
+  className: string;
+  name: string;
+  [option: string]: unknown;
+}
+
+/** What a layer needs to know about the step it runs in. */
+export interface ForwardContext {
+  training: boolean;
+  /** Dropout key for this layer and epoch: keyFor(seed, Purpose.Dropout, epoch, layerIndex). */
+  dropoutKey?: Key;
+  /** Dataset row index of each row in the batch, so a sample's dropout mask never depends on its batch. */
+  sampleIndices?: Int32Array;
+  /** The input already transposed (given to the first layer, where it is cheap to build on the host). */
+  inputTransposed?: T;
+  /** Output logits (skip the activation): the loss applies it, fused with cross-entropy. */
+  logits?: boolean;
+}
+
+export interface ForwardResult {
+  y: T;
+  /** Whatever backward needs; tensors in it stay alive until the step's tidy scope ends. */
+  cache: unknown;
+}
+
+export interface BackwardResult {
+  /** dL/dx, absent when the caller said it does not need it (the first layer). */
+  dx?: T;
+  /** dL/dw for each weight, in `params()` order. */
+  grads: T[];
+}
+
+export abstract class Layer {
+  abstract readonly className: string;
+  name: string;
+  inputShape?: number[];
+  outputShape?: number[];
+
+  constructor(name: string | undefined) {
+    this.name = name ?? '';
+  }
+
+  /** Default name prefix (dense, dropout...): Sequential appends _1, _2 per model. */
+  abstract get defaultName(): string;
+
+  get built(): boolean {
+    return this.outputShape !== undefined;
+  }
+
+  build(inputShape: number[]): void {
+    this.inputShape = inputShape;
+    this.outputShape = this.computeOutputShape(inputShape);
+  }
+
+  abstract computeOutputShape(inputShape: number[]): number[];
+
+  /** Weights this layer owns, in a fixed order. */
+  params(): ParamSpec[] {
+    return [];
+  }
+
+  abstract forward(x: T, w: T[], ctx: ForwardContext): ForwardResult;
+  abstract backward(dy: T, cache: unknown, w: T[], needDx: boolean): BackwardResult;
+  abstract getConfig(): LayerConfig;
+}

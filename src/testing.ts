@@ -1,0 +1,12 @@
+/**
+ * Test-only switches that break lockstep on purpose, so the proof suites can show that they fail.
+ *
+ * Never set these outside tests. Workers pick them up from the LOCKSTEP_PLANT environment variable.
+ */
+export type PlantedBug = null | 'tanh' | 'unordered-reduction';
+
+export let plantedBug: PlantedBug = (process.env.LOCKSTEP_PLANT as PlantedBug) || null;
+
+export function plantBug(bug: PlantedBug): void {
+  plantedBug = bug;
+}
