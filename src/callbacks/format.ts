@@ -80,8 +80,8 @@ function stripZeros(s: string): string {
 function generalAbs(x: number, precision: number, opts: { alternate: boolean; upper: boolean; noneType: boolean }): string {
   const p = precision === 0 ? 1 : precision;
   const { exponent } = scientificParts(x, p - 1);
-  const useScientific = exponent < -4 || exponent >= (opts.noneType ? p - 1 : p) && !(opts.noneType && exponent < p && x === 0);
-  if (useScientific) {
+  // CPython's format_float_short: the float default switches to scientific one digit earlier than 'g'.
+  if (exponent < -4 || exponent >= (opts.noneType ? p - 1 : p)) {
     const { mantissa } = scientificParts(x, p - 1);
     let m = withPoint(mantissa, p - 1);
     if (!opts.alternate) m = stripZeros(m);
@@ -89,6 +89,7 @@ function generalAbs(x: number, precision: number, opts: { alternate: boolean; up
   }
   let s = fixedAbs(x, Math.max(p - 1 - exponent, 0));
   if (!opts.alternate) s = stripZeros(s);
+  else if (!s.includes('.')) s += '.';
   if (opts.noneType && !s.includes('.')) s += '.0';
   return s;
 }
@@ -130,6 +131,8 @@ export function pyFormat(value: number, spec: string, isInt = false): string {
   if (type === 'd' && !isInt) throw new Error(`Unknown format code 'd' for object of type 'float' (spec '${spec}')`);
   if (isInt && type === undefined && precision !== undefined) throw new Error(`Precision not allowed in integer format specifier (spec '${spec}')`);
 
+  const percent = type === '%';
+  if (percent) value *= 100;
   let negative = value < 0 || (Object.is(value, -0) && !isInt);
   let body: string;
   if (Number.isNaN(value)) {
@@ -155,20 +158,21 @@ export function pyFormat(value: number, spec: string, isInt = false): string {
         body = generalAbs(value, precision ?? 6, { alternate: altFlag !== undefined, upper, noneType: false });
         break;
       case '%':
-        body = `${fixedAbs(value * 100, precision ?? 6)}%`;
+        body = fixedAbs(value, precision ?? 6);
         break;
       default:
         body = precision === undefined
           ? pyRepr(Math.abs(value))
           : generalAbs(value, precision, { alternate: altFlag !== undefined, upper: false, noneType: true });
     }
-    if (zFlag !== undefined && /^[0.]*$/.test(body.replace(/e.*$/i, '').replace('%', ''))) negative = false;
+    if (zFlag !== undefined && /^[0.]*$/.test(body.replace(/e.*$/i, ''))) negative = false;
   }
   if (grouping !== undefined) {
     const [intPart, rest] = splitInteger(body);
     body = intPart.replace(/\B(?=(\d{3})+(?!\d))/g, grouping) + rest;
   }
-  if (!Number.isFinite(value) && type !== undefined && type === type.toUpperCase() && type !== '%') body = body.toUpperCase();
+  if (!Number.isFinite(value) && type !== undefined && type === type.toUpperCase() && !percent) body = body.toUpperCase();
+  if (percent) body += '%';
 
   const sign = negative ? '-' : signChar === '+' ? '+' : signChar === ' ' ? ' ' : '';
   const width = widthStr === undefined ? 0 : Number(widthStr);

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, type Loss } from '../losses.js';
 import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
-import type { Layer, LayerConfig, T } from '../layers/layer.js';
+import type { Layer, LayerConfig, T, Weights } from '../layers/layer.js';
 import { Dense } from '../layers/dense.js';
 import type { Key } from '../rng.js';
 
@@ -96,23 +96,57 @@ export class Network {
     this.fusedOutput = last instanceof Dense && last.activation.name === this.loss.fusedActivation;
   }
 
-  /** Weight tensors of every layer, viewed from the flat parameter vector (copied into wasm memory). */
-  private weightTensors(params: Float32Array): T[][] {
-    return this.layerSlots.map((slots) => slots.map((s) => tf.tensor(params.subarray(s.offset, s.offset + s.size), s.shape) as unknown as T));
+  /** Weights of the current step, one set per layer (see `loadWeights`). */
+  private weights: Weights[] | null = null;
+  private weightTensors: tf.Tensor[] = [];
+
+  /**
+   * Uploads the parameters for the coming step(s), replacing the previous set. Every shard and inference
+   * chunk until the next call reuses these tensors, so wasm packs each kernel once per step, not per shard.
+   */
+  loadWeights(params: Float32Array): void {
+    this.releaseWeights();
+    this.weights = this.layerSlots.map((slots) => {
+      const values = slots.map((s) => tf.tensor(params.subarray(s.offset, s.offset + s.size), s.shape) as unknown as T);
+      this.weightTensors.push(...values);
+      const transposed: (T | undefined)[] = [];
+      return {
+        values,
+        transposed: (i: number) => {
+          if (!transposed[i]) {
+            transposed[i] = tf.keep(tf.transpose(values[i]));
+            this.weightTensors.push(transposed[i]!);
+          }
+          return transposed[i]!;
+        },
+      };
+    });
+  }
+
+  releaseWeights(): void {
+    for (const t of this.weightTensors) t.dispose();
+    this.weightTensors = [];
+    this.weights = null;
+  }
+
+  private loaded(): Weights[] {
+    if (!this.weights) throw new Error('lockstep internal: loadWeights() must precede a forward or backward pass');
+    return this.weights;
   }
 
   /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
-  private run(x: T, w: T[][], training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], xT?: T) {
+  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], xT?: T) {
+    const w = this.loaded();
     const caches: unknown[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
-      const isLast = i === this.layers.length - 1;
       const r = layer.forward(h, w[i], {
         training,
         dropoutKey: dropoutKeys?.[i],
         sampleIndices: shard?.sampleIndices,
-        inputTransposed: i === this.firstParamLayer && i === 0 ? xT : undefined,
-        logits: isLast && logits,
+        // Only a first layer that sees the raw input can use the host-built transpose.
+        inputTransposed: i === 0 ? xT : undefined,
+        logits: logits && i === this.layers.length - 1,
       });
       caches.push(r.cache);
       h = r.y;
@@ -121,25 +155,26 @@ export class Network {
   }
 
   /**
-   * Gradient of (sum of the shard's per-row losses) * scale, written into `gradOut` (paramCount floats).
-   * scale = 1 / (rows in the whole batch), so the shards of a batch add up to the batch's mean-loss gradient.
+   * Gradient of (sum of the shard's per-row losses) * scale with the loaded weights, written into `gradOut`
+   * (paramCount floats). scale = 1 / (rows in the whole batch), so a batch's shards add up to its gradient.
    */
-  gradients(params: Float32Array, shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
+  gradients(shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
     let stats: ShardStats = { loss: 0, metrics: [] };
+    const w = this.loaded();
     tf.tidy(() => {
-      const w = this.weightTensors(params);
       const x = tf.tensor2d(shard.x, [shard.rows, this.inputCols]);
       const xT = shard.xT ? tf.tensor2d(shard.xT, [this.inputCols, shard.rows]) : undefined;
-      const { out, caches } = this.run(x, w, true, this.fusedOutput, shard, dropoutKeys, xT);
-      const outData = out.dataSync() as Float32Array;
-      const dOut = new Float32Array(outData.length);
-      stats = this.score(outData, shard.y, shard.rows, dOut, scale);
+      const { out, caches } = this.run(x, true, this.fusedOutput, shard, dropoutKeys, xT);
+      const dOut = new Float32Array(shard.rows * this.outputCols);
+      stats = this.score(out.dataSync() as Float32Array, shard.y, shard.rows, dOut, scale);
       let dy = tf.tensor2d(dOut, [shard.rows, this.outputCols]);
-      for (let i = this.layers.length - 1; i >= 0; i--) {
+      for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
         const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer);
-        this.layerSlots[i].forEach((s, k) => gradOut.set(r.grads[k].dataSync() as Float32Array, s.offset));
-        if (i <= this.firstParamLayer) break;
-        dy = r.dx!;
+        this.layerSlots[i].forEach((s, k) => {
+          const g = r.grads[k];
+          gradOut.set(g instanceof Float32Array ? g : (g.dataSync() as Float32Array), s.offset);
+        });
+        if (r.dx) dy = r.dx;
       }
     });
     return stats;
@@ -174,20 +209,19 @@ export class Network {
   }
 
   /**
-   * Inference on `rows` rows: the model's outputs, or logits when `logits` and the output is fused.
-   * Dropout is off.
+   * Inference on `rows` rows with the loaded weights: the model's outputs, or logits when `logits` and the
+   * output is fused. Dropout is off.
    */
-  forward(params: Float32Array, x: Float32Array, rows: number, logits = false): Float32Array {
-    return tf.tidy(() => {
-      const w = this.weightTensors(params);
-      const { out } = this.run(tf.tensor2d(x, [rows, this.inputCols]), w, false, logits && this.fusedOutput);
-      return out.dataSync() as Float32Array;
-    });
+  forward(x: Float32Array, rows: number, logits = false): Float32Array {
+    const out = tf.tidy(() => this.run(tf.tensor2d(x, [rows, this.inputCols]), false, logits && this.fusedOutput).out);
+    const data = out.dataSync() as Float32Array;
+    out.dispose();
+    return data;
   }
 
   /** Inference plus loss and metric sums (the fused path scores logits, like training). */
-  evaluate(params: Float32Array, x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
-    const raw = this.forward(params, x, rows, true);
+  evaluate(x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
+    const raw = this.forward(x, rows, true);
     const stats = this.score(raw, y, rows, null, 1);
     return { out: this.fusedOutput ? this.activateLogits(raw, rows) : raw, stats };
   }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T } from './layer.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights } from './layer.js';
 
 export interface DenseOptions {
   units: number;
@@ -66,8 +66,8 @@ export class Dense extends Layer {
     return p;
   }
 
-  forward(x: T, w: T[], ctx: ForwardContext): ForwardResult {
-    const [kernel, bias] = w;
+  forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
+    const [kernel, bias] = w.values;
     const b = this.useBias ? (bias as unknown as tf.Tensor1D) : undefined;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
     const act = ctx.logits ? getActivation('linear') : this.activation;
@@ -83,14 +83,15 @@ export class Dense extends Layer {
     return { y, cache: { x, z, y, xT: ctx.inputTransposed, act } satisfies DenseCache };
   }
 
-  backward(dy: T, cache: unknown, w: T[], needDx: boolean): BackwardResult {
+  backward(dy: T, cache: unknown, w: Weights, needDx: boolean): BackwardResult {
     const { x, z, y, xT, act } = cache as DenseCache;
     const dz = act.backward(dy, y, z);
     // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
     const dKernel = tf.matMul(xT ?? tf.transpose(x), dz) as T;
-    const grads: T[] = [dKernel];
-    if (this.useBias) grads.push(tf.sum(dz, 0) as unknown as T);
-    const dx = needDx ? (tf.matMul(dz, tf.transpose(w[0])) as T) : undefined;
+    const grads: (T | Float32Array)[] = [dKernel];
+    // The bias gradient is a column sum; on the host it is cheaper than wasm's axis-0 reduction.
+    if (this.useBias) grads.push(columnSums(dz.dataSync() as Float32Array, dz.shape[0], this.units));
+    const dx = needDx ? (tf.matMul(dz, w.transposed(0)) as T) : undefined;
     return { dx, grads };
   }
 
@@ -106,4 +107,11 @@ export class Dense extends Layer {
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }
+}
+
+/** Column sums of a rows x cols matrix, accumulated in float64 in row order. */
+function columnSums(a: Float32Array, rows: number, cols: number): Float32Array {
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) acc[c] += a[r * cols + c];
+  return Float32Array.from(acc);
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction } from '../errors.js';
 import { fillDropoutMask, foldIn } from '../rng.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T } from './layer.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights } from './layer.js';
 
 export interface DropoutOptions {
   rate: number;
@@ -30,7 +30,7 @@ export class Dropout extends Layer {
     return inputShape;
   }
 
-  forward(x: T, _w: T[], ctx: ForwardContext): ForwardResult {
+  forward(x: T, _w: Weights, ctx: ForwardContext): ForwardResult {
     if (!ctx.training || this.rate === 0) return { y: x, cache: null };
     const { dropoutKey, sampleIndices } = ctx;
     if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);

@@ -37,6 +37,16 @@ export interface ForwardContext {
   logits?: boolean;
 }
 
+/**
+ * A layer's weights for one step. They are uploaded once per step and reused by every shard, because tfjs's
+ * wasm matmul caches the packed right-hand operand per tensor: a fresh tensor would be repacked each call.
+ */
+export interface Weights {
+  values: T[];
+  /** values[i] transposed, computed on first use and kept for the rest of the step. */
+  transposed(i: number): T;
+}
+
 export interface ForwardResult {
   y: T;
   /** Whatever backward needs; tensors in it stay alive until the step's tidy scope ends. */
@@ -46,8 +56,8 @@ export interface ForwardResult {
 export interface BackwardResult {
   /** dL/dx, absent when the caller said it does not need it (the first layer). */
   dx?: T;
-  /** dL/dw for each weight, in `params()` order. */
-  grads: T[];
+  /** dL/dw for each weight, in `params()` order: a tensor, or host values already summed in float64. */
+  grads: (T | Float32Array)[];
 }
 
 export abstract class Layer {
@@ -79,7 +89,7 @@ export abstract class Layer {
     return [];
   }
 
-  abstract forward(x: T, w: T[], ctx: ForwardContext): ForwardResult;
-  abstract backward(dy: T, cache: unknown, w: T[], needDx: boolean): BackwardResult;
+  abstract forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult;
+  abstract backward(dy: T, cache: unknown, w: Weights, needDx: boolean): BackwardResult;
   abstract getConfig(): LayerConfig;
 }

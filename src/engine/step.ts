@@ -1,0 +1,236 @@
+/**
+ * One data-parallel training step, run identically by every worker (and by the main thread when workers = 0):
+ *
+ *   1. compute: each worker computes the gradients of its micro-shards (shard j goes to worker j % W) and
+ *      writes each into that shard's own slot;
+ *   2. barrier;
+ *   3. reduce: each worker sums the slots over its parameter range in slot order 0, 1, 2..., and applies the
+ *      optimizer to that range, reading weight set t % 2 and writing set (t + 1) % 2;
+ *   4. barrier; the last arriver counts the step done.
+ *
+ * Shard boundaries depend only on the batch size and every sum has a fixed order, so the new weights are the
+ * same bits for any worker count.
+ */
+import { Network, type Plan, type ShardInput } from './network.js';
+import { Ctrl, Timing, paramRange, type ModelBuffers, type SharedData } from './layout.js';
+import { barrier } from './barrier.js';
+import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizers.js';
+import { keyFor, Purpose, type Key } from '../rng.js';
+import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
+import { Dropout } from '../layers/dropout.js';
+
+export interface TrainTask {
+  plan: Plan;
+  optimizer: OptimizerConfig;
+  buffers: ModelBuffers;
+  /** maxShards gradient slots of paramCount floats each. */
+  slots: Float32Array;
+  /** Per step and shard: loss sum, then [sum, count] per metric. */
+  stats: Float64Array;
+  control: Int32Array;
+  /** Per worker: Timing counters. */
+  timing: Float64Array;
+  learningRate: number;
+  data: SharedData;
+  /** Dataset row indices in this epoch's order (the shuffled training rows). */
+  order: Int32Array;
+  batchSize: number;
+  shardRows: number;
+  maxShards: number;
+  epoch: number;
+  seed: Key;
+  /** Steps in this epoch (the last batch may be partial). */
+  steps: number;
+  workerIndex: number;
+  workers: number;
+  plant: PlantedBug;
+  /** Test-only: make this worker fail at this step, by throwing or by ending its thread. */
+  fault?: { worker: number; step: number; kind: 'throw' | 'exit' };
+}
+
+export const statWidth = (plan: Plan) => 1 + 2 * plan.metrics.length;
+
+/** Shards of step `step`: [firstRow, rows] pairs in epoch order. */
+export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRows'>, step: number): [number, number][] {
+  const start = step * task.batchSize;
+  const end = Math.min(start + task.batchSize, task.order.length);
+  const out: [number, number][] = [];
+  for (let s = start; s < end; s += task.shardRows) out.push([s, Math.min(task.shardRows, end - s)]);
+  return out;
+}
+
+/** Copies rows `order[first .. first + rows)` into host buffers, with the transposed copy the first layer wants. */
+export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, withTranspose: boolean): ShardInput {
+  const { xCols: f, yCols } = data;
+  const x = new Float32Array(rows * f);
+  const xT = withTranspose ? new Float32Array(rows * f) : undefined;
+  const y = new Float32Array(rows * yCols);
+  const sampleIndices = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const idx = order[first + r];
+    sampleIndices[r] = idx;
+    const src = data.x.subarray(idx * f, idx * f + f);
+    x.set(src, r * f);
+    if (xT) for (let c = 0; c < f; c++) xT[c * rows + r] = src[c];
+    y.set(data.y.subarray(idx * yCols, idx * yCols + yCols), r * yCols);
+  }
+  return { rows, x, xT, y, sampleIndices };
+}
+
+/** Keeps a Network per plan in each thread, so a pool reuses its built layers across epochs and fits. */
+const networks = new Map<string, Network>();
+export function networkFor(plan: Plan): Network {
+  const key = JSON.stringify(plan);
+  let net = networks.get(key);
+  if (!net) {
+    if (networks.size > 8) {
+      for (const n of networks.values()) n.releaseWeights();
+      networks.clear();
+    }
+    net = new Network(plan);
+    networks.set(key, net);
+  }
+  return net;
+}
+
+/** Runs the steps of one epoch for one worker; `afterStep` lets the in-process runner yield between steps. */
+export class EpochRunner {
+  readonly net: Network;
+  private readonly opt: Optimizer;
+  private readonly keys: (Key | undefined)[];
+  private readonly grad: Float32Array;
+  private readonly range: [number, number];
+  private readonly width: number;
+  private readonly firstIsDense: boolean;
+
+  constructor(private readonly task: TrainTask) {
+    if (task.plant !== plantedBug) plantBug(task.plant);
+    this.net = networkFor(task.plan);
+    this.opt = getOptimizer(task.optimizer);
+    this.keys = this.net.layers.map((l, i) => (l instanceof Dropout ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
+    this.grad = new Float32Array(this.net.paramCount);
+    this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
+    this.width = statWidth(task.plan);
+    this.firstIsDense = this.net.layers[0]?.className === 'Dense';
+  }
+
+  /** Runs one step; returns false when a stop was decided at the previous step boundary. */
+  step(step: number): boolean {
+    const t = this.task;
+    const { control, timing } = t;
+    const P = this.net.paramCount;
+    const tm = t.workerIndex * Timing.Length;
+    const updates = Atomics.load(control, Ctrl.Updates);
+    const cur = updates % 2;
+
+    let t0 = performance.now();
+    if (t.fault && t.fault.worker === t.workerIndex && t.fault.step === step) {
+      if (t.fault.kind === 'exit') process.exit(3);
+      throw new Error(`injected fault`);
+    }
+    const shards = shardsOf(t, step);
+    const batchRows = shards.reduce((n, [, r]) => n + r, 0);
+    this.net.loadWeights(t.buffers.params[cur]);
+    for (let j = t.workerIndex; j < shards.length; j += t.workers) {
+      const [first, rows] = shards[j];
+      const input = gatherRows(t.data, t.order, first, rows, this.firstIsDense);
+      const stats = this.net.gradients(input, this.keys, 1 / batchRows, t.slots.subarray(j * P, (j + 1) * P));
+      const at = (step * t.maxShards + j) * this.width;
+      t.stats[at] = stats.loss;
+      t.stats.set(stats.metrics, at + 1);
+    }
+    let t1 = performance.now();
+    timing[tm + Timing.Compute] += t1 - t0;
+    barrier(control, t.workers);
+    t0 = performance.now();
+    timing[tm + Timing.Sync] += t0 - t1;
+
+    const [lo, hi] = this.range;
+    this.sumSlots(shards.length, lo, hi);
+    const next = 1 - cur;
+    this.opt.update({
+      params: t.buffers.params[cur],
+      grads: this.grad,
+      state: t.buffers.state[cur],
+      paramsOut: t.buffers.params[next],
+      stateOut: t.buffers.state[next],
+      start: lo,
+      end: hi,
+      step: updates + 1,
+      learningRate: t.learningRate,
+    });
+    t1 = performance.now();
+    timing[tm + Timing.Reduce] += t1 - t0;
+    barrier(control, t.workers, () => {
+      // The last arriver publishes the step and the stop decision before anyone leaves the barrier.
+      Atomics.store(control, Ctrl.StopDecided, Atomics.load(control, Ctrl.StopRequested));
+      Atomics.add(control, Ctrl.Updates, 1);
+      Atomics.add(control, Ctrl.StepsDone, 1);
+      Atomics.notify(control, Ctrl.StepsDone);
+    });
+    timing[tm + Timing.Sync] += performance.now() - t1;
+    return Atomics.load(control, Ctrl.StopDecided) === 0;
+  }
+
+  /** grad[i] = slot_0[i] + slot_1[i] + ... in slot order (float64 accumulator), for i in [lo, hi). */
+  private sumSlots(shardCount: number, lo: number, hi: number): void {
+    const { slots, workerIndex } = this.task;
+    const P = this.net.paramCount;
+    const g = this.grad;
+    // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
+    const first = plantedBug === 'unordered-reduction' ? workerIndex % shardCount : 0;
+    for (let i = lo; i < hi; i++) {
+      let acc = 0;
+      for (let k = 0; k < shardCount; k++) acc += slots[((first + k) % shardCount) * P + i];
+      g[i] = acc;
+    }
+  }
+
+  release(): void {
+    this.net.releaseWeights();
+  }
+}
+
+/** Inference over rows [0, rows) in chunks of `chunkRows`; chunk c goes to worker c % workers. */
+export interface ForwardTask {
+  plan: Plan;
+  params: Float32Array;
+  data: SharedData;
+  /** rows x outputCols outputs (probabilities/values, never logits). */
+  out: Float32Array;
+  /** Per chunk: loss sum, [sum, count] per metric (only when `score`). */
+  stats: Float64Array;
+  score: boolean;
+  chunkRows: number;
+  workerIndex: number;
+  workers: number;
+  control: Int32Array;
+  plant: PlantedBug;
+}
+
+export function runForward(task: ForwardTask): void {
+  const net = networkFor(task.plan);
+  const { data, chunkRows } = task;
+  const width = statWidth(task.plan);
+  const chunks = Math.ceil(data.rows / chunkRows);
+  net.loadWeights(task.params);
+  try {
+    for (let c = task.workerIndex; c < chunks; c += task.workers) {
+      if (Atomics.load(task.control, Ctrl.Abort)) return;
+      const first = c * chunkRows;
+      const rows = Math.min(chunkRows, data.rows - first);
+      const x = data.x.subarray(first * data.xCols, (first + rows) * data.xCols);
+      if (task.score) {
+        const y = data.y.subarray(first * data.yCols, (first + rows) * data.yCols);
+        const { out, stats } = net.evaluate(x, y, rows);
+        task.out.set(out, first * net.outputCols);
+        task.stats[c * width] = stats.loss;
+        task.stats.set(stats.metrics, c * width + 1);
+      } else {
+        task.out.set(net.forward(x, rows), first * net.outputCols);
+      }
+    }
+  } finally {
+    net.releaseWeights();
+  }
+}

@@ -1,0 +1,32 @@
+/** What fit returns: per-epoch logs under Keras's keys, plus where the time went. */
+import type { Logs } from './callbacks/callback.js';
+
+export interface EpochTiming {
+  seconds: number;
+  steps: number;
+  workers: number;
+  /** Milliseconds per step, averaged over workers: gradient computation, reduction + update, and waiting. */
+  computeMsPerStep: number;
+  reduceMsPerStep: number;
+  syncMsPerStep: number;
+}
+
+export class History {
+  /** history.loss, history.val_loss, history.accuracy ... one value per epoch. */
+  readonly history: Record<string, number[]> = {};
+  readonly epoch: number[] = [];
+  readonly timing: EpochTiming[] = [];
+  params: { epochs: number; steps: number; verbose: number; workers: number } = { epochs: 0, steps: 0, verbose: 0, workers: 0 };
+
+  record(epoch: number, logs: Logs, timing: EpochTiming): void {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+    this.timing.push(timing);
+  }
+
+  /** Writes the chapter's figure (loss and each metric against epoch) as SVG, or PNG when the name ends .png. */
+  async plot(file: string): Promise<void> {
+    const { plotHistory } = await import('./plot.js');
+    await plotHistory(this.history, file);
+  }
+}

@@ -1,0 +1,15 @@
+/** lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible. */
+export { Sequential, type CompileOptions, type SequentialOptions } from './sequential.js';
+export * as layers from './layers/index.js';
+export * as callbacks from './callbacks/index.js';
+export { Callback, type Logs, type NamedWeight } from './callbacks/callback.js';
+export * as optimizers from './optimizers.js';
+export * as datasets from './datasets/index.js';
+export { getDummies, oneHot, dropNA, frameToMatrix, DataFrame, StandardScaler, trainTestSplit, toCategorical } from './preprocessing.js';
+export { Matrix, type MatrixLike } from './matrix.js';
+export { History, type EpochTiming } from './history.js';
+export { setRandomSeed } from './seed.js';
+export { backendInfo, initBackend } from './backend.js';
+export { WorkerFailure } from './engine/executor.js';
+export type { FitOptions } from './engine/trainer.js';
+export type { InferenceOptions } from './engine/inference.js';

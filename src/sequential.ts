@@ -1,0 +1,329 @@
+/**
+ * Sequential: Keras's linear stack of layers, with compile / fit / evaluate / predict.
+ *
+ * ```ts
+ * setRandomSeed(13);
+ * const model = new Sequential();
+ * model.add(layers.Input({ shape: [19] }));
+ * model.add(layers.Dense({ units: 50, activation: 'relu' }));
+ * model.add(layers.Dense({ units: 1 }));
+ * model.compile({ loss: 'mse', optimizer: 'rmsprop', metrics: ['mae'] });
+ * const history = await model.fit(x, y, { epochs: 20, validationData: [xTest, yTest] });
+ * ```
+ *
+ * The weights and optimizer state live in SharedArrayBuffers, double-buffered (see engine/layout.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
+import type { LayerConfig } from './layers/layer.js';
+import { Dense } from './layers/dense.js';
+import { getLoss, type Loss } from './losses.js';
+import { getMetric } from './metrics.js';
+import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
+import { initialize } from './initializers.js';
+import { keyFor, Purpose, seedKey } from './rng.js';
+import { currentSeed } from './seed.js';
+import { summaryTable } from './summary.js';
+import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
+import { Network, type Plan } from './engine/network.js';
+import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
+import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
+import { badOption } from './errors.js';
+import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
+import { fit, type FitOptions } from './engine/trainer.js';
+import { inference, type InferenceOptions } from './engine/inference.js';
+import type { History } from './history.js';
+import type { Logs } from './callbacks/callback.js';
+
+export interface CompileOptions {
+  loss: string;
+  optimizer?: string | Optimizer | OptimizerConfig;
+  metrics?: string[];
+}
+
+export interface SequentialOptions {
+  name?: string;
+  /** Seed for the initial weights; default: the global seed (setRandomSeed) at the time each layer is built. */
+  seed?: number;
+}
+
+interface Compiled {
+  loss: Loss;
+  lossName: string;
+  optimizer: Optimizer;
+  metrics: string[];
+  plan: Plan;
+  net: Network;
+}
+
+export class Sequential implements CallbackModel {
+  readonly name: string;
+  readonly layers: Layer[] = [];
+  stopTraining = false;
+  private readonly seed?: number;
+  private inputShape?: number[];
+  /** Flat initial/current weights until compile moves them into shared, double-buffered storage. */
+  private flat: Float32Array = new Float32Array(0);
+  private compiled?: Compiled;
+  /** Shared weights and optimizer state, and the control block whose Updates field says which set is current. */
+  buffers?: ModelBuffers;
+  readonly control = sharedI32(Ctrl.Length);
+  private executor?: Executor;
+
+  constructor(options: SequentialOptions = {}) {
+    this.name = options.name ?? 'sequential';
+    this.seed = options.seed;
+  }
+
+  /** Appends a layer; weights are created (from the seed) as soon as the input shape is known. */
+  add(layer: Layer): this {
+    if (!(layer instanceof Layer)) throw new TypeError(`Sequential.add expects a layer (layers.Dense(...)...). Received: ${String(layer)}`);
+    if (this.layers.includes(layer)) throw new Error(`Layer '${layer.name}' is already in model '${this.name}'`);
+    if (layer instanceof InputLayer) {
+      if (this.layers.length > 0) throw new Error(`An Input layer must come first in model '${this.name}'`);
+      this.inputShape = layer.shape;
+    }
+    // Default names are per model: dense, dense_1, dense_2...
+    if (!layer.name) {
+      const base = layer.defaultName;
+      const taken = new Set(this.layers.map((l) => l.name));
+      let n = 0;
+      while (taken.has(n === 0 ? base : `${base}_${n}`)) n++;
+      layer.name = n === 0 ? base : `${base}_${n}`;
+    } else if (this.layers.some((l) => l.name === layer.name)) {
+      throw new Error(`Model '${this.name}' already has a layer named '${layer.name}'; layer names must be unique`);
+    }
+    if (!this.inputShape && layer instanceof Dense && layer.declaredInputShape) this.inputShape = layer.declaredInputShape;
+    // Keep trained weights when a compiled model grows.
+    if (this.buffers) this.flat = this.currentParams().slice();
+    this.layers.push(layer);
+    if (this.inputShape) this.buildFrom(this.layers.length - 1);
+    this.compiled = undefined;
+    this.buffers = undefined;
+    return this;
+  }
+
+  /** Builds layers from index `from` on and draws their initial weights. */
+  private buildFrom(from: number): void {
+    let shape = from === 0 ? this.inputShape! : this.layers[from - 1].outputShape!;
+    const seed = currentSeed(this.seed);
+    const chunks: Float32Array[] = [this.flat];
+    for (let i = from; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      layer.build(shape);
+      shape = layer.outputShape!;
+      layer.params().forEach((p, k) => {
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        // Keyed by (seed, layer position, weight index): independent of build order and of other layers.
+        chunks.push(initialize(p.initializer, keyFor(seedKey(seed), Purpose.Init, i, k), size, p.fanIn, p.fanOut));
+      });
+    }
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    this.flat = new Float32Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      this.flat.set(c, off);
+      off += c.length;
+    }
+  }
+
+  get built(): boolean {
+    return this.inputShape !== undefined;
+  }
+
+  private assertBuilt(what: string): void {
+    if (!this.built) {
+      throw new Error(`Model '${this.name}' has no input shape yet, so ${what} is not possible: add layers.Input({ shape: [...] }) first`);
+    }
+  }
+
+  /** Keras's summary table; also printed through `print` when given (e.g. console.log). */
+  summary(print?: (text: string) => void): string {
+    const text = summaryTable(this.name, this.layers);
+    print?.(text);
+    return text;
+  }
+
+  countParams(): number {
+    return this.flat.length || (this.buffers ? this.buffers.params[0].length : 0);
+  }
+
+  /** The layer configs (Input included), in order: what save() writes and loadModel() reads. */
+  layerConfigs(): LayerConfig[] {
+    const configs = this.layers.map((l) => l.getConfig());
+    if (this.inputShape && !(this.layers[0] instanceof InputLayer)) {
+      configs.unshift({ className: 'InputLayer', name: 'input_layer', shape: this.inputShape });
+    }
+    return configs;
+  }
+
+  compile(options: CompileOptions): void {
+    this.assertBuilt('compile');
+    if (!options || typeof options.loss !== 'string') throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
+    const loss = getLoss(options.loss);
+    const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
+    const metrics = options.metrics ?? [];
+    if (!Array.isArray(metrics)) throw badOption('compile', 'metrics', 'an array of metric names', metrics);
+    const outputCols = this.layers[this.layers.length - 1].outputShape![0];
+    metrics.forEach((m) => getMetric(m, loss, outputCols));
+    const plan: Plan = {
+      layers: this.layers.filter((l) => !(l instanceof InputLayer)).map((l) => l.getConfig()),
+      inputShape: this.inputShape!,
+      loss: loss.name,
+      metrics,
+    };
+    const weights = this.currentParams();
+    this.compiled = { loss, lossName: options.loss, optimizer, metrics, plan, net: new Network(plan) };
+    // A new optimizer starts from fresh state, as in Keras; the weights carry over.
+    this.buffers = allocModelBuffers(weights.length, optimizer.stateNames.length);
+    Atomics.store(this.control, Ctrl.Updates, 0);
+    this.buffers.params[0].set(weights);
+    this.buffers.state[0].forEach((s, k) => s.fill(optimizer.initialState(k)));
+  }
+
+  /** @internal */
+  requireCompiled(what: string): Compiled & { buffers: ModelBuffers } {
+    if (!this.compiled || !this.buffers) throw new Error(`Model '${this.name}' must be compiled before ${what}: call model.compile({ loss, optimizer, metrics })`);
+    return { ...this.compiled, buffers: this.buffers };
+  }
+
+  /** The current flat parameter vector (a view: the live set of the double buffer). */
+  currentParams(): Float32Array {
+    if (!this.buffers) return this.flat;
+    return this.buffers.params[Atomics.load(this.control, Ctrl.Updates) % 2];
+  }
+
+  /** Current optimizer state arrays (views of the live set). */
+  currentOptimizerState(): Float32Array[] {
+    if (!this.buffers) return [];
+    return this.buffers.state[Atomics.load(this.control, Ctrl.Updates) % 2];
+  }
+
+  get optimizer(): Optimizer | undefined {
+    return this.compiled?.optimizer;
+  }
+
+  get learningRate(): number {
+    return this.requireCompiled('reading the learning rate').optimizer.learningRate;
+  }
+
+  set learningRate(lr: number) {
+    if (!(lr > 0) || !Number.isFinite(lr)) throw badOption(this.name, 'learningRate', 'a positive finite number', lr);
+    this.requireCompiled('setting the learning rate').optimizer.learningRate = lr;
+  }
+
+  private slotNames(): { name: string; shape: number[]; offset: number; size: number }[] {
+    this.assertBuilt('reading weights');
+    const out: { name: string; shape: number[]; offset: number; size: number }[] = [];
+    let offset = 0;
+    for (const layer of this.layers) {
+      for (const p of layer.params()) {
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        out.push({ name: `${layer.name}/${p.name}`, shape: p.shape, offset, size });
+        offset += size;
+      }
+    }
+    return out;
+  }
+
+  /** Copies of every weight, Keras order (kernel then bias, layer by layer). */
+  getWeights(): NamedWeight[] {
+    const params = this.currentParams();
+    return this.slotNames().map((s) => ({ name: s.name, shape: s.shape, data: params.slice(s.offset, s.offset + s.size) }));
+  }
+
+  /** Replaces every weight; checks all shapes first, so a bad list changes nothing. */
+  setWeights(weights: NamedWeight[] | Float32Array[]): void {
+    const slots = this.slotNames();
+    if (!Array.isArray(weights) || weights.length !== slots.length) {
+      throw new Error(`setWeights on model '${this.name}' expects ${slots.length} arrays (${slots.map((s) => s.name).join(', ')}). Received: ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    const arrays = weights.map((w, i) => {
+      const data = w instanceof Float32Array ? w : w?.data;
+      if (!(data instanceof Float32Array) || data.length !== slots[i].size) {
+        throw new Error(`setWeights: ${slots[i].name} needs ${slots[i].size} values (shape [${slots[i].shape}]). Received: ${data?.length ?? typeof data}`);
+      }
+      if (!(w instanceof Float32Array) && w.shape && w.shape.join(',') !== slots[i].shape.join(',')) {
+        throw new Error(`setWeights: ${slots[i].name} has shape [${slots[i].shape}]. Received: [${w.shape}]`);
+      }
+      return data;
+    });
+    const params = this.currentParams();
+    arrays.forEach((a, i) => params.set(a, slots[i].offset));
+  }
+
+  /** Sets the optimizer state (used by loadModel to resume training exactly). */
+  setOptimizerState(state: Float32Array[], iterations: number): void {
+    const { buffers, optimizer } = this.requireCompiled('setting optimizer state');
+    if (state.length !== optimizer.stateNames.length) throw new Error(`Optimizer ${optimizer.className} has ${optimizer.stateNames.length} state arrays. Received: ${state.length}`);
+    const params = this.currentParams().slice();
+    Atomics.store(this.control, Ctrl.Updates, iterations);
+    const cur = iterations % 2;
+    buffers.params[cur].set(params);
+    state.forEach((s, k) => buffers.state[cur][k].set(s));
+  }
+
+  /** Optimizer updates applied so far (Keras's optimizer.iterations). */
+  get iterations(): number {
+    return Atomics.load(this.control, Ctrl.Updates);
+  }
+
+  /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
+  async executorFor(workers: number | undefined): Promise<Executor> {
+    const n = workers ?? availableParallelism();
+    if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
+    if (this.executor && this.executor.workers === n) return this.executor;
+    await this.executor?.dispose();
+    this.executor = n === 0 ? new InProcessExecutor() : new PoolExecutor(n);
+    return this.executor;
+  }
+
+  fit(x: MatrixLike, y: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
+    return fit(this, x, y, options);
+  }
+
+  /** Loss and metrics on (x, y), Keras names as keys. */
+  async evaluate(x: MatrixLike, y: MatrixLike | Int32Array, options: InferenceOptions = {}): Promise<Logs> {
+    return (await inference(this, x, y, options)).logs!;
+  }
+
+  /** Outputs for x, computed in batches (default 32 rows) on the pool. */
+  async predict(x: MatrixLike, options: InferenceOptions = {}): Promise<Matrix> {
+    return (await inference(this, x, undefined, options)).out;
+  }
+
+  /** Writes the TensorFlow.js layers format (model.json + weights.bin) to `dir`, atomically. */
+  async save(dir: string): Promise<void> {
+    const { saveModel } = await import('./model-io.js');
+    await saveModel(this, dir);
+  }
+
+  /** Releases the worker pool. The model stays usable: a later fit starts a new pool. */
+  async dispose(): Promise<void> {
+    await this.executor?.dispose();
+    this.executor = undefined;
+  }
+
+  /** Rebuilds a model from layer configs (InputLayer first), as loadModel does. */
+  static fromConfigs(configs: LayerConfig[], name = 'sequential'): Sequential {
+    const model = new Sequential({ name });
+    for (const c of configs) model.add(layerFromConfig(c));
+    return model;
+  }
+
+  /** @internal for trainer/inference: check x against the input shape, naming the first layer. */
+  checkInput(x: Matrix, what: string): void {
+    const want = this.inputShape![0];
+    if (x.cols !== want) {
+      const first = this.layers.find((l) => !(l instanceof InputLayer)) ?? this.layers[0];
+      throw new Error(`${what} has shape (${x.rows}, ${x.cols}) but layer '${first.name}' (${first.className}) expects input shape (None, ${want})`);
+    }
+  }
+
+  /** @internal */
+  toMatrixInput(x: MatrixLike, what: string): Matrix {
+    const m = toMatrix(x, what);
+    this.checkInput(m, what);
+    return m;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The pool's worker entry. Each worker initialises tfjs-core on the wasm backend once and keeps it; a task
+ * is a whole epoch (steps synchronised through shared-memory barriers) or a share of an inference pass.
+ */
+import { threadId } from 'node:worker_threads';
+import { initBackend, backendInfo } from '../src/backend.js';
+import { EpochRunner, runForward, type ForwardTask, type TrainTask } from '../src/engine/step.js';
+import { AbortedError } from '../src/engine/barrier.js';
+import { Ctrl } from '../src/engine/layout.js';
+
+export type WorkerMessage = { kind: 'info' } | { kind: 'train'; task: TrainTask } | { kind: 'forward'; task: ForwardTask };
+
+export default async function handle(msg: WorkerMessage): Promise<unknown> {
+  await initBackend();
+  if (msg.kind === 'info') return { ...backendInfo(), threadId };
+  if (msg.kind === 'forward') {
+    runForward(msg.task);
+    return { done: true };
+  }
+  const task = msg.task;
+  const runner = new EpochRunner(task);
+  let step = 0;
+  try {
+    for (; step < task.steps; step++) {
+      if (Atomics.load(task.control, Ctrl.Abort)) return { aborted: true };
+      if (!runner.step(step)) break;
+    }
+    return { steps: step };
+  } catch (err) {
+    if (err instanceof AbortedError) return { aborted: true };
+    const e = err as Error;
+    // Name the worker and the step here: only this thread knows where it was.
+    throw new Error(`worker ${task.workerIndex} failed at epoch ${task.epoch + 1}, step ${step + 1}: ${e?.message ?? e}`, { cause: err });
+  } finally {
+    runner.release();
+  }
+}
