@@ -161,25 +161,39 @@ export class RMSprop extends Optimizer {
 
   update({ params, grads, state, paramsOut, stateOut, start, end, learningRate: lr }: UpdateArgs): void {
     const { rho, epsilon } = this;
+    const [vel] = state;
+    const [velOut] = stateOut;
+    if (this.momentum === 0 && !this.centered) {
+      // The common case, kept branch-free: it runs over every parameter at every step.
+      for (let i = start; i < end; i++) {
+        const g = grads[i];
+        const v = Math.fround(rho * vel[i] + (1 - rho) * g * g);
+        velOut[i] = v;
+        // Keras 3 puts epsilon inside the square root.
+        paramsOut[i] = params[i] - (lr * g) / Math.sqrt(v + epsilon);
+      }
+      return;
+    }
     const mom = this.momentum > 0;
-    const [vel, m, avg] = [state[0], mom ? state[1] : undefined, this.centered ? state[mom ? 2 : 1] : undefined];
-    const [velOut, mOut, avgOut] = [stateOut[0], mom ? stateOut[1] : undefined, this.centered ? stateOut[mom ? 2 : 1] : undefined];
+    const m = mom ? state[1] : undefined;
+    const mOut = mom ? stateOut[1] : undefined;
+    const avg = this.centered ? state[mom ? 2 : 1] : undefined;
+    const avgOut = this.centered ? stateOut[mom ? 2 : 1] : undefined;
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const v = rho * vel[i] + (1 - rho) * g * g;
+      const v = Math.fround(rho * vel[i] + (1 - rho) * g * g);
       velOut[i] = v;
-      let denom = Math.fround(v) + epsilon;
+      let denom = v + epsilon;
       if (avg && avgOut) {
-        const ag = rho * avg[i] + (1 - rho) * g;
+        const ag = Math.fround(rho * avg[i] + (1 - rho) * g);
         avgOut[i] = ag;
-        denom = Math.fround(v) - Math.fround(ag) ** 2 + epsilon;
+        denom = v - ag * ag + epsilon;
       }
-      // Keras 3 puts epsilon inside the square root.
       const inc = (lr * g) / Math.sqrt(denom);
       if (m && mOut) {
-        const mv = this.momentum * m[i] + inc;
+        const mv = Math.fround(this.momentum * m[i] + inc);
         mOut[i] = mv;
-        paramsOut[i] = params[i] - Math.fround(mv);
+        paramsOut[i] = params[i] - mv;
       } else paramsOut[i] = params[i] - inc;
     }
   }

@@ -21,9 +21,10 @@ export interface PlotOptions {
   scale?: number;
 }
 
+const INK = '#262626';
 const TRAIN_COLOR = '#1f77b4'; // matplotlib tab:blue
 const VAL_COLOR = '#ff7f0e'; // matplotlib tab:orange
-const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const MARGIN = { right: 18, top: 34, bottom: 46 };
 const DIGIT_WIDTH = 7; // DejaVu Sans digits at 11px
 const ABBREVIATIONS = new Set(['mae', 'mse', 'mape', 'rmse', 'msle', 'auc']);
@@ -35,13 +36,13 @@ export function historyToSvg(history: History | { history: History }, options: P
   const { panelWidth: W = 460, panelHeight: H = 340 } = options;
   const metrics = panelNames(h);
   const cols = options.columns ?? Math.min(metrics.length, 3);
-  const rows = Math.ceil(metrics.length / cols);
-  const panels = metrics.map((m, i) => panel(h, m, (i % cols) * W, Math.floor(i / cols) * H, W, H));
+  const [width, height] = [cols * W, Math.ceil(metrics.length / cols) * H];
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * W}" height="${rows * H}" viewBox="0 0 ${cols * W} ${rows * H}" font-family="${FONT}" font-size="11" fill="#262626">`,
-    `<rect width="${cols * W}" height="${rows * H}" fill="#ffffff"/>`,
-    ...panels,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `font-family="${FONT}" font-size="11" fill="${INK}">`,
+    el('rect', { width, height, fill: '#ffffff' }),
+    ...metrics.map((m, i) => panel(h, m, (i % cols) * W, Math.floor(i / cols) * H, W, H)),
     `</svg>`,
     '',
   ].join('\n');
@@ -61,15 +62,18 @@ async function renderPng(svg: string, scale: number): Promise<Uint8Array> {
   try {
     resvg = await import('@resvg/resvg-js');
   } catch (err) {
-    throw new Error(`plotHistory: PNG output needs the @resvg/resvg-js package (npm install @resvg/resvg-js), or write an .svg file instead. Cause: ${(err as Error).message}`);
+    const cause = (err as Error).message;
+    throw new Error(`plotHistory: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`);
   }
-  const r = new resvg.Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
-  return r.render().asPng();
+  const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' };
+  return new resvg.Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font }).render().asPng();
 }
 
 function checkHistory(history: unknown): History {
   const h = isRecord(history) && isRecord(history.history) ? history.history : history;
-  if (!isRecord(h) || Object.keys(h).length === 0) throw new Error(`plotHistory: history must be an object of metric arrays, e.g. { loss: [...] }. Received: ${JSON.stringify(h)}`);
+  if (!isRecord(h) || Object.keys(h).length === 0) {
+    throw new Error(`plotHistory: history must be an object of metric arrays, e.g. { loss: [...] }. Received: ${JSON.stringify(h)}`);
+  }
   for (const [k, v] of Object.entries(h)) {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || x === null)) {
       throw new Error(`plotHistory: history.${k} must be an array of numbers. Received: ${JSON.stringify(v)?.slice(0, 80)}`);
@@ -88,128 +92,58 @@ function panelNames(h: History): string[] {
   return names.includes('loss') ? ['loss', ...names.filter((n) => n !== 'loss')] : names;
 }
 
+type Point = [number, number];
+type Series = { key: string; label: string; color: string; points: Point[] };
+
 function panel(h: History, metric: string, x0: number, y0: number, W: number, H: number): string {
-  const series = [
-    { key: metric, label: 'Training', color: TRAIN_COLOR },
-    { key: `val_${metric}`, label: 'Validation', color: VAL_COLOR },
+  const series: Series[] = [
+    { key: metric, label: 'Training', color: TRAIN_COLOR, points: [] },
+    { key: `val_${metric}`, label: 'Validation', color: VAL_COLOR, points: [] },
   ].filter((s) => h[s.key] !== undefined);
-  const points = series.map((s) => h[s.key].map((v, i) => [i + 1, v] as [number, number | null]));
-  const finite = points.flat().filter((p): p is [number, number] => p[1] !== null && Number.isFinite(p[1]));
-  const epochs = Math.max(1, ...points.map((p) => p.length));
+  // null (NaN through JSON) counts as NaN: a gap in the line.
+  for (const s of series) s.points = h[s.key].map((v, i): Point => [i + 1, v ?? NaN]);
+  const finite = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
+  const epochs = Math.max(1, ...series.map((s) => s.points.length));
   const xs = axis(1, epochs, true, 7);
   const ys = finite.length ? axis(Math.min(...finite.map((p) => p[1])), Math.max(...finite.map((p) => p[1])), false, 8) : axis(0, 1, false, 8);
 
   // Room for the longest y tick label, then the rotated y label.
   const labelWidth = Math.max(...ys.ticks.map((t) => ys.format(t).length)) * DIGIT_WIDTH;
-  const left = Math.round(labelWidth + 34);
-  const top = MARGIN.top;
-  const w = W - left - MARGIN.right;
-  const ht = H - MARGIN.top - MARGIN.bottom;
-  const px = (x: number) => left + ((x - xs.lo) / (xs.hi - xs.lo)) * w;
-  const py = (y: number) => top + ht - ((y - ys.lo) / (ys.hi - ys.lo)) * ht;
+  const box = { left: Math.round(labelWidth + 34), top: MARGIN.top, w: 0, h: H - MARGIN.top - MARGIN.bottom };
+  box.w = W - box.left - MARGIN.right;
+  const px = (x: number) => box.left + ((x - xs.lo) / (xs.hi - xs.lo)) * box.w;
+  const py = (y: number) => box.top + box.h - ((y - ys.lo) / (ys.hi - ys.lo)) * box.h;
 
-  const out: string[] = [`<g class="panel" data-metric="${esc(metric)}" transform="translate(${x0},${y0})">`];
   const what = pretty(metric);
-  const title = series.length === 2 ? `Training and validation ${what}` : series[0].label === 'Training' ? capitalize(what) : `Validation ${what}`;
-  out.push(`<text class="title" x="${r(left + w / 2)}" y="${r(top - 12)}" text-anchor="middle" font-size="13.5">${esc(title)}</text>`);
-  for (const t of ys.ticks) out.push(`<line class="grid" x1="${left}" x2="${left + w}" y1="${r(py(t))}" y2="${r(py(t))}" stroke="#e8e8e8" stroke-width="0.8"/>`);
-  for (const t of xs.ticks) out.push(`<line class="grid" x1="${r(px(t))}" x2="${r(px(t))}" y1="${top}" y2="${top + ht}" stroke="#e8e8e8" stroke-width="0.8"/>`);
-  series.forEach((s, i) => {
-    out.push(`<path class="series" data-series="${esc(s.key)}" d="${pathData(points[i], px, py)}" fill="none" stroke="${s.color}" stroke-width="1.6" stroke-linejoin="round" stroke-linecap="round"/>`);
-    // With few epochs a line alone hides single points, so mark each epoch.
-    if (epochs <= 30) for (const [x, y] of points[i]) if (y !== null && Number.isFinite(y)) out.push(`<circle cx="${r(px(x))}" cy="${r(py(y))}" r="2.6" fill="${s.color}"/>`);
-  });
-  out.push(`<rect class="frame" x="${left}" y="${top}" width="${w}" height="${ht}" fill="none" stroke="#262626" stroke-width="0.9"/>`);
-  for (const t of xs.ticks) {
-    out.push(`<line class="tick" x1="${r(px(t))}" x2="${r(px(t))}" y1="${top + ht}" y2="${top + ht + 4}" stroke="#262626" stroke-width="0.9"/>`);
-    out.push(`<text class="x-tick" x="${r(px(t))}" y="${top + ht + 16}" text-anchor="middle">${xs.format(t)}</text>`);
-  }
-  for (const t of ys.ticks) {
-    out.push(`<line class="tick" x1="${left - 4}" x2="${left}" y1="${r(py(t))}" y2="${r(py(t))}" stroke="#262626" stroke-width="0.9"/>`);
-    out.push(`<text class="y-tick" x="${left - 7}" y="${r(py(t) + 3.8)}" text-anchor="end">${ys.format(t)}</text>`);
-  }
-  out.push(`<text class="x-label" x="${r(left + w / 2)}" y="${top + ht + 35}" text-anchor="middle" font-size="12">Epoch</text>`);
-  out.push(`<text class="y-label" transform="translate(${r(left - labelWidth - 20)},${r(top + ht / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${esc(capitalize(what))}</text>`);
-  out.push(legend(series, finite.map(([x, y]) => [px(x), py(y)]), left, top, w, ht));
-  out.push('</g>');
-  return out.join('\n');
+  const only = series.length === 1 ? series[0].label : '';
+  const title = only === 'Training' ? capitalize(what) : only === 'Validation' ? `Validation ${what}` : `Training and validation ${what}`;
+  const mid = box.left + box.w / 2;
+  return [
+    `<g class="panel" data-metric="${esc(metric)}" transform="translate(${x0},${y0})">`,
+    el('text', { class: 'title', x: mid, y: box.top - 12, 'text-anchor': 'middle', 'font-size': 13.5 }, title),
+    ...ys.ticks.map((t) => el('line', { class: 'grid', x1: box.left, x2: box.left + box.w, y1: py(t), y2: py(t), stroke: '#e8e8e8', 'stroke-width': 0.8 })),
+    ...xs.ticks.map((t) => el('line', { class: 'grid', x1: px(t), x2: px(t), y1: box.top, y2: box.top + box.h, stroke: '#e8e8e8', 'stroke-width': 0.8 })),
+    ...series.map((s) => curve(s, px, py, epochs <= 30)),
+    el('rect', { class: 'frame', x: box.left, y: box.top, width: box.w, height: box.h, fill: 'none', stroke: INK, 'stroke-width': 0.9 }),
+    ...ticks(xs, box, px, py),
+    el('text', { class: 'x-label', x: mid, y: box.top + box.h + 35, 'text-anchor': 'middle', 'font-size': 12 }, 'Epoch'),
+    el('text', { class: 'y-label', transform: `translate(${r(box.left - labelWidth - 20)},${r(box.top + box.h / 2)}) rotate(-90)`, 'text-anchor': 'middle', 'font-size': 12 }, capitalize(what)),
+    legend(series, finite.map(([x, y]) => [px(x), py(y)]), box),
+    '</g>',
+  ].join('\n');
 }
 
-/** Polyline through finite points; a NaN, Infinity or null ends the segment (as matplotlib does). */
-function pathData(points: Array<[number, number | null]>, px: (x: number) => number, py: (y: number) => number): string {
-  let d = '';
-  let pen = false;
-  for (const [x, y] of points) {
-    if (y === null || !Number.isFinite(y)) {
-      pen = false;
-      continue;
-    }
-    d += `${pen ? 'L' : 'M'}${r(px(x))},${r(py(y))}`;
-    pen = true;
-  }
-  return d;
-}
-
-/** Legend in the corner that covers the fewest data points (matplotlib's loc='best'), upper right first. */
-function legend(series: Array<{ label: string; color: string }>, pts: number[][], left: number, top: number, w: number, ht: number): string {
-  const bw = 96;
-  const bh = 8 + 17 * series.length;
-  const pad = 8;
-  const corners = [
-    [left + w - bw - pad, top + pad],
-    [left + pad, top + pad],
-    [left + pad, top + ht - bh - pad],
-    [left + w - bw - pad, top + ht - bh - pad],
+/** The x ticks (below the frame) and y ticks (left of it) with their labels. */
+function ticks(xs: Axis, box: { left: number; top: number; h: number }, px: (x: number) => number, py: (y: number) => number): string[] {
+  const bottom = box.top + box.h;
+  return [
+    ...xs.ticks.flatMap((t) => [
+      el('line', { class: 'tick', x1: px(t), x2: px(t), y1: bottom, y2: bottom + 4, stroke: INK, 'stroke-width': 0.9 }),
+      el('text', { class: 'x-tick', x: px(t), y: bottom + 16, 'text-anchor': 'middle' }, xs.format(t)),
+    ]),
+    ...yTicksOf(py).flatMap(({ t, label }) => [
+      el('line', { class: 'tick', x1: box.left - 4, x2: box.left, y1: py(t), y2: py(t), stroke: INK, 'stroke-width': 0.9 }),
+      el('text', { class: 'y-tick', x: box.left - 7, y: py(t) + 3.8, 'text-anchor': 'end' }, label),
+    ]),
   ];
-  const covered = ([x, y]: number[]) => pts.filter(([a, b]) => a >= x - 4 && a <= x + bw + 4 && b >= y - 4 && b <= y + bh + 4).length;
-  const [x, y] = corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
-  const rows = series.map((s, i) => {
-    const cy = y + 12.5 + 17 * i;
-    return `<line x1="${r(x + 8)}" x2="${r(x + 30)}" y1="${r(cy)}" y2="${r(cy)}" stroke="${s.color}" stroke-width="1.8"/><text x="${r(x + 37)}" y="${r(cy + 3.8)}">${s.label}</text>`;
-  });
-  return `<g class="legend"><rect x="${r(x)}" y="${r(y)}" width="${bw}" height="${bh}" rx="3" fill="#ffffff" fill-opacity="0.85" stroke="#cccccc" stroke-width="0.8"/>${rows.join('')}</g>`;
 }
-
-interface Axis {
-  lo: number;
-  hi: number;
-  ticks: number[];
-  format: (v: number) => string;
-}
-
-/** Limits with matplotlib's 5% margins; ticks at the finest step of 1, 2, 2.5 or 5 x 10^k that gives at most `maxTicks`. */
-function axis(min: number, max: number, integer: boolean, maxTicks: number): Axis {
-  if (max === min) {
-    const d = integer ? 1 : Math.abs(min) * 0.1 || 1;
-    [min, max] = [min - d, max + d];
-  }
-  const lo = min - 0.05 * (max - min);
-  const hi = max + 0.05 * (max - min);
-  const count = (s: number) => Math.floor(hi / s + 1e-9) - Math.ceil(lo / s - 1e-9) + 1;
-  const mag = 10 ** Math.floor(Math.log10((hi - lo) / maxTicks));
-  const nice = [1, 2, 2.5, 5, 10, 20, 25, 50, 100].map((m) => m * mag);
-  const steps = integer ? nice.filter((s) => s >= 1 && Math.abs(s - Math.round(s)) < 1e-9).map(Math.round) : nice;
-  const step = steps.find((s) => count(s) <= maxTicks) ?? Math.max(1, 100 * mag);
-  const ticks: number[] = [];
-  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i === 0 ? 0 : i * step);
-  return { lo, hi, ticks, format: formatter(ticks, step) };
-}
-
-/** Tick labels: as many decimals as the step needs; k/M/G for large values; exponents for tiny ones. */
-function formatter(ticks: number[], step: number): (v: number) => string {
-  const big = Math.max(...ticks.map(Math.abs));
-  if (big > 0 && big < 1e-3) return (v) => (v === 0 ? '0' : v.toExponential(1));
-  const [div, suffix] = big >= 1e9 ? [1e9, 'G'] : big >= 1e6 ? [1e6, 'M'] : big >= 1e4 ? [1e3, 'k'] : [1, ''];
-  const s = step / div;
-  const decimals = Math.max(0, -Math.floor(Math.log10(s) + 1e-9) + (Math.abs(s / 10 ** Math.floor(Math.log10(s) + 1e-9) - 2.5) < 1e-9 ? 1 : 0));
-  return (v) => `${(v / div).toFixed(decimals).replace(/^-(0\.?0*)$/, '$1')}${suffix}`.replace('-', '\u2212');
-}
-
-/** 'mean_absolute_error' → 'mean absolute error', 'mae' → 'MAE'. */
-function pretty(metric: string): string {
-  return ABBREVIATIONS.has(metric) ? metric.toUpperCase() : (NAMES[metric] ?? metric.replace(/_/g, ' '));
-}
-
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const r = (v: number) => Math.round(v * 100) / 100;
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

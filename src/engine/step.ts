@@ -59,22 +59,46 @@ export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRow
   return out;
 }
 
-/** Copies rows `order[first .. first + rows)` into host buffers, with the transposed copy the first layer wants. */
-export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, withTranspose: boolean): ShardInput {
+/** Host buffers for one shard, reused across steps to keep the garbage collector out of the hot loop. */
+export class ShardBuffers {
+  private cache = new Map<number, ShardInput>();
+  get(rows: number, xCols: number, yCols: number, withTranspose: boolean): ShardInput {
+    let b = this.cache.get(rows);
+    if (!b) {
+      b = {
+        rows,
+        x: new Float32Array(rows * xCols),
+        xT: withTranspose ? new Float32Array(rows * xCols) : undefined,
+        y: new Float32Array(rows * yCols),
+        sampleIndices: new Int32Array(rows),
+      };
+      this.cache.set(rows, b);
+    }
+    return b;
+  }
+}
+
+/** Copies rows `order[first .. first + rows)` into `into`, with the transposed copy the first layer wants. */
+export function gatherRows(data: SharedData, order: Int32Array, first: number, into: ShardInput): ShardInput {
   const { xCols: f, yCols } = data;
-  const x = new Float32Array(rows * f);
-  const xT = withTranspose ? new Float32Array(rows * f) : undefined;
-  const y = new Float32Array(rows * yCols);
-  const sampleIndices = new Int32Array(rows);
+  const { rows, x, xT, y, sampleIndices } = into;
   for (let r = 0; r < rows; r++) {
     const idx = order[first + r];
     sampleIndices[r] = idx;
-    const src = data.x.subarray(idx * f, idx * f + f);
-    x.set(src, r * f);
-    if (xT) for (let c = 0; c < f; c++) xT[c * rows + r] = src[c];
+    x.set(data.x.subarray(idx * f, idx * f + f), r * f);
     y.set(data.y.subarray(idx * yCols, idx * yCols + yCols), r * yCols);
   }
-  return { rows, x, xT, y, sampleIndices };
+  if (xT) {
+    // Blocked transpose: 8 rows at a time keeps both the reads and the writes within a few cache lines.
+    for (let r0 = 0; r0 < rows; r0 += 8) {
+      const r1 = Math.min(rows, r0 + 8);
+      for (let c = 0; c < f; c++) {
+        const dst = c * rows;
+        for (let r = r0; r < r1; r++) xT[dst + r] = x[r * f + c];
+      }
+    }
+  }
+  return into;
 }
 
 /** Keeps a Network per plan in each thread, so a pool reuses its built layers across epochs and fits. */
@@ -102,6 +126,7 @@ export class EpochRunner {
   private readonly range: [number, number];
   private readonly width: number;
   private readonly firstIsDense: boolean;
+  private readonly buffers = new ShardBuffers();
 
   constructor(private readonly task: TrainTask) {
     if (task.plant !== plantedBug) plantBug(task.plant);
@@ -133,7 +158,7 @@ export class EpochRunner {
     this.net.loadWeights(t.buffers.params[cur]);
     for (let j = t.workerIndex; j < shards.length; j += t.workers) {
       const [first, rows] = shards[j];
-      const input = gatherRows(t.data, t.order, first, rows, this.firstIsDense);
+      const input = gatherRows(t.data, t.order, first, this.buffers.get(rows, t.data.xCols, t.data.yCols, this.firstIsDense));
       const stats = this.net.gradients(input, this.keys, 1 / batchRows, t.slots.subarray(j * P, (j + 1) * P));
       const at = (step * t.maxShards + j) * this.width;
       t.stats[at] = stats.loss;
@@ -172,17 +197,29 @@ export class EpochRunner {
     return Atomics.load(control, Ctrl.StopDecided) === 0;
   }
 
-  /** grad[i] = slot_0[i] + slot_1[i] + ... in slot order (float64 accumulator), for i in [lo, hi). */
+  /**
+   * grad[i] = sum of slot_k[i] in slot order, for i in [lo, hi): four slots per pass, added in float64 and
+   * rounded once per group. The grouping depends only on the shard count, so the bits never depend on workers.
+   */
   private sumSlots(shardCount: number, lo: number, hi: number): void {
     const { slots, workerIndex } = this.task;
     const P = this.net.paramCount;
     const g = this.grad;
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
     const first = plantedBug === 'unordered-reduction' ? workerIndex % shardCount : 0;
-    for (let i = lo; i < hi; i++) {
-      let acc = 0;
-      for (let k = 0; k < shardCount; k++) acc += slots[((first + k) % shardCount) * P + i];
-      g[i] = acc;
+    const slot = (k: number) => slots.subarray(((first + k) % shardCount) * P, ((first + k) % shardCount + 1) * P);
+    for (let k0 = 0; k0 < shardCount; k0 += 4) {
+      const n = Math.min(4, shardCount - k0);
+      const a = slot(k0);
+      const b = n > 1 ? slot(k0 + 1) : a;
+      const c = n > 2 ? slot(k0 + 2) : a;
+      const d = n > 3 ? slot(k0 + 3) : a;
+      const carry = k0 > 0;
+      // One loop per group size keeps each loop monomorphic and branch-free.
+      if (n === 4) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i] + c[i] + d[i];
+      else if (n === 3) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i] + c[i];
+      else if (n === 2) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i];
+      else for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i];
     }
   }
 

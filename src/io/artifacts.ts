@@ -21,7 +21,9 @@ import { type WeightsManifest, checkManifest, checkWeights, decodeGroup, encodeW
 
 /**
  * Keras' `training_config`, read by tfjs-layers' `loadLayersModel` to compile the model:
- * `{ loss: 'mean_squared_error', metrics: ['mean_absolute_error'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, beta_1: 0.9, ... } } }`.
+ * `{ loss: 'mean_squared_error', metrics: ['mae'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, ... } } }`.
+ * tfjs-layers 4.22 compiles it on load, so it must use names tfjs knows: the long loss name but the short metric
+ * names ('mae', 'mse', 'accuracy'), and an optimizer tfjs has (Adam, SGD, RMSProp, Adagrad, Adadelta, Adamax, Momentum).
  */
 export type TrainingConfig = JsonObject;
 
@@ -50,7 +52,9 @@ export const WEIGHTS_BIN = 'weights.bin';
 /** Writes `dir/model.json` and `dir/weights.bin` (creating `dir`), replacing any previous model there. */
 export async function saveArtifacts(dir: string, input: SaveArtifactsInput): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new Error(`saveArtifacts: dir must be a non-empty path. Received: ${quote(dir)}`);
-  if (!isObject(input) || !isObject(input.modelTopology)) throw new Error(`saveArtifacts: modelTopology must be an object. Received: ${quote(input?.modelTopology)}`);
+  if (!isObject(input) || !isObject(input.modelTopology)) {
+    throw new Error(`saveArtifacts: modelTopology must be an object. Received: ${quote(input?.modelTopology)}`);
+  }
   const names = new Set<string>();
   checkWeights(input.weights, 'saveArtifacts: weights', names);
   checkWeights(input.optimizerWeights ?? [], 'saveArtifacts: optimizerWeights', names);
@@ -84,7 +88,9 @@ export async function loadArtifacts(dir: string): Promise<LoadedArtifacts> {
     throw new Error(`${jsonPath} has format ${quote(json.format)}; only 'layers-model' files (Keras-style models) can be loaded`);
   }
   if (!isObject(json.modelTopology)) throw new Error(`${jsonPath} has no modelTopology object. Received: modelTopology=${quote(json.modelTopology)}`);
-  if (json.trainingConfig != null && !isObject(json.trainingConfig)) throw new Error(`${jsonPath}: trainingConfig must be an object. Received: ${quote(json.trainingConfig)}`);
+  if (json.trainingConfig != null && !isObject(json.trainingConfig)) {
+    throw new Error(`${jsonPath}: trainingConfig must be an object. Received: ${quote(json.trainingConfig)}`);
+  }
   const manifest: WeightsManifest = checkManifest(json.weightsManifest, jsonPath);
 
   const weights: NamedWeight[] = [];

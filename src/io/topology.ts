@@ -34,7 +34,9 @@ const UNSUPPORTED_IF_SET = ['kernel_regularizer', 'bias_regularizer', 'activity_
 
 /** lockstep layer configs (an InputLayer first, or a first layer with `inputShape`) → Keras `modelTopology`. */
 export function toModelTopology(modelName: string, layers: LayerConfigLike[]): ModelTopology {
-  if (typeof modelName !== 'string' || modelName === '') throw new Error(`toModelTopology: modelName must be a non-empty string. Received: ${quote(modelName)}`);
+  if (typeof modelName !== 'string' || modelName === '') {
+    throw new Error(`toModelTopology: modelName must be a non-empty string. Received: ${quote(modelName)}`);
+  }
   if (!Array.isArray(layers) || layers.length === 0) throw new Error(`toModelTopology: layers must be a non-empty array. Received: ${quote(layers)}`);
   checkUniqueNames(layers.map((l) => l?.name));
   return {
@@ -47,16 +49,21 @@ export function toModelTopology(modelName: string, layers: LayerConfigLike[]): M
 
 function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
   const where = describe(i, layer?.className, layer?.name);
-  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
+  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') {
+    throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
+  }
   const common = { name: layer.name, trainable: true, dtype: 'float32' };
   if (layer.className === 'InputLayer') {
     if (i !== 0) throw new Error(`${where}: an InputLayer must be the first layer`);
-    return { class_name: 'InputLayer', config: { batch_input_shape: batchShape(layer.shape, where, 'shape'), dtype: 'float32', sparse: false, name: layer.name } };
+    const batch_input_shape = batchShape(layer.shape, where, 'shape');
+    return { class_name: 'InputLayer', config: { batch_input_shape, dtype: 'float32', sparse: false, name: layer.name } };
   }
   // Keras 2 style `inputShape` on the first layer stands in for an InputLayer.
   let first: JsonObject = {};
   if (i === 0) {
-    if (layer.inputShape === undefined) throw new Error(`${where}: the first layer must be an InputLayer or have an inputShape, so the model's input size is known`);
+    if (layer.inputShape === undefined) {
+      throw new Error(`${where}: the first layer must be an InputLayer or have an inputShape, so the model's input size is known`);
+    }
     first = { batch_input_shape: batchShape(layer.inputShape, where, 'inputShape') };
   }
   if (layer.className === 'Dense') {
@@ -94,7 +101,9 @@ export function fromModelTopology(json: unknown): { modelName: string; layers: L
   }
   const config = topology.config;
   const entries = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
-  if (!Array.isArray(entries) || entries.length === 0) throw new Error(`modelTopology.config.layers must be a non-empty array. Received: ${quote(entries)}`);
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new Error(`modelTopology.config.layers must be a non-empty array. Received: ${quote(entries)}`);
+  }
   const modelName = isObject(config) && typeof config.name === 'string' ? config.name : 'sequential';
   const layers: LayerConfig[] = [];
   entries.forEach((entry, i) => layers.push(...layerFromKeras(entry, i)));
@@ -117,7 +126,9 @@ function layerFromKeras(entry: unknown, i: number): LayerConfig[] {
   }
   const input: LayerConfig[] = [];
   if (i === 0) {
-    if (shape === undefined) throw new Error(`${where}: the first layer has no batch_input_shape and there is no InputLayer, so the input size is unknown`);
+    if (shape === undefined) {
+      throw new Error(`${where}: the first layer has no batch_input_shape and there is no InputLayer, so the input size is unknown`);
+    }
     input.push({ className: 'InputLayer', name: `${name}_input`, shape: rowShape(shape, where) });
   }
   if (entry.class_name === 'Dense') {
@@ -170,7 +181,9 @@ function rowShape(v: unknown, where: string): number[] {
 }
 
 function batchShape(v: unknown, where: string, option: string): Array<number | null> {
-  if (!isShape(v, { allowZero: false }) || v.length === 0) throw new Error(`${where}: ${option} must be a non-empty array of positive integers. Received: ${option}=${quote(v)}`);
+  if (!isShape(v, { allowZero: false }) || v.length === 0) {
+    throw new Error(`${where}: ${option} must be a non-empty array of positive integers. Received: ${option}=${quote(v)}`);
+  }
   return [null, ...v];
 }
 

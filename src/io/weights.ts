@@ -23,10 +23,15 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 export function checkWeights(weights: NamedWeight[], what: string, seen: Set<string>): void {
   if (!Array.isArray(weights)) throw new Error(`${what} must be an array of { name, shape, data }. Received: ${quote(weights)}`);
   for (const w of weights) {
-    if (!isObject(w) || typeof w.name !== 'string' || w.name === '') throw new Error(`${what}: every weight needs a non-empty string name. Received: ${quote(w)}`);
-    if (!isShape(w.shape)) throw new Error(`${what}: weight '${w.name}' has an invalid shape. Received: shape=${quote(w.shape)}`);
-    if (!(w.data instanceof Float32Array)) throw new Error(`${what}: weight '${w.name}' must hold a Float32Array. Received: ${Object.prototype.toString.call(w.data)}`);
-    if (w.data.length !== size(w.shape)) throw new Error(`${what}: weight '${w.name}' has ${w.data.length} values but shape [${w.shape}] needs ${size(w.shape)}`);
+    if (!isObject(w) || typeof w.name !== 'string' || w.name === '') {
+      throw new Error(`${what}: every weight needs a non-empty string name. Received: name=${quote(isObject(w) ? w.name : w)}`);
+    }
+    const weight = `${what}: weight '${w.name}'`;
+    if (!isShape(w.shape)) throw new Error(`${weight} has an invalid shape. Received: shape=${quote(w.shape)}`);
+    if (!(w.data instanceof Float32Array)) {
+      throw new Error(`${weight} must hold a Float32Array. Received: ${Object.prototype.toString.call(w.data)}`);
+    }
+    if (w.data.length !== size(w.shape)) throw new Error(`${weight} has ${w.data.length} values but shape [${w.shape}] needs ${size(w.shape)}`);
     // tfjs-core decodes all groups into one name → tensor map, so a repeated name would lose a weight.
     if (seen.has(w.name)) throw new Error(`${what}: weight name '${w.name}' is used more than once`);
     seen.add(w.name);
@@ -54,18 +59,27 @@ export function checkManifest(manifest: unknown, file: string): WeightsManifest 
   const seen = new Set<string>();
   return manifest.map((group, g) => {
     const where = `${file}: weightsManifest[${g}]`;
-    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new Error(`${where} must be { paths: [...], weights: [...] }. Received: ${quote(group)}`);
-    if (!group.paths.every((p) => typeof p === 'string' && p !== '')) throw new Error(`${where}.paths must be file names. Received: ${quote(group.paths)}`);
+    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new Error(`${where} must be { paths: [...], weights: [...] }. Received: ${quote(group)}`);
+    }
+    if (!group.paths.every((p) => typeof p === 'string' && p !== '')) {
+      throw new Error(`${where}.paths must be file names. Received: ${quote(group.paths)}`);
+    }
     if (group.paths.length === 0 && group.weights.length > 0) throw new Error(`${where} lists weights but no files (paths is empty)`);
     const weights = group.weights.map((spec): WeightSpec => {
       if (!isObject(spec) || typeof spec.name !== 'string') throw new Error(`${where}: a weight spec needs a name. Received: ${quote(spec)}`);
       const what = `${where}: weight '${spec.name}'`;
       if (!isShape(spec.shape)) throw new Error(`${what} has an invalid shape. Received: shape=${quote(spec.shape)}`);
-      if (spec.quantization != null) throw new Error(`${what} is quantized (${quote(spec.quantization)}); quantized weights are not supported`);
-      if (!DTYPES.includes(spec.dtype as string)) throw new Error(`${what} has dtype ${quote(spec.dtype)}; supported dtypes: ${DTYPES.join(', ')}`);
+      if (spec.quantization != null) {
+        throw new Error(`${what} is quantized (${quote(spec.quantization)}); quantized weights are not supported`);
+      }
+      if (!DTYPES.includes(spec.dtype as string)) {
+        throw new Error(`${what} has dtype ${quote(spec.dtype)}; supported dtypes: ${DTYPES.join(', ')}`);
+      }
       if (seen.has(spec.name)) throw new Error(`${what} is listed more than once`);
       seen.add(spec.name);
-      return { name: spec.name, shape: spec.shape, dtype: spec.dtype as WeightSpec['dtype'], ...(typeof spec.group === 'string' ? { group: spec.group } : {}) };
+      const dtype = spec.dtype as WeightSpec['dtype'];
+      return { name: spec.name, shape: spec.shape, dtype, ...(typeof spec.group === 'string' ? { group: spec.group } : {}) };
     });
     return { paths: group.paths as string[], weights };
   });
@@ -75,7 +89,10 @@ export function checkManifest(manifest: unknown, file: string): WeightsManifest 
 export function decodeGroup(specs: WeightSpec[], bytes: Uint8Array, files: string): NamedWeight[] {
   const expected = 4 * specs.reduce((n, s) => n + size(s.shape), 0);
   if (bytes.length !== expected) {
-    throw new Error(`${files}: expected ${expected} bytes for ${specs.length} weights (from model.json's weightsManifest), got ${bytes.length} bytes. The file is truncated or belongs to another model.json`);
+    throw new Error(
+      `${files}: expected ${expected} bytes for ${specs.length} weights (from model.json's weightsManifest), got ${bytes.length} bytes. ` +
+        'The file is truncated or belongs to another model.json',
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
@@ -84,7 +101,8 @@ export function decodeGroup(specs: WeightSpec[], bytes: Uint8Array, files: strin
     const data = new Float32Array(n);
     // A copy, never a view: `bytes` may be a Buffer over a larger (or unaligned) pool.
     if (spec.dtype === 'float32' && LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * n));
-    else for (let i = 0; i < n; i++) data[i] = spec.dtype === 'int32' ? view.getInt32(offset + 4 * i, true) : view.getFloat32(offset + 4 * i, true);
+    else if (spec.dtype === 'int32') for (let i = 0; i < n; i++) data[i] = view.getInt32(offset + 4 * i, true);
+    else for (let i = 0; i < n; i++) data[i] = view.getFloat32(offset + 4 * i, true);
     offset += data.byteLength;
     return { name: spec.name, shape: [...spec.shape], data };
   });
