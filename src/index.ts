@@ -9,6 +9,8 @@ export { getDummies, oneHot, dropNA, frameToMatrix, DataFrame, StandardScaler, t
 export { Matrix, type MatrixLike } from './matrix.js';
 export { History, type EpochTiming } from './history.js';
 export { setRandomSeed } from './seed.js';
+export { loadModel } from './model-io.js';
+export { plotHistory, historyToSvg } from './plot.js';
 export { backendInfo, initBackend } from './backend.js';
 export { WorkerFailure } from './engine/executor.js';
 export type { FitOptions } from './engine/trainer.js';

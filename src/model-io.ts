@@ -1,4 +1,98 @@
-import type { Sequential } from './sequential.js';
-export async function saveModel(_model: Sequential, _dir: string): Promise<void> {
-  throw new Error('not yet wired');
+/**
+ * Saving and loading Sequential models in the TensorFlow.js layers format (model.json + weights.bin).
+ *
+ * The optimizer state rides along as tfjs does it (weights in group 'optimizer': the step counter, then each
+ * state array split per weight), and `trainingConfig.lockstep` keeps lockstep's own compile arguments, so
+ * `loadModel` resumes training bit for bit. tfjs-layers reads the same files with `loadLayersModel`.
+ */
+import { Sequential } from './sequential.js';
+import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts } from './io/index.js';
+import type { NamedWeight } from './callbacks/callback.js';
+import type { LayerConfig } from './layers/layer.js';
+import type { OptimizerConfig } from './optimizers.js';
+
+// tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
+const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_squared_error: 'mse', acc: 'accuracy' };
+const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp' };
+
+interface LockstepTraining {
+  loss: string;
+  metrics: string[];
+  optimizer: OptimizerConfig;
+  iterations: number;
+}
+
+function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
+  const config: Record<string, unknown> = { learning_rate: c.learningRate };
+  if (c.className === 'Adam' || c.className === 'AdamW') Object.assign(config, { beta_1: c.beta1, beta_2: c.beta2, epsilon: c.epsilon });
+  if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
+  if (c.className === 'SGD') Object.assign(config, { momentum: c.momentum, nesterov: c.nesterov });
+  return { class_name: TFJS_OPTIMIZERS[c.className] ?? c.className, config };
+}
+
+export async function saveModel(model: Sequential, dir: string): Promise<void> {
+  const weights = model.getWeights();
+  const modelTopology = toModelTopology(model.name, model.layerConfigs() as never) as unknown as Record<string, never>;
+  const optimizer = model.optimizer;
+  const compiled = model.compiledArgs();
+  if (!optimizer || !compiled) {
+    await saveArtifacts(dir, { modelTopology, weights });
+    return;
+  }
+  // tfjs's layout: the step counter, then for each state array one entry per weight, in weight order.
+  const state = model.currentOptimizerState();
+  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(model.iterations) }];
+  let offset = 0;
+  const spans = weights.map((w) => {
+    const span = [offset, offset + w.data.length];
+    offset += w.data.length;
+    return span;
+  });
+  optimizer.stateNames.forEach((stateName, k) => {
+    weights.forEach((w, i) => optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data: state[k].slice(spans[i][0], spans[i][1]) }));
+  });
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: model.iterations };
+  const trainingConfig = {
+    loss: compiled.canonicalLoss,
+    metrics: compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),
+    optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
+    lockstep,
+  };
+  await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });
+}
+
+/** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
+export async function loadModel(dir: string): Promise<Sequential> {
+  const artifacts = await loadArtifacts(dir);
+  const { modelName, layers } = fromModelTopology(artifacts.modelTopology);
+  // Build and check everything on a new model: a bad file throws before anything is returned.
+  const model = Sequential.fromConfigs(layers as unknown as LayerConfig[], modelName);
+  const byName = new Map(artifacts.weights.map((w) => [w.name, w]));
+  const expected = model.getWeights();
+  const weights = expected.map((w) => {
+    const found = byName.get(w.name);
+    if (!found) throw new Error(`loadModel(${dir}): weight '${w.name}' is missing from weights.bin (found: ${[...byName.keys()].join(', ')})`);
+    if (found.shape.join(',') !== w.shape.join(',')) throw new Error(`loadModel(${dir}): weight '${w.name}' has shape [${found.shape}] but layer needs [${w.shape}]`);
+    return found.data;
+  });
+  model.setWeights(weights);
+  const training = (artifacts.trainingConfig as { lockstep?: LockstepTraining } | undefined)?.lockstep;
+  if (training) {
+    model.compile({ loss: training.loss, metrics: training.metrics, optimizer: training.optimizer });
+    const stateNames = model.optimizer!.stateNames;
+    const opt = new Map(artifacts.optimizerWeights.map((w) => [w.name, w]));
+    const state = stateNames.map((stateName) => {
+      const flat = new Float32Array(model.countParams());
+      let offset = 0;
+      for (const w of expected) {
+        const s = opt.get(`${w.name}/${stateName}`);
+        if (!s || s.data.length !== w.data.length) throw new Error(`loadModel(${dir}): optimizer state '${w.name}/${stateName}' is missing or has the wrong size`);
+        flat.set(s.data, offset);
+        offset += w.data.length;
+      }
+      return flat;
+    });
+    model.setOptimizerState(state, training.iterations);
+  }
+  return model;
 }

@@ -29,6 +29,9 @@ const MARGIN = { right: 18, top: 34, bottom: 46 };
 const DIGIT_WIDTH = 7; // DejaVu Sans digits at 11px
 const ABBREVIATIONS = new Set(['mae', 'mse', 'mape', 'rmse', 'msle', 'auc']);
 const NAMES: Record<string, string> = { lr: 'learning rate', acc: 'accuracy' };
+const GRID = { stroke: '#e8e8e8', 'stroke-width': 0.8 };
+const LINE = { stroke: INK, 'stroke-width': 0.9 };
+const LABEL = { 'text-anchor': 'middle', 'font-size': 12 };
 
 /** The figure as an SVG document. Accepts a Keras-style `{ loss: [...], val_loss: [...], ... }`. */
 export function historyToSvg(history: History | { history: History }, options: PlotOptions = {}): string {
@@ -117,33 +120,119 @@ function panel(h: History, metric: string, x0: number, y0: number, W: number, H:
   const what = pretty(metric);
   const only = series.length === 1 ? series[0].label : '';
   const title = only === 'Training' ? capitalize(what) : only === 'Validation' ? `Validation ${what}` : `Training and validation ${what}`;
-  const mid = box.left + box.w / 2;
+  const [center, mid] = [box.left + box.w / 2, box.top + box.h / 2];
   return [
     `<g class="panel" data-metric="${esc(metric)}" transform="translate(${x0},${y0})">`,
-    el('text', { class: 'title', x: mid, y: box.top - 12, 'text-anchor': 'middle', 'font-size': 13.5 }, title),
-    ...ys.ticks.map((t) => el('line', { class: 'grid', x1: box.left, x2: box.left + box.w, y1: py(t), y2: py(t), stroke: '#e8e8e8', 'stroke-width': 0.8 })),
-    ...xs.ticks.map((t) => el('line', { class: 'grid', x1: px(t), x2: px(t), y1: box.top, y2: box.top + box.h, stroke: '#e8e8e8', 'stroke-width': 0.8 })),
+    el('text', { class: 'title', x: center, y: box.top - 12, 'text-anchor': 'middle', 'font-size': 13.5 }, title),
+    ...ys.ticks.map((t) => el('line', { class: 'grid', x1: box.left, x2: box.left + box.w, y1: py(t), y2: py(t), ...GRID })),
+    ...xs.ticks.map((t) => el('line', { class: 'grid', x1: px(t), x2: px(t), y1: box.top, y2: box.top + box.h, ...GRID })),
     ...series.map((s) => curve(s, px, py, epochs <= 30)),
-    el('rect', { class: 'frame', x: box.left, y: box.top, width: box.w, height: box.h, fill: 'none', stroke: INK, 'stroke-width': 0.9 }),
-    ...ticks(xs, box, px, py),
-    el('text', { class: 'x-label', x: mid, y: box.top + box.h + 35, 'text-anchor': 'middle', 'font-size': 12 }, 'Epoch'),
-    el('text', { class: 'y-label', transform: `translate(${r(box.left - labelWidth - 20)},${r(box.top + box.h / 2)}) rotate(-90)`, 'text-anchor': 'middle', 'font-size': 12 }, capitalize(what)),
+    el('rect', { class: 'frame', x: box.left, y: box.top, width: box.w, height: box.h, fill: 'none', ...LINE }),
+    ...ticks(xs, ys, box, px, py),
+    el('text', { class: 'x-label', x: center, y: box.top + box.h + 35, ...LABEL }, 'Epoch'),
+    el('text', { class: 'y-label', transform: `translate(${r(box.left - labelWidth - 20)},${r(mid)}) rotate(-90)`, ...LABEL }, capitalize(what)),
     legend(series, finite.map(([x, y]) => [px(x), py(y)]), box),
     '</g>',
   ].join('\n');
 }
 
+type Box = { left: number; top: number; w: number; h: number };
+
 /** The x ticks (below the frame) and y ticks (left of it) with their labels. */
-function ticks(xs: Axis, box: { left: number; top: number; h: number }, px: (x: number) => number, py: (y: number) => number): string[] {
+function ticks(xs: Axis, ys: Axis, box: Box, px: (x: number) => number, py: (y: number) => number): string[] {
   const bottom = box.top + box.h;
   return [
     ...xs.ticks.flatMap((t) => [
-      el('line', { class: 'tick', x1: px(t), x2: px(t), y1: bottom, y2: bottom + 4, stroke: INK, 'stroke-width': 0.9 }),
+      el('line', { class: 'tick', x1: px(t), x2: px(t), y1: bottom, y2: bottom + 4, ...LINE }),
       el('text', { class: 'x-tick', x: px(t), y: bottom + 16, 'text-anchor': 'middle' }, xs.format(t)),
     ]),
-    ...yTicksOf(py).flatMap(({ t, label }) => [
-      el('line', { class: 'tick', x1: box.left - 4, x2: box.left, y1: py(t), y2: py(t), stroke: INK, 'stroke-width': 0.9 }),
-      el('text', { class: 'y-tick', x: box.left - 7, y: py(t) + 3.8, 'text-anchor': 'end' }, label),
+    ...ys.ticks.flatMap((t) => [
+      el('line', { class: 'tick', x1: box.left - 4, x2: box.left, y1: py(t), y2: py(t), ...LINE }),
+      el('text', { class: 'y-tick', x: box.left - 7, y: py(t) + 3.8, 'text-anchor': 'end' }, ys.format(t)),
     ]),
   ];
 }
+
+/** One series as a polyline; a NaN or Infinity ends a segment, as in matplotlib. Few epochs also get dots. */
+function curve(s: Series, px: (x: number) => number, py: (y: number) => number, dots: boolean): string {
+  let d = '';
+  let pen = false;
+  for (const [x, y] of s.points) {
+    if (Number.isFinite(y)) d += `${pen ? 'L' : 'M'}${r(px(x))},${r(py(y))}`;
+    pen = Number.isFinite(y);
+  }
+  const style = { fill: 'none', stroke: s.color, 'stroke-width': 1.6, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' };
+  const path = el('path', { class: 'series', 'data-series': s.key, d, ...style });
+  if (!dots) return path;
+  // A line alone hides a single point, so with few epochs each one is marked.
+  const marks = s.points.filter(([, y]) => Number.isFinite(y)).map(([x, y]) => el('circle', { cx: px(x), cy: py(y), r: 2.6, fill: s.color }));
+  return [path, ...marks].join('\n');
+}
+
+/** Legend in the corner that covers the fewest data points (matplotlib's loc='best'), upper right first. */
+function legend(series: Series[], pts: Point[], box: Box): string {
+  const [bw, bh, pad] = [96, 8 + 17 * series.length, 8];
+  const [left, right, top, bottom] = [box.left + pad, box.left + box.w - bw - pad, box.top + pad, box.top + box.h - bh - pad];
+  const corners: Point[] = [[right, top], [left, top], [left, bottom], [right, bottom]];
+  const covered = ([x, y]: Point) => pts.filter(([a, b]) => a >= x - 4 && a <= x + bw + 4 && b >= y - 4 && b <= y + bh + 4).length;
+  const [x, y] = corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
+  const frame = { rx: 3, fill: '#ffffff', 'fill-opacity': 0.85, stroke: '#cccccc', 'stroke-width': 0.8 };
+  const rows = series.flatMap((s, i) => {
+    const cy = y + 12.5 + 17 * i;
+    const sample = el('line', { x1: x + 8, x2: x + 30, y1: cy, y2: cy, stroke: s.color, 'stroke-width': 1.8 });
+    return [sample, el('text', { x: x + 37, y: cy + 3.8 }, s.label)];
+  });
+  return `<g class="legend">${el('rect', { x, y, width: bw, height: bh, ...frame })}${rows.join('')}</g>`;
+}
+
+interface Axis {
+  lo: number;
+  hi: number;
+  ticks: number[];
+  format: (v: number) => string;
+}
+
+/** Limits with matplotlib's 5% margins; ticks at the finest step of 1, 2, 2.5 or 5 x 10^k that gives at most `maxTicks`. */
+function axis(min: number, max: number, integer: boolean, maxTicks: number): Axis {
+  if (max === min) {
+    const d = integer ? 1 : Math.abs(min) * 0.1 || 1;
+    [min, max] = [min - d, max + d];
+  }
+  const lo = min - 0.05 * (max - min);
+  const hi = max + 0.05 * (max - min);
+  const count = (s: number) => Math.floor(hi / s + 1e-9) - Math.ceil(lo / s - 1e-9) + 1;
+  const mag = 10 ** Math.floor(Math.log10((hi - lo) / maxTicks));
+  const nice = [1, 2, 2.5, 5, 10, 20, 25, 50, 100].map((m) => m * mag);
+  const steps = integer ? nice.filter((s) => s >= 1 && Math.abs(s - Math.round(s)) < 1e-9).map(Math.round) : nice;
+  const step = steps.find((s) => count(s) <= maxTicks) ?? Math.max(1, 100 * mag);
+  const ticks: number[] = [];
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(i === 0 ? 0 : i * step);
+  return { lo, hi, ticks, format: formatter(ticks, step) };
+}
+
+/** Tick labels: as many decimals as the step needs; k/M/G for large values; exponents for tiny ones. */
+function formatter(ticks: number[], step: number): (v: number) => string {
+  const big = Math.max(...ticks.map(Math.abs));
+  if (big > 0 && big < 1e-3) return (v) => (v === 0 ? '0' : v.toExponential(1));
+  const [div, suffix] = big >= 1e9 ? [1e9, 'G'] : big >= 1e6 ? [1e6, 'M'] : big >= 1e4 ? [1e3, 'k'] : [1, ''];
+  const s = step / div;
+  const exponent = Math.floor(Math.log10(s) + 1e-9);
+  const decimals = Math.max(0, -exponent + (Math.abs(s / 10 ** exponent - 2.5) < 1e-9 ? 1 : 0));
+  // Typographic minus, as matplotlib draws it; '-0.0' is shown as '0.0'.
+  return (v) => `${(v / div).toFixed(decimals).replace(/^-(0\.?0*)$/, '$1')}${suffix}`.replace('-', '\u2212');
+}
+
+/** 'mean_absolute_error' → 'mean absolute error', 'mae' → 'MAE'. */
+function pretty(metric: string): string {
+  return ABBREVIATIONS.has(metric) ? metric.toUpperCase() : (NAMES[metric] ?? metric.replace(/_/g, ' '));
+}
+
+/** `<tag a="1">text</tag>` (or `<tag a="1"/>`), numbers rounded to 0.01, strings escaped. */
+function el(tag: string, attrs: Record<string, string | number>, text?: string): string {
+  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${typeof v === 'number' ? r(v) : esc(v)}"`).join('');
+  return text === undefined ? `<${tag}${a}/>` : `<${tag}${a}>${esc(text)}</${tag}>`;
+}
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const r = (v: number) => Math.round(v * 100) / 100;
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -29,6 +29,7 @@ import { Network, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
 import { badOption } from './errors.js';
+import { backendInfo, initBackend, type BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
 import { inference, type InferenceOptions } from './engine/inference.js';
@@ -199,6 +200,12 @@ export class Sequential implements CallbackModel {
     return this.buffers.state[Atomics.load(this.control, Ctrl.Updates) % 2];
   }
 
+  /** The compile arguments (loss as the user wrote it and its canonical name, metrics), if compiled. */
+  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: string[] } | undefined {
+    const c = this.compiled;
+    return c && { lossName: c.lossName, canonicalLoss: c.loss.name, metrics: [...c.metrics] };
+  }
+
   get optimizer(): Optimizer | undefined {
     return this.compiled?.optimizer;
   }
@@ -296,6 +303,14 @@ export class Sequential implements CallbackModel {
   async save(dir: string): Promise<void> {
     const { saveModel } = await import('./model-io.js');
     await saveModel(this, dir);
+  }
+
+  /** What each worker computes with (backend, simd...), starting the pool if needed; [this thread's] for workers 0. */
+  async workerInfo(workers?: number): Promise<(BackendInfo & { threadId: number })[]> {
+    const executor = await this.executorFor(workers);
+    if (executor instanceof PoolExecutor) return executor.info();
+    await initBackend();
+    return [{ ...backendInfo(), threadId: 0 }];
   }
 
   /** Releases the worker pool. The model stays usable: a later fit starts a new pool. */
