@@ -1,8 +1,9 @@
 /** Error helpers: every message names the offending thing and lists what would have been valid. */
 
 /** An unknown name (loss, metric, optimizer, activation...), listing the valid ones. */
-export function unknownName(kind: string, received: unknown, valid: readonly string[]): Error {
-  return new Error(`Unknown ${kind}: ${JSON.stringify(received)}. Valid ${kind}s: ${valid.join(', ')}`);
+export function unknownName(kind: string, received: unknown, valid: readonly string[], where?: string): Error {
+  const plural = kind.endsWith('s') ? `${kind}es` : `${kind}s`;
+  return new Error(`${where ? `${where}: ` : ''}Unknown ${kind}: ${JSON.stringify(received)}. Valid ${plural}: ${valid.join(', ')}`);
 }
 
 /** An invalid option: `${owner}: ${option} must be ${rule}. Received: ${option}=${value}`. */

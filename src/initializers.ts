@@ -53,7 +53,7 @@ function canonical(name: string): string {
 export function checkInitializer(init: InitializerConfig, what: string): void {
   const name = typeof init === 'string' ? init : init?.className;
   if (typeof name !== 'string' || !INITIALIZERS[canonical(name)]) {
-    throw unknownName(`initializer (${what})`, name ?? init, INITIALIZER_NAMES);
+    throw unknownName('initializer', name ?? init, INITIALIZER_NAMES, what);
   }
 }
 

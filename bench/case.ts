@@ -1,0 +1,131 @@
+/**
+ * Child-process entry: runs ONE benchmark case and prints its result as a single JSON line prefixed with
+ * RESULT_PREFIX. run.ts starts one process per case (and per repeat), so the peak RSS reported here belongs to
+ * that case alone and worker pools of different cases never share a process.
+ *
+ *   node dist/bench/case.js '{"runner":"lockstep","model":"mlp","batch":128,"workers":2,"epochs":1,...}'
+ *
+ * lockstep cases are run here; tfjs-layers peers are delegated to peers-tfjs.ts (loaded only for them, so a
+ * lockstep case never loads tfjs-layers).
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { EpochTiming } from '../src/index.js';
+import { MODELS, buildLockstep, headRows, loadData, type ModelName } from './models.js';
+
+export const RESULT_PREFIX = '@@bench-result ';
+
+export type Runner = 'lockstep' | 'tfjs-wasm' | 'tfjs-cpu' | 'torch' | 'sklearn';
+
+export interface CaseSpec {
+  runner: Runner;
+  model: ModelName;
+  batch: number;
+  /** lockstep: pool workers (0 = in process). torch: intra-op threads. Others: 1 (they use one thread). */
+  workers: number;
+  /** Timed epochs (after the warm-up). */
+  epochs: number;
+  /** Keep only the first `rows` training rows (quick runs); undefined = all. */
+  rows?: number;
+  /** Steps of warm-up before timing (lockstep: one epoch on the first warmupSteps * batch rows). */
+  warmupSteps: number;
+  /** Peers only: time at most this many steps and extrapolate to s/epoch; 0 = whole epochs. */
+  maxSteps: number;
+  /** Peers only: stop the timed part after this many seconds, whatever maxSteps says (0 = no cap). */
+  maxSeconds: number;
+  seed: number;
+}
+
+export interface CaseResult {
+  spec: CaseSpec;
+  /** Seconds per timed epoch; extrapolated from the steps timed when `extrapolated`. */
+  epochSeconds: number[];
+  /** Steps in one full epoch over the training rows. */
+  stepsPerEpoch: number;
+  /** Steps actually timed (all epochs together). */
+  stepsTimed: number;
+  extrapolated: boolean;
+  trainRows: number;
+  /** lockstep's per-epoch timing (compute / reduce / sync per step). */
+  timing?: EpochTiming[];
+  /** Training loss of the last timed epoch (over the steps run, for peers cut short). */
+  finalLoss: number;
+  /** Test-set loss and metric (accuracy or MAE) after all the training this case did. */
+  testLoss: number;
+  testMetric: number;
+  /** Optimizer steps taken in total, warm-up included: how much training the accuracy reflects. */
+  trainedSteps: number;
+  /** process.resourceUsage().maxRSS, in MiB (worker threads included). */
+  peakRssMiB: number;
+  wallSeconds: number;
+  backend?: unknown;
+  note?: string;
+}
+
+/** Runs one lockstep case in this process. */
+export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
+  const started = performance.now();
+  const { setRandomSeed, backendInfo, initBackend } = await import('../src/index.js');
+  const model = MODELS[spec.model];
+  const data = await loadData(model, { rows: spec.rows, shared: true });
+  // Shared memory up front: fit and evaluate then read the rows without copying them per call.
+  const xTrain = data.xTrain.toShared();
+  const xTest = data.xTest.toShared();
+  const { yTrain, yTest } = data;
+  setRandomSeed(spec.seed);
+  const net = buildLockstep(model);
+  const fitOptions = { batchSize: spec.batch, workers: spec.workers, verbose: 0 as const, seed: spec.seed };
+
+  // Warm-up: a partial epoch that starts the pool, initialises wasm in every thread and warms the JIT.
+  const warm = headRows({ x: xTrain, y: yTrain }, spec.warmupSteps * spec.batch);
+  const warmHistory = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: 1 });
+  const timed = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: spec.epochs });
+  const test = await net.evaluate(xTest, yTest, { workers: spec.workers, batchSize: 1024 });
+  await net.dispose();
+  const peak = peakRssMiB();
+  // The main thread has no backend of its own when workers > 0; start it (after reading the peak) to report it.
+  await initBackend();
+
+  const stepsPerEpoch = Math.ceil(xTrain.rows / spec.batch);
+  return {
+    spec,
+    epochSeconds: timed.timing.map((t) => t.seconds),
+    stepsPerEpoch,
+    stepsTimed: timed.timing.reduce((n, t) => n + t.steps, 0),
+    extrapolated: false,
+    trainRows: xTrain.rows,
+    timing: timed.timing,
+    finalLoss: timed.history.loss.at(-1)!,
+    testLoss: test.loss,
+    testMetric: test[model.metric],
+    trainedSteps: warmHistory.timing[0].steps + timed.timing.reduce((n, t) => n + t.steps, 0),
+    peakRssMiB: peak,
+    wallSeconds: (performance.now() - started) / 1000,
+    backend: { ...backendInfo(), availableParallelism: availableParallelism() },
+  };
+}
+
+/** Peak resident set size of this process so far, in MiB (Node reports KiB). */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '') as CaseSpec;
+  let result: CaseResult;
+  if (spec.runner === 'lockstep') result = await runLockstepCase(spec);
+  else if (spec.runner === 'tfjs-wasm' || spec.runner === 'tfjs-cpu') result = await (await import('./peers-tfjs.js')).runTfjsCase(spec);
+  else throw new Error(`case.ts runs lockstep and tfjs-layers cases, not '${spec.runner}' (python peers run in peers-python.ts)`);
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().then(
+    // Exit explicitly: a pool thread or a tfjs handle must not keep the case alive.
+    () => process.exit(0),
+    (error) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exit(1);
+    },
+  );
+}
