@@ -10,7 +10,8 @@ export class AbortedError extends Error {
   }
 }
 
-const SPIN = 2000;
+// Spin up to this long before sleeping: the other workers usually arrive within a fraction of a millisecond.
+const SPIN_MS = 0.3;
 const SLEEP_MS = 50;
 
 /**
@@ -26,9 +27,10 @@ export function barrier(ctrl: Int32Array, parties: number, lastArrival?: () => v
     Atomics.notify(ctrl, Ctrl.BarrierGeneration);
     return;
   }
-  for (let i = 0; i < SPIN; i++) {
-    if (Atomics.load(ctrl, Ctrl.BarrierGeneration) !== gen) return;
-  }
+  const spinUntil = performance.now() + SPIN_MS;
+  do {
+    for (let i = 0; i < 256; i++) if (Atomics.load(ctrl, Ctrl.BarrierGeneration) !== gen) return;
+  } while (performance.now() < spinUntil);
   while (Atomics.load(ctrl, Ctrl.BarrierGeneration) === gen) {
     if (Atomics.load(ctrl, Ctrl.Abort)) throw new AbortedError();
     Atomics.wait(ctrl, Ctrl.BarrierGeneration, gen, SLEEP_MS);

@@ -10,6 +10,9 @@ import { Ctrl } from './layout.js';
 import { EpochRunner, runForward, type ForwardTask, type TrainTask } from './step.js';
 import { initBackend, type BackendInfo } from '../backend.js';
 
+/** How often fit looks at the step counter to run batch callbacks while workers train. */
+const POLL_MS = 25;
+
 export type TrainBase = Omit<TrainTask, 'workerIndex' | 'workers'>;
 export type ForwardBase = Omit<ForwardTask, 'workerIndex' | 'workers'>;
 
@@ -116,16 +119,16 @@ export class PoolExecutor implements Executor {
     );
     let finished = false;
     void settled.then(() => (finished = true));
+    // Poll rather than wake on every step: on a machine with as many workers as cores, a main thread that
+    // woke up for each step would steal time from a worker and make the others wait at the barrier.
     let seen = 0;
     while (!finished) {
+      await Promise.race([settled, new Promise((r) => setTimeout(r, POLL_MS))]);
       const done = Atomics.load(control, Ctrl.StepsDone);
       if (done > seen) {
         seen = done;
         await observe(done);
-        continue;
       }
-      const wait = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync(control, Ctrl.StepsDone, done, 100);
-      if (wait.async) await Promise.race([wait.value, settled]);
     }
     const done = Atomics.load(control, Ctrl.StepsDone);
     if (done > seen) await observe(done);

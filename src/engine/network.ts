@@ -11,6 +11,7 @@ import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { Layer, LayerConfig, T, Weights } from '../layers/layer.js';
 import { Dense } from '../layers/dense.js';
+import { heapView } from './heap.js';
 import type { Key } from '../rng.js';
 
 /** Where each weight lives in the flat parameter vector. */
@@ -166,13 +167,13 @@ export class Network {
       const xT = shard.xT ? tf.tensor2d(shard.xT, [this.inputCols, shard.rows]) : undefined;
       const { out, caches } = this.run(x, true, this.fusedOutput, shard, dropoutKeys, xT);
       const dOut = new Float32Array(shard.rows * this.outputCols);
-      stats = this.score(out.dataSync() as Float32Array, shard.y, shard.rows, dOut, scale);
+      stats = this.score(heapView(out), shard.y, shard.rows, dOut, scale);
       let dy = tf.tensor2d(dOut, [shard.rows, this.outputCols]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
         const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer);
         this.layerSlots[i].forEach((s, k) => {
           const g = r.grads[k];
-          gradOut.set(g instanceof Float32Array ? g : (g.dataSync() as Float32Array), s.offset);
+          gradOut.set(g instanceof Float32Array ? g : heapView(g), s.offset);
         });
         if (r.dx) dy = r.dx;
       }

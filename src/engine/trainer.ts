@@ -36,7 +36,7 @@ export interface FitOptions {
   seed?: number;
   /** Cancels training at the next step boundary; fit then rejects with an AbortError. */
   signal?: AbortSignal;
-  /** Rows per micro-shard, the unit of parallel work; default max(32, ceil(batchSize / 16)). Results depend on it, never on workers. */
+  /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
   microBatchSize?: number;
   /** @internal test-only fault injection */
   __fault?: { worker: number; step: number; kind: 'throw' | 'exit'; epoch?: number };

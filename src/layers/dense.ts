@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
+import { heapView } from '../engine/heap.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights } from './layer.js';
 
 export interface DenseOptions {
@@ -90,7 +91,7 @@ export class Dense extends Layer {
     const dKernel = tf.matMul(xT ?? tf.transpose(x), dz) as T;
     const grads: (T | Float32Array)[] = [dKernel];
     // The bias gradient is a column sum; on the host it is cheaper than wasm's axis-0 reduction.
-    if (this.useBias) grads.push(columnSums(dz.dataSync() as Float32Array, dz.shape[0], this.units));
+    if (this.useBias) grads.push(columnSums(heapView(dz), dz.shape[0], this.units));
     const dx = needDx ? (tf.matMul(dz, w.transposed(0)) as T) : undefined;
     return { dx, grads };
   }

@@ -1,0 +1,205 @@
+/**
+ * What each CLI command does, once main.ts has parsed and checked its options. Output goes through `out`
+ * (one string per line) so the commands read like the scripts in examples/.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
+import { pyFormat } from '../callbacks/format.js';
+import { checkDataName, loadData } from './data.js';
+import { EXAMPLES, EXAMPLE_NAMES, type ModelSpec } from './examples.js';
+import { readConfig } from './config.js';
+import { UsageError } from './errors.js';
+
+type Out = (line: string) => void;
+
+export interface TrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Undefined: all cores. */
+  workers?: number;
+  seed: number;
+  validationSplit?: number;
+  limit?: number;
+  out?: string;
+  plot?: string;
+  verbose: 0 | 1 | 2;
+}
+
+/** An example name or a model config file. */
+export async function resolveSpec(target: string): Promise<ModelSpec> {
+  const example = EXAMPLES[target];
+  if (example) return example;
+  if (extname(target).toLowerCase() === '.json' || existsSync(target)) return readConfig(target);
+  throw new UsageError(`unknown model "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
+}
+
+export async function train(target: string, o: TrainOptions, out: Out): Promise<void> {
+  if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
+    throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
+  }
+  const spec = await resolveSpec(target);
+  const epochs = o.epochs ?? spec.fit.epochs;
+  const batchSize = o.batchSize ?? spec.fit.batchSize;
+  const validation = o.validationSplit ?? spec.fit.validation;
+
+  const train = await loadData(`${spec.data}-train`, o.limit);
+  const model = spec.build(o.seed);
+  try {
+    const validationData = validation === 'test' ? await loadData(`${spec.data}-test`) : undefined;
+    if (o.verbose > 0) {
+      model.summary(out);
+      const held = validationData ? `validating on ${validationData.name} (${validationData.x.rows} rows)` : validation ? `holding out ${validation} for validation` : 'no validation';
+      out(`Training ${spec.name} on ${train.x.rows} rows of ${train.name}, ${held}; ${epochs} epochs of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
+    }
+    const history = await model.fit(train.x, train.y!, {
+      epochs,
+      batchSize,
+      workers: o.workers,
+      seed: o.seed,
+      verbose: o.verbose,
+      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: validation as number }),
+    });
+    if (o.out !== undefined) {
+      await model.save(o.out);
+      if (o.verbose > 0) out(`Saved the model to ${o.out}`);
+    }
+    if (o.plot !== undefined) {
+      await history.plot(o.plot);
+      if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+export interface ScoreOptions {
+  data: string;
+  batchSize?: number;
+  workers?: number;
+  limit?: number;
+  json: boolean;
+}
+
+export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
+  checkDataName(o.data);
+  const model = await loadModelDir(dir);
+  try {
+    if (!model.compiledArgs()) {
+      throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
+    }
+    const data = await loadData(o.data, o.limit);
+    if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
+    const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
+    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs }));
+    else out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
+  } finally {
+    await model.dispose();
+  }
+}
+
+export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
+  checkDataName(o.data);
+  const model = await loadModelDir(dir);
+  try {
+    const data = await loadData(o.data, o.limit);
+    const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+    const configs = model.layerConfigs();
+    const classes = y.cols > 1 && configs[configs.length - 1].activation === 'softmax';
+    const target = (r: number) => (data.y === undefined ? undefined : data.y instanceof Matrix ? Array.from(data.y.row(r)) : [data.y[r]]);
+    if (o.json) {
+      const rows = Array.from({ length: y.rows }, (_, r) => Array.from(y.row(r)));
+      out(JSON.stringify({ data: data.name, rows: y.rows, predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
+      return;
+    }
+    const header = classes ? ['row', 'class', 'probability'] : ['row', ...(y.cols === 1 ? ['prediction'] : Array.from({ length: y.cols }, (_, c) => `output_${c}`))];
+    if (data.y !== undefined) header.push(classes ? 'label' : 'target');
+    const table = [header];
+    const argMax = classes ? y.argMax() : undefined;
+    for (let r = 0; r < y.rows; r++) {
+      const values = argMax ? [String(argMax[r]), num(y.get(r, argMax[r]))] : Array.from(y.row(r), num);
+      const t = target(r);
+      table.push([String(r), ...values, ...(t ? [t.map((v) => (classes ? String(v) : num(v))).join(' ')] : [])]);
+    }
+    const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
+    for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Summary of an example, a model config file or a saved model directory. */
+export async function summary(target: string, out: Out): Promise<void> {
+  if (!EXAMPLES[target] && isDirectory(target)) {
+    const model = await loadModelDir(target);
+    model.summary(out);
+    const args = model.compiledArgs();
+    if (args) {
+      const opt = model.optimizer!.getConfig();
+      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(opt.learningRate, 'g')}), metrics [${args.metrics.join(', ')}]; ${model.iterations} updates so far`);
+    } else {
+      out(' Not compiled (saved without a training config): predict only');
+    }
+    return;
+  }
+  // A TF.js model.json named directly stands for its directory.
+  if (!EXAMPLES[target] && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
+  const spec = await resolveSpec(target);
+  const model = spec.build(13);
+  model.summary(out);
+  out(` ${spec.description}; trains on ${spec.data}-train`);
+}
+
+/** Runs dist/bench/run.js with `args`, passing its output through; resolves to its exit code. */
+export function bench(args: string[]): Promise<number> {
+  const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing; run \`npm run build\` first`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [runner, ...args], { stdio: 'inherit' });
+    child.on('error', reject);
+    // A runner killed by a signal gets the shell's convention, 128 + the signal number.
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)));
+  });
+}
+
+async function loadModelDir(dir: string): Promise<Sequential> {
+  if (!existsSync(dir)) throw new Error(`no model directory ${dir}`);
+  if (!isDirectory(dir)) throw new Error(`${dir} is not a model directory (one holding model.json and weights.bin)`);
+  return loadModel(dir);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function isModelJson(file: string): Promise<boolean> {
+  try {
+    const json = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null && 'modelTopology' in json;
+  } catch {
+    return false;
+  }
+}
+
+function workersText(workers: number | undefined): string {
+  if (workers === 0) return 'in this thread';
+  return workers === undefined ? 'on all cores' : `on ${workers} worker${workers === 1 ? '' : 's'}`;
+}
+
+/** Keras's log format: `loss: 0.2874 - accuracy: 0.9185`. */
+export function formatLogs(logs: Logs): string {
+  return Object.entries(logs).map(([k, v]) => `${k}: ${num(v)}`).join(' - ');
+}
+
+/** 4 decimals, or scientific below 1e-3, as Keras's progress bar. */
+function num(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? pyFormat(v, '.4e') : pyFormat(v, '.4f');
+}
+

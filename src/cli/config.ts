@@ -1,0 +1,212 @@
+/**
+ * Model config files for `lockstep train <file.json>`: a small JSON description of a Sequential model, its
+ * compile arguments and the built-in data it trains on. Every field is checked before anything runs, and
+ * an error names the field (`layers[1].units`), so a typo never surfaces as a failure mid-training.
+ *
+ * @example
+ * {
+ *   "name": "mnist_small",
+ *   "data": "mnist",
+ *   "inputShape": [784],
+ *   "layers": [
+ *     { "className": "Dense", "units": 64, "activation": "relu" },
+ *     { "className": "Dropout", "rate": 0.2 },
+ *     { "className": "Dense", "units": 10, "activation": "softmax" }
+ *   ],
+ *   "compile": { "loss": "sparse_categorical_crossentropy", "optimizer": "adam", "metrics": ["accuracy"] },
+ *   "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }
+ * }
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { layers as L, Sequential, type CompileOptions } from '../index.js';
+import { ACTIVATION_NAMES } from '../activations.js';
+import { LOSS_NAMES } from '../losses.js';
+import { METRIC_NAMES } from '../metrics.js';
+import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
+import { FAMILIES, FEATURES, type Family } from './data.js';
+import type { ModelSpec } from './examples.js';
+import { UsageError } from './errors.js';
+
+/** The format, as `lockstep train --help` prints it. */
+export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
+  {
+    "name": "mnist_small",                 optional; default: the file name
+    "data": "mnist",                       required: "mnist" or "hitters"
+    "inputShape": [784],                   optional; must match the data (mnist 784, hitters 19)
+    "layers": [                            required, in order; an Input layer is added from inputShape
+      { "className": "Dense", "units": 64, "activation": "relu" },
+      { "className": "Dropout", "rate": 0.2 },
+      { "className": "Dense", "units": 10, "activation": "softmax" }
+    ],
+    "compile": { "loss": "sparse_categorical_crossentropy",
+                 "optimizer": "adam",      or { "className": "Adam", "learningRate": 0.001 }; default "rmsprop"
+                 "metrics": ["accuracy"] },
+    "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }   optional defaults for the flags
+  }
+  Dense fields: units, activation, useBias, kernelInitializer, biasInitializer, name. Dropout: rate, name.
+  mnist labels are class indices (use sparse_categorical_crossentropy and 10 softmax units);
+  hitters targets are salaries (one linear unit, e.g. "mse").`;
+
+const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
+const LAYER_FIELDS: Record<string, string[]> = {
+  Dense: ['className', 'name', 'units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  Dropout: ['className', 'name', 'rate'],
+};
+const COMPILE_FIELDS = ['loss', 'optimizer', 'metrics'];
+const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit'];
+
+/** Reads and checks a config file; the returned spec builds a fresh compiled model for each seed. */
+export async function readConfig(file: string): Promise<ModelSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `no such config file: ${file}` : `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(json, file);
+}
+
+/** Checks a parsed config; `file` prefixes every error message. */
+export function parseConfig(json: unknown, file: string): ModelSpec {
+  const fail: Fail = (field, rule, ...value) => {
+    throw new UsageError(`${file}: ${field} ${rule}${value.length > 0 ? `. Received: ${field}=${show(value[0])}` : ''}`);
+  };
+  if (!isObject(json)) return fail('the config', 'must be a JSON object', json);
+  unknownFields(json, TOP_FIELDS, '', fail);
+
+  const data = json.data;
+  if (data === undefined) fail('data', `is required: one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`);
+  if (!FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`, data);
+  const family = data as Family;
+
+  const features = FEATURES[family];
+  if (json.inputShape !== undefined) {
+    const s = json.inputShape;
+    if (!Array.isArray(s) || s.length !== 1 || !Number.isInteger(s[0]) || s[0] <= 0) fail('inputShape', 'must be [features], e.g. [784]', s);
+    if ((s as number[])[0] !== features) fail('inputShape', `must be [${features}] for data "${family}"`, s);
+  }
+
+  const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
+  if (typeof name !== 'string' || name === '') fail('name', 'must be a non-empty string', name);
+
+  if (!Array.isArray(json.layers) || json.layers.length === 0) {
+    fail('layers', 'must be a non-empty array of layer objects such as { "className": "Dense", "units": 10 }', json.layers);
+  }
+  const layerConfigs = (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
+
+  if (!isObject(json.compile)) return fail('compile', 'is required: { "loss": ..., "optimizer": ..., "metrics": [...] }', json.compile);
+  const compile = json.compile;
+  unknownFields(compile, COMPILE_FIELDS, 'compile.', fail);
+  if (typeof compile.loss !== 'string') fail('compile.loss', `is required: one of ${LOSS_NAMES.join(', ')}`, compile.loss);
+  if (!LOSS_NAMES.includes(compile.loss as string)) fail('compile.loss', `must be one of ${LOSS_NAMES.join(', ')}`, compile.loss);
+  const optimizer = compile.optimizer;
+  if (optimizer !== undefined) {
+    const className = typeof optimizer === 'string' ? optimizer : isObject(optimizer) ? optimizer.className : undefined;
+    if (typeof className !== 'string' || !OPTIMIZER_NAMES.includes(className.toLowerCase())) {
+      fail('compile.optimizer', `must be one of ${OPTIMIZER_NAMES.join(', ')} or { "className": ..., "learningRate": ... }`, optimizer);
+    }
+    attempt(() => getOptimizer(optimizer as string), `${file}: compile.optimizer`);
+  }
+  if (compile.metrics !== undefined) {
+    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names', compile.metrics);
+    (compile.metrics as unknown[]).forEach((m, i) => {
+      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}`, m);
+    });
+  }
+
+  const fit: ModelSpec['fit'] = { epochs: 1, batchSize: 32, validation: family === 'hitters' ? 'test' : 0.2 };
+  if (json.fit !== undefined) {
+    if (!isObject(json.fit)) fail('fit', 'must be an object { "epochs", "batchSize", "validationSplit" }', json.fit);
+    const f = json.fit as Record<string, unknown>;
+    unknownFields(f, FIT_FIELDS, 'fit.', fail);
+    for (const k of ['epochs', 'batchSize'] as const) {
+      if (f[k] !== undefined && !(Number.isInteger(f[k]) && (f[k] as number) > 0)) fail(`fit.${k}`, 'must be a positive integer', f[k]);
+    }
+    if (f.validationSplit !== undefined && !(typeof f.validationSplit === 'number' && f.validationSplit >= 0 && f.validationSplit < 1)) {
+      fail('fit.validationSplit', 'must be a number in [0, 1)', f.validationSplit);
+    }
+    fit.epochs = (f.epochs as number | undefined) ?? fit.epochs;
+    fit.batchSize = (f.batchSize as number | undefined) ?? fit.batchSize;
+    if (f.validationSplit !== undefined) fit.validation = f.validationSplit as number;
+  }
+
+  const compileOptions = compile as unknown as CompileOptions;
+  const spec: ModelSpec = {
+    name: name as string,
+    description: `model config ${file}`,
+    data: family,
+    build(seed) {
+      const model = new Sequential({ name: name as string, seed });
+      model.add(L.Input({ shape: [features] }));
+      layerConfigs.forEach((c, i) => {
+        // The layer constructors check values (ranges, initializer names); name the field they came from.
+        const layer = attempt(() => (c.className === 'Dense' ? L.Dense(c as never) : L.Dropout(c as never)), `${file}: layers[${i}]`);
+        attempt(() => model.add(layer), `${file}: layers[${i}]`);
+      });
+      attempt(() => model.compile(compileOptions), `${file}: compile`);
+      return model;
+    },
+    fit,
+  };
+  spec.build(0); // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+  return spec;
+}
+
+/** Throws a UsageError naming `field`; the received value is quoted when one is passed. */
+type Fail = (field: string, rule: string, ...value: unknown[]) => never;
+
+function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unknown> {
+  if (!isObject(layer)) return fail(at, 'must be a layer object such as { "className": "Dense", "units": 10 }', layer);
+  const className = layer.className;
+  if (className === undefined) fail(`${at}.className`, `is required: one of ${Object.keys(LAYER_FIELDS).join(', ')}`);
+  if (typeof className !== 'string' || !LAYER_FIELDS[className]) {
+    fail(`${at}.className`, `must be one of ${Object.keys(LAYER_FIELDS).join(', ')}`, className);
+  }
+  unknownFields(layer, LAYER_FIELDS[className as string], `${at}.`, fail);
+  if (layer.name !== undefined && (typeof layer.name !== 'string' || layer.name === '')) fail(`${at}.name`, 'must be a non-empty string', layer.name);
+  if (className === 'Dense') {
+    if (layer.units === undefined) fail(`${at}.units`, 'is required (a positive integer)');
+    if (!Number.isInteger(layer.units) || (layer.units as number) <= 0) fail(`${at}.units`, 'must be a positive integer', layer.units);
+    if (layer.activation !== undefined && !ACTIVATION_NAMES.includes(layer.activation as string) && layer.activation !== 'silu') {
+      fail(`${at}.activation`, `must be one of ${ACTIVATION_NAMES.join(', ')}`, layer.activation);
+    }
+    if (layer.useBias !== undefined && typeof layer.useBias !== 'boolean') fail(`${at}.useBias`, 'must be true or false', layer.useBias);
+  } else {
+    if (layer.rate === undefined) fail(`${at}.rate`, 'is required (a number in [0, 1))');
+    if (typeof layer.rate !== 'number' || !(layer.rate >= 0 && layer.rate < 1)) fail(`${at}.rate`, 'must be a number in [0, 1)', layer.rate);
+  }
+  return layer;
+}
+
+function unknownFields(obj: Record<string, unknown>, known: string[], prefix: string, fail: Fail): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) fail(`${prefix}${k}`, `is not a known field; expected ${known.map((f) => prefix + f).join(', ')}`);
+  }
+}
+
+/** Runs `f`, turning a library error into a UsageError that names where in the config it came from. */
+function attempt<T>(f: () => T, where: string): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UsageError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

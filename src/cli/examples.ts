@@ -1,0 +1,74 @@
+/**
+ * The models `lockstep train <name>` knows by name: the architectures of examples/*.ts, with their data
+ * and fit settings. (examples/ are scripts that train on import, so they are mirrored here, not imported.)
+ */
+import { layers, Sequential } from '../index.js';
+import { FEATURES, type Family } from './data.js';
+
+/** What `train` and `summary` need from an example or a config file. */
+export interface ModelSpec {
+  name: string;
+  /** One line for `--help` and messages. */
+  description: string;
+  /** The built-in data it trains on: `<data>-train`, validated on `<data>-test` or a split of the training rows. */
+  data: Family;
+  /** A new compiled model whose initial weights come from `seed`. */
+  build(seed: number): Sequential;
+  fit: {
+    epochs: number;
+    batchSize: number;
+    /** `'test'`: validate on the family's test split; a number in [0, 1): Keras's validationSplit (0: none). */
+    validation: 'test' | number;
+  };
+}
+
+const mnistMlp: ModelSpec = {
+  name: 'mnist-mlp',
+  description: 'MNIST multilayer network: 784-128 relu, dropout 0.3, 64 tanh, dropout 0.2, 10 softmax; RMSprop',
+  data: 'mnist',
+  build(seed) {
+    const model = new Sequential({ name: 'mnist_mlp', seed });
+    model.add(layers.Input({ shape: [FEATURES.mnist] }));
+    model.add(layers.Dense({ units: 128, activation: 'relu' }));
+    model.add(layers.Dropout({ rate: 0.3 }));
+    model.add(layers.Dense({ units: 64, activation: 'tanh' }));
+    model.add(layers.Dropout({ rate: 0.2 }));
+    model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'rmsprop', metrics: ['accuracy'] });
+    return model;
+  },
+  fit: { epochs: 20, batchSize: 128, validation: 0.2 },
+};
+
+const mnistLogreg: ModelSpec = {
+  name: 'mnist-logreg',
+  description: 'MNIST multinomial logistic regression: one Dense layer of 10 softmax units; RMSprop',
+  data: 'mnist',
+  build(seed) {
+    const model = new Sequential({ name: 'mnist_logreg', seed });
+    model.add(layers.Input({ shape: [FEATURES.mnist] }));
+    model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'rmsprop', metrics: ['accuracy'] });
+    return model;
+  },
+  fit: { epochs: 20, batchSize: 128, validation: 0.2 },
+};
+
+const hitters: ModelSpec = {
+  name: 'hitters',
+  description: 'Hitters salary regression: 19-50 relu, dropout 0.4, 1 linear; RMSprop, mse, MAE; validated on hitters-test',
+  data: 'hitters',
+  build(seed) {
+    const model = new Sequential({ name: 'hitters', seed });
+    model.add(layers.Input({ shape: [FEATURES.hitters] }));
+    model.add(layers.Dense({ units: 50, activation: 'relu' }));
+    model.add(layers.Dropout({ rate: 0.4 }));
+    model.add(layers.Dense({ units: 1, name: 'Output' }));
+    model.compile({ loss: 'mse', optimizer: 'rmsprop', metrics: ['mean_absolute_error'] });
+    return model;
+  },
+  fit: { epochs: 200, batchSize: 32, validation: 'test' },
+};
+
+export const EXAMPLES: Record<string, ModelSpec> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [hitters.name]: hitters };
+export const EXAMPLE_NAMES = Object.keys(EXAMPLES);

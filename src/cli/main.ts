@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * The `lockstep` command: train the examples or a model config file, then evaluate, predict with and
+ * summarise saved models, or run the benchmarks.
+ *
+ *   lockstep train hitters --epochs 50 --out models/hitters --plot hitters.svg
+ *   lockstep evaluate models/hitters --data hitters-test
+ *
+ * Errors print one line on stderr (set LOCKSTEP_DEBUG=1 for the stack) and exit with 2 for a usage error
+ * (bad option, argument or config file), 1 when a valid command fails.
+ */
+import { availableParallelism } from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { lockstepVersion } from '../io/version.js';
+import { bench, evaluate, predict, summary, train } from './commands.js';
+import { CONFIG_HELP } from './config.js';
+import { DATASET_NAMES } from './data.js';
+import { EXAMPLES, EXAMPLE_NAMES } from './examples.js';
+import { EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './errors.js';
+
+const out = (line: string) => console.log(line);
+
+// Option parsers: commander reports their message as "option '--epochs <n>' argument 'x' is invalid. <message>".
+const positiveInt = (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('Expected a positive integer');
+  return Number(v);
+};
+const nonNegativeInt = (v: string) => {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('Expected a non-negative integer');
+  return Number(v);
+};
+const fraction = (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('Expected a number in [0, 1)');
+  return n;
+};
+const verbosity = (v: string) => {
+  if (!['0', '1', '2'].includes(v)) throw new InvalidArgumentError('Expected 0 (silent), 1 (progress bar) or 2 (one line per epoch)');
+  return Number(v) as 0 | 1 | 2;
+};
+
+const DATA_HELP = `Data (--data): ${DATASET_NAMES.join(', ')}, or a file:
+  .json  { "x": [[...], ...], "y": [...] }  (y optional for predict)
+  .csv   a header row and numeric columns; the target is the column named "y"
+  hitters-train / hitters-test are the examples' standardised 2:1 split (seed 13, whatever --seed trained the model).`;
+
+const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
+const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .json file`).makeOptionMandatory();
+
+function program(): Command {
+  const root = new Command('lockstep')
+    .description('Keras-style neural networks trained on every CPU core in Node.js, bit-for-bit reproducible.')
+    .version(lockstepVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .enablePositionalOptions()
+    .configureOutput({ outputError: () => {} }) // main() prints errors, on one line
+    .addHelpText(
+      'after',
+      `
+Examples: ${EXAMPLE_NAMES.join(', ')}.   Datasets: ${DATASET_NAMES.join(', ')}.
+Run 'lockstep <command> --help' for a command's options.
+Exit status: 0 success, 1 failure, 2 usage error (bad option, argument or config file).
+Set LOCKSTEP_DEBUG=1 to print stack traces.`,
+    );
+
+  root
+    .command('train')
+    .description('train an example or a model config file, then save the model and plot its history')
+    .argument('<model>', `an example (${EXAMPLE_NAMES.join(', ')}) or a model config file (.json, see below)`)
+    .addOption(new Option('--epochs <n>', "epochs to train (default: the example's: mnist-* 20, hitters 200; a config's fit.epochs, else 1)").argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', 'rows per gradient step (default: mnist-* 128, hitters 32; a config\'s fit.batchSize, else 32)').argParser(positiveInt))
+    .addOption(workersOption())
+    .addOption(new Option('--seed <n>', 'seed of the initial weights, shuffling and dropout').argParser(nonNegativeInt).default(13))
+    .addOption(
+      new Option('--validation-split <fraction>', 'hold out this fraction of the training rows for validation, 0 for none (default: mnist 0.2; hitters validates on hitters-test)').argParser(fraction),
+    )
+    .addOption(new Option('--limit <n>', 'train on the first n rows only (quick runs)').argParser(positiveInt))
+    .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
+    .option('--plot <file>', 'write the training history figure: .svg, or .png')
+    .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
+    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLES[n].description}`).join('\n')}\n\n${CONFIG_HELP}`)
+    .action((model: string, o) => train(model, o, out));
+
+  root
+    .command('evaluate')
+    .description("loss and metrics of a saved model on a dataset (Keras's evaluate)")
+    .argument('<model-dir>', 'a directory written by train --out, model.save() or tfjs-layers (model.json + weights.bin)')
+    .addOption(dataOption())
+    .addOption(new Option('--limit <n>', 'use the first n rows only').argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
+    .addOption(workersOption())
+    .option('--json', 'print one JSON object instead of a text line', false)
+    .addHelpText('after', `\n${DATA_HELP}`)
+    .action((dir: string, o) => evaluate(dir, o, out));
+
+  root
+    .command('predict')
+    .description('print a saved model\'s predictions, one row per line (class and probability for softmax outputs)')
+    .argument('<model-dir>', 'a directory written by train --out, model.save() or tfjs-layers')
+    .addOption(dataOption())
+    .addOption(new Option('--limit <n>', 'predict the first n rows only').argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
+    .addOption(workersOption())
+    .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table', false)
+    .addHelpText('after', `\n${DATA_HELP}`)
+    .action((dir: string, o) => predict(dir, o, out));
+
+  root
+    .command('summary')
+    .description('print the layers, output shapes and parameter counts of a model')
+    .argument('<model>', `a saved model directory, an example (${EXAMPLE_NAMES.join(', ')}) or a model config file`)
+    .action((target: string) => summary(target, out));
+
+  root
+    .command('bench')
+    .description('run the benchmarks: node dist/bench/run.js with the remaining arguments')
+    .argument('[args...]', "passed to the bench runner unchanged (try 'lockstep bench -- --help')")
+    .allowUnknownOption()
+    .passThroughOptions()
+    .action(async (args: string[]) => {
+      process.exitCode = await bench(args);
+    });
+
+  // Subcommands report parse errors under their own name.
+  for (const cmd of [root, ...root.commands]) {
+    cmd.exitOverride((err) => {
+      throw Object.assign(err, { commandName: cmd === root ? 'lockstep' : `lockstep ${cmd.name()}` });
+    });
+  }
+  root.hook('preAction', (_root, action) => {
+    current = `lockstep ${action.name()}`;
+  });
+  return root;
+}
+
+let current = 'lockstep';
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version arrive here too, with exit code 0.
+      if (err.exitCode === 0) return 0;
+      const name = (err as CommanderError & { commandName?: string }).commandName ?? current;
+      // A bare `lockstep` prints the help (on stderr) and has no message of its own.
+      if (err.code !== 'commander.help') console.error(`${name}: ${oneLine(err.message)} (see '${name} --help')`);
+      return EXIT_USAGE;
+    }
+    const e = err as Error;
+    console.error(`${current}: ${oneLine(e?.message ?? String(err))}`);
+    if (process.env.LOCKSTEP_DEBUG) console.error(e?.stack);
+    return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,19 @@
+/**
+ * Zero-copy reads of a tensor's values from the wasm heap. `dataSync()` slices a fresh copy for every call;
+ * gradients are copied straight into their shared slot instead, once. Falls back to dataSync() on other
+ * backends. Relies on tfjs-backend-wasm 4.x keeping { memoryOffset } per dataId (the version is pinned).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+interface WasmBackendInternals {
+  dataIdMap?: { get(id: object): { memoryOffset: number; dtype: string } | undefined };
+  wasm?: { HEAPU8: Uint8Array };
+}
+
+/** A float32 view of `t`'s values in wasm memory; valid until the next tfjs call that allocates. */
+export function heapView(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const info = backend.dataIdMap?.get(t.dataId);
+  if (!backend.wasm || !info || info.dtype !== 'float32') return t.dataSync() as Float32Array;
+  return new Float32Array(backend.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
+}
