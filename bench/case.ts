@@ -8,9 +8,10 @@
  * lockstep cases are run here; tfjs-layers peers are delegated to peers-tfjs.ts (loaded only for them, so a
  * lockstep case never loads tfjs-layers).
  */
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { EpochTiming } from '../src/index.js';
+import { backendInfo, initBackend, setRandomSeed, type EpochTiming } from '../src/index.js';
 import { MODELS, buildLockstep, headRows, loadData, type ModelName } from './models.js';
 
 export const RESULT_PREFIX = '@@bench-result ';
@@ -27,6 +28,10 @@ export interface CaseSpec {
   epochs: number;
   /** Keep only the first `rows` training rows (quick runs); undefined = all. */
   rows?: number;
+  /** Score only the first `testRows` test rows; undefined = all. */
+  testRows?: number;
+  /** Score the test set at the end (peers skip it after their first repeat; lockstep always scores). */
+  evaluate: boolean;
   /** Steps of warm-up before timing (lockstep: one epoch on the first warmupSteps * batch rows). */
   warmupSteps: number;
   /** Peers only: time at most this many steps and extrapolate to s/epoch; 0 = whole epochs. */
@@ -50,7 +55,7 @@ export interface CaseResult {
   timing?: EpochTiming[];
   /** Training loss of the last timed epoch (over the steps run, for peers cut short). */
   finalLoss: number;
-  /** Test-set loss and metric (accuracy or MAE) after all the training this case did. */
+  /** Test-set loss and metric (accuracy or MAE) after all the training this case did; NaN when not scored. */
   testLoss: number;
   testMetric: number;
   /** Optimizer steps taken in total, warm-up included: how much training the accuracy reflects. */
@@ -65,9 +70,8 @@ export interface CaseResult {
 /** Runs one lockstep case in this process. */
 export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const started = performance.now();
-  const { setRandomSeed, backendInfo, initBackend } = await import('../src/index.js');
   const model = MODELS[spec.model];
-  const data = await loadData(model, { rows: spec.rows, shared: true });
+  const data = await loadData(model, { rows: spec.rows, testRows: spec.testRows, shared: true });
   // Shared memory up front: fit and evaluate then read the rows without copying them per call.
   const xTrain = data.xTrain.toShared();
   const xTest = data.xTest.toShared();
@@ -108,6 +112,35 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
 /** Peak resident set size of this process so far, in MiB (Node reports KiB). */
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Starts a child, waits for it, and parses the RESULT_PREFIX line of its stdout; stderr is kept for errors. */
+export function runChild(command: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<CaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) {
+        resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as CaseResult);
+        return;
+      }
+      const why = signal === 'SIGKILL' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${code ?? signal}`;
+      // First line: the error message (what the report shows); then the end of stderr for the JSON.
+      const lines = stderr.trim().split('\n').filter(Boolean);
+      const message = lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? '';
+      reject(new Error(`${why}${message ? `: ${message.trim()}` : ''}${lines.length ? `\n${lines.slice(-8).join('\n')}` : ''}`));
+    });
+  });
 }
 
 async function main(): Promise<void> {

@@ -95,17 +95,18 @@ export interface BenchData {
 }
 
 /**
- * Loads the data of a model. `rows` keeps only the first rows of the training set (quick runs); the test set
- * is always whole. Hitters: NA rows dropped, factors dummy-coded (drop first), one third held out (seed 1),
+ * Loads the data of a model. `rows` keeps only the first rows of the training set and `testRows` of the MNIST
+ * test set (quick runs); the Hitters test third is always whole. Hitters: NA rows dropped, factors dummy-coded (drop first), one third held out (seed 1),
  * features standardized on the training rows; the target is the raw salary. `shared` puts the MNIST arrays
  * in SharedArrayBuffers (what lockstep's pool reads without copying).
  */
-export async function loadData(spec: ModelSpec, options: { rows?: number; shared?: boolean } = {}): Promise<BenchData> {
-  const { rows, shared = false } = options;
+export async function loadData(spec: ModelSpec, options: { rows?: number; testRows?: number; shared?: boolean } = {}): Promise<BenchData> {
+  const { rows, testRows, shared = false } = options;
   if (spec.dataset === 'mnist') {
     const { train, test } = await datasets.mnist({ shared });
-    const n = rows === undefined ? train.images.rows : Math.min(rows, train.images.rows);
-    return { xTrain: train.images.sliceRows(0, n), yTrain: train.labels.subarray(0, n), xTest: test.images, yTest: test.labels };
+    const n = Math.min(rows ?? Infinity, train.images.rows);
+    const t = Math.min(testRows ?? Infinity, test.images.rows);
+    return { xTrain: train.images.sliceRows(0, n), yTrain: train.labels.subarray(0, n), xTest: test.images.sliceRows(0, t), yTest: test.labels.subarray(0, t) };
   }
   const frame = dropNA(await datasets.hitters());
   const x = frameToMatrix(getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true }));

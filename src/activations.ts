@@ -79,10 +79,11 @@ const ACTIVATIONS: Record<string, Activation> = {
   }),
   softplus: act({
     name: 'softplus',
-    needsZ: false,
+    needsZ: true,
     forward: (z) => tf.softplus(z),
-    // f'(z) = sigmoid(z) = 1 - e^{-y}.
-    backward: (dy, y) => tf.mul(dy, tf.sub(1, tf.exp(tf.neg(y)))),
+    // f'(z) = sigmoid(z). Not 1 - e^{-y}: for z << 0 that cancels in float32 (y ~ e^z), and a log-loss on the
+    // output (which divides by y) turns the cancellation into a gradient off by several percent.
+    backward: (dy, _y, z) => tf.mul(dy, tf.sigmoid(z as T)),
   }),
   gelu: act({
     name: 'gelu',

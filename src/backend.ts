@@ -9,12 +9,15 @@ import '@tensorflow/tfjs-backend-wasm';
 
 let ready: Promise<void> | undefined;
 
-export function initBackend(): Promise<void> {
+export async function initBackend(): Promise<void> {
   ready ??= (async () => {
     if (!(await tf.setBackend('wasm'))) throw new Error('lockstep: the tfjs wasm backend failed to initialise');
     await tf.ready();
   })();
-  return ready;
+  await ready;
+  // Other code in the process (tfjs-layers on the cpu backend, say) may have switched the global backend:
+  // lockstep's results are defined on wasm, so switch back rather than silently compute elsewhere.
+  if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
 }
 
 export interface BackendInfo {

@@ -13,7 +13,8 @@ import type { OptimizerConfig } from './optimizers.js';
 
 // tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
 const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_squared_error: 'mse', acc: 'accuracy' };
-const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp' };
+// tfjs has no AdamW: it reads one as Adam (the same moments), so a model continued in tfjs loses the weight decay.
+const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp', AdamW: 'Adam' };
 
 interface LockstepTraining {
   loss: string;
@@ -25,7 +26,8 @@ interface LockstepTraining {
 function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
   const config: Record<string, unknown> = { learning_rate: c.learningRate };
   if (c.className === 'Adam' || c.className === 'AdamW') Object.assign(config, { beta_1: c.beta1, beta_2: c.beta2, epsilon: c.epsilon });
-  if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
+  // tfjs's RMSProp.fromConfig reads rho under its old name, `decay`.
+  if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, decay: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
   if (c.className === 'SGD') Object.assign(config, { momentum: c.momentum, nesterov: c.nesterov });
   return { class_name: TFJS_OPTIMIZERS[c.className] ?? c.className, config };
 }
@@ -48,8 +50,16 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
     offset += w.data.length;
     return span;
   });
-  optimizer.stateNames.forEach((stateName, k) => {
-    weights.forEach((w, i) => optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data: state[k].slice(spans[i][0], spans[i][1]) }));
+  // tfjs's RMSProp always has a momentum slot (ms, mom[, mg]) and splits the list by count; lockstep has none at
+  // momentum 0, so zeros stand in (tfjs multiplies them by that 0) and loadModel, reading by name, skips them.
+  const names = optimizer.stateNames;
+  const slots = optimizer.className === 'RMSprop' && !names.includes('momentum') ? [names[0], 'momentum', ...names.slice(1)] : names;
+  slots.forEach((stateName) => {
+    const k = names.indexOf(stateName);
+    weights.forEach((w, i) => {
+      const data = k < 0 ? new Float32Array(w.data.length) : state[k].slice(spans[i][0], spans[i][1]);
+      optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
+    });
   });
   const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: model.iterations };
   const trainingConfig = {

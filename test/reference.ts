@@ -6,10 +6,8 @@
  * that share none of its code (its own erf included). Parameters use Keras's flat layout: per Dense layer,
  * kernel [in, out] row-major, then bias [out]; Dropout holds no weights.
  *
- * Besides values, `forwardModel` reports the model's kinks (relu/selu/elu at 0, mae at e = 0, huber at
- * |e| = delta, the 1e-7 clipping limits): a signed distance to the kink and an error scale, a bound on the
- * magnitude of everything that went into that quantity, so a float32 computation of it is off by at most a
- * small multiple of 2^-24 * scale. The gradient check uses them to stay honestly away from kinks.
+ * `forwardModel` returns every layer's input, pre-activation and output, from which test/helpers/float32.ts
+ * derives the error analysis the gradient check needs (kinks, float32 error scales).
  */
 
 export const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'gelu', 'swish'] as const;
@@ -75,9 +73,6 @@ const ELEMENTWISE: Record<Exclude<ActivationName, 'softmax'>, (z: number) => num
   swish: (z) => z * sigmoid(z),
 };
 
-/** Activations whose derivative jumps at z = 0 (elu's first derivative is continuous, its second is not). */
-export const KINKED_AT_ZERO: ReadonlySet<ActivationName> = new Set(['relu', 'selu', 'elu']);
-
 /** Applies an activation to a rows x cols matrix (softmax row by row, max-shifted). */
 export function activate(name: ActivationName, z: ArrayLike<number>, rows: number, cols: number): Float64Array {
   const y = new Float64Array(rows * cols);
@@ -137,7 +132,8 @@ export function fusedActivationOf(loss: LossName): ActivationName | undefined {
 /** Columns of y per row: one class index for the sparse loss, else one per output. */
 export const targetCols = (loss: LossName, outCols: number) => (loss === 'sparse_categorical_crossentropy' ? 1 : outCols);
 
-const clip = (p: number) => Math.min(Math.max(p, EPSILON), 1 - EPSILON);
+/** Keras's clipping of probabilities when it has no logits. */
+export const clip = (p: number) => Math.min(Math.max(p, EPSILON), 1 - EPSILON);
 
 /**
  * Per-sample losses of `out` (probabilities/values, or logits when `fromLogits`) against y.
@@ -320,140 +316,58 @@ export function isFused(spec: ModelSpec): boolean {
   return last?.kind === 'dense' && last.activation === fusedActivationOf(spec.loss);
 }
 
-export interface Kink {
-  /** What it is, for failure messages: 'relu at 0 (layer 1)', 'clip at 1e-7'... */
-  kind: string;
-  /** Signed distance to the kink: its sign tells the side. */
-  d: number;
-  /** Error scale: a float32 evaluation of the quantity is within a small multiple of 2^-24 * scale. */
-  scale: number;
+/** What one layer saw and produced in a forward pass. */
+export interface LayerTrace {
+  /** The layer's input, rows x inCols. */
+  input: Float64Array;
+  inCols: number;
+  /** Dense only: the pre-activation x W + b (the logits of a fused output layer). */
+  z?: Float64Array;
+  /** Dense only: the kernel [inCols, units] and bias (absent without bias). */
+  kernel?: Float64Array;
+  bias?: Float64Array;
+  /** Dropout only: the mask applied, when training. */
+  mask?: ArrayLike<number>;
+  output: Float64Array;
+  outCols: number;
 }
 
 export interface RefForward {
   /** The model's output, or the last layer's logits when `fused`. */
   out: Float64Array;
   fused: boolean;
-  kinks: Kink[];
-  /** Error scales of `out`, element by element (see Kink.scale). */
-  scales: Float64Array;
+  layers: LayerTrace[];
 }
 
 /**
  * Forward pass in float64. `masks[i]` is the rows x cols mask of layer i when it is a Dropout layer and the
- * pass is a training pass; without a mask, Dropout is the identity (inference). Given the targets `y`, the
- * kinks include the loss's.
- *
- * Error scales: an input's scale is |x|; z = x W + b gets sum |W| scale(x) + |b| (this bounds the magnitude
- * of every partial sum, so float32 rounding adds at most ~n 2^-24 of it); an activation multiplies by a bound
- * on its slope (2 covers every activation here) and adds |y| for its own rounding. Probabilities get
- * relative scales (p (1 + 2 max scale(z))), since exp turns an absolute error in z into a relative one in p.
+ * pass is a training pass; without a mask, Dropout is the identity (inference). When the loss absorbs the
+ * output activation (`isFused`), the last layer outputs its logits, as Keras hands them to the loss.
  */
-export function forwardModel(
-  spec: ModelSpec,
-  params: ArrayLike<number>,
-  x: ArrayLike<number>,
-  rows: number,
-  masks: (ArrayLike<number> | undefined)[] = [],
-  y?: ArrayLike<number>,
-): RefForward {
+export function forwardModel(spec: ModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, rows: number, masks: (ArrayLike<number> | undefined)[] = []): RefForward {
   const layout = paramLayout(spec);
   const fused = isFused(spec);
-  const kinks: Kink[] = [];
+  const layers: LayerTrace[] = [];
   let h: Float64Array = Float64Array.from(x);
-  let es: Float64Array = h.map(Math.abs);
   let cols = spec.inputCols;
   spec.layers.forEach((layer, i) => {
     if (layer.kind === 'dropout') {
       const mask = masks[i];
-      if (mask) {
-        h = dropoutForward(h, mask);
-        es = dropoutForward(es, mask);
-      }
+      const output = mask ? dropoutForward(h, mask) : h;
+      layers.push({ input: h, inCols: cols, mask, output, outCols: cols });
+      h = output;
       return;
     }
-    const { offset, kernel, inCols } = layout[i];
-    const W = sliceOf(params, offset, kernel);
-    const b = layer.useBias ? sliceOf(params, offset + kernel, layer.units) : undefined;
-    const z = denseForward(h, rows, inCols, W, b, layer.units);
-    const absW = W.map(Math.abs);
-    const esz = denseForward(es, rows, inCols, absW, b?.map(Math.abs), layer.units);
-    const last = i === spec.layers.length - 1;
-    if (last && fused) {
-      h = z;
-      es = esz;
-    } else {
-      if (KINKED_AT_ZERO.has(layer.activation)) {
-        const kind = `${layer.activation} at 0 (layer ${i})`;
-        for (let k = 0; k < z.length; k++) kinks.push({ kind, d: z[k], scale: esz[k] });
-      }
-      h = activate(layer.activation, z, rows, layer.units);
-      es = activationScales(layer.activation, h, esz, rows, layer.units);
-    }
+    const { offset, kernel: size } = layout[i];
+    const kernel = sliceOf(params, offset, size);
+    const bias = layer.useBias ? sliceOf(params, offset + size, layer.units) : undefined;
+    const z = denseForward(h, rows, cols, kernel, bias, layer.units);
+    const output = fused && i === spec.layers.length - 1 ? z : activate(layer.activation, z, rows, layer.units);
+    layers.push({ input: h, inCols: cols, z, kernel, bias, output, outCols: layer.units });
+    h = output;
     cols = layer.units;
   });
-  if (y) kinks.push(...lossKinks(spec.loss, h, es, y, rows, cols, fused));
-  return { out: h, fused, kinks, scales: es };
-}
-
-function activationScales(name: ActivationName, y: Float64Array, esz: Float64Array, rows: number, cols: number): Float64Array {
-  const es = new Float64Array(y.length);
-  if (name === 'softmax') {
-    for (let r = 0; r < rows; r++) {
-      let m = 0;
-      for (let c = 0; c < cols; c++) m = Math.max(m, esz[r * cols + c]);
-      for (let c = 0; c < cols; c++) es[r * cols + c] = y[r * cols + c] * (1 + 2 * m);
-    }
-  } else if (name === 'sigmoid' || name === 'softplus') {
-    // Both behave like e^z for z << 0: an error in z is a relative error in y (their slope is at most y).
-    for (let i = 0; i < y.length; i++) es[i] = y[i] * (1 + esz[i]);
-  } else {
-    for (let i = 0; i < y.length; i++) es[i] = 2 * esz[i] + Math.abs(y[i]);
-  }
-  return es;
-}
-
-/**
- * The loss's kinks: e = 0 (mae), |e| = delta (huber), the clipping limits of the unfused cross-entropies, and
- * their poles, where log p and log(1 - p) make float32's rounding of p matter: p -> 0 (both), p -> 1 (binary).
- */
-function lossKinks(loss: LossName, out: Float64Array, es: Float64Array, y: ArrayLike<number>, rows: number, cols: number, fused: boolean): Kink[] {
-  const k: Kink[] = [];
-  if (fused) return k;
-  // e = out - y is formed in float64 from the float32 output, so scale(out) bounds its error.
-  if (loss === 'mean_absolute_error') for (let i = 0; i < out.length; i++) k.push({ kind: 'mae at e = 0', d: out[i] - y[i], scale: es[i] });
-  if (loss === 'huber') for (let i = 0; i < out.length; i++) k.push({ kind: 'huber at |e| = delta', d: Math.abs(out[i] - y[i]) - HUBER_DELTA, scale: es[i] });
-  if (loss === 'binary_crossentropy') {
-    for (let i = 0; i < out.length; i++) {
-      const p = out[i];
-      k.push(
-        { kind: 'clip at 1e-7', d: p - EPSILON, scale: es[i] },
-        { kind: 'clip at 1 - 1e-7', d: p - (1 - EPSILON), scale: es[i] },
-        { kind: 'pole of log p', d: p, scale: es[i] },
-        { kind: 'pole of log(1 - p)', d: 1 - p, scale: es[i] },
-      );
-    }
-  }
-  if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy') {
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      let ss = 0;
-      for (let c = 0; c < cols; c++) {
-        s += out[r * cols + c];
-        ss += es[r * cols + c];
-      }
-      for (let c = 0; c < cols; c++) {
-        const q = out[r * cols + c] / s;
-        // One column normalises to exactly 1 (x / x), in any precision.
-        const scale = cols === 1 ? 0 : (es[r * cols + c] + Math.abs(q) * ss) / Math.abs(s);
-        k.push(
-          { kind: 'clip at 1e-7', d: q - EPSILON, scale },
-          { kind: 'clip at 1 - 1e-7', d: q - (1 - EPSILON), scale },
-          { kind: 'pole of log p', d: q, scale },
-        );
-      }
-    }
-  }
-  return k;
+  return { out: h, fused, layers };
 }
 
 /** The loss of the whole model on (x, y): Keras's batch mean. */

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, loadData } from './data.js';
-import { EXAMPLES, EXAMPLE_NAMES, type ModelSpec } from './examples.js';
+import { EXAMPLE_NAMES } from './catalog.js';
+import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
 import { UsageError } from './errors.js';
 
@@ -46,16 +47,19 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
   const batchSize = o.batchSize ?? spec.fit.batchSize;
   const validation = o.validationSplit ?? spec.fit.validation;
 
-  const train = await loadData(`${spec.data}-train`, o.limit);
+  const data = await loadData(`${spec.data}-train`, o.limit);
   const model = spec.build(o.seed);
   try {
     const validationData = validation === 'test' ? await loadData(`${spec.data}-test`) : undefined;
     if (o.verbose > 0) {
       model.summary(out);
-      const held = validationData ? `validating on ${validationData.name} (${validationData.x.rows} rows)` : validation ? `holding out ${validation} for validation` : 'no validation';
-      out(`Training ${spec.name} on ${train.x.rows} rows of ${train.name}, ${held}; ${epochs} epochs of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
+      const held = validationData
+        ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
+        : validation ? `holding out ${pyFormat(100 * (validation as number), 'g')}% of them for validation` : 'without validation';
+      const plural = epochs === 1 ? 'epoch' : 'epochs';
+      out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
     }
-    const history = await model.fit(train.x, train.y!, {
+    const history = await model.fit(data.x, data.y!, {
       epochs,
       batchSize,
       workers: o.workers,
@@ -81,7 +85,7 @@ export interface ScoreOptions {
   batchSize?: number;
   workers?: number;
   limit?: number;
-  json: boolean;
+  json?: boolean;
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {

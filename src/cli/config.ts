@@ -1,5 +1,5 @@
 /**
- * Model config files for `lockstep train <file.json>`: a small JSON description of a Sequential model, its
+ * Model config files for `lockstep train <file.json>` (format: CONFIG_HELP in catalog.ts): a small JSON description of a Sequential model, its
  * compile arguments and the built-in data it trains on. Every field is checked before anything runs, and
  * an error names the field (`layers[1].units`), so a typo never surfaces as a failure mid-training.
  *
@@ -24,29 +24,9 @@ import { ACTIVATION_NAMES } from '../activations.js';
 import { LOSS_NAMES } from '../losses.js';
 import { METRIC_NAMES } from '../metrics.js';
 import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
-import { FAMILIES, FEATURES, type Family } from './data.js';
+import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
-
-/** The format, as `lockstep train --help` prints it. */
-export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
-  {
-    "name": "mnist_small",                 optional; default: the file name
-    "data": "mnist",                       required: "mnist" or "hitters"
-    "inputShape": [784],                   optional; must match the data (mnist 784, hitters 19)
-    "layers": [                            required, in order; an Input layer is added from inputShape
-      { "className": "Dense", "units": 64, "activation": "relu" },
-      { "className": "Dropout", "rate": 0.2 },
-      { "className": "Dense", "units": 10, "activation": "softmax" }
-    ],
-    "compile": { "loss": "sparse_categorical_crossentropy",
-                 "optimizer": "adam",      or { "className": "Adam", "learningRate": 0.001 }; default "rmsprop"
-                 "metrics": ["accuracy"] },
-    "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }   optional defaults for the flags
-  }
-  Dense fields: units, activation, useBias, kernelInitializer, biasInitializer, name. Dropout: rate, name.
-  mnist labels are class indices (use sparse_categorical_crossentropy and 10 softmax units);
-  hitters targets are salaries (one linear unit, e.g. "mse").`;
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
 const LAYER_FIELDS: Record<string, string[]> = {

@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { datasets, dropNA, frameToMatrix, getDummies, Matrix, StandardScaler, trainTestSplit } from '../index.js';
+import { DATASET_NAMES, type Family } from './catalog.js';
 import { UsageError } from './errors.js';
 
 export interface Dataset {
@@ -23,15 +24,6 @@ export interface Dataset {
   /** Targets: class indices (MNIST) or one row of values per row; absent for unlabelled files. */
   y?: Matrix | Int32Array;
 }
-
-/** The built-in families: each has a training and a test split. */
-export const FAMILIES = ['mnist', 'hitters'] as const;
-export type Family = (typeof FAMILIES)[number];
-
-export const DATASET_NAMES = FAMILIES.flatMap((f) => [`${f}-train`, `${f}-test`]);
-
-/** Features per row in each family, known without reading the data (summary needs no data). */
-export const FEATURES: Record<Family, number> = { mnist: 784, hitters: 19 };
 
 /** The split seed of the hitters examples (their default `--seed`). */
 const HITTERS_SPLIT_SEED = 13;
@@ -53,7 +45,8 @@ export async function loadData(nameOrFile: string, limit?: number): Promise<Data
 async function builtIn(name: string): Promise<Dataset> {
   const [family, split] = name.split('-') as [Family, 'train' | 'test'];
   if (family === 'mnist') {
-    const { train, test } = await datasets.mnist();
+    // In SharedArrayBuffers: the worker pool then reads the pixels without a copy.
+    const { train, test } = await datasets.mnist({ shared: true });
     const s = split === 'train' ? train : test;
     return { name, x: s.images, y: s.labels };
   }

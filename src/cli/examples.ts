@@ -3,7 +3,7 @@
  * and fit settings. (examples/ are scripts that train on import, so they are mirrored here, not imported.)
  */
 import { layers, Sequential } from '../index.js';
-import { FEATURES, type Family } from './data.js';
+import { EXAMPLE_DESCRIPTIONS, FEATURES, type Family } from './catalog.js';
 
 /** What `train` and `summary` need from an example or a config file. */
 export interface ModelSpec {
@@ -24,7 +24,7 @@ export interface ModelSpec {
 
 const mnistMlp: ModelSpec = {
   name: 'mnist-mlp',
-  description: 'MNIST multilayer network: 784-128 relu, dropout 0.3, 64 tanh, dropout 0.2, 10 softmax; RMSprop',
+  description: EXAMPLE_DESCRIPTIONS['mnist-mlp'],
   data: 'mnist',
   build(seed) {
     const model = new Sequential({ name: 'mnist_mlp', seed });
@@ -42,7 +42,7 @@ const mnistMlp: ModelSpec = {
 
 const mnistLogreg: ModelSpec = {
   name: 'mnist-logreg',
-  description: 'MNIST multinomial logistic regression: one Dense layer of 10 softmax units; RMSprop',
+  description: EXAMPLE_DESCRIPTIONS['mnist-logreg'],
   data: 'mnist',
   build(seed) {
     const model = new Sequential({ name: 'mnist_logreg', seed });
@@ -56,7 +56,7 @@ const mnistLogreg: ModelSpec = {
 
 const hitters: ModelSpec = {
   name: 'hitters',
-  description: 'Hitters salary regression: 19-50 relu, dropout 0.4, 1 linear; RMSprop, mse, MAE; validated on hitters-test',
+  description: EXAMPLE_DESCRIPTIONS.hitters,
   data: 'hitters',
   build(seed) {
     const model = new Sequential({ name: 'hitters', seed });
@@ -71,4 +71,3 @@ const hitters: ModelSpec = {
 };
 
 export const EXAMPLES: Record<string, ModelSpec> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [hitters.name]: hitters };
-export const EXAMPLE_NAMES = Object.keys(EXAMPLES);

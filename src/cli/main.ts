@@ -12,13 +12,16 @@
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { lockstepVersion } from '../io/version.js';
-import { bench, evaluate, predict, summary, train } from './commands.js';
-import { CONFIG_HELP } from './config.js';
-import { DATASET_NAMES } from './data.js';
-import { EXAMPLES, EXAMPLE_NAMES } from './examples.js';
+import { CONFIG_HELP, DATA_HELP, DATASET_NAMES, EXAMPLE_DESCRIPTIONS, EXAMPLE_NAMES } from './catalog.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './errors.js';
 
+// The engine (tfjs, the datasets) loads only when a command runs, so --help and usage errors are instant.
+const commands = () => import('./commands.js');
+
 const out = (line: string) => console.log(line);
+
+/** The command being run (`lockstep train`), which prefixes its error messages. */
+let current = 'lockstep';
 
 // Option parsers: commander reports their message as "option '--epochs <n>' argument 'x' is invalid. <message>".
 const positiveInt = (v: string) => {
@@ -38,11 +41,6 @@ const verbosity = (v: string) => {
   if (!['0', '1', '2'].includes(v)) throw new InvalidArgumentError('Expected 0 (silent), 1 (progress bar) or 2 (one line per epoch)');
   return Number(v) as 0 | 1 | 2;
 };
-
-const DATA_HELP = `Data (--data): ${DATASET_NAMES.join(', ')}, or a file:
-  .json  { "x": [[...], ...], "y": [...] }  (y optional for predict)
-  .csv   a header row and numeric columns; the target is the column named "y"
-  hitters-train / hitters-test are the examples' standardised 2:1 split (seed 13, whatever --seed trained the model).`;
 
 const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
 const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .json file`).makeOptionMandatory();
@@ -78,8 +76,8 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
-    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLES[n].description}`).join('\n')}\n\n${CONFIG_HELP}`)
-    .action((model: string, o) => train(model, o, out));
+    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${CONFIG_HELP}`)
+    .action(async (model: string, o) => (await commands()).train(model, o, out));
 
   root
     .command('evaluate')
@@ -89,9 +87,9 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', 'use the first n rows only').argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
-    .option('--json', 'print one JSON object instead of a text line', false)
+    .option('--json', 'print one JSON object instead of a text line')
     .addHelpText('after', `\n${DATA_HELP}`)
-    .action((dir: string, o) => evaluate(dir, o, out));
+    .action(async (dir: string, o) => (await commands()).evaluate(dir, o, out));
 
   root
     .command('predict')
@@ -101,15 +99,15 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', 'predict the first n rows only').argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
-    .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table', false)
+    .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
     .addHelpText('after', `\n${DATA_HELP}`)
-    .action((dir: string, o) => predict(dir, o, out));
+    .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
 
   root
     .command('summary')
     .description('print the layers, output shapes and parameter counts of a model')
     .argument('<model>', `a saved model directory, an example (${EXAMPLE_NAMES.join(', ')}) or a model config file`)
-    .action((target: string) => summary(target, out));
+    .action(async (target: string) => (await commands()).summary(target, out));
 
   root
     .command('bench')
@@ -118,7 +116,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (args: string[]) => {
-      process.exitCode = await bench(args);
+      process.exitCode = await (await commands()).bench(args);
     });
 
   // Subcommands report parse errors under their own name.
@@ -132,8 +130,6 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
   });
   return root;
 }
-
-let current = 'lockstep';
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -10,6 +10,7 @@ import {
   ACTIVATIONS,
   forwardModel,
   isFused,
+  lossValue,
   modelLoss,
   outputCols,
   paramCount,
@@ -17,11 +18,11 @@ import {
   targetCols,
   type ActivationName,
   type DenseSpec,
-  type Kink,
   type LayerSpec,
   type LossName,
   type ModelSpec,
 } from '../reference.js';
+import { forwardScales, gradientScales, kinks, type Kink } from './float32.js';
 
 /** Fast-check settings: a fixed seed in CI (LOCKSTEP_SEED overrides), more runs on demand. */
 export const FC_SEED = Number(process.env.LOCKSTEP_SEED ?? 42);
@@ -62,8 +63,10 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
         inputCols: fc.integer({ min: 1, max: 8 }),
         inputDropout: options.inputDropout === false ? fc.constant(undefined) : maybeDropout,
         hidden: fc.array(fc.tuple(denseArb(activationArb), maybeDropout), { minLength: depth.min - 1, maxLength: depth.max - 1 }),
-        output: denseArb(fc.constantFrom(...outputActivations(l))),
-        outputDropout: options.outputDropout === false ? fc.constant(undefined) : maybeDropout,
+        // Normalising one column gives 1 whatever the output: at least two classes keep the loss informative.
+        output: denseArb(fc.constantFrom(...outputActivations(l)), fc.integer({ min: NORMALISING.has(l) ? 2 : 1, max: 8 })),
+        // A row that dropout empties has no normalised probabilities (0 / 0); a low rate keeps that rare.
+        outputDropout: options.outputDropout === false ? fc.constant(undefined) : NORMALISING.has(l) ? fc.option(fc.constant(0.1), { nil: undefined, freq: 3 }) : maybeDropout,
       })
       .map(({ inputCols, inputDropout, hidden, output, outputDropout }) => {
         const layers: LayerSpec[] = [];
@@ -79,6 +82,7 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
   );
 }
 
+const NORMALISING = new Set<LossName>(['categorical_crossentropy', 'sparse_categorical_crossentropy']);
 const LOSS_LIST: LossName[] = ['mean_squared_error', 'mean_absolute_error', 'huber', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy'];
 
 /** Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse. */
@@ -211,16 +215,24 @@ export function layoutMatches(net: Network, spec: ModelSpec): boolean {
 // Reference side: kinks and central differences
 
 /** Finite-difference step, in float64 on the reference (see the tolerance note in gradcheck.test.ts). */
-export const FD_STEP = 1e-4;
+export const FD_STEP = 1e-5;
 /**
  * How far (relative to its error scale) a kinked quantity must sit from its kink for float32 to be sure to
- * see it on the same side as float64: float32 errs by at most ~n 2^-24 ~ 6e-7 of the scale per layer
- * (n <= 9 terms), and 1e-4 leaves a factor of more than 50 over three layers.
+ * see it on the same side as float64: float32 errs by c 2^-24 of the scale with c in the tens, and 1e-4 is
+ * more than 50 times that.
  */
 export const KINK_MARGIN = 1e-4;
+/**
+ * Near a pole of log p or log(1 - p) the gradient divides by the distance, so float32's rounding of p is a
+ * relative error of c 2^-24 scale / distance in it; 2e-3 keeps that below ~3e-5 c, inside RTOL.
+ */
+export const POLE_MARGIN = 2e-3;
 
 export interface Numeric {
   grad: Float64Array;
+  /** Error scale of each entry of the float32 gradient (helpers/float32.ts). */
+  scales: Float64Array;
+  loss: number;
   /**
    * Why central differences would not be the derivative lockstep computes, if so: a kink too close to call in
    * float32, or one that changes side between theta - h and theta + h for some parameter.
@@ -231,14 +243,20 @@ export interface Numeric {
 const side = (k: Kink) => (k.d > 0 ? 1 : k.d < 0 ? -1 : 0);
 
 /**
- * A kink is clear when it sits farther than KINK_MARGIN * scale from its kink, or when its scale is 0: then
- * the quantity was computed without rounding (zeros from dropout, x / x), so float32 sees it exactly.
+ * A kink is clear when it sits farther than the margin times its scale from the kink, or when its scale is
+ * 0: then the quantity was computed without rounding (zeros from dropout, x / x), so float32 sees it exactly.
  */
-const clearOf = (k: Kink) => Math.abs(k.d) > KINK_MARGIN * k.scale || k.scale === 0;
+const clearOf = (k: Kink) => Math.abs(k.d) > (k.kind.startsWith('pole') ? POLE_MARGIN : KINK_MARGIN) * k.scale || k.scale === 0;
+
+function analyse(c: Case, params: ArrayLike<number>, masks: (ArrayLike<number> | undefined)[]) {
+  const ref = forwardModel(c.spec, params, c.x, c.rows, masks);
+  const fs = forwardScales(c.spec, ref, c.rows);
+  return { ref, fs, kinks: kinks(c.spec, ref, fs, c.y, c.rows) };
+}
 
 /** Central differences of the reference's batch-mean loss, with the kink checks that make them meaningful. */
 export function numericGradient(c: Case, masks: (ArrayLike<number> | undefined)[]): Numeric {
-  const base = forwardModel(c.spec, c.params, c.x, c.rows, masks, c.y);
+  const base = analyse(c, c.params, masks);
   const close = base.kinks.find((k) => !clearOf(k));
   let blocked = close && `${close.kind}: distance ${close.d} at error scale ${close.scale}`;
   const sides = base.kinks.map(side);
@@ -246,7 +264,7 @@ export function numericGradient(c: Case, masks: (ArrayLike<number> | undefined)[
   const grad = new Float64Array(theta.length);
   const checkSides = (i: number) => {
     if (blocked || !sides.length) return;
-    const moved = forwardModel(c.spec, theta, c.x, c.rows, masks, c.y).kinks.findIndex((k, j) => side(k) !== sides[j]);
+    const moved = analyse(c, theta, masks).kinks.findIndex((k, j) => side(k) !== sides[j]);
     if (moved >= 0) blocked = `${base.kinks[moved].kind} changes side when parameter ${i} moves by ${FD_STEP}`;
   };
   for (let i = 0; i < theta.length; i++) {
@@ -260,7 +278,8 @@ export function numericGradient(c: Case, masks: (ArrayLike<number> | undefined)[
     theta[i] = t;
     grad[i] = (up - down) / (2 * FD_STEP);
   }
-  return { grad, blocked };
+  const loss = lossValue(c.spec.loss, base.ref.out, c.y, c.rows, outputCols(c.spec), base.ref.fused);
+  return { grad, scales: gradientScales(c.spec, base.ref, base.fs, c.y, c.rows), loss, blocked };
 }
 
 export { targetCols };

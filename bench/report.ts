@@ -1,0 +1,388 @@
+/**
+ * Turns raw case results into summary rows (median over repeats, speed-up, efficiency, ratios to the peers),
+ * a Markdown report and one hand-written SVG chart per model (samples/s against workers). Pure functions:
+ * run.ts does the file writing.
+ */
+import { MODELS, MODEL_NAMES, type ModelName } from './models.js';
+import type { CaseResult, CaseSpec, Runner } from './case.js';
+
+/** One child run: its spec, and its result or why it failed. */
+export interface CaseRecord {
+  spec: CaseSpec;
+  repeat: number;
+  result?: CaseResult;
+  error?: string;
+  /** os.loadavg()[0] when the case started: how busy the machine was. */
+  loadAvg: number;
+}
+
+export interface SummaryRow {
+  model: ModelName;
+  batch: number;
+  runner: Runner;
+  /** lockstep: pool workers (0 = in process); peers: threads. */
+  workers: number;
+  repeats: number;
+  /** Median over repeats of each repeat's median s/epoch; min and max of those per-repeat values. */
+  secondsPerEpoch: number;
+  minSeconds: number;
+  maxSeconds: number;
+  samplesPerSecond: number;
+  /** lockstep only: samples/s over lockstep's at workers = 1, and speed-up / workers. */
+  speedup?: number;
+  efficiency?: number;
+  /** lockstep only: ms per step (median over repeats of the epoch mean). */
+  computeMs?: number;
+  reduceMs?: number;
+  syncMs?: number;
+  peakRssMiB: number;
+  finalLoss: number;
+  testLoss: number;
+  testMetric: number;
+  trainedSteps: number;
+  trainRows: number;
+  stepsPerEpoch: number;
+  /** Steps timed per repeat (median) when the epoch time is extrapolated from a bounded run. */
+  extrapolatedFrom?: number;
+  /** lockstep rows: lockstep samples/s divided by the peer's (same model and batch; torch/sklearn at the same thread count). */
+  ratios: Partial<Record<Exclude<Runner, 'lockstep'>, number>>;
+  errors: string[];
+  note?: string;
+  /** Median 1-minute load average when the repeats started (2 = both cores of a 2-core machine busy elsewhere). */
+  loadAvg: number;
+}
+
+export const RUNNER_LABEL: Record<Runner, string> = {
+  lockstep: 'lockstep',
+  'tfjs-wasm': 'tfjs-layers wasm',
+  'tfjs-cpu': 'tfjs-layers cpu',
+  torch: 'PyTorch CPU',
+  sklearn: 'scikit-learn MLP',
+};
+const PEERS: Exclude<Runner, 'lockstep'>[] = ['tfjs-wasm', 'tfjs-cpu', 'torch', 'sklearn'];
+const RUNNER_ORDER: Runner[] = ['lockstep', ...PEERS];
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
+
+/** Groups the records by (model, batch, runner, workers) and summarises each group. */
+export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
+  const groups = new Map<string, CaseRecord[]>();
+  for (const r of records) {
+    const key = `${r.spec.model}|${r.spec.batch}|${r.spec.runner}|${r.spec.workers}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows: SummaryRow[] = [];
+  for (const group of groups.values()) {
+    const { model, batch, runner, workers } = group[0].spec;
+    const ok = group.map((g) => g.result).filter((r): r is CaseResult => r !== undefined && r.epochSeconds.length > 0);
+    const errors = group.filter((g) => g.error).map((g) => g.error!);
+    const perRepeat = ok.map((r) => median(r.epochSeconds));
+    const seconds = median(perRepeat);
+    const first = ok[0];
+    // Peers score the test set in their first repeat only; JSON turns NaN into null.
+    const scored = ok.find((r) => typeof r.testMetric === 'number' && Number.isFinite(r.testMetric)) ?? first;
+    const timing = (k: 'computeMsPerStep' | 'reduceMsPerStep' | 'syncMsPerStep') =>
+      ok[0]?.timing ? median(ok.map((r) => mean(r.timing!.map((t) => t[k])))) : undefined;
+    rows.push({
+      model,
+      batch,
+      runner,
+      workers,
+      repeats: ok.length,
+      secondsPerEpoch: seconds,
+      minSeconds: Math.min(...perRepeat),
+      maxSeconds: Math.max(...perRepeat),
+      samplesPerSecond: first ? first.trainRows / seconds : NaN,
+      computeMs: timing('computeMsPerStep'),
+      reduceMs: timing('reduceMsPerStep'),
+      syncMs: timing('syncMsPerStep'),
+      peakRssMiB: ok.length ? Math.max(...ok.map((r) => r.peakRssMiB)) : NaN,
+      finalLoss: first?.finalLoss ?? NaN,
+      testLoss: scored?.testLoss ?? NaN,
+      testMetric: scored?.testMetric ?? NaN,
+      trainedSteps: first?.trainedSteps ?? 0,
+      trainRows: first?.trainRows ?? 0,
+      stepsPerEpoch: first?.stepsPerEpoch ?? 0,
+      extrapolatedFrom: ok.some((r) => r.extrapolated) ? median(ok.map((r) => r.stepsTimed / Math.max(1, r.epochSeconds.length))) : undefined,
+      ratios: {},
+      errors,
+      note: first?.note ?? undefined,
+      loadAvg: median(group.map((g) => g.loadAvg)),
+    });
+  }
+  // Speed-up against workers = 1, and ratios to the peers of the same model and batch.
+  for (const row of rows) {
+    if (row.runner !== 'lockstep') continue;
+    const same = (runner: Runner, workers?: number) =>
+      rows.find((r) => r.model === row.model && r.batch === row.batch && r.runner === runner && (workers === undefined || r.workers === workers) && r.repeats > 0);
+    const one = same('lockstep', 1);
+    if (one) {
+      row.speedup = row.samplesPerSecond / one.samplesPerSecond;
+      if (row.workers > 0) row.efficiency = row.speedup / row.workers;
+    }
+    for (const peer of PEERS) {
+      const threads = Math.max(1, row.workers);
+      const p = peer === 'torch' || peer === 'sklearn' ? same(peer, threads) : same(peer);
+      if (p) row.ratios[peer] = row.samplesPerSecond / p.samplesPerSecond;
+    }
+  }
+  return rows.sort(
+    (a, b) =>
+      MODEL_NAMES.indexOf(a.model) - MODEL_NAMES.indexOf(b.model) || a.batch - b.batch || RUNNER_ORDER.indexOf(a.runner) - RUNNER_ORDER.indexOf(b.runner) || a.workers - b.workers,
+  );
+}
+
+/** For each (model, batch): do all lockstep runs (every worker count, every repeat) end on the same loss bits? */
+export function determinism(records: readonly CaseRecord[], model: ModelName, batch: number): { runs: number; identical: boolean; losses: number[] } {
+  const results = records.filter((r) => r.spec.runner === 'lockstep' && r.spec.model === model && r.spec.batch === batch && r.result).map((r) => r.result!);
+  const losses = [...new Set(results.map((r) => r.finalLoss))];
+  const tests = new Set(results.map((r) => r.testLoss));
+  return { runs: results.length, identical: losses.length <= 1 && tests.size <= 1, losses };
+}
+
+// ---------- formatting ----------
+
+const sig = (v: number, digits = 3) => (Number.isFinite(v) ? new Intl.NumberFormat('en-US', { maximumSignificantDigits: digits }).format(v) : '—');
+const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+const times = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`);
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${Math.round(v * 100)}%`);
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+
+export function formatMetric(metric: 'accuracy' | 'mae', v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  return metric === 'accuracy' ? `${(v * 100).toFixed(2)}%` : sig(v, 4);
+}
+
+function workersLabel(row: SummaryRow): string {
+  if (row.runner === 'lockstep') return row.workers === 0 ? '0 (in-process)' : String(row.workers);
+  return `${row.workers} thread${row.workers === 1 ? '' : 's'}`;
+}
+
+export interface ReportMeta {
+  date: string;
+  /** The file stamp shared by the JSON, Markdown and SVG files. */
+  stamp: string;
+  command: string;
+  settings: Record<string, unknown>;
+  machine: Record<string, unknown>;
+  notes: string[];
+  wallSeconds: number;
+}
+
+/** The Markdown report: machine, settings, then one section per model with its table and chart. */
+export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records: readonly CaseRecord[], svgFile: (model: ModelName) => string): string {
+  const m = meta.machine;
+  const out: string[] = [];
+  out.push(`# lockstep benchmark, ${meta.date}`, '');
+  out.push(`\`${meta.command}\` (${fmtDuration(meta.wallSeconds)} in all)`, '');
+  out.push(`- Machine: ${m.cpuModel}, ${m.cores} cores (availableParallelism ${m.availableParallelism}), ${m.totalMemGiB} GiB, ${m.platform} ${m.arch}; Node ${m.node}`);
+  out.push(`- Backend: ${describeBackend(m.backend)}; load average at start ${sig(Number(m.loadAvgStart), 2)}, at end ${sig(Number(m.loadAvgEnd), 2)}`);
+  out.push(`- Settings: ${Object.entries(meta.settings).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('; ')}`);
+  for (const n of meta.notes) out.push(`- ${n}`);
+  out.push('');
+  out.push(
+    's/epoch is the median over repeats (each repeat: the median of its timed epochs, after a warm-up); samples/s = training rows / s/epoch; ' +
+      'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
+      'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ peer samples/s (>1: lockstep faster; PyTorch and scikit-learn at the same thread count). ' +
+      'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
+    '',
+  );
+  const models = [...new Set(rows.map((r) => r.model))];
+  for (const model of models) {
+    const spec = MODELS[model];
+    const mine = rows.filter((r) => r.model === model);
+    const metricName = spec.metric === 'accuracy' ? 'test acc' : 'test MAE';
+    const trainRows = mine.find((r) => r.trainRows)?.trainRows ?? 0;
+    out.push(`## ${spec.title}`, '');
+    out.push(`${int(trainRows)} training rows; loss ${spec.loss}, RMSprop.`, '');
+    out.push(`![samples/s against workers](${svgFile(model)})`, '');
+    const peersPresent = PEERS.filter((p) => mine.some((r) => r.runner === p));
+    const header = ['batch', 'runner', 'workers', 's/epoch', 'samples/s', 'speed-up', 'efficiency', 'compute / reduce / sync ms', 'peak RSS MiB', 'final loss', metricName, ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`)];
+    out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`);
+    const footnotes = new Set<string>();
+    for (const r of mine) {
+      let seconds = r.repeats ? sig(r.secondsPerEpoch) : 'failed';
+      if (r.extrapolatedFrom !== undefined) {
+        seconds += ' †';
+        footnotes.add(
+          `† ${RUNNER_LABEL[r.runner]}, batch ${r.batch}: s/epoch extrapolated to a whole epoch (${int(r.stepsPerEpoch)} steps) from about ${int(r.extrapolatedFrom)} timed steps; ` +
+            `its loss and test columns reflect only the ${int(r.trainedSteps)} steps it trained.`,
+        );
+      }
+      if (r.note) footnotes.add(`${RUNNER_LABEL[r.runner]}: ${r.note}.`);
+      for (const e of r.errors) footnotes.add(`${RUNNER_LABEL[r.runner]}, batch ${r.batch}, ${workersLabel(r)}: failed: ${e.split('\n')[0]}`);
+      const split = r.runner === 'lockstep' ? `${ms(r.computeMs)} / ${ms(r.reduceMs)} / ${ms(r.syncMs)}` : '';
+      out.push(
+        `| ${[
+          r.batch,
+          r.runner === 'lockstep' ? '**lockstep**' : RUNNER_LABEL[r.runner],
+          workersLabel(r),
+          seconds,
+          int(r.samplesPerSecond),
+          r.runner === 'lockstep' ? times(r.speedup) : '',
+          r.runner === 'lockstep' ? pct(r.efficiency) : '',
+          split,
+          int(r.peakRssMiB),
+          sig(r.finalLoss, 4),
+          formatMetric(spec.metric, r.testMetric),
+          ...peersPresent.map((p) => (r.runner === 'lockstep' ? times(r.ratios[p]) : '')),
+        ].join(' | ')} |`,
+      );
+    }
+    out.push('');
+    for (const batch of [...new Set(mine.map((r) => r.batch))]) {
+      const d = determinism(records, model, batch);
+      if (d.runs > 1) {
+        out.push(
+          d.identical
+            ? `- batch ${batch}: the ${d.runs} lockstep runs (all worker counts and repeats) ended on bit-identical losses.`
+            : `- batch ${batch}: **lockstep runs differ** across worker counts or repeats (final losses ${d.losses.map((l) => sig(l, 8)).join(', ')}).`,
+        );
+      }
+    }
+    for (const f of footnotes) out.push(`- ${f}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function describeBackend(b: unknown): string {
+  if (!b || typeof b !== 'object') return 'unknown';
+  const o = b as Record<string, unknown>;
+  return `tfjs-core ${o.tfjsVersion} ${o.backend}${o.simd ? ' (SIMD)' : ''}${o.threads ? ' (threads)' : ''}`;
+}
+
+export function fmtDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 90) return `${seconds.toFixed(0)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+// ---------- SVG ----------
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+const MARKERS: Record<Exclude<Runner, 'lockstep'>, string> = { 'tfjs-wasm': 'square', 'tfjs-cpu': 'triangle', torch: 'diamond', sklearn: 'cross' };
+
+/** Round axis maximum and tick step for a linear axis from 0 to `max`. */
+export function niceTicks(max: number, count = 5): { max: number; step: number } {
+  if (!(max > 0) || !Number.isFinite(max)) return { max: 1, step: 0.2 };
+  const raw = max / count;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
+  return { max: Math.ceil(max / step) * step, step };
+}
+
+function linearTicks(max: number): number[] {
+  const { max: top, step } = niceTicks(max);
+  return Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
+}
+
+/** Ticks for a log axis covering [lo, hi]: 1, 2, 5 times powers of ten, from the one at or below lo to the one at or above hi. */
+export function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);
+  const first = out.filter((t) => t <= lo).at(-1) ?? out[0];
+  const last = out.find((t) => t >= hi) ?? out[out.length - 1];
+  return out.filter((t) => t >= first && t <= last).map((t) => Number(t.toPrecision(1)));
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function marker(shape: string, x: number, y: number, color: string): string {
+  const r = 5;
+  switch (shape) {
+    case 'square':
+      return `<rect x="${f(x - r)}" y="${f(y - r)}" width="${2 * r}" height="${2 * r}" fill="none" stroke="${color}" stroke-width="1.8"/>`;
+    case 'triangle':
+      return `<path d="M${f(x)} ${f(y - r - 1)} L${f(x + r + 1)} ${f(y + r)} L${f(x - r - 1)} ${f(y + r)} Z" fill="none" stroke="${color}" stroke-width="1.8"/>`;
+    case 'diamond':
+      return `<path d="M${f(x)} ${f(y - r - 1)} L${f(x + r + 1)} ${f(y)} L${f(x)} ${f(y + r + 1)} L${f(x - r - 1)} ${f(y)} Z" fill="none" stroke="${color}" stroke-width="1.8"/>`;
+    case 'cross':
+      return `<path d="M${f(x - r)} ${f(y - r)} L${f(x + r)} ${f(y + r)} M${f(x + r)} ${f(y - r)} L${f(x - r)} ${f(y + r)}" stroke="${color}" stroke-width="1.8"/>`;
+    default:
+      return `<circle cx="${f(x)}" cy="${f(y)}" r="4" fill="${color}"/>`;
+  }
+}
+
+const f = (v: number) => (Math.round(v * 10) / 10).toString();
+
+/**
+ * Samples/s against workers for one model: a solid line per batch size for lockstep, and hollow markers for
+ * the peers at their thread counts (same colour as their batch size), PyTorch's joined by a dashed line.
+ */
+export function chartSvg(model: ModelName, rows: readonly SummaryRow[]): string {
+  const mine = rows.filter((r) => r.model === model && r.repeats > 0 && Number.isFinite(r.samplesPerSecond));
+  const W = 760, H = 440, left = 80, right = 200, top = 50, bottom = 60;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const xs = [...new Set(mine.map((r) => r.workers))].sort((a, b) => a - b);
+  if (xs.length === 0) xs.push(0, 1);
+  const xMin = xs[0], xMax = Math.max(xs[xs.length - 1], xMin + 1);
+  const X = (w: number) => left + ((w - xMin) / (xMax - xMin)) * plotW;
+  // Linear from 0, unless the values span more than 20x (the peers can be far slower or faster): then log10.
+  const values = mine.map((r) => r.samplesPerSecond).filter((v) => v > 0);
+  const lo = Math.min(...values, Infinity), hi = Math.max(...values, 0);
+  const log = values.length > 0 && hi / lo > 20;
+  const ticks = log ? logTicks(lo, hi) : linearTicks(hi * 1.05);
+  const yMin = log ? ticks[0] : 0, yMax = ticks[ticks.length - 1];
+  const Y = log
+    ? (v: number) => top + plotH - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotH
+    : (v: number) => top + plotH - (v / yMax) * plotH;
+  const batches = [...new Set(mine.map((r) => r.batch))].sort((a, b) => a - b);
+  const color = (batch: number) => PALETTE[batches.indexOf(batch) % PALETTE.length];
+  const s: string[] = [];
+  s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  s.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  s.push(`<text x="${W / 2 - right / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(MODELS[model].title)}</text>`);
+  // Grid and axes.
+  for (const v of ticks) {
+    s.push(`<line x1="${left}" x2="${left + plotW}" y1="${f(Y(v))}" y2="${f(Y(v))}" stroke="#e5e5e5"/>`);
+    s.push(`<text x="${left - 8}" y="${f(Y(v) + 4)}" text-anchor="end">${escapeXml(v.toLocaleString('en-US'))}</text>`);
+  }
+  for (let w = xMin; w <= xMax; w++) {
+    s.push(`<line x1="${f(X(w))}" x2="${f(X(w))}" y1="${top + plotH}" y2="${top + plotH + 5}" stroke="#333"/>`);
+    s.push(`<text x="${f(X(w))}" y="${top + plotH + 20}" text-anchor="middle">${w === 0 ? '0 (in-process)' : w}</text>`);
+  }
+  s.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  s.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
+  s.push(`<text x="${left + plotW / 2}" y="${H - 16}" text-anchor="middle">workers (lockstep) / threads (peers)</text>`);
+  s.push(`<text transform="translate(20 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">samples / s${log ? ' (log scale)' : ''}</text>`);
+  // lockstep: one line per batch size.
+  for (const batch of batches) {
+    const pts = mine.filter((r) => r.runner === 'lockstep' && r.batch === batch).sort((a, b) => a.workers - b.workers);
+    if (pts.length > 1) s.push(`<polyline fill="none" stroke="${color(batch)}" stroke-width="2.2" points="${pts.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`);
+    for (const p of pts) s.push(marker('dot', X(p.workers), Y(p.samplesPerSecond), color(batch)));
+    // Peers at their thread counts.
+    for (const peer of PEERS) {
+      const pp = mine.filter((r) => r.runner === peer && r.batch === batch).sort((a, b) => a.workers - b.workers);
+      if (peer === 'torch' && pp.length > 1) {
+        s.push(`<polyline fill="none" stroke="${color(batch)}" stroke-width="1.2" stroke-dasharray="5 4" points="${pp.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`);
+      }
+      for (const p of pp) s.push(marker(MARKERS[peer], X(p.workers), Y(p.samplesPerSecond), color(batch)));
+    }
+  }
+  // Legend: colours are batch sizes, shapes are runners.
+  let ly = top + 4;
+  const lx = W - right + 20;
+  for (const batch of batches) {
+    s.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color(batch)}" stroke-width="2.2"/>`, marker('dot', lx + 12, ly, color(batch)));
+    s.push(`<text x="${lx + 32}" y="${ly + 4}">lockstep, batch ${batch}</text>`);
+    ly += 20;
+  }
+  ly += 6;
+  for (const peer of PEERS.filter((p) => mine.some((r) => r.runner === p))) {
+    s.push(marker(MARKERS[peer], lx + 12, ly, '#555'));
+    s.push(`<text x="${lx + 32}" y="${ly + 4}">${escapeXml(RUNNER_LABEL[peer])}</text>`);
+    ly += 20;
+  }
+  s.push('</svg>');
+  return s.join('\n') + '\n';
+}

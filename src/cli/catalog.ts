@@ -1,0 +1,47 @@
+/**
+ * What the CLI offers, by name: the examples, the built-in datasets and the config file format. This module
+ * imports nothing heavy (no tfjs), so `--help` and usage errors answer without loading the engine.
+ */
+
+/** The built-in data families; each has a `-train` and a `-test` split. */
+export const FAMILIES = ['mnist', 'hitters'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export const DATASET_NAMES = FAMILIES.flatMap((f) => [`${f}-train`, `${f}-test`]);
+
+/** Features per row in each family, known without reading the data (summary needs no data). */
+export const FEATURES: Record<Family, number> = { mnist: 784, hitters: 19 };
+
+/** The examples `train` and `summary` know by name (built in examples.ts), with one line each. */
+export const EXAMPLE_DESCRIPTIONS: Record<string, string> = {
+  'mnist-mlp': 'MNIST multilayer network: 784-128 relu, dropout 0.3, 64 tanh, dropout 0.2, 10 softmax; RMSprop',
+  'mnist-logreg': 'MNIST multinomial logistic regression: one Dense layer of 10 softmax units; RMSprop',
+  hitters: 'Hitters salary regression: 19-50 relu, dropout 0.4, 1 linear; RMSprop, mse, MAE; validated on hitters-test',
+};
+export const EXAMPLE_NAMES = Object.keys(EXAMPLE_DESCRIPTIONS);
+
+export const DATA_HELP = `Data (--data): ${DATASET_NAMES.join(', ')}, or a file:
+  .json  { "x": [[...], ...], "y": [...] }  (y optional for predict)
+  .csv   a header row and numeric columns; the target is the column named "y"
+  hitters-train / hitters-test are the examples' standardised 2:1 split (seed 13, whatever --seed trained the model).`;
+
+/** The model config format, as `lockstep train --help` prints it (config.ts checks it). */
+export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
+  {
+    "name": "mnist_small",                 optional; default: the file name
+    "data": "mnist",                       required: "mnist" or "hitters"
+    "inputShape": [784],                   optional; must match the data (mnist 784, hitters 19)
+    "layers": [                            required, in order; an Input layer is added from inputShape
+      { "className": "Dense", "units": 64, "activation": "relu" },
+      { "className": "Dropout", "rate": 0.2 },
+      { "className": "Dense", "units": 10, "activation": "softmax" }
+    ],
+    "compile": { "loss": "sparse_categorical_crossentropy",
+                 "optimizer": "adam",      or { "className": "Adam", "learningRate": 0.001 }; default "rmsprop"
+                 "metrics": ["accuracy"] },
+    "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }   optional defaults for the flags
+  }
+  Dense fields: units, activation, useBias, kernelInitializer, biasInitializer, name. Dropout: rate, name.
+  fit defaults: epochs 1, batchSize 32; validation as the examples (mnist: 0.2 split, hitters: hitters-test).
+  mnist labels are class indices (use sparse_categorical_crossentropy and 10 softmax units);
+  hitters targets are salaries (one linear unit, e.g. "mse").`;
