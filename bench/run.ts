@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
-import { runChild, type CaseSpec, type Runner } from './case.js';
+import { runChild, type CaseResult, type CaseSpec, type Runner } from './case.js';
 import { MODELS, MODEL_NAMES, loadData, parseModelName, type ModelName } from './models.js';
 import { detectPython, removeRawData, runPythonCase, writeRawData, type PythonPeers, type RawData } from './peers-python.js';
 import { chartSvg, fmtDuration, markdown, summarise, type CaseRecord, type ReportMeta } from './report.js';
@@ -173,6 +173,111 @@ function packageVersion(name: string): string {
   }
 }
 
+/** Runs one case in its own process (node for lockstep and tfjs-layers, python for the python peers). */
+function runCase(o: Options, spec: CaseSpec, raw: RawData | undefined): Promise<CaseResult> {
+  const timeoutMs = o.timeoutSeconds * 1000;
+  if (spec.runner === 'torch' || spec.runner === 'sklearn') return runPythonCase(o.python, spec, raw!, timeoutMs);
+  return runChild(process.execPath, [join(HERE, 'case.js'), JSON.stringify(spec)], timeoutMs);
+}
+
+function progressLine(spec: CaseSpec, repeat: number, r: CaseResult, seconds: number): string {
+  const s = r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length; // the mean, for this line only
+  return (
+    `${describe(spec)} rep ${repeat + 1}: ${s.toPrecision(3)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}, ` +
+    `${Math.round(r.trainRows / s)} samples/s, loss ${num(r.finalLoss)}, test ${num(r.testMetric)}, RSS ${Math.round(r.peakRssMiB)} MiB (${seconds.toFixed(1)} s)`
+  );
+}
+
+/** Every case, one child process each: models, then batch sizes, then repeats, then runners. */
+async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
+  const records: CaseRecord[] = [];
+  const total = o.models.length * o.batches.length * o.repeats * casesFor(o, o.models[0], o.batches[0], python).length;
+  for (const model of o.models) {
+    // The python peers read the rows from raw float32 files, written once per model.
+    let raw: RawData | undefined;
+    if (python.torch || python.sklearn) raw = await writeRawData(await loadData(MODELS[model], { rows: o.rows[model], testRows: o.testRows }));
+    try {
+      for (const batch of o.batches) {
+        // Repeats outside the runners, so that drift in the machine's load spreads over all runners alike.
+        for (let repeat = 0; repeat < o.repeats; repeat++) {
+          for (const spec of casesFor(o, model, batch, python, repeat)) {
+            const record: CaseRecord = { spec, repeat, loadAvg: loadavg()[0] };
+            const t0 = performance.now();
+            const at = `[${records.length + 1}/${total}]`;
+            try {
+              record.result = await runCase(o, spec, raw);
+              console.log(`${at} ${progressLine(spec, repeat, record.result, (performance.now() - t0) / 1000)}`);
+            } catch (e) {
+              record.error = (e as Error).message;
+              console.log(`${at} ${describe(spec)} rep ${repeat + 1}: FAILED ${record.error.split('\n')[0]}`);
+            }
+            records.push(record);
+          }
+        }
+      }
+    } finally {
+      if (raw) await removeRawData(raw);
+    }
+  }
+  return records;
+}
+
+function machineInfo(records: readonly CaseRecord[], python: PythonPeers, loadAvgStart: number): Record<string, unknown> {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    availableParallelism: availableParallelism(),
+    totalMemGiB: Math.round(totalmem() / 2 ** 30),
+    platform: process.platform,
+    arch: process.arch,
+    osRelease: release(),
+    node: process.version,
+    v8: process.versions.v8,
+    // backendInfo() as a lockstep case saw it.
+    backend: records.find((r) => r.spec.runner === 'lockstep' && r.result)?.result?.backend,
+    packages: Object.fromEntries(
+      ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-layers', 'piscina'].map((p) => [p, packageVersion(p)]),
+    ),
+    python: { interpreter: python.python, numpy: python.numpy ?? null, torch: python.torch ?? null, sklearn: python.sklearn ?? null },
+    loadAvgStart,
+    loadAvgEnd: loadavg()[0],
+  };
+}
+
+function settingsOf(o: Options): Record<string, unknown> {
+  return {
+    models: o.models,
+    workers: o.workers,
+    batch: o.batches,
+    'timed epochs': o.models.map((m) => `${m} ${o.epochs[m]}`).join(', '),
+    'training rows': o.models.map((m) => `${m} ${o.rows[m] ?? 'all'}`).join(', '),
+    'test rows': o.testRows ?? 'all',
+    repeats: o.repeats,
+    'warm-up steps': o.warmupSteps,
+    'peer steps': o.peers ? o.peerSteps : 'n/a',
+    'peer seconds cap': o.peers ? o.peerSeconds : 'n/a',
+    seed: o.seed,
+    quick: o.quick,
+  };
+}
+
+/** Writes <stamp>.json, <stamp>.md, latest.md and <stamp>-<model>.svg; returns the paths. */
+async function writeResults(o: Options, meta: ReportMeta, records: CaseRecord[]): Promise<string[]> {
+  const rows = summarise(records);
+  const svgName = (model: ModelName) => `${meta.stamp}-${model}.svg`;
+  await mkdir(o.out, { recursive: true });
+  const written = [join(o.out, `${meta.stamp}.json`), join(o.out, `${meta.stamp}.md`), join(o.out, 'latest.md')];
+  await writeFile(written[0], JSON.stringify({ ...meta, options: o, summary: rows, cases: records }, null, 2) + '\n');
+  await writeFile(written[1], markdown(meta, rows, records, svgName));
+  await copyFile(written[1], written[2]);
+  for (const model of o.models) {
+    written.push(join(o.out, svgName(model)));
+    await writeFile(written.at(-1)!, chartSvg(model, rows));
+  }
+  return written;
+}
+
 async function main(): Promise<void> {
   let o: ReturnType<typeof parseOptions>;
   try {
@@ -187,105 +292,26 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const date = new Date();
-  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const loadAvgStart = loadavg()[0];
   const python: PythonPeers = o.peers ? detectPython(o.python) : { python: o.python, notes: [] };
-  const notes = [...python.notes];
-  if (!o.peers) notes.push('Peers skipped (--no-peers).');
+  const notes = o.peers ? [...python.notes] : ['Peers skipped (--no-peers).'];
   console.log(`lockstep bench: models ${o.models.join(',')}; workers ${o.workers.join(',')}; batch ${o.batches.join(',')}; repeats ${o.repeats}${o.quick ? ' (quick)' : ''}`);
   for (const n of notes) console.log(`  note: ${n}`);
 
-  const caseFile = join(HERE, 'case.js');
-  const records: CaseRecord[] = [];
-  const total = o.models.length * o.batches.length * o.repeats * casesFor(o, o.models[0], o.batches[0], python).length;
-  let n = 0;
-  for (const model of o.models) {
-    // The python peers read the rows from raw float32 files, written once per model.
-    let raw: RawData | undefined;
-    if (python.torch || python.sklearn) raw = await writeRawData(await loadData(MODELS[model], { rows: o.rows[model], testRows: o.testRows }));
-    try {
-      for (const batch of o.batches) {
-        // Repeats outermost, so that drift in the machine's load spreads over all runners alike.
-        for (let repeat = 0; repeat < o.repeats; repeat++) {
-          for (const spec of casesFor(o, model, batch, python, repeat)) {
-            n++;
-            const record: CaseRecord = { spec, repeat, loadAvg: loadavg()[0] };
-            const t0 = performance.now();
-            try {
-              record.result =
-                spec.runner === 'torch' || spec.runner === 'sklearn'
-                  ? await runPythonCase(o.python, spec, raw!, o.timeoutSeconds * 1000)
-                  : await runChild(process.execPath, [caseFile, JSON.stringify(spec)], o.timeoutSeconds * 1000);
-              const r = record.result;
-              const s = r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length; // mean, for the progress line only
-              console.log(
-                `[${n}/${total}] ${describe(spec)} rep ${repeat + 1}: ${s.toPrecision(3)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}, ` +
-                  `${Math.round(r.trainRows / s)} samples/s, loss ${num(r.finalLoss)}, test ${num(r.testMetric)}, ` +
-                  `RSS ${Math.round(r.peakRssMiB)} MiB (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-              );
-            } catch (e) {
-              record.error = (e as Error).message;
-              console.log(`[${n}/${total}] ${describe(spec)} rep ${repeat + 1}: FAILED ${record.error.split('\n')[0]}`);
-            }
-            records.push(record);
-          }
-        }
-      }
-    } finally {
-      if (raw) await removeRawData(raw);
-    }
-  }
+  const records = await runAll(o, python);
 
-  const rows = summarise(records);
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = cpus();
-  const machine = {
-    cpuModel: cpu[0]?.model ?? 'unknown',
-    cores: cpu.length,
-    availableParallelism: availableParallelism(),
-    totalMemGiB: Math.round(totalmem() / 2 ** 30),
-    platform: process.platform,
-    arch: process.arch,
-    osRelease: release(),
-    node: process.version,
-    v8: process.versions.v8,
-    backend: records.find((r) => r.spec.runner === 'lockstep' && r.result)?.result?.backend,
-    packages: Object.fromEntries(
-      ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-layers', 'piscina'].map((p) => [p, packageVersion(p)]),
-    ),
-    python: { interpreter: python.python, numpy: python.numpy ?? null, torch: python.torch ?? null, sklearn: python.sklearn ?? null },
-    loadAvgStart,
-    loadAvgEnd: loadavg()[0],
+  const meta: ReportMeta = {
+    date: date.toISOString(),
+    stamp: date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    settings: settingsOf(o),
+    machine: machineInfo(records, python, loadAvgStart),
+    notes,
+    wallSeconds: (performance.now() - started) / 1000,
   };
-  const settings = {
-    models: o.models,
-    workers: o.workers,
-    batch: o.batches,
-    'timed epochs': o.models.map((m) => `${m} ${o.epochs[m]}`).join(', '),
-    repeats: o.repeats,
-    'warm-up steps': o.warmupSteps,
-    'peer steps': o.peers ? o.peerSteps : 'n/a',
-    'peer seconds cap': o.peers ? o.peerSeconds : 'n/a',
-    seed: o.seed,
-    quick: o.quick,
-  };
-  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const meta: ReportMeta = { date: date.toISOString(), stamp, command, settings, machine, notes, wallSeconds };
-  const svgName = (model: ModelName) => `${stamp}-${model}.svg`;
-
-  await mkdir(o.out, { recursive: true });
-  const md = markdown(meta, rows, records, svgName);
-  const written = [join(o.out, `${stamp}.json`), join(o.out, `${stamp}.md`), join(o.out, 'latest.md')];
-  await writeFile(written[0], JSON.stringify({ ...meta, options: o, summary: rows, cases: records }, null, 2) + '\n');
-  await writeFile(written[1], md);
-  await copyFile(written[1], written[2]);
-  for (const model of o.models) {
-    const file = join(o.out, svgName(model));
-    await writeFile(file, chartSvg(model, rows));
-    written.push(file);
-  }
+  const written = await writeResults(o, meta, records);
   const failed = records.filter((r) => r.error).length;
-  console.log(`\ndone in ${fmtDuration(wallSeconds)}${failed ? `, ${failed} case(s) failed` : ''}; wrote:`);
+  console.log(`\ndone in ${fmtDuration(meta.wallSeconds)}${failed ? `, ${failed} case(s) failed` : ''}; wrote:`);
   for (const w of written) console.log(`  ${relative(process.cwd(), w)}`);
   if (failed) process.exitCode = 1;
 }

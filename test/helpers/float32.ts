@@ -202,6 +202,15 @@ export function gradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScal
   return out;
 }
 
+/** Error scale of the batch-mean loss computed from float32 outputs: sum |dL/d output| scale(output). */
+export function lossScale(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: ArrayLike<number>, rows: number): number {
+  const m = lossGradientScales(spec, ref, fs, y, rows);
+  const es = fs.output[fs.output.length - 1];
+  let s = 0;
+  for (let i = 0; i < m.length; i++) s += m[i] * es[i];
+  return s;
+}
+
 /** Error scales of d(batch-mean loss)/d(output), including how the output's own rounding moves them. */
 function lossGradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: ArrayLike<number>, rows: number): Float64Array {
   const out = ref.out;

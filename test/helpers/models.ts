@@ -15,7 +15,6 @@ import {
   outputCols,
   paramCount,
   paramLayout,
-  targetCols,
   type ActivationName,
   type DenseSpec,
   type LayerSpec,
@@ -214,7 +213,7 @@ export function layoutMatches(net: Network, spec: ModelSpec): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // Reference side: kinks and central differences
 
-/** Finite-difference step, in float64 on the reference (see the tolerance note in gradcheck.test.ts). */
+/** Finite-difference step, in float64 on the reference: ~(3 eps)^(1/3), see gradcheck.test.ts. */
 export const FD_STEP = 1e-5;
 /**
  * How far (relative to its error scale) a kinked quantity must sit from its kink for float32 to be sure to
@@ -224,7 +223,7 @@ export const FD_STEP = 1e-5;
 export const KINK_MARGIN = 1e-4;
 /**
  * Near a pole of log p or log(1 - p) the gradient divides by the distance, so float32's rounding of p is a
- * relative error of c 2^-24 scale / distance in it; 2e-3 keeps that below ~3e-5 c, inside RTOL.
+ * relative error of c 2^-24 scale / distance in it; 2e-3 keeps that below ~3e-5 c, well inside RTOL (1e-3).
  */
 export const POLE_MARGIN = 2e-3;
 
@@ -282,4 +281,3 @@ export function numericGradient(c: Case, masks: (ArrayLike<number> | undefined)[
   return { grad, scales: gradientScales(c.spec, base.ref, base.fs, c.y, c.rows), loss, blocked };
 }
 
-export { targetCols };

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * One training run for the determinism suite, in a process of its own, on the built library (dist/): run
+ * `npm run build` first. Prints one JSON line: the sha256 of the final weights (and optimizer state), and
+ * the history.
+ *
+ *   node test/determinism-run.mjs '{"workers": 3, "epochs": 4}'
+ *
+ * Options (JSON, all optional): workers (0), epochs (4), rows (600; with mnist, rows of MNIST), features (16),
+ * classes (4), hidden (32), batchSize (64), microBatchSize (8: eight shards a batch, so that the reduction
+ * adds them in two groups and its order shows in the bits), learningRate (0.05, Adam: high enough that
+ * val_loss turns up and EarlyStopping fires), seed (1234), earlyStopping (true: EarlyStopping on val_loss,
+ * patience 1, restoreBestWeights), mnist (false), phase ('full' | 'first' | 'resume'), stopAfter (k: epochs
+ * of the 'first' phase), dir (where 'first' saves and 'resume' loads). The model: Dense(hidden, relu),
+ * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; fit shuffles, holds out
+ * 20% for validation, and the last batch is partial. The planted bug comes from LOCKSTEP_PLANT.
+ *
+ * Resuming: 'first' trains k epochs and saves with model.save(dir); 'resume' calls loadModel(dir) in a new
+ * process and trains epochs k..n-1. When save/loadModel are not available, 'first' trains k epochs and then
+ * continues in the same process with fit({ initialEpoch: k }), and reports resumedVia: 'same-process'.
+ */
+import { createHash } from 'node:crypto';
+
+const lib = await import('../dist/src/index.js');
+const { Sequential, layers, callbacks, Matrix, datasets } = lib;
+
+const o = {
+  workers: 0,
+  epochs: 4,
+  rows: 600,
+  features: 16,
+  classes: 4,
+  hidden: 32,
+  batchSize: 64,
+  microBatchSize: 8,
+  seed: 1234,
+  learningRate: 0.05,
+  earlyStopping: true,
+  mnist: false,
+  phase: 'full',
+  ...JSON.parse(process.argv[2] ?? '{}'),
+};
+
+/** A fixed synthetic classification problem: labels from a fixed linear map of the features, plus noise. */
+function synthetic(rows, features, classes) {
+  let s = 0x9e3779b9;
+  // xorshift32: a fixed stream, independent of lockstep's generator.
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  const w = Float64Array.from({ length: features * classes }, () => next() * 2 - 1);
+  const x = new Float32Array(rows * features);
+  const y = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const score = new Float64Array(classes);
+    for (let f = 0; f < features; f++) {
+      const v = next() * 2 - 1;
+      x[r * features + f] = v;
+      for (let c = 0; c < classes; c++) score[c] += v * w[f * classes + c];
+    }
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (score[c] + 0.3 * next() > score[best]) best = c;
+    y[r] = best;
+  }
+  return { x: new Matrix(x, rows, features), y };
+}
+
+async function data() {
+  if (!o.mnist) return synthetic(o.rows, o.features, o.classes);
+  const { train } = await datasets.mnist();
+  return { x: train.images.sliceRows(0, o.rows), y: train.labels.slice(0, o.rows) };
+}
+
+function build(features, classes) {
+  const model = new Sequential({ seed: o.seed });
+  model.add(layers.Input({ shape: [features] }));
+  model.add(layers.Dense({ units: o.hidden, activation: 'relu' }));
+  model.add(layers.Dropout({ rate: 0.2 }));
+  model.add(layers.Dense({ units: classes, activation: 'softmax' }));
+  model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: o.learningRate }, metrics: ['accuracy'] });
+  return model;
+}
+
+const fitOptions = (extra) => ({
+  batchSize: o.batchSize,
+  microBatchSize: o.microBatchSize,
+  validationSplit: 0.2,
+  shuffle: true,
+  workers: o.workers,
+  seed: o.seed,
+  verbose: 0,
+  callbacks: o.earlyStopping ? [new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 1, restoreBestWeights: true })] : [],
+  ...extra,
+});
+
+function sha(arrays) {
+  const h = createHash('sha256');
+  for (const a of arrays) h.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+function report(model, histories, extra = {}) {
+  const history = {};
+  const epochs = [];
+  for (const h of histories) {
+    epochs.push(...h.epoch);
+    for (const [k, v] of Object.entries(h.history)) (history[k] ??= []).push(...v);
+  }
+  const out = {
+    sha: sha(model.getWeights().map((w) => w.data)),
+    stateSha: sha(model.currentOptimizerState()),
+    iterations: model.iterations,
+    epochs,
+    history,
+    ...extra,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+const { x, y } = await data();
+const features = x.cols;
+const classes = o.mnist ? 10 : o.classes;
+const canSave = typeof lib.loadModel === 'function';
+
+if (o.phase === 'full') {
+  const model = build(features, classes);
+  const h = await model.fit(x, y, fitOptions({ epochs: o.epochs }));
+  report(model, [h]);
+  await model.dispose();
+} else if (o.phase === 'first') {
+  const model = build(features, classes);
+  const h1 = await model.fit(x, y, fitOptions({ epochs: o.stopAfter }));
+  let saved = false;
+  if (canSave) {
+    try {
+      await model.save(o.dir);
+      saved = true;
+    } catch (err) {
+      if (!/not yet wired/.test(String(err?.message))) throw err;
+    }
+  }
+  if (saved) report(model, [h1], { resumedVia: 'saved' });
+  else {
+    const h2 = await model.fit(x, y, fitOptions({ initialEpoch: o.stopAfter, epochs: o.epochs }));
+    report(model, [h1, h2], { resumedVia: 'same-process' });
+  }
+  await model.dispose();
+} else if (o.phase === 'resume') {
+  const model = await lib.loadModel(o.dir);
+  if (!model.optimizer) throw new Error('determinism-run: loadModel returned a model without its optimizer, so training cannot resume exactly');
+  const h = await model.fit(x, y, fitOptions({ initialEpoch: o.stopAfter, epochs: o.epochs }));
+  report(model, [h], { resumedVia: 'loadModel' });
+  await model.dispose();
+} else {
+  throw new Error(`determinism-run: unknown phase ${o.phase}`);
+}

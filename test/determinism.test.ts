@@ -1,0 +1,132 @@
+/**
+ * Bit-for-bit reproducibility across worker counts, repeated runs and save/resume, each run in a process of
+ * its own (test/determinism-run.mjs on the built library: `npm test` builds first).
+ *
+ * A run trains Dense(relu) -> Dropout -> Dense(softmax) with sparse cross-entropy, shuffling, a partial last
+ * batch, validationSplit 0.2 and EarlyStopping(restoreBestWeights), and reports the sha256 of its final
+ * weights and optimizer state and its history. The short form (npm test) uses 600 synthetic rows; with
+ * LOCKSTEP_DETERMINISM=full (npm run test:determinism) it uses 6000 MNIST rows, more epochs and worker counts.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const runner = join(here, 'determinism-run.mjs');
+const root = join(here, '..');
+
+const FULL = process.env.LOCKSTEP_DETERMINISM === 'full';
+const WORKERS = FULL ? [0, 1, 2, 3, 4, 5, 8, 16] : [0, 1, 2, 3, 4, 8];
+/** The runner's options: 480 training rows in batches of 64 (MNIST: 4800 in batches of 128), so the last is partial. */
+const BASE = FULL ? { mnist: true, rows: 6000, hidden: 64, batchSize: 128, microBatchSize: 16, epochs: 10 } : { epochs: 6 };
+const TIMEOUT = FULL ? 600_000 : 120_000;
+
+interface RunResult {
+  sha: string;
+  stateSha: string;
+  iterations: number;
+  epochs: number[];
+  history: Record<string, number[]>;
+  resumedVia?: string;
+}
+
+const exec = promisify(execFile);
+
+/** Trains in a fresh node process and returns what the runner printed. */
+async function run(options: Record<string, unknown>, env: Record<string, string> = {}): Promise<RunResult> {
+  const cfg = { ...BASE, ...options };
+  try {
+    const { stdout } = await exec(process.execPath, [runner, JSON.stringify(cfg)], {
+      cwd: root,
+      env: { ...process.env, LOCKSTEP_PLANT: '', ...env },
+      maxBuffer: 16 << 20,
+      timeout: TIMEOUT,
+    });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`determinism-run ${JSON.stringify(cfg)} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** Throws unless every run has the same weights, optimizer state and history (exactly), naming the odd ones. */
+function assertSame(runs: RunResult[], labels: string[]): void {
+  const [first] = runs;
+  const odd = runs.map((r, i) => (r.sha === first.sha && r.stateSha === first.stateSha && JSON.stringify(r.history) === JSON.stringify(first.history) && JSON.stringify(r.epochs) === JSON.stringify(first.epochs) ? null : labels[i])).filter((l) => l !== null);
+  if (odd.length) {
+    throw new Error(`runs differ from ${labels[0]}: ${odd.join(', ')}\n${runs.map((r, i) => `  ${labels[i]}: ${r.sha.slice(0, 16)} epochs ${r.epochs.join(',')} loss ${r.history.loss?.join(', ')}`).join('\n')}`);
+  }
+}
+
+const byWorkers = new Map<number, Promise<RunResult>>();
+/** One run per worker count, shared by the tests below (each test may also run alone). */
+const runWith = (workers: number) => {
+  if (!byWorkers.has(workers)) byWorkers.set(workers, run({ workers }));
+  return byWorkers.get(workers)!;
+};
+
+let scratch: string;
+beforeAll(async () => {
+  for (const file of ['dist/src/index.js', 'dist/workers/engine-worker.js']) {
+    if (!existsSync(join(root, file))) throw new Error(`${file} is missing: run \`npm run build\` first (npm test does)`);
+  }
+  scratch = await mkdtemp(join(tmpdir(), 'lockstep-determinism-'));
+});
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe(`training is the same bits for any worker count (${FULL ? 'full' : 'short'} form)`, () => {
+  it(`workers ${WORKERS.join(', ')} give identical weights, optimizer state and history`, async () => {
+    const runs: RunResult[] = [];
+    // One at a time: concurrent pools would only fight over the cores.
+    for (const w of WORKERS) runs.push(await runWith(w));
+    assertSame(runs, WORKERS.map((w) => `workers ${w}`));
+    // The scenario did what it claims: several steps a epoch, and EarlyStopping stopped before the last epoch.
+    expect(runs[0].iterations).toBeGreaterThan(runs[0].epochs.length * 2);
+    expect(runs[0].epochs.length).toBeLessThan(BASE.epochs);
+  }, TIMEOUT);
+
+  it('a repeated run in a new process gives the same bits', async () => {
+    const again = await run({ workers: 2 });
+    assertSame([await runWith(2), again], ['first run', 'repeated run']);
+  }, TIMEOUT);
+
+  it('stopping after k epochs, saving, and resuming elsewhere equals the uninterrupted run', async () => {
+    const epochs = BASE.epochs;
+    const k = Math.floor(epochs / 2);
+    // Without EarlyStopping: restoring the best weights at the end of the first fit would change what resumes.
+    const common = { earlyStopping: false, epochs };
+    const whole = await run({ ...common, workers: 0 });
+    const dir = join(scratch, 'model');
+    const first = await run({ ...common, workers: 2, phase: 'first', stopAfter: k, dir });
+    let resumed: RunResult;
+    if (first.resumedVia === 'saved') {
+      // A new process loads the files and continues, on yet another worker count.
+      const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: k, dir });
+      resumed = { ...rest, epochs: [...first.epochs, ...rest.epochs], history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])) };
+    } else {
+      // save/loadModel not available: the runner continued in the same process with fit({ initialEpoch: k }).
+      console.warn('determinism: model.save/loadModel unavailable, resumed in the same process instead');
+      resumed = first;
+    }
+    expect(resumed.epochs).toEqual([...Array(epochs).keys()]);
+    assertSame([whole, resumed], ['uninterrupted', `stopped after ${k}, resumed via ${first.resumedVia === 'saved' ? 'save + loadModel' : 'same process'}`]);
+  }, TIMEOUT);
+
+  it('the planted unordered reduction (LOCKSTEP_PLANT=unordered-reduction) is noticed', async () => {
+    const planted = { LOCKSTEP_PLANT: 'unordered-reduction' };
+    const counts = [1, 2, 3];
+    const runs: RunResult[] = [];
+    for (const w of counts) runs.push(await run({ workers: w }, planted));
+    // Worker 0 sums in order, so one worker still agrees with the correct run; more workers must not.
+    expect(() => assertSame(runs, counts.map((w) => `planted, workers ${w}`))).toThrow(/runs differ/);
+    expect(new Set(runs.map((r) => r.sha)).size).toBeGreaterThan(1);
+    expect(runs[0].sha).toBe((await runWith(1)).sha);
+  }, TIMEOUT);
+});
