@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, type Loss } from '../losses.js';
 import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
-import type { Layer, LayerConfig, T, Weights } from '../layers/layer.js';
+import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { Dense } from '../layers/dense.js';
 import { heapView } from './heap.js';
 import type { Key } from '../rng.js';
@@ -43,6 +43,15 @@ export interface ShardInput {
   y: Float32Array;
   /** Dataset row index of each row (keys the dropout masks). */
   sampleIndices: Int32Array;
+}
+
+/** A micro-shard within a gradient pass: rows [start, start + rows) of the input, and its gradient slot. */
+export interface GradientPart {
+  start: number;
+  rows: number;
+  /** The part's rows transposed (features x rows), for the first Dense layer's kernel gradient. */
+  xT?: Float32Array;
+  gradOut: Float32Array;
 }
 
 export interface ShardStats {
@@ -136,17 +145,14 @@ export class Network {
   }
 
   /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
-  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], xT?: T) {
-    const w = this.loaded();
+  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[]) {
     const caches: unknown[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
-      const r = layer.forward(h, w[i], {
+      const r = layer.forward(h, this.loaded()[i], {
         training,
         dropoutKey: dropoutKeys?.[i],
         sampleIndices: shard?.sampleIndices,
-        // Only a first layer that sees the raw input can use the host-built transpose.
-        inputTransposed: i === 0 ? xT : undefined,
         logits: logits && i === this.layers.length - 1,
       });
       caches.push(r.cache);
@@ -155,26 +161,45 @@ export class Network {
     return { out: h, caches };
   }
 
-  /**
-   * Gradient of (sum of the shard's per-row losses) * scale with the loaded weights, written into `gradOut`
-   * (paramCount floats). scale = 1 / (rows in the whole batch), so a batch's shards add up to its gradient.
-   */
+  /** `gradientsOfParts` for a single shard: its gradient goes to `gradOut`. */
   gradients(shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
-    let stats: ShardStats = { loss: 0, metrics: [] };
+    return this.gradientsOfParts(shard, [{ start: 0, rows: shard.rows, xT: shard.xT, gradOut }], dropoutKeys, scale)[0];
+  }
+
+  /**
+   * For each part (a micro-shard: a range of `input`'s rows), the gradient of (sum of its rows' losses) * scale
+   * with the loaded weights, written into the part's `gradOut`. scale = 1 / (rows in the whole batch), so the
+   * shards of a batch add up to its gradient. The forward pass runs once over all rows: every op there works row
+   * by row (the matmul too: XNNPACK's result for a row does not depend on the other rows), so a part's values
+   * are the same bits as if it ran alone. Only the weight gradients, sums over rows, are taken per part.
+   */
+  gradientsOfParts(input: ShardInput, parts: GradientPart[], dropoutKeys: (Key | undefined)[], scale: number): ShardStats[] {
     const w = this.loaded();
+    const { rows } = input;
+    const F = this.inputCols;
+    const C = this.outputCols;
+    const yCols = input.y.length / rows;
+    let stats: ShardStats[] = [];
     tf.tidy(() => {
-      const x = tf.tensor2d(shard.x, [shard.rows, this.inputCols]);
-      const xT = shard.xT ? tf.tensor2d(shard.xT, [this.inputCols, shard.rows]) : undefined;
-      const { out, caches } = this.run(x, true, this.fusedOutput, shard, dropoutKeys, xT);
-      const dOut = new Float32Array(shard.rows * this.outputCols);
-      stats = this.score(heapView(out), shard.y, shard.rows, dOut, scale);
-      let dy = tf.tensor2d(dOut, [shard.rows, this.outputCols]);
+      const x = tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]);
+      const { out, caches } = this.run(x, true, this.fusedOutput, input, dropoutKeys);
+      const dOut = new Float32Array(rows * C);
+      const outHost = heapView(out);
+      stats = parts.map((p) =>
+        this.score(outHost.subarray(p.start * C, (p.start + p.rows) * C), input.y.subarray(p.start * yCols, (p.start + p.rows) * yCols), p.rows, dOut.subarray(p.start * C, (p.start + p.rows) * C), scale),
+      );
+      const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
+      // Only a first layer that sees the raw input can use the host-built transposes.
+      const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT ? tf.tensor2d(xT, [F, rows]) : undefined }));
+      let dy = tf.tensor2d(dOut, [rows, C]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
-        const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer);
-        this.layerSlots[i].forEach((s, k) => {
-          const g = r.grads[k];
-          gradOut.set(g instanceof Float32Array ? g : heapView(g), s.offset);
-        });
+        const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain);
+        parts.forEach((p, j) =>
+          this.layerSlots[i].forEach((s, k) => {
+            const g = r.grads[j][k];
+            p.gradOut.set(g instanceof Float32Array ? g : heapView(g), s.offset);
+          }),
+        );
         if (r.dx) dy = r.dx;
       }
     });

@@ -59,46 +59,51 @@ export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRow
   return out;
 }
 
-/** Host buffers for one shard, reused across steps to keep the garbage collector out of the hot loop. */
-export class ShardBuffers {
-  private cache = new Map<number, ShardInput>();
-  get(rows: number, xCols: number, yCols: number, withTranspose: boolean): ShardInput {
-    let b = this.cache.get(rows);
+/** Host buffers for a worker's rows in a step, reused across steps to keep the garbage collector out. */
+export class StepBuffers {
+  private inputs = new Map<number, ShardInput>();
+  private transposed = new Map<string, Float32Array>();
+
+  input(rows: number, xCols: number, yCols: number): ShardInput {
+    let b = this.inputs.get(rows);
     if (!b) {
-      b = {
-        rows,
-        x: new Float32Array(rows * xCols),
-        xT: withTranspose ? new Float32Array(rows * xCols) : undefined,
-        y: new Float32Array(rows * yCols),
-        sampleIndices: new Int32Array(rows),
-      };
-      this.cache.set(rows, b);
+      b = { rows, x: new Float32Array(rows * xCols), y: new Float32Array(rows * yCols), sampleIndices: new Int32Array(rows) };
+      this.inputs.set(rows, b);
     }
+    return b;
+  }
+
+  /** A features x rows buffer for the k-th part of a step. */
+  xT(k: number, rows: number, xCols: number): Float32Array {
+    const key = `${k}:${rows}`;
+    let b = this.transposed.get(key);
+    if (!b) this.transposed.set(key, (b = new Float32Array(rows * xCols)));
     return b;
   }
 }
 
-/** Copies rows `order[first .. first + rows)` into `into`, with the transposed copy the first layer wants. */
-export function gatherRows(data: SharedData, order: Int32Array, first: number, into: ShardInput): ShardInput {
+/** Copies rows `order[first .. first + rows)` of the dataset into `into`, from row `at` on. */
+export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, into: ShardInput, at: number): void {
   const { xCols: f, yCols } = data;
-  const { rows, x, xT, y, sampleIndices } = into;
   for (let r = 0; r < rows; r++) {
     const idx = order[first + r];
-    sampleIndices[r] = idx;
-    x.set(data.x.subarray(idx * f, idx * f + f), r * f);
-    y.set(data.y.subarray(idx * yCols, idx * yCols + yCols), r * yCols);
+    into.sampleIndices[at + r] = idx;
+    into.x.set(data.x.subarray(idx * f, idx * f + f), (at + r) * f);
+    into.y.set(data.y.subarray(idx * yCols, idx * yCols + yCols), (at + r) * yCols);
   }
-  if (xT) {
-    // Blocked transpose: 8 rows at a time keeps both the reads and the writes within a few cache lines.
-    for (let r0 = 0; r0 < rows; r0 += 8) {
-      const r1 = Math.min(rows, r0 + 8);
-      for (let c = 0; c < f; c++) {
-        const dst = c * rows;
-        for (let r = r0; r < r1; r++) xT[dst + r] = x[r * f + c];
-      }
+}
+
+/** Rows [at, at + rows) of a row-major rows x f matrix, transposed into `out` (f x rows). */
+export function transposeRows(x: Float32Array, at: number, rows: number, f: number, out: Float32Array): Float32Array {
+  // Blocked: 8 rows at a time keeps both the reads and the writes within a few cache lines.
+  for (let r0 = 0; r0 < rows; r0 += 8) {
+    const r1 = Math.min(rows, r0 + 8);
+    for (let c = 0; c < f; c++) {
+      const dst = c * rows;
+      for (let r = r0; r < r1; r++) out[dst + r] = x[(at + r) * f + c];
     }
   }
-  return into;
+  return out;
 }
 
 /** Keeps a Network per plan in each thread, so a pool reuses its built layers across epochs and fits. */
@@ -126,7 +131,7 @@ export class EpochRunner {
   private readonly range: [number, number];
   private readonly width: number;
   private readonly firstIsDense: boolean;
-  private readonly buffers = new ShardBuffers();
+  private readonly buffers = new StepBuffers();
 
   constructor(private readonly task: TrainTask) {
     if (task.plant !== plantedBug) plantBug(task.plant);
@@ -156,13 +161,35 @@ export class EpochRunner {
     const shards = shardsOf(t, step);
     const batchRows = shards.reduce((n, [, r]) => n + r, 0);
     this.net.loadWeights(t.buffers.params[cur]);
+    // This worker's shards (j = workerIndex, workerIndex + W, ...) go through one forward pass together.
+    const mine: number[] = [];
+    let total = 0;
     for (let j = t.workerIndex; j < shards.length; j += t.workers) {
-      const [first, rows] = shards[j];
-      const input = gatherRows(t.data, t.order, first, this.buffers.get(rows, t.data.xCols, t.data.yCols, this.firstIsDense));
-      const stats = this.net.gradients(input, this.keys, 1 / batchRows, t.slots.subarray(j * P, (j + 1) * P));
-      const at = (step * t.maxShards + j) * this.width;
-      t.stats[at] = stats.loss;
-      t.stats.set(stats.metrics, at + 1);
+      mine.push(j);
+      total += shards[j][1];
+    }
+    if (total > 0) {
+      const f = t.data.xCols;
+      const input = this.buffers.input(total, f, t.data.yCols);
+      let at = 0;
+      const parts = mine.map((j, k) => {
+        const [first, rows] = shards[j];
+        gatherRows(t.data, t.order, first, rows, input, at);
+        const part = {
+          start: at,
+          rows,
+          xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, this.buffers.xT(k, rows, f)) : undefined,
+          gradOut: t.slots.subarray(j * P, (j + 1) * P),
+        };
+        at += rows;
+        return part;
+      });
+      const stats = this.net.gradientsOfParts(input, parts, this.keys, 1 / batchRows);
+      stats.forEach((st, k) => {
+        const at = (step * t.maxShards + mine[k]) * this.width;
+        t.stats[at] = st.loss;
+        t.stats.set(st.metrics, at + 1);
+      });
     }
     let t1 = performance.now();
     timing[tm + Timing.Compute] += t1 - t0;

@@ -4,7 +4,7 @@ import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
 import { heapView } from '../engine/heap.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights } from './layer.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DenseOptions {
   units: number;
@@ -22,7 +22,6 @@ interface DenseCache {
   x: T;
   z?: T;
   y: T;
-  xT?: T;
   act: Activation;
 }
 
@@ -81,17 +80,25 @@ export class Dense extends Layer {
       z = tf.fused.matMul({ a: x, b: kernel, bias: b }) as T;
       y = act.forward(z);
     }
-    return { y, cache: { x, z, y, xT: ctx.inputTransposed, act } satisfies DenseCache };
+    return { y, cache: { x, z, y, act } satisfies DenseCache };
   }
 
-  backward(dy: T, cache: unknown, w: Weights, needDx: boolean): BackwardResult {
-    const { x, z, y, xT, act } = cache as DenseCache;
+  backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
+    const { x, z, y, act } = cache as DenseCache;
     const dz = act.backward(dy, y, z);
-    // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
-    const dKernel = tf.matMul(xT ?? tf.transpose(x), dz) as T;
-    const grads: (T | Float32Array)[] = [dKernel];
-    // The bias gradient is a column sum; on the host it is cheaper than wasm's axis-0 reduction.
-    if (this.useBias) grads.push(columnSums(heapView(dz), dz.shape[0], this.units));
+    const whole = parts.length === 1 && parts[0].rows === x.shape[0];
+    // The bias gradient is a column sum; on the host it is cheaper than wasm's axis-0 reduction. Read it now:
+    // a heap view is only valid until the next tfjs allocation.
+    const dzHost = this.useBias ? heapView(dz) : undefined;
+    const biasGrads = parts.map(({ start, rows }) => (dzHost ? columnSums(dzHost, start, rows, this.units) : undefined));
+    const grads = parts.map(({ start, rows, inputTransposed }, i) => {
+      const xT = inputTransposed ?? tf.transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
+      const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
+      // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
+      const g: (T | Float32Array)[] = [tf.matMul(xT, dzs) as T];
+      if (biasGrads[i]) g.push(biasGrads[i]!);
+      return g;
+    });
     const dx = needDx ? (tf.matMul(dz, w.transposed(0)) as T) : undefined;
     return { dx, grads };
   }
@@ -110,9 +117,9 @@ export class Dense extends Layer {
   }
 }
 
-/** Column sums of a rows x cols matrix, accumulated in float64 in row order. */
-function columnSums(a: Float32Array, rows: number, cols: number): Float32Array {
+/** Column sums of rows [start, start + rows) of a row-major matrix, accumulated in float64 in row order. */
+function columnSums(a: Float32Array, start: number, rows: number, cols: number): Float32Array {
   const acc = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) acc[c] += a[r * cols + c];
+  for (let r = start; r < start + rows; r++) for (let c = 0; c < cols; c++) acc[c] += a[r * cols + c];
   return Float32Array.from(acc);
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction } from '../errors.js';
 import { fillDropoutMask, foldIn } from '../rng.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights } from './layer.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DropoutOptions {
   rate: number;
@@ -41,8 +41,8 @@ export class Dropout extends Layer {
     return { y: tf.mul(x, m), cache: m };
   }
 
-  backward(dy: T, cache: unknown): BackwardResult {
-    return { dx: cache === null ? dy : (tf.mul(dy, cache as T) as T), grads: [] };
+  backward(dy: T, cache: unknown, _w: Weights, _needDx: boolean, parts: RowPart[]): BackwardResult {
+    return { dx: cache === null ? dy : (tf.mul(dy, cache as T) as T), grads: parts.map(() => []) };
   }
 
   getConfig(): LayerConfig {

@@ -1,6 +1,6 @@
 /** Input: declares the shape of one row (without the batch dimension). Holds no weights; not in summary(). */
 import { badOption } from '../errors.js';
-import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type T } from './layer.js';
+import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type T, type RowPart } from './layer.js';
 
 export interface InputOptions {
   shape: number[];
@@ -32,8 +32,8 @@ export class InputLayer extends Layer {
     return { y: x, cache: null };
   }
 
-  backward(dy: T): BackwardResult {
-    return { dx: dy, grads: [] };
+  backward(dy: T, _c: unknown, _w: unknown, _n: boolean, parts: RowPart[]): BackwardResult {
+    return { dx: dy, grads: parts.map(() => []) };
   }
 
   getConfig(): LayerConfig {

@@ -31,8 +31,6 @@ export interface ForwardContext {
   dropoutKey?: Key;
   /** Dataset row index of each row in the batch, so a sample's dropout mask never depends on its batch. */
   sampleIndices?: Int32Array;
-  /** The input already transposed (given to the first layer, where it is cheap to build on the host). */
-  inputTransposed?: T;
   /** Output logits (skip the activation): the loss applies it, fused with cross-entropy. */
   logits?: boolean;
 }
@@ -53,11 +51,22 @@ export interface ForwardResult {
   cache: unknown;
 }
 
+/**
+ * A micro-shard within the rows of a forward pass. A worker runs the forward pass once over all its shards
+ * (rows are independent there), but each shard's weight gradient is a separate sum, so it gets its own part.
+ */
+export interface RowPart {
+  start: number;
+  rows: number;
+  /** This part's input, transposed (given to the first layer, where it is cheap to build on the host). */
+  inputTransposed?: T;
+}
+
 export interface BackwardResult {
-  /** dL/dx, absent when the caller said it does not need it (the first layer). */
+  /** dL/dx for all rows, absent when the caller said it does not need it (the first layer). */
   dx?: T;
-  /** dL/dw for each weight, in `params()` order: a tensor, or host values already summed in float64. */
-  grads: (T | Float32Array)[];
+  /** grads[part][k]: dL/dw of weight k over that part's rows: a tensor, or host values summed in float64. */
+  grads: (T | Float32Array)[][];
 }
 
 export abstract class Layer {
@@ -90,6 +99,6 @@ export abstract class Layer {
   }
 
   abstract forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult;
-  abstract backward(dy: T, cache: unknown, w: Weights, needDx: boolean): BackwardResult;
+  abstract backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult;
   abstract getConfig(): LayerConfig;
 }
