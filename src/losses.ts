@@ -23,8 +23,8 @@ export interface Loss {
 // Keras clips probabilities to [EPSILON, 1 - EPSILON] when it has no logits.
 const EPSILON = 1e-7;
 
-/** Stable log-softmax of one row of logits into `logp`, returns nothing; `p` gets the probabilities. */
-function softmaxRow(z: Float32Array, off: number, cols: number, p: Float64Array, logp: Float64Array): void {
+/** Stable log-softmax of one row of logits into `logp`; `p` gets the probabilities. */
+export function softmaxRow(z: Float32Array, off: number, cols: number, p: Float64Array, logp: Float64Array): void {
   let max = -Infinity;
   for (let c = 0; c < cols; c++) max = Math.max(max, z[off + c]);
   let sum = 0;

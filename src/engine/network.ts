@@ -6,7 +6,7 @@
  * The main thread (workers: 0) and every worker build a Network from the same plan.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { getLoss, type Loss } from '../losses.js';
+import { getLoss, softmaxRow, type Loss } from '../losses.js';
 import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
@@ -223,13 +223,11 @@ export class Network {
       for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + Math.exp(-z[i]));
       return p;
     }
+    const p64 = new Float64Array(cols);
+    const logp = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
-      const off = r * cols;
-      let max = -Infinity;
-      for (let c = 0; c < cols; c++) max = Math.max(max, z[off + c]);
-      let sum = 0;
-      for (let c = 0; c < cols; c++) sum += Math.exp(z[off + c] - max);
-      for (let c = 0; c < cols; c++) p[off + c] = Math.exp(z[off + c] - max) / sum;
+      softmaxRow(z, r * cols, cols, p64, logp);
+      p.set(p64, r * cols);
     }
     return p;
   }
