@@ -262,13 +262,35 @@ function settingsOf(o: Options): Record<string, unknown> {
   };
 }
 
+const round6 = (v: number) => Number(v.toPrecision(6));
+
+/**
+ * How case records are stored in the JSON: timings keep 6 significant digits (a microsecond of a second; losses
+ * keep every bit), and lockstep's per-epoch `timing` is stored by column, {seconds: [...], steps: [...], ...}.
+ */
+function compactCase(key: string, value: unknown): unknown {
+  if (key === 'epochSeconds' && Array.isArray(value)) return value.map(round6);
+  if (key === 'wallSeconds' && typeof value === 'number') return round6(value);
+  if (key === 'timing' && Array.isArray(value) && value.length > 0) {
+    return Object.fromEntries(Object.keys(value[0]).map((k) => [k, value.map((t: Record<string, number>) => (k === 'steps' || k === 'workers' ? t[k] : round6(t[k])))]));
+  }
+  return value;
+}
+
+/** The JSON file: metadata and summary indented, then the raw case records one per line (see compactCase). */
+export function resultsJson(head: Record<string, unknown>, records: readonly CaseRecord[]): string {
+  const top = JSON.stringify({ ...head, casesFormat: 'one record per case and repeat; result.timing by column, one entry per timed epoch' }, null, 2);
+  const cases = records.map((r) => `    ${JSON.stringify(r, compactCase)}`).join(',\n');
+  return `${top.slice(0, top.lastIndexOf('}')).trimEnd()},\n  "cases": [\n${cases}\n  ]\n}\n`;
+}
+
 /** Writes <stamp>.json, <stamp>.md, latest.md and <stamp>-<model>.svg; returns the paths. */
 async function writeResults(o: Options, meta: ReportMeta, records: CaseRecord[]): Promise<string[]> {
   const rows = summarise(records);
   const svgName = (model: ModelName) => `${meta.stamp}-${model}.svg`;
   await mkdir(o.out, { recursive: true });
   const written = [join(o.out, `${meta.stamp}.json`), join(o.out, `${meta.stamp}.md`), join(o.out, 'latest.md')];
-  await writeFile(written[0], JSON.stringify({ ...meta, options: o, summary: rows, cases: records }, null, 2) + '\n');
+  await writeFile(written[0], resultsJson({ ...meta, options: o, summary: rows }, records));
   await writeFile(written[1], markdown(meta, rows, records, svgName));
   await copyFile(written[1], written[2]);
   for (const model of o.models) {

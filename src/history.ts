@@ -4,6 +4,7 @@ import type { Logs } from './callbacks/callback.js';
 export interface EpochTiming {
   seconds: number;
   steps: number;
+  /** Workers that trained (0: in process); fewer than asked when a batch has fewer shards than workers. */
   workers: number;
   /** Milliseconds per step, averaged over workers: gradient computation, reduction + update, and waiting. */
   computeMsPerStep: number;

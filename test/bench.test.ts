@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseResult, CaseSpec, Runner } from '../bench/case.js';
 import { MODELS, paramCount } from '../bench/models.js';
-import { casesFor, parseOptions } from '../bench/run.js';
+import { casesFor, parseOptions, resultsJson } from '../bench/run.js';
 import { chartSvg, determinism, escapeXml, logTicks, markdown, median, niceTicks, summarise, type CaseRecord } from '../bench/report.js';
 
 const noPython = { python: 'python3', notes: [] };
@@ -77,6 +77,15 @@ describe('bench cases', () => {
     // Peers score the test set in the first repeat only; lockstep always does.
     expect(casesFor(o, 'mlp', 128, noPython, 1).filter((c) => c.evaluate).map((c) => c.runner)).toEqual(['lockstep', 'lockstep', 'lockstep']);
     expect(casesFor(parseOptions(['--no-peers'], 2), 'mlp', 128, noPython)).toHaveLength(3);
+  });
+
+  it('writes the results JSON with one case record per line', () => {
+    const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4])];
+    const text = resultsJson({ date: 'd', summary: [{ a: 1 }] }, records);
+    expect(JSON.parse(text)).toMatchObject({ date: 'd', summary: [{ a: 1 }], cases: [{ spec: records[0].spec }, { spec: records[1].spec }] });
+    expect(JSON.parse(text).cases[0].result.finalLoss).toBe(0.25);
+    expect(JSON.parse(text).cases[0].result.timing).toEqual({ seconds: [5], steps: [469], workers: [0], computeMsPerStep: [5], reduceMsPerStep: [1], syncMsPerStep: [0.5] });
+    expect(text.split('\n').filter((l) => l.startsWith('    {"spec"'))).toHaveLength(2);
   });
 
   it('counts parameters of the model specs', () => {

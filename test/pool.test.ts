@@ -79,13 +79,14 @@ describe('worker pool', () => {
     it(`a worker that ${kind === 'throw' ? 'throws' : 'dies'} mid-epoch rejects fit, keeps the last completed step and lets a new fit run`, async () => {
       const { x, y } = data();
       const m = model();
-      const failed = m.fit(x, y, { epochs: 1, batchSize: 32, shuffle: false, workers: 2, verbose: 0, __fault: { worker: 1, step: 3, kind } } as never);
+      // Two 16-row shards per batch, so both workers have work (a worker with no shard does not run).
+      const failed = m.fit(x, y, { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 2, verbose: 0, __fault: { worker: 1, step: 3, kind } } as never);
       await expect(failed).rejects.toThrow(WorkerFailure);
       await expect(failed).rejects.toThrow(kind === 'throw' ? /worker 1 failed at epoch 1, step 4: injected fault/ : /worker 1 failed at epoch 1, step 4/);
       // Steps 0..2 completed: the model must hold exactly the weights of a run that did only those 3 steps.
       expect(m.iterations).toBe(3);
       const reference = model();
-      await reference.fit(x.sliceRows(0, 96), y.sliceRows(0, 96), { epochs: 1, batchSize: 32, shuffle: false, workers: 0, verbose: 0 });
+      await reference.fit(x.sliceRows(0, 96), y.sliceRows(0, 96), { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 0, verbose: 0 });
       expect(bytes(m).equals(bytes(reference))).toBe(true);
       // The pool was replaced: training goes on.
       const h = await m.fit(x, y, { epochs: 1, workers: 2, verbose: 0 });
@@ -103,7 +104,7 @@ describe('worker pool', () => {
         if (batch === 5) controller.abort(new Error('user pressed stop'));
       }
     }
-    const p = m.fit(x, y, { epochs: 3, batchSize: 32, workers: 2, verbose: 0, signal: controller.signal, callbacks: [new AbortAt5()] });
+    const p = m.fit(x, y, { epochs: 3, batchSize: 32, microBatchSize: 16, workers: 2, verbose: 0, signal: controller.signal, callbacks: [new AbortAt5()] });
     await expect(p).rejects.toThrow(/training aborted: user pressed stop/);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(m.iterations).toBeGreaterThanOrEqual(6);

@@ -102,9 +102,9 @@ export class PoolExecutor implements Executor {
   async trainEpoch(task: TrainBase, observe: StepObserver): Promise<void> {
     const pool = this.piscina();
     const { control } = task;
-    const runs = Array.from({ length: this.workers }, (_, w) =>
-      pool.run({ kind: 'train', task: { ...task, workerIndex: w, workers: this.workers } }),
-    );
+    // A batch has at most maxShards shards: more workers would only wait at the barriers.
+    const active = Math.min(this.workers, task.maxShards);
+    const runs = Array.from({ length: active }, (_, w) => pool.run({ kind: 'train', task: { ...task, workerIndex: w, workers: active } }));
     let failure: { worker: number; error: unknown } | null = null;
     const settled = Promise.allSettled(
       runs.map((p, w) =>

@@ -171,12 +171,13 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       const v = await inference(model, val.x, val.y, { batchSize, workers });
       for (const [k, value] of Object.entries(v.logs!)) logs[`val_${k}`] = value;
     }
+    const active = Math.max(1, Math.min(workers, maxShards));
     const per = (k: number) => {
       let sum = 0;
-      for (let w = 0; w < Math.max(1, workers); w++) sum += timing[w * Timing.Length + k];
-      return sum / Math.max(1, workers) / Math.max(1, done);
+      for (let w = 0; w < active; w++) sum += timing[w * Timing.Length + k];
+      return sum / active / Math.max(1, done);
     };
-    const t: EpochTiming = { seconds, steps: done, workers, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync) };
+    const t: EpochTiming = { seconds, steps: done, workers: workers === 0 ? 0 : active, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync) };
     for (const cb of all) await cb.onEpochEnd(epoch, logs);
     history.record(epoch, logs, t);
     if (model.stopTraining) break;
