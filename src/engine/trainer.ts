@@ -6,12 +6,12 @@ import type { Sequential } from '../sequential.js';
 import { Callback, type Logs } from '../callbacks/callback.js';
 import { ProgbarLogger } from '../callbacks/progress.js';
 import { History, type EpochTiming } from '../history.js';
-import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
+import { Matrix, type MatrixLike } from '../matrix.js';
 import { badOption, checkNonNegativeInt, checkPositiveInt } from '../errors.js';
 import { keyFor, permutation, Purpose, seedKey } from '../rng.js';
 import { currentSeed } from '../seed.js';
 import { plantedBug } from '../testing.js';
-import { Ctrl, Timing, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
+import { Ctrl, Timing, sharedF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { inference, shareData, targetsFor } from './inference.js';
 
@@ -91,7 +91,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const shardRows = shardRowsFor(batchSize, o.microBatchSize);
   const maxShards = Math.ceil(batchSize / shardRows);
   const width = statWidth(plan);
-  const slots = new Float32Array(new SharedArrayBuffer(maxShards * net.paramCount * 4));
+  const slots = sharedF32(maxShards * net.paramCount);
   const stats = sharedF64(steps * maxShards * width);
   const order = sharedI32(nTrain);
   const control = model.control;
@@ -193,4 +193,3 @@ function epochLogs(run: { loss: number; rows: number; metrics: Float64Array }, n
   return logs;
 }
 
-export { toMatrix };
