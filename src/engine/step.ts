@@ -122,7 +122,7 @@ export function networkFor(plan: Plan): Network {
   return net;
 }
 
-/** Runs the steps of one epoch for one worker; `afterStep` lets the in-process runner yield between steps. */
+/** Runs the steps of one epoch for one worker (or for the main thread, as a single worker). */
 export class EpochRunner {
   readonly net: Network;
   private readonly opt: Optimizer;
@@ -144,11 +144,50 @@ export class EpochRunner {
     this.firstIsDense = this.net.layers[0]?.className === 'Dense';
   }
 
-  /** Runs one step; returns false when a stop was decided at the previous step boundary. */
+  /**
+   * Phase 1: this worker's shards (j = workerIndex, workerIndex + W, ...) go through one forward pass together;
+   * each shard's gradient lands in its own slot and its loss/metric sums in its own stats cell.
+   */
+  private computeShards(step: number, shards: [number, number][], cur: number): void {
+    const t = this.task;
+    const P = this.net.paramCount;
+    const mine: number[] = [];
+    let total = 0;
+    for (let j = t.workerIndex; j < shards.length; j += t.workers) {
+      mine.push(j);
+      total += shards[j][1];
+    }
+    // The last batch may have fewer shards than there are workers.
+    if (total === 0) return;
+    this.net.loadWeights(t.buffers.params[cur]);
+    const f = t.data.xCols;
+    const input = this.buffers.input(total, f, t.data.yCols);
+    let at = 0;
+    const parts = mine.map((j, k) => {
+      const [first, rows] = shards[j];
+      gatherRows(t.data, t.order, first, rows, input, at);
+      const part = {
+        start: at,
+        rows,
+        xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, this.buffers.xT(k, rows, f)) : undefined,
+        gradOut: t.slots.subarray(j * P, (j + 1) * P),
+      };
+      at += rows;
+      return part;
+    });
+    const batchRows = shards.reduce((n, [, r]) => n + r, 0);
+    const stats = this.net.gradientsOfParts(input, parts, this.keys, 1 / batchRows);
+    stats.forEach((st, k) => {
+      const cell = (step * t.maxShards + mine[k]) * this.width;
+      t.stats[cell] = st.loss;
+      t.stats.set(st.metrics, cell + 1);
+    });
+  }
+
+  /** Runs one step (compute, barrier, reduce + update, barrier); false when a stop was decided. */
   step(step: number): boolean {
     const t = this.task;
     const { control, timing } = t;
-    const P = this.net.paramCount;
     const tm = t.workerIndex * Timing.Length;
     const updates = Atomics.load(control, Ctrl.Updates);
     const cur = updates % 2;
@@ -159,38 +198,7 @@ export class EpochRunner {
       throw new Error(`injected fault`);
     }
     const shards = shardsOf(t, step);
-    const batchRows = shards.reduce((n, [, r]) => n + r, 0);
-    this.net.loadWeights(t.buffers.params[cur]);
-    // This worker's shards (j = workerIndex, workerIndex + W, ...) go through one forward pass together.
-    const mine: number[] = [];
-    let total = 0;
-    for (let j = t.workerIndex; j < shards.length; j += t.workers) {
-      mine.push(j);
-      total += shards[j][1];
-    }
-    if (total > 0) {
-      const f = t.data.xCols;
-      const input = this.buffers.input(total, f, t.data.yCols);
-      let at = 0;
-      const parts = mine.map((j, k) => {
-        const [first, rows] = shards[j];
-        gatherRows(t.data, t.order, first, rows, input, at);
-        const part = {
-          start: at,
-          rows,
-          xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, this.buffers.xT(k, rows, f)) : undefined,
-          gradOut: t.slots.subarray(j * P, (j + 1) * P),
-        };
-        at += rows;
-        return part;
-      });
-      const stats = this.net.gradientsOfParts(input, parts, this.keys, 1 / batchRows);
-      stats.forEach((st, k) => {
-        const at = (step * t.maxShards + mine[k]) * this.width;
-        t.stats[at] = st.loss;
-        t.stats.set(st.metrics, at + 1);
-      });
-    }
+    this.computeShards(step, shards, cur);
     let t1 = performance.now();
     timing[tm + Timing.Compute] += t1 - t0;
     barrier(control, t.workers);
