@@ -286,17 +286,30 @@ export class Sequential implements CallbackModel {
   }
 
   fit(x: MatrixLike, y: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
-    return fit(this, x, y, options);
+    return this.exclusive('fit', () => fit(this, x, y, options));
   }
 
   /** Loss and metrics on (x, y), Keras names as keys. */
   async evaluate(x: MatrixLike, y: MatrixLike | Int32Array, options: InferenceOptions = {}): Promise<Logs> {
-    return (await inference(this, x, y, options)).logs!;
+    return (await this.exclusive('evaluate', () => inference(this, x, y, options))).logs!;
   }
 
   /** Outputs for x, computed in batches (default 32 rows) on the pool. */
   async predict(x: MatrixLike, options: InferenceOptions = {}): Promise<Matrix> {
-    return (await inference(this, x, undefined, options)).out;
+    return (await this.exclusive('predict', () => inference(this, x, undefined, options))).out;
+  }
+
+  private running?: string;
+
+  /** One fit/evaluate/predict at a time: they share the model's pool, control block and weight buffers. */
+  private async exclusive<R>(what: string, run: () => Promise<R>): Promise<R> {
+    if (this.running) throw new Error(`Model '${this.name}' is busy with ${this.running}; await it before calling ${what}`);
+    this.running = what;
+    try {
+      return await run();
+    } finally {
+      this.running = undefined;
+    }
   }
 
   /** Writes the TensorFlow.js layers format (model.json + weights.bin) to `dir`, atomically. */

@@ -199,6 +199,16 @@ describe('fit, evaluate, predict', () => {
     expect(m.optimizer!.getConfig()).toMatchObject({ className: 'AdamW', learningRate: 0.001, weightDecay: 0.004 });
   });
 
+  it('refuses a second fit while one is running, and works again after it', async () => {
+    const m = classifier();
+    const { x, y } = blobs(200);
+    const first = m.fit(x, y, { epochs: 2, workers: 0, verbose: 0 });
+    await expect(m.fit(x, y, { epochs: 1, workers: 0, verbose: 0 })).rejects.toThrow(/busy with fit; await it before calling fit/);
+    await expect(m.predict(x, { workers: 0 })).rejects.toThrow(/busy with fit/);
+    await first;
+    expect((await m.predict(x, { workers: 0 })).rows).toBe(200);
+  });
+
   it('getWeights returns copies and setWeights round-trips', () => {
     const m = classifier();
     const w = m.getWeights();
