@@ -2,7 +2,7 @@
  * The benchmark's models and data, shared by the lockstep cases and every peer (tfjs-layers, PyTorch,
  * scikit-learn): one plain description of each architecture, and one loader that prepares the rows.
  */
-import { Sequential, layers, datasets, dropNA, getDummies, frameToMatrix, StandardScaler, trainTestSplit, Matrix } from '../src/index.js';
+import { Sequential, layers, datasets, StandardScaler, trainTestSplit, Matrix } from '../src/index.js';
 
 export type ModelName = 'mlp' | 'logreg' | 'hitters' | 'wide';
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'logreg', 'hitters', 'wide'];
@@ -108,9 +108,7 @@ export async function loadData(spec: ModelSpec, options: { rows?: number; testRo
     const t = Math.min(testRows ?? Infinity, test.images.rows);
     return { xTrain: train.images.sliceRows(0, n), yTrain: train.labels.subarray(0, n), xTest: test.images.sliceRows(0, t), yTest: test.labels.subarray(0, t) };
   }
-  const frame = dropNA(await datasets.hitters());
-  const x = frameToMatrix(getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true }));
-  const y = frameToMatrix(frame, ['Salary']);
+  const { x, y } = await datasets.hittersXY();
   const { xTrain, xTest, yTrain, yTest } = trainTestSplit(x, y, { testSize: 1 / 3, seed: 1 });
   const scaler = new StandardScaler().fit(xTrain);
   const n = rows === undefined ? xTrain.rows : Math.min(rows, xTrain.rows);

@@ -163,10 +163,9 @@ describe('train hitters, then evaluate and predict the saved model', () => {
 
 /** The CLI's hitters-test rows, rebuilt here the way examples/hitters.ts prepares them. */
 async function hittersTest() {
-  const { datasets, dropNA, getDummies, frameToMatrix, StandardScaler, trainTestSplit } = await import('../src/index.js');
-  const frame = dropNA(await datasets.hitters());
-  const x = new StandardScaler().fitTransform(frameToMatrix(getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true })));
-  return trainTestSplit(x, frameToMatrix(frame.select(['Salary'])), { testSize: 1 / 3, seed: 13 });
+  const { datasets, StandardScaler, trainTestSplit } = await import('../src/index.js');
+  const { x, y } = await datasets.hittersXY();
+  return trainTestSplit(new StandardScaler().fitTransform(x), y, { testSize: 1 / 3, seed: 13 });
 }
 
 describe('reproducibility through the CLI', () => {

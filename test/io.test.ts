@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { NamedWeight } from '../src/callbacks/callback.js';
+import { tfjsFileLoader, tfjsFileSaver } from './helpers/tfjs-files.js';
 import { ACTIVATIONS, fromModelTopology, loadArtifacts, saveArtifacts, toModelTopology, type LayerConfig } from '../src/io/index.js';
 
 let root: string;
@@ -279,30 +280,6 @@ describe('saveArtifacts / loadArtifacts', () => {
 // ---------------------------------------------------------------------------------------------------
 // Interoperability with tfjs-layers itself: the same two files tfjs-node's file:// handler reads/writes.
 
-/** A save handler writing model.json + weights.bin exactly as tfjs-node's NodeFileSystem does. */
-function tfjsFileSaver(dir: string) {
-  return tf.io.withSaveHandler(async (a) => {
-    await mkdir(dir, { recursive: true });
-    const { modelTopology, format, generatedBy, convertedBy, trainingConfig } = a;
-    const modelJson = { modelTopology, format, generatedBy, convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], ...(trainingConfig ? { trainingConfig } : {}) };
-    await writeFile(join(dir, 'weights.bin'), Buffer.from(tf.io.CompositeArrayBuffer.join(a.weightData as ArrayBuffer | ArrayBuffer[])));
-    await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  });
-}
-
-/** A load handler reading model.json + weights.bin as tfjs-node's NodeFileSystem does. */
-function tfjsFileLoader(dir: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-        const bin = Buffer.concat(await Promise.all(manifest.flatMap((g) => g.paths).map((p) => readFile(join(dir, p)))));
-        return [manifest.flatMap((g) => g.weights), bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength)];
-      });
-    },
-  };
-}
 
 describe('interoperability with tfjs-layers 4.22', () => {
   it('reads a model tfjs-layers saved (Dense relu, Dropout, Dense softmax, Adam state)', async () => {

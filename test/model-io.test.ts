@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { tfjsFileLoader, tfjsFileSaver } from './helpers/tfjs-files.js';
 import { Sequential, layers, loadModel, initBackend, Matrix, type History } from '../src/index.js';
 
 let root: string;
@@ -137,30 +138,6 @@ describe('save and loadModel', () => {
 // ---------------------------------------------------------------------------------------------------
 // tfjs-layers, run on the cpu backend in this same process.
 
-/** A load handler reading model.json + weights.bin as tfjs-node's file:// handler does. */
-function tfjsFileLoader(dir: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-        const bin = Buffer.concat(await Promise.all(manifest.flatMap((g) => g.paths).map((p) => readFile(join(dir, p)))));
-        return [manifest.flatMap((g) => g.weights), bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength)];
-      });
-    },
-  };
-}
-
-/** A save handler writing model.json + weights.bin as tfjs-node's file:// handler does. */
-function tfjsFileSaver(dir: string) {
-  return tf.io.withSaveHandler(async (a) => {
-    await mkdir(dir, { recursive: true });
-    const { modelTopology, format, generatedBy, convertedBy, trainingConfig } = a;
-    const modelJson = { modelTopology, format, generatedBy, convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], ...(trainingConfig ? { trainingConfig } : {}) };
-    await writeFile(join(dir, 'weights.bin'), Buffer.from(tf.io.CompositeArrayBuffer.join(a.weightData as ArrayBuffer | ArrayBuffer[])));
-    await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  });
-}
 
 // tfjs-layers computes in float32 with its own summation order, on another backend: 1e-5 absolute.
 function expectClose(got: Float32Array, want: Float32Array): void {

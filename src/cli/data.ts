@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { datasets, dropNA, frameToMatrix, getDummies, Matrix, StandardScaler, trainTestSplit } from '../index.js';
+import { datasets, frameToMatrix, Matrix, StandardScaler, trainTestSplit } from '../index.js';
 import { DATASET_NAMES, type Family } from './catalog.js';
 import { UsageError } from './errors.js';
 
@@ -56,11 +56,8 @@ async function builtIn(name: string): Promise<Dataset> {
 
 /** The hitters examples' preprocessing and split (see examples/hitters.ts). */
 async function hitters() {
-  const frame = dropNA(await datasets.hitters());
-  const features = getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true });
-  const x = new StandardScaler().fitTransform(frameToMatrix(features));
-  const y = frameToMatrix(frame.select(['Salary']));
-  return trainTestSplit(x, y, { testSize: 1 / 3, seed: HITTERS_SPLIT_SEED });
+  const { x, y } = await datasets.hittersXY();
+  return trainTestSplit(new StandardScaler().fitTransform(x), y, { testSize: 1 / 3, seed: HITTERS_SPLIT_SEED });
 }
 
 function firstRows(data: Dataset, limit: number): Dataset {

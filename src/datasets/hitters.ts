@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataFrame, type Cell } from '../preprocessing.js';
+import { DataFrame, getDummies, type Cell } from '../preprocessing.js';
+import type { Matrix } from '../matrix.js';
 
 export interface HittersOptions {
   /** CSV file to read. Default: `data/hitters.csv` in the lockstep package. */
@@ -23,6 +24,16 @@ export interface HittersOptions {
 export async function hitters(options: HittersOptions = {}): Promise<DataFrame> {
   const path = options.path ?? join(packageRoot(), 'data', 'hitters.csv');
   return parseCsv(await readFile(path, 'utf8'), path);
+}
+
+/**
+ * The chapter's design matrix, unscaled: the 263 players with a salary, x = every column but Names and Salary
+ * with factors one-hot encoded as pandas' get_dummies(drop_first=True) (19 columns), y = Salary.
+ */
+export async function hittersXY(options: HittersOptions = {}): Promise<{ x: Matrix; y: Matrix; columns: readonly string[] }> {
+  const frame = (await hitters(options)).dropNA();
+  const features = getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true });
+  return { x: features.toMatrix(), y: frame.toMatrix(['Salary']), columns: features.columns };
 }
 
 /**
