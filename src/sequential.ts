@@ -25,7 +25,7 @@ import { keyFor, Purpose, seedKey } from './rng.js';
 import { currentSeed } from './seed.js';
 import { summaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
-import { Network, type Plan } from './engine/network.js';
+import { Network, paramLayout, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
 import { badOption } from './errors.js';
@@ -219,18 +219,9 @@ export class Sequential implements CallbackModel {
     this.requireCompiled('setting the learning rate').optimizer.learningRate = lr;
   }
 
-  private slotNames(): { name: string; shape: number[]; offset: number; size: number }[] {
+  private slotNames(): ParamSlot[] {
     this.assertBuilt('reading weights');
-    const out: { name: string; shape: number[]; offset: number; size: number }[] = [];
-    let offset = 0;
-    for (const layer of this.layers) {
-      for (const p of layer.params()) {
-        const size = p.shape.reduce((a, b) => a * b, 1);
-        out.push({ name: `${layer.name}/${p.name}`, shape: p.shape, offset, size });
-        offset += size;
-      }
-    }
-    return out;
+    return paramLayout(this.layers);
   }
 
   /** Copies of every weight, Keras order (kernel then bias, layer by layer). */

@@ -24,6 +24,20 @@ export interface ParamSlot {
   size: number;
 }
 
+/** Where each weight of built `layers` lives in the flat parameter vector: layer by layer, in params() order. */
+export function paramLayout(layers: Layer[]): ParamSlot[] {
+  const slots: ParamSlot[] = [];
+  let offset = 0;
+  layers.forEach((layer, i) => {
+    for (const p of layer.params()) {
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size });
+      offset += size;
+    }
+  });
+  return slots;
+}
+
 /** Everything a thread needs to rebuild the model: plain JSON, sent to workers. */
 export interface Plan {
   layers: LayerConfig[];
@@ -84,21 +98,9 @@ export class Network {
     }
     this.outputCols = shape[0];
     this.inputCols = plan.inputShape[0];
-    this.slots = [];
-    this.layerSlots = [];
-    let offset = 0;
-    this.layers.forEach((layer, i) => {
-      const own: ParamSlot[] = [];
-      for (const p of layer.params()) {
-        const size = p.shape.reduce((a, b) => a * b, 1);
-        const slot = { layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size };
-        own.push(slot);
-        this.slots.push(slot);
-        offset += size;
-      }
-      this.layerSlots.push(own);
-    });
-    this.paramCount = offset;
+    this.slots = paramLayout(this.layers);
+    this.layerSlots = this.layers.map((_, i) => this.slots.filter((s) => s.layer === i));
+    this.paramCount = this.slots.reduce((n, s) => n + s.size, 0);
     this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
     this.loss = getLoss(plan.loss);
     this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
@@ -206,10 +208,9 @@ export class Network {
     return stats;
   }
 
-  /** Loss and metric sums of outputs (logits when fused); fills `dOut` with the scaled loss gradient if given. */
-  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number): ShardStats {
+  /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
+  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs = this.fusedOutput ? this.activateLogits(out, rows) : out): ShardStats {
     const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput);
-    const probs = this.fusedOutput ? this.activateLogits(out, rows) : out;
     const metrics: number[] = [];
     for (const m of this.metrics) metrics.push(...m.update(probs, y, rows, this.outputCols));
     return { loss, metrics };
@@ -246,7 +247,7 @@ export class Network {
   /** Inference plus loss and metric sums (the fused path scores logits, like training). */
   evaluate(x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
     const raw = this.forward(x, rows, true);
-    const stats = this.score(raw, y, rows, null, 1);
-    return { out: this.fusedOutput ? this.activateLogits(raw, rows) : raw, stats };
+    const out = this.fusedOutput ? this.activateLogits(raw, rows) : raw;
+    return { out, stats: this.score(raw, y, rows, null, 1, out) };
   }
 }
