@@ -5,9 +5,17 @@
  * new values to another (the engine ping-pongs them, so a failed step never leaves half-updated weights).
  * It touches only [start, end), so workers can update disjoint ranges in parallel; every element's update
  * depends on that element alone, which keeps the result independent of how the range is split.
- * Arithmetic is float64, rounded to float32 on store.
+ *
+ * Arithmetic is Keras's: float32, every operation rounded (`f` below), in the order Keras writes it, with
+ * the hyperparameters cast to float32. (A float64 op on two float32 values, rounded to float32, is exactly
+ * the float32 op, so these loops are exact references.) The training engine passes `kernels`, and the
+ * common rules run as SIMD kernels over shared memory instead (kernels/optimizer.wat): same operations,
+ * same order, same bits, four lanes at a time.
  */
 import { badOption, checkPositiveNumber, unknownName } from './errors.js';
+import type { SimdKernels } from './kernels/index.js';
+
+const f = Math.fround;
 
 export interface UpdateArgs {
   params: Float32Array;
@@ -20,6 +28,8 @@ export interface UpdateArgs {
   /** 1-based count of this update (Keras's iterations + 1). */
   step: number;
   learningRate: number;
+  /** SIMD kernels over the memory all the arrays above live in; absent: the JavaScript loops run. */
+  kernels?: SimdKernels;
 }
 
 export interface OptimizerConfig {
@@ -73,18 +83,21 @@ export class SGD extends Optimizer {
     return this.momentum > 0 ? ['momentum'] : [];
   }
 
-  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate: lr }: UpdateArgs): void {
-    const mu = this.momentum;
+  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate, kernels }: UpdateArgs): void {
+    const lr = f(learningRate);
+    const mu = f(this.momentum);
     if (mu === 0) {
-      for (let i = start; i < end; i++) paramsOut[i] = params[i] - lr * grads[i];
+      if (kernels) return kernels.sgd(params, grads, paramsOut, start, end, lr);
+      for (let i = start; i < end; i++) paramsOut[i] = params[i] - f(grads[i] * lr);
       return;
     }
     const [m] = state;
     const [mOut] = stateOut;
     for (let i = start; i < end; i++) {
-      const v = mu * m[i] - lr * grads[i];
+      const step = f(grads[i] * lr);
+      const v = f(f(m[i] * mu) - step);
       mOut[i] = v;
-      paramsOut[i] = this.nesterov ? params[i] + mu * v - lr * grads[i] : params[i] + v;
+      paramsOut[i] = this.nesterov ? params[i] + f(f(v * mu) - step) : params[i] + v;
     }
   }
 
@@ -116,14 +129,16 @@ export class Adagrad extends Optimizer {
     return this.initialAccumulatorValue;
   }
 
-  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate: lr }: UpdateArgs): void {
+  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate }: UpdateArgs): void {
+    const lr = f(learningRate);
+    const eps = f(this.epsilon);
     const [acc] = state;
     const [accOut] = stateOut;
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const a = acc[i] + g * g;
+      const a = f(acc[i] + f(g * g));
       accOut[i] = a;
-      paramsOut[i] = params[i] - (lr * g) / Math.sqrt(Math.fround(a) + this.epsilon);
+      paramsOut[i] = params[i] - f(f(lr * g) / f(Math.sqrt(f(a + eps))));
     }
   }
 
@@ -159,39 +174,43 @@ export class RMSprop extends Optimizer {
     return ['velocity', ...(this.momentum > 0 ? ['momentum'] : []), ...(this.centered ? ['average_gradient'] : [])];
   }
 
-  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate: lr }: UpdateArgs): void {
-    const { rho, epsilon } = this;
+  update({ params, grads, state, paramsOut, stateOut, start, end, learningRate, kernels }: UpdateArgs): void {
+    const lr = f(learningRate);
+    const rho = f(this.rho);
+    const c = f(1 - this.rho);
+    const eps = f(this.epsilon);
     const [vel] = state;
     const [velOut] = stateOut;
     if (this.momentum === 0 && !this.centered) {
-      // The common case, kept branch-free: it runs over every parameter at every step.
+      // The common case: it runs over every parameter at every step.
+      if (kernels) return kernels.rmsprop(params, vel, grads, paramsOut, velOut, start, end, lr, rho, c, eps);
       for (let i = start; i < end; i++) {
         const g = grads[i];
-        const v = Math.fround(rho * vel[i] + (1 - rho) * g * g);
+        const v = f(f(rho * vel[i]) + f(c * f(g * g)));
         velOut[i] = v;
         // Keras 3 puts epsilon inside the square root.
-        paramsOut[i] = params[i] - (lr * g) / Math.sqrt(v + epsilon);
+        paramsOut[i] = params[i] - f(f(lr * g) / f(Math.sqrt(f(v + eps))));
       }
       return;
     }
-    const mom = this.momentum > 0;
-    const m = mom ? state[1] : undefined;
-    const mOut = mom ? stateOut[1] : undefined;
-    const avg = this.centered ? state[mom ? 2 : 1] : undefined;
-    const avgOut = this.centered ? stateOut[mom ? 2 : 1] : undefined;
+    const mu = f(this.momentum);
+    const m = mu > 0 ? state[1] : undefined;
+    const mOut = mu > 0 ? stateOut[1] : undefined;
+    const avg = this.centered ? state[mu > 0 ? 2 : 1] : undefined;
+    const avgOut = this.centered ? stateOut[mu > 0 ? 2 : 1] : undefined;
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const v = Math.fround(rho * vel[i] + (1 - rho) * g * g);
+      const v = f(f(rho * vel[i]) + f(c * f(g * g)));
       velOut[i] = v;
-      let denom = v + epsilon;
+      let denom = f(v + eps);
       if (avg && avgOut) {
-        const ag = Math.fround(rho * avg[i] + (1 - rho) * g);
+        const ag = f(f(rho * avg[i]) + f(c * g));
         avgOut[i] = ag;
-        denom = v - ag * ag + epsilon;
+        denom = f(f(v - f(ag * ag)) + eps);
       }
-      const inc = (lr * g) / Math.sqrt(denom);
+      const inc = f(f(lr * g) / f(Math.sqrt(denom)));
       if (m && mOut) {
-        const mv = Math.fround(this.momentum * m[i] + inc);
+        const mv = f(f(mu * m[i]) + inc);
         mOut[i] = mv;
         paramsOut[i] = params[i] - mv;
       } else paramsOut[i] = params[i] - inc;
@@ -225,25 +244,37 @@ export class Adam extends Optimizer {
     this.epsilon = checkPositiveNumber(owner, 'epsilon', epsilon);
   }
 
-  /** Weight decay applied before the Adam step (AdamW); plain Adam has none. */
-  protected decay(_lr: number): number {
+  /** Weight decay per unit learning rate, applied before the Adam step (AdamW); plain Adam has none. */
+  protected decay(): number {
     return 0;
   }
 
-  update({ params, grads, state, paramsOut, stateOut, start, end, step, learningRate: lr }: UpdateArgs): void {
-    const { beta1, beta2, epsilon } = this;
-    const alpha = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
-    const wd = this.decay(lr);
+  update(a: UpdateArgs): void {
+    const { grads, state, paramsOut, stateOut, start, end, step, kernels } = a;
+    const lr = f(a.learningRate);
+    // Keras computes the bias correction in float32 scalar ops; here it is float64, rounded once.
+    const alpha = f((lr * Math.sqrt(1 - this.beta2 ** step)) / (1 - this.beta1 ** step));
+    const c1 = f(1 - this.beta1);
+    const c2 = f(1 - this.beta2);
+    const eps = f(this.epsilon);
+    const wd = f(this.decay());
+    let params = a.params;
+    if (wd !== 0) {
+      // Keras 3 (AdamW): variable -= variable * weight_decay * lr, before the step; the step then reads it.
+      if (kernels) kernels.decay(params, paramsOut, start, end, wd, lr);
+      else for (let i = start; i < end; i++) paramsOut[i] = params[i] - f(f(params[i] * wd) * lr);
+      params = paramsOut;
+    }
     const [m, v] = state;
     const [mOut, vOut] = stateOut;
+    if (kernels) return kernels.adam(params, m, v, grads, paramsOut, mOut, vOut, start, end, alpha, c1, c2, eps);
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const p = wd === 0 ? params[i] : Math.fround(params[i] - params[i] * wd);
-      const mi = Math.fround(m[i] + (g - m[i]) * (1 - beta1));
-      const vi = Math.fround(v[i] + (g * g - v[i]) * (1 - beta2));
+      const mi = f(m[i] + f(f(g - m[i]) * c1));
+      const vi = f(v[i] + f(f(f(g * g) - v[i]) * c2));
       mOut[i] = mi;
       vOut[i] = vi;
-      paramsOut[i] = p - (alpha * mi) / (Math.sqrt(vi) + epsilon);
+      paramsOut[i] = params[i] - f(f(mi * alpha) / f(f(Math.sqrt(vi)) + eps));
     }
   }
 
@@ -268,8 +299,8 @@ export class AdamW extends Adam {
     this.weightDecay = weightDecay;
   }
 
-  protected decay(lr: number): number {
-    return lr * this.weightDecay;
+  protected decay(): number {
+    return this.weightDecay;
   }
 
   getConfig(): OptimizerConfig {

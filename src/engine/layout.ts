@@ -38,16 +38,51 @@ export function sharedI32(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4), 0, length);
 }
 
-/** Weights and optimizer state, double-buffered: an update reads set t % 2 and writes set (t + 1) % 2. */
+/**
+ * Weights and optimizer state, double-buffered: an update reads set t % 2 and writes set (t + 1) % 2. They
+ * live in one shared WebAssembly.Memory (its buffer is a SharedArrayBuffer) together with the gradient
+ * slots (`scratchF32`), so the SIMD update kernels can address all of them; workers receive the memory with
+ * the views.
+ */
 export interface ModelBuffers {
+  memory: WebAssembly.Memory;
   params: [Float32Array, Float32Array];
   /** state[set][k]: the k-th optimizer state array (momentum, velocity...). */
   state: [Float32Array[], Float32Array[]];
+  /** Byte offset where scratch space (gradient slots) begins. */
+  scratchAt: number;
 }
 
+const PAGE = 65536;
+/** Arrays start on 64-byte lines: SIMD loads stay aligned and no two arrays share a cache line. */
+const LINE_FLOATS = 16;
+export const lineAligned = (floats: number) => Math.ceil(floats / LINE_FLOATS) * LINE_FLOATS;
+
 export function allocModelBuffers(paramCount: number, stateArrays: number): ModelBuffers {
-  const set = () => Array.from({ length: stateArrays }, () => sharedF32(paramCount));
-  return { params: [sharedF32(paramCount), sharedF32(paramCount)], state: [set(), set()] };
+  const stride = lineAligned(Math.max(1, paramCount)) * 4;
+  const scratchAt = stride * 2 * (1 + stateArrays);
+  // The maximum is wasm32's 4 GiB: reserved address space, not memory; pages are committed as they are used.
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(scratchAt / PAGE), maximum: 65536, shared: true });
+  let at = 0;
+  const next = () => {
+    const view = new Float32Array(memory.buffer, at, paramCount);
+    at += stride;
+    return view;
+  };
+  const params: [Float32Array, Float32Array] = [next(), next()];
+  const set = () => Array.from({ length: stateArrays }, next);
+  return { memory, params, state: [set(), set()], scratchAt };
+}
+
+/**
+ * `floats` float32s of scratch in the model's memory, after its weights and state, zeroed. The memory grows
+ * when needed; views of a shared memory stay valid when it grows, so earlier views are unaffected.
+ */
+export function scratchF32(buffers: ModelBuffers, floats: number): Float32Array {
+  const end = buffers.scratchAt + Math.max(1, floats) * 4;
+  const have = buffers.memory.buffer.byteLength;
+  if (end > have) buffers.memory.grow(Math.ceil((end - have) / PAGE));
+  return new Float32Array(buffers.memory.buffer, buffers.scratchAt, floats).fill(0);
 }
 
 /** Rows of a dataset in shared memory. */

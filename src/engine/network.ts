@@ -12,6 +12,7 @@ import { layerFromConfig } from '../layers/index.js';
 import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { Dense } from '../layers/dense.js';
 import { heapView } from './heap.js';
+import { PackedKernel } from './packed-kernel.js';
 import type { Key } from '../rng.js';
 
 /** Where each weight lives in the flat parameter vector. */
@@ -110,35 +111,66 @@ export class Network {
 
   /** Weights of the current step, one set per layer (see `loadWeights`). */
   private weights: Weights[] | null = null;
-  private weightTensors: tf.Tensor[] = [];
+  /** Tensors that live for one step: transposes, and the weights of layers without a packed kernel. */
+  private stepTensors: tf.Tensor[] = [];
+  /** Per Dense layer, its kernel kept packed for XNNPACK across steps; built on the first load. */
+  private packed: (PackedKernel | undefined)[] | null = null;
+
+  private packedKernels(): (PackedKernel | undefined)[] {
+    this.packed ??= this.layers.map((layer, i) => {
+      if (!(layer instanceof Dense)) return undefined;
+      const [fanIn, units] = this.layerSlots[i][0].shape;
+      const logits = this.fusedOutput && i === this.layers.length - 1;
+      return new PackedKernel(fanIn, units, layer.useBias, layer.matMulActivation(logits));
+    });
+    return this.packed;
+  }
 
   /**
-   * Uploads the parameters for the coming step(s), replacing the previous set. Every shard and inference
-   * chunk until the next call reuses these tensors, so wasm packs each kernel once per step, not per shard.
+   * Makes `params` the weights of the coming step(s). Every shard and inference chunk until the next call
+   * uses them; Dense kernels are rewritten in place in XNNPACK's packed layout rather than repacked.
    */
   loadWeights(params: Float32Array): void {
     this.releaseWeights();
-    this.weights = this.layerSlots.map((slots) => {
-      const values = slots.map((s) => tf.tensor(params.subarray(s.offset, s.offset + s.size), s.shape) as unknown as T);
-      this.weightTensors.push(...values);
+    const packed = this.packedKernels();
+    this.weights = this.layerSlots.map((slots, i) => {
+      const view = (s: ParamSlot) => params.subarray(s.offset, s.offset + s.size);
+      const pk = packed[i];
+      let values: T[];
+      if (pk) {
+        const w = pk.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined);
+        values = (w.bias ? [w.kernel, w.bias] : [w.kernel]) as unknown as T[];
+      } else {
+        values = slots.map((s) => tf.tensor(view(s), s.shape) as unknown as T);
+        this.stepTensors.push(...values);
+      }
       const transposed: (T | undefined)[] = [];
       return {
         values,
-        transposed: (i: number) => {
-          if (!transposed[i]) {
-            transposed[i] = tf.keep(tf.transpose(values[i]));
-            this.weightTensors.push(transposed[i]!);
+        kernelMatMul: pk,
+        transposed: (k: number) => {
+          if (!transposed[k]) {
+            transposed[k] = tf.keep(tf.transpose(values[k]));
+            this.stepTensors.push(transposed[k]!);
           }
-          return transposed[i]!;
+          return transposed[k]!;
         },
       };
     });
   }
 
+  /** Frees the step's tensors; the packed kernels stay for the next load (see `dispose`). */
   releaseWeights(): void {
-    for (const t of this.weightTensors) t.dispose();
-    this.weightTensors = [];
+    for (const t of this.stepTensors) t.dispose();
+    this.stepTensors = [];
     this.weights = null;
+  }
+
+  /** Frees everything, packed kernels included. */
+  dispose(): void {
+    this.releaseWeights();
+    for (const pk of this.packed ?? []) pk?.dispose();
+    this.packed = null;
   }
 
   private loaded(): Weights[] {

@@ -4,8 +4,9 @@
  *   1. compute: each worker computes the gradients of its micro-shards (shard j goes to worker j % W) and
  *      writes each into that shard's own slot;
  *   2. barrier;
- *   3. reduce: each worker sums the slots over its parameter range in slot order 0, 1, 2..., and applies the
- *      optimizer to that range, reading weight set t % 2 and writing set (t + 1) % 2;
+ *   3. reduce: each worker sums the slots over its parameter range in slot order 0, 1, 2... (float32, left to
+ *      right) and applies the optimizer to that range, reading weight set t % 2 and writing set (t + 1) % 2,
+ *      both with the SIMD kernels of kernels/;
  *   4. barrier; the last arriver counts the step done.
  *
  * Shard boundaries depend only on the batch size and every sum has a fixed order, so the new weights are the
@@ -18,13 +19,17 @@ import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizer
 import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
 import { Dropout } from '../layers/dropout.js';
+import { SimdKernels } from '../kernels/index.js';
 
 export interface TrainTask {
   plan: Plan;
   optimizer: OptimizerConfig;
   buffers: ModelBuffers;
-  /** maxShards gradient slots of paramCount floats each. */
+  /** maxShards gradient slots of paramCount floats, slot j at j * slotStride; in buffers.memory. */
   slots: Float32Array;
+  slotStride: number;
+  /** The summed gradient (paramCount floats, in buffers.memory); each worker fills its own range. */
+  grad: Float32Array;
   /** Per step and shard: loss sum, then [sum, count] per metric. */
   stats: Float64Array;
   control: Int32Array;
@@ -113,7 +118,7 @@ export function networkFor(plan: Plan): Network {
   let net = networks.get(key);
   if (!net) {
     if (networks.size > 8) {
-      for (const n of networks.values()) n.releaseWeights();
+      for (const n of networks.values()) n.dispose();
       networks.clear();
     }
     net = new Network(plan);
@@ -127,7 +132,7 @@ export class EpochRunner {
   readonly net: Network;
   private readonly opt: Optimizer;
   private readonly keys: (Key | undefined)[];
-  private readonly grad: Float32Array;
+  private readonly kernels: SimdKernels;
   private readonly range: [number, number];
   private readonly width: number;
   private readonly firstIsDense: boolean;
@@ -138,7 +143,7 @@ export class EpochRunner {
     this.net = networkFor(task.plan);
     this.opt = getOptimizer(task.optimizer);
     this.keys = this.net.layers.map((l, i) => (l instanceof Dropout ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
-    this.grad = new Float32Array(this.net.paramCount);
+    this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
     this.width = statWidth(task.plan);
     this.firstIsDense = this.net.layers[0]?.className === 'Dense';
@@ -170,7 +175,7 @@ export class EpochRunner {
         start: at,
         rows,
         xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, this.buffers.xT(k, rows, f)) : undefined,
-        gradOut: t.slots.subarray(j * P, (j + 1) * P),
+        gradOut: t.slots.subarray(j * t.slotStride, j * t.slotStride + P),
       };
       at += rows;
       return part;
@@ -206,11 +211,13 @@ export class EpochRunner {
     timing[tm + Timing.Sync] += t0 - t1;
 
     const [lo, hi] = this.range;
-    this.sumSlots(shards.length, lo, hi);
+    // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
+    const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shards.length : 0;
+    this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shards.length, first, lo, hi);
     const next = 1 - cur;
     this.opt.update({
       params: t.buffers.params[cur],
-      grads: this.grad,
+      grads: t.grad,
       state: t.buffers.state[cur],
       paramsOut: t.buffers.params[next],
       stateOut: t.buffers.state[next],
@@ -218,6 +225,7 @@ export class EpochRunner {
       end: hi,
       step: updates + 1,
       learningRate: t.learningRate,
+      kernels: this.kernels,
     });
     t1 = performance.now();
     timing[tm + Timing.Reduce] += t1 - t0;
@@ -230,32 +238,6 @@ export class EpochRunner {
     });
     timing[tm + Timing.Sync] += performance.now() - t1;
     return Atomics.load(control, Ctrl.StopDecided) === 0;
-  }
-
-  /**
-   * grad[i] = sum of slot_k[i] in slot order, for i in [lo, hi): four slots per pass, added in float64 and
-   * rounded once per group. The grouping depends only on the shard count, so the bits never depend on workers.
-   */
-  private sumSlots(shardCount: number, lo: number, hi: number): void {
-    const { slots, workerIndex } = this.task;
-    const P = this.net.paramCount;
-    const g = this.grad;
-    // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
-    const first = plantedBug === 'unordered-reduction' ? workerIndex % shardCount : 0;
-    const slot = (k: number) => slots.subarray(((first + k) % shardCount) * P, ((first + k) % shardCount + 1) * P);
-    for (let k0 = 0; k0 < shardCount; k0 += 4) {
-      const n = Math.min(4, shardCount - k0);
-      const a = slot(k0);
-      const b = n > 1 ? slot(k0 + 1) : a;
-      const c = n > 2 ? slot(k0 + 2) : a;
-      const d = n > 3 ? slot(k0 + 3) : a;
-      const carry = k0 > 0;
-      // One loop per group size keeps each loop monomorphic and branch-free.
-      if (n === 4) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i] + c[i] + d[i];
-      else if (n === 3) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i] + c[i];
-      else if (n === 2) for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i] + b[i];
-      else for (let i = lo; i < hi; i++) g[i] = (carry ? g[i] : 0) + a[i];
-    }
   }
 
   release(): void {

@@ -11,7 +11,7 @@ import { badOption, checkNonNegativeInt, checkPositiveInt } from '../errors.js';
 import { keyFor, permutation, Purpose, seedKey } from '../rng.js';
 import { currentSeed } from '../seed.js';
 import { plantedBug } from '../testing.js';
-import { Ctrl, Timing, sharedF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
+import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { inference, shareData, targetsFor } from './inference.js';
 
@@ -91,7 +91,11 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const shardRows = shardRowsFor(batchSize, o.microBatchSize);
   const maxShards = Math.ceil(batchSize / shardRows);
   const width = statWidth(plan);
-  const slots = sharedF32(maxShards * net.paramCount);
+  // Gradient slots and their sum share the model's memory with the weights, for the SIMD kernels.
+  const slotStride = lineAligned(net.paramCount);
+  const scratch = scratchF32(buffers, (maxShards + 1) * slotStride);
+  const slots = scratch.subarray(0, maxShards * slotStride);
+  const grad = scratch.subarray(maxShards * slotStride, maxShards * slotStride + net.paramCount);
   const stats = sharedF64(steps * maxShards * width);
   const order = sharedI32(nTrain);
   const control = model.control;
@@ -145,6 +149,8 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
         optimizer: { ...optimizer.getConfig(), learningRate: optimizer.learningRate },
         buffers,
         slots,
+        slotStride,
+        grad,
         stats,
         control,
         timing,

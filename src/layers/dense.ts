@@ -66,18 +66,33 @@ export class Dense extends Layer {
     return p;
   }
 
+  /** The activation the matmul itself applies in a forward pass (`logits`: the loss applies the real one). */
+  matMulActivation(logits: boolean): NonNullable<Activation['fused']> {
+    const act = logits ? getActivation('linear') : this.activation;
+    return act.fused && !act.needsZ ? act.fused : 'linear';
+  }
+
   forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
     const [kernel, bias] = w.values;
     const b = this.useBias ? (bias as unknown as tf.Tensor1D) : undefined;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
     const act = ctx.logits ? getActivation('linear') : this.activation;
+    const fused = this.matMulActivation(!!ctx.logits);
+    const pre = w.kernelMatMul;
+    // A persistent kernel has one operator, for one activation: the one training uses. Inference of a fused
+    // output layer (softmax/sigmoid) asks for another; then that operator (linear) runs and the
+    // activation follows as its own op, because a second operator on the kernel would keep stale weights.
+    if (pre && pre.activation !== fused && pre.activation !== 'linear') {
+      throw new Error(`lockstep internal: Dense '${this.name}' kernel operator is ${pre.activation}, not ${fused}`);
+    }
+    const matMul = (activation: string) => (pre ? pre.matMul(x) : (tf.fused.matMul({ a: x, b: kernel, bias: b, activation: activation as 'linear' }) as T));
     let z: T | undefined;
     let y: T;
-    if (act.fused && !act.needsZ) {
+    if (fused !== 'linear' && (!pre || pre.activation === fused)) {
       // One XNNPACK call: matmul + bias + activation, neither operand transposed.
-      y = tf.fused.matMul({ a: x, b: kernel, bias: b, activation: act.fused }) as T;
+      y = matMul(fused);
     } else {
-      z = tf.fused.matMul({ a: x, b: kernel, bias: b }) as T;
+      z = matMul('linear');
       y = act.forward(z);
     }
     return { y, cache: { x, z, y, act } satisfies DenseCache };

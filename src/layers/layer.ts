@@ -43,6 +43,11 @@ export interface Weights {
   values: T[];
   /** values[i] transposed, computed on first use and kept for the rest of the step. */
   transposed(i: number): T;
+  /**
+   * Dense only: x @ kernel + bias with `activation` fused, on an operator whose packed kernel the network
+   * rewrites in place each step (engine/packed-kernel.ts). Every matmul by this kernel must go through it.
+   */
+  kernelMatMul?: { activation: string; matMul(x: T): T };
 }
 
 export interface ForwardResult {

@@ -1,0 +1,188 @@
+/**
+ * A Dense kernel that stays packed for XNNPACK across steps.
+ *
+ * tfjs-wasm runs `x @ kernel` on an XNNPACK fully-connected operator, which copies the kernel into its own
+ * blocked layout when it is created; tfjs caches the operator per kernel tensor. Training changes the weights
+ * every step, so a fresh kernel tensor per step means a fresh operator and a full repack: 0.36 ms per step
+ * for MNIST's 784x128 kernel, in every worker. That cost does not shrink as workers are added, so it capped
+ * the speed-up. Here each Dense layer keeps one kernel tensor (and bias tensor) for the life of the network,
+ * and each step's weights are written straight into the operator's packed buffer, in XNNPACK's layout:
+ *
+ *   for each block of NR = 8 output columns: NR bias values, then for each input row k: kernel[k, block].
+ *
+ * Nothing here is trusted blindly. At construction the layout is located in the wasm heap from probe values
+ * and checked element by element, then a matmul through the rewritten buffer must equal, bit for bit, a
+ * matmul on fresh tensors. If any check fails (another tfjs build, another backend), the kernel falls back
+ * to fresh tensors every step: slower, same results.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type FusedActivation = 'linear' | 'relu' | 'sigmoid' | 'elu';
+
+interface WasmBackend {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+/** XNNPACK's output-column block for the f32 fully-connected kernels tfjs-wasm ships (checked at start-up). */
+const NR = 8;
+
+function wasmBackend(): WasmBackend | undefined {
+  const b = tf.backend() as unknown as Partial<WasmBackend>;
+  return b.wasm && b.dataIdMap ? (b as WasmBackend) : undefined;
+}
+
+/** XNNPACK's packed layout of (kernel [fanIn, units], bias [units]), written into `out` from `outAt`. */
+export function packKernel(kernel: Float32Array, bias: Float32Array | undefined, fanIn: number, units: number, out: Float32Array, outAt: number): void {
+  let p = outAt;
+  for (let c0 = 0; c0 < units; c0 += NR) {
+    const n = Math.min(NR, units - c0);
+    for (let c = 0; c < NR; c++) out[p + c] = bias && c < n ? bias[c0 + c] : 0;
+    p += NR;
+    if (n === NR) {
+      // The common full block, unrolled: this loop moves every weight of the layer once per step.
+      for (let k = 0, src = c0; k < fanIn; k++, src += units, p += NR) {
+        out[p] = kernel[src];
+        out[p + 1] = kernel[src + 1];
+        out[p + 2] = kernel[src + 2];
+        out[p + 3] = kernel[src + 3];
+        out[p + 4] = kernel[src + 4];
+        out[p + 5] = kernel[src + 5];
+        out[p + 6] = kernel[src + 6];
+        out[p + 7] = kernel[src + 7];
+      }
+    } else {
+      for (let k = 0, src = c0; k < fanIn; k++, src += units, p += NR) {
+        for (let c = 0; c < NR; c++) out[p + c] = c < n ? kernel[src + c] : 0;
+      }
+    }
+  }
+}
+
+let instances = 0;
+
+export const packedSize = (fanIn: number, units: number) => Math.ceil(units / NR) * NR * (fanIn + 1);
+
+export class PackedKernel {
+  /** Kept for the life of this object: tfjs keys its cached operator on these tensors' ids. */
+  readonly kernel: tf.Tensor2D;
+  readonly bias?: tf.Tensor1D;
+  /** Float index of the operator's packed buffer in the wasm heap; null when falling back to fresh tensors. */
+  private packedAt: number | null = null;
+  private fresh: tf.Tensor[] = [];
+  /** What the next matmul multiplies by: the persistent tensors, or this step's fresh ones. */
+  private current: { kernel: tf.Tensor2D; bias?: tf.Tensor1D };
+
+  constructor(
+    readonly fanIn: number,
+    readonly units: number,
+    readonly useBias: boolean,
+    /** The activation fused into every matmul through this kernel (one operator per activation in tfjs). */
+    readonly activation: FusedActivation,
+  ) {
+    this.kernel = tf.zeros([fanIn, units]);
+    this.bias = useBias ? tf.zeros([units]) : undefined;
+    this.current = this;
+    this.packedAt = this.locate();
+  }
+
+  /** Whether steps write into XNNPACK's packed buffer (true) or build fresh tensors (false). */
+  get prepacked(): boolean {
+    return this.packedAt !== null;
+  }
+
+  /** The kernel and bias tensors holding `kernel`/`bias` for the coming matmuls. */
+  write(kernel: Float32Array, bias: Float32Array | undefined): { kernel: tf.Tensor2D; bias?: tf.Tensor1D } {
+    this.releaseFresh();
+    const be = wasmBackend();
+    if (this.packedAt === null || !be) {
+      const k = tf.tensor2d(kernel, [this.fanIn, this.units]);
+      const b = this.useBias ? tf.tensor1d(bias!) : undefined;
+      this.fresh = b ? [k, b] : [k];
+      return (this.current = { kernel: k, bias: b });
+    }
+    // The heap's buffer is replaced when wasm memory grows; offsets stay valid.
+    const heap = new Float32Array(be.wasm.HEAPU8.buffer);
+    // The plain tensors stay current too: backward passes transpose the kernel.
+    heap.set(kernel, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
+    if (this.bias) heap.set(bias!, be.dataIdMap.get(this.bias.dataId)!.memoryOffset / 4);
+    packKernel(kernel, bias, this.fanIn, this.units, heap, this.packedAt);
+    return (this.current = this);
+  }
+
+  private releaseFresh(): void {
+    for (const t of this.fresh) t.dispose();
+    this.fresh = [];
+  }
+
+  dispose(): void {
+    this.releaseFresh();
+    this.kernel.dispose();
+    this.bias?.dispose();
+  }
+
+  /** Finds and checks the packed buffer of this kernel's operator; null if anything does not match. */
+  private locate(): number | null {
+    const be = wasmBackend();
+    const n = this.fanIn * this.units;
+    // Probe values must be distinct floats: (1 + i * 2^-23) * 2^e are, for i < 2^23. The exponent differs per
+    // instance, so a freed buffer of an earlier kernel of the same shape cannot be mistaken for this one.
+    if (!be || n + this.units >= 2 ** 23) return null;
+    const scale = 2 ** (instances++ % 64);
+    const probeK = Float32Array.from({ length: n }, (_, i) => (1 + (i + 1) * 2 ** -23) * scale);
+    const probeB = this.useBias ? Float32Array.from({ length: this.units }, (_, j) => (1 + (n + j + 1) * 2 ** -23) * scale) : undefined;
+    const heapOf = () => new Float32Array(be.wasm.HEAPU8.buffer);
+    heapOf().set(probeK, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
+    if (this.bias) heapOf().set(probeB!, be.dataIdMap.get(this.bias.dataId)!.memoryOffset / 4);
+    // The first matmul creates (and packs) the operator that every later matmul with this activation reuses.
+    tf.tidy(() => {
+      this.matMul(tf.zeros([1, this.fanIn]));
+    });
+    const expected = new Float32Array(packedSize(this.fanIn, this.units));
+    packKernel(probeK, probeB, this.fanIn, this.units, expected, 0);
+    const at = findSequence(heapOf(), expected, NR, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
+    if (at === null) return null;
+    this.packedAt = at;
+    return this.verify() ? at : null;
+  }
+
+  /** A matmul through the rewritten packed buffer must equal one on fresh tensors, bit for bit. */
+  private verify(): boolean {
+    let s = 0x9e3779b9;
+    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    const k = Float32Array.from({ length: this.fanIn * this.units }, rand);
+    const b = this.useBias ? Float32Array.from({ length: this.units }, rand) : undefined;
+    const x = Float32Array.from({ length: 3 * this.fanIn }, rand);
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(x, [3, this.fanIn]);
+      this.write(k, b);
+      const ours = this.matMul(xt).dataSync();
+      const kt = tf.tensor2d(k, [this.fanIn, this.units]);
+      const bt = b ? tf.tensor1d(b) : undefined;
+      const ref = tf.fused.matMul({ a: xt, b: kt, bias: bt, activation: this.activation }).dataSync();
+      return ours.length === ref.length && ours.every((v, i) => Object.is(v, ref[i]));
+    });
+  }
+
+  /** x @ kernel + bias, then the activation, in one XNNPACK call on the cached operator. */
+  matMul(x: tf.Tensor2D): tf.Tensor2D {
+    const { kernel, bias } = this.current;
+    return tf.fused.matMul({ a: x, b: kernel, bias, activation: this.activation }) as tf.Tensor2D;
+  }
+}
+
+/**
+ * Index of `seq` in `heap`, checked in full; `anchor` is the position in `seq` to scan for (the first kernel
+ * value: unlike the bias block it is never zero). `skip`: an index to ignore (the kernel tensor itself).
+ */
+function findSequence(heap: Float32Array, seq: Float32Array, anchor: number, skip: number): number | null {
+  const first = seq[anchor];
+  for (let i = anchor; i + seq.length - anchor <= heap.length; i++) {
+    if (heap[i] !== first || i === skip) continue;
+    const start = i - anchor;
+    let ok = true;
+    for (let j = 0; j < seq.length && ok; j++) ok = heap[start + j] === seq[j];
+    if (ok) return start;
+  }
+  return null;
+}

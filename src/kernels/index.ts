@@ -1,0 +1,57 @@
+/**
+ * The SIMD reduce-and-update kernels (optimizer.wat), instantiated over a model's shared memory.
+ *
+ * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
+ * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
+ * in the phase every worker runs between its two barriers: RMSprop over 55k parameters drops from about
+ * 0.27 ms of scalar float64 sqrt and divide to a fraction of that.
+ */
+import { wasmBase64 } from './optimizer-wasm.js';
+
+type F32 = Float32Array;
+
+interface Exports {
+  sumSlots(out: number, slots: number, stride: number, n: number, first: number, lo: number, hi: number): void;
+  sgd(p: number, g: number, pOut: number, lo: number, hi: number, lr: number): void;
+  rmsprop(p: number, v: number, g: number, pOut: number, vOut: number, lo: number, hi: number, lr: number, rho: number, c: number, eps: number): void;
+  adam(p: number, m: number, v: number, g: number, pOut: number, mOut: number, vOut: number, lo: number, hi: number, alpha: number, c1: number, c2: number, eps: number): void;
+  decay(p: number, pOut: number, lo: number, hi: number, wd: number, lr: number): void;
+}
+
+/**
+ * Kernels bound to one shared memory. Every array handed to them must be a view of that memory: they
+ * address it by byteOffset.
+ */
+export class SimdKernels {
+  private readonly k: Exports;
+
+  constructor(memory: WebAssembly.Memory) {
+    this.k = new WebAssembly.Instance(compiled(), { env: { memory } }).exports as unknown as Exports;
+  }
+
+  /** out[i] = sum over k of slots[(first + k) % n][i], left to right, for i in [lo, hi); slot s starts at s * stride floats. */
+  sumSlots(out: F32, slots: F32, stride: number, n: number, first: number, lo: number, hi: number): void {
+    this.k.sumSlots(out.byteOffset, slots.byteOffset, stride * 4, n, first, lo, hi);
+  }
+
+  sgd(p: F32, g: F32, pOut: F32, lo: number, hi: number, lr: number): void {
+    this.k.sgd(p.byteOffset, g.byteOffset, pOut.byteOffset, lo, hi, lr);
+  }
+
+  rmsprop(p: F32, v: F32, g: F32, pOut: F32, vOut: F32, lo: number, hi: number, lr: number, rho: number, c: number, eps: number): void {
+    this.k.rmsprop(p.byteOffset, v.byteOffset, g.byteOffset, pOut.byteOffset, vOut.byteOffset, lo, hi, lr, rho, c, eps);
+  }
+
+  adam(p: F32, m: F32, v: F32, g: F32, pOut: F32, mOut: F32, vOut: F32, lo: number, hi: number, alpha: number, c1: number, c2: number, eps: number): void {
+    this.k.adam(p.byteOffset, m.byteOffset, v.byteOffset, g.byteOffset, pOut.byteOffset, mOut.byteOffset, vOut.byteOffset, lo, hi, alpha, c1, c2, eps);
+  }
+
+  decay(p: F32, pOut: F32, lo: number, hi: number, wd: number, lr: number): void {
+    this.k.decay(p.byteOffset, pOut.byteOffset, lo, hi, wd, lr);
+  }
+}
+
+let module: WebAssembly.Module | undefined;
+function compiled(): WebAssembly.Module {
+  return (module ??= new WebAssembly.Module(Buffer.from(wasmBase64, 'base64')));
+}

@@ -1,0 +1,106 @@
+/**
+ * The SIMD kernels (src/kernels/optimizer.wat) against the JavaScript loops they replace: same bits, for any
+ * length, any [start, end) (so the four-lane body and the scalar tail both run, at any alignment), and
+ * values across float32's range, including subnormals, zeros of both signs, infinities.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { SimdKernels } from '../src/kernels/index.js';
+import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../src/optimizers.js';
+import { allocModelBuffers, scratchF32 } from '../src/engine/layout.js';
+import { FC_SEED } from './helpers/models.js';
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.slice().buffer));
+const anyFloat = fc.float({ noNaN: true });
+const small = fc.float({ min: -10, max: 10, noNaN: true });
+
+/** Arrays of n floats, a range inside them, an update number and a learning rate. */
+const caseArb = fc.integer({ min: 1, max: 70 }).chain((n) =>
+  fc.record({
+    n: fc.constant(n),
+    range: fc.tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
+    p: fc.array(anyFloat, { minLength: n, maxLength: n }),
+    g: fc.array(small, { minLength: n, maxLength: n }),
+    s: fc.array(fc.array(fc.float({ min: 0, max: 100, noNaN: true }), { minLength: n, maxLength: n }), { minLength: 2, maxLength: 2 }),
+    step: fc.integer({ min: 1, max: 5000 }),
+    lr: fc.constantFrom(1e-4, 1e-3, 0.01, 0.3),
+  }),
+);
+
+const OPTIMIZERS: [string, () => Optimizer][] = [
+  ['SGD', () => new SGD()],
+  ['RMSprop', () => new RMSprop()],
+  ['RMSprop rho 0.5, epsilon 1e-3', () => new RMSprop({ rho: 0.5, epsilon: 1e-3 })],
+  ['Adam', () => new Adam()],
+  ['Adam beta1 0.5, beta2 0.9', () => new Adam({ beta1: 0.5, beta2: 0.9 })],
+  ['AdamW weight decay 0.1', () => new AdamW({ weightDecay: 0.1 })],
+];
+
+describe.each(OPTIMIZERS)('%s kernel', (_name, make) => {
+  it('gives the bits of the JavaScript loop', () => {
+    fc.assert(
+      fc.property(caseArb, ({ n, range: [lo, hi], p, g, s, step, lr }) => {
+        const opt = make();
+        const k = opt.stateNames.length;
+        // The kernel side: everything in one shared memory, as the engine lays it out.
+        const buf = allocModelBuffers(n, k);
+        const grads = scratchF32(buf, n);
+        const kernels = new SimdKernels(buf.memory);
+        buf.params[0].set(p);
+        grads.set(g);
+        buf.state[0].forEach((a, j) => a.set(s[j]));
+        // Outside [lo, hi) the outputs must stay as they were: fill them with a marker.
+        buf.params[1].fill(7);
+        buf.state[1].forEach((a) => a.fill(7));
+        const js = { p: new Float32Array(n).fill(7), s: Array.from({ length: k }, () => new Float32Array(n).fill(7)) };
+        const common = { start: lo, end: hi, step, learningRate: lr };
+        opt.update({ ...common, params: buf.params[0], grads, state: buf.state[0], paramsOut: buf.params[1], stateOut: buf.state[1], kernels });
+        opt.update({ ...common, params: Float32Array.from(p), grads: Float32Array.from(g), state: s.slice(0, k).map((a) => Float32Array.from(a)), paramsOut: js.p, stateOut: js.s });
+        expect(bits(buf.params[1])).toEqual(bits(js.p));
+        buf.state[1].forEach((a, j) => expect(bits(a)).toEqual(bits(js.s[j])));
+      }),
+      { seed: FC_SEED, numRuns: 150 },
+    );
+  });
+});
+
+describe('sumSlots kernel', () => {
+  it('adds the slots left to right in float32, from slot `first` round to first - 1', () => {
+    const arb = fc.integer({ min: 1, max: 40 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        slots: fc.integer({ min: 1, max: 9 }).chain((m) => fc.array(fc.array(anyFloat, { minLength: n, maxLength: n }), { minLength: m, maxLength: m })),
+        firstSeed: fc.nat(),
+        range: fc.tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
+      }),
+    );
+    fc.assert(
+      fc.property(arb, ({ n, slots, firstSeed, range: [lo, hi] }) => {
+        const m = slots.length;
+        const first = firstSeed % m;
+        const stride = n + 3; // not a multiple of 4: loads at every alignment
+        const buf = allocModelBuffers(1, 0);
+        const scratch = scratchF32(buf, m * stride + n);
+        slots.forEach((sl, j) => scratch.set(sl, j * stride));
+        const out = scratch.subarray(m * stride).fill(7);
+        new SimdKernels(buf.memory).sumSlots(out, scratch, stride, m, first, lo, hi);
+        const want = new Float32Array(n).fill(7);
+        for (let i = lo; i < hi; i++) {
+          let acc = slots[first][i];
+          for (let k = 1; k < m; k++) acc = Math.fround(acc + slots[(first + k) % m][i]);
+          want[i] = acc;
+        }
+        expect(bits(out)).toEqual(bits(want));
+      }),
+      { seed: FC_SEED, numRuns: 200 },
+    );
+  });
+});
+
+describe('kernel build', () => {
+  it('src/kernels/optimizer-wasm.ts is up to date with optimizer.wat', () => {
+    // Throws (exit 1, with the file named) when someone edits the .wat without running npm run build:wasm.
+    execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { stdio: 'pipe' });
+  });
+});
