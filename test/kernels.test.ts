@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { SimdKernels } from '../src/kernels/index.js';
+import { SimdKernels, dropoutMasks } from '../src/kernels/index.js';
+import { fillDropoutMask, foldIn, seedKey } from '../src/rng.js';
 import { Adam, AdamW, RMSprop, SGD, type Optimizer } from '../src/optimizers.js';
 import { allocModelBuffers, scratchF32 } from '../src/engine/layout.js';
 import { FC_SEED } from './helpers/models.js';
@@ -98,8 +99,34 @@ describe('sumSlots kernel', () => {
   });
 });
 
+describe('dropout kernel', () => {
+  it('gives the bits of fillDropoutMask for every row, whatever the width and rate', () => {
+    const arb = fc.record({
+      rows: fc.integer({ min: 1, max: 12 }),
+      cols: fc.integer({ min: 1, max: 70 }),
+      rate: fc.oneof(fc.constantFrom(0.1, 0.2, 0.3, 0.5, 0.9), fc.double({ min: 0, max: 0.999, noNaN: true })),
+      seed: fc.nat(),
+      first: fc.nat({ max: 2 ** 31 }),
+    });
+    fc.assert(
+      fc.property(arb, ({ rows, cols, rate, seed, first }) => {
+        const base = seedKey(seed);
+        const keys = new Int32Array(2 * rows);
+        const want = new Float32Array(rows * cols);
+        for (let r = 0; r < rows; r++) {
+          const k = foldIn(base, first + r);
+          keys.set(k, 2 * r);
+          fillDropoutMask(k, want, r * cols, cols, rate);
+        }
+        expect(bits(dropoutMasks(keys, rows, cols, rate))).toEqual(bits(want));
+      }),
+      { seed: FC_SEED, numRuns: 200 },
+    );
+  });
+});
+
 describe('kernel build', () => {
-  it('src/kernels/optimizer-wasm.ts is up to date with optimizer.wat', () => {
+  it('the committed src/kernels/*-wasm.ts are up to date with their .wat sources', () => {
     // Throws (exit 1, with the file named) when someone edits the .wat without running npm run build:wasm.
     execFileSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { stdio: 'pipe' });
   });

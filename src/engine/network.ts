@@ -138,7 +138,8 @@ export class Network {
       const pk = packed[i];
       let values: T[];
       if (pk) {
-        const w = pk.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined);
+        // Only a layer that passes a gradient back transposes its kernel; the first needs it packed only.
+        const w = pk.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined, i > this.firstParamLayer);
         values = (w.bias ? [w.kernel, w.bias] : [w.kernel]) as unknown as T[];
       } else {
         values = slots.map((s) => tf.tensor(view(s), s.shape) as unknown as T);

@@ -91,8 +91,11 @@ export class PackedKernel {
     return this.packedAt !== null;
   }
 
-  /** The kernel and bias tensors holding `kernel`/`bias` for the coming matmuls. */
-  write(kernel: Float32Array, bias: Float32Array | undefined): { kernel: tf.Tensor2D; bias?: tf.Tensor1D } {
+  /**
+   * Makes `kernel`/`bias` the weights of the coming matmuls. `plain`: also update the kernel tensor itself
+   * (a backward pass that transposes it needs that; the first layer's does not, which saves a copy).
+   */
+  write(kernel: Float32Array, bias: Float32Array | undefined, plain = true): { kernel: tf.Tensor2D; bias?: tf.Tensor1D } {
     this.releaseFresh();
     const be = wasmBackend();
     if (this.packedAt === null || !be) {
@@ -103,9 +106,8 @@ export class PackedKernel {
     }
     // The heap's buffer is replaced when wasm memory grows; offsets stay valid.
     const heap = new Float32Array(be.wasm.HEAPU8.buffer);
-    // The plain tensors stay current too: backward passes transpose the kernel.
-    heap.set(kernel, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
-    if (this.bias) heap.set(bias!, be.dataIdMap.get(this.bias.dataId)!.memoryOffset / 4);
+    if (plain) heap.set(kernel, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
+    // The bias tensor is not updated: XNNPACK reads it only when it creates the operator, into the packed buffer.
     packKernel(kernel, bias, this.fanIn, this.units, heap, this.packedAt);
     return (this.current = this);
   }

@@ -1,5 +1,6 @@
 /**
- * The SIMD reduce-and-update kernels (optimizer.wat), instantiated over a model's shared memory.
+ * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory, and
+ * dropout masks (dropout.wat), one private instance per thread.
  *
  * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
  * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
@@ -7,6 +8,7 @@
  * 0.27 ms of scalar float64 sqrt and divide to a fraction of that.
  */
 import { wasmBase64 } from './optimizer-wasm.js';
+import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
 
 type F32 = Float32Array;
 
@@ -54,4 +56,30 @@ export class SimdKernels {
 let module: WebAssembly.Module | undefined;
 function compiled(): WebAssembly.Module {
   return (module ??= new WebAssembly.Module(Buffer.from(wasmBase64, 'base64')));
+}
+
+interface DropoutExports {
+  memory: WebAssembly.Memory;
+  masks(out: number, keys: number, rows: number, cols: number, threshold: number, scale: number): void;
+}
+
+let dropout: DropoutExports | undefined;
+
+/**
+ * Inverted-dropout masks for `rows` rows of `cols` values, row r keyed by (keys[2r], keys[2r + 1]): the bits of
+ * rng.ts's fillDropoutMask for each row, four Threefry blocks at a time. The result is a view of the
+ * kernel's memory, valid until the next call.
+ */
+export function dropoutMasks(keys: Int32Array, rows: number, cols: number, rate: number): Float32Array {
+  const k = (dropout ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(dropoutBase64, 'base64'))).exports as unknown as DropoutExports);
+  const outAt = Math.ceil((rows * 8) / 16) * 16;
+  // 8 floats of slack: a row's last block of eight may run past the end.
+  const end = outAt + (rows * cols + 8) * 4;
+  const have = k.memory.buffer.byteLength;
+  if (end > have) k.memory.grow(Math.ceil((end - have) / 65536));
+  new Int32Array(k.memory.buffer, 0, rows * 2).set(keys);
+  // Same threshold and scale as fillDropoutMask: keep when the top 24 bits >= ceil(rate * 2^24).
+  const scaleBits = new Int32Array(Float32Array.of(1 / (1 - rate)).buffer)[0];
+  k.masks(outAt, 0, rows, cols, Math.ceil(rate * 16777216), scaleBits);
+  return new Float32Array(k.memory.buffer, outAt, rows * cols);
 }

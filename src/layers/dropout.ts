@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction } from '../errors.js';
-import { fillDropoutMask, foldIn } from '../rng.js';
+import { foldIn } from '../rng.js';
+import { dropoutMasks } from '../kernels/index.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DropoutOptions {
@@ -35,9 +36,10 @@ export class Dropout extends Layer {
     const { dropoutKey, sampleIndices } = ctx;
     if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
     const [rows, cols] = x.shape;
-    const mask = new Float32Array(rows * cols);
-    for (let r = 0; r < rows; r++) fillDropoutMask(foldIn(dropoutKey, sampleIndices[r]), mask, r * cols, cols, this.rate);
-    const m = tf.tensor2d(mask, [rows, cols]);
+    const keys = new Int32Array(2 * rows);
+    for (let r = 0; r < rows; r++) keys.set(foldIn(dropoutKey, sampleIndices[r]), 2 * r);
+    // The SIMD kernel gives the bits of rng.ts's fillDropoutMask, row by row, about 4x faster.
+    const m = tf.tensor2d(dropoutMasks(keys, rows, cols, this.rate), [rows, cols]);
     return { y: tf.mul(x, m), cache: m };
   }
 
