@@ -58,11 +58,11 @@ const USAGE = `Usage: npm run bench -- [options]
   --workers LIST     lockstep worker counts, 0 = in process (default 0,1,..,availableParallelism)
   --batch LIST       batch sizes (default 32,128,512; --quick: 128)
   --quick            a smoke run under 2 minutes: batch 128, 6,000 MNIST rows, 1 timed epoch, 1 repeat, bounded peers
-  --epochs N         timed epochs per case (default mlp 2, logreg 3, hitters 100, wide 1; --quick: 1, hitters 20)
+  --epochs N         timed epochs per case (default mlp 3, logreg 3, hitters 100, wide 1; --quick: 1, hitters 20)
   --repeats N        child processes per case; the report takes the median (default 3; --quick: 1)
   --rows N           keep the first N training rows (default all; wide 12,000; --quick: 6,000)
   --test-rows N      score the first N MNIST test rows (default all 10,000; --quick: 2,000)
-  --warmup N         warm-up steps before timing (default 20; --quick: 3)
+  --warmup N         warm-up steps before timing (default 100; --quick: 3)
   --no-peers         lockstep only
   --peer-steps N     timed steps per epoch for peers, extrapolated to an epoch; 0 = whole epochs (default 100; --quick: 20)
   --peer-seconds S   cap on a peer's timed seconds per case (default 20; --quick: 4)
@@ -113,7 +113,7 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
   const models = values.model ? [...new Set(values.model.flatMap((m) => m.split(',')).filter(Boolean).map(parseModelName))] : [...MODEL_NAMES];
   const epochsAll = one(values.epochs, 'epochs', 1);
   const rowsAll = one(values.rows, 'rows', 1);
-  const defaultEpochs: Record<ModelName, number> = quick ? { mlp: 1, logreg: 1, hitters: 20, wide: 1 } : { mlp: 2, logreg: 3, hitters: 100, wide: 1 };
+  const defaultEpochs: Record<ModelName, number> = quick ? { mlp: 1, logreg: 1, hitters: 20, wide: 1 } : { mlp: 3, logreg: 3, hitters: 100, wide: 1 };
   const defaultRows: Record<ModelName, number | undefined> = quick
     ? { mlp: 6000, logreg: 6000, hitters: undefined, wide: 6000 }
     : { mlp: undefined, logreg: undefined, hitters: undefined, wide: 12_000 };
@@ -129,7 +129,7 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
     repeats: one(values.repeats, 'repeats', 1) ?? (quick ? 1 : 3),
     rows: perModel(rowsAll, defaultRows),
     testRows: one(values['test-rows'], 'test-rows', 1) ?? (quick ? 2000 : undefined),
-    warmupSteps: one(values.warmup, 'warmup', 1) ?? (quick ? 3 : 20),
+    warmupSteps: one(values.warmup, 'warmup', 1) ?? (quick ? 3 : 100),
     peers: !values['no-peers'],
     peerSteps: one(values['peer-steps'], 'peer-steps', 0) ?? (quick ? 20 : 100),
     peerSeconds: one(values['peer-seconds'], 'peer-seconds', 0) ?? (quick ? 4 : 20),
