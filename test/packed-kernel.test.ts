@@ -19,9 +19,11 @@ const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.f
 describe('PackedKernel', () => {
   it('finds the packed buffer on the pinned tfjs-wasm build, for full and partial column blocks', () => {
     for (const [fanIn, units] of [[784, 128], [128, 64], [64, 10], [19, 1], [3, 17]]) {
-      const pk = new PackedKernel(fanIn, units, true, 'relu');
-      expect(pk.prepacked, `${fanIn}x${units}`).toBe(true);
-      pk.dispose();
+      for (const fromTransposed of [false, true]) {
+        const pk = new PackedKernel(fanIn, units, !fromTransposed, fromTransposed ? 'linear' : 'relu', fromTransposed);
+        expect(pk.prepacked, `${fanIn}x${units}${fromTransposed ? ' from transposed' : ''}`).toBe(true);
+        pk.dispose();
+      }
     }
   });
 
@@ -33,14 +35,15 @@ describe('PackedKernel', () => {
       rows: fc.integer({ min: 1, max: 9 }),
       useBias: fc.boolean(),
       activation: fc.constantFrom(...acts),
+      fromTransposed: fc.boolean(),
       seed: fc.nat(),
     });
     const before = tf.memory().numTensors;
     fc.assert(
-      fc.property(arb, ({ fanIn, units, rows, useBias, activation, seed }) => {
+      fc.property(arb, ({ fanIn, units, rows, useBias, activation, fromTransposed, seed }) => {
         let s = seed | 1;
         const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 4 - 2;
-        const pk = new PackedKernel(fanIn, units, useBias, activation);
+        const pk = new PackedKernel(fanIn, units, useBias, activation, fromTransposed);
         try {
           for (let step = 0; step < 3; step++) {
             const k = Float32Array.from({ length: fanIn * units }, rand);
@@ -49,7 +52,13 @@ describe('PackedKernel', () => {
             pk.write(k, b);
             const ours = tf.tidy(() => pk.matMul(x).dataSync());
             const ref = tf.tidy(() =>
-              tf.fused.matMul({ a: x, b: tf.tensor2d(k, [fanIn, units]), bias: b ? tf.tensor1d(b) : undefined, activation }).dataSync(),
+              tf.fused.matMul({
+                a: x,
+                // fromTransposed: k holds the operand transposed, as the backward pass's kernel^T comes from the kernel.
+                b: fromTransposed ? tf.transpose(tf.tensor2d(k, [units, fanIn])) : tf.tensor2d(k, [fanIn, units]),
+                bias: b ? tf.tensor1d(b) : undefined,
+                activation,
+              }).dataSync(),
             );
             x.dispose();
             expect(bits(ours)).toEqual(bits(ref));

@@ -113,15 +113,21 @@ export class Network {
   private weights: Weights[] | null = null;
   /** Tensors that live for one step: transposes, and the weights of layers without a packed kernel. */
   private stepTensors: tf.Tensor[] = [];
-  /** Per Dense layer, its kernel kept packed for XNNPACK across steps; built on the first load. */
-  private packed: (PackedKernel | undefined)[] | null = null;
+  /**
+   * Per Dense layer, its kernel kept packed for XNNPACK across steps, and kernel^T for the input gradient
+   * (only past the first layer with weights: no gradient flows back from there). Built on the first load.
+   */
+  private packed: ({ kernel: PackedKernel; transposed?: PackedKernel } | undefined)[] | null = null;
 
-  private packedKernels(): (PackedKernel | undefined)[] {
+  private packedKernels() {
     this.packed ??= this.layers.map((layer, i) => {
       if (!(layer instanceof Dense)) return undefined;
       const [fanIn, units] = this.layerSlots[i][0].shape;
       const logits = this.fusedOutput && i === this.layers.length - 1;
-      return new PackedKernel(fanIn, units, layer.useBias, layer.matMulActivation(logits));
+      return {
+        kernel: new PackedKernel(fanIn, units, layer.useBias, layer.matMulActivation(logits)),
+        transposed: i > this.firstParamLayer ? new PackedKernel(units, fanIn, false, 'linear', true) : undefined,
+      };
     });
     return this.packed;
   }
@@ -138,9 +144,10 @@ export class Network {
       const pk = packed[i];
       let values: T[];
       if (pk) {
-        // Only a layer that passes a gradient back transposes its kernel; the first needs it packed only.
-        const w = pk.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined, i > this.firstParamLayer);
-        values = (w.bias ? [w.kernel, w.bias] : [w.kernel]) as unknown as T[];
+        // Every matmul by a Dense kernel goes through these packed buffers; no plain weight tensor is needed.
+        pk.kernel.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined);
+        pk.transposed?.write(view(slots[0]), undefined);
+        values = [];
       } else {
         values = slots.map((s) => tf.tensor(view(s), s.shape) as unknown as T);
         this.stepTensors.push(...values);
@@ -148,7 +155,8 @@ export class Network {
       const transposed: (T | undefined)[] = [];
       return {
         values,
-        kernelMatMul: pk,
+        kernelMatMul: pk?.kernel,
+        transposedMatMul: pk?.transposed,
         transposed: (k: number) => {
           if (!transposed[k]) {
             transposed[k] = tf.keep(tf.transpose(values[k]));
@@ -170,7 +178,10 @@ export class Network {
   /** Frees everything, packed kernels included. */
   dispose(): void {
     this.releaseWeights();
-    for (const pk of this.packed ?? []) pk?.dispose();
+    for (const pk of this.packed ?? []) {
+      pk?.kernel.dispose();
+      pk?.transposed?.dispose();
+    }
     this.packed = null;
   }
 

@@ -10,6 +10,9 @@
  *
  *   for each block of NR = 8 output columns: NR bias values, then for each input row k: kernel[k, block].
  *
+ * The same goes for the backward pass's `dz @ kernel^T`: a PackedKernel built with `fromTransposed` packs
+ * kernel^T straight from the kernel's own layout, so no transposed tensor is built or packed per step.
+ *
  * Nothing here is trusted blindly. At construction the layout is located in the wasm heap from probe values
  * and checked element by element, then a matmul through the rewritten buffer must equal, bit for bit, a
  * matmul on fresh tensors. If any check fails (another tfjs build, another backend), the kernel falls back
@@ -32,14 +35,22 @@ function wasmBackend(): WasmBackend | undefined {
   return b.wasm && b.dataIdMap ? (b as WasmBackend) : undefined;
 }
 
-/** XNNPACK's packed layout of (kernel [fanIn, units], bias [units]), written into `out` from `outAt`. */
-export function packKernel(kernel: Float32Array, bias: Float32Array | undefined, fanIn: number, units: number, out: Float32Array, outAt: number): void {
+/**
+ * XNNPACK's packed layout of (kernel [fanIn, units], bias [units]), written into `out` from `outAt`.
+ * `fromTransposed`: `kernel` holds the matrix transposed ([units, fanIn], row-major).
+ */
+export function packKernel(kernel: Float32Array, bias: Float32Array | undefined, fanIn: number, units: number, out: Float32Array, outAt: number, fromTransposed = false): void {
   let p = outAt;
   for (let c0 = 0; c0 < units; c0 += NR) {
     const n = Math.min(NR, units - c0);
     for (let c = 0; c < NR; c++) out[p + c] = bias && c < n ? bias[c0 + c] : 0;
     p += NR;
-    if (n === NR) {
+    if (fromTransposed) {
+      // Column c of the operand is row c of the source: eight source rows are read side by side.
+      for (let k = 0; k < fanIn; k++, p += NR) {
+        for (let c = 0; c < NR; c++) out[p + c] = c < n ? kernel[(c0 + c) * fanIn + k] : 0;
+      }
+    } else if (n === NR) {
       // The common full block, unrolled: this loop moves every weight of the layer once per step.
       for (let k = 0, src = c0; k < fanIn; k++, src += units, p += NR) {
         out[p] = kernel[src];
@@ -79,6 +90,8 @@ export class PackedKernel {
     readonly useBias: boolean,
     /** The activation fused into every matmul through this kernel (one operator per activation in tfjs). */
     readonly activation: FusedActivation,
+    /** Written from the transposed matrix ([units, fanIn]): the backward pass's kernel^T, from the kernel. */
+    readonly fromTransposed = false,
   ) {
     this.kernel = tf.zeros([fanIn, units]);
     this.bias = useBias ? tf.zeros([units]) : undefined;
@@ -92,24 +105,24 @@ export class PackedKernel {
   }
 
   /**
-   * Makes `kernel`/`bias` the weights of the coming matmuls. `plain`: also update the kernel tensor itself
-   * (a backward pass that transposes it needs that; the first layer's does not, which saves a copy).
+   * Makes `kernel`/`bias` the weights of the coming matmuls (`kernel` in the source layout: transposed when
+   * `fromTransposed`). Only the packed buffer is written: the kernel tensor itself keeps the probe values,
+   * so every matmul by this kernel must go through `matMul`.
    */
-  write(kernel: Float32Array, bias: Float32Array | undefined, plain = true): { kernel: tf.Tensor2D; bias?: tf.Tensor1D } {
+  write(kernel: Float32Array, bias: Float32Array | undefined): void {
     this.releaseFresh();
     const be = wasmBackend();
     if (this.packedAt === null || !be) {
-      const k = tf.tensor2d(kernel, [this.fanIn, this.units]);
+      const k = this.fromTransposed ? tf.tidy(() => tf.transpose(tf.tensor2d(kernel, [this.units, this.fanIn]))) : tf.tensor2d(kernel, [this.fanIn, this.units]);
       const b = this.useBias ? tf.tensor1d(bias!) : undefined;
       this.fresh = b ? [k, b] : [k];
-      return (this.current = { kernel: k, bias: b });
+      this.current = { kernel: k as tf.Tensor2D, bias: b };
+      return;
     }
-    // The heap's buffer is replaced when wasm memory grows; offsets stay valid.
-    const heap = new Float32Array(be.wasm.HEAPU8.buffer);
-    if (plain) heap.set(kernel, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
-    // The bias tensor is not updated: XNNPACK reads it only when it creates the operator, into the packed buffer.
-    packKernel(kernel, bias, this.fanIn, this.units, heap, this.packedAt);
-    return (this.current = this);
+    // The heap's buffer is replaced when wasm memory grows; offsets stay valid. The bias tensor is not
+    // updated either: XNNPACK reads it only when it creates the operator, into the packed buffer.
+    packKernel(kernel, bias, this.fanIn, this.units, new Float32Array(be.wasm.HEAPU8.buffer), this.packedAt, this.fromTransposed);
+    this.current = this;
   }
 
   private releaseFresh(): void {
@@ -159,7 +172,7 @@ export class PackedKernel {
       const xt = tf.tensor2d(x, [3, this.fanIn]);
       this.write(k, b);
       const ours = this.matMul(xt).dataSync();
-      const kt = tf.tensor2d(k, [this.fanIn, this.units]);
+      const kt = this.fromTransposed ? tf.transpose(tf.tensor2d(k, [this.units, this.fanIn])) : tf.tensor2d(k, [this.fanIn, this.units]);
       const bt = b ? tf.tensor1d(b) : undefined;
       const ref = tf.fused.matMul({ a: xt, b: kt, bias: bt, activation: this.activation }).dataSync();
       return ours.length === ref.length && ours.every((v, i) => Object.is(v, ref[i]));

@@ -114,7 +114,7 @@ export class Dense extends Layer {
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });
-    const dx = needDx ? (tf.matMul(dz, w.transposed(0)) as T) : undefined;
+    const dx = !needDx ? undefined : w.transposedMatMul ? w.transposedMatMul.matMul(dz) : (tf.matMul(dz, w.transposed(0)) as T);
     return { dx, grads };
   }
 

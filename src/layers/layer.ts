@@ -40,6 +40,7 @@ export interface ForwardContext {
  * wasm matmul caches the packed right-hand operand per tensor: a fresh tensor would be repacked each call.
  */
 export interface Weights {
+  /** The weight tensors, in params() order; empty for a Dense layer, whose matmuls use the two below. */
   values: T[];
   /** values[i] transposed, computed on first use and kept for the rest of the step. */
   transposed(i: number): T;
@@ -48,6 +49,8 @@ export interface Weights {
    * rewrites in place each step (engine/packed-kernel.ts). Every matmul by this kernel must go through it.
    */
   kernelMatMul?: { activation: string; matMul(x: T): T };
+  /** Dense only: dz @ kernel^T (the input gradient), on a kernel^T the network packs each step from the kernel. */
+  transposedMatMul?: { matMul(x: T): T };
 }
 
 export interface ForwardResult {
