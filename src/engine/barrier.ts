@@ -16,9 +16,10 @@ const SLEEP_MS = 50;
 
 /**
  * Waits until `parties` threads have arrived. The last arriver runs `lastArrival` before opening the barrier,
- * so whatever it writes is visible to every thread that leaves. Throws AbortedError if Abort is set.
+ * so whatever it writes is visible to every thread that leaves. Every other arriver first runs `whileWaiting`
+ * (work that needs nothing from the others), then waits. Throws AbortedError if Abort is set.
  */
-export function barrier(ctrl: Int32Array, parties: number, lastArrival?: () => void): void {
+export function barrier(ctrl: Int32Array, parties: number, lastArrival?: () => void, whileWaiting?: () => void): void {
   const gen = Atomics.load(ctrl, Ctrl.BarrierGeneration);
   if (Atomics.add(ctrl, Ctrl.BarrierCount, 1) === parties - 1) {
     Atomics.store(ctrl, Ctrl.BarrierCount, 0);
@@ -27,6 +28,7 @@ export function barrier(ctrl: Int32Array, parties: number, lastArrival?: () => v
     Atomics.notify(ctrl, Ctrl.BarrierGeneration);
     return;
   }
+  whileWaiting?.();
   const spinUntil = performance.now() + SPIN_MS;
   do {
     for (let i = 0; i < 256; i++) if (Atomics.load(ctrl, Ctrl.BarrierGeneration) !== gen) return;

@@ -111,6 +111,14 @@ export function transposeRows(x: Float32Array, at: number, rows: number, f: numb
   return out;
 }
 
+/** A worker's rows of one step, gathered into host buffers; `j` is each part's shard (and slot) index. */
+interface Gathered {
+  step: number;
+  input: ShardInput;
+  parts: { j: number; start: number; rows: number; xT?: Float32Array }[];
+  batchRows: number;
+}
+
 /** Keeps a Network per plan in each thread, so a pool reuses its built layers across epochs and fits. */
 const networks = new Map<string, Network>();
 export function networkFor(plan: Plan): Network {
@@ -136,7 +144,10 @@ export class EpochRunner {
   private readonly range: [number, number];
   private readonly width: number;
   private readonly firstIsDense: boolean;
-  private readonly buffers = new StepBuffers();
+  /** Host buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
+  private readonly buffers = [new StepBuffers(), new StepBuffers()];
+  /** Rows gathered ahead for a coming step (`none`: that step has no shard for this worker). */
+  private ahead?: Gathered | { step: number; none: true };
 
   constructor(private readonly task: TrainTask) {
     if (task.plant !== plantedBug) plantBug(task.plant);
@@ -150,12 +161,13 @@ export class EpochRunner {
   }
 
   /**
-   * Phase 1: this worker's shards (j = workerIndex, workerIndex + W, ...) go through one forward pass together;
-   * each shard's gradient lands in its own slot and its loss/metric sums in its own stats cell.
+   * This worker's rows of step `step` (shards j = workerIndex, workerIndex + W, ...), gathered and transposed
+   * into the host buffers of that step's parity; null when the step has no shard for this worker. Called
+   * ahead, while waiting at a barrier of the previous step (see `step`), or at the start of the step.
    */
-  private computeShards(step: number, shards: [number, number][], cur: number): void {
+  private gather(step: number): Gathered | null {
     const t = this.task;
-    const P = this.net.paramCount;
+    const shards = shardsOf(t, step);
     const mine: number[] = [];
     let total = 0;
     for (let j = t.workerIndex; j < shards.length; j += t.workers) {
@@ -163,27 +175,41 @@ export class EpochRunner {
       total += shards[j][1];
     }
     // The last batch may have fewer shards than there are workers.
-    if (total === 0) return;
-    this.net.loadWeights(t.buffers.params[cur]);
+    if (total === 0) return null;
     const f = t.data.xCols;
-    const input = this.buffers.input(total, f, t.data.yCols);
+    const buffers = this.buffers[step % 2];
+    const input = buffers.input(total, f, t.data.yCols);
     let at = 0;
     const parts = mine.map((j, k) => {
       const [first, rows] = shards[j];
       gatherRows(t.data, t.order, first, rows, input, at);
-      const part = {
-        start: at,
-        rows,
-        xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, this.buffers.xT(k, rows, f)) : undefined,
-        gradOut: t.slots.subarray(j * t.slotStride, j * t.slotStride + P),
-      };
+      const part = { j, start: at, rows, xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
       at += rows;
       return part;
     });
-    const batchRows = shards.reduce((n, [, r]) => n + r, 0);
-    const stats = this.net.gradientsOfParts(input, parts, this.keys, 1 / batchRows);
+    return { step, input, parts, batchRows: shards.reduce((n, [, r]) => n + r, 0) };
+  }
+
+  /** Gathers step `step`'s rows now, unless already done; for the time a worker would otherwise spin. */
+  private gatherAhead(step: number): void {
+    if (step < this.task.steps && this.ahead?.step !== step) this.ahead = this.gather(step) ?? { step, none: true };
+  }
+
+  /**
+   * Phase 1: this worker's shards go through one forward pass together; each shard's gradient lands in its
+   * own slot and its loss/metric sums in its own stats cell.
+   */
+  private computeShards(step: number, cur: number): void {
+    const t = this.task;
+    const P = this.net.paramCount;
+    const ahead = this.ahead?.step === step ? this.ahead : undefined;
+    const g = ahead ? ('none' in ahead ? null : ahead) : this.gather(step);
+    if (!g) return;
+    this.net.loadWeights(t.buffers.params[cur]);
+    const parts = g.parts.map((p) => ({ ...p, gradOut: t.slots.subarray(p.j * t.slotStride, p.j * t.slotStride + P) }));
+    const stats = this.net.gradientsOfParts(g.input, parts, this.keys, 1 / g.batchRows);
     stats.forEach((st, k) => {
-      const cell = (step * t.maxShards + mine[k]) * this.width;
+      const cell = (step * t.maxShards + parts[k].j) * this.width;
       t.stats[cell] = st.loss;
       t.stats.set(st.metrics, cell + 1);
     });
@@ -202,18 +228,21 @@ export class EpochRunner {
       if (t.fault.kind === 'exit') process.exit(3);
       throw new Error(`injected fault`);
     }
-    const shards = shardsOf(t, step);
-    this.computeShards(step, shards, cur);
+    const shardCount = shardsOf(t, step).length;
+    this.computeShards(step, cur);
     let t1 = performance.now();
     timing[tm + Timing.Compute] += t1 - t0;
-    barrier(control, t.workers);
+    // A worker that arrives early gathers its next step's rows instead of spinning (the rows do not depend
+    // on the weights); the barrier's last arriver skips it, so the step's critical path never grows.
+    const ahead = () => this.gatherAhead(step + 1);
+    barrier(control, t.workers, undefined, ahead);
     t0 = performance.now();
     timing[tm + Timing.Sync] += t0 - t1;
 
     const [lo, hi] = this.range;
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
-    const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shards.length : 0;
-    this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shards.length, first, lo, hi);
+    const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
+    this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
     const next = 1 - cur;
     this.opt.update({
       params: t.buffers.params[cur],
@@ -229,13 +258,18 @@ export class EpochRunner {
     });
     t1 = performance.now();
     timing[tm + Timing.Reduce] += t1 - t0;
-    barrier(control, t.workers, () => {
-      // The last arriver publishes the step and the stop decision before anyone leaves the barrier.
-      Atomics.store(control, Ctrl.StopDecided, Atomics.load(control, Ctrl.StopRequested));
-      Atomics.add(control, Ctrl.Updates, 1);
-      Atomics.add(control, Ctrl.StepsDone, 1);
-      Atomics.notify(control, Ctrl.StepsDone);
-    });
+    barrier(
+      control,
+      t.workers,
+      () => {
+        // The last arriver publishes the step and the stop decision before anyone leaves the barrier.
+        Atomics.store(control, Ctrl.StopDecided, Atomics.load(control, Ctrl.StopRequested));
+        Atomics.add(control, Ctrl.Updates, 1);
+        Atomics.add(control, Ctrl.StepsDone, 1);
+        Atomics.notify(control, Ctrl.StepsDone);
+      },
+      ahead,
+    );
     timing[tm + Timing.Sync] += performance.now() - t1;
     return Atomics.load(control, Ctrl.StopDecided) === 0;
   }
