@@ -148,6 +148,7 @@ export class EpochRunner {
   private readonly buffers = [new StepBuffers(), new StepBuffers()];
   /** Rows gathered ahead for a coming step (`none`: that step has no shard for this worker). */
   private ahead?: Gathered | { step: number; none: true };
+  private aheadMs = 0;
 
   constructor(private readonly task: TrainTask) {
     if (task.plant !== plantedBug) plantBug(task.plant);
@@ -192,7 +193,17 @@ export class EpochRunner {
 
   /** Gathers step `step`'s rows now, unless already done; for the time a worker would otherwise spin. */
   private gatherAhead(step: number): void {
-    if (step < this.task.steps && this.ahead?.step !== step) this.ahead = this.gather(step) ?? { step, none: true };
+    if (step >= this.task.steps || this.ahead?.step === step) return;
+    const t0 = performance.now();
+    this.ahead = this.gather(step) ?? { step, none: true };
+    this.aheadMs += performance.now() - t0;
+  }
+
+  /** Milliseconds spent in `gatherAhead` since the last call: compute done inside a barrier, not waiting. */
+  private takeAheadMs(): number {
+    const ms = this.aheadMs;
+    this.aheadMs = 0;
+    return ms;
   }
 
   /**
@@ -237,7 +248,10 @@ export class EpochRunner {
     const ahead = () => this.gatherAhead(step + 1);
     barrier(control, t.workers, undefined, ahead);
     t0 = performance.now();
-    timing[tm + Timing.Sync] += t0 - t1;
+    // Rows gathered ahead inside a barrier count as compute: the worker was busy, not waiting.
+    let gathered = this.takeAheadMs();
+    timing[tm + Timing.Sync] += t0 - t1 - gathered;
+    timing[tm + Timing.Compute] += gathered;
 
     const [lo, hi] = this.range;
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
@@ -270,7 +284,9 @@ export class EpochRunner {
       },
       ahead,
     );
-    timing[tm + Timing.Sync] += performance.now() - t1;
+    gathered = this.takeAheadMs();
+    timing[tm + Timing.Sync] += performance.now() - t1 - gathered;
+    timing[tm + Timing.Compute] += gathered;
     return Atomics.load(control, Ctrl.StopDecided) === 0;
   }
 
