@@ -10,12 +10,23 @@
  * the hyperparameters cast to float32. (A float64 op on two float32 values, rounded to float32, is exactly
  * the float32 op, so these loops are exact references.) The training engine passes `kernels`, and the
  * common rules run as SIMD kernels over shared memory instead (kernels/optimizer.wat): same operations,
- * same order, same bits, four lanes at a time.
+ * same order, same bits, four lanes at a time. One departure from IEEE, as in TensorFlow on CPU: optimizer
+ * state below float32's smallest normal value is stored as zero (`ftz`).
  */
 import { badOption, checkPositiveNumber, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
 
 const f = Math.fround;
+
+/** float32's smallest normal value. */
+export const FLT_MIN = 2 ** -126;
+/**
+ * Optimizer state that falls below FLT_MIN is stored as 0, as TensorFlow's CPU kernels do (flush-to-zero).
+ * Without it, the state of a weight whose gradient is 0 (a border pixel of MNIST) decays through the
+ * subnormal range for about 150 steps, where x86 float arithmetic is 16-26x slower (measured on the
+ * RMSprop kernel). NaN is kept.
+ */
+const ftz = (x: number) => (Math.abs(x) < FLT_MIN ? 0 : x);
 
 export interface UpdateArgs {
   params: Float32Array;
@@ -95,7 +106,7 @@ export class SGD extends Optimizer {
     const [mOut] = stateOut;
     for (let i = start; i < end; i++) {
       const step = f(grads[i] * lr);
-      const v = f(f(m[i] * mu) - step);
+      const v = ftz(f(f(m[i] * mu) - step));
       mOut[i] = v;
       paramsOut[i] = this.nesterov ? params[i] + f(f(v * mu) - step) : params[i] + v;
     }
@@ -136,7 +147,7 @@ export class Adagrad extends Optimizer {
     const [accOut] = stateOut;
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const a = f(acc[i] + f(g * g));
+      const a = ftz(f(acc[i] + f(g * g)));
       accOut[i] = a;
       paramsOut[i] = params[i] - f(f(lr * g) / f(Math.sqrt(f(a + eps))));
     }
@@ -186,7 +197,7 @@ export class RMSprop extends Optimizer {
       if (kernels) return kernels.rmsprop(params, vel, grads, paramsOut, velOut, start, end, lr, rho, c, eps);
       for (let i = start; i < end; i++) {
         const g = grads[i];
-        const v = f(f(rho * vel[i]) + f(c * f(g * g)));
+        const v = ftz(f(f(rho * vel[i]) + f(c * f(g * g))));
         velOut[i] = v;
         // Keras 3 puts epsilon inside the square root.
         paramsOut[i] = params[i] - f(f(lr * g) / f(Math.sqrt(f(v + eps))));
@@ -200,17 +211,17 @@ export class RMSprop extends Optimizer {
     const avgOut = this.centered ? stateOut[mu > 0 ? 2 : 1] : undefined;
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const v = f(f(rho * vel[i]) + f(c * f(g * g)));
+      const v = ftz(f(f(rho * vel[i]) + f(c * f(g * g))));
       velOut[i] = v;
       let denom = f(v + eps);
       if (avg && avgOut) {
-        const ag = f(f(rho * avg[i]) + f(c * g));
+        const ag = ftz(f(f(rho * avg[i]) + f(c * g)));
         avgOut[i] = ag;
         denom = f(f(v - f(ag * ag)) + eps);
       }
       const inc = f(f(lr * g) / f(Math.sqrt(denom)));
       if (m && mOut) {
-        const mv = f(f(mu * m[i]) + inc);
+        const mv = ftz(f(f(mu * m[i]) + inc));
         mOut[i] = mv;
         paramsOut[i] = params[i] - mv;
       } else paramsOut[i] = params[i] - inc;
@@ -270,8 +281,8 @@ export class Adam extends Optimizer {
     if (kernels) return kernels.adam(params, m, v, grads, paramsOut, mOut, vOut, start, end, alpha, c1, c2, eps);
     for (let i = start; i < end; i++) {
       const g = grads[i];
-      const mi = f(m[i] + f(f(g - m[i]) * c1));
-      const vi = f(v[i] + f(f(f(g * g) - v[i]) * c2));
+      const mi = ftz(f(m[i] + f(f(g - m[i]) * c1)));
+      const vi = ftz(f(v[i] + f(f(f(g * g) - v[i]) * c2)));
       mOut[i] = mi;
       vOut[i] = vi;
       paramsOut[i] = params[i] - f(f(mi * alpha) / f(f(Math.sqrt(vi)) + eps));

@@ -66,6 +66,28 @@ describe.each(OPTIMIZERS)('%s kernel', (_name, make) => {
   });
 });
 
+describe('flush-to-zero of optimizer state', () => {
+  it('stores decaying subnormal state as +0 in the kernels and the loops alike, and keeps NaN', () => {
+    const n = 7; // four lanes and a scalar tail
+    const v0 = [1e-39, 2e-38, -0, 1e-30, 5e-45, NaN, 1.5e-38];
+    for (const make of [() => new RMSprop(), () => new Adam()]) {
+      const opt = make();
+      const buf = allocModelBuffers(n, 2);
+      const grads = scratchF32(buf, n);
+      buf.params[0].fill(0.5);
+      buf.state[0].forEach((a) => a.set(v0));
+      opt.update({ params: buf.params[0], grads, state: buf.state[0], paramsOut: buf.params[1], stateOut: buf.state[1], start: 0, end: n, step: 3, learningRate: 0.01, kernels: new SimdKernels(buf.memory) });
+      const js = Array.from({ length: 2 }, () => new Float32Array(n));
+      opt.update({ params: new Float32Array(n).fill(0.5), grads: new Float32Array(n), state: [Float32Array.from(v0), Float32Array.from(v0)], paramsOut: new Float32Array(n), stateOut: js, start: 0, end: n, step: 3, learningRate: 0.01 });
+      buf.state[1].slice(0, opt.stateNames.length).forEach((a, j) => {
+        expect(bits(a)).toEqual(bits(js[j]));
+        for (const x of a) expect(Number.isNaN(x) || x === 0 || Math.abs(x) >= 2 ** -126).toBe(true);
+        expect(Number.isNaN(a[5])).toBe(true);
+      });
+    }
+  });
+});
+
 describe('sumSlots kernel', () => {
   it('adds the slots left to right in float32, from slot `first` round to first - 1', () => {
     const arb = fc.integer({ min: 1, max: 40 }).chain((n) =>

@@ -2,8 +2,9 @@
  * Optimizers against Keras 3's update rules, written out below from keras/src/optimizers/{sgd,rmsprop,adam,
  * adamw,adagrad}.py and the base optimizer's decoupled weight decay, in Keras's own arithmetic: float32
  * variables and hyperparameters, every operation rounded to float32 (`f`), in the order Keras writes them.
- * lockstep must give the same bits. The one deviation is documented in optimizers.ts: Adam's bias-corrected
- * step size `alpha` is a scalar computed in float64 and rounded once (Keras: float32 scalar ops).
+ * lockstep must give the same bits. Two deviations are documented in optimizers.ts: Adam's bias-corrected
+ * step size `alpha` is a scalar computed in float64 and rounded once (Keras: float32 scalar ops), and state
+ * below float32's smallest normal is stored as 0 (`ftz`, TensorFlow's flush-to-zero on CPU).
  *
  * Gradients span 1e-45..10 so that epsilon's place (inside or outside the square root), the bias
  * correction, the decay order and float32 underflow of g * g all show in the result.
@@ -14,6 +15,8 @@ import { Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD } from '../src/optimizers
 import { FC_SEED } from './helpers/models.js';
 
 const f = Math.fround;
+/** TensorFlow's flush-to-zero on CPU, which lockstep applies to stored optimizer state (see optimizers.ts). */
+const ftz = (x: number) => (Math.abs(x) < 2 ** -126 ? 0 : x);
 
 /** One element's Keras 3 update: new weight and state values (in lockstep's stateNames order). */
 type KerasRule = (p: number, g: number, s: number[], step: number, lr: number) => { p: number; s: number[] };
@@ -34,7 +37,7 @@ function sgd(momentum: number, nesterov: boolean): KerasRule {
     const mu = f(momentum);
     if (momentum === 0) return { p: f(p - f(g * lr)), s: [] };
     // m = m * momentum - g * lr; then variable += m, or for Nesterov += m * momentum - g * lr.
-    const m1 = f(f(m * mu) - f(g * lr));
+    const m1 = ftz(f(f(m * mu) - f(g * lr)));
     return { p: nesterov ? f(p + f(f(m1 * mu) - f(g * lr))) : f(p + m1), s: [m1] };
   };
 }
@@ -43,19 +46,19 @@ function rmsprop(rho64: number, momentum: number, epsilon: number, centered: boo
   return (p, g, s, _step, lr32) => {
     const [lr, rho, c, eps, mu] = [f(lr32), f(rho64), f(1 - rho64), f(epsilon), f(momentum)];
     let k = 0;
-    const velocity = f(f(rho * s[k++]) + f(c * f(g * g)));
+    const velocity = ftz(f(f(rho * s[k++]) + f(c * f(g * g))));
     const out = [velocity];
     let mom: number | undefined;
     if (momentum > 0) mom = s[k++];
     let denominator = f(velocity + eps);
     let avg: number | undefined;
     if (centered) {
-      avg = f(f(rho * s[k++]) + f(c * g));
+      avg = ftz(f(f(rho * s[k++]) + f(c * g)));
       denominator = f(f(velocity - f(avg * avg)) + eps);
     }
     const increment = f(f(lr * g) / f(Math.sqrt(denominator)));
     if (mom !== undefined) {
-      const m1 = f(f(mu * mom) + increment);
+      const m1 = ftz(f(f(mu * mom) + increment));
       out.push(m1);
       p = f(p - m1);
     } else p = f(p - increment);
@@ -70,8 +73,8 @@ function adam(beta1: number, beta2: number, epsilon: number, weightDecay = 0): K
     // Decoupled weight decay (AdamW): variable -= variable * weight_decay * lr, before the Adam step.
     if (weightDecay) p = f(p - f(f(p * f(weightDecay)) * lr));
     const alpha = f((lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step));
-    const m1 = f(m + f(f(g - m) * f(1 - beta1)));
-    const v1 = f(v + f(f(f(g * g) - v) * f(1 - beta2)));
+    const m1 = ftz(f(m + f(f(g - m) * f(1 - beta1))));
+    const v1 = ftz(f(v + f(f(f(g * g) - v) * f(1 - beta2))));
     return { p: f(p - f(f(m1 * alpha) / f(f(Math.sqrt(v1)) + f(epsilon)))), s: [m1, v1] };
   };
 }
@@ -79,7 +82,7 @@ function adam(beta1: number, beta2: number, epsilon: number, weightDecay = 0): K
 function adagrad(epsilon: number): KerasRule {
   return (p, g, [acc], _step, lr32) => {
     const lr = f(lr32);
-    const a = f(acc + f(g * g));
+    const a = ftz(f(acc + f(g * g)));
     return { p: f(p - f(f(lr * g) / f(Math.sqrt(f(a + f(epsilon)))))), s: [a] };
   };
 }

@@ -4,11 +4,18 @@
 ;; then one at a time for the tail. Each is the exact float32 counterpart of a JavaScript loop in
 ;; optimizers.ts / step.ts (same operations, same order, each rounded to float32), so the two give the same
 ;; bits; test/kernels.test.ts checks that. IEEE add, sub, mul, div and sqrt are exactly rounded in wasm,
-;; both per lane and scalar, which is what makes the equality hold.
+;; both per lane and scalar, which is what makes the equality hold. Optimizer state below float32's smallest
+;; normal (0x1p-126) is stored as +0, as optimizers.ts does (TensorFlow's flush-to-zero); NaN is kept.
 ;;
 ;; Build: npm run build:wasm (wabt) regenerates src/kernels/optimizer-wasm.ts from this file.
 (module
   (import "env" "memory" (memory 1 65536 shared))
+
+  ;; x, or +0 where |x| is below float32's smallest normal (NaN compares false: kept).
+  (func $ftz4 (param $x v128) (result v128)
+    (v128.andnot (local.get $x) (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 0x1p-126 0x1p-126 0x1p-126 0x1p-126))))
+  (func $ftz (param $x f32) (result f32)
+    (select (f32.const 0) (local.get $x) (f32.lt (f32.abs (local.get $x)) (f32.const 0x1p-126))))
 
   ;; out[i] = slot[first][i] + slot[first + 1][i] + ... (n slots, indices mod n, added left to right).
   ;; Slot s starts at slots + s * stride (bytes).
@@ -103,6 +110,7 @@
         (local.set $vv (f32x4.add
           (f32x4.mul (local.get $vrho) (v128.load (i32.add (local.get $v) (local.get $o))))
           (f32x4.mul (local.get $vc) (f32x4.mul (local.get $gv) (local.get $gv)))))
+        (local.set $vv (call $ftz4 (local.get $vv)))
         (v128.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vv))
         (v128.store (i32.add (local.get $pOut) (local.get $o))
           (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $o)))
@@ -115,9 +123,9 @@
         (br_if $done (i32.ge_s (local.get $i) (local.get $hi)))
         (local.set $o (i32.shl (local.get $i) (i32.const 2)))
         (local.set $gs (f32.load (i32.add (local.get $g) (local.get $o))))
-        (local.set $vs (f32.add
+        (local.set $vs (call $ftz (f32.add
           (f32.mul (local.get $rho) (f32.load (i32.add (local.get $v) (local.get $o))))
-          (f32.mul (local.get $c) (f32.mul (local.get $gs) (local.get $gs)))))
+          (f32.mul (local.get $c) (f32.mul (local.get $gs) (local.get $gs))))))
         (f32.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vs))
         (f32.store (i32.add (local.get $pOut) (local.get $o))
           (f32.sub (f32.load (i32.add (local.get $p) (local.get $o)))
@@ -148,10 +156,10 @@
         (local.set $o (i32.shl (local.get $i) (i32.const 2)))
         (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
         (local.set $mv (v128.load (i32.add (local.get $m) (local.get $o))))
-        (local.set $mv (f32x4.add (local.get $mv) (f32x4.mul (f32x4.sub (local.get $gv) (local.get $mv)) (local.get $vc1))))
+        (local.set $mv (call $ftz4 (f32x4.add (local.get $mv) (f32x4.mul (f32x4.sub (local.get $gv) (local.get $mv)) (local.get $vc1)))))
         (local.set $vv (v128.load (i32.add (local.get $v) (local.get $o))))
-        (local.set $vv (f32x4.add (local.get $vv)
-          (f32x4.mul (f32x4.sub (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vv)) (local.get $vc2))))
+        (local.set $vv (call $ftz4 (f32x4.add (local.get $vv)
+          (f32x4.mul (f32x4.sub (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vv)) (local.get $vc2)))))
         (v128.store (i32.add (local.get $mOut) (local.get $o)) (local.get $mv))
         (v128.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vv))
         (v128.store (i32.add (local.get $pOut) (local.get $o))
@@ -166,10 +174,10 @@
         (local.set $o (i32.shl (local.get $i) (i32.const 2)))
         (local.set $gs (f32.load (i32.add (local.get $g) (local.get $o))))
         (local.set $ms (f32.load (i32.add (local.get $m) (local.get $o))))
-        (local.set $ms (f32.add (local.get $ms) (f32.mul (f32.sub (local.get $gs) (local.get $ms)) (local.get $c1))))
+        (local.set $ms (call $ftz (f32.add (local.get $ms) (f32.mul (f32.sub (local.get $gs) (local.get $ms)) (local.get $c1)))))
         (local.set $vs (f32.load (i32.add (local.get $v) (local.get $o))))
-        (local.set $vs (f32.add (local.get $vs)
-          (f32.mul (f32.sub (f32.mul (local.get $gs) (local.get $gs)) (local.get $vs)) (local.get $c2))))
+        (local.set $vs (call $ftz (f32.add (local.get $vs)
+          (f32.mul (f32.sub (f32.mul (local.get $gs) (local.get $gs)) (local.get $vs)) (local.get $c2)))))
         (f32.store (i32.add (local.get $mOut) (local.get $o)) (local.get $ms))
         (f32.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vs))
         (f32.store (i32.add (local.get $pOut) (local.get $o))
