@@ -19,7 +19,7 @@ import type { SimdKernels } from './kernels/index.js';
 const f = Math.fround;
 
 /** float32's smallest normal value. */
-export const FLT_MIN = 2 ** -126;
+const FLT_MIN = 2 ** -126;
 /**
  * Optimizer state that falls below FLT_MIN is stored as 0, as TensorFlow's CPU kernels do (flush-to-zero).
  * Without it, the state of a weight whose gradient is 0 (a border pixel of MNIST) decays through the

@@ -5,15 +5,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-interface WasmBackendInternals {
-  dataIdMap?: { get(id: object): { memoryOffset: number; dtype: string } | undefined };
-  wasm?: { HEAPU8: Uint8Array };
+export interface WasmBackendInternals {
+  dataIdMap: { get(id: object): { memoryOffset: number; dtype: string } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+/** The current backend's wasm internals, or undefined when it is not tfjs-wasm. */
+export function wasmBackend(): WasmBackendInternals | undefined {
+  const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
+  return b.wasm && b.dataIdMap ? (b as WasmBackendInternals) : undefined;
 }
 
 /** A float32 view of `t`'s values in wasm memory; valid until the next tfjs call that allocates. */
 export function heapView(t: tf.Tensor): Float32Array {
-  const backend = tf.backend() as unknown as WasmBackendInternals;
-  const info = backend.dataIdMap?.get(t.dataId);
-  if (!backend.wasm || !info || info.dtype !== 'float32') return t.dataSync() as Float32Array;
+  const backend = wasmBackend();
+  const info = backend?.dataIdMap.get(t.dataId);
+  if (!backend || !info || info.dtype !== 'float32') return t.dataSync() as Float32Array;
   return new Float32Array(backend.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
 }

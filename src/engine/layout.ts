@@ -74,14 +74,18 @@ export function allocModelBuffers(paramCount: number, stateArrays: number): Mode
   return { memory, params, state: [set(), set()], scratchAt };
 }
 
+/** Grows `memory` until it holds at least `bytes` bytes. */
+export function growTo(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+}
+
 /**
  * `floats` float32s of scratch in the model's memory, after its weights and state, zeroed. The memory grows
  * when needed; views of a shared memory stay valid when it grows, so earlier views are unaffected.
  */
 export function scratchF32(buffers: ModelBuffers, floats: number): Float32Array {
-  const end = buffers.scratchAt + Math.max(1, floats) * 4;
-  const have = buffers.memory.buffer.byteLength;
-  if (end > have) buffers.memory.grow(Math.ceil((end - have) / PAGE));
+  growTo(buffers.memory, buffers.scratchAt + Math.max(1, floats) * 4);
   return new Float32Array(buffers.memory.buffer, buffers.scratchAt, floats).fill(0);
 }
 

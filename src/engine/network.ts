@@ -111,7 +111,7 @@ export class Network {
 
   /** Weights of the current step, one set per layer (see `loadWeights`). */
   private weights: Weights[] | null = null;
-  /** Tensors that live for one step: transposes, and the weights of layers without a packed kernel. */
+  /** Tensors that live for one step: the weights of layers without a packed kernel. */
   private stepTensors: tf.Tensor[] = [];
   /**
    * Per Dense layer, its kernel kept packed for XNNPACK across steps, and kernel^T for the input gradient
@@ -152,19 +152,7 @@ export class Network {
         values = slots.map((s) => tf.tensor(view(s), s.shape) as unknown as T);
         this.stepTensors.push(...values);
       }
-      const transposed: (T | undefined)[] = [];
-      return {
-        values,
-        kernelMatMul: pk?.kernel,
-        transposedMatMul: pk?.transposed,
-        transposed: (k: number) => {
-          if (!transposed[k]) {
-            transposed[k] = tf.keep(tf.transpose(values[k]));
-            this.stepTensors.push(transposed[k]!);
-          }
-          return transposed[k]!;
-        },
-      };
+      return { values, kernelMatMul: pk?.kernel, transposedMatMul: pk?.transposed };
     });
   }
 

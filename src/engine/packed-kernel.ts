@@ -19,21 +19,12 @@
  * to fresh tensors every step: slower, same results.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmBackend } from './heap.js';
 
 export type FusedActivation = 'linear' | 'relu' | 'sigmoid' | 'elu';
 
-interface WasmBackend {
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-}
-
 /** XNNPACK's output-column block for the f32 fully-connected kernels tfjs-wasm ships (checked at start-up). */
 const NR = 8;
-
-function wasmBackend(): WasmBackend | undefined {
-  const b = tf.backend() as unknown as Partial<WasmBackend>;
-  return b.wasm && b.dataIdMap ? (b as WasmBackend) : undefined;
-}
 
 /**
  * XNNPACK's packed layout of (kernel [fanIn, units], bias [units]), written into `out` from `outAt`.

@@ -113,7 +113,6 @@ export function transposeRows(x: Float32Array, at: number, rows: number, f: numb
 
 /** A worker's rows of one step, gathered into host buffers; `j` is each part's shard (and slot) index. */
 interface Gathered {
-  step: number;
   input: ShardInput;
   parts: { j: number; start: number; rows: number; xT?: Float32Array }[];
   batchRows: number;
@@ -146,8 +145,8 @@ export class EpochRunner {
   private readonly firstIsDense: boolean;
   /** Host buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
   private readonly buffers = [new StepBuffers(), new StepBuffers()];
-  /** Rows gathered ahead for a coming step (`none`: that step has no shard for this worker). */
-  private ahead?: Gathered | { step: number; none: true };
+  /** Rows gathered ahead for a coming step (null: that step has no shard for this worker). */
+  private ahead?: { step: number; rows: Gathered | null };
   private aheadMs = 0;
 
   constructor(private readonly task: TrainTask) {
@@ -188,14 +187,14 @@ export class EpochRunner {
       at += rows;
       return part;
     });
-    return { step, input, parts, batchRows: shards.reduce((n, [, r]) => n + r, 0) };
+    return { input, parts, batchRows: shards.reduce((n, [, r]) => n + r, 0) };
   }
 
   /** Gathers step `step`'s rows now, unless already done; for the time a worker would otherwise spin. */
   private gatherAhead(step: number): void {
     if (step >= this.task.steps || this.ahead?.step === step) return;
     const t0 = performance.now();
-    this.ahead = this.gather(step) ?? { step, none: true };
+    this.ahead = { step, rows: this.gather(step) };
     this.aheadMs += performance.now() - t0;
   }
 
@@ -213,8 +212,7 @@ export class EpochRunner {
   private computeShards(step: number, cur: number): void {
     const t = this.task;
     const P = this.net.paramCount;
-    const ahead = this.ahead?.step === step ? this.ahead : undefined;
-    const g = ahead ? ('none' in ahead ? null : ahead) : this.gather(step);
+    const g = this.ahead?.step === step ? this.ahead.rows : this.gather(step);
     if (!g) return;
     this.net.loadWeights(t.buffers.params[cur]);
     const parts = g.parts.map((p) => ({ ...p, gradOut: t.slots.subarray(p.j * t.slotStride, p.j * t.slotStride + P) }));

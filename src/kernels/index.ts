@@ -9,6 +9,7 @@
  */
 import { wasmBase64 } from './optimizer-wasm.js';
 import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
+import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
 
@@ -74,9 +75,7 @@ export function dropoutMasks(keys: Int32Array, rows: number, cols: number, rate:
   const k = (dropout ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(dropoutBase64, 'base64'))).exports as unknown as DropoutExports);
   const outAt = Math.ceil((rows * 8) / 16) * 16;
   // 8 floats of slack: a row's last block of eight may run past the end.
-  const end = outAt + (rows * cols + 8) * 4;
-  const have = k.memory.buffer.byteLength;
-  if (end > have) k.memory.grow(Math.ceil((end - have) / 65536));
+  growTo(k.memory, outAt + (rows * cols + 8) * 4);
   new Int32Array(k.memory.buffer, 0, rows * 2).set(keys);
   // Same threshold and scale as fillDropoutMask: keep when the top 24 bits >= ceil(rate * 2^24).
   const scaleBits = new Int32Array(Float32Array.of(1 / (1 - rate)).buffer)[0];

@@ -73,8 +73,6 @@ export class Dense extends Layer {
   }
 
   forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
-    const [kernel, bias] = w.values;
-    const b = this.useBias ? (bias as unknown as tf.Tensor1D) : undefined;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
     const act = ctx.logits ? getActivation('linear') : this.activation;
     const fused = this.matMulActivation(!!ctx.logits);
@@ -82,17 +80,16 @@ export class Dense extends Layer {
     // A persistent kernel has one operator, for one activation: the one training uses. Inference of a fused
     // output layer (softmax/sigmoid) asks for another; then that operator (linear) runs and the
     // activation follows as its own op, because a second operator on the kernel would keep stale weights.
-    if (pre && pre.activation !== fused && pre.activation !== 'linear') {
-      throw new Error(`lockstep internal: Dense '${this.name}' kernel operator is ${pre.activation}, not ${fused}`);
+    if (!pre || (pre.activation !== fused && pre.activation !== 'linear')) {
+      throw new Error(`lockstep internal: Dense '${this.name}' has no kernel operator for ${fused}`);
     }
-    const matMul = (activation: string) => (pre ? pre.matMul(x) : (tf.fused.matMul({ a: x, b: kernel, bias: b, activation: activation as 'linear' }) as T));
     let z: T | undefined;
     let y: T;
-    if (fused !== 'linear' && (!pre || pre.activation === fused)) {
+    if (fused !== 'linear' && pre.activation === fused) {
       // One XNNPACK call: matmul + bias + activation, neither operand transposed.
-      y = matMul(fused);
+      y = pre.matMul(x);
     } else {
-      z = matMul('linear');
+      z = pre.matMul(x);
       y = act.forward(z);
     }
     return { y, cache: { x, z, y, act } satisfies DenseCache };
@@ -114,7 +111,8 @@ export class Dense extends Layer {
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });
-    const dx = !needDx ? undefined : w.transposedMatMul ? w.transposedMatMul.matMul(dz) : (tf.matMul(dz, w.transposed(0)) as T);
+    if (needDx && !w.transposedMatMul) throw new Error(`lockstep internal: Dense '${this.name}' has no kernel^T operator`);
+    const dx = needDx ? w.transposedMatMul!.matMul(dz) : undefined;
     return { dx, grads };
   }
 

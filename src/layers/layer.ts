@@ -35,21 +35,19 @@ export interface ForwardContext {
   logits?: boolean;
 }
 
-/**
- * A layer's weights for one step. They are uploaded once per step and reused by every shard, because tfjs's
- * wasm matmul caches the packed right-hand operand per tensor: a fresh tensor would be repacked each call.
- */
+/** A layer's weights for one step, loaded once per step and reused by every shard. */
 export interface Weights {
   /** The weight tensors, in params() order; empty for a Dense layer, whose matmuls use the two below. */
   values: T[];
-  /** values[i] transposed, computed on first use and kept for the rest of the step. */
-  transposed(i: number): T;
   /**
    * Dense only: x @ kernel + bias with `activation` fused, on an operator whose packed kernel the network
    * rewrites in place each step (engine/packed-kernel.ts). Every matmul by this kernel must go through it.
    */
   kernelMatMul?: { activation: string; matMul(x: T): T };
-  /** Dense only: dz @ kernel^T (the input gradient), on a kernel^T the network packs each step from the kernel. */
+  /**
+   * Dense only, past the first layer with weights: dz @ kernel^T (the input gradient), on a kernel^T the
+   * network packs each step from the kernel.
+   */
   transposedMatMul?: { matMul(x: T): T };
 }
 
