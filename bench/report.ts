@@ -35,6 +35,8 @@ export interface SummaryRow {
   computeMs?: number;
   reduceMs?: number;
   syncMs?: number;
+  /** lockstep only: median over repeats of the first epoch after the pool started (cold). */
+  firstEpochSeconds?: number;
   peakRssMiB: number;
   finalLoss: number;
   testLoss: number;
@@ -103,6 +105,7 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       computeMs: timing('computeMsPerStep'),
       reduceMs: timing('reduceMsPerStep'),
       syncMs: timing('syncMsPerStep'),
+      firstEpochSeconds: ok.some((r) => r.firstEpochSeconds !== undefined) ? median(ok.flatMap((r) => r.firstEpochSeconds ?? [])) : undefined,
       peakRssMiB: ok.length ? Math.max(...ok.map((r) => r.peakRssMiB)) : NaN,
       finalLoss: first?.finalLoss ?? NaN,
       testLoss: scored?.testLoss ?? NaN,
@@ -188,7 +191,8 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
   for (const n of meta.notes) out.push(`- ${n}`);
   out.push('');
   out.push(
-    's/epoch is the median over repeats (each repeat: the median of its timed epochs, after a warm-up); samples/s = training rows / s/epoch; ' +
+    's/epoch is the median over repeats (each repeat: the median of its timed epochs, after a warm-up); ' +
+      '1st epoch is lockstep\'s first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; ' +
       'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
       'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ peer samples/s (>1: lockstep faster; PyTorch and scikit-learn at the same thread count). ' +
       'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
@@ -204,7 +208,7 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     out.push(`${int(trainRows)} training rows; loss ${spec.loss}, RMSprop.`, '');
     out.push(`![samples/s against workers](${svgFile(model)})`, '');
     const peersPresent = PEERS.filter((p) => mine.some((r) => r.runner === p));
-    const header = ['batch', 'runner', 'workers', 's/epoch', 'samples/s', 'speed-up', 'efficiency', 'compute / reduce / sync ms', 'peak RSS MiB', 'final loss', metricName, ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`)];
+    const header = ['batch', 'runner', 'workers', 's/epoch', '1st epoch', 'samples/s', 'speed-up', 'efficiency', 'compute / reduce / sync ms', 'peak RSS MiB', 'final loss', metricName, ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`)];
     out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`);
     const footnotes = new Set<string>();
     for (const r of mine) {
@@ -225,6 +229,7 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
           r.runner === 'lockstep' ? '**lockstep**' : RUNNER_LABEL[r.runner],
           workersLabel(r),
           seconds,
+          r.firstEpochSeconds === undefined ? '' : sig(r.firstEpochSeconds),
           int(r.samplesPerSecond),
           r.runner === 'lockstep' ? times(r.speedup) : '',
           r.runner === 'lockstep' ? pct(r.efficiency) : '',

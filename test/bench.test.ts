@@ -139,16 +139,19 @@ describe('bench report', () => {
   });
 
   it('writes a Markdown table and a well-formed SVG', () => {
-    const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4]), record('lockstep', 2, [2.5]), record('tfjs-wasm', 1, [20], { extrapolated: true, stepsTimed: 100 })];
+    const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4]), record('lockstep', 2, [2.5], { firstEpochSeconds: 3.5 }), record('tfjs-wasm', 1, [20], { extrapolated: true, stepsTimed: 100 })];
     const rows = summarise(records);
+    expect(rows.find((r) => r.runner === 'lockstep' && r.workers === 2)!.firstEpochSeconds).toBe(3.5);
+    expect(rows.find((r) => r.runner === 'lockstep' && r.workers === 1)!.firstEpochSeconds).toBeUndefined();
     const md = markdown(
       { date: '2025-01-01T00:00:00Z', stamp: 's', command: 'npm run bench', settings: { repeats: 1 }, machine: { cpuModel: 'cpu', cores: 2 }, notes: ['PyTorch skipped'], wallSeconds: 42 },
       rows,
       records,
       (m) => `s-${m}.svg`,
     );
-    expect(md).toContain('| batch | runner | workers | s/epoch | samples/s | speed-up | efficiency |');
-    expect(md).toContain('| 128 | **lockstep** | 2 | 2.5 | 24,000 | 1.60× | 80% |');
+    expect(md).toContain('| batch | runner | workers | s/epoch | 1st epoch | samples/s | speed-up | efficiency |');
+    expect(md).toContain('| 128 | **lockstep** | 2 | 2.5 | 3.5 | 24,000 | 1.60× | 80% |');
+    expect(md).toContain('| 128 | **lockstep** | 1 | 4 |  | 15,000 |');
     expect(md).toContain('20 †');
     expect(md).toContain('![samples/s against workers](s-mlp.svg)');
     expect(md).toContain('bit-identical');

@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { PackedKernel, type FusedActivation } from '../src/engine/packed-kernel.js';
+import { PackedKernel, packKernel, packedSize, type FusedActivation } from '../src/engine/packed-kernel.js';
+import { directMatMul } from '../src/engine/wasm-matmul.js';
+import { packerFor } from '../src/kernels/index.js';
 import { FC_SEED } from './helpers/models.js';
 
 beforeAll(async () => {
@@ -21,7 +23,11 @@ describe('PackedKernel', () => {
     for (const [fanIn, units] of [[784, 128], [128, 64], [64, 10], [19, 1], [3, 17]]) {
       for (const fromTransposed of [false, true]) {
         const pk = new PackedKernel(fanIn, units, !fromTransposed, fromTransposed ? 'linear' : 'relu', fromTransposed);
-        expect(pk.prepacked, `${fanIn}x${units}${fromTransposed ? ' from transposed' : ''}`).toBe(true);
+        const what = `${fanIn}x${units}${fromTransposed ? ' from transposed' : ''}`;
+        expect(pk.prepacked, what).toBe(true);
+        // The fast paths are really taken: the SIMD packer (not for kernel^T) and the direct wasm matmul.
+        expect(pk.simdPacked, what).toBe(!fromTransposed);
+        expect(pk.directCalls, what).toBe(true);
         pk.dispose();
       }
     }
@@ -70,5 +76,60 @@ describe('PackedKernel', () => {
       { seed: FC_SEED, numRuns: 60 },
     );
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the SIMD packer writes the bits of packKernel, NaN payloads included, for any shape and bias', () => {
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const packer = packerFor(memory);
+    const heap = new Float32Array(memory.buffer);
+    const arb = fc.record({ fanIn: fc.integer({ min: 1, max: 30 }), units: fc.integer({ min: 1, max: 30 }), useBias: fc.boolean(), seed: fc.nat() });
+    fc.assert(
+      fc.property(arb, ({ fanIn, units, useBias, seed }) => {
+        let s = seed | 1;
+        const word = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+        // Raw bit patterns: NaNs with payloads, infinities, subnormals, both zeros, at random. NaNs are made
+        // quiet: JavaScript's float copies in packKernel quiet a signaling NaN (the packer keeps it, below).
+        const quiet = (w: number) => ((w & 0x7f800000) === 0x7f800000 && w & 0x7fffff ? (w | 0x400000) >>> 0 : w);
+        const raw = (n: number) => new Float32Array(Uint32Array.from({ length: n }, () => quiet(word())).buffer);
+        const k = raw(fanIn * units);
+        const b = useBias ? raw(units) : undefined;
+        const size = packedSize(fanIn, units);
+        const expected = new Float32Array(size);
+        packKernel(k, b, fanIn, units, expected, 0);
+        // kernel at 0, bias after it, output after that at an odd float offset (unaligned), prefilled with junk.
+        const biasAt = k.length;
+        const outAt = biasAt + units + 3;
+        heap.set(k, 0);
+        if (b) heap.set(b, biasAt);
+        heap.fill(7, outAt, outAt + size + 8);
+        packer.pack(0, b ? biasAt * 4 : 0, fanIn, units, outAt * 4);
+        const got = new Uint32Array(memory.buffer, outAt * 4, size + 8);
+        expect(Array.from(got.subarray(0, size))).toEqual(Array.from(new Uint32Array(expected.buffer)));
+        // Nothing written past the packed block.
+        expect(Array.from(got.subarray(size))).toEqual(Array.from(new Uint32Array(new Float32Array(8).fill(7).buffer)));
+      }),
+      { seed: FC_SEED, numRuns: 100 },
+    );
+    // A signaling NaN goes through as it is: the packer moves bits, not floats.
+    const sNaN = 0x7fa00001;
+    new Uint32Array(memory.buffer).set([sNaN, 0, 0, 0, 0, 0, 0, 0, 0], 0);
+    packer.pack(0, 0, 1, 8, 64);
+    expect(new Uint32Array(memory.buffer, 64, 16)[8]).toBe(sNaN);
+  });
+
+  it('the direct wasm matmul calls are found on the pinned build and leave no tensor behind', () => {
+    const direct = directMatMul();
+    expect(direct).not.toBeNull();
+    const before = tf.memory().numTensors;
+    const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]);
+    const out = direct!.matMul(a, b);
+    expect(out.shape).toEqual([2, 2]);
+    expect(Array.from(out.dataSync())).toEqual([4, 5, 10, 11]);
+    const relu = direct!.fused(a, tf.neg(b) as tf.Tensor2D, tf.tensor1d([5, 0]), 'relu');
+    expect(Array.from(relu.dataSync())).toEqual([1, 0, 0, 0]);
+    tf.dispose([a, b, out, relu]);
+    tf.disposeVariables();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2);
   });
 });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 export interface WasmBackendInternals {
   dataIdMap: { get(id: object): { memoryOffset: number; dtype: string } | undefined };
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WebAssembly.Memory }; _malloc?(bytes: number): number; _free?(at: number): void };
 }
 
 /** The current backend's wasm internals, or undefined when it is not tfjs-wasm. */

@@ -20,8 +20,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmBackend } from './heap.js';
+import { packerFor, type Packer } from '../kernels/index.js';
+import { directMatMul, type DirectMatMul, type FusedActivation } from './wasm-matmul.js';
 
-export type FusedActivation = 'linear' | 'relu' | 'sigmoid' | 'elu';
+export type { FusedActivation };
+
 
 /** XNNPACK's output-column block for the f32 fully-connected kernels tfjs-wasm ships (checked at start-up). */
 const NR = 8;
@@ -72,6 +75,14 @@ export class PackedKernel {
   /** Float index of the operator's packed buffer in the wasm heap; null when falling back to fresh tensors. */
   private packedAt: number | null = null;
   private fresh: tf.Tensor[] = [];
+  /**
+   * The SIMD packer over tfjs's memory, and a staging block there (byte offset, from tfjs's malloc) that each
+   * step's kernel and bias are copied into first: the packer can only read tfjs's memory. Not for
+   * `fromTransposed` kernels (small in an MLP; packKernel does them).
+   */
+  private simd: { packer: Packer; staging: number } | null = null;
+  /** tfjs-wasm's _FusedMatMul without the op wrapper (null: tf.fused.matMul). */
+  private direct: DirectMatMul | null = directMatMul();
   /** What the next matmul multiplies by: the persistent tensors, or this step's fresh ones. */
   private current: { kernel: tf.Tensor2D; bias?: tf.Tensor1D };
 
@@ -87,7 +98,25 @@ export class PackedKernel {
     this.kernel = tf.zeros([fanIn, units]);
     this.bias = useBias ? tf.zeros([units]) : undefined;
     this.current = this;
+    this.simd = this.simdPacker();
     this.packedAt = this.locate();
+  }
+
+  private simdPacker(): { packer: Packer; staging: number } | null {
+    const wasm = wasmBackend()?.wasm;
+    const memory = wasm?.asm?.memory;
+    if (this.fromTransposed || !wasm?._malloc || !(memory instanceof WebAssembly.Memory)) return null;
+    return { packer: packerFor(memory), staging: wasm._malloc((this.fanIn + 1) * this.units * 4) };
+  }
+
+  /** Whether each step's weights are packed by the SIMD kernel (else by packKernel, in JavaScript). */
+  get simdPacked(): boolean {
+    return this.simd !== null;
+  }
+
+  /** Whether matmuls call tfjs-wasm's kernel directly (else through tf.fused.matMul). */
+  get directCalls(): boolean {
+    return this.direct !== null;
   }
 
   /** Whether steps write into XNNPACK's packed buffer (true) or build fresh tensors (false). */
@@ -112,7 +141,16 @@ export class PackedKernel {
     }
     // The heap's buffer is replaced when wasm memory grows; offsets stay valid. The bias tensor is not
     // updated either: XNNPACK reads it only when it creates the operator, into the packed buffer.
-    packKernel(kernel, bias, this.fanIn, this.units, new Float32Array(be.wasm.HEAPU8.buffer), this.packedAt, this.fromTransposed);
+    const heap = new Float32Array(be.wasm.HEAPU8.buffer);
+    if (this.simd) {
+      const { packer, staging } = this.simd;
+      const biasAt = staging + this.fanIn * this.units * 4;
+      heap.set(kernel, staging / 4);
+      if (bias) heap.set(bias, biasAt / 4);
+      packer.pack(staging, bias ? biasAt : 0, this.fanIn, this.units, this.packedAt * 4);
+    } else {
+      packKernel(kernel, bias, this.fanIn, this.units, heap, this.packedAt, this.fromTransposed);
+    }
     this.current = this;
   }
 
@@ -123,6 +161,8 @@ export class PackedKernel {
 
   dispose(): void {
     this.releaseFresh();
+    if (this.simd) wasmBackend()?.wasm._free?.(this.simd.staging);
+    this.simd = null;
     this.kernel.dispose();
     this.bias?.dispose();
   }
@@ -149,7 +189,9 @@ export class PackedKernel {
     const at = findSequence(heapOf(), expected, NR, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
     if (at === null) return null;
     this.packedAt = at;
-    return this.verify() ? at : null;
+    if (this.verify()) return at;
+    this.direct = null;
+    return null;
   }
 
   /** A matmul through the rewritten packed buffer must equal one on fresh tensors, bit for bit. */
@@ -173,6 +215,7 @@ export class PackedKernel {
   /** x @ kernel + bias, then the activation, in one XNNPACK call on the cached operator. */
   matMul(x: tf.Tensor2D): tf.Tensor2D {
     const { kernel, bias } = this.current;
+    if (this.direct) return this.direct.fused(x, kernel, bias, this.activation);
     return tf.fused.matMul({ a: x, b: kernel, bias, activation: this.activation }) as tf.Tensor2D;
   }
 }

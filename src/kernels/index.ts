@@ -1,6 +1,7 @@
 /**
- * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory, and
- * dropout masks (dropout.wat), one private instance per thread.
+ * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory; dropout
+ * masks (dropout.wat), one private instance per thread; and the packing of Dense kernels for XNNPACK
+ * (pack.wat), instantiated over tfjs-wasm's own memory.
  *
  * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
  * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
@@ -9,6 +10,7 @@
  */
 import { wasmBase64 } from './optimizer-wasm.js';
 import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
+import { wasmBase64 as packBase64 } from './pack-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -81,4 +83,21 @@ export function dropoutMasks(keys: Int32Array, rows: number, cols: number, rate:
   const scaleBits = new Int32Array(Float32Array.of(1 / (1 - rate)).buffer)[0];
   k.masks(outAt, 0, rows, cols, Math.ceil(rate * 16777216), scaleBits);
   return new Float32Array(k.memory.buffer, outAt, rows * cols);
+}
+
+export interface Packer {
+  /** XNNPACK's packed layout of kernel [fanIn, units] (+ bias), all byte offsets in the packer's memory; bias 0 = none. */
+  pack(kernel: number, bias: number, fanIn: number, units: number, out: number): void;
+}
+
+const packers = new WeakMap<WebAssembly.Memory, Packer>();
+
+/** The pack kernel over `memory` (one instance per memory and thread); see pack.wat. */
+export function packerFor(memory: WebAssembly.Memory): Packer {
+  let p = packers.get(memory);
+  if (!p) {
+    p = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(packBase64, 'base64')), { env: { memory } }).exports as unknown as Packer;
+    packers.set(memory, p);
+  }
+  return p;
 }

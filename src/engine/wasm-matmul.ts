@@ -1,0 +1,105 @@
+/**
+ * tfjs-wasm's two matmul kernels, called without the op wrappers.
+ *
+ * `tf.fused.matMul` costs about 16 µs per call on tiny matrices and `tf.matMul` about 7.6 µs, almost all of
+ * it in JavaScript: argument checks, reshapes to rank 3 and back, the engine's kernel dispatch. A training
+ * step of the MNIST MLP makes eight such calls per worker. Here the same wasm functions (`_FusedMatMul`,
+ * `BatchMatMul`) are called directly with rank-3 shape bytes and an output tensor made the way tfjs's own
+ * kernels make it, for about 3 µs. The wasm code, and so XNNPACK's operator cache and every bit of the
+ * result, is the same.
+ *
+ * Like heap.ts this relies on tfjs-wasm 4.x internals (the version is pinned). `directMatMul()` checks once
+ * per thread that both calls give tfjs's own bits and returns null otherwise; callers then use the tf ops.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { wasmBackend } from './heap.js';
+
+/** tfjs-wasm's FusableActivation enum (checked by the start-up comparison for the ones Dense uses). */
+const ACTIVATION = { linear: 0, relu: 1, sigmoid: 5, elu: 6 } as const;
+export type FusedActivation = keyof typeof ACTIVATION;
+
+interface Internals {
+  dataIdMap: { get(id: object): { id: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
+  wasm: { cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void };
+}
+
+type Call = (...args: unknown[]) => void;
+
+export class DirectMatMul {
+  private readonly be: Internals;
+  private readonly fusedFn: Call;
+  private readonly batchFn: Call;
+  private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
+
+  constructor(be: Internals) {
+    this.be = be;
+    this.fusedFn = be.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']);
+    this.batchFn = be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+  }
+
+  private id(t: tf.Tensor): number {
+    return this.be.dataIdMap.get(t.dataId)!.id;
+  }
+
+  private output(rows: number, cols: number): tf.Tensor2D {
+    return this.engine.makeTensorFromTensorInfo(this.be.makeOutput([rows, cols], 'float32')) as tf.Tensor2D;
+  }
+
+  /** activation(a @ b + bias): a [m, k], b [k, n] (neither transposed: XNNPACK's fast path). */
+  fused(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | undefined, activation: FusedActivation): tf.Tensor2D {
+    const [m, k] = a.shape;
+    const n = b.shape[1];
+    const out = this.output(m, n);
+    this.fusedFn(this.id(a), shape3(m, k), 3, this.id(b), shape3(k, n), 3, 0, 0, ACTIVATION[activation], bias ? this.id(bias) : 0, 0, 0, this.id(out));
+    return out;
+  }
+
+  /** a @ b: a [m, k], b [k, n]. */
+  matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+    const [m, k] = a.shape;
+    const n = b.shape[1];
+    const out = this.output(m, n);
+    this.batchFn(this.id(a), shape3(m, k), 3, this.id(b), shape3(k, n), 3, 0, 0, this.id(out));
+    return out;
+  }
+}
+
+/** The rank-3 shape [1, r, c] as the bytes tfjs-wasm's kernels take. */
+function shape3(r: number, c: number): Uint8Array {
+  return new Uint8Array(Int32Array.of(1, r, c).buffer);
+}
+
+let cached: { backend: object; direct: DirectMatMul | null } | undefined;
+
+/** The direct calls for the current backend, or null when it is not tfjs-wasm or they do not give tfjs's bits. */
+export function directMatMul(): DirectMatMul | null {
+  const backend = tf.backend();
+  if (cached?.backend === backend) return cached.direct;
+  const be = wasmBackend() as unknown as Partial<Internals> | undefined;
+  let direct: DirectMatMul | null = null;
+  if (be && typeof be.wasm?.cwrap === 'function' && typeof be.makeOutput === 'function') {
+    direct = new DirectMatMul(be as Internals);
+    if (!agrees(direct)) direct = null;
+  }
+  cached = { backend, direct };
+  return direct;
+}
+
+/** Both calls against tfjs's ops on odd shapes, every activation: the same bits or nothing. */
+function agrees(direct: DirectMatMul): boolean {
+  let s = 0x2545f491;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  return tf.tidy(() => {
+    const a = tf.tensor2d(Float32Array.from({ length: 3 * 13 }, rand), [3, 13]);
+    const b = tf.tensor2d(Float32Array.from({ length: 13 * 11 }, rand), [13, 11]);
+    const bias = tf.tensor1d(Float32Array.from({ length: 11 }, rand));
+    const same = (x: tf.Tensor, y: tf.Tensor) => {
+      const p = x.dataSync();
+      const q = y.dataSync();
+      return x.shape.join() === y.shape.join() && p.every((v, i) => Object.is(v, q[i]));
+    };
+    if (!same(direct.matMul(a, b), tf.matMul(a, b))) return false;
+    return (Object.keys(ACTIVATION) as FusedActivation[]).every((act) => same(direct.fused(a, b, bias, act), tf.fused.matMul({ a, b, bias, activation: act })));
+  });
+}
