@@ -117,7 +117,7 @@ describe('PackedKernel', () => {
     expect(new Uint32Array(memory.buffer, 64, 16)[8]).toBe(sNaN);
   });
 
-  it('the direct wasm matmul calls are found on the pinned build and leave no tensor behind', () => {
+  it('the direct wasm matmul and transpose calls are found on the pinned build and leave no tensor behind', () => {
     const direct = directMatMul();
     expect(direct).not.toBeNull();
     const before = tf.memory().numTensors;
@@ -128,7 +128,10 @@ describe('PackedKernel', () => {
     expect(Array.from(out.dataSync())).toEqual([4, 5, 10, 11]);
     const relu = direct!.fused(a, tf.neg(b) as tf.Tensor2D, tf.tensor1d([5, 0]), 'relu');
     expect(Array.from(relu.dataSync())).toEqual([1, 0, 0, 0]);
-    tf.dispose([a, b, out, relu]);
+    const t = direct!.transpose(a);
+    expect(t.shape).toEqual([3, 2]);
+    expect(Array.from(t.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+    tf.dispose([a, b, out, relu, t]);
     tf.disposeVariables();
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2);
   });

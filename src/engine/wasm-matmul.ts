@@ -1,15 +1,16 @@
 /**
- * tfjs-wasm's two matmul kernels, called without the op wrappers.
+ * tfjs-wasm's matmul kernels, and the transpose that prepares their operands, called without the op wrappers.
  *
- * `tf.fused.matMul` costs about 16 µs per call on tiny matrices and `tf.matMul` about 7.6 µs, almost all of
- * it in JavaScript: argument checks, reshapes to rank 3 and back, the engine's kernel dispatch. A training
- * step of the MNIST MLP makes eight such calls per worker. Here the same wasm functions (`_FusedMatMul`,
- * `BatchMatMul`) are called directly with rank-3 shape bytes and an output tensor made the way tfjs's own
- * kernels make it, for about 3 µs. The wasm code, and so XNNPACK's operator cache and every bit of the
- * result, is the same.
+ * `tf.fused.matMul` costs about 16 µs per call on tiny matrices, `tf.matMul` about 7.6 µs and `tf.transpose`
+ * 4.5 µs, almost all of it in JavaScript: argument checks, reshapes to rank 3 and back, the engine's kernel
+ * dispatch. A training step of the MNIST MLP makes ten such calls per worker, and every worker's V8 must
+ * compile all that code (tfjs-wasm's transpose kernel alone takes about 40 ms to optimize) while training
+ * runs. Here the same wasm functions (`_FusedMatMul`, `BatchMatMul`, `Transpose`) are called directly with
+ * shape bytes and an output tensor made the way tfjs's own kernels make it, for 2-3 µs. The wasm code, and so
+ * XNNPACK's operator cache and every bit of the result, is the same.
  *
  * Like heap.ts this relies on tfjs-wasm 4.x internals (the version is pinned). `directMatMul()` checks once
- * per thread that both calls give tfjs's own bits and returns null otherwise; callers then use the tf ops.
+ * per thread that every call gives tfjs's own bits and returns null otherwise; callers then use the tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmBackend } from './heap.js';
@@ -30,12 +31,14 @@ export class DirectMatMul {
   private readonly be: Internals;
   private readonly fusedFn: Call;
   private readonly batchFn: Call;
+  private readonly transposeFn: Call;
   private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
 
   constructor(be: Internals) {
     this.be = be;
     this.fusedFn = be.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']);
     this.batchFn = be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+    this.transposeFn = be.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
   }
 
   private id(t: tf.Tensor): number {
@@ -63,7 +66,18 @@ export class DirectMatMul {
     this.batchFn(this.id(a), shape3(m, k), 3, this.id(b), shape3(k, n), 3, 0, 0, this.id(out));
     return out;
   }
+
+  /** a^T for a [m, n] with m, n > 1 (tfjs's kernel drops size-1 dimensions first; use tf.transpose then). */
+  transpose(a: tf.Tensor2D): tf.Tensor2D {
+    const [m, n] = a.shape;
+    const out = this.output(n, m);
+    // 0: float32 in tfjs-wasm's CppDType.
+    this.transposeFn(this.id(a), new Uint8Array(Int32Array.of(m, n).buffer), 2, 0, this.id(out), PERM, 2);
+    return out;
+  }
 }
+
+const PERM = new Uint8Array(Int32Array.of(1, 0).buffer);
 
 /** The rank-3 shape [1, r, c] as the bytes tfjs-wasm's kernels take. */
 function shape3(r: number, c: number): Uint8Array {
@@ -99,7 +113,7 @@ function agrees(direct: DirectMatMul): boolean {
       const q = y.dataSync();
       return x.shape.join() === y.shape.join() && p.every((v, i) => Object.is(v, q[i]));
     };
-    if (!same(direct.matMul(a, b), tf.matMul(a, b))) return false;
+    if (!same(direct.matMul(a, b), tf.matMul(a, b)) || !same(direct.transpose(b), tf.transpose(b))) return false;
     return (Object.keys(ACTIVATION) as FusedActivation[]).every((act) => same(direct.fused(a, b, bias, act), tf.fused.matMul({ a, b, bias, activation: act })));
   });
 }

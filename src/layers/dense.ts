@@ -106,7 +106,8 @@ export class Dense extends Layer {
     const biasGrads = parts.map(({ start, rows }) => (dzHost ? columnSums(dzHost, start, rows, this.units) : undefined));
     const direct = directMatMul();
     const grads = parts.map(({ start, rows, inputTransposed }, i) => {
-      const xT = inputTransposed ?? tf.transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
+      const xs = whole ? x : (tf.slice(x, [start, 0], [rows, x.shape[1]]) as T);
+      const xT = inputTransposed ?? (direct && rows > 1 && xs.shape[1] > 1 ? direct.transpose(xs) : tf.transpose(xs));
       const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
       // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
       const g: (T | Float32Array)[] = [direct ? direct.matMul(xT as T, dzs) : (tf.matMul(xT, dzs) as T)];
