@@ -25,7 +25,6 @@ import { directMatMul, type DirectMatMul, type FusedActivation } from './wasm-ma
 
 export type { FusedActivation };
 
-
 /** XNNPACK's output-column block for the f32 fully-connected kernels tfjs-wasm ships (checked at start-up). */
 const NR = 8;
 
