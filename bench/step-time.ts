@@ -1,0 +1,98 @@
+/**
+ * Micro-benchmarks for A/B comparisons on a noisy machine (not part of `npm run bench`):
+ *
+ *   node dist/bench/step-time.js step [threads]   the MNIST MLP's 64-row gradient step (weight load included),
+ *                                                 repeated 2,500 times per thread on real rows; step-time
+ *                                                 quantiles per thread
+ *   node dist/bench/step-time.js cpu [threads]    a fixed arithmetic loop in 4,000 chunks per thread: whether
+ *                                                 the machine is quiet (about 0.92 ms per chunk here) or one
+ *                                                 vCPU is slowed by its host
+ *
+ * Threads run side by side with no barrier. Compare two builds by alternating their runs.
+ */
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Network, type Plan } from '../src/engine/network.js';
+import { initBackend } from '../src/backend.js';
+import { keyFor, seedKey, Purpose } from '../src/rng.js';
+import { mnist } from '../src/datasets/mnist.js';
+
+const PLAN: Plan = {
+  inputShape: [784],
+  loss: 'sparse_categorical_crossentropy',
+  metrics: ['accuracy'],
+  layers: [
+    { className: 'Dense', name: 'dense', units: 128, activation: 'relu' },
+    { className: 'Dropout', name: 'dropout', rate: 0.3 },
+    { className: 'Dense', name: 'dense_1', units: 64, activation: 'tanh' },
+    { className: 'Dropout', name: 'dropout_1', rate: 0.2 },
+    { className: 'Dense', name: 'dense_2', units: 10, activation: 'softmax' },
+  ],
+};
+
+function quantiles(times: number[]): string {
+  const s = [...times].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.floor(p * (s.length - 1))].toFixed(3);
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return `p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} mean ${mean.toFixed(3)} ms`;
+}
+
+async function stepTimes(): Promise<number[]> {
+  await initBackend();
+  const { train } = await mnist();
+  const net = new Network(PLAN);
+  const rows = 64;
+  let s = 12345;
+  const params = new Float32Array(net.paramCount).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1);
+  const grad = new Float32Array(net.paramCount);
+  const times: number[] = [];
+  for (let step = 0; step < 2500; step++) {
+    const start = (step * rows) % 59000;
+    const x = train.images.data.subarray(start * 784, (start + rows) * 784);
+    const xT = new Float32Array(rows * 784);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < 784; c++) xT[c * rows + r] = x[r * 784 + c];
+    const y = Float32Array.from(train.labels.subarray(start, start + rows));
+    const shard = { rows, x, xT, y, sampleIndices: Int32Array.from({ length: rows }, (_, i) => start + i) };
+    const keys = net.layers.map((_, i) => keyFor(seedKey(1), Purpose.Dropout, step, i));
+    const t = performance.now();
+    net.loadWeights(params);
+    net.gradients(shard, keys, 1 / 128, grad);
+    times.push(performance.now() - t);
+  }
+  net.dispose();
+  // The first 500 steps are V8 warming up.
+  return times.slice(500);
+}
+
+function cpuTimes(): number[] {
+  const a = new Float64Array(4096).fill(1.0001);
+  const times: number[] = [];
+  let sum = 0;
+  for (let k = 0; k < 4000; k++) {
+    const t = performance.now();
+    for (let rep = 0; rep < 300; rep++) for (let i = 0; i < 4096; i++) sum += a[i] * 1e-9;
+    times.push(performance.now() - t);
+  }
+  if (!(sum > 0)) throw new Error('unreachable');
+  return times.slice(500);
+}
+
+if (isMainThread) {
+  const what = process.argv[2] ?? 'step';
+  const threads = Number(process.argv[3] ?? 1);
+  if (!['step', 'cpu'].includes(what) || !(threads >= 1)) {
+    console.error('usage: node dist/bench/step-time.js step|cpu [threads]');
+    process.exit(2);
+  }
+  const file = fileURLToPath(import.meta.url);
+  await Promise.all(
+    Array.from({ length: threads }, (_, i) => {
+      const w = new Worker(file, { workerData: { what, index: i, threads } });
+      return new Promise((resolve, reject) => w.on('error', reject).on('exit', resolve));
+    }),
+  );
+} else {
+  const { what, index, threads } = workerData as { what: string; index: number; threads: number };
+  const times = what === 'cpu' ? cpuTimes() : await stepTimes();
+  console.log(`${what} thread ${index + 1} of ${threads}: ${quantiles(times)}`);
+}
