@@ -6,8 +6,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface WasmBackendInternals {
-  dataIdMap: { get(id: object): { memoryOffset: number; dtype: string } | undefined };
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WebAssembly.Memory }; _malloc?(bytes: number): number; _free?(at: number): void };
+  /** `id` is the tensor's number in the wasm side's registry, which the wasm kernel functions take. */
+  dataIdMap: { get(id: object): { id: number; memoryOffset: number; dtype: string } | undefined };
+  /** Allocates an output tensor's memory the way tfjs-wasm's own kernels do (see wasm-matmul.ts). */
+  makeOutput?(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
+  wasm: {
+    HEAPU8: Uint8Array;
+    asm?: { memory?: WebAssembly.Memory };
+    _malloc?(bytes: number): number;
+    _free?(at: number): void;
+    cwrap?(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+  };
 }
 
 /** The current backend's wasm internals, or undefined when it is not tfjs-wasm. */

@@ -13,17 +13,14 @@
  * per thread that every call gives tfjs's own bits and returns null otherwise; callers then use the tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmBackend } from './heap.js';
+import { wasmBackend, type WasmBackendInternals } from './heap.js';
 
 /** tfjs-wasm's FusableActivation enum (checked by the start-up comparison for the ones Dense uses). */
 const ACTIVATION = { linear: 0, relu: 1, sigmoid: 5, elu: 6 } as const;
 export type FusedActivation = keyof typeof ACTIVATION;
 
-interface Internals {
-  dataIdMap: { get(id: object): { id: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
-  wasm: { cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void };
-}
+/** The internals the direct calls need, all present (directMatMul checks). */
+type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>> & { wasm: Required<Pick<WasmBackendInternals['wasm'], 'cwrap'>> };
 
 type Call = (...args: unknown[]) => void;
 
@@ -67,9 +64,10 @@ export class DirectMatMul {
     return out;
   }
 
-  /** a^T for a [m, n] with m, n > 1 (tfjs's kernel drops size-1 dimensions first; use tf.transpose then). */
+  /** a^T. tfjs's kernel drops size-1 dimensions before calling wasm; for those shapes this uses the op. */
   transpose(a: tf.Tensor2D): tf.Tensor2D {
     const [m, n] = a.shape;
+    if (m === 1 || n === 1) return tf.transpose(a);
     const out = this.output(n, m);
     // 0: float32 in tfjs-wasm's CppDType.
     this.transposeFn(this.id(a), new Uint8Array(Int32Array.of(m, n).buffer), 2, 0, this.id(out), PERM, 2);
@@ -90,14 +88,26 @@ let cached: { backend: object; direct: DirectMatMul | null } | undefined;
 export function directMatMul(): DirectMatMul | null {
   const backend = tf.backend();
   if (cached?.backend === backend) return cached.direct;
-  const be = wasmBackend() as unknown as Partial<Internals> | undefined;
+  const be = wasmBackend();
   let direct: DirectMatMul | null = null;
-  if (be && typeof be.wasm?.cwrap === 'function' && typeof be.makeOutput === 'function') {
+  if (be && typeof be.wasm.cwrap === 'function' && typeof be.makeOutput === 'function') {
     direct = new DirectMatMul(be as Internals);
     if (!agrees(direct)) direct = null;
   }
   cached = { backend, direct };
   return direct;
+}
+
+/** a @ b, directly when the direct calls are available, else with tf.matMul (same bits). */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const direct = directMatMul();
+  return direct ? direct.matMul(a, b) : tf.matMul(a, b);
+}
+
+/** a^T, directly when the direct calls are available, else with tf.transpose (same bits). */
+export function transpose(a: tf.Tensor2D): tf.Tensor2D {
+  const direct = directMatMul();
+  return direct ? direct.transpose(a) : tf.transpose(a);
 }
 
 /** Both calls against tfjs's ops on odd shapes, every activation: the same bits or nothing. */

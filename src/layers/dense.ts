@@ -4,7 +4,7 @@ import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
 import { heapView } from '../engine/heap.js';
-import { directMatMul } from '../engine/wasm-matmul.js';
+import { matMul, transpose } from '../engine/wasm-matmul.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DenseOptions {
@@ -104,13 +104,11 @@ export class Dense extends Layer {
     // a heap view is only valid until the next tfjs allocation.
     const dzHost = this.useBias ? heapView(dz) : undefined;
     const biasGrads = parts.map(({ start, rows }) => (dzHost ? columnSums(dzHost, start, rows, this.units) : undefined));
-    const direct = directMatMul();
     const grads = parts.map(({ start, rows, inputTransposed }, i) => {
-      const xs = whole ? x : (tf.slice(x, [start, 0], [rows, x.shape[1]]) as T);
-      const xT = inputTransposed ?? (direct && rows > 1 && xs.shape[1] > 1 ? direct.transpose(xs) : tf.transpose(xs));
+      const xT = inputTransposed ?? transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
       const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
       // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
-      const g: (T | Float32Array)[] = [direct ? direct.matMul(xT as T, dzs) : (tf.matMul(xT, dzs) as T)];
+      const g: (T | Float32Array)[] = [matMul(xT as T, dzs)];
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });
