@@ -4,6 +4,10 @@
  *   node dist/bench/step-time.js step [threads]   the MNIST MLP's 64-row gradient step (weight load included),
  *                                                 repeated 2,500 times per thread on real rows; step-time
  *                                                 quantiles per thread
+ *   node dist/bench/step-time.js rows [threads]   a step's input rows (64 random MNIST rows), staged two ways,
+ *                                                 interleaved: gathered on the host, transposed in JavaScript
+ *                                                 and copied into tfjs; or gathered into tensors in tfjs's
+ *                                                 memory and transposed there (engine/row-stage.ts)
  *   node dist/bench/step-time.js cpu [threads]    a fixed arithmetic loop in 4,000 chunks per thread: whether
  *                                                 the machine is quiet (about 0.92 ms per chunk here) or one
  *                                                 vCPU is slowed by its host
@@ -16,6 +20,9 @@ import { Network, type Plan } from '../src/engine/network.js';
 import { initBackend } from '../src/backend.js';
 import { keyFor, seedKey, Purpose } from '../src/rng.js';
 import { mnist } from '../src/datasets/mnist.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { gatherRows, transposeRows, StepBuffers } from '../src/engine/step.js';
+import { permutation } from '../src/rng.js';
 
 const PLAN: Plan = {
   inputShape: [784],
@@ -64,6 +71,39 @@ async function stepTimes(): Promise<number[]> {
   return times.slice(500);
 }
 
+/** Per round: the host path, then the staged path, each on its own random rows (cold, as in training); quantiles of each. */
+async function rowTimes(): Promise<string> {
+  await initBackend();
+  const { train } = await mnist({ shared: true });
+  const rows = 64;
+  const f = 784;
+  const data = { x: train.images.data, y: Float32Array.from(train.labels), xCols: f, yCols: 1, rows: train.labels.length };
+  const order = permutation(seedKey(3), data.rows);
+  const host = new StepBuffers(false);
+  const staged = new StepBuffers(true);
+  const stage = staged.stage;
+  if (!stage) throw new Error('no HeapStage on this backend');
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let round = 0; round < 3000; round++) {
+    const first = (2 * round * rows) % (data.rows - 2 * rows);
+    let t = performance.now();
+    const input = host.input(rows, f, 1);
+    gatherRows(data, order, first, rows, input.x, input, 0);
+    const xT = transposeRows(input.x, 0, rows, f, host.xT(0, rows, f));
+    tf.dispose([tf.tensor2d(input.x, [rows, f]), tf.tensor2d(xT, [f, rows])]);
+    a.push(performance.now() - t);
+    t = performance.now();
+    const x = stage.tensor('x', rows, f);
+    const xTt = stage.tensor('xT', f, rows);
+    gatherRows(data, order, first + rows, rows, stage.view(x), staged.input(rows, f, 1), 0);
+    stage.transposeRows(x, 0, rows, xTt);
+    b.push(performance.now() - t);
+  }
+  staged.dispose();
+  return `host ${quantiles(a.slice(500))}\n           staged ${quantiles(b.slice(500))}`;
+}
+
 function cpuTimes(): number[] {
   const a = new Float64Array(4096).fill(1.0001);
   const times: number[] = [];
@@ -80,8 +120,8 @@ function cpuTimes(): number[] {
 if (isMainThread) {
   const what = process.argv[2] ?? 'step';
   const threads = Number(process.argv[3] ?? 1);
-  if (!['step', 'cpu'].includes(what) || !(threads >= 1)) {
-    console.error('usage: node dist/bench/step-time.js step|cpu [threads]');
+  if (!['step', 'rows', 'cpu'].includes(what) || !(threads >= 1)) {
+    console.error('usage: node dist/bench/step-time.js step|rows|cpu [threads]');
     process.exit(2);
   }
   const file = fileURLToPath(import.meta.url);
@@ -93,6 +133,6 @@ if (isMainThread) {
   );
 } else {
   const { what, index, threads } = workerData as { what: string; index: number; threads: number };
-  const times = what === 'cpu' ? cpuTimes() : await stepTimes();
-  console.log(`${what} thread ${index + 1} of ${threads}: ${quantiles(times)}`);
+  const report = what === 'rows' ? await rowTimes() : quantiles(what === 'cpu' ? cpuTimes() : await stepTimes());
+  console.log(`${what} thread ${index + 1} of ${threads}: ${report}`);
 }

@@ -46,7 +46,6 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
     for (let r = 0; r < rows; r++) {
       const off = r * cols;
       const label = sparse ? y[r] : -1;
-      const target = (c: number) => (sparse ? (c === label ? 1 : 0) : y[off + c]);
       if (fused) softmaxRow(out, off, cols, p, logp);
       else {
         // Keras normalises the probabilities, then clips them.
@@ -58,11 +57,11 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
           p[c] = Math.min(Math.max(q, EPSILON), 1 - EPSILON);
           logp[c] = Math.log(p[c]);
           // Terms whose probability is clipped are constant: they contribute no gradient.
-          if (p[c] === q) tLive += target(c);
+          if (p[c] === q) tLive += (sparse ? (c === label ? 1 : 0) : y[off + c]);
         }
       }
       for (let c = 0; c < cols; c++) {
-        const t = target(c);
+        const t = (sparse ? (c === label ? 1 : 0) : y[off + c]);
         if (t !== 0) total -= t * logp[c];
         if (grad) {
           if (fused) {

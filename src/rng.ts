@@ -26,27 +26,39 @@ function rotl(x: number, r: number): number {
   return ((x << r) | (x >>> (32 - r))) >>> 0;
 }
 
+// Rotation constants from the Threefry paper; groups of four rounds alternate between the two sets.
+const ROT = [13, 15, 26, 6, 17, 29, 16, 24];
+
 /** One Threefry-2x32-20 block: encrypts the counter (x0, x1) under the key (k0, k1). */
 export function threefry2x32(k0: number, k1: number, x0: number, x1: number): [number, number] {
+  threefryInto(k0, k1, x0, x1, PAIR, 0);
+  return [PAIR[0], PAIR[1]];
+}
+const PAIR = new Uint32Array(2);
+
+/**
+ * `threefry2x32` writing its two words into out[at], out[at + 1]: no allocation, for the per-row keys a
+ * training step derives (two Dropout layers x 64 rows per step on MNIST).
+ */
+export function threefryInto(k0: number, k1: number, x0: number, x1: number, out: Uint32Array | Int32Array, at: number): void {
+  k0 >>>= 0;
+  k1 >>>= 0;
   const k2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
-  const ks = [k0 >>> 0, k1 >>> 0, k2];
-  let a = (x0 + ks[0]) >>> 0;
-  let b = (x1 + ks[1]) >>> 0;
-  // Rotation constants from the Threefry paper; groups of four rounds alternate between the two sets.
-  const rot = [
-    [13, 15, 26, 6],
-    [17, 29, 16, 24],
-  ];
+  let a = (x0 + k0) >>> 0;
+  let b = (x1 + k1) >>> 0;
   for (let group = 0; group < 5; group++) {
-    for (const r of rot[group % 2]) {
+    const rot = (group % 2) * 4;
+    for (let j = 0; j < 4; j++) {
       a = (a + b) >>> 0;
-      b = rotl(b, r) ^ a;
+      b = rotl(b, ROT[rot + j]) ^ a;
     }
-    // Key injection after every group of four rounds.
-    a = (a + ks[(group + 1) % 3]) >>> 0;
-    b = (b + ks[(group + 2) % 3] + group + 1) >>> 0;
+    // Key injection after every group of four rounds: ks = [k0, k1, k2].
+    const inject = group % 3;
+    a = (a + (inject === 0 ? k1 : inject === 1 ? k2 : k0)) >>> 0;
+    b = (b + (inject === 0 ? k2 : inject === 1 ? k0 : k1) + group + 1) >>> 0;
   }
-  return [a, b >>> 0];
+  out[at] = a;
+  out[at + 1] = b >>> 0;
 }
 
 /** The root key for an integer seed (0 <= seed < 2^53), laid out like JAX's PRNGKey. */
@@ -60,6 +72,11 @@ export function seedKey(seed: number): Key {
 /** A new key that mixes `data` (a uint32) into `key`: one key per epoch, layer, sample... */
 export function foldIn(key: Key, data: number): Key {
   return threefry2x32(key[0], key[1], 0, data >>> 0);
+}
+
+/** `foldIn(key, data)` written into out[at], out[at + 1] (no allocation). */
+export function foldInto(key: Key, data: number, out: Uint32Array | Int32Array, at: number): void {
+  threefryInto(key[0], key[1], 0, data >>> 0, out, at);
 }
 
 /** Folds several values in, left to right: `keyFor(k, a, b)` is `foldIn(foldIn(k, a), b)`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillDropoutMask, threefry2x32, seedKey, foldIn, uniform, permutation, fillUniform, erfinv, erf, truncatedNormal, keyFor } from '../src/rng.js';
+import { fillDropoutMask, threefry2x32, seedKey, foldIn, foldInto, uniform, permutation, fillUniform, erfinv, erf, truncatedNormal, keyFor } from '../src/rng.js';
 
 const hex = (p: [number, number]) => p.map((v) => v.toString(16).padStart(8, '0'));
 
@@ -15,6 +15,20 @@ describe('Threefry-2x32-20', () => {
     const k = seedKey(13);
     expect(foldIn(k, 1)).not.toEqual(foldIn(k, 2));
     expect(keyFor(k, 1, 2)).toEqual(foldIn(foldIn(k, 1), 2));
+  });
+
+  it('foldInto writes the words of foldIn where it is told, into Int32 or Uint32 arrays', () => {
+    const u = new Uint32Array(6);
+    const i = new Int32Array(6);
+    for (const [seed, data] of [[0, 0], [13, 7], [2 ** 40 + 5, 0xffffffff], [99, 123456]]) {
+      const want = foldIn(seedKey(seed), data);
+      foldInto(seedKey(seed), data, u, 3);
+      foldInto(seedKey(seed), data, i, 1);
+      expect([u[3], u[4]]).toEqual(want);
+      expect([i[1] >>> 0, i[2] >>> 0]).toEqual(want);
+    }
+    expect(u[5]).toBe(0);
+    expect(i[0]).toBe(0);
   });
 
   it('uniforms lie in [0,1), have mean near 1/2, and fillUniform agrees with uniform', () => {

@@ -25,6 +25,12 @@ export function wasmBackend(): WasmBackendInternals | undefined {
   return b.wasm && b.dataIdMap ? (b as WasmBackendInternals) : undefined;
 }
 
+/** tfjs-wasm's memory, for kernels of ours instantiated over it (undefined: not tfjs-wasm, or hidden). */
+export function wasmMemory(backend = wasmBackend()): WebAssembly.Memory | undefined {
+  const memory = backend?.wasm.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
 /** A float32 view of `t`'s values in wasm memory; valid until the next tfjs call that allocates. */
 export function heapView(t: tf.Tensor): Float32Array {
   const backend = wasmBackend();

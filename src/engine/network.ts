@@ -50,8 +50,8 @@ export interface Plan {
 /** One micro-shard of a batch, gathered into host memory. */
 export interface ShardInput {
   rows: number;
-  /** rows x features, row-major. */
-  x: Float32Array;
+  /** rows x features, row-major: host values, or a tensor already in tfjs's memory (kept by the caller). */
+  x: Float32Array | tf.Tensor2D;
   /** features x rows (for the first Dense layer's kernel gradient, built while gathering). */
   xT?: Float32Array;
   /** Targets: rows x targetCols. */
@@ -64,8 +64,8 @@ export interface ShardInput {
 export interface GradientPart {
   start: number;
   rows: number;
-  /** The part's rows transposed (features x rows), for the first Dense layer's kernel gradient. */
-  xT?: Float32Array;
+  /** The part's rows transposed (features x rows), for the first Dense layer's kernel gradient; as for x. */
+  xT?: Float32Array | tf.Tensor2D;
   gradOut: Float32Array;
 }
 
@@ -215,7 +215,7 @@ export class Network {
     const yCols = input.y.length / rows;
     let stats: ShardStats[] = [];
     tf.tidy(() => {
-      const x = tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]);
+      const x = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
       const { out, caches } = this.run(x, true, this.fusedOutput, input, dropoutKeys);
       const dOut = new Float32Array(rows * C);
       const outHost = heapView(out);
@@ -224,7 +224,7 @@ export class Network {
       );
       const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
       // Only a first layer that sees the raw input can use the host-built transposes.
-      const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT ? tf.tensor2d(xT, [F, rows]) : undefined }));
+      const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
       let dy = tf.tensor2d(dOut, [rows, C]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
         const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain);

@@ -19,7 +19,7 @@
  * to fresh tensors every step: slower, same results.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmBackend } from './heap.js';
+import { wasmBackend, wasmMemory } from './heap.js';
 import { packerFor, type Packer } from '../kernels/index.js';
 import { directMatMul, type DirectMatMul, type FusedActivation } from './wasm-matmul.js';
 
@@ -102,9 +102,10 @@ export class PackedKernel {
   }
 
   private simdPacker(): { packer: Packer; staging: number } | null {
-    const wasm = wasmBackend()?.wasm;
-    const memory = wasm?.asm?.memory;
-    if (this.fromTransposed || !wasm?._malloc || !(memory instanceof WebAssembly.Memory)) return null;
+    const backend = wasmBackend();
+    const wasm = backend?.wasm;
+    const memory = wasmMemory(backend);
+    if (this.fromTransposed || !wasm?._malloc || !memory) return null;
     return { packer: packerFor(memory), staging: wasm._malloc((this.fanIn + 1) * this.units * 4) };
   }
 

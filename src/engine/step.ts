@@ -20,6 +20,8 @@ import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
 import { Dropout } from '../layers/dropout.js';
 import { SimdKernels } from '../kernels/index.js';
+import { HeapStage } from './row-stage.js';
+import type * as tf from '@tensorflow/tfjs-core';
 
 export interface TrainTask {
   plan: Plan;
@@ -64,15 +66,25 @@ export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRow
   return out;
 }
 
-/** Host buffers for a worker's rows in a step, reused across steps to keep the garbage collector out. */
+/**
+ * Buffers for a worker's rows in a step, reused across steps to keep the garbage collector out: targets and
+ * sample indices on the host; the input rows (and their transposes) in tfjs's memory when `stage` is there,
+ * else on the host too.
+ */
 export class StepBuffers {
-  private inputs = new Map<number, ShardInput>();
+  private inputs = new Map<number, ShardInput & { x: Float32Array }>();
   private transposed = new Map<string, Float32Array>();
+  readonly stage: HeapStage | null;
 
-  input(rows: number, xCols: number, yCols: number): ShardInput {
+  constructor(stageInHeap: boolean) {
+    this.stage = stageInHeap ? HeapStage.create() : null;
+  }
+
+  input(rows: number, xCols: number, yCols: number): ShardInput & { x: Float32Array } {
     let b = this.inputs.get(rows);
     if (!b) {
-      b = { rows, x: new Float32Array(rows * xCols), y: new Float32Array(rows * yCols), sampleIndices: new Int32Array(rows) };
+      // With a stage, x is only the host fallback's buffer and stays empty.
+      b = { rows, x: new Float32Array(this.stage ? 0 : rows * xCols), y: new Float32Array(rows * yCols), sampleIndices: new Int32Array(rows) };
       this.inputs.set(rows, b);
     }
     return b;
@@ -85,16 +97,21 @@ export class StepBuffers {
     if (!b) this.transposed.set(key, (b = new Float32Array(rows * xCols)));
     return b;
   }
+
+  dispose(): void {
+    this.stage?.dispose();
+  }
 }
 
-/** Copies rows `order[first .. first + rows)` of the dataset into `into`, from row `at` on. */
-export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, into: ShardInput, at: number): void {
+/** Copies rows `order[first .. first + rows)` of the dataset into `x` and `into`, from row `at` on. */
+export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, x: Float32Array, into: Pick<ShardInput, 'y' | 'sampleIndices'>, at: number): void {
   const { xCols: f, yCols } = data;
   for (let r = 0; r < rows; r++) {
     const idx = order[first + r];
     into.sampleIndices[at + r] = idx;
-    into.x.set(data.x.subarray(idx * f, idx * f + f), (at + r) * f);
-    into.y.set(data.y.subarray(idx * yCols, idx * yCols + yCols), (at + r) * yCols);
+    x.set(data.x.subarray(idx * f, idx * f + f), (at + r) * f);
+    // Targets are a value or a few per row: a loop, where subarray would make an object per row.
+    for (let c = 0; c < yCols; c++) into.y[(at + r) * yCols + c] = data.y[idx * yCols + c];
   }
 }
 
@@ -111,10 +128,10 @@ export function transposeRows(x: Float32Array, at: number, rows: number, f: numb
   return out;
 }
 
-/** A worker's rows of one step, gathered into host buffers; `j` is each part's shard (and slot) index. */
+/** A worker's rows of one step, gathered; `j` is each part's shard (and slot) index. */
 interface Gathered {
   input: ShardInput;
-  parts: { j: number; start: number; rows: number; xT?: Float32Array }[];
+  parts: { j: number; start: number; rows: number; xT?: Float32Array | tf.Tensor2D }[];
   batchRows: number;
 }
 
@@ -144,7 +161,7 @@ export class EpochRunner {
   private readonly width: number;
   private readonly firstIsDense: boolean;
   /** Host buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
-  private readonly buffers = [new StepBuffers(), new StepBuffers()];
+  private readonly buffers: [StepBuffers, StepBuffers];
   /** Rows gathered ahead for a coming step (null: that step has no shard for this worker). */
   private ahead?: { step: number; rows: Gathered | null };
   private aheadMs = 0;
@@ -158,6 +175,7 @@ export class EpochRunner {
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
     this.width = statWidth(task.plan);
     this.firstIsDense = this.net.layers[0]?.className === 'Dense';
+    this.buffers = [new StepBuffers(true), new StepBuffers(true)];
   }
 
   /**
@@ -179,15 +197,32 @@ export class EpochRunner {
     const f = t.data.xCols;
     const buffers = this.buffers[step % 2];
     const input = buffers.input(total, f, t.data.yCols);
+    const batchRows = shards.reduce((n, [, r]) => n + r, 0);
+    const stage = buffers.stage;
+    if (!stage) {
+      let at = 0;
+      const parts = mine.map((j, k) => {
+        const [first, rows] = shards[j];
+        gatherRows(t.data, t.order, first, rows, input.x, input, at);
+        const part = { j, start: at, rows, xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
+        at += rows;
+        return part;
+      });
+      return { input, parts, batchRows };
+    }
+    // Allocate every tensor before taking the view: an allocation may grow tfjs's memory and detach it.
+    const x = stage.tensor(`x:${total}`, total, f);
     let at = 0;
     const parts = mine.map((j, k) => {
-      const [first, rows] = shards[j];
-      gatherRows(t.data, t.order, first, rows, input, at);
-      const part = { j, start: at, rows, xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
+      const rows = shards[j][1];
+      const part = { j, start: at, rows, xT: this.firstIsDense ? stage.tensor(`xT:${k}:${rows}`, f, rows) : undefined };
       at += rows;
       return part;
     });
-    return { input, parts, batchRows: shards.reduce((n, [, r]) => n + r, 0) };
+    const xView = stage.view(x);
+    parts.forEach((p) => gatherRows(t.data, t.order, shards[p.j][0], p.rows, xView, input, p.start));
+    for (const p of parts) if (p.xT) stage.transposeRows(x, p.start, p.rows, p.xT);
+    return { input: { ...input, x }, parts, batchRows };
   }
 
   /** Gathers step `step`'s rows now, unless already done; for the time a worker would otherwise spin. */
@@ -290,6 +325,7 @@ export class EpochRunner {
 
   release(): void {
     this.net.releaseWeights();
+    for (const b of this.buffers) b.dispose();
   }
 }
 

@@ -70,17 +70,25 @@ export class DirectMatMul {
     if (m === 1 || n === 1) return tf.transpose(a);
     const out = this.output(n, m);
     // 0: float32 in tfjs-wasm's CppDType.
-    this.transposeFn(this.id(a), new Uint8Array(Int32Array.of(m, n).buffer), 2, 0, this.id(out), PERM, 2);
+    this.transposeFn(this.id(a), shapeBytes(m, n).s2, 2, 0, this.id(out), PERM, 2);
     return out;
   }
 }
 
 const PERM = new Uint8Array(Int32Array.of(1, 0).buffer);
 
-/** The rank-3 shape [1, r, c] as the bytes tfjs-wasm's kernels take. */
-function shape3(r: number, c: number): Uint8Array {
-  return new Uint8Array(Int32Array.of(1, r, c).buffer);
+const shapes = new Map<number, Map<number, { s2: Uint8Array; s3: Uint8Array }>>();
+
+/** The shape [r, c] and its rank-3 form [1, r, c] as the bytes tfjs-wasm's kernels take; cached (a step uses a few). */
+function shapeBytes(r: number, c: number): { s2: Uint8Array; s3: Uint8Array } {
+  let byCols = shapes.get(r);
+  if (!byCols) shapes.set(r, (byCols = new Map()));
+  let bytes = byCols.get(c);
+  if (!bytes) byCols.set(c, (bytes = { s2: new Uint8Array(Int32Array.of(r, c).buffer), s3: new Uint8Array(Int32Array.of(1, r, c).buffer) }));
+  return bytes;
 }
+
+const shape3 = (r: number, c: number) => shapeBytes(r, c).s3;
 
 let cached: { backend: object; direct: DirectMatMul | null } | undefined;
 

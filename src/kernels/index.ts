@@ -1,7 +1,7 @@
 /**
  * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory; dropout
  * masks (dropout.wat), one private instance per thread; and the packing of Dense kernels for XNNPACK
- * (pack.wat), instantiated over tfjs-wasm's own memory.
+ * (pack.wat) and the transpose of a step's input rows (transpose.wat), instantiated over tfjs-wasm's own memory.
  *
  * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
  * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
@@ -11,6 +11,7 @@
 import { wasmBase64 } from './optimizer-wasm.js';
 import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
 import { wasmBase64 as packBase64 } from './pack-wasm.js';
+import { wasmBase64 as transposeBase64 } from './transpose-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -90,14 +91,30 @@ export interface Packer {
   pack(kernel: number, bias: number, fanIn: number, units: number, out: number): void;
 }
 
-const packers = new WeakMap<WebAssembly.Memory, Packer>();
+/** One instance of a kernel module per (module, memory), for modules that import their memory. */
+const instances = new Map<string, WeakMap<WebAssembly.Memory, object>>();
+function instanceOver<E extends object>(base64: string, memory: WebAssembly.Memory): E {
+  let perMemory = instances.get(base64);
+  if (!perMemory) instances.set(base64, (perMemory = new WeakMap()));
+  let e = perMemory.get(memory);
+  if (!e) {
+    e = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, 'base64')), { env: { memory } }).exports;
+    perMemory.set(memory, e);
+  }
+  return e as E;
+}
 
 /** The pack kernel over `memory` (one instance per memory and thread); see pack.wat. */
 export function packerFor(memory: WebAssembly.Memory): Packer {
-  let p = packers.get(memory);
-  if (!p) {
-    p = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(packBase64, 'base64')), { env: { memory } }).exports as unknown as Packer;
-    packers.set(memory, p);
-  }
-  return p;
+  return instanceOver<Packer>(packBase64, memory);
+}
+
+export interface Transposer {
+  /** dst[c * rows + r] = src[r * cols + c], float32 bits; byte offsets in the transposer's memory. */
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+}
+
+/** The transpose kernel over `memory` (one instance per memory and thread); see transpose.wat. */
+export function transposerFor(memory: WebAssembly.Memory): Transposer {
+  return instanceOver<Transposer>(transposeBase64, memory);
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction } from '../errors.js';
-import { foldIn } from '../rng.js';
+import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
@@ -37,7 +37,7 @@ export class Dropout extends Layer {
     if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
     const [rows, cols] = x.shape;
     const keys = new Int32Array(2 * rows);
-    for (let r = 0; r < rows; r++) keys.set(foldIn(dropoutKey, sampleIndices[r]), 2 * r);
+    for (let r = 0; r < rows; r++) foldInto(dropoutKey, sampleIndices[r], keys, 2 * r);
     // The SIMD kernel gives the bits of rng.ts's fillDropoutMask, row by row, about 4x faster.
     const m = tf.tensor2d(dropoutMasks(keys, rows, cols, this.rate), [rows, cols]);
     return { y: tf.mul(x, m), cache: m };
