@@ -1,7 +1,8 @@
 /**
  * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory; dropout
  * masks (dropout.wat), one private instance per thread; and the packing of Dense kernels for XNNPACK
- * (pack.wat) and the transpose of a step's input rows (transpose.wat), instantiated over tfjs-wasm's own memory.
+ * (pack.wat), the transpose of a step's input rows (transpose.wat) and the fused elementwise ops
+ * (elementwise.wat), instantiated over tfjs-wasm's own memory.
  *
  * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
  * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
@@ -12,6 +13,7 @@ import { wasmBase64 } from './optimizer-wasm.js';
 import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
 import { wasmBase64 as packBase64 } from './pack-wasm.js';
 import { wasmBase64 as transposeBase64 } from './transpose-wasm.js';
+import { wasmBase64 as elementwiseBase64 } from './elementwise-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -117,4 +119,20 @@ export interface Transposer {
 /** The transpose kernel over `memory` (one instance per memory and thread); see transpose.wat. */
 export function transposerFor(memory: WebAssembly.Memory): Transposer {
   return instanceOver<Transposer>(transposeBase64, memory);
+}
+
+export interface ElementwiseKernels {
+  /** out = a * b, n values; byte offsets in the kernels' memory (as all below). */
+  mul(a: number, b: number, out: number, n: number): void;
+  /** out = dy * tf.step(y). */
+  reluGrad(dy: number, y: number, out: number, n: number): void;
+  /** out = dy * (1 - y * y). */
+  tanhGrad(dy: number, y: number, out: number, n: number): void;
+  /** out = dy * (y * (1 - y)). */
+  sigmoidGrad(dy: number, y: number, out: number, n: number): void;
+}
+
+/** The elementwise kernels over `memory` (one instance per memory and thread); see elementwise.wat. */
+export function elementwiseFor(memory: WebAssembly.Memory): ElementwiseKernels {
+  return instanceOver<ElementwiseKernels>(elementwiseBase64, memory);
 }
