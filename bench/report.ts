@@ -5,6 +5,7 @@
  */
 import { MODELS, MODEL_NAMES, type ModelName } from './models.js';
 import type { CaseResult, CaseSpec, Runner } from './case.js';
+import { SLOW_PROBE } from './probe.js';
 
 /** One child run: its spec, and its result or why it failed. */
 export interface CaseRecord {
@@ -14,6 +15,8 @@ export interface CaseRecord {
   error?: string;
   /** os.loadavg()[0] when the case started: how busy the machine was. */
   loadAvg: number;
+  /** Just before the case: median ms per chunk of a fixed loop on each vCPU (probe.ts); absent in older files. */
+  probe?: number[];
 }
 
 export interface SummaryRow {
@@ -253,9 +256,40 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
       }
     }
     for (const f of footnotes) out.push(`- ${f}`);
+    out.push(...repeatLines(records, model));
     out.push('');
   }
   return out.join('\n');
+}
+
+/**
+ * lockstep's repeats one by one: s/epoch, sync ms per step, and a mark on those that ran while the probe saw
+ * a slow vCPU (its slowest vCPU SLOW_PROBE times the run's fastest probe or more). Empty without probes.
+ */
+export function repeatLines(records: readonly CaseRecord[], model: ModelName): string[] {
+  const slowest = (r: CaseRecord) => (r.probe?.length ? Math.max(...r.probe) : NaN);
+  const probed = records.filter((r) => Number.isFinite(slowest(r)));
+  if (probed.length === 0) return [];
+  const fastest = Math.min(...probed.map(slowest));
+  const mine = records.filter((r) => r.spec.model === model && r.spec.runner === 'lockstep' && r.result);
+  const out: string[] = [];
+  for (const batch of [...new Set(mine.map((r) => r.spec.batch))]) {
+    for (const workers of [...new Set(mine.filter((r) => r.spec.batch === batch).map((r) => r.spec.workers))]) {
+      const runs = mine.filter((r) => r.spec.batch === batch && r.spec.workers === workers);
+      const cells = runs.map((r) => {
+        const t = r.result!.timing ?? [];
+        const sync = median(t.map((e) => e.syncMsPerStep));
+        const slow = slowest(r) >= SLOW_PROBE * fastest ? '*' : '';
+        return `${sig(median(r.result!.epochSeconds))}${workers >= 2 && Number.isFinite(sync) ? ` (${ms(sync)})` : ''}${slow}`;
+      });
+      out.push(`- batch ${batch}, ${workers === 0 ? 'in process' : `${workers} worker${workers > 1 ? 's' : ''}`}, per repeat: ${cells.join(', ')}`);
+    }
+  }
+  out.push(
+    `- Per repeat: s/epoch (sync ms per step, with 2+ workers); * = the probe just before it found a vCPU at least ${Math.round((SLOW_PROBE - 1) * 100)}% slower ` +
+      `than the run's fastest probe (${sig(fastest, 3)} ms per chunk): the VM was in a slow phase (see bench/probe.ts).`,
+  );
+  return out;
 }
 
 function describeBackend(b: unknown): string {

@@ -10,6 +10,7 @@
  * peak RSS is its own and no two worker pools share a process. Results go to bench/results/<stamp>.json (all
  * raw numbers), <stamp>.md (tables), <stamp>-<model>.svg (samples/s against workers) and latest.md.
  */
+import { probeCpus } from './probe.js';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -201,7 +202,7 @@ async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
         // Repeats outside the runners, so that drift in the machine's load spreads over all runners alike.
         for (let repeat = 0; repeat < o.repeats; repeat++) {
           for (const spec of casesFor(o, model, batch, python, repeat)) {
-            const record: CaseRecord = { spec, repeat, loadAvg: loadavg()[0] };
+            const record: CaseRecord = { spec, repeat, loadAvg: loadavg()[0], probe: await probeCpus(availableParallelism()) };
             const t0 = performance.now();
             const at = `[${records.length + 1}/${total}]`;
             try {

@@ -8,6 +8,8 @@
  *                                                 interleaved: gathered on the host, transposed in JavaScript
  *                                                 and copied into tfjs; or gathered into tensors in tfjs's
  *                                                 memory and transposed there (engine/row-stage.ts)
+ *   node dist/bench/step-time.js ops [threads]    each fused elementwise op (engine/elementwise.ts) against the
+ *                                                 tf ops it replaces, on 64 x 128 tensors, interleaved
  *   node dist/bench/step-time.js cpu [threads]    a fixed arithmetic loop in 4,000 chunks per thread: whether
  *                                                 the machine is quiet (about 0.92 ms per chunk here) or one
  *                                                 vCPU is slowed by its host
@@ -23,6 +25,7 @@ import { mnist } from '../src/datasets/mnist.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows, transposeRows, StepBuffers } from '../src/engine/step.js';
 import { permutation } from '../src/rng.js';
+import { directElementwise, REFERENCE } from '../src/engine/elementwise.js';
 
 const PLAN: Plan = {
   inputShape: [784],
@@ -104,6 +107,32 @@ async function rowTimes(): Promise<string> {
   return `host ${quantiles(a.slice(500))}\n           staged ${quantiles(b.slice(500))}`;
 }
 
+/** Median µs of each elementwise op, tf against direct, 3,000 interleaved calls each. */
+async function opTimes(): Promise<string> {
+  await initBackend();
+  const direct = directElementwise();
+  if (!direct) throw new Error('no direct elementwise ops on this backend');
+  const a = tf.randomNormal([64, 128]) as tf.Tensor2D;
+  const b = tf.randomNormal([64, 128]) as tf.Tensor2D;
+  const lines: string[] = [];
+  for (const k of Object.keys(REFERENCE) as (keyof typeof REFERENCE)[]) {
+    const t: [number[], number[]] = [[], []];
+    for (let i = 0; i < 3000; i++) {
+      for (const [j, f] of [() => REFERENCE[k](a, b), () => direct[k](a, b)].entries()) {
+        const t0 = performance.now();
+        tf.tidy(() => {
+          f();
+        });
+        t[j].push(performance.now() - t0);
+      }
+    }
+    const median = (x: number[]) => ((x.sort((p, q) => p - q)[x.length >> 1] ?? 0) * 1000).toFixed(1);
+    lines.push(`${k.padEnd(12)} tf ${median(t[0].slice(500))} µs, direct ${median(t[1].slice(500))} µs`);
+  }
+  tf.dispose([a, b]);
+  return `\n  ${lines.join('\n  ')}`;
+}
+
 function cpuTimes(): number[] {
   const a = new Float64Array(4096).fill(1.0001);
   const times: number[] = [];
@@ -120,8 +149,8 @@ function cpuTimes(): number[] {
 if (isMainThread) {
   const what = process.argv[2] ?? 'step';
   const threads = Number(process.argv[3] ?? 1);
-  if (!['step', 'rows', 'cpu'].includes(what) || !(threads >= 1)) {
-    console.error('usage: node dist/bench/step-time.js step|rows|cpu [threads]');
+  if (!['step', 'rows', 'ops', 'cpu'].includes(what) || !(threads >= 1)) {
+    console.error('usage: node dist/bench/step-time.js step|rows|ops|cpu [threads]');
     process.exit(2);
   }
   const file = fileURLToPath(import.meta.url);
@@ -133,6 +162,6 @@ if (isMainThread) {
   );
 } else {
   const { what, index, threads } = workerData as { what: string; index: number; threads: number };
-  const report = what === 'rows' ? await rowTimes() : quantiles(what === 'cpu' ? cpuTimes() : await stepTimes());
+  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : quantiles(what === 'cpu' ? cpuTimes() : await stepTimes());
   console.log(`${what} thread ${index + 1} of ${threads}: ${report}`);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaseResult, CaseSpec, Runner } from '../bench/case.js';
 import { MODELS, paramCount } from '../bench/models.js';
 import { casesFor, parseOptions, resultsJson } from '../bench/run.js';
-import { chartSvg, determinism, escapeXml, logTicks, markdown, median, niceTicks, summarise, type CaseRecord } from '../bench/report.js';
+import { chartSvg, determinism, escapeXml, logTicks, markdown, median, niceTicks, repeatLines, summarise, type CaseRecord } from '../bench/report.js';
 
 const noPython = { python: 'python3', notes: [] };
 
@@ -162,5 +162,23 @@ describe('bench report', () => {
     expect(svg).toContain('lockstep, batch 128');
     expect(svg).not.toMatch(/NaN|undefined/);
     expect(escapeXml('a<b & "c">')).toBe('a&lt;b &amp; &quot;c&quot;&gt;');
+  });
+
+  it('lists lockstep repeats one by one and marks those run while the probe saw a slow vCPU', () => {
+    const probed = (r: CaseRecord, probe: number[]) => ({ ...r, probe });
+    const records = [
+      probed(record('lockstep', 1, [4, 4.2]), [0.92, 0.93]),
+      probed(record('lockstep', 2, [2.5, 2.4], {}, 0), [0.92, 0.95]),
+      probed(record('lockstep', 1, [4.1], {}, 1), [0.93, 0.94]),
+      // One vCPU at 1.6 ms per chunk against the run's fastest 0.93: a slow phase.
+      probed(record('lockstep', 2, [3.9], {}, 1), [1.6, 0.92]),
+      probed(record('tfjs-wasm', 1, [20]), [3, 3]),
+    ];
+    const lines = repeatLines(records, 'mlp');
+    expect(lines[0]).toBe('- batch 128, 1 worker, per repeat: 4.1, 4.1');
+    expect(lines[1]).toBe('- batch 128, 2 workers, per repeat: 2.45 (0.50), 3.9 (0.50)*');
+    expect(lines[2]).toMatch(/\* = the probe just before it found a vCPU at least 15% slower than the run's fastest probe \(0.93 ms per chunk\)/);
+    // Records from before the probe existed: no lines.
+    expect(repeatLines([record('lockstep', 1, [4])], 'mlp')).toEqual([]);
   });
 });
