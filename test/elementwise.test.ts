@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { directElementwise, REFERENCE } from '../src/engine/elementwise.js';
+import { columnSums, directElementwise, REFERENCE } from '../src/engine/elementwise.js';
 import { getActivation } from '../src/activations.js';
 import { FC_SEED } from './helpers/models.js';
 
@@ -58,6 +58,30 @@ describe('the direct elementwise ops', () => {
           const a = tf.tensor2d(values(), [rows, cols]);
           const b = tf.tensor2d(values(), [rows, cols]);
           expect(bits(direct[kernel](a, b))).toEqual(bits(REFERENCE[kernel](a, b)));
+        });
+      }),
+      { seed: FC_SEED, numRuns: 300 },
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the column-sums kernel gives the bits of the float64 reference for any shape and row range', () => {
+    const direct = directElementwise()!;
+    const arb = fc.record({ rows: fc.integer({ min: 1, max: 70 }), cols: fc.integer({ min: 1, max: 19 }), seed: fc.nat(), raw: fc.boolean() });
+    const before = tf.memory().numTensors;
+    fc.assert(
+      fc.property(arb, ({ rows, cols, seed, raw }) => {
+        let s = seed | 1;
+        const word = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+        // Raw patterns with NaNs swapped for 1: a NaN sum's payload is not defined across JavaScript and wasm.
+        const values = Float32Array.from(
+          raw ? new Float32Array(Uint32Array.from({ length: rows * cols }, word).buffer).map((v) => (Number.isNaN(v) ? 1 : v)) : Array.from({ length: rows * cols }, () => (word() / 2 ** 32) * 2 - 1),
+        );
+        const start = word() % rows;
+        const n = 1 + (word() % (rows - start));
+        tf.tidy(() => {
+          const a = tf.tensor2d(values, [rows, cols]);
+          expect(Array.from(new Uint32Array(direct.columnSums(a, start, n).buffer))).toEqual(Array.from(new Uint32Array(columnSums(values, start, n, cols).buffer)));
         });
       }),
       { seed: FC_SEED, numRuns: 300 },

@@ -1,7 +1,7 @@
 /**
  * The elementwise ops of a training step without tfjs's op wrappers: Dropout's x * mask and the derivatives
  * of relu, tanh and sigmoid, each one pass of a SIMD kernel (kernels/elementwise.wat) over tensors in
- * tfjs-wasm's memory. Through tfjs, tanh's derivative is three ops (square, sub, mul) and relu's two, each
+ * tfjs-wasm's memory; and the bias gradients' column sums (kernels/column-sums.wat), read in place. Through tfjs, tanh's derivative is three ops (square, sub, mul) and relu's two, each
  * with its own output tensor and about 5 µs of engine dispatch; the MNIST MLP's step made nine such calls
  * per worker. The arithmetic is the ops' own, in their order, so the bits are the same: `directElementwise()`
  * checks that once per thread, on values that include NaNs, infinities, zeros of both signs and subnormals,
@@ -11,18 +11,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmBackend, wasmMemory, type WasmBackendInternals } from './heap.js';
-import { elementwiseFor, type ElementwiseKernels } from '../kernels/index.js';
+import { columnSumsFor, elementwiseFor, type ColumnSumsKernel, type ElementwiseKernels } from '../kernels/index.js';
 
-type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>>;
+type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>> & { wasm: Required<Pick<WasmBackendInternals['wasm'], '_malloc' | '_free'>> };
 type T = tf.Tensor2D;
 type Kernel = 'mul' | 'reluGrad' | 'tanhGrad' | 'sigmoidGrad';
 
 export class DirectElementwise {
   private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
 
+  /** A block of tfjs's memory for column sums' output (byte offset, size in bytes). */
+  private scratch = { at: 0, bytes: 0 };
+
   constructor(
     private readonly be: Internals,
     private readonly k: ElementwiseKernels,
+    private readonly sums: ColumnSumsKernel,
   ) {}
 
   private run(kernel: Kernel, a: T, b: T): T {
@@ -57,6 +61,29 @@ export class DirectElementwise {
   sigmoidGrad(dy: T, y: T): T {
     return this.run('sigmoidGrad', dy, y);
   }
+
+  /** columnSums(values of a, start, rows): a Dense layer's bias gradient, read where the tensor lives. */
+  columnSums(a: T, start: number, rows: number): Float32Array {
+    const cols = a.shape[1];
+    if (a.dtype !== 'float32' || start < 0 || start + rows > a.shape[0]) throw new Error(`lockstep internal: no rows [${start}, ${start + rows}) in [${a.shape}]`);
+    if (this.scratch.bytes < cols * 4) {
+      if (this.scratch.bytes) this.be.wasm._free(this.scratch.at);
+      this.scratch = { at: this.be.wasm._malloc(cols * 4), bytes: cols * 4 };
+    }
+    // The offsets are taken after the malloc, which may have grown (and so replaced) the memory's buffer.
+    this.sums.columnSums(this.offset(a), start, rows, cols, this.scratch.at);
+    return new Float32Array(this.be.wasm.HEAPU8.buffer, this.scratch.at, cols).slice();
+  }
+}
+
+/**
+ * Column sums of rows [start, start + rows) of a row-major matrix, accumulated in float64 in row order and
+ * rounded to float32 once: the reference for `DirectElementwise.columnSums` and the path without it.
+ */
+export function columnSums(a: Float32Array, start: number, rows: number, cols: number): Float32Array {
+  const acc = new Float64Array(cols);
+  for (let r = start; r < start + rows; r++) for (let c = 0; c < cols; c++) acc[c] += a[r * cols + c];
+  return Float32Array.from(acc);
 }
 
 /** What each direct op must equal, on tfjs's ops. */
@@ -76,8 +103,8 @@ export function directElementwise(): DirectElementwise | null {
   const be = wasmBackend();
   const memory = wasmMemory(be);
   let direct: DirectElementwise | null = null;
-  if (be && memory && typeof be.makeOutput === 'function') {
-    direct = new DirectElementwise(be as Internals, elementwiseFor(memory));
+  if (be && memory && typeof be.makeOutput === 'function' && typeof be.wasm._malloc === 'function' && typeof be.wasm._free === 'function') {
+    direct = new DirectElementwise(be as Internals, elementwiseFor(memory), columnSumsFor(memory));
     if (!agrees(direct)) direct = null;
   }
   cached = { backend, direct };
@@ -105,6 +132,12 @@ function agrees(direct: DirectElementwise): boolean {
         if (!got.every((v, i) => v === want[i])) return false;
       }
       return true;
+    }) && [[0, 5], [1, 3], [4, 1]].every(([start, rows]) => {
+      // Finite values only: float64 NaN payloads are not defined across JavaScript and wasm.
+      const finite = tf.tensor2d(probeValues(3).map((v) => (Number.isFinite(v) ? v : 1.5)), [5, 7]);
+      const got = new Uint32Array(direct.columnSums(finite, start, rows).buffer);
+      const want = new Uint32Array(columnSums(finite.dataSync() as Float32Array, start, rows, 7).buffer);
+      return got.every((v, i) => v === want[i]);
     });
   });
 }

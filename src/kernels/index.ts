@@ -1,8 +1,9 @@
 /**
  * The SIMD kernels: reduce-and-update (optimizer.wat), instantiated over a model's shared memory; dropout
  * masks (dropout.wat), one private instance per thread; and the packing of Dense kernels for XNNPACK
- * (pack.wat), the transpose of a step's input rows (transpose.wat) and the fused elementwise ops
- * (elementwise.wat), instantiated over tfjs-wasm's own memory.
+ * (pack.wat), the transpose of a step's input rows (transpose.wat), the fused elementwise ops
+ * (elementwise.wat) and the bias gradients' column sums (column-sums.wat), instantiated over tfjs-wasm's
+ * own memory.
  *
  * The JavaScript loops in optimizers.ts are the reference; each kernel here computes the same float32
  * operations in the same order, four lanes at a time, so the bits agree (test/kernels.test.ts). The gain is
@@ -14,6 +15,7 @@ import { wasmBase64 as dropoutBase64 } from './dropout-wasm.js';
 import { wasmBase64 as packBase64 } from './pack-wasm.js';
 import { wasmBase64 as transposeBase64 } from './transpose-wasm.js';
 import { wasmBase64 as elementwiseBase64 } from './elementwise-wasm.js';
+import { wasmBase64 as columnSumsBase64 } from './column-sums-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -135,4 +137,14 @@ export interface ElementwiseKernels {
 /** The elementwise kernels over `memory` (one instance per memory and thread); see elementwise.wat. */
 export function elementwiseFor(memory: WebAssembly.Memory): ElementwiseKernels {
   return instanceOver<ElementwiseKernels>(elementwiseBase64, memory);
+}
+
+export interface ColumnSumsKernel {
+  /** out[c] = float32(float64 sum of src rows [start, start + rows), column c, in row order); byte offsets. */
+  columnSums(src: number, start: number, rows: number, cols: number, out: number): void;
+}
+
+/** The column-sums kernel over `memory` (one instance per memory and thread); see column-sums.wat. */
+export function columnSumsFor(memory: WebAssembly.Memory): ColumnSumsKernel {
+  return instanceOver<ColumnSumsKernel>(columnSumsBase64, memory);
 }

@@ -5,6 +5,7 @@ import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
 import { heapView } from '../engine/heap.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
+import { columnSums, directElementwise } from '../engine/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DenseOptions {
@@ -100,10 +101,13 @@ export class Dense extends Layer {
     const { x, z, y, act } = cache as DenseCache;
     const dz = act.backward(dy, y, z);
     const whole = parts.length === 1 && parts[0].rows === x.shape[0];
-    // The bias gradient is a column sum; on the host it is cheaper than wasm's axis-0 reduction. Read it now:
-    // a heap view is only valid until the next tfjs allocation.
-    const dzHost = this.useBias ? heapView(dz) : undefined;
-    const biasGrads = parts.map(({ start, rows }) => (dzHost ? columnSums(dzHost, start, rows, this.units) : undefined));
+    // The bias gradient is a column sum in float64 (exact for a shard's rows), by a SIMD kernel reading dz where
+    // it lies, or on the host. Read it now: a heap view is only valid until the next tfjs allocation.
+    const direct = directElementwise();
+    const dzHost = this.useBias && !direct ? heapView(dz) : undefined;
+    const biasGrads = parts.map(({ start, rows }) =>
+      !this.useBias ? undefined : direct ? direct.columnSums(dz, start, rows) : columnSums(dzHost!, start, rows, this.units),
+    );
     const grads = parts.map(({ start, rows, inputTransposed }, i) => {
       const xT = inputTransposed ?? transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
       const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
@@ -129,11 +133,4 @@ export class Dense extends Layer {
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }
-}
-
-/** Column sums of rows [start, start + rows) of a row-major matrix, accumulated in float64 in row order. */
-function columnSums(a: Float32Array, start: number, rows: number, cols: number): Float32Array {
-  const acc = new Float64Array(cols);
-  for (let r = start; r < start + rows; r++) for (let c = 0; c < cols; c++) acc[c] += a[r * cols + c];
-  return Float32Array.from(acc);
 }
