@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmBackend, wasmMemory } from './heap.js';
-import { packerFor, type Packer } from '../kernels/index.js';
+import { packerFor, transposerFor, type Packer, type Transposer } from '../kernels/index.js';
 import { directMatMul, type DirectMatMul, type FusedActivation } from './wasm-matmul.js';
 
 export type { FusedActivation };
@@ -76,10 +76,10 @@ export class PackedKernel {
   private fresh: tf.Tensor[] = [];
   /**
    * The SIMD packer over tfjs's memory, and a staging block there (byte offset, from tfjs's malloc) that each
-   * step's kernel and bias are copied into first: the packer can only read tfjs's memory. Not for
-   * `fromTransposed` kernels (small in an MLP; packKernel does them).
+   * step's kernel and bias are copied into first: the packer can only read tfjs's memory. A `fromTransposed`
+   * kernel is transposed within the staging block first (by the SIMD transpose), then packed the same way.
    */
-  private simd: { packer: Packer; staging: number } | null = null;
+  private simd: { packer: Packer; transposer: Transposer; staging: number } | null = null;
   /** tfjs-wasm's _FusedMatMul without the op wrapper (null: tf.fused.matMul). */
   private direct: DirectMatMul | null = directMatMul();
   /** What the next matmul multiplies by: the persistent tensors, or this step's fresh ones. */
@@ -101,12 +101,14 @@ export class PackedKernel {
     this.packedAt = this.locate();
   }
 
-  private simdPacker(): { packer: Packer; staging: number } | null {
+  private simdPacker(): { packer: Packer; transposer: Transposer; staging: number } | null {
     const backend = wasmBackend();
     const wasm = backend?.wasm;
     const memory = wasmMemory(backend);
-    if (this.fromTransposed || !wasm?._malloc || !memory) return null;
-    return { packer: packerFor(memory), staging: wasm._malloc((this.fanIn + 1) * this.units * 4) };
+    if (!wasm?._malloc || !memory) return null;
+    // The kernel, its transpose when needed, then the bias.
+    const floats = (this.fromTransposed ? 2 : 1) * this.fanIn * this.units + this.units;
+    return { packer: packerFor(memory), transposer: transposerFor(memory), staging: wasm._malloc(floats * 4) };
   }
 
   /** Whether each step's weights are packed by the SIMD kernel (else by packKernel, in JavaScript). */
@@ -143,11 +145,18 @@ export class PackedKernel {
     // updated either: XNNPACK reads it only when it creates the operator, into the packed buffer.
     const heap = new Float32Array(be.wasm.HEAPU8.buffer);
     if (this.simd) {
-      const { packer, staging } = this.simd;
-      const biasAt = staging + this.fanIn * this.units * 4;
+      const { packer, transposer, staging } = this.simd;
+      const bytes = this.fanIn * this.units * 4;
       heap.set(kernel, staging / 4);
+      let src = staging;
+      if (this.fromTransposed) {
+        // The source is [units, fanIn]: its transpose is the [fanIn, units] matrix the packer reads.
+        src = staging + bytes;
+        transposer.transpose(staging, this.units, this.fanIn, src);
+      }
+      const biasAt = src + bytes;
       if (bias) heap.set(bias, biasAt / 4);
-      packer.pack(staging, bias ? biasAt : 0, this.fanIn, this.units, this.packedAt * 4);
+      packer.pack(src, bias ? biasAt : 0, this.fanIn, this.units, this.packedAt * 4);
     } else {
       packKernel(kernel, bias, this.fanIn, this.units, heap, this.packedAt, this.fromTransposed);
     }
