@@ -33,9 +33,11 @@ export interface CaseSpec {
   /** Score the test set at the end (peers skip it after their first repeat; lockstep always scores). */
   evaluate: boolean;
   /**
-   * Steps of warm-up before timing. lockstep runs them as at most 3 epochs over the first rows: V8 keeps
-   * compiling the per-step code for about 1,500 steps, and on a machine with as many workers as cores that
-   * compiling takes turns with the workers (measured: MNIST MLP epochs 2-3 at 1.4 s, then 1.05 s).
+   * Steps of warm-up before timing. lockstep runs them as at most 6 epochs over the first rows: V8 keeps
+   * compiling the per-step code for about 2,500 steps, and on a machine with as many workers as cores that
+   * compiling takes turns with the workers. Measured with `node --trace-opt` over a 10-epoch fit of the MNIST
+   * MLP on 2 workers: 242, 186, 58, 148 and 30 ms of compiling in epochs 2 to 6, then under 15 ms an epoch;
+   * epochs 4-6 ran at 0.89-0.93 s with 0.10-0.18 ms of sync per step, epochs 7-10 at 0.81-0.83 s with 0.02-0.05.
    */
   warmupSteps: number;
   /** Peers only: time at most this many steps and extrapolate to s/epoch; 0 = whole epochs. */
@@ -88,7 +90,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
 
   // Warm-up: starts the pool, initialises wasm in every thread and lets the JIT settle (see warmupSteps).
   const stepsPerEpoch = Math.ceil(xTrain.rows / spec.batch);
-  const warmSteps = Math.max(1, Math.min(spec.warmupSteps, 3 * stepsPerEpoch));
+  const warmSteps = Math.max(1, Math.min(spec.warmupSteps, 6 * stepsPerEpoch));
   const warmEpochs = Math.ceil(warmSteps / stepsPerEpoch);
   const warm = headRows({ x: xTrain, y: yTrain }, Math.ceil(warmSteps / warmEpochs) * spec.batch);
   const warmHistory = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: warmEpochs });

@@ -63,7 +63,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --repeats N        child processes per case; the report takes the median (default 3; --quick: 1)
   --rows N           keep the first N training rows (default all; wide 12,000; --quick: 6,000)
   --test-rows N      score the first N MNIST test rows (default all 10,000; --quick: 2,000)
-  --warmup N         warm-up steps before timing; lockstep: at most 3 epochs (default 1500; --quick: 3)
+  --warmup N         warm-up steps before timing; lockstep: at most 6 epochs (default 2500; --quick: 3)
   --no-peers         lockstep only
   --peer-steps N     timed steps per epoch for peers, extrapolated to an epoch; 0 = whole epochs (default 100; --quick: 20)
   --peer-seconds S   cap on a peer's timed seconds per case (default 20; --quick: 4)
@@ -130,7 +130,7 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
     repeats: one(values.repeats, 'repeats', 1) ?? (quick ? 1 : 3),
     rows: perModel(rowsAll, defaultRows),
     testRows: one(values['test-rows'], 'test-rows', 1) ?? (quick ? 2000 : undefined),
-    warmupSteps: one(values.warmup, 'warmup', 1) ?? (quick ? 3 : 1500),
+    warmupSteps: one(values.warmup, 'warmup', 1) ?? (quick ? 3 : 2500),
     peers: !values['no-peers'],
     peerSteps: one(values['peer-steps'], 'peer-steps', 0) ?? (quick ? 20 : 100),
     peerSeconds: one(values['peer-seconds'], 'peer-seconds', 0) ?? (quick ? 4 : 20),
