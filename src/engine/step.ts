@@ -160,7 +160,7 @@ export class EpochRunner {
   private readonly range: [number, number];
   private readonly width: number;
   private readonly firstIsDense: boolean;
-  /** Host buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
+  /** Buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
   private readonly buffers: [StepBuffers, StepBuffers];
   /** Rows gathered ahead for a coming step (null: that step has no shard for this worker). */
   private ahead?: { step: number; rows: Gathered | null };
