@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows, transposeRows, StepBuffers } from '../src/engine/step.js';
 import { permutation } from '../src/rng.js';
 import { directElementwise, REFERENCE } from '../src/engine/elementwise.js';
+import { chunkTimes } from './probe.js';
 
 const PLAN: Plan = {
   inputShape: [784],
@@ -133,19 +134,6 @@ async function opTimes(): Promise<string> {
   return `\n  ${lines.join('\n  ')}`;
 }
 
-function cpuTimes(): number[] {
-  const a = new Float64Array(4096).fill(1.0001);
-  const times: number[] = [];
-  let sum = 0;
-  for (let k = 0; k < 4000; k++) {
-    const t = performance.now();
-    for (let rep = 0; rep < 300; rep++) for (let i = 0; i < 4096; i++) sum += a[i] * 1e-9;
-    times.push(performance.now() - t);
-  }
-  if (!(sum > 0)) throw new Error('unreachable');
-  return times.slice(500);
-}
-
 if (isMainThread) {
   const what = process.argv[2] ?? 'step';
   const threads = Number(process.argv[3] ?? 1);
@@ -162,6 +150,6 @@ if (isMainThread) {
   );
 } else {
   const { what, index, threads } = workerData as { what: string; index: number; threads: number };
-  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : quantiles(what === 'cpu' ? cpuTimes() : await stepTimes());
+  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : quantiles(what === 'cpu' ? chunkTimes(4000).slice(500) : await stepTimes());
   console.log(`${what} thread ${index + 1} of ${threads}: ${report}`);
 }

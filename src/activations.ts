@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { unknownName } from './errors.js';
 import { plantedBug } from './testing.js';
-import { directElementwise } from './engine/elementwise.js';
+import { reluGrad, sigmoidGrad, tanhGrad } from './engine/elementwise.js';
 
 type T = tf.Tensor2D;
 
@@ -36,7 +36,7 @@ const ACTIVATIONS: Record<string, Activation> = {
     needsZ: false,
     forward: (z) => tf.relu(z),
     // relu'(0) = 0, as in TensorFlow: y > 0 exactly where z > 0. One fused pass where available, same bits.
-    backward: (dy, y) => directElementwise()?.reluGrad(dy, y) ?? tf.mul(dy, tf.step(y, 0)),
+    backward: reluGrad,
   }),
   tanh: act({
     name: 'tanh',
@@ -48,7 +48,7 @@ const ACTIVATIONS: Record<string, Activation> = {
         const d = tf.sub(1, tf.square(y));
         return tf.mul(dy, tf.mul(d, d));
       }
-      return directElementwise()?.tanhGrad(dy, y) ?? tf.mul(dy, tf.sub(1, tf.square(y)));
+      return tanhGrad(dy, y);
     },
   }),
   sigmoid: act({
@@ -56,7 +56,7 @@ const ACTIVATIONS: Record<string, Activation> = {
     fused: 'sigmoid',
     needsZ: false,
     forward: (z) => tf.sigmoid(z),
-    backward: (dy, y) => directElementwise()?.sigmoidGrad(dy, y) ?? tf.mul(dy, tf.mul(y, tf.sub(1, y))),
+    backward: sigmoidGrad,
   }),
   softmax: act({
     name: 'softmax',

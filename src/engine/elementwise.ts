@@ -10,16 +10,14 @@
  * Like heap.ts this relies on tfjs-wasm 4.x internals (the version is pinned).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmBackend, wasmMemory, type WasmBackendInternals } from './heap.js';
+import { heapOffset, heapTensor, heapView, perBackend, wasmBackend, wasmMemory, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
 import { columnSumsFor, elementwiseFor, type ColumnSumsKernel, type ElementwiseKernels } from '../kernels/index.js';
 
-type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>> & { wasm: Required<Pick<WasmBackendInternals['wasm'], '_malloc' | '_free'>> };
+type Internals = WasmWithOutput & { wasm: Required<Pick<WasmBackendInternals['wasm'], '_malloc' | '_free'>> };
 type T = tf.Tensor2D;
 type Kernel = 'mul' | 'reluGrad' | 'tanhGrad' | 'sigmoidGrad';
 
 export class DirectElementwise {
-  private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
-
   /** A block of tfjs's memory for column sums' output (byte offset, size in bytes). */
   private scratch = { at: 0, bytes: 0 };
 
@@ -33,13 +31,9 @@ export class DirectElementwise {
     if (a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1] || a.dtype !== 'float32' || b.dtype !== 'float32') {
       throw new Error(`lockstep internal: ${kernel} needs two float32 tensors of one shape, got [${a.shape}] and [${b.shape}]`);
     }
-    const out = this.engine.makeTensorFromTensorInfo(this.be.makeOutput(a.shape, 'float32')) as T;
-    this.k[kernel](this.offset(a), this.offset(b), this.offset(out), a.size);
+    const out = heapTensor(this.be, a.shape[0], a.shape[1]);
+    this.k[kernel](heapOffset(this.be, a), heapOffset(this.be, b), heapOffset(this.be, out), a.size);
     return out;
-  }
-
-  private offset(t: tf.Tensor): number {
-    return this.be.dataIdMap.get(t.dataId)!.memoryOffset;
   }
 
   /** a * b (tf.mul). */
@@ -71,7 +65,7 @@ export class DirectElementwise {
       this.scratch = { at: this.be.wasm._malloc(cols * 4), bytes: cols * 4 };
     }
     // The offsets are taken after the malloc, which may have grown (and so replaced) the memory's buffer.
-    this.sums.columnSums(this.offset(a), start, rows, cols, this.scratch.at);
+    this.sums.columnSums(heapOffset(this.be, a), start, rows, cols, this.scratch.at);
     return new Float32Array(this.be.wasm.HEAPU8.buffer, this.scratch.at, cols).slice();
   }
 }
@@ -94,21 +88,27 @@ export const REFERENCE: Record<Kernel, (a: T, b: T) => tf.Tensor> = {
   sigmoidGrad: (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y))),
 };
 
-let cached: { backend: object; direct: DirectElementwise | null } | undefined;
-
 /** The direct ops for the current backend, or null when it is not tfjs-wasm or they do not give tfjs's bits. */
-export function directElementwise(): DirectElementwise | null {
-  const backend = tf.backend();
-  if (cached?.backend === backend) return cached.direct;
+export const directElementwise = perBackend((): DirectElementwise | null => {
   const be = wasmBackend();
   const memory = wasmMemory(be);
-  let direct: DirectElementwise | null = null;
-  if (be && memory && typeof be.makeOutput === 'function' && typeof be.wasm._malloc === 'function' && typeof be.wasm._free === 'function') {
-    direct = new DirectElementwise(be as Internals, elementwiseFor(memory), columnSumsFor(memory));
-    if (!agrees(direct)) direct = null;
-  }
-  cached = { backend, direct };
-  return direct;
+  if (!be || !memory || typeof be.makeOutput !== 'function' || typeof be.wasm._malloc !== 'function' || typeof be.wasm._free !== 'function') return null;
+  const direct = new DirectElementwise(be as Internals, elementwiseFor(memory), columnSumsFor(memory));
+  return agrees(direct) ? direct : null;
+});
+
+/** a * b: the direct kernel where available, else tf.mul (the same bits either way). */
+export const mul = (a: T, b: T): T => directElementwise()?.mul(a, b) ?? (REFERENCE.mul(a, b) as T);
+/** relu's derivative times dy, as `mul`. */
+export const reluGrad = (dy: T, y: T): T => directElementwise()?.reluGrad(dy, y) ?? (REFERENCE.reluGrad(dy, y) as T);
+/** tanh's derivative times dy, as `mul`. */
+export const tanhGrad = (dy: T, y: T): T => directElementwise()?.tanhGrad(dy, y) ?? (REFERENCE.tanhGrad(dy, y) as T);
+/** sigmoid's derivative times dy, as `mul`. */
+export const sigmoidGrad = (dy: T, y: T): T => directElementwise()?.sigmoidGrad(dy, y) ?? (REFERENCE.sigmoidGrad(dy, y) as T);
+
+/** Column sums of rows [start, start + rows) of `a` (a bias gradient): the kernel in place, else on a heap view. */
+export function columnSumsOf(a: T, start: number, rows: number): Float32Array {
+  return directElementwise()?.columnSums(a, start, rows) ?? columnSums(heapView(a), start, rows, a.shape[1]);
 }
 
 /** Special values, then random ones of every magnitude; 5 x 7 = 35 values, so the one-at-a-time tail runs too. */

@@ -19,7 +19,7 @@
  * to fresh tensors every step: slower, same results.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmBackend, wasmMemory } from './heap.js';
+import { heapOffset, wasmBackend, wasmMemory } from './heap.js';
 import { packerFor, transposerFor, type Packer, type Transposer } from '../kernels/index.js';
 import { directMatMul, type DirectMatMul, type FusedActivation } from './wasm-matmul.js';
 
@@ -187,15 +187,15 @@ export class PackedKernel {
     const probeK = Float32Array.from({ length: n }, (_, i) => (1 + (i + 1) * 2 ** -23) * scale);
     const probeB = this.useBias ? Float32Array.from({ length: this.units }, (_, j) => (1 + (n + j + 1) * 2 ** -23) * scale) : undefined;
     const heapOf = () => new Float32Array(be.wasm.HEAPU8.buffer);
-    heapOf().set(probeK, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
-    if (this.bias) heapOf().set(probeB!, be.dataIdMap.get(this.bias.dataId)!.memoryOffset / 4);
+    heapOf().set(probeK, heapOffset(be, this.kernel) / 4);
+    if (this.bias) heapOf().set(probeB!, heapOffset(be, this.bias) / 4);
     // The first matmul creates (and packs) the operator that every later matmul with this activation reuses.
     tf.tidy(() => {
       this.matMul(tf.zeros([1, this.fanIn]));
     });
     const expected = new Float32Array(packedSize(this.fanIn, this.units));
     packKernel(probeK, probeB, this.fanIn, this.units, expected, 0);
-    const at = findSequence(heapOf(), expected, NR, be.dataIdMap.get(this.kernel.dataId)!.memoryOffset / 4);
+    const at = findSequence(heapOf(), expected, NR, heapOffset(be, this.kernel) / 4);
     if (at === null) return null;
     this.packedAt = at;
     if (this.verify()) return at;

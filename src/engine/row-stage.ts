@@ -10,17 +10,14 @@
  * null without them, and the caller stages rows in host arrays as before.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapView, wasmBackend, wasmMemory, type WasmBackendInternals } from './heap.js';
+import { heapOffset, heapTensor, heapView, wasmBackend, wasmMemory, type WasmWithOutput } from './heap.js';
 import { transposerFor, type Transposer } from '../kernels/index.js';
-
-type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>>;
 
 export class HeapStage {
   private readonly tensors = new Map<string, tf.Tensor2D>();
-  private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
 
   private constructor(
-    private readonly be: Internals,
+    private readonly be: WasmWithOutput,
     private readonly transposer: Transposer,
   ) {}
 
@@ -29,7 +26,7 @@ export class HeapStage {
     const be = wasmBackend();
     const memory = wasmMemory(be);
     if (!be || !memory || typeof be.makeOutput !== 'function') return null;
-    return new HeapStage(be as Internals, transposerFor(memory));
+    return new HeapStage(be as WasmWithOutput, transposerFor(memory));
   }
 
   /** The [rows, cols] tensor named `key`, allocated on first use and kept until `dispose()`. */
@@ -37,7 +34,7 @@ export class HeapStage {
     let t = this.tensors.get(key);
     if (!t || t.shape[0] !== rows || t.shape[1] !== cols) {
       t?.dispose();
-      t = this.engine.makeTensorFromTensorInfo(this.be.makeOutput([rows, cols], 'float32')) as tf.Tensor2D;
+      t = heapTensor(this.be, rows, cols);
       this.tensors.set(key, t);
     }
     return t;
@@ -54,11 +51,7 @@ export class HeapStage {
     if (at < 0 || at + rows > x.shape[0] || xT.shape[0] !== cols || xT.shape[1] !== rows) {
       throw new Error(`lockstep internal: cannot transpose rows [${at}, ${at + rows}) of [${x.shape}] into [${xT.shape}]`);
     }
-    this.transposer.transpose(this.offset(x) + at * cols * 4, rows, cols, this.offset(xT));
-  }
-
-  private offset(t: tf.Tensor): number {
-    return this.be.dataIdMap.get(t.dataId)!.memoryOffset;
+    this.transposer.transpose(heapOffset(this.be, x) + at * cols * 4, rows, cols, heapOffset(this.be, xT));
   }
 
   /** Frees every tensor of the stage. */

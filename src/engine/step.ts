@@ -180,7 +180,7 @@ export class EpochRunner {
 
   /**
    * This worker's rows of step `step` (shards j = workerIndex, workerIndex + W, ...), gathered and transposed
-   * into the host buffers of that step's parity; null when the step has no shard for this worker. Called
+   * into the buffers of that step's parity; null when the step has no shard for this worker. Called
    * ahead, while waiting at a barrier of the previous step (see `step`), or at the start of the step.
    */
   private gather(step: number): Gathered | null {

@@ -13,14 +13,14 @@
  * per thread that every call gives tfjs's own bits and returns null otherwise; callers then use the tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmBackend, type WasmBackendInternals } from './heap.js';
+import { heapTensor, perBackend, wasmBackend, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
 
 /** tfjs-wasm's FusableActivation enum (checked by the start-up comparison for the ones Dense uses). */
 const ACTIVATION = { linear: 0, relu: 1, sigmoid: 5, elu: 6 } as const;
 export type FusedActivation = keyof typeof ACTIVATION;
 
 /** The internals the direct calls need, all present (directMatMul checks). */
-type Internals = WasmBackendInternals & Required<Pick<WasmBackendInternals, 'makeOutput'>> & { wasm: Required<Pick<WasmBackendInternals['wasm'], 'cwrap'>> };
+type Internals = WasmWithOutput & { wasm: Required<Pick<WasmBackendInternals['wasm'], 'cwrap'>> };
 
 type Call = (...args: unknown[]) => void;
 
@@ -29,7 +29,6 @@ export class DirectMatMul {
   private readonly fusedFn: Call;
   private readonly batchFn: Call;
   private readonly transposeFn: Call;
-  private readonly engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: object): tf.Tensor };
 
   constructor(be: Internals) {
     this.be = be;
@@ -43,7 +42,7 @@ export class DirectMatMul {
   }
 
   private output(rows: number, cols: number): tf.Tensor2D {
-    return this.engine.makeTensorFromTensorInfo(this.be.makeOutput([rows, cols], 'float32')) as tf.Tensor2D;
+    return heapTensor(this.be, rows, cols);
   }
 
   /** activation(a @ b + bias): a [m, k], b [k, n] (neither transposed: XNNPACK's fast path). */
@@ -90,21 +89,13 @@ function shapeBytes(r: number, c: number): { s2: Uint8Array; s3: Uint8Array } {
 
 const shape3 = (r: number, c: number) => shapeBytes(r, c).s3;
 
-let cached: { backend: object; direct: DirectMatMul | null } | undefined;
-
 /** The direct calls for the current backend, or null when it is not tfjs-wasm or they do not give tfjs's bits. */
-export function directMatMul(): DirectMatMul | null {
-  const backend = tf.backend();
-  if (cached?.backend === backend) return cached.direct;
+export const directMatMul = perBackend((): DirectMatMul | null => {
   const be = wasmBackend();
-  let direct: DirectMatMul | null = null;
-  if (be && typeof be.wasm.cwrap === 'function' && typeof be.makeOutput === 'function') {
-    direct = new DirectMatMul(be as Internals);
-    if (!agrees(direct)) direct = null;
-  }
-  cached = { backend, direct };
-  return direct;
-}
+  if (!be || typeof be.wasm.cwrap !== 'function' || typeof be.makeOutput !== 'function') return null;
+  const direct = new DirectMatMul(be as Internals);
+  return agrees(direct) ? direct : null;
+});
 
 /** a @ b, directly when the direct calls are available, else with tf.matMul (same bits). */
 export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {

@@ -3,9 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
-import { heapView } from '../engine/heap.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
-import { columnSums, directElementwise } from '../engine/elementwise.js';
+import { columnSumsOf } from '../engine/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DenseOptions {
@@ -101,13 +100,9 @@ export class Dense extends Layer {
     const { x, z, y, act } = cache as DenseCache;
     const dz = act.backward(dy, y, z);
     const whole = parts.length === 1 && parts[0].rows === x.shape[0];
-    // The bias gradient is a column sum in float64 (exact for a shard's rows), by a SIMD kernel reading dz where
-    // it lies, or on the host. Read it now: a heap view is only valid until the next tfjs allocation.
-    const direct = directElementwise();
-    const dzHost = this.useBias && !direct ? heapView(dz) : undefined;
-    const biasGrads = parts.map(({ start, rows }) =>
-      !this.useBias ? undefined : direct ? direct.columnSums(dz, start, rows) : columnSums(dzHost!, start, rows, this.units),
-    );
+    // The bias gradient is a column sum in float64, read where dz lies. Read it now, before the matmuls below:
+    // the host fallback reads a heap view, valid only until the next tfjs allocation.
+    const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz, start, rows) : undefined));
     const grads = parts.map(({ start, rows, inputTransposed }, i) => {
       const xT = inputTransposed ?? transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
       const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction } from '../errors.js';
 import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
-import { directElementwise } from '../engine/elementwise.js';
+import { mul } from '../engine/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
 export interface DropoutOptions {
@@ -41,12 +41,12 @@ export class Dropout extends Layer {
     for (let r = 0; r < rows; r++) foldInto(dropoutKey, sampleIndices[r], keys, 2 * r);
     // The SIMD kernel gives the bits of rng.ts's fillDropoutMask, row by row, about 4x faster.
     const m = tf.tensor2d(dropoutMasks(keys, rows, cols, this.rate), [rows, cols]);
-    return { y: directElementwise()?.mul(x, m) ?? tf.mul(x, m), cache: m };
+    return { y: mul(x, m), cache: m };
   }
 
   backward(dy: T, cache: unknown, _w: Weights, _needDx: boolean, parts: RowPart[]): BackwardResult {
     if (cache === null) return { dx: dy, grads: parts.map(() => []) };
-    return { dx: directElementwise()?.mul(dy, cache as T) ?? (tf.mul(dy, cache as T) as T), grads: parts.map(() => []) };
+    return { dx: mul(dy, cache as T), grads: parts.map(() => []) };
   }
 
   getConfig(): LayerConfig {
