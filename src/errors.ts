@@ -31,3 +31,46 @@ export function checkPositiveNumber(owner: string, option: string, value: unknow
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw badOption(owner, option, 'a positive finite number', value);
   return value;
 }
+
+/** Edit distance, for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/** The known name closest to `name` (case-insensitive, snake_case and camelCase alike), if any is close. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/_/g, '');
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(norm(name), norm(k));
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/**
+ * Keras's strictness about options: an options object must be a plain object whose keys are all `known`.
+ * `Unrecognized option 'activaton' for Dense; did you mean 'activation'?`
+ */
+export function checkOptionKeys(owner: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${owner}: options must be an object. Received: ${JSON.stringify(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = closestName(key, known);
+    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : ''}. Valid options: ${known.join(', ')}`);
+  }
+}
