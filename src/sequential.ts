@@ -16,7 +16,6 @@
 import { availableParallelism } from 'node:os';
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
-import { Dense } from './layers/dense.js';
 import { getLoss, type Loss } from './losses.js';
 import { getMetric } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
@@ -94,7 +93,7 @@ export class Sequential implements CallbackModel {
     } else if (this.layers.some((l) => l.name === layer.name)) {
       throw new Error(`Model '${this.name}' already has a layer named '${layer.name}'; layer names must be unique`);
     }
-    if (!this.inputShape && layer instanceof Dense && layer.declaredInputShape) this.inputShape = layer.declaredInputShape;
+    if (!this.inputShape && layer.declaredInputShape) this.inputShape = layer.declaredInputShape;
     // Keep trained weights when a compiled model grows.
     if (this.buffers) this.flat = this.currentParams().slice();
     this.layers.push(layer);

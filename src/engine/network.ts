@@ -10,10 +10,11 @@ import { getLoss, softmaxRow, type Loss } from '../losses.js';
 import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
-import { Dense } from '../layers/dense.js';
 import { heapView } from './heap.js';
-import { PackedKernel } from './packed-kernel.js';
 import type { Key } from '../rng.js';
+
+/** Values in one sample of `shape` (the product of its dimensions). */
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Where each weight lives in the flat parameter vector. */
 export interface ParamSlot {
@@ -50,7 +51,7 @@ export interface Plan {
 /** One micro-shard of a batch, gathered into host memory. */
 export interface ShardInput {
   rows: number;
-  /** rows x features, row-major: host values, or a tensor already in tfjs's memory (kept by the caller). */
+  /** rows x (values per sample), row-major: host values, or a tensor already in tfjs's memory (kept by the caller). */
   x: Float32Array | tf.Tensor2D;
   /** features x rows (for the first Dense layer's kernel gradient, built while gathering). */
   xT?: Float32Array;
@@ -85,6 +86,8 @@ export class Network {
   readonly inputCols: number;
   /** Whether the last layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
   readonly fusedOutput: boolean;
+  /** The shape of one output sample (outputCols values). */
+  readonly outputShape: number[];
   /** Index of the first layer that holds weights: no input gradient is needed at or before it. */
   private readonly firstParamLayer: number;
   /** Per layer, the slots of its weights. */
@@ -97,8 +100,9 @@ export class Network {
       layer.build(shape);
       shape = layer.outputShape!;
     }
-    this.outputCols = shape[0];
-    this.inputCols = plan.inputShape[0];
+    this.outputShape = shape;
+    this.outputCols = sizeOf(shape);
+    this.inputCols = sizeOf(plan.inputShape);
     this.slots = paramLayout(this.layers);
     this.layerSlots = this.layers.map((_, i) => this.slots.filter((s) => s.layer === i));
     this.paramCount = this.slots.reduce((n, s) => n + s.size, 0);
@@ -106,76 +110,47 @@ export class Network {
     this.loss = getLoss(plan.loss);
     this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
     const last = this.layers[this.layers.length - 1];
-    this.fusedOutput = last instanceof Dense && last.activation.name === this.loss.fusedActivation;
+    this.fusedOutput = this.loss.fusedActivation !== undefined && last.outputActivation === this.loss.fusedActivation && shape.length === 1;
   }
 
   /** Weights of the current step, one set per layer (see `loadWeights`). */
   private weights: Weights[] | null = null;
-  /** Tensors that live for one step: the weights of layers without a packed kernel. */
-  private stepTensors: tf.Tensor[] = [];
-  /**
-   * Per Dense layer, its kernel kept packed for XNNPACK across steps, and kernel^T for the input gradient
-   * (only past the first layer with weights: no gradient flows back from there). Built on the first load.
-   */
-  private packed: ({ kernel: PackedKernel; transposed?: PackedKernel } | undefined)[] | null = null;
-
-  private packedKernels() {
-    this.packed ??= this.layers.map((layer, i) => {
-      if (!(layer instanceof Dense)) return undefined;
-      const [fanIn, units] = this.layerSlots[i][0].shape;
-      const logits = this.fusedOutput && i === this.layers.length - 1;
-      return {
-        kernel: new PackedKernel(fanIn, units, layer.useBias, layer.matMulActivation(logits)),
-        transposed: i > this.firstParamLayer ? new PackedKernel(units, fanIn, false, 'linear', true) : undefined,
-      };
-    });
-    return this.packed;
-  }
 
   /**
-   * Makes `params` the weights of the coming step(s). Every shard and inference chunk until the next call
-   * uses them; Dense kernels are rewritten in place in XNNPACK's packed layout rather than repacked.
+   * Makes `params` the weights of the coming step(s): each layer stages its own (tensors, or Dense's packed
+   * kernels rewritten in place). Every shard and inference chunk until the next call uses them.
    */
   loadWeights(params: Float32Array): void {
     this.releaseWeights();
-    const packed = this.packedKernels();
-    this.weights = this.layerSlots.map((slots, i) => {
-      const view = (s: ParamSlot) => params.subarray(s.offset, s.offset + s.size);
-      const pk = packed[i];
-      let values: T[];
-      if (pk) {
-        // Every matmul by a Dense kernel goes through these packed buffers; no plain weight tensor is needed.
-        pk.kernel.write(view(slots[0]), slots[1] ? view(slots[1]) : undefined);
-        pk.transposed?.write(view(slots[0]), undefined);
-        values = [];
-      } else {
-        values = slots.map((s) => tf.tensor(view(s), s.shape) as unknown as T);
-        this.stepTensors.push(...values);
-      }
-      return { values, kernelMatMul: pk?.kernel, transposedMatMul: pk?.transposed };
-    });
+    const last = this.layers.length - 1;
+    this.weights = this.layers.map((layer, i) =>
+      layer.stageWeights(
+        this.layerSlots[i].map((s) => params.subarray(s.offset, s.offset + s.size)),
+        { logits: this.fusedOutput && i === last, needDx: i > this.firstParamLayer },
+      ),
+    );
   }
 
-  /** Frees the step's tensors; the packed kernels stay for the next load (see `dispose`). */
+  /** Frees the step's tensors; what layers keep across steps (packed kernels) stays until `dispose`. */
   releaseWeights(): void {
-    for (const t of this.stepTensors) t.dispose();
-    this.stepTensors = [];
+    for (const layer of this.layers) layer.releaseWeights();
     this.weights = null;
   }
 
   /** Frees everything, packed kernels included. */
   dispose(): void {
     this.releaseWeights();
-    for (const pk of this.packed ?? []) {
-      pk?.kernel.dispose();
-      pk?.transposed?.dispose();
-    }
-    this.packed = null;
+    for (const layer of this.layers) layer.dispose();
   }
 
   private loaded(): Weights[] {
     if (!this.weights) throw new Error('lockstep internal: loadWeights() must precede a forward or backward pass');
     return this.weights;
+  }
+
+  /** Rows of flat samples as a batch of the input's shape (a reshape: no copy). */
+  private toSamples(x: tf.Tensor2D, rows: number): T {
+    return this.plan.inputShape.length === 1 ? x : tf.reshape(x, [rows, ...this.plan.inputShape]);
   }
 
   /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
@@ -215,8 +190,8 @@ export class Network {
     const yCols = input.y.length / rows;
     let stats: ShardStats[] = [];
     tf.tidy(() => {
-      const x = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
-      const { out, caches } = this.run(x, true, this.fusedOutput, input, dropoutKeys);
+      const x2 = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
+      const { out, caches } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys);
       const dOut = new Float32Array(rows * C);
       const outHost = heapView(out);
       stats = parts.map((p) =>
@@ -225,7 +200,7 @@ export class Network {
       const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
       // Only a first layer that sees the raw input can use the host-built transposes.
       const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
-      let dy = tf.tensor2d(dOut, [rows, C]);
+      let dy: T = tf.tensor(dOut, [rows, ...this.outputShape]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
         const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain);
         parts.forEach((p, j) =>
@@ -270,7 +245,7 @@ export class Network {
    * output is fused. Dropout is off.
    */
   forward(x: Float32Array, rows: number, logits = false): Float32Array {
-    const out = tf.tidy(() => this.run(tf.tensor2d(x, [rows, this.inputCols]), false, logits && this.fusedOutput).out);
+    const out = tf.tidy(() => this.run(this.toSamples(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits && this.fusedOutput).out);
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return data;

@@ -18,7 +18,6 @@ import { barrier } from './barrier.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizers.js';
 import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
-import { Dropout } from '../layers/dropout.js';
 import { SimdKernels } from '../kernels/index.js';
 import { HeapStage } from './row-stage.js';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -159,7 +158,7 @@ export class EpochRunner {
   private readonly kernels: SimdKernels;
   private readonly range: [number, number];
   private readonly width: number;
-  private readonly firstIsDense: boolean;
+  private readonly firstWantsXT: boolean;
   /** Buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
   private readonly buffers: [StepBuffers, StepBuffers];
   /** Rows gathered ahead for a coming step (null: that step has no shard for this worker). */
@@ -170,11 +169,11 @@ export class EpochRunner {
     if (task.plant !== plantedBug) plantBug(task.plant);
     this.net = networkFor(task.plan);
     this.opt = getOptimizer(task.optimizer);
-    this.keys = this.net.layers.map((l, i) => (l instanceof Dropout ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
+    this.keys = this.net.layers.map((l, i) => (l.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
     this.width = statWidth(task.plan);
-    this.firstIsDense = this.net.layers[0]?.className === 'Dense';
+    this.firstWantsXT = this.net.layers[0]?.wantsInputTransposed ?? false;
     this.buffers = [new StepBuffers(true), new StepBuffers(true)];
   }
 
@@ -204,7 +203,7 @@ export class EpochRunner {
       const parts = mine.map((j, k) => {
         const [first, rows] = shards[j];
         gatherRows(t.data, t.order, first, rows, input.x, input, at);
-        const part = { j, start: at, rows, xT: this.firstIsDense ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
+        const part = { j, start: at, rows, xT: this.firstWantsXT ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
         at += rows;
         return part;
       });
@@ -215,7 +214,7 @@ export class EpochRunner {
     let at = 0;
     const parts = mine.map((j, k) => {
       const rows = shards[j][1];
-      const part = { j, start: at, rows, xT: this.firstIsDense ? stage.tensor(`xT:${k}:${rows}`, f, rows) : undefined };
+      const part = { j, start: at, rows, xT: this.firstWantsXT ? stage.tensor(`xT:${k}:${rows}`, f, rows) : undefined };
       at += rows;
       return part;
     });

@@ -5,7 +5,21 @@ import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkPositiveInt } from '../errors.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
 import { columnSumsOf } from '../engine/elementwise.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
+import { PackedKernel } from '../engine/packed-kernel.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
+
+type T2 = tf.Tensor2D;
+
+/**
+ * Dense's weights for a step: no plain tensors. Every matmul by the kernel goes through operators whose packed
+ * kernels are rewritten in place each step (engine/packed-kernel.ts), which saves XNNPACK's per-call repack.
+ */
+interface DenseWeights extends Weights {
+  /** x @ kernel + bias with `activation` fused. */
+  kernelMatMul: PackedKernel;
+  /** dz @ kernel^T (the input gradient), only when a gradient flows back through this layer. */
+  transposedMatMul?: PackedKernel;
+}
 
 export interface DenseOptions {
   units: number;
@@ -20,9 +34,9 @@ export interface DenseOptions {
 }
 
 interface DenseCache {
-  x: T;
-  z?: T;
-  y: T;
+  x: T2;
+  z?: T2;
+  y: T2;
   act: Activation;
 }
 
@@ -33,7 +47,9 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
-  readonly declaredInputShape?: number[];
+  readonly wantsInputTransposed = true;
+  /** The packed operators, built on the first `stageWeights` and kept across steps (see `dispose`). */
+  private packed?: { kernel: PackedKernel; transposed?: PackedKernel };
 
   constructor(options: DenseOptions) {
     super(options?.name);
@@ -51,6 +67,10 @@ export class Dense extends Layer {
 
   get defaultName(): string {
     return 'dense';
+  }
+
+  get outputActivation(): string {
+    return this.activation.name;
   }
 
   computeOutputShape(inputShape: number[]): number[] {
@@ -73,7 +93,28 @@ export class Dense extends Layer {
     return act.fused && !act.needsZ ? act.fused : 'linear';
   }
 
-  forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
+  stageWeights(values: Float32Array[], ctx: StageContext): DenseWeights {
+    const [kernel, bias] = values;
+    const fanIn = this.inputShape![0];
+    this.packed ??= {
+      kernel: new PackedKernel(fanIn, this.units, this.useBias, this.matMulActivation(ctx.logits)),
+      transposed: ctx.needDx ? new PackedKernel(this.units, fanIn, false, 'linear', true) : undefined,
+    };
+    this.packed.kernel.write(kernel, bias);
+    this.packed.transposed?.write(kernel, undefined);
+    return { values: [], kernelMatMul: this.packed.kernel, transposedMatMul: this.packed.transposed };
+  }
+
+  dispose(): void {
+    super.dispose();
+    this.packed?.kernel.dispose();
+    this.packed?.transposed?.dispose();
+    this.packed = undefined;
+  }
+
+  forward(xIn: T, wIn: Weights, ctx: ForwardContext): ForwardResult {
+    const x = xIn as T2;
+    const w = wIn as DenseWeights;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
     const act = ctx.logits ? getActivation('linear') : this.activation;
     const fused = this.matMulActivation(!!ctx.logits);
@@ -84,8 +125,8 @@ export class Dense extends Layer {
     if (!pre || (pre.activation !== fused && pre.activation !== 'linear')) {
       throw new Error(`lockstep internal: Dense '${this.name}' has no kernel operator for ${fused}`);
     }
-    let z: T | undefined;
-    let y: T;
+    let z: T2 | undefined;
+    let y: T2;
     if (fused !== 'linear' && pre.activation === fused) {
       // One XNNPACK call: matmul + bias + activation, neither operand transposed.
       y = pre.matMul(x);
@@ -96,9 +137,10 @@ export class Dense extends Layer {
     return { y, cache: { x, z, y, act } satisfies DenseCache };
   }
 
-  backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
+  backward(dyIn: T, cache: unknown, wIn: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
     const { x, z, y, act } = cache as DenseCache;
-    const dz = act.backward(dy, y, z);
+    const w = wIn as DenseWeights;
+    const dz = act.backward(dyIn as T2, y, z);
     const whole = parts.length === 1 && parts[0].rows === x.shape[0];
     // The bias gradient is a column sum in float64, read where dz lies. Read it now, before the matmuls below:
     // the host fallback reads a heap view, valid only until the next tfjs allocation.
@@ -107,7 +149,7 @@ export class Dense extends Layer {
       const xT = inputTransposed ?? transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
       const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
       // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
-      const g: (T | Float32Array)[] = [matMul(xT as T, dzs)];
+      const g: (T | Float32Array)[] = [matMul(xT, dzs)];
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });

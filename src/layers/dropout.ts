@@ -10,6 +10,10 @@ import { dropoutMasks } from '../kernels/index.js';
 import { mul } from '../engine/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
+/** A batch as [rows, values per sample] (a view: no copy), the shape the elementwise kernels take. */
+const as2d = (x: T): tf.Tensor2D => (x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], x.size / x.shape[0]]));
+const like = (t: tf.Tensor2D, x: T): T => (x.rank === 2 ? t : tf.reshape(t, x.shape));
+
 export interface DropoutOptions {
   rate: number;
   name?: string;
@@ -18,6 +22,7 @@ export interface DropoutOptions {
 export class Dropout extends Layer {
   readonly className = 'Dropout';
   readonly rate: number;
+  readonly usesRandomKey = true;
 
   constructor(options: DropoutOptions) {
     super(options?.name);
@@ -36,17 +41,19 @@ export class Dropout extends Layer {
     if (!ctx.training || this.rate === 0) return { y: x, cache: null };
     const { dropoutKey, sampleIndices } = ctx;
     if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
-    const [rows, cols] = x.shape;
+    const rows = x.shape[0];
+    const cols = x.size / rows;
     const keys = new Int32Array(2 * rows);
     for (let r = 0; r < rows; r++) foldInto(dropoutKey, sampleIndices[r], keys, 2 * r);
-    // The SIMD kernel gives the bits of rng.ts's fillDropoutMask, row by row, about 4x faster.
+    // The SIMD kernel gives the bits of rng.ts's fillDropoutMask, row by row, about 4x faster. A sample of any
+    // shape takes its mask in row-major order.
     const m = tf.tensor2d(dropoutMasks(keys, rows, cols, this.rate), [rows, cols]);
-    return { y: mul(x, m), cache: m };
+    return { y: like(mul(as2d(x), m), x), cache: m };
   }
 
   backward(dy: T, cache: unknown, _w: Weights, _needDx: boolean, parts: RowPart[]): BackwardResult {
     if (cache === null) return { dx: dy, grads: parts.map(() => []) };
-    return { dx: mul(dy, cache as T), grads: parts.map(() => []) };
+    return { dx: like(mul(as2d(dy), cache as tf.Tensor2D), dy), grads: parts.map(() => []) };
   }
 
   getConfig(): LayerConfig {

@@ -1,13 +1,16 @@
 /**
  * The layer contract: options are checked in the constructor, `build` fixes shapes and declares weights,
- * `forward`/`backward` are pure functions of (input, weights, context) on tfjs tensors, and `getConfig`
- * mirrors the constructor so `layerFromConfig(layer.getConfig())` rebuilds the same layer (in a worker too).
+ * `stageWeights` turns the step's weight values into whatever its passes use (tensors by default; Dense keeps
+ * packed kernels), `forward`/`backward` are pure functions of (input, weights, context) on tfjs tensors of
+ * shape [rows, ...sample shape], and `getConfig` mirrors the constructor so `layerFromConfig(layer.getConfig())`
+ * rebuilds the same layer (in a worker too). The engine knows no layer by name: only this contract.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
 
-export type T = tf.Tensor2D;
+/** A batch: [rows, ...sample shape]. */
+export type T = tf.Tensor;
 
 export interface ParamSpec {
   /** Short name within the layer: 'kernel', 'bias'. */
@@ -35,20 +38,18 @@ export interface ForwardContext {
   logits?: boolean;
 }
 
-/** A layer's weights for one step, loaded once per step and reused by every shard. */
+/** How a layer's weights will be used in the coming steps (see `stageWeights`). */
+export interface StageContext {
+  /** The layer's output is the logits of a fused softmax/sigmoid + cross-entropy loss. */
+  logits: boolean;
+  /** Backward must produce dx (false for the first layer with weights: no gradient flows back from it). */
+  needDx: boolean;
+}
+
+/** A layer's weights for one step, staged once per step and reused by every shard (see `stageWeights`). */
 export interface Weights {
-  /** The weight tensors, in params() order; empty for a Dense layer, whose matmuls use the two below. */
+  /** The weight tensors, in params() order (a layer that stages its weights its own way may leave it empty). */
   values: T[];
-  /**
-   * Dense only: x @ kernel + bias with `activation` fused, on an operator whose packed kernel the network
-   * rewrites in place each step (engine/packed-kernel.ts). Every matmul by this kernel must go through it.
-   */
-  kernelMatMul?: { activation: string; matMul(x: T): T };
-  /**
-   * Dense only, past the first layer with weights: dz @ kernel^T (the input gradient), on a kernel^T the
-   * network packs each step from the kernel.
-   */
-  transposedMatMul?: { matMul(x: T): T };
 }
 
 export interface ForwardResult {
@@ -64,8 +65,8 @@ export interface ForwardResult {
 export interface RowPart {
   start: number;
   rows: number;
-  /** This part's input, transposed (given to the first layer, where it is cheap to build on the host). */
-  inputTransposed?: T;
+  /** This part's input, transposed (given to a first layer that asks for it: `wantsInputTransposed`). */
+  inputTransposed?: tf.Tensor2D;
 }
 
 export interface BackwardResult {
@@ -80,6 +81,14 @@ export abstract class Layer {
   name: string;
   inputShape?: number[];
   outputShape?: number[];
+  /** Keras 2 style: the shape of one input sample, given to the first layer instead of an Input layer. */
+  declaredInputShape?: number[];
+  /** The layer draws random numbers while training (Dropout): the step gives it a key per epoch. */
+  readonly usesRandomKey: boolean = false;
+  /** As the first layer, it wants each part's input rows transposed (built cheaply while gathering rows). */
+  readonly wantsInputTransposed: boolean = false;
+  /** Tensors made by the default `stageWeights`, freed by `releaseWeights`. */
+  private staged: tf.Tensor[] = [];
 
   constructor(name: string | undefined) {
     this.name = name ?? '';
@@ -102,6 +111,36 @@ export abstract class Layer {
   /** Weights this layer owns, in a fixed order. */
   params(): ParamSpec[] {
     return [];
+  }
+
+  /**
+   * The activation a fused loss may take over (softmax, sigmoid): a layer that names one must honour
+   * `ForwardContext.logits` by skipping it.
+   */
+  get outputActivation(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Makes `values` (views of this step's weights, in params() order) usable by forward and backward until
+   * `releaseWeights`. By default, one tensor per weight.
+   */
+  stageWeights(values: Float32Array[], _ctx: StageContext): Weights {
+    const specs = this.params();
+    const tensors = values.map((v, k) => tf.tensor(v, specs[k].shape));
+    this.staged.push(...tensors);
+    return { values: tensors };
+  }
+
+  /** Frees what `stageWeights` made for the step; state kept across steps stays (see `dispose`). */
+  releaseWeights(): void {
+    for (const t of this.staged) t.dispose();
+    this.staged = [];
+  }
+
+  /** Frees everything the layer holds in tfjs. */
+  dispose(): void {
+    this.releaseWeights();
   }
 
   abstract forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult;
