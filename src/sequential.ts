@@ -329,12 +329,16 @@ export class Sequential implements CallbackModel {
     return model;
   }
 
-  /** @internal for trainer/inference: check x against the input shape, naming the first layer. */
+  /**
+   * @internal for trainer/inference: check x against the input shape, naming the first layer. Vectors match
+   * by their length; samples with a shape of their own (images) must match the Input's shape exactly.
+   */
   checkInput(x: Matrix, what: string): void {
-    const want = this.inputShape![0];
-    if (x.cols !== want) {
+    const want = this.inputShape!;
+    const ok = x.sampleShape.length === 1 && want.length === 1 ? x.cols === want[0] : x.sampleShape.join(',') === want.join(',');
+    if (!ok) {
       const first = this.layers.find((l) => !(l instanceof InputLayer)) ?? this.layers[0];
-      throw new Error(`${what} has shape (${x.rows}, ${x.cols}) but layer '${first.name}' (${first.className}) expects input shape (None, ${want})`);
+      throw new Error(`${what} has shape (${x.shape.join(', ')}) but layer '${first.name}' (${first.className}) expects input shape (None, ${want.join(', ')})`);
     }
   }
 

@@ -3,7 +3,7 @@
  *
  * Never set these outside tests. Workers pick them up from the LOCKSTEP_PLANT environment variable.
  */
-export type PlantedBug = null | 'tanh' | 'unordered-reduction';
+export type PlantedBug = null | 'tanh' | 'unordered-reduction' | 'conv-filter';
 
 export let plantedBug: PlantedBug = (process.env.LOCKSTEP_PLANT as PlantedBug) || null;
 

@@ -21,10 +21,15 @@ export interface MnistOptions {
   raw?: boolean;
   /** Put images and labels in SharedArrayBuffers, so worker threads can read them without a copy. Default false. */
   shared?: boolean;
+  /**
+   * The shape of each image: [784] (default, rows of pixels for an MLP), [28, 28] or [28, 28, 1] (height,
+   * width, channels, for a convnet's `Input({ shape: [28, 28, 1] })`). The values are the same either way.
+   */
+  imageShape?: number[];
 }
 
 export interface MnistSplit {
-  /** One image per row, pixels row by row (784 columns for 28 x 28 images). */
+  /** One image per row, pixels row by row (784 columns for 28 x 28 images), of sample shape `imageShape`. */
   images: Matrix;
   labels: Int32Array;
 }
@@ -43,6 +48,7 @@ const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
 /** Loads the MNIST training (60,000) and test (10,000) images and labels. */
 export async function mnist(options: MnistOptions = {}): Promise<Mnist> {
+  checkImageShape(options.imageShape);
   const dir = options.dir ?? defaultDir();
   const names = await listDir(dir);
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
@@ -67,7 +73,16 @@ function split(images: IdxFile, labels: IdxFile, options: MnistOptions): MnistSp
   if (x.rows !== y.length) {
     throw new RangeError(`MNIST: ${images.path} holds ${x.rows} images but ${labels.path} holds ${y.length} labels`);
   }
-  return { images: x, labels: y };
+  const shape = options.imageShape;
+  return { images: shape ? new Matrix(x.data, x.rows, x.cols, shape) : x, labels: y };
+}
+
+const IMAGE_SHAPES = ['784', '28,28', '28,28,1'];
+
+function checkImageShape(shape: unknown): void {
+  if (shape !== undefined && !(Array.isArray(shape) && IMAGE_SHAPES.includes(shape.join(',')))) {
+    throw new RangeError(`mnist: imageShape must be [784], [28, 28] or [28, 28, 1]. Received: imageShape=${JSON.stringify(shape)}`);
+  }
 }
 
 /**

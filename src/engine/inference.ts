@@ -96,7 +96,7 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
   }
   const executor = await model.executorFor(options.workers);
   await executor.forward({ plan, params, data, out, stats, score: yIn !== undefined, chunkRows: batchSize, control: model.control, plant: plantedBug });
-  const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols) };
+  const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.outputShape) };
   if (yIn !== undefined) {
     let loss = 0;
     const sums = new Float64Array(2 * plan.metrics.length);

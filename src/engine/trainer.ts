@@ -81,7 +81,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   if (!val && o.validationSplit) {
     nTrain = Math.floor(x.rows * (1 - o.validationSplit));
     const vData: SharedData = { ...data, rows: x.rows - nTrain, x: data.x.subarray(nTrain * data.xCols), y: data.y.subarray(nTrain * data.yCols) };
-    val = { x: new Matrix(vData.x, vData.rows, vData.xCols), y: new Matrix(vData.y, vData.rows, vData.yCols) };
+    val = { x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape), y: new Matrix(vData.y, vData.rows, vData.yCols) };
   }
   if (nTrain === 0) throw new Error('fit: no training rows (x is empty or validationSplit leaves none)');
 

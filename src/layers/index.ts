@@ -1,22 +1,35 @@
 /**
  * Layer factories with Keras's names: `layers.Dense({ units: 10, activation: 'softmax' })`.
  * `layerFromConfig(layer.getConfig())` rebuilds a layer (the worker pool and model loading use it).
+ * Adding a layer: its own file, a line in each list below, the saved format (io/topology.ts) and its tests.
  */
 import { Dense as DenseLayer, type DenseOptions } from './dense.js';
 import { Dropout as DropoutLayer, type DropoutOptions } from './dropout.js';
 import { InputLayer, type InputOptions } from './input.js';
+import { Conv2D as Conv2DLayer, type Conv2DOptions } from './conv2d.js';
+import { MaxPooling2D as MaxPooling2DLayer, AveragePooling2D as AveragePooling2DLayer, type Pooling2DOptions } from './pooling2d.js';
+import { GlobalAveragePooling2D as GlobalAveragePooling2DLayer, GlobalMaxPooling2D as GlobalMaxPooling2DLayer, type GlobalPooling2DOptions } from './global-pooling2d.js';
+import { Flatten as FlattenLayer, type FlattenOptions } from './flatten.js';
+import { Reshape as ReshapeLayer, type ReshapeOptions } from './reshape.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { unknownName } from '../errors.js';
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
-export { DenseLayer, DropoutLayer, InputLayer };
-export type { DenseOptions, DropoutOptions, InputOptions };
+export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer };
+export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling2DOptions, GlobalPooling2DOptions, FlattenOptions, ReshapeOptions };
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 
 export const Input = (options: InputOptions): InputLayer => new InputLayer(options);
 export const Dense = (options: DenseOptions): DenseLayer => new DenseLayer(options);
 export const Dropout = (options: DropoutOptions): DropoutLayer => new DropoutLayer(options);
+export const Conv2D = (options: Conv2DOptions): Conv2DLayer => new Conv2DLayer(options);
+export const MaxPooling2D = (options?: Pooling2DOptions): MaxPooling2DLayer => new MaxPooling2DLayer(options);
+export const AveragePooling2D = (options?: Pooling2DOptions): AveragePooling2DLayer => new AveragePooling2DLayer(options);
+export const GlobalAveragePooling2D = (options?: GlobalPooling2DOptions): GlobalAveragePooling2DLayer => new GlobalAveragePooling2DLayer(options);
+export const GlobalMaxPooling2D = (options?: GlobalPooling2DOptions): GlobalMaxPooling2DLayer => new GlobalMaxPooling2DLayer(options);
+export const Flatten = (options?: FlattenOptions): FlattenLayer => new FlattenLayer(options);
+export const Reshape = (options: ReshapeOptions): ReshapeLayer => new ReshapeLayer(options);
 /** Lower-case aliases. */
 export const dense = Dense;
 export const dropout = Dropout;
@@ -25,10 +38,17 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
   InputLayer: (c) => new InputLayer(c as unknown as InputOptions),
   Dense: (c) => new DenseLayer(c as unknown as DenseOptions),
   Dropout: (c) => new DropoutLayer(c as unknown as DropoutOptions),
+  Conv2D: (c) => new Conv2DLayer(c as unknown as Conv2DOptions),
+  MaxPooling2D: (c) => new MaxPooling2DLayer(c as unknown as Pooling2DOptions),
+  AveragePooling2D: (c) => new AveragePooling2DLayer(c as unknown as Pooling2DOptions),
+  GlobalAveragePooling2D: (c) => new GlobalAveragePooling2DLayer(c as unknown as GlobalPooling2DOptions),
+  GlobalMaxPooling2D: (c) => new GlobalMaxPooling2DLayer(c as unknown as GlobalPooling2DOptions),
+  Flatten: (c) => new FlattenLayer(c as unknown as FlattenOptions),
+  Reshape: (c) => new ReshapeLayer(c as unknown as ReshapeOptions),
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {
-  const make = FROM_CONFIG[config?.className];
+  const make = Object.hasOwn(FROM_CONFIG, config?.className) ? FROM_CONFIG[config.className] : undefined;
   if (!make) throw unknownName('layer type', config?.className, Object.keys(FROM_CONFIG));
   const layer = make(config);
   layer.name = config.name;

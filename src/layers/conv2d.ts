@@ -1,0 +1,160 @@
+/**
+ * Conv2D: y = activation(conv(x, kernel) + bias) over [rows, height, width, channels] (channels last, as
+ * Keras), kernel [kh, kw, inChannels, filters]. Forward is tfjs-wasm's fused convolution (XNNPACK, bias and a
+ * fusable activation in the same call); the gradients are in engine/conv-grads.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type Activation, getActivation } from '../activations.js';
+import { checkInitializer, type InitializerConfig } from '../initializers.js';
+import { badOption, checkOptionKeys, checkPositiveInt } from '../errors.js';
+import { columnSumsOf } from '../engine/elementwise.js';
+import { filterGradient, inputGradient, type ConvGeometry } from '../engine/conv-grads.js';
+import { plantedBug } from '../testing.js';
+import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
+import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+
+export interface Conv2DOptions {
+  filters: number;
+  /** An int or [height, width]. */
+  kernelSize: number | [number, number];
+  /** Default 1. */
+  strides?: number | [number, number];
+  /** 'valid' (default) or 'same'. */
+  padding?: Padding;
+  /** Only 'channels_last'. */
+  dataFormat?: 'channels_last';
+  /** Default 1; strides and dilation cannot both exceed 1 (as in Keras). */
+  dilationRate?: number | [number, number];
+  /** Keras name; default 'linear'. */
+  activation?: string;
+  useBias?: boolean;
+  kernelInitializer?: InitializerConfig;
+  biasInitializer?: InitializerConfig;
+  /** Keras 2 style: the shape of one input sample, instead of a separate Input layer. */
+  inputShape?: number[];
+  name?: string;
+}
+
+const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', 'className'];
+
+interface ConvCache {
+  x: T;
+  z?: T;
+  y: T;
+  act: Activation;
+}
+
+/** [rows, ..., channels] as [rows * ..., channels]: a view for the per-channel activations and sums. */
+const channels2d = (t: T): tf.Tensor2D => tf.reshape(t, [t.size / t.shape[t.rank - 1], t.shape[t.rank - 1]]);
+
+export class Conv2D extends Layer {
+  readonly className = 'Conv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  readonly dilationRate: [number, number];
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerConfig;
+  readonly biasInitializer: InitializerConfig;
+  private geometry?: ConvGeometry;
+
+  constructor(options: Conv2DOptions) {
+    super(options?.name);
+    const where = layerWhere('Conv2D', options?.name);
+    checkOptionKeys(where, options, OPTIONS);
+    this.filters = checkPositiveInt(where, 'filters', options?.filters);
+    this.kernelSize = pairOption(where, 'kernelSize', options.kernelSize);
+    this.strides = pairOption(where, 'strides', options.strides ?? 1);
+    this.padding = paddingOption(where, options.padding);
+    dataFormatOption(where, options.dataFormat);
+    this.dilationRate = pairOption(where, 'dilationRate', options.dilationRate ?? 1);
+    if (this.strides.some((s) => s > 1) && this.dilationRate.some((d) => d > 1)) {
+      throw new RangeError(`${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`);
+    }
+    this.activation = getActivation(options.activation);
+    if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
+    this.useBias = options.useBias ?? true;
+    this.kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
+    this.biasInitializer = options.biasInitializer ?? 'zeros';
+    checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
+    checkInitializer(this.biasInitializer, `${where} biasInitializer`);
+    this.declaredInputShape = options.inputShape;
+  }
+
+  get defaultName(): string {
+    return 'conv2d';
+  }
+
+  get outputActivation(): string {
+    return this.activation.name;
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    const plan = windowPlan(layerWhere('Conv2D', this.name), inputShape, { size: this.kernelSize, strides: this.strides, dilation: this.dilationRate, padding: this.padding });
+    this.geometry = { kernel: this.kernelSize, strides: this.strides, dilation: this.dilationRate, plan };
+    return [plan[0].out, plan[1].out, this.filters];
+  }
+
+  params(): ParamSpec[] {
+    const [kh, kw] = this.kernelSize;
+    const cin = this.inputShape![2];
+    // Keras's fans for a convolution kernel: channels times the receptive field.
+    const fanIn = kh * kw * cin;
+    const fanOut = kh * kw * this.filters;
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut });
+    return p;
+  }
+
+  /** The explicit padding of both spatial axes, as tfjs takes it. */
+  private pad(): [[number, number], [number, number], [number, number], [number, number]] {
+    const [ph, pw] = this.geometry!.plan;
+    return [[0, 0], [ph.before, ph.after], [pw.before, pw.after], [0, 0]];
+  }
+
+  forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
+    const act = ctx.logits ? getActivation('linear') : this.activation;
+    const fused = act.fused && !act.needsZ ? act.fused : 'linear';
+    const [kernel, bias] = w.values as [tf.Tensor4D, tf.Tensor1D | undefined];
+    const conv = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: this.strides, pad: this.pad(), dilations: this.dilationRate, bias, activation: fused });
+    if (fused === act.name) return { y: conv, cache: { x, y: conv, act } satisfies ConvCache };
+    const y = tf.reshape(act.forward(channels2d(conv)), conv.shape);
+    return { y, cache: { x, z: conv, y, act } satisfies ConvCache };
+  }
+
+  backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
+    const { x, z, y, act } = cache as ConvCache;
+    const dz2d = act.backward(channels2d(dy), channels2d(y), z && channels2d(z));
+    const pixels = y.shape[1]! * y.shape[2]!;
+    // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
+    const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz2d, start * pixels, rows * pixels) : undefined));
+    const grads = parts.map(({ start, rows }, i) => {
+      let kernelGrad: tf.Tensor2D = filterGradient(x, dz2d, start, rows, this.geometry!);
+      // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
+      if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
+      return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
+    });
+    const dz: tf.Tensor = tf.reshape(dz2d, y.shape);
+    const dx = needDx ? inputGradient(dz as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!) : undefined;
+    return { dx, grads };
+  }
+
+  getConfig(): LayerConfig {
+    return {
+      className: this.className,
+      name: this.name,
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+      activation: this.activation.name,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * GlobalAveragePooling2D and GlobalMaxPooling2D: one value per channel over height and width,
+ * [rows, h, w, c] -> [rows, c] (or [rows, 1, 1, c] with keepdims, as Keras).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { badOption, checkOptionKeys } from '../errors.js';
+import { dataFormatOption, layerWhere } from './conv-shapes.js';
+import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+
+export interface GlobalPooling2DOptions {
+  /** Keep the spatial axes as size 1. Default false. */
+  keepdims?: boolean;
+  dataFormat?: 'channels_last';
+  inputShape?: number[];
+  name?: string;
+}
+
+const OPTIONS = ['keepdims', 'dataFormat', 'inputShape', 'name', 'className'];
+
+abstract class GlobalPooling2D extends Layer {
+  readonly keepdims: boolean;
+
+  constructor(className: string, options: GlobalPooling2DOptions = {}) {
+    super(options?.name);
+    const where = layerWhere(className, options?.name);
+    checkOptionKeys(where, options, OPTIONS);
+    if (options.keepdims !== undefined && typeof options.keepdims !== 'boolean') throw badOption(where, 'keepdims', 'a boolean', options.keepdims);
+    this.keepdims = options.keepdims ?? false;
+    dataFormatOption(where, options.dataFormat);
+    this.declaredInputShape = options.inputShape;
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length !== 3) {
+      throw new Error(`${layerWhere(this.className, this.name)} expects inputs of rank 4, i.e. shape (None, height, width, channels). Received: (None, ${inputShape.join(', ')})`);
+    }
+    return this.keepdims ? [1, 1, inputShape[2]] : [inputShape[2]];
+  }
+
+  /** [rows, h * w, c]: each channel's values along axis 1. */
+  protected flat(x: T): tf.Tensor3D {
+    const [n, h, w, c] = x.shape;
+    return tf.reshape(x, [n, h! * w!, c!]);
+  }
+
+  getConfig(): LayerConfig {
+    return { className: this.className, name: this.name, keepdims: this.keepdims, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
+  }
+}
+
+export class GlobalAveragePooling2D extends GlobalPooling2D {
+  readonly className = 'GlobalAveragePooling2D';
+  constructor(options: GlobalPooling2DOptions = {}) {
+    super('GlobalAveragePooling2D', options);
+  }
+  get defaultName(): string {
+    return 'global_average_pooling2d';
+  }
+  forward(x: T): ForwardResult {
+    return { y: tf.mean(x, [1, 2], this.keepdims), cache: x.shape };
+  }
+  backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
+    const [n, h, w, c] = cache as number[];
+    // Each input value contributed 1 / (h * w) of its channel's mean.
+    const share = tf.div(tf.reshape(dy, [n, 1, 1, c]), h * w);
+    return { dx: tf.mul(share, tf.ones([1, h, w, 1])), grads: parts.map(() => []) };
+  }
+}
+
+export class GlobalMaxPooling2D extends GlobalPooling2D {
+  readonly className = 'GlobalMaxPooling2D';
+  constructor(options: GlobalPooling2DOptions = {}) {
+    super('GlobalMaxPooling2D', options);
+  }
+  get defaultName(): string {
+    return 'global_max_pooling2d';
+  }
+  forward(x: T): ForwardResult {
+    return { y: tf.max(x, [1, 2], this.keepdims), cache: x };
+  }
+  backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
+    const x = cache as T;
+    const [n, h, w, c] = x.shape;
+    // The gradient goes to the first maximum of each channel (row-major over height and width).
+    const at = tf.argMax(this.flat(x), 1);
+    const hit = tf.transpose(tf.oneHot(at, h! * w!, 1, 0, 'float32'), [0, 2, 1]);
+    const dx = tf.mul(hit, tf.reshape(dy, [n, 1, c!]));
+    return { dx: tf.reshape(dx, x.shape), grads: parts.map(() => []) };
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * MaxPooling2D and AveragePooling2D over [rows, height, width, channels], on tfjs-wasm's pooling kernels and
+ * their gradient kernels (MaxPoolGrad, AvgPoolGrad). Keras's defaults: strides = poolSize, padding 'valid'.
+ * Average pooling with 'same' padding divides by the values inside the input, as TensorFlow does.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { checkOptionKeys } from '../errors.js';
+import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
+import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+
+export interface Pooling2DOptions {
+  /** An int or [height, width]; default 2. */
+  poolSize?: number | [number, number];
+  /** Default: poolSize. */
+  strides?: number | [number, number] | null;
+  padding?: Padding;
+  dataFormat?: 'channels_last';
+  inputShape?: number[];
+  name?: string;
+}
+
+const OPTIONS = ['poolSize', 'strides', 'padding', 'dataFormat', 'inputShape', 'name', 'className'];
+
+abstract class Pooling2D extends Layer {
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  protected abstract readonly kernel: 'MaxPool' | 'AvgPool';
+
+  constructor(className: string, options: Pooling2DOptions = {}) {
+    super(options?.name);
+    const where = layerWhere(className, options?.name);
+    checkOptionKeys(where, options, OPTIONS);
+    this.poolSize = pairOption(where, 'poolSize', options.poolSize ?? 2);
+    this.strides = options.strides === undefined || options.strides === null ? this.poolSize : pairOption(where, 'strides', options.strides);
+    this.padding = paddingOption(where, options.padding);
+    dataFormatOption(where, options.dataFormat);
+    this.declaredInputShape = options.inputShape;
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    const [ph, pw] = windowPlan(layerWhere(this.className, this.name), inputShape, { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding }, 'pool');
+    return [ph.out, pw.out, inputShape[2]];
+  }
+
+  forward(x: T): ForwardResult {
+    const y = tf.engine().runKernel(this.kernel, { x }, { filterSize: this.poolSize, strides: this.strides, pad: this.padding }) as T;
+    return { y, cache: { x, y } };
+  }
+
+  backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
+    const { x, y } = cache as { x: T; y: T };
+    const attrs = { filterSize: this.poolSize, strides: this.strides, pad: this.padding };
+    const inputs: tf.NamedTensorMap = this.kernel === 'MaxPool' ? { dy, input: x, output: y } : { dy, input: x };
+    return { dx: tf.engine().runKernel(`${this.kernel}Grad`, inputs, attrs) as T, grads: parts.map(() => []) };
+  }
+
+  getConfig(): LayerConfig {
+    return {
+      className: this.className,
+      name: this.name,
+      poolSize: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
+  }
+}
+
+/** The largest value of each window; its gradient goes to that value (the first one, on a tie). */
+export class MaxPooling2D extends Pooling2D {
+  readonly className = 'MaxPooling2D';
+  protected readonly kernel = 'MaxPool';
+  constructor(options: Pooling2DOptions = {}) {
+    super('MaxPooling2D', options);
+  }
+  get defaultName(): string {
+    return 'max_pooling2d';
+  }
+}
+
+/** The mean of each window. */
+export class AveragePooling2D extends Pooling2D {
+  readonly className = 'AveragePooling2D';
+  protected readonly kernel = 'AvgPool';
+  constructor(options: Pooling2DOptions = {}) {
+    super('AveragePooling2D', options);
+  }
+  get defaultName(): string {
+    return 'average_pooling2d';
+  }
+}
