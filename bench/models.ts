@@ -131,3 +131,19 @@ export function buildLockstep(spec: ModelSpec): Sequential {
   model.compile({ loss: spec.loss, optimizer: spec.optimizer, metrics: [spec.metric] });
   return model;
 }
+
+/** Keras's "Simple MNIST convnet" as an engine plan (for the step-time micro-benchmark). */
+export const CONVNET_PLAN = {
+  inputShape: [28, 28, 1],
+  loss: 'sparse_categorical_crossentropy',
+  metrics: ['accuracy'],
+  layers: [
+    { className: 'Conv2D', name: 'conv2d', filters: 32, kernelSize: [3, 3], activation: 'relu' },
+    { className: 'MaxPooling2D', name: 'max_pooling2d', poolSize: [2, 2] },
+    { className: 'Conv2D', name: 'conv2d_1', filters: 64, kernelSize: [3, 3], activation: 'relu' },
+    { className: 'MaxPooling2D', name: 'max_pooling2d_1', poolSize: [2, 2] },
+    { className: 'Flatten', name: 'flatten' },
+    { className: 'Dropout', name: 'dropout', rate: 0.5 },
+    { className: 'Dense', name: 'dense', units: 10, activation: 'softmax' },
+  ],
+};

@@ -10,6 +10,8 @@
  *                                                 memory and transposed there (engine/row-stage.ts)
  *   node dist/bench/step-time.js ops [threads]    each fused elementwise op (engine/elementwise.ts) against the
  *                                                 tf ops it replaces, on 64 x 128 tensors, interleaved
+ *   node dist/bench/step-time.js conv [threads]   the MNIST convnet's 64-row gradient step, 300 times per thread;
+ *                                                 step-time quantiles and the time per phase (engine/profile.ts)
  *   node dist/bench/step-time.js cpu [threads]    a fixed arithmetic loop in 4,000 chunks per thread: whether
  *                                                 the machine is quiet (about 0.92 ms per chunk here) or one
  *                                                 vCPU is slowed by its host
@@ -27,6 +29,8 @@ import { gatherRows, transposeRows, StepBuffers } from '../src/engine/step.js';
 import { permutation } from '../src/rng.js';
 import { directElementwise, REFERENCE } from '../src/engine/elementwise.js';
 import { chunkTimes } from './probe.js';
+import { startProfile, stopProfile } from '../src/engine/profile.js';
+import { CONVNET_PLAN } from './models.js';
 
 const PLAN: Plan = {
   inputShape: [784],
@@ -73,6 +77,34 @@ async function stepTimes(): Promise<number[]> {
   net.dispose();
   // The first 500 steps are V8 warming up.
   return times.slice(500);
+}
+
+/** The convnet's 64-row step: quantiles, then ms per step of each phase (after 50 warm-up steps). */
+async function convTimes(): Promise<string> {
+  await initBackend();
+  const { train } = await mnist();
+  const net = new Network(CONVNET_PLAN);
+  const rows = 64;
+  let s = 12345;
+  const params = new Float32Array(net.paramCount).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1);
+  const grad = new Float32Array(net.paramCount);
+  const times: number[] = [];
+  const steps = 300;
+  for (let step = 0; step < steps; step++) {
+    if (step === 50) startProfile();
+    const start = (step * rows) % 59000;
+    const x = train.images.data.subarray(start * 784, (start + rows) * 784);
+    const y = Float32Array.from(train.labels.subarray(start, start + rows));
+    const shard = { rows, x, y, sampleIndices: Int32Array.from({ length: rows }, (_, i) => start + i) };
+    const keys = net.layers.map((_, i) => keyFor(seedKey(1), Purpose.Dropout, step, i));
+    const t = performance.now();
+    net.loadWeights(params);
+    net.gradients(shard, keys, 1 / 128, grad);
+    times.push(performance.now() - t);
+  }
+  const phases = Object.entries(stopProfile()).map(([k, ms]) => `${k} ${(ms / (steps - 50)).toFixed(2)}`);
+  net.dispose();
+  return `${quantiles(times.slice(50))}\n  ms per step: ${phases.join(', ')}`;
 }
 
 /** Per round: the host path, then the staged path, each on its own random rows (cold, as in training); quantiles of each. */
@@ -137,8 +169,8 @@ async function opTimes(): Promise<string> {
 if (isMainThread) {
   const what = process.argv[2] ?? 'step';
   const threads = Number(process.argv[3] ?? 1);
-  if (!['step', 'rows', 'ops', 'cpu'].includes(what) || !(threads >= 1)) {
-    console.error('usage: node dist/bench/step-time.js step|rows|ops|cpu [threads]');
+  if (!['step', 'rows', 'ops', 'conv', 'cpu'].includes(what) || !(threads >= 1)) {
+    console.error('usage: node dist/bench/step-time.js step|rows|ops|conv|cpu [threads]');
     process.exit(2);
   }
   const file = fileURLToPath(import.meta.url);
@@ -150,6 +182,6 @@ if (isMainThread) {
   );
 } else {
   const { what, index, threads } = workerData as { what: string; index: number; threads: number };
-  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : quantiles(what === 'cpu' ? chunkTimes(4000).slice(500) : await stepTimes());
+  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : what === 'conv' ? await convTimes() : quantiles(what === 'cpu' ? chunkTimes(4000).slice(500) : await stepTimes());
   console.log(`${what} thread ${index + 1} of ${threads}: ${report}`);
 }

@@ -131,6 +131,11 @@ export class Sequential implements CallbackModel {
     return this.inputShape !== undefined;
   }
 
+  /** The shape of one input sample ([784], [28, 28, 1]...), once known. */
+  inputSampleShape(): number[] | undefined {
+    return this.inputShape && [...this.inputShape];
+  }
+
   private assertBuilt(what: string): void {
     if (!this.built) {
       throw new Error(`Model '${this.name}' has no input shape yet, so ${what} is not possible: add layers.Input({ shape: [...] }) first`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
+import { parseConfig } from '../src/cli/config.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 
@@ -240,17 +241,75 @@ describe('model config files', () => {
   it.each<[string, unknown, string[]]>([
     ['a bad units value', { ...config, layers: [{ className: 'Dense', units: 4 }, { className: 'Dense', units: -1 }] }, ['layers[1].units must be a positive integer', 'Received: layers[1].units=-1']],
     ['a misspelt field', { ...config, layers: [{ className: 'Dense', unit: 4 }] }, ['layers[0].unit is not a known field']],
-    ['an unsupported layer', { ...config, layers: [{ className: 'Conv2D', filters: 8 }] }, ['layers[0].className must be one of Dense, Dropout', '"Conv2D"']],
+    ['an unsupported layer', { ...config, layers: [{ className: 'Conv3D', filters: 8 }] }, ['layers[0].className must be one of Dense, Dropout, Conv2D', '"Conv3D"']],
     ['a missing loss', { ...config, compile: { optimizer: 'adam' } }, ['compile.loss is required']],
     ['an unknown metric', { ...config, compile: { loss: 'mse', metrics: ['f1'] } }, ['compile.metrics[0] must be one of', '"f1"']],
     ['an unknown data set', { ...config, data: 'cifar10' }, ['data must be one of "mnist", "hitters"']],
-    ['an input shape that does not fit the data', { ...config, inputShape: [784] }, ['inputShape must be [19] for data "hitters"']],
+    ['an input shape that does not fit the data', { ...config, inputShape: [784] }, ['inputShape must hold 19 values per row for data "hitters"', 'Received: inputShape=[784]']],
     ['a dropout rate out of range', { ...config, layers: [{ className: 'Dropout', rate: 1.5 }, { className: 'Dense', units: 1 }] }, ['layers[0].rate must be a number in [0, 1)']],
     ['invalid JSON', '{ "data": "hitters", ', ['is not valid JSON']],
   ])('rejects %s with exit 2 and a message naming the field', async (_what, json, mentions) => {
     const file = await write('bad.json', json);
     const run = await lockstep('train', file, '--workers', '0');
     expectOneLineError(run, 2, 'lockstep train:', file, ...mentions);
+  });
+});
+
+// parseConfig directly (no dist/ needed): the image layers and inputShape of any rank.
+describe('model config parsing: convnets', () => {
+  const cnn = {
+    data: 'mnist',
+    inputShape: [28, 28, 1],
+    layers: [
+      { className: 'Conv2D', filters: 8, kernelSize: 3, activation: 'relu', padding: 'same', name: 'features' },
+      { className: 'MaxPooling2D', poolSize: [2, 2] },
+      { className: 'Conv2D', filters: 4, kernelSize: [3, 3], strides: 2, dilationRate: 1, useBias: false, kernelInitializer: 'he_normal' },
+      { className: 'AveragePooling2D', padding: 'same', strides: 1, dataFormat: 'channels_last' },
+      { className: 'GlobalMaxPooling2D', keepdims: true },
+      { className: 'Reshape', targetShape: [-1] },
+      { className: 'Dense', units: 16, activation: 'relu' },
+      { className: 'Reshape', targetShape: [4, 4, 1] },
+      { className: 'GlobalAveragePooling2D' },
+      { className: 'Flatten' },
+      { className: 'Dense', units: 10, activation: 'softmax' },
+    ],
+    compile: { loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] },
+  };
+
+  it('accepts every image layer with its options and an image inputShape, and builds the model it describes', () => {
+    const spec = parseConfig(cnn, 'cnn.json');
+    expect(spec.name).toBe('cnn');
+    const model = spec.build(1);
+    const configs = model.layerConfigs();
+    expect(configs.map((c) => c.className)).toEqual(['InputLayer', ...cnn.layers.map((l) => l.className)]);
+    expect(configs[0]).toMatchObject({ shape: [28, 28, 1] });
+    expect(configs[1]).toMatchObject({ name: 'features', filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu' });
+    expect(configs[3]).toMatchObject({ strides: [2, 2], useBias: false, kernelInitializer: 'he_normal' });
+    expect(configs[4]).toMatchObject({ poolSize: [2, 2], strides: [1, 1], padding: 'same' });
+    // 28x28x8 'same' → 14x14x8 → 6x6x4 → 6x6x4 → [1, 1, 4] → [4] → 16 → [4, 4, 1] → [1] → [1] → 10.
+    expect(model.countParams()).toBe(8 * 9 + 8 + 4 * 8 * 9 + (4 * 16 + 16) + (1 * 10 + 10));
+    expect(parseConfig({ ...cnn, inputShape: [784], layers: [{ className: 'Reshape', targetShape: [28, 28, 1] }, ...cnn.layers] }, 'flat.json').build(1).countParams()).toBe(model.countParams());
+  });
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ['an inputShape that does not hold the data', { inputShape: [28, 28, 3] }, ['cnn.json: inputShape must hold 784 values per row for data "mnist"', 'Received: inputShape=[28,28,3]']],
+    ['a bad inputShape', { inputShape: [28, 0, 28] }, ['inputShape must be an array of positive integers', 'Received: inputShape=[28,0,28]']],
+    ['a snake_case field', { layers: [{ className: 'Conv2D', filters: 8, kernel_size: 3 }] }, ['layers[0].kernel_size is not a known field', 'layers[0].kernelSize']],
+    ['a missing filters', { layers: [{ className: 'Conv2D', kernelSize: 3 }] }, ['layers[0].filters is required (a positive integer)']],
+    ['a missing targetShape', { layers: [{ className: 'Reshape' }] }, ['layers[0].targetShape is required']],
+    ['a field of another layer', { layers: [{ className: 'Flatten', units: 3 }] }, ['layers[0].units is not a known field; expected layers[0].className, layers[0].name, layers[0].dataFormat']],
+    ['a bad kernelSize', { layers: [{ className: 'Conv2D', filters: 8, kernelSize: [3, 3, 3] }] }, ['cnn.json: layers[0]: Conv2D: kernelSize must be a positive integer or a pair of positive integers', 'Received: kernelSize=[3,3,3]']],
+    ['channels_first', { layers: [{ className: 'MaxPooling2D', dataFormat: 'channels_first' }] }, ["layers[0]: MaxPooling2D: dataFormat must be 'channels_last'"]],
+    ['a Conv2D on flat rows', { inputShape: [784], layers: [{ className: 'Conv2D', filters: 8, kernelSize: 3 }] }, ['layers[0]', 'expects inputs of rank 4', '(None, 784)']],
+    ['a kernel larger than the image', { layers: [{ className: 'Conv2D', filters: 2, kernelSize: 29 }] }, ['layers[0]', 'a kernel of 29x29 does not fit an input of 28x28']],
+  ])('rejects %s, naming the field', (_what, change, mentions) => {
+    let message = '';
+    try {
+      parseConfig({ ...cnn, ...change }, 'cnn.json');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const m of mentions) expect(message).toContain(m);
   });
 });
 
@@ -261,7 +320,7 @@ describe('errors', () => {
     ['a bad --verbose', ['train', 'hitters', '--verbose', '3'], ['--verbose']],
     ['a bad --validation-split', ['train', 'hitters', '--validation-split', '1.5'], ['--validation-split']],
     ['a plot that is neither .svg nor .png', ['train', 'hitters', '--plot', 'h.pdf'], ['--plot must name a .svg or .png file']],
-    ['an unknown example', ['train', 'mnist-cnn'], ['unknown model "mnist-cnn"', 'mnist-mlp, mnist-logreg, hitters']],
+    ['an unknown example', ['train', 'mnist-cnn'], ['unknown model "mnist-cnn"', 'mnist-mlp, mnist-logreg, mnist-convnet, hitters']],
     ['an unknown command', ['fit', 'hitters'], ["unknown command 'fit'"]],
     ['a missing --data', ['evaluate', tmpdir()], ["required option '--data <name|file>' not specified"]],
     ['an unknown dataset', ['predict', tmpdir(), '--data', 'cifar-test'], ['--data must be one of mnist-train, mnist-test, hitters-train, hitters-test', 'cifar-test']],

@@ -11,9 +11,12 @@
  * adds them in two groups and its order shows in the bits), learningRate (0.05, Adam: high enough that
  * val_loss turns up and EarlyStopping fires), seed (1234), earlyStopping (true: EarlyStopping on val_loss,
  * patience 1, restoreBestWeights), mnist (false), phase ('full' | 'first' | 'resume'), stopAfter (k: epochs
- * of the 'first' phase), dir (where 'first' saves and 'resume' loads). The model: Dense(hidden, relu),
- * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; fit shuffles, holds out
- * 20% for validation, and the last batch is partial. The planted bug comes from LOCKSTEP_PLANT.
+ * of the 'first' phase), dir (where 'first' saves and 'resume' loads), convnet (false: the features as 4x4
+ * images of features/16 channels through a small convnet instead). The model: Dense(hidden, relu),
+ * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; or Conv2D(4, 3x3, relu,
+ * same) -> MaxPooling2D -> Conv2D(6, 2x2, tanh) -> Flatten -> Dropout(0.25) -> Dense(classes, softmax). fit
+ * shuffles, holds out 20% for validation, and the last batch is partial. The planted bug comes from
+ * LOCKSTEP_PLANT.
  *
  * Resuming: 'first' trains k epochs and saves with model.save(dir); 'resume' calls loadModel(dir) in a new
  * process and trains epochs k..n-1. When save/loadModel are not available, 'first' trains k epochs and then
@@ -38,6 +41,7 @@ const o = {
   earlyStopping: true,
   mnist: false,
   phase: 'full',
+  convnet: false,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 
@@ -69,16 +73,31 @@ function synthetic(rows, features, classes) {
 }
 
 async function data() {
-  if (!o.mnist) return synthetic(o.rows, o.features, o.classes);
+  if (!o.mnist) {
+    const d = synthetic(o.rows, o.features, o.classes);
+    return o.convnet ? { x: { data: d.x.data, shape: [o.rows, ...imageShape(o.features)] }, y: d.y } : d;
+  }
   const { train } = await datasets.mnist();
   return { x: train.images.sliceRows(0, o.rows), y: train.labels.slice(0, o.rows) };
 }
 
+/** The convnet's input: the features as 4x4 images, channels last. */
+const imageShape = (features) => [4, 4, features / 16];
+
 function build(features, classes) {
   const model = new Sequential({ seed: o.seed });
-  model.add(layers.Input({ shape: [features] }));
-  model.add(layers.Dense({ units: o.hidden, activation: 'relu' }));
-  model.add(layers.Dropout({ rate: 0.2 }));
+  if (o.convnet) {
+    model.add(layers.Input({ shape: imageShape(features) }));
+    model.add(layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', padding: 'same' }));
+    model.add(layers.MaxPooling2D({ poolSize: 2, strides: 1 }));
+    model.add(layers.Conv2D({ filters: 6, kernelSize: [2, 2], activation: 'tanh' }));
+    model.add(layers.Flatten());
+    model.add(layers.Dropout({ rate: 0.25 }));
+  } else {
+    model.add(layers.Input({ shape: [features] }));
+    model.add(layers.Dense({ units: o.hidden, activation: 'relu' }));
+    model.add(layers.Dropout({ rate: 0.2 }));
+  }
   model.add(layers.Dense({ units: classes, activation: 'softmax' }));
   model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: o.learningRate }, metrics: ['accuracy'] });
   return model;
@@ -121,7 +140,7 @@ function report(model, histories, extra = {}) {
 }
 
 const { x, y } = await data();
-const features = x.cols;
+const features = o.mnist ? x.cols : o.features;
 const classes = o.mnist ? 10 : o.classes;
 const canSave = typeof lib.loadModel === 'function';
 

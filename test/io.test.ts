@@ -118,7 +118,7 @@ describe('toModelTopology / fromModelTopology', () => {
   const input = { class_name: 'InputLayer', config: { batch_input_shape: [null, 4], name: 'in' } };
 
   it.each([
-    ['an unsupported layer type', seq(input, { class_name: 'Conv2D', config: { name: 'conv', filters: 3 } }), `layer 1 (Conv2D 'conv'): layer type "Conv2D" is not supported; supported: InputLayer, Dense, Dropout`],
+    ['an unsupported layer type', seq(input, { class_name: 'Conv3D', config: { name: 'conv', filters: 3 } }), `layer 1 (Conv3D 'conv'): layer type "Conv3D" is not supported; supported: InputLayer, Dense, Dropout, Conv2D, MaxPooling2D`],
     ['an unknown activation', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, activation: 'hard_sigmoid' } }), `layer 1 (Dense 'd'): unknown activation "hard_sigmoid"; supported: linear, relu`],
     ['a missing units', seq(input, { class_name: 'Dense', config: { name: 'd', activation: 'relu' } }), `layer 1 (Dense 'd'): missing field 'units'`],
     ['a missing rate', seq(input, { class_name: 'Dropout', config: { name: 'drop' } }), `layer 1 (Dropout 'drop'): missing field 'rate'`],
@@ -134,10 +134,184 @@ describe('toModelTopology / fromModelTopology', () => {
   });
 
   it('rejects configs it cannot write, naming the layer', () => {
-    expect(() => toModelTopology('m', [hitters[0], { className: 'Conv2D', name: 'c' }])).toThrow(`layer 1 (Conv2D 'c'): layer type "Conv2D" is not supported`);
+    expect(() => toModelTopology('m', [hitters[0], { className: 'Conv1D', name: 'c' }])).toThrow(`layer 1 (Conv1D 'c'): layer type "Conv1D" is not supported`);
     expect(() => toModelTopology('m', [hitters[0], { ...hitters[1], activation: 'mish' }])).toThrow(`layer 1 (Dense 'dense'): unknown activation "mish"`);
     expect(() => toModelTopology('m', [hitters[1]])).toThrow(`layer 0 (Dense 'dense'): the first layer must be an InputLayer or have an inputShape`);
     expect(() => toModelTopology('m', [hitters[0], { ...hitters[2], rate: 1 }])).toThrow('rate must be in [0, 1). Received: rate=1');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Image layers: Conv2D, the poolings, Flatten, Reshape, rank-3 inputs.
+
+/** A convnet as lockstep's `layer.getConfig()` gives it (full pairs, every option). */
+const convnet: LayerConfig[] = [
+  { className: 'InputLayer', name: 'input_layer', shape: [8, 8, 1] },
+  { className: 'Conv2D', name: 'conv2d', filters: 4, kernelSize: [3, 3], strides: [1, 1], padding: 'same', dilationRate: [1, 1], activation: 'relu', useBias: true, kernelInitializer: 'zeros', biasInitializer: 'ones' },
+  { className: 'MaxPooling2D', name: 'max_pooling2d', poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
+  { className: 'Conv2D', name: 'conv2d_1', filters: 3, kernelSize: [2, 3], strides: [1, 1], padding: 'valid', dilationRate: [2, 1], activation: 'linear', useBias: false, kernelInitializer: 'ones', biasInitializer: 'zeros' },
+  { className: 'AveragePooling2D', name: 'average_pooling2d', poolSize: [2, 1], strides: [1, 1], padding: 'same' },
+  { className: 'GlobalMaxPooling2D', name: 'global_max_pooling2d', keepdims: false },
+  { className: 'Reshape', name: 'reshape', targetShape: [3, 1, 1] },
+  { className: 'GlobalAveragePooling2D', name: 'global_average_pooling2d', keepdims: false },
+  { className: 'Reshape', name: 'reshape_1', targetShape: [1, 1, 1] },
+  { className: 'Flatten', name: 'flatten' },
+];
+
+/** The same model built by tfjs-layers itself, and the topology its `save` writes. */
+async function tfjsConvnetTopology(): Promise<{ class_name: string; config: { layers: Array<{ class_name: string; config: Record<string, unknown> }> } }> {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.inputLayer({ inputShape: [8, 8, 1], name: 'input_layer' }),
+      tfl.layers.conv2d({ name: 'conv2d', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: 'zeros', biasInitializer: 'ones' }),
+      tfl.layers.maxPooling2d({ name: 'max_pooling2d', poolSize: 2 }),
+      tfl.layers.conv2d({ name: 'conv2d_1', filters: 3, kernelSize: [2, 3], dilationRate: [2, 1], useBias: false, kernelInitializer: 'ones' }),
+      tfl.layers.averagePooling2d({ name: 'average_pooling2d', poolSize: [2, 1], strides: 1, padding: 'same' }),
+      tfl.layers.globalMaxPooling2d({ name: 'global_max_pooling2d' }),
+      tfl.layers.reshape({ name: 'reshape', targetShape: [3, 1, 1] }),
+      tfl.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }),
+      tfl.layers.reshape({ name: 'reshape_1', targetShape: [1, 1, 1] }),
+      tfl.layers.flatten({ name: 'flatten' }),
+    ],
+  });
+  let topology: unknown;
+  await model.save(tf.io.withSaveHandler(async (a) => ((topology = a.modelTopology), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+  return topology as never;
+}
+
+describe('image layers in the topology', () => {
+  it('round-trips Conv2D, the poolings, Flatten and Reshape through the Keras topology', () => {
+    const topology = toModelTopology('convnet', convnet);
+    expect(topology.config.layers[0].config.batch_input_shape).toEqual([null, 8, 8, 1]);
+    expect(topology.config.layers[3]).toEqual({
+      class_name: 'Conv2D',
+      config: {
+        filters: 3, kernel_size: [2, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [2, 1], activation: 'linear', use_bias: false,
+        kernel_initializer: { class_name: 'Ones', config: {} }, bias_initializer: { class_name: 'Zeros', config: {} },
+        kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+        name: 'conv2d_1', trainable: true, dtype: 'float32',
+      },
+    });
+    expect(fromModelTopology(JSON.parse(JSON.stringify(topology)))).toEqual({ modelName: 'convnet', layers: convnet });
+  });
+
+  it('writes what tfjs-layers 4.22 writes for the same layers, and reads what it writes', async () => {
+    const theirs = await tfjsConvnetTopology();
+    const ours = toModelTopology('convnet', convnet);
+    expect(ours.config.layers.map((l) => l.class_name)).toEqual(theirs.config.layers.map((l) => l.class_name));
+    // Every field tfjs writes, with tfjs's value (ours adds data_format to Flatten and dtype everywhere, as Keras does).
+    theirs.config.layers.forEach((layer, i) => expect(ours.config.layers[i].config).toMatchObject(layer.config));
+    expect(fromModelTopology(theirs).layers).toEqual(convnet);
+  });
+
+  it('writes short forms in full: int kernel sizes and strides as pairs, pooling strides defaulting to the window', () => {
+    const topology = toModelTopology('m', [
+      { className: 'Conv2D', name: 'c', filters: 2, kernelSize: 3, inputShape: [5, 5, 2] },
+      { className: 'MaxPooling2D', name: 'p' },
+      { className: 'Reshape', name: 'r', targetShape: [-1, 2] },
+    ]);
+    expect(topology.config.layers[0].config).toMatchObject({ batch_input_shape: [null, 5, 5, 2], kernel_size: [3, 3], strides: [1, 1], dilation_rate: [1, 1], padding: 'valid', activation: 'linear', use_bias: true });
+    expect(topology.config.layers[1].config).toMatchObject({ pool_size: [2, 2], strides: [2, 2], padding: 'valid', data_format: 'channels_last' });
+    expect(topology.config.layers[2].config).toMatchObject({ target_shape: [-1, 2] });
+    expect(fromModelTopology(topology).layers[0]).toEqual({ className: 'InputLayer', name: 'c_input', shape: [5, 5, 2] });
+    expect(fromModelTopology(topology).layers[3]).toEqual({ className: 'Reshape', name: 'r', targetShape: [-1, 2] });
+  });
+
+  it('reads Keras 3 (batch_shape, groups, keepdims, DTypePolicy) and Keras 2 (batch_input_shape on the first Conv2D, int sizes, null strides) convnets', () => {
+    const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
+    const init = (class_name: string) => ({ module: 'keras.initializers', class_name, config: class_name === 'Zeros' ? {} : { seed: null }, registered_name: null });
+    const base = (name: string) => ({ name, trainable: true, dtype: policy });
+    const keras3 = {
+      module: 'keras',
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential',
+        trainable: true,
+        dtype: policy,
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null },
+          {
+            module: 'keras.layers',
+            class_name: 'Conv2D',
+            config: { ...base('conv2d'), filters: 8, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'relu', use_bias: true, kernel_initializer: init('GlorotUniform'), bias_initializer: init('Zeros'), kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null },
+            registered_name: null,
+            build_config: { input_shape: [null, 28, 28, 1] },
+          },
+          { module: 'keras.layers', class_name: 'MaxPooling2D', config: { ...base('max_pooling2d'), pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' }, registered_name: null },
+          { module: 'keras.layers', class_name: 'GlobalAveragePooling2D', config: { ...base('global_average_pooling2d'), data_format: 'channels_last', keepdims: true }, registered_name: null },
+          { module: 'keras.layers', class_name: 'Reshape', config: { ...base('reshape'), target_shape: [8] }, registered_name: null },
+          { module: 'keras.layers', class_name: 'Flatten', config: { ...base('flatten'), data_format: 'channels_last' }, registered_name: null },
+          { module: 'keras.layers', class_name: 'Dense', config: { ...base('dense'), units: 10, activation: 'softmax', use_bias: true, kernel_initializer: init('GlorotUniform'), bias_initializer: init('Zeros'), kernel_regularizer: null, bias_regularizer: null, kernel_constraint: null, bias_constraint: null, quantization_config: null }, registered_name: null },
+        ],
+      },
+    };
+    expect(fromModelTopology(keras3).layers).toEqual([
+      { className: 'InputLayer', name: 'input_layer', shape: [28, 28, 1] },
+      { className: 'Conv2D', name: 'conv2d', filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: 'valid', dilationRate: [1, 1], activation: 'relu', useBias: true, kernelInitializer: 'glorot_uniform', biasInitializer: 'zeros' },
+      { className: 'MaxPooling2D', name: 'max_pooling2d', poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
+      { className: 'GlobalAveragePooling2D', name: 'global_average_pooling2d', keepdims: true },
+      { className: 'Reshape', name: 'reshape', targetShape: [8] },
+      { className: 'Flatten', name: 'flatten' },
+      { className: 'Dense', name: 'dense', units: 10, activation: 'softmax', useBias: true, kernelInitializer: 'glorot_uniform', biasInitializer: 'zeros' },
+    ]);
+
+    const keras2 = {
+      class_name: 'Sequential',
+      config: {
+        name: 'cnn',
+        layers: [
+          { class_name: 'Conv2D', config: { name: 'c', trainable: true, batch_input_shape: [null, 9, 9, 3], dtype: 'float32', filters: 2, kernel_size: 3, strides: 2, padding: 'same', data_format: 'channels_last', dilation_rate: 1, groups: 1, activation: 'swish', use_bias: true, kernel_initializer: { class_name: 'HeNormal', config: { seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} }, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null } },
+          { class_name: 'AveragePooling2D', config: { name: 'p', trainable: true, dtype: 'float32', pool_size: 3, padding: 'same', strides: null, data_format: 'channels_last' } },
+          { class_name: 'GlobalMaxPooling2D', config: { name: 'g', trainable: true, dtype: 'float32', data_format: 'channels_last', keepdims: false } },
+        ],
+      },
+    };
+    expect(fromModelTopology(keras2).layers).toEqual([
+      { className: 'InputLayer', name: 'c_input', shape: [9, 9, 3] },
+      { className: 'Conv2D', name: 'c', filters: 2, kernelSize: [3, 3], strides: [2, 2], padding: 'same', dilationRate: [1, 1], activation: 'swish', useBias: true, kernelInitializer: 'he_normal', biasInitializer: 'zeros' },
+      { className: 'AveragePooling2D', name: 'p', poolSize: [3, 3], strides: [3, 3], padding: 'same' },
+      { className: 'GlobalMaxPooling2D', name: 'g', keepdims: false },
+    ]);
+  });
+
+  const seq = (...layers: unknown[]) => ({ class_name: 'Sequential', config: { name: 's', layers } });
+  const img = { class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 1], name: 'in' } };
+  const conv = (config: Record<string, unknown>) => seq(img, { class_name: 'Conv2D', config: { name: 'conv', filters: 2, kernel_size: [3, 3], ...config } });
+  const layer = (class_name: string, config: Record<string, unknown>) => seq(img, { class_name, config: { name: 'l', ...config } });
+
+  it.each([
+    ['channels_first on a Conv2D', conv({ data_format: 'channels_first' }), `layer 1 (Conv2D 'conv'): data_format must be 'channels_last' (channels_first is not supported). Received: data_format="channels_first"`],
+    ['channels_first on a pooling', layer('MaxPooling2D', { data_format: 'channels_first' }), `layer 1 (MaxPooling2D 'l'): data_format must be 'channels_last'`],
+    ['channels_first on a global pooling', layer('GlobalAveragePooling2D', { data_format: 'channels_first' }), `layer 1 (GlobalAveragePooling2D 'l'): data_format must be 'channels_last'`],
+    ['channels_first on a Flatten', layer('Flatten', { data_format: 'channels_first' }), `layer 1 (Flatten 'l'): data_format must be 'channels_last'`],
+    ['a grouped convolution', conv({ groups: 2 }), `layer 1 (Conv2D 'conv'): grouped convolutions are not supported (groups must be 1). Received: groups=2`],
+    ['a kernel regularizer on a Conv2D', conv({ kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } }), `layer 1 (Conv2D 'conv'): kernel_regularizer is not supported. Received: kernel_regularizer={"class_name":"L2"`],
+    ['an activity regularizer on a pooling', layer('MaxPooling2D', { activity_regularizer: { class_name: 'L1', config: { l1: 0.1 } } }), `layer 1 (MaxPooling2D 'l'): activity_regularizer is not supported`],
+    ['strides with dilation', conv({ strides: [2, 2], dilation_rate: [2, 2] }), `layer 1 (Conv2D 'conv'): strides > 1 together with dilation_rate > 1 is not supported. Received: strides=[2,2], dilation_rate=[2,2]`],
+    ["tfjs's in-memory name for dilation", conv({ dilationRate: 2 }), `layer 1 (Conv2D 'conv'): unknown field 'dilationRate'; did you mean 'dilation_rate'?`],
+    ['a LoRA Conv2D (Keras 3)', conv({ lora_rank: 4 }), `layer 1 (Conv2D 'conv'): lora_rank is not supported. Received: lora_rank=4`],
+    ['causal padding', conv({ padding: 'causal' }), `layer 1 (Conv2D 'conv'): padding must be 'valid' or 'same'. Received: padding="causal"`],
+    ['a missing kernel_size', layer('Conv2D', { filters: 2 }), `layer 1 (Conv2D 'l'): missing field 'kernel_size'`],
+    ['a 3-D kernel_size', conv({ kernel_size: [3, 3, 3] }), `layer 1 (Conv2D 'conv'): kernel_size must be a positive integer or a pair of positive integers. Received: kernel_size=[3,3,3]`],
+    ['a bad pool_size', layer('AveragePooling2D', { pool_size: [0, 2] }), `layer 1 (AveragePooling2D 'l'): pool_size must be a positive integer or a pair`],
+    ['a missing target_shape', layer('Reshape', {}), `layer 1 (Reshape 'l'): missing field 'target_shape'`],
+    ['two inferred dimensions', layer('Reshape', { target_shape: [-1, -1] }), `layer 1 (Reshape 'l'): target_shape must be a non-empty array of positive integers, with at most one -1. Received: target_shape=[-1,-1]`],
+    ['a non-boolean keepdims', layer('GlobalMaxPooling2D', { keepdims: 1 }), `layer 1 (GlobalMaxPooling2D 'l'): keepdims must be a boolean. Received: keepdims=1`],
+    ['a bad image input shape', seq({ class_name: 'InputLayer', config: { name: 'in', batch_shape: [null, 8, 0, 1] } }), `batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=[null,8,0,1]`],
+  ])('rejects %s, naming the layer and the field', (_what, topology, message) => {
+    expect(() => fromModelTopology(topology)).toThrow(message);
+  });
+
+  it('rejects image-layer configs it cannot write, naming the layer and the option', () => {
+    const input = convnet[0];
+    const write = (l: Record<string, unknown>) => () => toModelTopology('m', [input, { name: 'l', ...l } as never]);
+    expect(write({ className: 'GlobalAveragePooling2D', keepdims: true })).toThrow(`layer 1 (GlobalAveragePooling2D 'l'): keepdims=true cannot be saved in the TensorFlow.js layers format: tfjs-layers 4.22 ignores keepdims`);
+    expect(write({ className: 'Conv2D', filters: 2, kernelSize: 3, dataFormat: 'channels_first' })).toThrow(`layer 1 (Conv2D 'l'): dataFormat must be 'channels_last'`);
+    expect(write({ className: 'Conv2D', filters: 0, kernelSize: 3 })).toThrow(`layer 1 (Conv2D 'l'): filters must be a positive integer. Received: filters=0`);
+    expect(write({ className: 'Conv2D', filters: 2, kernelSize: [3, 3], strides: 2, dilationRate: 2 })).toThrow(`layer 1 (Conv2D 'l'): strides > 1 together with dilationRate > 1 is not supported`);
+    expect(write({ className: 'MaxPooling2D', padding: 'full' })).toThrow(`layer 1 (MaxPooling2D 'l'): padding must be 'valid' or 'same'. Received: padding="full"`);
+    expect(write({ className: 'Reshape', targetShape: [0, 4] })).toThrow(`layer 1 (Reshape 'l'): targetShape must be a non-empty array of positive integers, with at most one -1`);
+    expect(() => toModelTopology('m', [{ className: 'InputLayer', name: 'in', shape: [8, -8, 1] }])).toThrow(`layer 0 (InputLayer 'in'): shape must be a non-empty array of positive integers. Received: shape=[8,-8,1]`);
   });
 });
 

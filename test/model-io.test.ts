@@ -63,7 +63,7 @@ function classifier(optimizer: string | { className: string; learningRate: numbe
 const fitOptions = { batchSize: 16, workers: 0, verbose: 0 as const, seed: 7, validationData: [xVal, yVal] as [Matrix, Int32Array] };
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const weightBytes = (m: Sequential) => m.getWeights().map((w) => ({ name: w.name, shape: w.shape, bytes: bytes(w.data) }));
-const predictBytes = async (m: Sequential, input: Matrix = x) => bytes((await m.predict(input, { workers: 0 })).data);
+const predictBytes = async (m: Sequential, input: Parameters<Sequential["predict"]>[0] = x) => bytes((await m.predict(input, { workers: 0 })).data);
 
 describe('save and loadModel', () => {
   it('round-trips a trained model exactly: configs, weights, predictions, compile arguments and optimizer state', async () => {
@@ -265,6 +265,126 @@ describe('interoperability with tfjs-layers (cpu backend, same process)', () => 
 });
 
 // ---------------------------------------------------------------------------------------------------
+// Convnets both ways: lockstep → tfjs-layers and tfjs-layers → lockstep, on [n, 8, 8, 1] images.
+
+const images = (count: number, seed: number) => ({ data: values(count * 64, seed), shape: [count, 8, 8, 1] });
+const imgX = images(24, 11);
+const imgLabels = Int32Array.from({ length: 24 }, (_, r) => (imgX.data[r * 64] + imgX.data[r * 64 + 9] > 0 ? 1 : r % 3));
+
+/** Conv2D 'same' relu, MaxPooling2D, Conv2D strided 'valid', AveragePooling2D 'same', Flatten, Dense softmax. */
+function convnet(): Sequential {
+  const model = new Sequential({ name: 'convnet', seed: 9 });
+  model.add(layers.Input({ shape: [8, 8, 1] }));
+  model.add(layers.Conv2D({ filters: 4, kernelSize: [3, 3], activation: 'relu', padding: 'same' }));
+  model.add(layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(layers.Conv2D({ filters: 3, kernelSize: 2, strides: 2, padding: 'valid', biasInitializer: 'random_normal' }));
+  model.add(layers.AveragePooling2D({ poolSize: 2, strides: 1, padding: 'same' }));
+  model.add(layers.Flatten());
+  model.add(layers.Dense({ units: 3, activation: 'softmax' }));
+  return model;
+}
+
+/** Reshape first, a dilated non-square Conv2D without bias, both global poolings, Reshape between Dense layers. */
+function poolnet(): Sequential {
+  const model = new Sequential({ name: 'poolnet', seed: 4 });
+  model.add(layers.Input({ shape: [8, 8, 1] }));
+  model.add(layers.Reshape({ targetShape: [16, 4, 1] }));
+  model.add(layers.Conv2D({ filters: 5, kernelSize: [3, 2], dilationRate: [2, 1], padding: 'same', activation: 'elu', useBias: false }));
+  model.add(layers.GlobalAveragePooling2D());
+  model.add(layers.Dense({ units: 8, activation: 'tanh', biasInitializer: 'random_uniform' }));
+  model.add(layers.Reshape({ targetShape: [2, -1, 2] }));
+  model.add(layers.GlobalMaxPooling2D());
+  model.add(layers.Dense({ units: 3, activation: 'softmax' }));
+  return model;
+}
+
+/** tfjs-layers' predictions for `x` from a model directory, on the cpu backend. */
+async function tfjsPredict(dir: string, x: { data: Float32Array; shape: number[] }) {
+  return onCpu(async () => {
+    const tfModel = await tfl.loadLayersModel(tfjsFileLoader(dir));
+    const out = tf.tidy(() => (tfModel.predict(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync() as Float32Array);
+    return { out, weights: tfModel.getWeights().map((t) => t.dataSync() as Float32Array), layers: tfModel.layers.map((l) => l.getClassName()) };
+  });
+}
+
+describe('convnets in the TensorFlow.js layers format', () => {
+  it('tfjs-layers loadLayersModel reads a trained lockstep convnet (Conv2D, pooling, Flatten): same weights, predictions within 1e-5', async () => {
+    const model = convnet();
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: 0.01 }, metrics: ['accuracy'] });
+    await model.fit(imgX, imgLabels, { batchSize: 8, epochs: 1, workers: 0, verbose: 0, seed: 3 });
+    const dir = freshDir();
+    await model.save(dir);
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    expect(json.weightsManifest[0].weights.slice(0, 2)).toEqual([
+      { name: 'conv2d/kernel', shape: [3, 3, 1, 4], dtype: 'float32' },
+      { name: 'conv2d/bias', shape: [4], dtype: 'float32' },
+    ]);
+
+    const x = images(5, 21);
+    const theirs = await tfjsPredict(dir, x);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(theirs.layers).toEqual(['InputLayer', 'Conv2D', 'MaxPooling2D', 'Conv2D', 'AveragePooling2D', 'Flatten', 'Dense']);
+    expect(theirs.weights).toEqual(model.getWeights().map((w) => w.data));
+    const ours = (await model.predict(x, { workers: 0 })).data;
+    expect(ours.length).toBe(5 * 3);
+    expectClose(theirs.out, ours);
+  });
+
+  it('tfjs-layers reads a lockstep model with Reshape, a dilated Conv2D and both global poolings: predictions within 1e-5', async () => {
+    const model = poolnet();
+    const dir = freshDir();
+    await model.save(dir);
+    const x = images(6, 22);
+    const theirs = await tfjsPredict(dir, x);
+    expect(theirs.layers).toEqual(['InputLayer', 'Reshape', 'Conv2D', 'GlobalAveragePooling2D', 'Dense', 'Reshape', 'GlobalMaxPooling2D', 'Dense']);
+    expect(theirs.weights).toEqual(model.getWeights().map((w) => w.data));
+    expectClose(theirs.out, (await model.predict(x, { workers: 0 })).data);
+    // And lockstep reads its own file back to the same layers and the same bits.
+    const loaded = await loadModel(dir);
+    expect(loaded.layerConfigs()).toEqual(model.layerConfigs());
+    expect(await predictBytes(loaded, x)).toEqual(await predictBytes(model, x));
+  });
+
+  it('lockstep loads convnets tfjs-layers built and saved: same weights, predictions within 1e-5', async () => {
+    const x = images(5, 23);
+    const built = [
+      () => [
+        tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', padding: 'same', biasInitializer: 'randomNormal' }),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.conv2d({ filters: 3, kernelSize: [2, 2], strides: 2, activation: 'sigmoid', kernelInitializer: 'heNormal', biasInitializer: 'randomUniform' }),
+        tfl.layers.averagePooling2d({ poolSize: [2, 2], strides: 1, padding: 'same' }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+      () => [
+        tfl.layers.inputLayer({ inputShape: [8, 8, 1], name: 'pixels' }),
+        tfl.layers.reshape({ targetShape: [4, 16, 1] }),
+        tfl.layers.conv2d({ filters: 5, kernelSize: [2, 3], dilationRate: 2, padding: 'same', useBias: false, activation: 'selu' }),
+        tfl.layers.globalMaxPooling2d({}),
+        tfl.layers.dense({ units: 6, activation: 'relu', biasInitializer: 'ones' }),
+        tfl.layers.reshape({ targetShape: [1, 3, 2] }),
+        tfl.layers.globalAveragePooling2d({}),
+        tfl.layers.dense({ units: 2 }),
+      ],
+    ];
+    for (const make of built) {
+      const dir = freshDir();
+      const { weights, out } = await onCpu(async () => {
+        const tfModel = tfl.sequential({ layers: make() });
+        await tfModel.save(tfjsFileSaver(dir));
+        return {
+          weights: tfModel.getWeights().map((t) => t.dataSync() as Float32Array),
+          out: tf.tidy(() => (tfModel.predict(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync() as Float32Array),
+        };
+      });
+      const loaded = await loadModel(dir);
+      expect(loaded.getWeights().map((w) => w.data)).toEqual(weights);
+      expectClose((await loaded.predict(x, { workers: 0 })).data, out);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
 // Damaged directories: loadModel throws a message naming the problem, and never returns a partial model.
 
 describe('loadModel on damaged files', () => {
@@ -299,7 +419,7 @@ describe('loadModel on damaged files', () => {
     ['swapped kernel dimensions (same byte count)', (f) => void (specs(f.json)[0].shape = [8, 6]), `weight 'dense/kernel' has shape [8,6] but layer needs [6,8]`],
     ['a layer wider than its weights', (f) => void (layerEntries(f.json)[1].config.units = 9), `weight 'dense/kernel' has shape [6,8] but layer needs [6,9]`],
     ['a renamed weight', (f) => void (specs(f.json)[1].name = 'dense/beta'), `weight 'dense/bias' is missing from weights.bin`],
-    ['a Conv2D layer', (f) => void (layerEntries(f.json)[1].class_name = 'Conv2D'), `layer 1 (Conv2D 'dense'): layer type "Conv2D" is not supported; supported: InputLayer, Dense, Dropout`],
+    ['an LSTM layer', (f) => void (layerEntries(f.json)[1].class_name = 'LSTM'), `layer 1 (LSTM 'dense'): layer type "LSTM" is not supported; supported: InputLayer, Dense, Dropout, Conv2D`],
     ['an unknown activation', (f) => void (layerEntries(f.json)[3].config.activation = 'mish'), `layer 3 (Dense 'dense_1'): unknown activation "mish"`],
     ['a kernel regularizer', (f) => void (layerEntries(f.json)[1].config.kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } }), 'kernel_regularizer is not supported'],
     ['a functional model', (f) => void (f.json.modelTopology.class_name = 'Model'), 'Only Sequential models can be read'],

@@ -16,6 +16,7 @@ export const FEATURES: Record<Family, number> = { mnist: 784, hitters: 19 };
 export const EXAMPLE_DESCRIPTIONS: Record<string, string> = {
   'mnist-mlp': 'MNIST multilayer network: 784-128 relu, dropout 0.3, 64 tanh, dropout 0.2, 10 softmax; RMSprop',
   'mnist-logreg': 'MNIST multinomial logistic regression: one Dense layer of 10 softmax units; RMSprop',
+  'mnist-convnet': "Keras's simple MNIST convnet: Conv2D 32 3x3 relu, max-pool 2, Conv2D 64 3x3 relu, max-pool 2, flatten, dropout 0.5, 10 softmax; Adam",
   hitters: 'Hitters salary regression: 19-50 relu, dropout 0.4, 1 linear; RMSprop, mse, MAE; validated on hitters-test',
 };
 export const EXAMPLE_NAMES = Object.keys(EXAMPLE_DESCRIPTIONS);
@@ -30,7 +31,8 @@ export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
   {
     "name": "mnist_small",                 optional; default: the file name
     "data": "mnist",                       required: "mnist" or "hitters"
-    "inputShape": [784],                   optional; must match the data (mnist 784, hitters 19)
+    "inputShape": [784],                   optional; any shape of the data's values per row:
+                                           mnist [784], [28, 28] or [28, 28, 1]; hitters [19]
     "layers": [                            required, in order; an Input layer is added from inputShape
       { "className": "Dense", "units": 64, "activation": "relu" },
       { "className": "Dropout", "rate": 0.2 },
@@ -41,7 +43,16 @@ export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
                  "metrics": ["accuracy"] },
     "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }   optional defaults for the flags
   }
-  Dense fields: units, activation, useBias, kernelInitializer, biasInitializer, name. Dropout: rate, name.
+  Layers and their fields (all take "name"; Keras's names and defaults; images are [height, width, channels]):
+    Dense: units, activation, useBias, kernelInitializer, biasInitializer.   Dropout: rate.
+    Conv2D: filters, kernelSize (3 or [3, 3]), strides (1), padding ("valid" or "same"), dilationRate (1),
+      activation, useBias, kernelInitializer, biasInitializer, dataFormat (only "channels_last").
+    MaxPooling2D, AveragePooling2D: poolSize (2), strides (poolSize), padding ("valid"), dataFormat.
+    GlobalAveragePooling2D, GlobalMaxPooling2D: keepdims (false), dataFormat.
+    Flatten: dataFormat.   Reshape: targetShape (one dimension may be -1).
+  A small convnet: "inputShape": [28, 28, 1], "layers": [{ "className": "Conv2D", "filters": 8, "kernelSize": 3,
+    "activation": "relu" }, { "className": "MaxPooling2D" }, { "className": "Flatten" },
+    { "className": "Dense", "units": 10, "activation": "softmax" }]
   fit defaults: epochs 1, batchSize 32; validation as the examples (mnist: 0.2 split, hitters: hitters-test).
   mnist labels are class indices (use sparse_categorical_crossentropy and 10 softmax units);
   hitters targets are salaries (one linear unit, e.g. "mse").`;

@@ -9,7 +9,7 @@ import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
-import { checkDataName, loadData } from './data.js';
+import { checkDataName, loadData, shapedFor } from './data.js';
 import { EXAMPLE_NAMES } from './catalog.js';
 import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
@@ -47,10 +47,10 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
   const batchSize = o.batchSize ?? spec.fit.batchSize;
   const validation = o.validationSplit ?? spec.fit.validation;
 
-  const data = await loadData(`${spec.data}-train`, o.limit);
   const model = spec.build(o.seed);
+  const data = shapedFor(await loadData(`${spec.data}-train`, o.limit), model.inputSampleShape());
   try {
-    const validationData = validation === 'test' ? await loadData(`${spec.data}-test`) : undefined;
+    const validationData = validation === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
     if (o.verbose > 0) {
       model.summary(out);
       const held = validationData
@@ -95,7 +95,7 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
     if (!model.compiledArgs()) {
       throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
     }
-    const data = await loadData(o.data, o.limit);
+    const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
     if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs }));
@@ -109,7 +109,7 @@ export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<v
   checkDataName(o.data);
   const model = await loadModelDir(dir);
   try {
-    const data = await loadData(o.data, o.limit);
+    const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
     const configs = model.layerConfigs();
     const classes = y.cols > 1 && configs[configs.length - 1].activation === 'softmax';

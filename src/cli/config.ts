@@ -20,6 +20,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { layers as L, Sequential, type CompileOptions } from '../index.js';
+import type { Layer } from '../layers/layer.js';
 import { ACTIVATION_NAMES } from '../activations.js';
 import { LOSS_NAMES } from '../losses.js';
 import { METRIC_NAMES } from '../metrics.js';
@@ -29,9 +30,35 @@ import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
+const POOLING_FIELDS = ['className', 'name', 'poolSize', 'strides', 'padding', 'dataFormat'];
+const GLOBAL_POOLING_FIELDS = ['className', 'name', 'keepdims', 'dataFormat'];
 const LAYER_FIELDS: Record<string, string[]> = {
   Dense: ['className', 'name', 'units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
   Dropout: ['className', 'name', 'rate'],
+  Conv2D: ['className', 'name', 'filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  MaxPooling2D: POOLING_FIELDS,
+  AveragePooling2D: POOLING_FIELDS,
+  GlobalAveragePooling2D: GLOBAL_POOLING_FIELDS,
+  GlobalMaxPooling2D: GLOBAL_POOLING_FIELDS,
+  Flatten: ['className', 'name', 'dataFormat'],
+  Reshape: ['className', 'name', 'targetShape'],
+};
+// The layer factories by class name; their constructors check every value (ranges, pairs, initializers).
+const FACTORIES: Record<string, (options: never) => Layer> = {
+  Dense: L.Dense,
+  Dropout: L.Dropout,
+  Conv2D: L.Conv2D,
+  MaxPooling2D: L.MaxPooling2D,
+  AveragePooling2D: L.AveragePooling2D,
+  GlobalAveragePooling2D: L.GlobalAveragePooling2D,
+  GlobalMaxPooling2D: L.GlobalMaxPooling2D,
+  Flatten: L.Flatten,
+  Reshape: L.Reshape,
+};
+// Fields without a default, checked here so the message says "is required".
+const REQUIRED: Record<string, Record<string, string>> = {
+  Conv2D: { filters: 'a positive integer', kernelSize: 'a positive integer or [height, width]' },
+  Reshape: { targetShape: 'an array of positive integers, at most one -1' },
 };
 const COMPILE_FIELDS = ['loss', 'optimizer', 'metrics'];
 const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit'];
@@ -68,10 +95,17 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   const family = data as Family;
 
   const features = FEATURES[family];
+  let inputShape = [features];
   if (json.inputShape !== undefined) {
     const s = json.inputShape;
-    if (!Array.isArray(s) || s.length !== 1 || !Number.isInteger(s[0]) || s[0] <= 0) fail('inputShape', 'must be [features], e.g. [784]', s);
-    if ((s as number[])[0] !== features) fail('inputShape', `must be [${features}] for data "${family}"`, s);
+    if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isInteger(d) && d > 0)) {
+      fail('inputShape', 'must be an array of positive integers, e.g. [784] or [28, 28, 1]', s);
+    }
+    // Any shape of the data's values per row: mnist's 784 pixels as [784], [28, 28] or [28, 28, 1].
+    if ((s as number[]).reduce((a, b) => a * b, 1) !== features) {
+      fail('inputShape', `must hold ${features} values per row for data "${family}" (e.g. [${features}]${family === 'mnist' ? ' or [28, 28, 1]' : ''})`, s);
+    }
+    inputShape = s as number[];
   }
 
   const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
@@ -125,10 +159,10 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     data: family,
     build(seed) {
       const model = new Sequential({ name: name as string, seed });
-      model.add(L.Input({ shape: [features] }));
+      model.add(L.Input({ shape: inputShape }));
       layerConfigs.forEach((c, i) => {
-        // The layer constructors check values (ranges, initializer names); name the field they came from.
-        const layer = attempt(() => (c.className === 'Dense' ? L.Dense(c as never) : L.Dropout(c as never)), `${file}: layers[${i}]`);
+        // The layer constructors check values (ranges, pairs, initializer names); name the layer they came from.
+        const layer = attempt(() => FACTORIES[c.className as string](c as never), `${file}: layers[${i}]`);
         attempt(() => model.add(layer), `${file}: layers[${i}]`);
       });
       attempt(() => model.compile(compileOptions), `${file}: compile`);
@@ -152,6 +186,9 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
   }
   unknownFields(layer, LAYER_FIELDS[className as string], `${at}.`, fail);
   if (layer.name !== undefined && (typeof layer.name !== 'string' || layer.name === '')) fail(`${at}.name`, 'must be a non-empty string', layer.name);
+  for (const [field, rule] of Object.entries(REQUIRED[className as string] ?? {})) {
+    if (layer[field] === undefined) fail(`${at}.${field}`, `is required (${rule})`);
+  }
   if (className === 'Dense') {
     if (layer.units === undefined) fail(`${at}.units`, 'is required (a positive integer)');
     if (!Number.isInteger(layer.units) || (layer.units as number) <= 0) fail(`${at}.units`, 'must be a positive integer', layer.units);
@@ -159,7 +196,7 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
       fail(`${at}.activation`, `must be one of ${ACTIVATION_NAMES.join(', ')}`, layer.activation);
     }
     if (layer.useBias !== undefined && typeof layer.useBias !== 'boolean') fail(`${at}.useBias`, 'must be true or false', layer.useBias);
-  } else {
+  } else if (className === 'Dropout') {
     if (layer.rate === undefined) fail(`${at}.rate`, 'is required (a number in [0, 1))');
     if (typeof layer.rate !== 'number' || !(layer.rate >= 0 && layer.rate < 1)) fail(`${at}.rate`, 'must be a number in [0, 1)', layer.rate);
   }

@@ -60,6 +60,17 @@ async function hitters() {
   return trainTestSplit(new StandardScaler().fitTransform(x), y, { testSize: 1 / 3, seed: HITTERS_SPLIT_SEED });
 }
 
+/**
+ * The data with each row shaped as the model's input sample, when the model takes images ([28, 28, 1]) and the
+ * rows hold the same number of values (the built-in MNIST sets and files give rows of pixels).
+ */
+export function shapedFor(data: Dataset, sampleShape: number[] | undefined): Dataset {
+  const x = data.x;
+  if (!sampleShape || sampleShape.length < 2 || x.sampleShape.length !== 1) return data;
+  if (sampleShape.reduce((a, b) => a * b, 1) !== x.cols) return data;
+  return { ...data, x: new Matrix(x.data, x.rows, x.cols, sampleShape) };
+}
+
 function firstRows(data: Dataset, limit: number): Dataset {
   const n = Math.min(limit, data.x.rows);
   const y = data.y === undefined ? undefined : data.y instanceof Matrix ? data.y.sliceRows(0, n) : data.y.subarray(0, n);

@@ -54,6 +54,27 @@ const mnistLogreg: ModelSpec = {
   fit: { epochs: 20, batchSize: 128, validation: 0.2 },
 };
 
+/** Keras's "Simple MNIST convnet" (keras.io/examples/vision/mnist_convnet), line for line. */
+const mnistConvnet: ModelSpec = {
+  name: 'mnist-convnet',
+  description: EXAMPLE_DESCRIPTIONS['mnist-convnet'],
+  data: 'mnist',
+  build(seed) {
+    const model = new Sequential({ name: 'mnist_convnet', seed });
+    model.add(layers.Input({ shape: [28, 28, 1] }));
+    model.add(layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu' }));
+    model.add(layers.MaxPooling2D({ poolSize: 2 }));
+    model.add(layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }));
+    model.add(layers.MaxPooling2D({ poolSize: 2 }));
+    model.add(layers.Flatten());
+    model.add(layers.Dropout({ rate: 0.5 }));
+    model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    return model;
+  },
+  fit: { epochs: 15, batchSize: 128, validation: 0.1 },
+};
+
 const hitters: ModelSpec = {
   name: 'hitters',
   description: EXAMPLE_DESCRIPTIONS.hitters,
@@ -70,4 +91,4 @@ const hitters: ModelSpec = {
   fit: { epochs: 200, batchSize: 32, validation: 'test' },
 };
 
-export const EXAMPLES: Record<string, ModelSpec> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [hitters.name]: hitters };
+export const EXAMPLES: Record<string, ModelSpec> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [mnistConvnet.name]: mnistConvnet, [hitters.name]: hitters };

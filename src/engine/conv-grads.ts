@@ -3,15 +3,15 @@
  * and its Conv2DBackpropInput is a plain loop: 100 ms for the MNIST convnet's second layer at 64 rows,
  * against 10 ms for the same work as a convolution; see docs/performance.md).
  *
- * - filter: im2col. The part's input patches are written transposed, P^T [kh*kw*cin, rows*oh*ow], straight
- *   into tfjs's memory, then one untransposed matmul P^T @ dz gives [kh*kw*cin, cout], which is the kernel's
- *   own layout [kh, kw, cin, cout].
+ * - filter: im2col. The part's input patches P [rows*oh*ow, kh*kw*cin] are copied straight into tfjs's
+ *   memory, then one untransposed matmul dz^T @ P gives [cout, kh*kw*cin], whose transpose is the kernel's own
+ *   layout [kh, kw, cin, cout].
  * - input: a "full" convolution of dz (spread out by the strides, padded) with the kernel turned 180° and its
  *   in/out channels swapped, which XNNPACK runs as an ordinary convolution.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapTensor, heapView, wasmBackend, type WasmWithOutput } from './heap.js';
-import { matMul } from './wasm-matmul.js';
+import { matMul, transpose } from './wasm-matmul.js';
 import type { AxisPlan } from '../layers/conv-shapes.js';
 
 export interface ConvGeometry {
@@ -36,35 +36,43 @@ function fillable(rows: number, cols: number, fill: (out: Float32Array) => void)
 }
 
 /**
- * Writes the transposed patches of samples [start, start + rows) of x ([n, h, w, cin], row-major) into
- * `out` ([kh*kw*cin, rows*oh*ow]); positions in the padding are 0.
+ * Writes the patches of samples [start, start + rows) of x ([n, h, w, cin], row-major) into `out`
+ * ([rows*oh*ow, kh*kw*cin]): row (b, i, j) holds the window of output pixel (i, j), positions in the padding
+ * 0. Without dilation a kernel row's kw * cin values are contiguous in x and copied as one block.
  */
-export function patchesTransposed(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array): void {
+export function patches(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array): void {
   const [, h, w, cin] = shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides;
   const [dh, dw] = g.dilation;
   const [ph, pw] = g.plan;
-  const oh = ph.out;
-  const ow = pw.out;
-  const cols = rows * oh * ow;
-  for (let ki = 0; ki < kh; ki++) {
-    for (let kj = 0; kj < kw; kj++) {
-      for (let c = 0; c < cin; c++) {
-        let o = ((ki * kw + kj) * cin + c) * cols;
-        for (let b = start; b < start + rows; b++) {
-          for (let i = 0; i < oh; i++) {
-            const r = i * sh + ki * dh - ph.before;
-            if (r < 0 || r >= h) {
-              out.fill(0, o, o + ow);
-              o += ow;
-              continue;
-            }
-            const rowAt = (b * h + r) * w;
-            for (let j = 0; j < ow; j++) {
-              const col = j * sw + kj * dw - pw.before;
-              out[o++] = col < 0 || col >= w ? 0 : x[(rowAt + col) * cin + c];
-            }
+  const k = kh * kw * cin;
+  let o = 0;
+  for (let b = start; b < start + rows; b++) {
+    for (let i = 0; i < ph.out; i++) {
+      for (let j = 0; j < pw.out; j++, o += k) {
+        const c0 = j * sw - pw.before;
+        for (let ki = 0; ki < kh; ki++) {
+          const r = i * sh + ki * dh - ph.before;
+          const at = o + ki * kw * cin;
+          if (r < 0 || r >= h) {
+            out.fill(0, at, at + kw * cin);
+            continue;
+          }
+          const rowAt = (b * h + r) * w;
+          if (dw === 1 && c0 >= 0 && c0 + kw <= w) {
+            const from = (rowAt + c0) * cin;
+            const span = kw * cin;
+            // A short span is cheaper copied by hand than through a subarray object.
+            if (span < 32) for (let t = 0; t < span; t++) out[at + t] = x[from + t];
+            else out.set(x.subarray(from, from + span), at);
+            continue;
+          }
+          for (let kj = 0; kj < kw; kj++) {
+            const col = c0 + kj * dw;
+            const dst = at + kj * cin;
+            const from = (rowAt + col) * cin;
+            for (let t = 0; t < cin; t++) out[dst + t] = col < 0 || col >= w ? 0 : x[from + t];
           }
         }
       }
@@ -72,15 +80,19 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
   }
 }
 
-/** dL/dkernel over samples [start, start + rows): P^T @ dz, shape [kh*kw*cin, cout]. */
+/**
+ * dL/dkernel over samples [start, start + rows), [kh*kw*cin, cout]: (dz^T @ P)^T. Transposing dz (rows*oh*ow
+ * x cout) and the small result costs less than transposing the patches (rows*oh*ow x kh*kw*cin), and keeps
+ * the matmul on XNNPACK's untransposed path.
+ */
 export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry): tf.Tensor2D {
   const cin = x.shape[3]!;
   const pixels = g.plan[0].out * g.plan[1].out;
   const k = g.kernel[0] * g.kernel[1] * cin;
   // The output is allocated before x's values are viewed: an allocation may grow (and so move) the heap.
-  const pT = fillable(k, rows * pixels, (out) => patchesTransposed(heapView(x), x.shape, start, rows, g, out));
+  const p = fillable(rows * pixels, k, (out) => patches(heapView(x), x.shape, start, rows, g, out));
   const dz = start === 0 && rows * pixels === dz2d.shape[0] ? dz2d : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
-  return matMul(pT, dz);
+  return transpose(matMul(transpose(dz), p));
 }
 
 /** dL/dx: the full convolution of dz ([n, oh, ow, cout]) with the turned kernel, back to x's shape. */
@@ -101,4 +113,52 @@ export function inputGradient(dz: tf.Tensor4D, kernel: tf.Tensor4D, xShape: numb
   });
   const turned = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
   return tf.conv2d(spread, turned, 1, [[0, 0], pads[0], pads[1], [0, 0]], 'NHWC', g.dilation);
+}
+
+/** A pooling window's geometry: size, strides and the plan of both spatial axes. */
+export interface PoolGeometry {
+  size: [number, number];
+  strides: [number, number];
+  plan: [AxisPlan, AxisPlan];
+}
+
+/**
+ * dL/dx of max pooling: each output's gradient goes to the first position of its window (row-major) that
+ * holds the maximum, as TensorFlow's MaxPoolGrad does; overlapping windows add up in output order. One pass
+ * over views of tfjs's memory (tfjs-wasm's MaxPoolGrad kernel took 40 ms at the MNIST convnet's first pool
+ * and 64 rows; this takes about 2).
+ */
+export function maxPoolGradient(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, g: PoolGeometry): tf.Tensor {
+  const [n, h, w, c] = x.shape as number[];
+  const [ph, pw] = g.plan;
+  const dx = fillable(n * h * w, c, () => {});
+  const [xv, yv, dyv, out] = [heapView(x), heapView(y), heapView(dy), heapView(dx)];
+  out.fill(0);
+  const found = new Uint8Array(c);
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ph.out; i++) {
+      for (let j = 0; j < pw.out; j++, o += c) {
+        found.fill(0);
+        let left = c;
+        for (let ki = 0; ki < g.size[0] && left > 0; ki++) {
+          const r = i * g.strides[0] + ki - ph.before;
+          if (r < 0 || r >= h) continue;
+          for (let kj = 0; kj < g.size[1] && left > 0; kj++) {
+            const col = j * g.strides[1] + kj - pw.before;
+            if (col < 0 || col >= w) continue;
+            const at = ((b * h + r) * w + col) * c;
+            for (let ch = 0; ch < c; ch++) {
+              if (found[ch] === 0 && xv[at + ch] === yv[o + ch]) {
+                found[ch] = 1;
+                left--;
+                out[at + ch] += dyv[o + ch];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return tf.reshape(dx, x.shape);
 }

@@ -12,6 +12,7 @@ import { layerFromConfig } from '../layers/index.js';
 import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { heapView } from './heap.js';
 import type { Key } from '../rng.js';
+import { timed } from './profile.js';
 
 /** Values in one sample of `shape` (the product of its dimensions). */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -158,12 +159,8 @@ export class Network {
     const caches: unknown[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
-      const r = layer.forward(h, this.loaded()[i], {
-        training,
-        dropoutKey: dropoutKeys?.[i],
-        sampleIndices: shard?.sampleIndices,
-        logits: logits && i === this.layers.length - 1,
-      });
+      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1 };
+      const r = timed(`${layer.className} forward`, () => layer.forward(h, this.loaded()[i], ctx));
       caches.push(r.cache);
       h = r.y;
     });
@@ -202,7 +199,8 @@ export class Network {
       const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
       let dy: T = tf.tensor(dOut, [rows, ...this.outputShape]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
-        const r = this.layers[i].backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain);
+        const layer = this.layers[i];
+        const r = timed(`${layer.className} backward`, () => layer.backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain));
         parts.forEach((p, j) =>
           this.layerSlots[i].forEach((s, k) => {
             const g = r.grads[j][k];

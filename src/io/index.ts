@@ -18,6 +18,12 @@ export {
   type LayerConfig,
   type LayerConfigLike,
   type InputLayerConfig,
+  type Conv2DConfig,
+  type Pooling2DConfig,
+  type GlobalPooling2DConfig,
+  type FlattenConfig,
+  type ReshapeConfig,
+  type Padding,
   type DenseConfig,
   type DropoutConfig,
 } from './layer-config.js';

@@ -10,6 +10,7 @@ import { badOption, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { filterGradient, inputGradient, type ConvGeometry } from '../engine/conv-grads.js';
 import { plantedBug } from '../testing.js';
+import { timed } from '../engine/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 
@@ -131,13 +132,13 @@ export class Conv2D extends Layer {
     // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
     const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz2d, start * pixels, rows * pixels) : undefined));
     const grads = parts.map(({ start, rows }, i) => {
-      let kernelGrad: tf.Tensor2D = filterGradient(x, dz2d, start, rows, this.geometry!);
+      let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () => filterGradient(x, dz2d, start, rows, this.geometry!));
       // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
       if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
     });
     const dz: tf.Tensor = tf.reshape(dz2d, y.shape);
-    const dx = needDx ? inputGradient(dz as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!) : undefined;
+    const dx = needDx ? timed('Conv2D input gradient', () => inputGradient(dz as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)) : undefined;
     return { dx, grads };
   }
 

@@ -80,11 +80,11 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
   }
   backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
     const x = cache as T;
-    const [n, h, w, c] = x.shape;
-    // The gradient goes to the first maximum of each channel (row-major over height and width).
-    const at = tf.argMax(this.flat(x), 1);
-    const hit = tf.transpose(tf.oneHot(at, h! * w!, 1, 0, 'float32'), [0, 2, 1]);
-    const dx = tf.mul(hit, tf.reshape(dy, [n, 1, c!]));
-    return { dx: tf.reshape(dx, x.shape), grads: parts.map(() => []) };
+    const [n, , , c] = x.shape;
+    // As TensorFlow's gradient of a max: shared equally by every position that holds the maximum.
+    const flat = this.flat(x);
+    const hit = tf.cast(tf.equal(flat, tf.max(flat, 1, true)), 'float32');
+    const share = tf.div(tf.reshape(dy, [n, 1, c!]), tf.sum(hit, 1, true));
+    return { dx: tf.reshape(tf.mul(hit, share), x.shape), grads: parts.map(() => []) };
   }
 }

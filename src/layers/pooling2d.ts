@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkOptionKeys } from '../errors.js';
+import { maxPoolGradient } from '../engine/conv-grads.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
 
@@ -50,9 +51,30 @@ abstract class Pooling2D extends Layer {
 
   backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
     const { x, y } = cache as { x: T; y: T };
+    if (this.kernel === 'MaxPool') {
+      const [ph, pw] = windowPlan(this.className, x.shape.slice(1), { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding });
+      return { dx: maxPoolGradient(x, y, dy, { size: this.poolSize, strides: this.strides, plan: [ph, pw] }), grads: parts.map(() => []) };
+    }
     const attrs = { filterSize: this.poolSize, strides: this.strides, pad: this.padding };
-    const inputs: tf.NamedTensorMap = this.kernel === 'MaxPool' ? { dy, input: x, output: y } : { dy, input: x };
-    return { dx: tf.engine().runKernel(`${this.kernel}Grad`, inputs, attrs) as T, grads: parts.map(() => []) };
+    // tfjs's AvgPoolGrad divides every window by its full area, but the forward pass (as TensorFlow's)
+    // divides a window that reaches into 'same' padding by its values inside the input: rescale those.
+    const scaled = this.padding === 'same' ? tf.mul(dy, this.edgeScale(x.shape.slice(1))) : dy;
+    return { dx: tf.engine().runKernel('AvgPoolGrad', { dy: scaled, input: x }, attrs) as T, grads: parts.map(() => []) };
+  }
+
+  /** [1, oh, ow, 1]: each output's pool area over its values inside the input (1 away from the edges). */
+  private edgeScale(inputShape: number[]): tf.Tensor {
+    const plans = windowPlan(this.className, inputShape, { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding });
+    const inside = plans.map((p, a) =>
+      Array.from({ length: p.out }, (_, i) => {
+        const first = i * this.strides[a] - p.before;
+        return Math.min(first + this.poolSize[a], inputShape[a]) - Math.max(first, 0);
+      }),
+    );
+    const area = this.poolSize[0] * this.poolSize[1];
+    const scale = new Float32Array(plans[0].out * plans[1].out);
+    inside[0].forEach((rows, i) => inside[1].forEach((cols, j) => (scale[i * plans[1].out + j] = area / (rows * cols))));
+    return tf.tensor4d(scale, [1, plans[0].out, plans[1].out, 1]);
   }
 
   getConfig(): LayerConfig {
