@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { lockstepVersion } from '../io/version.js';
-import { CONFIG_HELP, DATA_HELP, DATASET_NAMES, EXAMPLE_DESCRIPTIONS, EXAMPLE_NAMES } from './catalog.js';
+import { CONFIG_HELP, DATA_HELP, DATASET_NAMES, EXAMPLE_DESCRIPTIONS, EXAMPLE_NAMES, MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './errors.js';
 
 // The engine (tfjs, the datasets) loads only when a command runs, so --help and usage errors are instant.
@@ -97,7 +97,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .description('print a saved model\'s predictions, one row per line (class and probability for softmax outputs)')
     .argument('<model-dir>', 'a directory written by train --out, model.save() or tfjs-layers')
     .addOption(dataOption())
-    .addOption(new Option('--limit <n>', 'predict the first n rows only; with --misclassified, list and draw the first n misclassified rows (default 20)').argParser(positiveInt))
+    .addOption(new Option('--limit <n>', `predict the first n rows only; with --misclassified, list and draw the first n misclassified rows (default ${MISCLASSIFIED_DEFAULT_LIMIT})`).argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')

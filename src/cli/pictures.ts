@@ -6,13 +6,11 @@ import { extname } from 'node:path';
 import { plotConfusionMatrix, plotMisclassified, type Matrix, type Sequential } from '../index.js';
 import { toImageStack } from '../plots/image-input.js';
 import { pyFormat } from '../callbacks/format.js';
+import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import type { Dataset } from './data.js';
 import { UsageError } from './errors.js';
 
 type Out = (line: string) => void;
-
-/** How many misclassified rows `--misclassified` lists and draws without `--limit`. */
-export const MISCLASSIFIED_DEFAULT_LIMIT = 20;
 
 /** Throws a UsageError unless `file` (the value of `flag`) ends in .svg or .png. */
 export function checkPictureFile(flag: string, file: string | undefined): void {
