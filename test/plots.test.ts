@@ -165,9 +165,9 @@ describe('imagesToSvg: layout and inputs', () => {
     expect(imageBoxes(imagesToSvg(rows.slice(0, 2))).map((b) => b.y)).toEqual([12, 12]);
   });
 
-  it('keeps files small: 100 MNIST digits in under 120 KB of SVG', async () => {
+  it('keeps files small: 100 MNIST digits in under 150 KB of SVG (about 105 KB; a rect per pixel would be megabytes)', async () => {
     const { test } = await datasets.mnist();
-    expect(imagesToSvg(test.images.sliceRows(0, 100)).length).toBeLessThan(120_000);
+    expect(imagesToSvg(test.images.sliceRows(0, 100)).length).toBeLessThan(150_000);
   });
 
   it.each<[string, unknown, object, string]>([

@@ -68,8 +68,9 @@ export function gridSvg(owner: string, stack: ImageStack, options: ImagesOptions
   const cellH = titleH + imgH + GAP;
   const cols = o.cols ?? Math.min(stack.count, Math.max(1, Math.floor(MAX_WIDTH / cellW)));
   const [width, height] = [cols * cellW + GAP, Math.ceil(stack.count / cols) * cellH + GAP];
-  // Drawn at the PNG's resolution, so even a renderer that smooths scaled images shows crisp pixels.
-  const zoom = Math.max(1, Math.ceil(o.pixelSize * (options.scale ?? 2)));
+  // Small images are embedded at the PNG's resolution (up to 256 pixels a side), so even a renderer that
+  // smooths scaled images shows crisp pixels; larger ones as they are, where smoothing does little harm.
+  const zoom = Math.max(1, Math.min(Math.ceil(o.pixelSize * (options.scale ?? 2)), Math.floor(256 / Math.max(stack.height, stack.width))));
 
   const cells: string[] = [];
   for (let i = 0; i < stack.count; i++) {

@@ -42,7 +42,8 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   const raw = new Uint8Array(h * stride);
   for (let y = 0; y < h; y++) {
     const row = raw.subarray(y * stride, (y + 1) * stride);
-    // A repeated row is filter 2 (Up) with zero differences: nearly free after deflate.
+    // A repeated row is filter 2 (Up) with zero differences: nearly free after deflate. (Sub on the other rows
+    // made 100 MNIST digits 30% larger; deflate finds the repeats across a row by itself.)
     if (y % zoom !== 0) {
       row[0] = 2;
       continue;
@@ -57,5 +58,5 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   header.writeUInt32BE(h, 4);
   header[8] = 8; // bits per channel
   header[9] = channels === 1 ? 0 : 2; // gray or truecolour; compression, filter and interlace stay 0
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
 }
