@@ -48,7 +48,7 @@ function dataAndShape(owner: string, images: unknown): { data: ArrayLike<number>
   }
   const value = images as { data?: unknown; shape?: unknown } | null;
   const data = value?.data;
-  const dataOk = ArrayBuffer.isView(data) && !(data instanceof DataView) ? true : Array.isArray(data);
+  const dataOk = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
   if (!dataOk || !Array.isArray(value?.shape)) {
     throw new TypeError(`${owner}: images must be number[][], a Matrix, or { data: Float32Array, shape: [n, h, w, c] }. Received: ${describe(images)}`);
   }
