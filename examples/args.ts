@@ -1,4 +1,4 @@
-/** The few options every example takes: --workers N (default: all cores), --epochs N, --seed N, --quiet. */
+/** The few options every example takes: --workers N (default: all cores), --epochs N, --seed N, --quiet, --out DIR (where figures go). */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 
@@ -9,6 +9,7 @@ export function exampleArgs(defaults: { epochs: number }) {
       epochs: { type: 'string' },
       seed: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      out: { type: 'string' },
     },
   });
   const int = (name: string, v: string | undefined, d: number) => {
@@ -22,5 +23,6 @@ export function exampleArgs(defaults: { epochs: number }) {
     epochs: int('epochs', values.epochs, defaults.epochs),
     seed: int('seed', values.seed, 13),
     verbose: (values.quiet ? 0 : 2) as 0 | 2,
+    out: values.out,
   };
 }

@@ -11,6 +11,7 @@ export { History, type EpochTiming } from './history.js';
 export { setRandomSeed } from './seed.js';
 export { loadModel } from './model-io.js';
 export { plotHistory, historyToSvg } from './plot.js';
+export * from './plots/index.js';
 export { backendInfo, initBackend } from './backend.js';
 export { WorkerFailure } from './engine/executor.js';
 export type { FitOptions } from './engine/trainer.js';

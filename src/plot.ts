@@ -6,8 +6,7 @@
  * const history = await model.fit(x, y, { epochs: 200, validationSplit: 0.2 });
  * await plotHistory(history.history, 'hitters.png');
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { el, esc, figureFormat, INK, r, svgOpen, writeFigure } from './plots/svg.js';
 
 export type History = Record<string, Array<number | null>>;
 
@@ -21,10 +20,8 @@ export interface PlotOptions {
   scale?: number;
 }
 
-const INK = '#262626';
 const TRAIN_COLOR = '#1f77b4'; // matplotlib tab:blue
 const VAL_COLOR = '#ff7f0e'; // matplotlib tab:orange
-const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const MARGIN = { right: 18, top: 34, bottom: 46 };
 const DIGIT_WIDTH = 7; // DejaVu Sans digits at 11px
 const ABBREVIATIONS = new Set(['mae', 'mse', 'mape', 'rmse', 'msle', 'auc']);
@@ -41,10 +38,7 @@ export function historyToSvg(history: History | { history: History }, options: P
   const cols = options.columns ?? Math.min(metrics.length, 3);
   const [width, height] = [cols * W, Math.ceil(metrics.length / cols) * H];
   return [
-    `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-      `font-family="${FONT}" font-size="11" fill="${INK}">`,
-    el('rect', { width, height, fill: '#ffffff' }),
+    svgOpen(width, height),
     ...metrics.map((m, i) => panel(h, m, (i % cols) * W, Math.floor(i / cols) * H, W, H)),
     `</svg>`,
     '',
@@ -53,23 +47,8 @@ export function historyToSvg(history: History | { history: History }, options: P
 
 /** Writes the figure to `file`: SVG for `.svg`, PNG for `.png`. Creates the parent directory. */
 export async function plotHistory(history: History | { history: History }, file: string, options: PlotOptions = {}): Promise<void> {
-  const ext = typeof file === 'string' ? extname(file).toLowerCase() : '';
-  if (ext !== '.svg' && ext !== '.png') throw new Error(`plotHistory: file must end in .svg or .png. Received: ${JSON.stringify(file)}`);
-  const svg = historyToSvg(history, options);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, ext === '.svg' ? svg : await renderPng(svg, options.scale ?? 2));
-}
-
-async function renderPng(svg: string, scale: number): Promise<Uint8Array> {
-  let resvg: typeof import('@resvg/resvg-js');
-  try {
-    resvg = await import('@resvg/resvg-js');
-  } catch (err) {
-    const cause = (err as Error).message;
-    throw new Error(`plotHistory: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`);
-  }
-  const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' };
-  return new resvg.Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font }).render().asPng();
+  figureFormat('plotHistory', file);
+  await writeFigure('plotHistory', file, historyToSvg(history, options), options.scale ?? 2);
 }
 
 function checkHistory(history: unknown): History {
@@ -227,12 +206,4 @@ function pretty(metric: string): string {
   return ABBREVIATIONS.has(metric) ? metric.toUpperCase() : (NAMES[metric] ?? metric.replace(/_/g, ' '));
 }
 
-/** `<tag a="1">text</tag>` (or `<tag a="1"/>`), numbers rounded to 0.01, strings escaped. */
-function el(tag: string, attrs: Record<string, string | number>, text?: string): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${typeof v === 'number' ? r(v) : esc(v)}"`).join('');
-  return text === undefined ? `<${tag}${a}/>` : `<${tag}${a}>${esc(text)}</${tag}>`;
-}
-
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const r = (v: number) => Math.round(v * 100) / 100;
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -9,6 +9,9 @@ export type Family = (typeof FAMILIES)[number];
 
 export const DATASET_NAMES = FAMILIES.flatMap((f) => [`${f}-train`, `${f}-test`]);
 
+/** How many misclassified rows `predict --misclassified` lists and draws without `--limit`. */
+export const MISCLASSIFIED_DEFAULT_LIMIT = 20;
+
 /** Features per row in each family, known without reading the data (summary needs no data). */
 export const FEATURES: Record<Family, number> = { mnist: 784, hitters: 19 };
 

@@ -14,6 +14,7 @@ import { EXAMPLE_NAMES } from './catalog.js';
 import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
 import { UsageError } from './errors.js';
+import { checkConfusion, checkPictureFile, drawConfusion, drawMisclassified } from './pictures.js';
 
 type Out = (line: string) => void;
 
@@ -86,20 +87,28 @@ export interface ScoreOptions {
   workers?: number;
   limit?: number;
   json?: boolean;
+  /** evaluate: draw the confusion matrix there. */
+  confusion?: string;
+  /** predict: list and draw the first `limit` misclassified rows there (every row is scored). */
+  misclassified?: string;
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
+  checkPictureFile('--confusion', o.confusion);
   const model = await loadModelDir(dir);
   try {
     if (!model.compiledArgs()) {
       throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
     }
+    if (o.confusion !== undefined) checkConfusion(model);
     const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
-    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs }));
+    if (o.confusion !== undefined) await drawConfusion(model, data, o.confusion, o);
+    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs, ...(o.confusion !== undefined ? { confusion: o.confusion } : {}) }));
     else out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
+    if (o.confusion !== undefined && !o.json) out(`Wrote the confusion matrix to ${o.confusion}`);
   } finally {
     await model.dispose();
   }
@@ -107,8 +116,11 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
+  checkPictureFile('--misclassified', o.misclassified);
   const model = await loadModelDir(dir);
   try {
+    // --limit then counts misclassified rows, so every row is scored.
+    if (o.misclassified !== undefined) return await drawMisclassified(model, shapedFor(await loadData(o.data), model.inputSampleShape()), o.misclassified, o, out);
     const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
     const configs = model.layerConfigs();

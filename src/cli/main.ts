@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { lockstepVersion } from '../io/version.js';
-import { CONFIG_HELP, DATA_HELP, DATASET_NAMES, EXAMPLE_DESCRIPTIONS, EXAMPLE_NAMES } from './catalog.js';
+import { CONFIG_HELP, DATA_HELP, DATASET_NAMES, EXAMPLE_DESCRIPTIONS, EXAMPLE_NAMES, MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './errors.js';
 
 // The engine (tfjs, the datasets) loads only when a command runs, so --help and usage errors are instant.
@@ -88,6 +88,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
     .option('--json', 'print one JSON object instead of a text line')
+    .option('--confusion <file>', 'also draw the confusion matrix of a classifier: .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).evaluate(dir, o, out));
 
@@ -96,10 +97,11 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .description('print a saved model\'s predictions, one row per line (class and probability for softmax outputs)')
     .argument('<model-dir>', 'a directory written by train --out, model.save() or tfjs-layers')
     .addOption(dataOption())
-    .addOption(new Option('--limit <n>', 'predict the first n rows only').argParser(positiveInt))
+    .addOption(new Option('--limit <n>', `predict the first n rows only; with --misclassified, list and draw the first n misclassified rows (default ${MISCLASSIFIED_DEFAULT_LIMIT})`).argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
+    .option('--misclassified <file>', 'score every row, then list and draw the misclassified ones (images such as MNIST): .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
 

@@ -1,0 +1,103 @@
+/**
+ * The pictures `predict --misclassified` and `evaluate --confusion` draw: the rows a classifier got wrong, and
+ * its confusion matrix. Each checks what it can before the data is scored, so a bad flag costs nothing.
+ */
+import { extname } from 'node:path';
+import { plotConfusionMatrix, plotMisclassified, type Matrix, type Sequential } from '../index.js';
+import { toImageStack } from '../plots/image-input.js';
+import { pyFormat } from '../callbacks/format.js';
+import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
+import type { Dataset } from './data.js';
+import { UsageError } from './errors.js';
+
+type Out = (line: string) => void;
+
+/** Throws a UsageError unless `file` (the value of `flag`) ends in .svg or .png. */
+export function checkPictureFile(flag: string, file: string | undefined): void {
+  if (file !== undefined && !['.svg', '.png'].includes(extname(file).toLowerCase())) {
+    throw new UsageError(`${flag} must name a .svg or .png file. Received: ${JSON.stringify(file)}`);
+  }
+}
+
+/** The model's output kind: 'softmax' (a column per class), 'sigmoid' (one column, two classes) or neither. */
+function classifierKind(model: Sequential, outputs?: number): 'softmax' | 'sigmoid' | undefined {
+  const configs = model.layerConfigs();
+  const activation = configs[configs.length - 1].activation;
+  if (activation === 'softmax' && outputs !== 1) return 'softmax';
+  if (activation === 'sigmoid' && outputs === 1) return 'sigmoid';
+  return undefined;
+}
+
+function lastActivation(model: Sequential): string {
+  const configs = model.layerConfigs();
+  return String(configs[configs.length - 1].activation ?? 'none');
+}
+
+/** `evaluate --confusion`: checks that the model classifies (before any scoring). */
+export function checkConfusion(model: Sequential): void {
+  const activation = lastActivation(model);
+  if (activation !== 'softmax' && activation !== 'sigmoid') {
+    throw new UsageError(`--confusion needs a classifier (a softmax or sigmoid output); this model's last layer has activation '${activation}'`);
+  }
+}
+
+/** `evaluate --confusion FILE`: predicts every row and draws the confusion matrix (sigmoid outputs cut at 0.5). */
+export async function drawConfusion(model: Sequential, data: Dataset, file: string, o: { batchSize?: number; workers?: number }): Promise<void> {
+  const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+  const kind = classifierKind(model, y.cols);
+  if (kind === undefined) throw new UsageError(`--confusion needs a classifier; this model outputs ${y.cols} columns with activation '${lastActivation(model)}'`);
+  const predictions = kind === 'softmax' ? y : Array.from(y.data, (p) => (p > 0.5 ? 1 : 0));
+  await plotConfusionMatrix(file, data.y!, predictions, kind === 'sigmoid' ? { numClasses: 2 } : {});
+}
+
+/**
+ * `predict --misclassified FILE [--limit N]`: predicts every row, lists the first N misclassified (label,
+ * prediction, its probability, then every class's probability, as the chapter prints them) and draws them.
+ */
+export async function drawMisclassified(
+  model: Sequential,
+  data: Dataset,
+  file: string,
+  o: { batchSize?: number; workers?: number; limit?: number; json?: boolean },
+  out: Out,
+): Promise<void> {
+  if (data.y === undefined) throw new UsageError(`--misclassified needs labels, and --data ${data.name} has no targets (y)`);
+  // Square rows (MNIST's 784 = 28 x 28) or an image tensor; anything else cannot be drawn.
+  try {
+    toImageStack('--misclassified', data.x, {});
+  } catch (err) {
+    const why = (err as Error).message.replace(/^--misclassified: /, '');
+    throw new UsageError(`--misclassified draws images (square rows such as MNIST's 784 = 28 x 28 pixels), which --data ${data.name} does not hold: ${why}`);
+  }
+  const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+  if (classifierKind(model, y.cols) !== 'softmax') {
+    throw new UsageError(`--misclassified needs a classifier with a softmax output; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`);
+  }
+  const limit = o.limit ?? MISCLASSIFIED_DEFAULT_LIMIT;
+  const range = inUnitRange(data.x.data) ? undefined : ('auto' as const);
+  const wrong = await plotMisclassified(file, data.x, data.y, y, { limit, ...(range ? { range } : {}) });
+  const shown = wrong.slice(0, limit);
+  if (o.json) {
+    const rows = shown.map((m) => ({ row: m.index, label: m.label, predicted: m.predicted, probability: m.probability, probabilities: Array.from(y.row(m.index)) }));
+    out(JSON.stringify({ data: data.name, rows: y.rows, misclassified: wrong.length, file, drawn: rows }));
+    return;
+  }
+  const table = [['row', 'label', 'predicted', 'probability', 'probabilities']];
+  for (const m of shown) {
+    table.push([String(m.index), String(m.label), String(m.predicted), pyFormat(m.probability, '.4f'), probabilities(y, m.index)]);
+  }
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  if (shown.length) for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  const drew = shown.length === wrong.length ? `drew ${wrong.length === 1 ? 'it' : 'them'}` : `drew the first ${shown.length}`;
+  out(`${wrong.length} of ${y.rows} rows of ${data.name} misclassified; ${wrong.length ? drew : 'wrote a note saying so'} to ${file}`);
+}
+
+/** Every class's probability, 2 decimals, e.g. `0.00 0.01 0.71 ...`. */
+function probabilities(y: Matrix, row: number): string {
+  return Array.from(y.row(row), (p) => p.toFixed(2)).join(' ');
+}
+
+function inUnitRange(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!(values[i] >= 0 && values[i] <= 1)) return false;
+  return true;
+}
