@@ -84,6 +84,7 @@ export class Sequential implements CallbackModel {
       this.inputShape = layer.shape;
     }
     // Default names are per model: dense, dense_1, dense_2...
+    const given = layer.name;
     if (!layer.name) {
       const base = layer.defaultName;
       const taken = new Set(this.layers.map((l) => l.name));
@@ -93,7 +94,18 @@ export class Sequential implements CallbackModel {
     } else if (this.layers.some((l) => l.name === layer.name)) {
       throw new Error(`Model '${this.name}' already has a layer named '${layer.name}'; layer names must be unique`);
     }
-    if (!this.inputShape && layer.declaredInputShape) this.inputShape = layer.declaredInputShape;
+    const inputShape = this.inputShape ?? layer.declaredInputShape;
+    if (inputShape) {
+      // Check the layer fits its input (a kernel larger than the image, Dense on images...) before the model
+      // changes: Keras raises at add time, and the model stays as it was.
+      try {
+        layer.build(this.layers.length === 0 ? inputShape : this.layers[this.layers.length - 1].outputShape!);
+      } catch (err) {
+        layer.name = given;
+        throw err;
+      }
+    }
+    this.inputShape = inputShape;
     // Keep trained weights when a compiled model grows.
     if (this.buffers) this.flat = this.currentParams().slice();
     this.layers.push(layer);

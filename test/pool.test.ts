@@ -127,4 +127,12 @@ describe('worker pool', () => {
     console.log(`peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`);
     expect(two / one).toBeLessThanOrEqual(1.3);
   });
+
+  it("holds the images once for Keras's MNIST convnet too: peak RSS with 2 workers at most 1.3x that with 1", async () => {
+    const rss = async (workers: number) => JSON.parse((await run(process.execPath, [fixture('rss.mjs'), String(workers), 'convnet'], { timeout: 300_000 })).stdout).maxRssKiB as number;
+    const one = await rss(1);
+    const two = await rss(2);
+    console.log(`convnet peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`);
+    expect(two / one).toBeLessThanOrEqual(1.3);
+  }, 600_000);
 });
