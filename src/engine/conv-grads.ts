@@ -10,7 +10,8 @@
  *   in/out channels swapped, which XNNPACK runs as an ordinary convolution.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapTensor, heapView, wasmBackend, type WasmWithOutput } from './heap.js';
+import { heapOffset, heapTensor, heapView, wasmBackend, wasmMemory, type WasmWithOutput } from './heap.js';
+import { transposerFor, type Transposer } from '../kernels/index.js';
 import { matMul, transpose } from './wasm-matmul.js';
 import type { AxisPlan } from '../layers/conv-shapes.js';
 
@@ -22,12 +23,15 @@ export interface ConvGeometry {
   plan: [AxisPlan, AxisPlan];
 }
 
-/** A [rows, cols] tensor to be filled through a view: in tfjs-wasm's memory where possible (no copy in). */
-function fillable(rows: number, cols: number, fill: (out: Float32Array) => void): tf.Tensor2D {
+/**
+ * A [rows, cols] tensor to be filled through a view: in tfjs-wasm's memory where possible (no copy in), then
+ * `fill` also gets the tensor, for kernels that address that memory.
+ */
+function fillable(rows: number, cols: number, fill: (out: Float32Array, t?: tf.Tensor) => void): tf.Tensor2D {
   const be = wasmBackend();
   if (be && typeof be.makeOutput === 'function') {
     const t = heapTensor(be as WasmWithOutput, rows, cols);
-    fill(heapView(t));
+    fill(heapView(t), t);
     return t;
   }
   const out = new Float32Array(rows * cols);
@@ -80,12 +84,20 @@ export function patches(x: Float32Array, shape: number[], start: number, rows: n
   }
 }
 
+/** The SIMD transpose over tfjs's memory, with the byte offsets of x and of the output there. */
+export interface HeapTranspose {
+  kernel: Transposer;
+  xAt: number;
+  outAt: number;
+}
+
 /**
  * The transpose of `patches`: `out` is [kh*kw*cin, rows*oh*ow], row (ki, kj, c) holding channel c of kernel
- * position (ki, kj) for every output pixel. Written block by block: for one kernel position and one output row,
- * the ow x cin values read from x are contiguous (without dilation or strides), and go to cin rows of `out`.
+ * position (ki, kj) for every output pixel. Written block by block: for one kernel position and one output
+ * row, the in-bounds pixels' ow x cin values are one block of x (with unit strides), which goes to cin rows
+ * of `out` transposed, by the SIMD kernel when `simd` is given (same bits: values are moved, not computed).
  */
-export function patchesTransposed(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array): void {
+export function patchesTransposed(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array, simd?: HeapTranspose): void {
   const [, h, w, cin] = shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides;
@@ -97,6 +109,10 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
   for (let ki = 0; ki < kh; ki++) {
     for (let kj = 0; kj < kw; kj++) {
       const row0 = (ki * kw + kj) * cin * cols;
+      // Output columns j whose input column j * sw + kj * dw - before lies inside [0, w).
+      const shift = kj * dw - pw.before;
+      const jlo = Math.min(ow, Math.max(0, Math.ceil(-shift / sw)));
+      const jhi = Math.max(jlo, Math.min(ow, Math.floor((w - 1 - shift) / sw) + 1));
       for (let b = 0; b < rows; b++) {
         for (let i = 0; i < oh; i++) {
           const col0 = row0 + (b * oh + i) * ow;
@@ -105,16 +121,18 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
             for (let c = 0; c < cin; c++) out.fill(0, col0 + c * cols, col0 + c * cols + ow);
             continue;
           }
+          for (let c = 0; c < cin; c++) {
+            out.fill(0, col0 + c * cols, col0 + c * cols + jlo);
+            out.fill(0, col0 + c * cols + jhi, col0 + c * cols + ow);
+          }
           const rowAt = ((start + b) * h + r) * w;
-          for (let j = 0; j < ow; j++) {
-            const col = j * sw + kj * dw - pw.before;
-            const dst = col0 + j;
-            if (col < 0 || col >= w) {
-              for (let c = 0; c < cin; c++) out[dst + c * cols] = 0;
-              continue;
-            }
-            const src = (rowAt + col) * cin;
-            for (let c = 0; c < cin; c++) out[dst + c * cols] = x[src + c];
+          if (simd && sw === 1 && jhi > jlo) {
+            simd.kernel.transposeStrided(simd.xAt + (rowAt + jlo + shift) * cin * 4, jhi - jlo, cin, simd.outAt + (col0 + jlo) * 4, cols);
+            continue;
+          }
+          for (let j = jlo; j < jhi; j++) {
+            const src = (rowAt + j * sw + shift) * cin;
+            for (let c = 0; c < cin; c++) out[col0 + j + c * cols] = x[src + c];
           }
         }
       }
@@ -132,9 +150,17 @@ export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, r
   const pixels = g.plan[0].out * g.plan[1].out;
   const k = g.kernel[0] * g.kernel[1] * cin;
   // The output is allocated before x's values are viewed: an allocation may grow (and so move) the heap.
-  const pT = fillable(k, rows * pixels, (out) => patchesTransposed(heapView(x), x.shape, start, rows, g, out));
+  const pT = fillable(k, rows * pixels, (out, t) => patchesTransposed(heapView(x), x.shape, start, rows, g, out, t && heapTransposeOf(x, t)));
   const dz = start === 0 && rows * pixels === dz2d.shape[0] ? dz2d : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
   return matMul(pT, dz);
+}
+
+/** The SIMD transpose for copying from `x` into `out`, both in tfjs-wasm's memory (undefined elsewhere). */
+function heapTransposeOf(x: tf.Tensor, out: tf.Tensor): HeapTranspose | undefined {
+  const be = wasmBackend();
+  const memory = wasmMemory(be);
+  if (!be || !memory) return undefined;
+  return { kernel: transposerFor(memory), xAt: heapOffset(be, x), outAt: heapOffset(be, out) };
 }
 
 /** dL/dx: the full convolution of dz ([n, oh, ow, cout]) with the turned kernel, back to x's shape. */

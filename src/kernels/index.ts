@@ -116,6 +116,8 @@ export function packerFor(memory: WebAssembly.Memory): Packer {
 export interface Transposer {
   /** dst[c * rows + r] = src[r * cols + c], float32 bits; byte offsets in the transposer's memory. */
   transpose(src: number, rows: number, cols: number, dst: number): void;
+  /** dst[c * stride + r] = src[r * cols + c]: into rows of a wider matrix (stride >= rows). */
+  transposeStrided(src: number, rows: number, cols: number, dst: number, stride: number): void;
 }
 
 /** The transpose kernel over `memory` (one instance per memory and thread); see transpose.wat. */

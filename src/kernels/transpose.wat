@@ -2,7 +2,9 @@
 ;; x^T @ dz, and XNNPACK's fast path wants x^T as a plain row-major matrix, so each step transposes the
 ;; worker's gathered rows (64 x 784 on MNIST). engine/step.ts's transposeRows is the JavaScript reference.
 ;;
-;; transpose(src, rows, cols, dst): dst[c * rows + r] = src[r * cols + c] (byte offsets, no overlap). Full
+;; transpose(src, rows, cols, dst): dst[c * rows + r] = src[r * cols + c] (byte offsets, no overlap), and
+;; transposeStrided(src, rows, cols, dst, stride): dst[c * stride + r] = src[r * cols + c], the same into rows
+;; of a wider matrix (Conv2D's transposed patches, engine/conv-grads.ts). Full
 ;; 4 x 4 blocks go through four v128 loads, eight shuffles and four stores; the edges move one value at a
 ;; time. Values are moved as bits (i32 and v128), never as floats, so NaN payloads survive.
 ;;
@@ -10,8 +12,8 @@
 (module
   (import "env" "memory" (memory 1))
 
-  ;; dst[c * rows + r] = src[r * cols + c] for r in [r0, r1), c in [c0, c1), one value at a time.
-  (func $scalar (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+  ;; dst[c * stride + r] = src[r * cols + c] for r in [r0, r1), c in [c0, c1), one value at a time.
+  (func $scalar (param $src i32) (param $stride i32) (param $cols i32) (param $dst i32)
     (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32)
     (local $r i32) (local $c i32)
     (local.set $r (local.get $r0))
@@ -23,7 +25,7 @@
           (loop $cloop
             (br_if $cdone (i32.ge_s (local.get $c) (local.get $c1)))
             (i32.store
-              (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2)))
+              (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $stride)) (local.get $r)) (i32.const 2)))
               (i32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2)))))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $cloop)))
@@ -31,6 +33,9 @@
         (br $rloop))))
 
   (func (export "transpose") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (call $strided (local.get $src) (local.get $rows) (local.get $cols) (local.get $dst) (local.get $rows)))
+
+  (func $strided (export "transposeStrided") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $stride i32)
     (local $rows4 i32) (local $cols4 i32) (local $r i32) (local $c i32)
     (local $rowBytes i32) (local $colBytes i32) (local $in i32) (local $out i32)
     (local $a v128) (local $b v128) (local $x v128) (local $y v128)
@@ -38,7 +43,7 @@
     (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
     (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
     (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
-    (local.set $colBytes (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $stride) (i32.const 2)))
     ;; Column blocks outside, row blocks inside: each block's stores continue the previous block's, so the
     ;; output is written a cache line at a time, and the 4 input rows' lines stay in L1 for the next block.
     (block $cdone
@@ -76,8 +81,8 @@
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br $cloop)))
     ;; The columns past the last full block of four, then the rows past the last full block of four.
-    (call $scalar (local.get $src) (local.get $rows) (local.get $cols) (local.get $dst)
+    (call $scalar (local.get $src) (local.get $stride) (local.get $cols) (local.get $dst)
       (i32.const 0) (local.get $rows4) (local.get $cols4) (local.get $cols))
-    (call $scalar (local.get $src) (local.get $rows) (local.get $cols) (local.get $dst)
+    (call $scalar (local.get $src) (local.get $stride) (local.get $cols) (local.get $dst)
       (local.get $rows4) (local.get $rows) (i32.const 0) (local.get $cols)))
 )
