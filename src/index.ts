@@ -15,3 +15,7 @@ export { backendInfo, initBackend } from './backend.js';
 export { WorkerFailure } from './engine/executor.js';
 export type { FitOptions } from './engine/trainer.js';
 export type { InferenceOptions } from './engine/inference.js';
+export {
+  loadDataFile, loadCsv, loadNpy, loadNpz, npzKeys, loadPreprocessing, savePreprocessing, DataFileError,
+  type DataFile, type DataFileOptions, type CsvOptions, type CsvData, type CsvPreprocessing, type Tensor,
+} from './data/index.js';
