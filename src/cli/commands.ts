@@ -9,7 +9,8 @@ import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
-import { checkDataName, loadData } from './data.js';
+import { checkDataName, checkFileOptions, loadData, type Dataset, type FileOptions } from './data.js';
+import { loadPreprocessing, savePreprocessing } from '../data/index.js';
 import { EXAMPLE_NAMES } from './catalog.js';
 import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
@@ -28,6 +29,35 @@ export interface TrainOptions {
   out?: string;
   plot?: string;
   verbose: 0 | 1 | 2;
+  /** A data file to train on instead of the example's built-in data. */
+  data?: string;
+  /** CSV: the target column(s), comma-separated. */
+  target?: string;
+  /** CSV: the input columns, comma-separated. */
+  features?: string;
+  /** CSV: standardize the inputs with a scaler fitted on the training rows. */
+  standardize?: boolean;
+  /** .npy: the file of the targets. */
+  y?: string;
+}
+
+/** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
+function fileOptions(o: { target?: string; features?: string; standardize?: boolean; y?: string }): FileOptions {
+  const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return { target: list(o.target), features: list(o.features), standardize: o.standardize || undefined, y: o.y };
+}
+
+/** One line about a data file: rows, dropped rows, categorical columns. */
+function describeData(d: Dataset): string {
+  const parts = [`${d.x.rows} rows x ${d.x.cols} inputs from ${d.name}`];
+  if (d.droppedRows !== undefined) parts.push(`dropped ${d.droppedRows} row${d.droppedRows === 1 ? '' : 's'} with a missing value`);
+  const p = d.preprocessing;
+  if (p) {
+    const cats = [...p.features, ...p.targets].filter((c) => c.kind === 'categorical');
+    if (cats.length > 0) parts.push(`categorical: ${cats.map((c) => `${c.name} (${c.categories!.length})`).join(', ')}`);
+    if (p.scaler) parts.push('standardized');
+  }
+  return parts.join('; ');
 }
 
 /** An example name or a model config file. */
@@ -47,15 +77,29 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
   const batchSize = o.batchSize ?? spec.fit.batchSize;
   const validation = o.validationSplit ?? spec.fit.validation;
 
-  const data = await loadData(`${spec.data}-train`, o.limit);
-  const model = spec.build(o.seed);
+  const fileOpts = fileOptions(o);
+  if (o.data === undefined) {
+    if (!spec.data) throw new UsageError(`${spec.name} names no built-in data: give --data FILE`);
+    if (Object.values(fileOpts).some((v) => v !== undefined)) throw new UsageError('--target, --features, --standardize and --y need --data FILE');
+  } else {
+    checkDataName(o.data);
+    checkFileOptions(o.data, fileOpts);
+  }
+  // A data file has no test split: validate on the held-out last rows (Keras's validationSplit).
+  const split = o.data === undefined ? validation : o.validationSplit ?? (validation === 'test' ? 0 : validation);
+  const data = o.data === undefined
+    ? await loadData(`${spec.data}-train`, o.limit)
+    : await loadData(o.data, o.limit, { ...fileOpts, validationSplit: split as number });
+  if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets: ${o.data?.endsWith('.npy') ? 'give their .npy file with --y' : 'name the label column(s) with --target'}`);
+  if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(data)}`);
+  const model = spec.build(o.seed, o.data === undefined ? undefined : [data.x.cols]);
   try {
-    const validationData = validation === 'test' ? await loadData(`${spec.data}-test`) : undefined;
+    const validationData = split === 'test' ? await loadData(`${spec.data}-test`) : undefined;
     if (o.verbose > 0) {
       model.summary(out);
       const held = validationData
         ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
-        : validation ? `holding out ${pyFormat(100 * (validation as number), 'g')}% of them for validation` : 'without validation';
+        : split ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation` : 'without validation';
       const plural = epochs === 1 ? 'epoch' : 'epochs';
       out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
     }
@@ -65,11 +109,13 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       workers: o.workers,
       seed: o.seed,
       verbose: o.verbose,
-      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: validation as number }),
+      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
     });
     if (o.out !== undefined) {
       await model.save(o.out);
-      if (o.verbose > 0) out(`Saved the model to ${o.out}`);
+      // evaluate and predict read it to transform new CSVs exactly as the training rows were.
+      if (data.preprocessing) await savePreprocessing(o.out, data.preprocessing);
+      if (o.verbose > 0) out(`Saved the model to ${o.out}${data.preprocessing ? ' (with its preprocessing.json)' : ''}`);
     }
     if (o.plot !== undefined) {
       await history.plot(o.plot);
@@ -86,20 +132,30 @@ export interface ScoreOptions {
   workers?: number;
   limit?: number;
   json?: boolean;
+  /** .npy: the file of the targets. */
+  y?: string;
+}
+
+/** Loads `--data` for a saved model: a CSV gets the model's saved preprocessing, if it has one. */
+async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean): Promise<Dataset> {
+  const preprocessing = o.data.toLowerCase().endsWith('.csv') ? await loadPreprocessing(dir) : undefined;
+  return loadData(o.data, o.limit, { y: o.y, preprocessing, requireTargets, split: 'test' });
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
+  checkFileOptions(o.data, { y: o.y });
   const model = await loadModelDir(dir);
   try {
     if (!model.compiledArgs()) {
       throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
     }
-    const data = await loadData(o.data, o.limit);
+    const data = await scoreData(dir, o, true);
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
-    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs }));
-    else out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
+    const dropped = data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows };
+    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...dropped, ...logs }));
+    else out(`${data.name} (${data.x.rows} rows${data.droppedRows ? `, ${data.droppedRows} dropped with a missing value` : ''}): ${formatLogs(logs)}`);
   } finally {
     await model.dispose();
   }
@@ -107,16 +163,18 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
+  checkFileOptions(o.data, { y: o.y });
   const model = await loadModelDir(dir);
   try {
-    const data = await loadData(o.data, o.limit);
+    const data = await scoreData(dir, o, false);
+    if (data.droppedRows && !o.json) out(`(${data.droppedRows} row${data.droppedRows === 1 ? '' : 's'} of ${o.data} dropped with a missing value)`);
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
     const configs = model.layerConfigs();
     const classes = y.cols > 1 && configs[configs.length - 1].activation === 'softmax';
     const target = (r: number) => (data.y === undefined ? undefined : data.y instanceof Matrix ? Array.from(data.y.row(r)) : [data.y[r]]);
     if (o.json) {
       const rows = Array.from({ length: y.rows }, (_, r) => Array.from(y.row(r)));
-      out(JSON.stringify({ data: data.name, rows: y.rows, predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
+      out(JSON.stringify({ data: data.name, rows: y.rows, ...(data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows }), predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
       return;
     }
     const header = classes ? ['row', 'class', 'probability'] : ['row', ...(y.cols === 1 ? ['prediction'] : Array.from({ length: y.cols }, (_, c) => `output_${c}`))];
@@ -154,7 +212,7 @@ export async function summary(target: string, out: Out): Promise<void> {
   const spec = await resolveSpec(target);
   const model = spec.build(13);
   model.summary(out);
-  out(` ${spec.description}; trains on ${spec.data}-train`);
+  out(` ${spec.description}; trains on ${spec.data ? `${spec.data}-train` : 'a --data file'}`);
 }
 
 /** Runs dist/bench/run.js with `args`, passing its output through; resolves to its exit code. */

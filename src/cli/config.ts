@@ -62,16 +62,17 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   if (!isObject(json)) return fail('the config', 'must be a JSON object', json);
   unknownFields(json, TOP_FIELDS, '', fail);
 
+  // Without "data" the model trains on a --data file only, and its input shape comes from that file.
   const data = json.data;
-  if (data === undefined) fail('data', `is required: one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`);
-  if (!FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`, data);
-  const family = data as Family;
+  if (data !== undefined && !FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}, or left out to train on a --data file`, data);
+  const family = data as Family | undefined;
 
-  const features = FEATURES[family];
+  let features = family ? FEATURES[family] : 1;
   if (json.inputShape !== undefined) {
     const s = json.inputShape;
     if (!Array.isArray(s) || s.length !== 1 || !Number.isInteger(s[0]) || s[0] <= 0) fail('inputShape', 'must be [features], e.g. [784]', s);
-    if ((s as number[])[0] !== features) fail('inputShape', `must be [${features}] for data "${family}"`, s);
+    if (family && (s as number[])[0] !== features) fail('inputShape', `must be [${features}] for data "${family}"`, s);
+    features = (s as number[])[0];
   }
 
   const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
@@ -123,9 +124,9 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     name: name as string,
     description: `model config ${file}`,
     data: family,
-    build(seed) {
+    build(seed, inputShape) {
       const model = new Sequential({ name: name as string, seed });
-      model.add(L.Input({ shape: [features] }));
+      model.add(L.Input({ shape: inputShape ?? [features] }));
       layerConfigs.forEach((c, i) => {
         // The layer constructors check values (ranges, initializer names); name the field they came from.
         const layer = attempt(() => (c.className === 'Dense' ? L.Dense(c as never) : L.Dropout(c as never)), `${file}: layers[${i}]`);

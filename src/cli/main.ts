@@ -43,7 +43,8 @@ const verbosity = (v: string) => {
 };
 
 const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
-const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .json file`).makeOptionMandatory();
+const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .npy / .npz / .json file`).makeOptionMandatory();
+const yOption = () => new Option('--y <file.npy>', 'the targets of an .npy --data file (x), one row per row of x');
 
 function program(): Command {
   const root = new Command('lockstep')
@@ -73,10 +74,15 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
       new Option('--validation-split <fraction>', 'hold out this fraction of the training rows for validation, 0 for none (default: mnist 0.2; hitters validates on hitters-test)').argParser(fraction),
     )
     .addOption(new Option('--limit <n>', 'train on the first n rows only (quick runs)').argParser(positiveInt))
+    .option('--data <file>', "train on a .csv / .npy / .npz file instead of the example's data; the model's input size follows the file")
+    .option('--target <names>', 'CSV: the label column, or several comma-separated for a multi-output model (default: the column "y")')
+    .option('--features <names>', 'CSV: the input columns, comma-separated (default: every other column)')
+    .option('--standardize', 'CSV: scale inputs to mean 0, variance 1 with a scaler fitted on the training rows only')
+    .addOption(yOption())
     .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
-    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${CONFIG_HELP}`)
+    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${DATA_HELP}\n\n${CONFIG_HELP}`)
     .action(async (model: string, o) => (await commands()).train(model, o, out));
 
   root
@@ -87,6 +93,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', 'use the first n rows only').argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
+    .addOption(yOption())
     .option('--json', 'print one JSON object instead of a text line')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).evaluate(dir, o, out));
@@ -99,6 +106,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', 'predict the first n rows only').argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
+    .addOption(yOption())
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
