@@ -19,3 +19,6 @@ export {
   loadDataFile, loadCsv, loadNpy, loadNpz, npzKeys, loadPreprocessing, savePreprocessing, DataFileError,
   type DataFile, type DataFileOptions, type CsvOptions, type CsvData, type CsvPreprocessing, type Tensor,
 } from './data/index.js';
+export { verifyDeterminism, compareDigests, type VerifyOptions, type VerifyReport } from './verify/verify.js';
+export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerprint, type FingerprintInput } from './verify/fingerprint.js';
+export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';

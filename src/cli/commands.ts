@@ -68,15 +68,14 @@ export async function resolveSpec(target: string): Promise<ModelSpec> {
   throw new UsageError(`unknown model "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
 }
 
-export async function train(target: string, o: TrainOptions, out: Out): Promise<void> {
-  if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
-    throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
-  }
-  const spec = await resolveSpec(target);
-  const epochs = o.epochs ?? spec.fit.epochs;
-  const batchSize = o.batchSize ?? spec.fit.batchSize;
-  const validation = o.validationSplit ?? spec.fit.validation;
+/** The data flags train and verify share. */
+export type DataFlags = Pick<TrainOptions, 'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit'>;
 
+/**
+ * The training rows for `spec`: its built-in data, or the `--data` file (checked against the flags first),
+ * and the validation to use: `'test'` (the family's test split) or a validationSplit fraction.
+ */
+export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 'test' | number): Promise<{ data: Dataset; split: 'test' | number }> {
   const fileOpts = fileOptions(o);
   if (o.data === undefined) {
     if (!spec.data) throw new UsageError(`${spec.name} names no built-in data: give --data FILE`);
@@ -91,6 +90,19 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
     ? await loadData(`${spec.data}-train`, o.limit)
     : await loadData(o.data, o.limit, { ...fileOpts, validationSplit: split as number });
   if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets: ${o.data?.endsWith('.npy') ? 'give their .npy file with --y' : 'name the label column(s) with --target'}`);
+  return { data, split };
+}
+
+export async function train(target: string, o: TrainOptions, out: Out): Promise<void> {
+  if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
+    throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
+  }
+  const spec = await resolveSpec(target);
+  const epochs = o.epochs ?? spec.fit.epochs;
+  const batchSize = o.batchSize ?? spec.fit.batchSize;
+  const validation = o.validationSplit ?? spec.fit.validation;
+
+  const { data, split } = await trainingData(spec, o, validation);
   if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(data)}`);
   const model = spec.build(o.seed, o.data === undefined ? undefined : [data.x.cols]);
   try {

@@ -37,6 +37,11 @@ const fraction = (v: string) => {
   if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('Expected a number in [0, 1)');
   return n;
 };
+const workerList = (v: string) => {
+  const list = v.split(',').map((s) => s.trim());
+  if (list.some((s) => !/^\d+$/.test(s) || !Number.isSafeInteger(Number(s)))) throw new InvalidArgumentError('Expected worker counts such as 0,1,2,4');
+  return list.map(Number);
+};
 const verbosity = (v: string) => {
   if (!['0', '1', '2'].includes(v)) throw new InvalidArgumentError('Expected 0 (silent), 1 (progress bar) or 2 (one line per epoch)');
   return Number(v) as 0 | 1 | 2;
@@ -110,6 +115,29 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
+
+  root
+    .command('verify')
+    .description('train a model with each worker count, each in its own process, and check the weights, optimizer state and history agree bit for bit')
+    .argument('<model>', `an example (${EXAMPLE_NAMES.join(', ')}) or a model config file (.json)`)
+    .addOption(new Option('--workers <list>', 'worker counts to compare, comma-separated').argParser(workerList).default([0, 1, 2, 4], '0,1,2,4'))
+    .addOption(new Option('--epochs <n>', 'epochs per run').argParser(positiveInt).default(2))
+    .addOption(new Option('--batch-size <n>', "rows per gradient step (default: the model's)").argParser(positiveInt))
+    .addOption(new Option('--micro-batch-size <n>', 'rows per micro-shard (default max(64, ceil(batch / 16))); smaller gives more shards to reduce').argParser(positiveInt))
+    .addOption(new Option('--seed <n>', 'seed of the initial weights, shuffling and dropout').argParser(nonNegativeInt).default(13))
+    .addOption(new Option('--validation-split <fraction>', 'as for train').argParser(fraction))
+    .addOption(new Option('--limit <n>', 'train on the first n rows only').argParser(positiveInt))
+    .option('--data <file>', 'train on a .csv / .npy / .npz file (as train --data)')
+    .option('--target <names>', 'CSV: the label column(s)')
+    .option('--features <names>', 'CSV: the input columns')
+    .option('--standardize', 'CSV: standardize the inputs (scaler fitted on the training rows)')
+    .addOption(yOption())
+    .option('--json', 'print one JSON object (save it to compare on another machine with --against)')
+    .option('--against <file>', "compare with a fingerprint saved on another machine (that machine's verify --json output)")
+    .addHelpText('after', '\nExit status: 0 when every run agrees (and with --against), 1 when they differ (the first differing tensor and element are named), 2 usage error.')
+    .action(async (model: string, o) => {
+      process.exitCode = await (await import('./verify.js')).verify(model, o, out);
+    });
 
   root
     .command('summary')
