@@ -230,7 +230,8 @@ export async function summary(target: string, out: Out): Promise<void> {
 /** Runs dist/bench/run.js with `args`, passing its output through; resolves to its exit code. */
 export function bench(args: string[]): Promise<number> {
   const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing; run \`npm run build\` first`);
+  // The npm package leaves the benchmarks out (they need the dev dependencies): they run from a clone.
+  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing: the benchmarks run from a clone of the lockstep repository (npm install && npm run build)`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runner, ...args], { stdio: 'inherit' });
     child.on('error', reject);
