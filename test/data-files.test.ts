@@ -96,11 +96,12 @@ describe('loadCsv', () => {
       chunk: fc.integer({ min: 1, max: 64 }),
       quoteMask: fc.integer({ min: 0, max: 255 }),
       blankAfter: fc.integer({ min: 0, max: 12 }),
-    }).chain((t) => fc.record({ t: fc.constant(t), cells: fc.array(cell, { minLength: t.cols * t.rows, maxLength: t.cols * t.rows }), cats: fc.array(fc.constantFrom('a', 'b,c', 'say "hi"', 'x\ny'), { minLength: t.rows, maxLength: t.rows }) }));
+    }).chain((t) => fc.record({ t: fc.constant(t), cells: fc.array(cell, { minLength: t.cols * t.rows, maxLength: t.cols * t.rows }), cats: fc.array(fc.constantFrom('a', 'b,c', 'say "hi"', 'x\ny', '5" pipe', '"q"'), { minLength: t.rows, maxLength: t.rows }) }));
     await fc.assert(
       fc.asyncProperty(table, async ({ t, cells, cats }) => {
         const nl = t.crlf ? '\r\n' : '\n';
-        const q = (s: string, i: number) => ((t.quoteMask >> i % 8) & 1 || /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+        // Quoted when the mask says so or it must be: a quote inside an unquoted field is an ordinary character.
+        const q = (s: string, i: number) => ((t.quoteMask >> i % 8) & 1 || /^"|[,\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
         const header = [...Array.from({ length: t.cols }, (_, c) => `c${c}`), 'cat'].map(q).join(',');
         const lines = [header];
         for (let r = 0; r < t.rows; r++) {
@@ -283,5 +284,19 @@ describe('.npy and .npz files written by NumPy', () => {
     await expect(loadDataFile(fixture('f4.npy'), { y: fixture('i8-labels.npy') })).rejects.toThrow(/has 3 rows but .*f4.npy has 2/);
     await expect(loadDataFile(fixture('f4.npy'), { target: 'y' })).rejects.toThrow(/option target applies to CSV files only/);
     await expect(loadDataFile(join(tmp, 'data.parquet'))).rejects.toThrow(/unknown data file type ".parquet"/);
+  });
+});
+
+describe('loader options', () => {
+  it('are checked, each error naming the option and the value received', async () => {
+    await expect(loadCsv(HITTERS, { target: 7 } as never)).rejects.toThrow(/loadCsv: target must be a column name or a non-empty array of them. Received: target=7/);
+    await expect(loadCsv(HITTERS, { features: [] })).rejects.toThrow(/features must be a non-empty array of column names/);
+    await expect(loadCsv(HITTERS, { standardize: 'yes' } as never)).rejects.toThrow(/standardize must be true or false/);
+    await expect(loadCsv(HITTERS, { validationSplit: 1 })).rejects.toThrow(/validationSplit must be in \[0, 1\)/);
+    await expect(loadCsv(HITTERS, { limit: 0 })).rejects.toThrow(/limit must be a positive integer/);
+    const { preprocessing } = await loadCsv(HITTERS, { target: 'Salary', features: ['Hits'] });
+    await expect(loadCsv(HITTERS, { preprocessing, standardize: true })).rejects.toThrow(/standardize must be left out with a saved preprocessing/);
+    await expect(loadCsv(HITTERS, { preprocessing: { ...preprocessing, columns: ['x'] } })).rejects.toThrow(/loadCsv: preprocessing: columns must be/);
+    await expect(loadDataFile(fixture('keras-style.npz'), { split: 'validation' } as never)).rejects.toThrow(/split must be 'train' or 'test'/);
   });
 });

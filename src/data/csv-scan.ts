@@ -117,20 +117,29 @@ function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: F
 function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: FieldSink, file: string) {
   const n = buf.length;
   // Find the record's end first (newlines inside quotes do not end it), so a record cut by the chunk's end
-  // is left whole for the next chunk instead of half-delivered.
+  // is left whole for the next chunk instead of half-delivered. A quote opens a quoted field only at the
+  // field's start; elsewhere (`5" pipe`) it is an ordinary character, as in pandas.
   let inQuote = false;
+  let atStart = true;
   let end = -1;
   let lines = 0;
   for (let i = p; i < n; i++) {
     const b = buf[i];
-    if (b === QUOTE) inQuote = !inQuote;
+    if (inQuote) {
+      if (b === QUOTE) {
+        // A doubled quote is a literal one; the byte after may be in the next chunk.
+        if (i + 1 === n && !eof) return null;
+        if (buf[i + 1] === QUOTE) i++;
+        else inQuote = false;
+      } else if (b === LF) lines++;
+    } else if (b === QUOTE && atStart) {
+      inQuote = true;
+      atStart = false;
+    } else if (b === COMMA) atStart = true;
     else if (b === LF) {
-      if (!inQuote) {
-        end = i;
-        break;
-      }
-      lines++;
-    }
+      end = i;
+      break;
+    } else atStart = false;
   }
   if (end < 0) {
     if (!eof) return null;

@@ -18,11 +18,11 @@
  * ```
  */
 import { stat } from 'node:fs/promises';
-import { checkOptionKeys } from '../errors.js';
+import { badOption, checkFraction, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { scanCsv, type FieldSink } from './csv-scan.js';
 import { DataFileError, sharedFloats, type Tensor } from './errors.js';
 import { parseNumber } from './parse-number.js';
-import { makePreprocessing, type CsvColumn, type CsvPreprocessing } from './preprocessing-file.js';
+import { checkPreprocessing, makePreprocessing, type CsvColumn, type CsvPreprocessing } from './preprocessing-file.js';
 
 /** Rows read before deciding which columns are categorical. */
 const SNIFF_ROWS = 1000;
@@ -66,10 +66,28 @@ export interface CsvData {
 /** Reads a CSV with a header into x and y; see the module comment. */
 export async function loadCsv(file: string, options: CsvOptions = {}): Promise<CsvData> {
   checkOptionKeys('loadCsv', options, OPTION_KEYS);
+  checkCsvOptions(options);
   const size = await fileSize(file);
   const reader = new CsvReader(file, size, options);
   const { bytes, lines } = await scanCsv(file, reader, options.chunkBytes);
   return reader.finish(bytes, lines);
+}
+
+function checkCsvOptions(o: CsvOptions): void {
+  const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string' && n !== '');
+  if (o.target !== undefined && !(typeof o.target === 'string' && o.target !== '') && !names(o.target)) throw badOption('loadCsv', 'target', 'a column name or a non-empty array of them', o.target);
+  if (o.features !== undefined && !names(o.features)) throw badOption('loadCsv', 'features', 'a non-empty array of column names', o.features);
+  if (o.standardize !== undefined && typeof o.standardize !== 'boolean') throw badOption('loadCsv', 'standardize', 'true or false', o.standardize);
+  if (o.requireTargets !== undefined && typeof o.requireTargets !== 'boolean') throw badOption('loadCsv', 'requireTargets', 'true or false', o.requireTargets);
+  if (o.validationSplit !== undefined) checkFraction('loadCsv', 'validationSplit', o.validationSplit);
+  if (o.limit !== undefined) checkPositiveInt('loadCsv', 'limit', o.limit);
+  if (o.chunkBytes !== undefined) checkPositiveInt('loadCsv', 'chunkBytes', o.chunkBytes);
+  if (o.preprocessing !== undefined) {
+    checkPreprocessing(o.preprocessing, 'loadCsv: preprocessing');
+    for (const k of ['target', 'features', 'standardize'] as const) {
+      if (o[k] !== undefined) throw badOption('loadCsv', k, 'left out with a saved preprocessing (it fixes the columns and the scaler)', o[k]);
+    }
+  }
 }
 
 async function fileSize(file: string): Promise<number> {

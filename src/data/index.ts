@@ -14,7 +14,7 @@
  * ```
  */
 import { extname } from 'node:path';
-import { checkOptionKeys } from '../errors.js';
+import { badOption, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { loadCsv, type CsvOptions } from './csv.js';
 import { DataFileError, type Tensor } from './errors.js';
 import { loadNpy } from './npy.js';
@@ -52,6 +52,9 @@ export interface DataFile {
 /** Loads x (and y, when the file has targets) from a .csv, .npy or .npz file. */
 export async function loadDataFile(file: string, options: DataFileOptions = {}): Promise<DataFile> {
   checkOptionKeys('loadDataFile', options, OPTION_KEYS);
+  if (options.y !== undefined && (typeof options.y !== 'string' || options.y === '')) throw badOption('loadDataFile', 'y', 'the path of an .npy file', options.y);
+  if (options.split !== undefined && options.split !== 'train' && options.split !== 'test') throw badOption('loadDataFile', 'split', "'train' or 'test'", options.split);
+  if (options.limit !== undefined) checkPositiveInt('loadDataFile', 'limit', options.limit);
   const ext = extname(file).toLowerCase();
   if (!DATA_FILE_EXTENSIONS.includes(ext)) {
     throw new DataFileError(file, `unknown data file type "${ext}": use ${DATA_FILE_EXTENSIONS.join(', ')}`);
