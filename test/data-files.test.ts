@@ -141,6 +141,13 @@ describe('loadCsv', () => {
     expect(d.y!.shape).toEqual([2, 2]);
     expect(Array.from(d.y!.data)).toEqual([100, 10, 200, 20]);
     expect(Array.from(d.x.data)).toEqual([1, 2]);
+    // Below, at and past the 1,000 rows read before the column kinds are decided.
+    const long = await csvFile(`a,y\n${Array.from({ length: 1500 }, (_, i) => `${i},${i % 2}`).join('\n')}\n`);
+    for (const limit of [10, 1000, 1001, 1200, 5000]) {
+      const l = await loadCsv(long, { limit });
+      expect(l.x.shape, `limit ${limit}`).toEqual([Math.min(limit, 1500), 1]);
+      expect(l.x.data.at(-1)).toBe(Math.min(limit, 1500) - 1);
+    }
   });
 
   it('fits the scaler on the training rows only (Keras holds out the last validationSplit rows)', async () => {

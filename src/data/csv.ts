@@ -172,8 +172,9 @@ class CsvReader implements FieldSink {
     if (this.sniffed !== null) {
       this.sniffed.push({ fields: this.sniffRow, line });
       this.sniffRow = new Array(this.slots.length).fill(null);
-      if (this.sniffed.length === SNIFF_ROWS) this.decideKinds();
-      return true;
+      if (this.sniffed.length < SNIFF_ROWS) return true;
+      this.decideKinds();
+      return this.rows < this.limit;
     }
     return this.commitRow();
   }
