@@ -225,6 +225,8 @@ export async function summary(target: string, out: Out): Promise<void> {
   const model = spec.build(13);
   model.summary(out);
   out(` ${spec.description}; trains on ${spec.data ? `${spec.data}-train` : 'a --data file'}`);
+  // Without built-in data the real input size is the data file's: the parameter counts above may change.
+  if (!spec.data) out(" Input size: the --data file's number of columns (shown with the config's inputShape, else 1)");
 }
 
 /** Runs dist/bench/run.js with `args`, passing its output through; resolves to its exit code. */
