@@ -30,6 +30,8 @@ export interface Dataset {
   preprocessing?: CsvPreprocessing;
   /** A CSV's rows dropped for a missing value. */
   droppedRows?: number;
+  /** A data file's x shape as stored ([n, h, w, c] for images); `x` holds it as rows of features. */
+  xShape?: number[];
 }
 
 /** How to read a data file (CSV options, the y file of an .npy, the .npz split). */
@@ -76,6 +78,7 @@ export async function loadData(nameOrFile: string, limit?: number, file: FileOpt
     y: y && new Matrix(y.data, y.shape[0], y.shape[1]),
     preprocessing: d.preprocessing,
     droppedRows: d.preprocessing ? d.droppedRows : undefined,
+    xShape: d.x.shape,
   };
 }
 
