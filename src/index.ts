@@ -16,3 +16,10 @@ export { backendInfo, initBackend } from './backend.js';
 export { WorkerFailure } from './engine/executor.js';
 export type { FitOptions } from './engine/trainer.js';
 export type { InferenceOptions } from './engine/inference.js';
+export {
+  loadDataFile, loadCsv, loadNpy, loadNpz, npzKeys, loadPreprocessing, savePreprocessing, DataFileError,
+  type DataFile, type DataFileOptions, type CsvOptions, type CsvData, type CsvPreprocessing, type Tensor,
+} from './data/index.js';
+export { verifyDeterminism, compareDigests, type VerifyOptions, type VerifyReport } from './verify/verify.js';
+export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerprint, type FingerprintInput } from './verify/fingerprint.js';
+export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';

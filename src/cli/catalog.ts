@@ -25,17 +25,24 @@ export const EXAMPLE_DESCRIPTIONS: Record<string, string> = {
 export const EXAMPLE_NAMES = Object.keys(EXAMPLE_DESCRIPTIONS);
 
 export const DATA_HELP = `Data (--data): ${DATASET_NAMES.join(', ')}, or a file:
+  .csv   a header row; --target names the label column(s) (default "y"), --features the inputs (default: the
+         others). Non-numeric columns are one-hot encoded without their first category (pandas' get_dummies
+         with drop_first), a non-numeric target becomes class indices, rows with a missing value (empty, NA,
+         NaN...) are dropped. train --out saves this preprocessing (and the --standardize scaler) as
+         preprocessing.json beside the model; evaluate and predict apply it to new CSVs.
+  .npy   x; its targets in a second .npy file given with --y (float32/64, bool and integer dtypes; any shape)
+  .npz   arrays "x" and "y", or Keras's "x_train"/"y_train" (train) and "x_test"/"y_test" (evaluate, predict)
   .json  { "x": [[...], ...], "y": [...] }  (y optional for predict)
-  .csv   a header row and numeric columns; the target is the column named "y"
   hitters-train / hitters-test are the examples' standardised 2:1 split (seed 13, whatever --seed trained the model).`;
 
 /** The model config format, as `lockstep train --help` prints it (config.ts checks it). */
 export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
   {
     "name": "mnist_small",                 optional; default: the file name
-    "data": "mnist",                       required: "mnist" or "hitters"
+    "data": "mnist",                       "mnist" or "hitters"; leave out to train on --data FILE only
     "inputShape": [784],                   optional; any shape of the data's values per row:
-                                           mnist [784], [28, 28] or [28, 28, 1]; hitters [19]
+                                           mnist [784], [28, 28] or [28, 28, 1]; hitters [19];
+                                           without "data", the --data file's shape by default
     "layers": [                            required, in order; an Input layer is added from inputShape
       { "className": "Dense", "units": 64, "activation": "relu" },
       { "className": "Dropout", "rate": 0.2 },

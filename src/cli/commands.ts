@@ -9,7 +9,8 @@ import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
-import { checkDataName, loadData, shapedFor } from './data.js';
+import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
+import { loadPreprocessing, savePreprocessing } from '../data/index.js';
 import { EXAMPLE_NAMES } from './catalog.js';
 import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
@@ -29,6 +30,35 @@ export interface TrainOptions {
   out?: string;
   plot?: string;
   verbose: 0 | 1 | 2;
+  /** A data file to train on instead of the example's built-in data. */
+  data?: string;
+  /** CSV: the target column(s), comma-separated. */
+  target?: string;
+  /** CSV: the input columns, comma-separated. */
+  features?: string;
+  /** CSV: standardize the inputs with a scaler fitted on the training rows. */
+  standardize?: boolean;
+  /** .npy: the file of the targets. */
+  y?: string;
+}
+
+/** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
+function fileOptions(o: { target?: string; features?: string; standardize?: boolean; y?: string }): FileOptions {
+  const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return { target: list(o.target), features: list(o.features), standardize: o.standardize || undefined, y: o.y };
+}
+
+/** One line about a data file: rows, dropped rows, categorical columns. */
+function describeData(d: Dataset): string {
+  const parts = [`${d.x.rows} rows x ${d.x.cols} inputs from ${d.name}`];
+  if (d.droppedRows !== undefined) parts.push(`dropped ${d.droppedRows} row${d.droppedRows === 1 ? '' : 's'} with a missing value`);
+  const p = d.preprocessing;
+  if (p) {
+    const cats = [...p.features, ...p.targets].filter((c) => c.kind === 'categorical');
+    if (cats.length > 0) parts.push(`categorical: ${cats.map((c) => `${c.name} (${c.categories!.length})`).join(', ')}`);
+    if (p.scaler) parts.push('standardized');
+  }
+  return parts.join('; ');
 }
 
 /** An example name or a model config file. */
@@ -37,6 +67,31 @@ export async function resolveSpec(target: string): Promise<ModelSpec> {
   if (example) return example;
   if (extname(target).toLowerCase() === '.json' || existsSync(target)) return readConfig(target);
   throw new UsageError(`unknown model "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
+}
+
+/** The data flags train and verify share. */
+export type DataFlags = Pick<TrainOptions, 'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit'>;
+
+/**
+ * The training rows for `spec`: its built-in data, or the `--data` file (checked against the flags first),
+ * and the validation to use: `'test'` (the family's test split) or a validationSplit fraction.
+ */
+export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 'test' | number): Promise<{ data: Dataset; split: 'test' | number }> {
+  const fileOpts = fileOptions(o);
+  if (o.data === undefined) {
+    if (!spec.data) throw new UsageError(`${spec.name} names no built-in data: give --data FILE`);
+    if (Object.values(fileOpts).some((v) => v !== undefined)) throw new UsageError('--target, --features, --standardize and --y need --data FILE');
+  } else {
+    checkDataName(o.data);
+    checkFileOptions(o.data, fileOpts);
+  }
+  // A data file has no test split: validate on the held-out last rows (Keras's validationSplit).
+  const split = o.data === undefined ? validation : o.validationSplit ?? (validation === 'test' ? 0 : validation);
+  const data = o.data === undefined
+    ? await loadData(`${spec.data}-train`, o.limit)
+    : await loadData(o.data, o.limit, { ...fileOpts, validationSplit: split as number });
+  if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets: ${o.data?.endsWith('.npy') ? 'give their .npy file with --y' : 'name the label column(s) with --target'}`);
+  return { data, split };
 }
 
 export async function train(target: string, o: TrainOptions, out: Out): Promise<void> {
@@ -48,15 +103,17 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
   const batchSize = o.batchSize ?? spec.fit.batchSize;
   const validation = o.validationSplit ?? spec.fit.validation;
 
-  const model = spec.build(o.seed);
-  const data = shapedFor(await loadData(`${spec.data}-train`, o.limit), model.inputSampleShape());
+  const { data: read, split } = await trainingData(spec, o, validation);
+  if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(read)}`);
+  const model = spec.build(o.seed, o.data === undefined ? undefined : read.x.sampleShape);
+  const data = shapedFor(read, model.inputSampleShape());
   try {
-    const validationData = validation === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
+    const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
     if (o.verbose > 0) {
       model.summary(out);
       const held = validationData
         ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
-        : validation ? `holding out ${pyFormat(100 * (validation as number), 'g')}% of them for validation` : 'without validation';
+        : split ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation` : 'without validation';
       const plural = epochs === 1 ? 'epoch' : 'epochs';
       out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
     }
@@ -66,11 +123,13 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       workers: o.workers,
       seed: o.seed,
       verbose: o.verbose,
-      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: validation as number }),
+      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
     });
     if (o.out !== undefined) {
       await model.save(o.out);
-      if (o.verbose > 0) out(`Saved the model to ${o.out}`);
+      // evaluate and predict read it to transform new CSVs exactly as the training rows were.
+      if (data.preprocessing) await savePreprocessing(o.out, data.preprocessing);
+      if (o.verbose > 0) out(`Saved the model to ${o.out}${data.preprocessing ? ' (with its preprocessing.json)' : ''}`);
     }
     if (o.plot !== undefined) {
       await history.plot(o.plot);
@@ -91,23 +150,33 @@ export interface ScoreOptions {
   confusion?: string;
   /** predict: list and draw the first `limit` misclassified rows there (every row is scored). */
   misclassified?: string;
+  /** .npy: the file of the targets. */
+  y?: string;
+}
+
+/** Loads `--data` for a saved model: a CSV gets the model's saved preprocessing, if it has one. */
+async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean): Promise<Dataset> {
+  const preprocessing = o.data.toLowerCase().endsWith('.csv') ? await loadPreprocessing(dir) : undefined;
+  return loadData(o.data, o.limit, { y: o.y, preprocessing, requireTargets, split: 'test' });
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--confusion', o.confusion);
+  checkFileOptions(o.data, { y: o.y });
   const model = await loadModelDir(dir);
   try {
     if (!model.compiledArgs()) {
       throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
     }
     if (o.confusion !== undefined) checkConfusion(model);
-    const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
+    const data = shapedFor(await scoreData(dir, o, true), model.inputSampleShape());
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
     if (o.confusion !== undefined) await drawConfusion(model, data, o.confusion, o);
-    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...logs, ...(o.confusion !== undefined ? { confusion: o.confusion } : {}) }));
-    else out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
+    const dropped = data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows };
+    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...dropped, ...logs, ...(o.confusion !== undefined ? { confusion: o.confusion } : {}) }));
+    else out(`${data.name} (${data.x.rows} rows${data.droppedRows ? `, ${data.droppedRows} dropped with a missing value` : ''}): ${formatLogs(logs)}`);
     if (o.confusion !== undefined && !o.json) out(`Wrote the confusion matrix to ${o.confusion}`);
   } finally {
     await model.dispose();
@@ -117,18 +186,20 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--misclassified', o.misclassified);
+  checkFileOptions(o.data, { y: o.y });
   const model = await loadModelDir(dir);
   try {
     // --limit then counts misclassified rows, so every row is scored.
-    if (o.misclassified !== undefined) return await drawMisclassified(model, shapedFor(await loadData(o.data), model.inputSampleShape()), o.misclassified, o, out);
-    const data = shapedFor(await loadData(o.data, o.limit), model.inputSampleShape());
+    if (o.misclassified !== undefined) return await drawMisclassified(model, shapedFor(await scoreData(dir, { ...o, limit: undefined }, true), model.inputSampleShape()), o.misclassified, o, out);
+    const data = shapedFor(await scoreData(dir, o, false), model.inputSampleShape());
+    if (data.droppedRows && !o.json) out(`(${data.droppedRows} row${data.droppedRows === 1 ? '' : 's'} of ${o.data} dropped with a missing value)`);
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
     const configs = model.layerConfigs();
     const classes = y.cols > 1 && configs[configs.length - 1].activation === 'softmax';
     const target = (r: number) => (data.y === undefined ? undefined : data.y instanceof Matrix ? Array.from(data.y.row(r)) : [data.y[r]]);
     if (o.json) {
       const rows = Array.from({ length: y.rows }, (_, r) => Array.from(y.row(r)));
-      out(JSON.stringify({ data: data.name, rows: y.rows, predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
+      out(JSON.stringify({ data: data.name, rows: y.rows, ...(data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows }), predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
       return;
     }
     const header = classes ? ['row', 'class', 'probability'] : ['row', ...(y.cols === 1 ? ['prediction'] : Array.from({ length: y.cols }, (_, c) => `output_${c}`))];
@@ -166,13 +237,16 @@ export async function summary(target: string, out: Out): Promise<void> {
   const spec = await resolveSpec(target);
   const model = spec.build(13);
   model.summary(out);
-  out(` ${spec.description}; trains on ${spec.data}-train`);
+  out(` ${spec.description}; trains on ${spec.data ? `${spec.data}-train` : 'a --data file'}`);
+  // Without built-in data the real input size is the data file's: the parameter counts above may change.
+  if (!spec.data) out(" Input size: the --data file's number of columns (shown with the config's inputShape, else 1)");
 }
 
 /** Runs dist/bench/run.js with `args`, passing its output through; resolves to its exit code. */
 export function bench(args: string[]): Promise<number> {
   const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing; run \`npm run build\` first`);
+  // The npm package leaves the benchmarks out (they need the dev dependencies): they run from a clone.
+  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing: the benchmarks run from a clone of the lockstep repository (npm install && npm run build)`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runner, ...args], { stdio: 'inherit' });
     child.on('error', reject);

@@ -89,23 +89,23 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   if (!isObject(json)) return fail('the config', 'must be a JSON object', json);
   unknownFields(json, TOP_FIELDS, '', fail);
 
+  // Without "data" the model trains on a --data file only, and its input shape comes from that file.
   const data = json.data;
-  if (data === undefined) fail('data', `is required: one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`);
-  if (!FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}`, data);
-  const family = data as Family;
+  if (data !== undefined && !FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}, or left out to train on a --data file`, data);
+  const family = data as Family | undefined;
 
-  const features = FEATURES[family];
-  let inputShape = [features];
+  const features = family ? FEATURES[family] : undefined;
+  let declared: number[] | undefined = features === undefined ? undefined : [features];
   if (json.inputShape !== undefined) {
     const s = json.inputShape;
     if (!Array.isArray(s) || s.length === 0 || !s.every((d) => Number.isInteger(d) && d > 0)) {
       fail('inputShape', 'must be an array of positive integers, e.g. [784] or [28, 28, 1]', s);
     }
     // Any shape of the data's values per row: mnist's 784 pixels as [784], [28, 28] or [28, 28, 1].
-    if ((s as number[]).reduce((a, b) => a * b, 1) !== features) {
+    if (features !== undefined && (s as number[]).reduce((a, b) => a * b, 1) !== features) {
       fail('inputShape', `must hold ${features} values per row for data "${family}" (e.g. [${features}]${family === 'mnist' ? ' or [28, 28, 1]' : ''})`, s);
     }
-    inputShape = s as number[];
+    declared = s as number[];
   }
 
   const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
@@ -157,9 +157,10 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     name: name as string,
     description: `model config ${file}`,
     data: family,
-    build(seed) {
+    build(seed, inputShape) {
       const model = new Sequential({ name: name as string, seed });
-      model.add(L.Input({ shape: inputShape }));
+      // A declared shape wins; else the --data file's sample shape; [1] only for the dry build below.
+      model.add(L.Input({ shape: declared ?? inputShape ?? [1] }));
       layerConfigs.forEach((c, i) => {
         // The layer constructors check values (ranges, pairs, initializer names); name the layer they came from.
         const layer = attempt(() => FACTORIES[c.className as string](c as never), `${file}: layers[${i}]`);

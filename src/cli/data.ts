@@ -8,12 +8,15 @@
  *   columns), then their 2:1 split with seed 13. The split never depends on `--seed`, so `hitters-test` is
  *   the same players whatever seed a model was trained with.
  *
- * Files: `.json` holding `{ "x": [[...], ...], "y": [...] }` (y optional for predict; a number per row or a
- * row per row), or `.csv` with a header row, numeric columns, and the target in a column named `y`.
+ * Files: `.csv` with a header row (target column(s) `--target`, default `y`; see src/data/csv.ts), `.npy`
+ * (x; its targets in a second .npy given as `--y`), `.npz` (arrays `x`/`y`, or Keras's `x_train`/`y_train`
+ * and `x_test`/`y_test`), or `.json` holding `{ "x": [[...], ...], "y": [...] }` (y optional for predict).
+ * Files go through the library's loader (src/data/), so the CLI and `loadDataFile` read them alike.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { datasets, frameToMatrix, Matrix, StandardScaler, trainTestSplit } from '../index.js';
+import { datasets, Matrix, StandardScaler, trainTestSplit } from '../index.js';
+import { asRows, DATA_FILE_EXTENSIONS, loadDataFile, type CsvPreprocessing, type DataFileOptions } from '../data/index.js';
 import { DATASET_NAMES, type Family } from './catalog.js';
 import { UsageError } from './errors.js';
 
@@ -23,23 +26,61 @@ export interface Dataset {
   x: Matrix;
   /** Targets: class indices (MNIST) or one row of values per row; absent for unlabelled files. */
   y?: Matrix | Int32Array;
+  /** A CSV's preprocessing (learned by train, or the saved one applied). */
+  preprocessing?: CsvPreprocessing;
+  /** A CSV's rows dropped for a missing value. */
+  droppedRows?: number;
+  /** A data file's x shape as stored ([n, h, w, c] for images); `x` holds its rows with that sample shape. */
+  xShape?: number[];
 }
+
+/** How to read a data file (CSV options, the y file of an .npy, the .npz split). */
+export type FileOptions = Omit<DataFileOptions, 'limit' | 'chunkBytes'>;
+const FILE_EXTENSIONS = [...DATA_FILE_EXTENSIONS, '.json'];
 
 /** The split seed of the hitters examples (their default `--seed`). */
 const HITTERS_SPLIT_SEED = 13;
 
-/** Throws a UsageError unless `nameOrFile` is a built-in name or a .csv / .json path (checked before any loading). */
+/** Throws a UsageError unless `nameOrFile` is a built-in name or a data file path (checked before any loading). */
 export function checkDataName(nameOrFile: string): void {
   const ext = extname(nameOrFile).toLowerCase();
-  if (!DATASET_NAMES.includes(nameOrFile) && ext !== '.json' && ext !== '.csv') {
-    throw new UsageError(`--data must be one of ${DATASET_NAMES.join(', ')} or a .csv / .json file. Received: ${JSON.stringify(nameOrFile)}`);
+  if (!DATASET_NAMES.includes(nameOrFile) && !FILE_EXTENSIONS.includes(ext)) {
+    throw new UsageError(`--data must be one of ${DATASET_NAMES.join(', ')} or a ${FILE_EXTENSIONS.join(' / ')} file. Received: ${JSON.stringify(nameOrFile)}`);
   }
 }
 
-/** Loads `nameOrFile` (a built-in name or a .csv / .json path), keeping the first `limit` rows if given. */
-export async function loadData(nameOrFile: string, limit?: number): Promise<Dataset> {
-  const data = DATASET_NAMES.includes(nameOrFile) ? await builtIn(nameOrFile) : await fromFile(nameOrFile);
-  return limit === undefined ? data : firstRows(data, limit);
+/** Throws a UsageError when CSV-only or .npy-only options come with another kind of data. */
+export function checkFileOptions(nameOrFile: string, o: FileOptions): void {
+  const ext = extname(nameOrFile).toLowerCase();
+  const csvOnly: [string, unknown][] = [['--target', o.target], ['--features', o.features], ['--standardize', o.standardize || undefined]];
+  for (const [flag, v] of csvOnly) if (v !== undefined && ext !== '.csv') throw new UsageError(`${flag} applies to a .csv --data file. Received: --data ${nameOrFile}`);
+  if (o.y !== undefined && ext !== '.npy') throw new UsageError(`--y names the targets of an .npy --data file. Received: --data ${nameOrFile}`);
+}
+
+/** Loads `nameOrFile` (a built-in name or a data file), keeping the first `limit` rows if given. */
+export async function loadData(nameOrFile: string, limit?: number, file: FileOptions = {}): Promise<Dataset> {
+  if (DATASET_NAMES.includes(nameOrFile)) {
+    const data = await builtIn(nameOrFile);
+    return limit === undefined ? data : firstRows(data, limit);
+  }
+  checkDataName(nameOrFile);
+  checkFileOptions(nameOrFile, file);
+  if (extname(nameOrFile).toLowerCase() === '.json') {
+    const data = await fromFile(nameOrFile);
+    return limit === undefined ? data : firstRows(data, limit);
+  }
+  const d = await loadDataFile(nameOrFile, { ...file, limit });
+  const x = asRows(d.x);
+  const y = d.y && asRows(d.y);
+  return {
+    name: d.source,
+    // Each row keeps the file's sample shape ([28, 28, 1] for images), as a model's input needs it.
+    x: new Matrix(x.data, x.shape[0], x.shape[1], d.x.shape.length > 1 ? d.x.shape.slice(1) : [x.shape[1]]),
+    y: y && new Matrix(y.data, y.shape[0], y.shape[1]),
+    preprocessing: d.preprocessing,
+    droppedRows: d.preprocessing ? d.droppedRows : undefined,
+    xShape: d.x.shape,
+  };
 }
 
 async function builtIn(name: string): Promise<Dataset> {
@@ -61,12 +102,13 @@ async function hitters() {
 }
 
 /**
- * The data with each row shaped as the model's input sample, when the model takes images ([28, 28, 1]) and the
- * rows hold the same number of values (the built-in MNIST sets and files give rows of pixels).
+ * The data with each row shaped as the model's input sample when both hold the same number of values: the
+ * built-in MNIST sets give rows of 784 pixels, an .npy file [n, 28, 28], and a convnet wants [28, 28, 1].
+ * (The library itself is strict, as Keras is; the command line has no other way to say the shape.)
  */
 export function shapedFor(data: Dataset, sampleShape: number[] | undefined): Dataset {
   const x = data.x;
-  if (!sampleShape || sampleShape.length < 2 || x.sampleShape.length !== 1) return data;
+  if (!sampleShape || sampleShape.join(',') === x.sampleShape.join(',')) return data;
   if (sampleShape.reduce((a, b) => a * b, 1) !== x.cols) return data;
   return { ...data, x: new Matrix(x.data, x.rows, x.cols, sampleShape) };
 }
@@ -78,15 +120,13 @@ function firstRows(data: Dataset, limit: number): Dataset {
 }
 
 async function fromFile(file: string): Promise<Dataset> {
-  checkDataName(file);
-  const ext = extname(file).toLowerCase();
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new Error(`cannot read --data file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  return ext === '.json' ? fromJson(text, file) : fromCsv(text, file);
+  return fromJson(text, file);
 }
 
 function fromJson(text: string, file: string): Dataset {
@@ -111,15 +151,4 @@ function fromJson(text: string, file: string): Dataset {
   const ym = Matrix.fromArray(y, `${file}: y`);
   if (ym.rows !== xm.rows) throw new Error(`${file}: x has ${xm.rows} rows but y has ${ym.rows}`);
   return { name: file, x: xm, y: ym };
-}
-
-function fromCsv(text: string, file: string): Dataset {
-  const frame = datasets.parseCsv(text, file);
-  const features = frame.columns.filter((c) => c !== 'y');
-  for (const c of frame.columns) {
-    const bad = frame.rows.findIndex((r) => typeof r[c] !== 'number');
-    if (bad >= 0) throw new Error(`${file}: column "${c}" row ${bad + 1} is not a number (${JSON.stringify(frame.rows[bad][c])}); every column must be numeric`);
-  }
-  const x = frameToMatrix(frame, features);
-  return frame.columns.includes('y') ? { name: file, x, y: frameToMatrix(frame, ['y']) } : { name: file, x };
 }

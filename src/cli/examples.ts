@@ -10,10 +10,16 @@ export interface ModelSpec {
   name: string;
   /** One line for `--help` and messages. */
   description: string;
-  /** The built-in data it trains on: `<data>-train`, validated on `<data>-test` or a split of the training rows. */
-  data: Family;
-  /** A new compiled model whose initial weights come from `seed`. */
-  build(seed: number): Sequential;
+  /**
+   * The built-in data it trains on: `<data>-train`, validated on `<data>-test` or a split of the training rows.
+   * Undefined for a config without "data": it trains on a `--data` file only.
+   */
+  data?: Family;
+  /**
+   * A new compiled model whose initial weights come from `seed`; `inputShape` replaces the input shape, for
+   * training on a `--data` file with another number of columns.
+   */
+  build(seed: number, inputShape?: number[]): Sequential;
   fit: {
     epochs: number;
     batchSize: number;
@@ -26,9 +32,9 @@ const mnistMlp: ModelSpec = {
   name: 'mnist-mlp',
   description: EXAMPLE_DESCRIPTIONS['mnist-mlp'],
   data: 'mnist',
-  build(seed) {
+  build(seed, inputShape) {
     const model = new Sequential({ name: 'mnist_mlp', seed });
-    model.add(layers.Input({ shape: [FEATURES.mnist] }));
+    model.add(layers.Input({ shape: inputShape ?? [FEATURES.mnist] }));
     model.add(layers.Dense({ units: 128, activation: 'relu' }));
     model.add(layers.Dropout({ rate: 0.3 }));
     model.add(layers.Dense({ units: 64, activation: 'tanh' }));
@@ -44,9 +50,9 @@ const mnistLogreg: ModelSpec = {
   name: 'mnist-logreg',
   description: EXAMPLE_DESCRIPTIONS['mnist-logreg'],
   data: 'mnist',
-  build(seed) {
+  build(seed, inputShape) {
     const model = new Sequential({ name: 'mnist_logreg', seed });
-    model.add(layers.Input({ shape: [FEATURES.mnist] }));
+    model.add(layers.Input({ shape: inputShape ?? [FEATURES.mnist] }));
     model.add(layers.Dense({ units: 10, activation: 'softmax' }));
     model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'rmsprop', metrics: ['accuracy'] });
     return model;
@@ -79,9 +85,9 @@ const hitters: ModelSpec = {
   name: 'hitters',
   description: EXAMPLE_DESCRIPTIONS.hitters,
   data: 'hitters',
-  build(seed) {
+  build(seed, inputShape) {
     const model = new Sequential({ name: 'hitters', seed });
-    model.add(layers.Input({ shape: [FEATURES.hitters] }));
+    model.add(layers.Input({ shape: inputShape ?? [FEATURES.hitters] }));
     model.add(layers.Dense({ units: 50, activation: 'relu' }));
     model.add(layers.Dropout({ rate: 0.4 }));
     model.add(layers.Dense({ units: 1, name: 'Output' }));

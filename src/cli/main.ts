@@ -37,13 +37,19 @@ const fraction = (v: string) => {
   if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('Expected a number in [0, 1)');
   return n;
 };
+const workerList = (v: string) => {
+  const list = v.split(',').map((s) => s.trim());
+  if (list.some((s) => !/^\d+$/.test(s) || !Number.isSafeInteger(Number(s)))) throw new InvalidArgumentError('Expected worker counts such as 0,1,2,4');
+  return list.map(Number);
+};
 const verbosity = (v: string) => {
   if (!['0', '1', '2'].includes(v)) throw new InvalidArgumentError('Expected 0 (silent), 1 (progress bar) or 2 (one line per epoch)');
   return Number(v) as 0 | 1 | 2;
 };
 
 const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
-const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .json file`).makeOptionMandatory();
+const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .npy / .npz / .json file`).makeOptionMandatory();
+const yOption = () => new Option('--y <file.npy>', 'the targets of an .npy --data file (x), one row per row of x');
 
 function program(): Command {
   const root = new Command('lockstep')
@@ -73,10 +79,15 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
       new Option('--validation-split <fraction>', 'hold out this fraction of the training rows for validation, 0 for none (default: mnist 0.2; hitters validates on hitters-test)').argParser(fraction),
     )
     .addOption(new Option('--limit <n>', 'train on the first n rows only (quick runs)').argParser(positiveInt))
+    .option('--data <file>', "train on a .csv / .npy / .npz file instead of the example's data; the model's input size follows the file")
+    .option('--target <names>', 'CSV: the label column, or several comma-separated for a multi-output model (default: the column "y")')
+    .option('--features <names>', 'CSV: the input columns, comma-separated (default: every other column)')
+    .option('--standardize', 'CSV: scale inputs to mean 0, variance 1 with a scaler fitted on the training rows only')
+    .addOption(yOption())
     .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
-    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${CONFIG_HELP}`)
+    .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${DATA_HELP}\n\n${CONFIG_HELP}`)
     .action(async (model: string, o) => (await commands()).train(model, o, out));
 
   root
@@ -87,6 +98,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', 'use the first n rows only').argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
+    .addOption(yOption())
     .option('--json', 'print one JSON object instead of a text line')
     .option('--confusion <file>', 'also draw the confusion matrix of a classifier: .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
@@ -100,10 +112,34 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--limit <n>', `predict the first n rows only; with --misclassified, list and draw the first n misclassified rows (default ${MISCLASSIFIED_DEFAULT_LIMIT})`).argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
+    .addOption(yOption())
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
     .option('--misclassified <file>', 'score every row, then list and draw the misclassified ones (images such as MNIST): .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
+
+  root
+    .command('verify')
+    .description('train a model with each worker count, each in its own process, and check the weights, optimizer state and history agree bit for bit')
+    .argument('<model>', `an example (${EXAMPLE_NAMES.join(', ')}) or a model config file (.json)`)
+    .addOption(new Option('--workers <list>', 'worker counts to compare, comma-separated').argParser(workerList).default([0, 1, 2, 4], '0,1,2,4'))
+    .addOption(new Option('--epochs <n>', 'epochs per run').argParser(positiveInt).default(2))
+    .addOption(new Option('--batch-size <n>', "rows per gradient step (default: the model's)").argParser(positiveInt))
+    .addOption(new Option('--micro-batch-size <n>', 'rows per micro-shard (default max(64, ceil(batch / 16))); smaller gives more shards to reduce').argParser(positiveInt))
+    .addOption(new Option('--seed <n>', 'seed of the initial weights, shuffling and dropout').argParser(nonNegativeInt).default(13))
+    .addOption(new Option('--validation-split <fraction>', 'as for train').argParser(fraction))
+    .addOption(new Option('--limit <n>', 'train on the first n rows only').argParser(positiveInt))
+    .option('--data <file>', 'train on a .csv / .npy / .npz file (as train --data)')
+    .option('--target <names>', 'CSV: the label column(s)')
+    .option('--features <names>', 'CSV: the input columns')
+    .option('--standardize', 'CSV: standardize the inputs (scaler fitted on the training rows)')
+    .addOption(yOption())
+    .option('--json', 'print one JSON object (save it to compare on another machine with --against)')
+    .option('--against <file>', "compare with a fingerprint saved on another machine (that machine's verify --json output)")
+    .addHelpText('after', '\nExit status: 0 when every run agrees (and with --against), 1 when they differ (the first differing tensor and element are named), 2 usage error.')
+    .action(async (model: string, o) => {
+      process.exitCode = await (await import('./verify.js')).verify(model, o, out);
+    });
 
   root
     .command('summary')

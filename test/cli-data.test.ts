@@ -1,0 +1,126 @@
+/**
+ * `lockstep train/evaluate/predict --data FILE` as users run them (the built dist/src/cli/main.js in a
+ * child process; `npm test` builds first): a CSV with a categorical column and string labels, trained,
+ * saved with its preprocessing and applied to new CSVs; NumPy .npy and .npz files; the errors.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/npy/${name}`, import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lockstep(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let tmp: string;
+const MODEL = {
+  layers: [
+    { className: 'Dense', units: 8, activation: 'relu' },
+    { className: 'Dense', units: 2, activation: 'softmax' },
+  ],
+  compile: { loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] },
+  fit: { epochs: 3, batchSize: 16 },
+};
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  tmp = await mkdtemp(join(tmpdir(), 'lockstep-cli-data-'));
+  await writeFile(join(tmp, 'model.json'), JSON.stringify(MODEL));
+  // The .npy labels are 3, 1, 4 and the .npz ones 0..2: five classes.
+  await writeFile(join(tmp, 'five.json'), JSON.stringify({ ...MODEL, layers: [MODEL.layers[0], { ...MODEL.layers[1], units: 5 }] }));
+  // 120 rows: two numbers, a colour, a yes/no label; 7 rows (i % 17 === 3) miss a value.
+  const rows = ['a,b,colour,label'];
+  for (let i = 0; i < 120; i++) {
+    const a = ((i * 37) % 23) / 11 - 1;
+    const b = ((i * 53) % 19) / 9 - 1;
+    const colour = ['red', 'green', 'blue'][i % 3];
+    rows.push(`${i % 17 === 3 ? '' : a},${b},${colour},${a + b > 0 ? 'yes' : 'no'}`);
+  }
+  await writeFile(join(tmp, 'train.csv'), `${rows.join('\n')}\n`);
+  await writeFile(join(tmp, 'new.csv'), 'colour,b,a\nblue,0.5,0.25\nred,-1,-1\n');
+  await writeFile(join(tmp, 'unseen.csv'), 'colour,b,a\nblue,0.5,0.25\npurple,-1,-1\n');
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+function expectOneLineError(run: Run, code: number, ...mentions: string[]): void {
+  expect(run.code, run.stderr).toBe(code);
+  expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  for (const m of mentions) expect(run.stderr).toContain(m);
+}
+
+describe('lockstep train --data FILE.csv', () => {
+  it('trains on a CSV (one-hot colour, string labels, dropped rows counted), saves the preprocessing, and evaluate/predict apply it', async () => {
+    const out = join(tmp, 'm');
+    const t = await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--standardize', '--workers', '2', '--verbose', '2', '--out', out);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain('Read 113 rows x 4 inputs');
+    expect(t.stdout).toContain('dropped 7 rows with a missing value');
+    expect(t.stdout).toContain('categorical: colour (3), label (2); standardized');
+    expect(t.stdout).toContain('(with its preprocessing.json)');
+    const saved = JSON.parse(await readFile(join(out, 'preprocessing.json'), 'utf8'));
+    expect(saved.columns).toEqual(['a', 'b', 'colour_green', 'colour_red']);
+    expect(saved.targets).toEqual([{ name: 'label', kind: 'categorical', categories: ['no', 'yes'] }]);
+
+    const e = await lockstep('evaluate', out, '--data', join(tmp, 'train.csv'), '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const logs = JSON.parse(e.stdout);
+    expect(logs).toMatchObject({ rows: 113, droppedRows: 7 });
+    expect(logs.accuracy).toBeGreaterThan(0.5);
+
+    const p = await lockstep('predict', out, '--data', join(tmp, 'new.csv'), '--json');
+    expect(p.code, p.stderr).toBe(0);
+    const pred = JSON.parse(p.stdout);
+    expect(pred.rows).toBe(2);
+    expect(pred.classes).toHaveLength(2);
+
+    expectOneLineError(await lockstep('predict', out, '--data', join(tmp, 'unseen.csv')), 1, 'unseen.csv:3:1', '"purple", a category the model was not trained on');
+    expectOneLineError(await lockstep('evaluate', out, '--data', join(tmp, 'new.csv')), 1, 'no target column "label"');
+  });
+
+  it('names a missing target column and CSV flags given with other data', async () => {
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'price'), 1, 'train.csv:1', 'no target column "price"');
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy'), '--target', 'y'), 2, '--target applies to a .csv --data file');
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json')), 2, 'give --data FILE');
+    expectOneLineError(await lockstep('train', 'hitters', '--standardize'), 2, 'need --data FILE');
+  });
+});
+
+describe('lockstep train --data FILE.npy / .npz', () => {
+  it('trains on an x .npy with --y labels (images flattened to rows) and evaluates on a Keras-style .npz', async () => {
+    const out = join(tmp, 'npy');
+    const t = await lockstep('train', join(tmp, 'five.json'), '--data', fixture('u1-images.npy'), '--y', fixture('i8-labels.npy'), '--workers', '0', '--verbose', '0', '--epochs', '1', '--validation-split', '0', '--out', out);
+    expect(t.code, t.stderr).toBe(0);
+    expect(existsSync(join(out, 'preprocessing.json'))).toBe(false);
+    const s = await lockstep('summary', out);
+    expect(s.stdout).toMatch(/dense \(Dense\) .* 136 │/); // 16 inputs (4x4x1 pixels) x 8 units + 8 biases
+
+    const z = await lockstep('train', join(tmp, 'five.json'), '--data', fixture('keras-style.npz'), '--workers', '0', '--verbose', '1', '--epochs', '1', '--validation-split', '0', '--out', join(tmp, 'npz'));
+    expect(z.code, z.stderr).toBe(0);
+    expect(z.stdout).toContain('keras-style.npz: x_train, y_train');
+    const e = await lockstep('evaluate', join(tmp, 'npz'), '--data', fixture('keras-style.npz'), '--json');
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ rows: 2 });
+    expect(JSON.parse(e.stdout).data).toContain('x_test, y_test');
+  });
+
+  it('reports a bad .npy with its file', async () => {
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('big-endian.npy'), '--y', fixture('i8-labels.npy')), 1, 'big-endian.npy: big-endian data');
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy')), 2, 'give their .npy file with --y');
+  });
+});
