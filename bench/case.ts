@@ -12,7 +12,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backendInfo, initBackend, setRandomSeed, type EpochTiming } from '../src/index.js';
-import { MODELS, buildLockstep, headRows, loadData, type ModelName } from './models.js';
+import { MODELS, buildLockstep, headRows, isConvnet, loadData, type ModelName } from './models.js';
+import { profileStep, type StepProfile } from './profile-step.js';
 
 export const RESULT_PREFIX = '@@bench-result ';
 
@@ -33,7 +34,8 @@ export interface CaseSpec {
   /** Score the test set at the end (peers skip it after their first repeat; lockstep always scores). */
   evaluate: boolean;
   /**
-   * Steps of warm-up before timing. lockstep runs them as at most 6 epochs over the first rows: V8 keeps
+   * Steps of warm-up before timing (default: the model's `warmup.steps`). lockstep runs them as at most the
+   * model's `warmup.maxEpochs` epochs over the first rows (6 for the MLPs, 1 for the convnet). V8 keeps
    * compiling the per-step code for about 2,500 steps, and on a machine with as many workers as cores that
    * compiling takes turns with the workers. Measured with `node --trace-opt` over a 10-epoch fit of the MNIST
    * MLP on 2 workers: 242, 186, 58, 148 and 30 ms of compiling in epochs 2 to 6, then under 15 ms an epoch;
@@ -73,6 +75,10 @@ export interface CaseResult {
   wallSeconds: number;
   backend?: unknown;
   note?: string;
+  /** Set when the runner cannot train the model at all (why, in a sentence); nothing is timed then. */
+  unsupported?: string;
+  /** lockstep convnet cases: a single-thread profile of the gradient step by phase, after the timed epochs. */
+  profile?: StepProfile;
 }
 
 /** Runs one lockstep case in this process. */
@@ -90,7 +96,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
 
   // Warm-up: starts the pool, initialises wasm in every thread and lets the JIT settle (see warmupSteps).
   const stepsPerEpoch = Math.ceil(xTrain.rows / spec.batch);
-  const warmSteps = Math.max(1, Math.min(spec.warmupSteps, 6 * stepsPerEpoch));
+  const warmSteps = Math.max(1, Math.min(spec.warmupSteps, model.warmup.maxEpochs * stepsPerEpoch));
   const warmEpochs = Math.ceil(warmSteps / stepsPerEpoch);
   const warm = headRows({ x: xTrain, y: yTrain }, Math.ceil(warmSteps / warmEpochs) * spec.batch);
   const warmHistory = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: warmEpochs });
@@ -101,6 +107,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const peak = peakRssMiB();
   // The main thread has no backend of its own when workers > 0; start it (after reading the peak) to report it.
   await initBackend();
+  const profile = isConvnet(model) ? await profileStep(model, xTrain, yTrain as Int32Array, { seed: spec.seed }) : undefined;
 
   return {
     spec,
@@ -118,6 +125,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
     peakRssMiB: peak,
     wallSeconds: (performance.now() - started) / 1000,
     backend: { ...backendInfo(), availableParallelism: availableParallelism() },
+    profile,
   };
 }
 

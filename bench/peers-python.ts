@@ -6,9 +6,12 @@
  * The rows travel as raw little-endian float32 files (no .npy header) that the scripts read with
  * numpy.fromfile, written once per data set into a temporary directory.
  *
- * - torch: the same layers (Linear + activation, Dropout, Xavier-uniform kernels, zero biases), RMSprop with
- *   Keras's defaults (lr 1e-3, alpha = rho 0.9, eps 1e-7), CrossEntropyLoss on the logits (= softmax + sparse
- *   categorical cross-entropy) or MSELoss; `threads` = torch.set_num_threads.
+ * - torch: the same layers (Linear + activation, Dropout; for the convnet Conv2d + activation, MaxPool2d,
+ *   Flatten, on the images permuted from Keras's channels-last to torch's NCHW), the optimizer with Keras's
+ *   defaults (RMSprop lr 1e-3, alpha = rho 0.9, eps 1e-7; Adam lr 1e-3, betas 0.9 and 0.999, eps 1e-7),
+ *   CrossEntropyLoss on the logits (= softmax + sparse categorical cross-entropy) or MSELoss; `threads` =
+ *   torch.set_num_threads. The MLPs' kernels are Xavier-uniform with zero biases (Keras's Dense); the convnet
+ *   keeps torch's default initialisation (the timing does not depend on it).
  * - sklearn: what MLPClassifier can express: the same hidden sizes but one activation for all of them (relu),
  *   no dropout, Adam (it has no RMSprop), L2 alpha 0; one partial_fit call = one epoch; `threads` limits BLAS
  *   through threadpoolctl (a dependency of scikit-learn).
@@ -130,22 +133,47 @@ if classify:
 else:
     ys, yt = torch.from_numpy(y_train), torch.from_numpy(y_test)
     loss_fn = torch.nn.MSELoss()
-mods, width = [], spec['inputDim']
+shape = spec['inputShape']
+if len(shape) == 3:
+    # Keras's images are channels last (n, h, w, c); torch's convolutions take (n, c, h, w).
+    xs = xs.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
+    xt = xt.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
+    shape = [shape[2], shape[0], shape[1]]
+convnet = any(layer['kind'] == 'conv2d' for layer in spec['layers'])
+mods = []
 for layer in spec['layers']:
-    if layer['kind'] == 'dropout':
+    kind = layer['kind']
+    if kind == 'dropout':
         mods.append(torch.nn.Dropout(layer['rate']))
         continue
-    lin = torch.nn.Linear(width, layer['units'])
-    torch.nn.init.xavier_uniform_(lin.weight)
-    torch.nn.init.zeros_(lin.bias)
-    mods.append(lin)
-    width = layer['units']
+    if kind == 'maxpool2d':
+        mods.append(torch.nn.MaxPool2d(tuple(layer['poolSize'])))
+        shape = [shape[0], shape[1] // layer['poolSize'][0], shape[2] // layer['poolSize'][1]]
+        continue
+    if kind == 'flatten':
+        mods.append(torch.nn.Flatten())
+        shape = [int(np.prod(shape))]
+        continue
+    if kind == 'conv2d':
+        k = layer['kernelSize']
+        mods.append(torch.nn.Conv2d(shape[0], layer['filters'], tuple(k)))
+        shape = [layer['filters'], shape[1] - k[0] + 1, shape[2] - k[1] + 1]
+    else:
+        lin = torch.nn.Linear(shape[0], layer['units'])
+        if not convnet:
+            torch.nn.init.xavier_uniform_(lin.weight)
+            torch.nn.init.zeros_(lin.bias)
+        mods.append(lin)
+        shape = [layer['units']]
     act = layer['activation']
     if act == 'relu': mods.append(torch.nn.ReLU())
     elif act == 'tanh': mods.append(torch.nn.Tanh())
     # softmax is folded into CrossEntropyLoss; linear needs nothing
 model = torch.nn.Sequential(*mods)
-opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+if spec['optimizer'] == 'adam':
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+else:
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
 
 def train(x, y, timed_start=None):
     """One epoch, cut short by over() when timed_start is given; returns steps, mean loss and its times."""
@@ -181,7 +209,8 @@ for e in range(case['epochs']):
     trained += steps
 model.eval()
 with torch.no_grad():
-    out = model(xt)
+    # In chunks: the convnet's first activations for 10,000 images would take 865 MB at once.
+    out = torch.cat([model(xt[i:i + 1000]) for i in range(0, xt.shape[0], 1000)])
     test_loss = loss_fn(out, yt).item()
     test_metric = (out.argmax(1) == yt).float().mean().item() if classify else (out - yt).abs().mean().item()
 emit(epoch_seconds, steps_timed, trained, final_loss, test_loss, test_metric,

@@ -13,26 +13,41 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { Matrix } from '../src/index.js';
 import { peakRssMiB, type CaseResult, type CaseSpec } from './case.js';
-import { MODELS, headRows, loadData, type ModelSpec } from './models.js';
+import { MODELS, headRows, loadData, type LayerSpec, type ModelSpec } from './models.js';
 
 const TFJS_LOSS = { sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy', mse: 'meanSquaredError' } as const;
 const TFJS_METRIC = { accuracy: 'accuracy', mae: 'mae' } as const;
 
-/** The tfjs-layers twin of buildLockstep: same layers, Glorot-uniform kernels, RMSprop with Keras's defaults. */
+type Of<K extends LayerSpec['kind']> = Extract<LayerSpec, { kind: K }>;
+const TFJS_LAYER: { [K in LayerSpec['kind']]: (l: Of<K>, input: { inputShape?: number[] }) => tfl.layers.Layer } = {
+  dense: (l, input) => tfl.layers.dense({ units: l.units, activation: l.activation, ...input }),
+  dropout: (l, input) => tfl.layers.dropout({ rate: l.rate, ...input }),
+  conv2d: (l, input) => tfl.layers.conv2d({ filters: l.filters, kernelSize: l.kernelSize, activation: l.activation, ...input }),
+  maxpool2d: (l, input) => tfl.layers.maxPooling2d({ poolSize: l.poolSize, ...input }),
+  flatten: (_, input) => tfl.layers.flatten(input),
+};
+
+/** Keras's defaults of each optimizer, as tfjs-core spells them. */
+const TFJS_OPTIMIZER = { rmsprop: () => tf.train.rmsprop(0.001, 0.9, 0, 1e-7), adam: () => tf.train.adam(0.001, 0.9, 0.999, 1e-7) };
+
+/** The tfjs-layers twin of buildLockstep: same layers, tfjs's (= Keras's) Glorot-uniform kernels and optimizer defaults. */
 export function buildTfjs(spec: ModelSpec): tfl.Sequential {
   const model = tfl.sequential();
-  spec.layers.forEach((l, i) => {
-    const input = i === 0 ? { inputShape: [spec.inputDim] } : {};
-    model.add(l.kind === 'dense' ? tfl.layers.dense({ units: l.units, activation: l.activation, ...input }) : tfl.layers.dropout({ rate: l.rate, ...input }));
-  });
-  model.compile({ optimizer: tf.train.rmsprop(0.001, 0.9, 0, 1e-7), loss: TFJS_LOSS[spec.loss], metrics: [TFJS_METRIC[spec.metric]] });
+  spec.layers.forEach((l, i) => model.add(TFJS_LAYER[l.kind](l as never, i === 0 ? { inputShape: spec.inputShape } : {})));
+  model.compile({ optimizer: TFJS_OPTIMIZER[spec.optimizer](), loss: TFJS_LOSS[spec.loss], metrics: [TFJS_METRIC[spec.metric]] });
   return model;
 }
 
-function toTensors(x: Matrix, y: Int32Array | Matrix): [tf.Tensor2D, tf.Tensor2D] {
+function toTensors(x: Matrix, y: Int32Array | Matrix): [tf.Tensor, tf.Tensor2D] {
   const ys = y instanceof Matrix ? tf.tensor2d(y.data, [y.rows, y.cols]) : tf.tensor2d(Float32Array.from(y), [y.length, 1]);
-  return [tf.tensor2d(x.data, [x.rows, x.cols]), ys];
+  return [tf.tensor(x.data, x.shape), ys];
 }
+
+/**
+ * tfjs-backend-wasm has no kernel for some gradients (Conv2DBackpropFilter): fit throws "Kernel '...' not
+ * registered for backend 'wasm'". That is a finding, not a failure of the bench: the case reports it.
+ */
+const UNSUPPORTED = /Kernel '\w+' not registered for backend '\w+'/;
 
 export async function runTfjsCase(spec: CaseSpec): Promise<CaseResult> {
   const started = performance.now();
@@ -49,11 +64,23 @@ export async function runTfjsCase(spec: CaseSpec): Promise<CaseResult> {
   // Warm-up: a partial epoch on the first rows (kernels compiled, JIT warm).
   const warm = headRows({ x: data.xTrain, y: data.yTrain }, spec.warmupSteps * spec.batch);
   const [xWarm, yWarm] = toTensors(warm.x, warm.y);
-  await model.fit(xWarm, yWarm, { ...fitArgs, epochs: 1 });
+  const stepsPerEpoch = Math.ceil(data.xTrain.rows / spec.batch);
+  try {
+    await model.fit(xWarm, yWarm, { ...fitArgs, epochs: 1 });
+  } catch (e) {
+    const missing = UNSUPPORTED.exec((e as Error).message)?.[0];
+    if (!missing) throw e;
+    tf.dispose([xWarm, yWarm, xTrain, yTrain, xTest, yTest]);
+    model.dispose();
+    return {
+      ...emptyResult(spec, stepsPerEpoch, data.xTrain.rows, started),
+      unsupported: `tfjs-layers cannot train this model on its ${backend} backend: ${missing}`,
+      backend: { backend: tf.getBackend(), tfjsVersion: tf.version_core, tfjsLayers: tfl.version_layers },
+    };
+  }
   tf.dispose([xWarm, yWarm]);
   let trainedSteps = Math.ceil(warm.x.rows / spec.batch);
 
-  const stepsPerEpoch = Math.ceil(data.xTrain.rows / spec.batch);
   const epochSeconds: number[] = [];
   let stepsTimed = 0;
   let finalLoss = NaN;
@@ -109,4 +136,10 @@ export async function runTfjsCase(spec: CaseSpec): Promise<CaseResult> {
     wallSeconds: (performance.now() - started) / 1000,
     backend: { backend: tf.getBackend(), simd: backend === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : false, tfjsVersion: tf.version_core, tfjsLayers: tfl.version_layers },
   };
+}
+
+/** A result with nothing timed or scored. */
+function emptyResult(spec: CaseSpec, stepsPerEpoch: number, trainRows: number, started: number): CaseResult {
+  const nothing = { finalLoss: NaN, testLoss: NaN, testMetric: NaN, trainedSteps: 0 };
+  return { spec, epochSeconds: [], stepsPerEpoch, stepsTimed: 0, extrapolated: false, trainRows, ...nothing, peakRssMiB: peakRssMiB(), wallSeconds: (performance.now() - started) / 1000 };
 }

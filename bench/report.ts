@@ -5,6 +5,7 @@
  */
 import { MODELS, MODEL_NAMES, type ModelName } from './models.js';
 import type { CaseResult, CaseSpec, Runner } from './case.js';
+import type { StepProfile } from './profile-step.js';
 import { SLOW_PROBE } from './probe.js';
 
 /** One child run: its spec, and its result or why it failed. */
@@ -49,10 +50,14 @@ export interface SummaryRow {
   stepsPerEpoch: number;
   /** Steps timed per repeat (median) when the epoch time is extrapolated from a bounded run. */
   extrapolatedFrom?: number;
-  /** lockstep rows: lockstep samples/s divided by the peer's (same model and batch; torch/sklearn at the same thread count). */
-  ratios: Partial<Record<Exclude<Runner, 'lockstep'>, number>>;
+  /** lockstep rows: lockstep samples/s divided by the peer's in its fastest configuration (same model and batch; see bestPeers). */
+  ratios: Partial<Record<Peer, number>>;
   errors: string[];
   note?: string;
+  /** Why the runner cannot train this model at all (then nothing is timed). */
+  unsupported?: string;
+  /** lockstep convnet rows: the single-thread step profile by phase (the repeat with the median step time). */
+  phases?: PhaseSplit;
   /** Median 1-minute load average when the repeats started (2 = both cores of a 2-core machine busy elsewhere). */
   loadAvg: number;
 }
@@ -64,7 +69,8 @@ export const RUNNER_LABEL: Record<Runner, string> = {
   torch: 'PyTorch CPU',
   sklearn: 'scikit-learn MLP',
 };
-const PEERS: Exclude<Runner, 'lockstep'>[] = ['tfjs-wasm', 'tfjs-cpu', 'torch', 'sklearn'];
+export type Peer = Exclude<Runner, 'lockstep'>;
+const PEERS: Peer[] = ['tfjs-wasm', 'tfjs-cpu', 'torch', 'sklearn'];
 const RUNNER_ORDER: Runner[] = ['lockstep', ...PEERS];
 
 export function median(values: readonly number[]): number {
@@ -75,6 +81,56 @@ export function median(values: readonly number[]): number {
 }
 
 const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
+
+/** A convnet step's ms per step by phase: what the issue asks to see, from engine/profile.ts's labels. */
+export interface PhaseSplit {
+  rows: number;
+  steps: number;
+  /** The whole step (weight load included); the phases below, and what is left of the step. */
+  stepMs: number;
+  convForward: number;
+  inputGradient: number;
+  filterGradient: number;
+  /** Max pooling, forward and backward. */
+  pooling: number;
+  rest: number;
+}
+
+/**
+ * Splits a step profile into ms per step. 'Conv2D input gradient' and 'Conv2D filter gradient' are nested in
+ * 'Conv2D backward', so they are taken alone and the rest of the backward pass (bias gradient, activation
+ * gradient) falls into `rest` with Dense, Dropout, Flatten, the loss and the weight load.
+ */
+export function phaseSplit(p: StepProfile): PhaseSplit {
+  const per = (label: string) => (p.phaseMs[label] ?? 0) / p.steps;
+  const stepMs = p.stepMs / p.steps;
+  const convForward = per('Conv2D forward');
+  const inputGradient = per('Conv2D input gradient');
+  const filterGradient = per('Conv2D filter gradient');
+  const pooling = per('MaxPooling2D forward') + per('MaxPooling2D backward');
+  return { rows: p.rows, steps: p.steps, stepMs, convForward, inputGradient, filterGradient, pooling, rest: stepMs - convForward - inputGradient - filterGradient - pooling };
+}
+
+/** Of several profiles, the one with the median step time (lower middle): one coherent split, whose parts add up. */
+function medianProfile(profiles: StepProfile[]): StepProfile | undefined {
+  const s = [...profiles].sort((a, b) => a.stepMs / a.steps - b.stepMs / b.steps);
+  return s[(s.length - 1) >> 1];
+}
+
+/**
+ * Each peer's fastest configuration for one model and batch: of its rows (PyTorch and scikit-learn have one per
+ * thread count), the one with the most samples/s. The ×peer columns compare against it, so that lockstep is not
+ * flattered by a peer's slow thread count.
+ */
+export function bestPeers(rows: readonly SummaryRow[], model: ModelName, batch: number): Partial<Record<Peer, SummaryRow>> {
+  const best: Partial<Record<Peer, SummaryRow>> = {};
+  for (const r of rows) {
+    if (r.runner === 'lockstep' || r.model !== model || r.batch !== batch || r.repeats === 0 || !(r.samplesPerSecond > 0)) continue;
+    const b = best[r.runner];
+    if (!b || r.samplesPerSecond > b.samplesPerSecond) best[r.runner] = r;
+  }
+  return best;
+}
 
 /** Groups the records by (model, batch, runner, workers) and summarises each group. */
 export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
@@ -93,6 +149,7 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
     const first = ok[0];
     // Peers score the test set in their first repeat only; JSON turns NaN into null.
     const scored = ok.find((r) => typeof r.testMetric === 'number' && Number.isFinite(r.testMetric)) ?? first;
+    const profile = medianProfile(ok.flatMap((r) => r.profile ?? []));
     const timing = (k: 'computeMsPerStep' | 'reduceMsPerStep' | 'syncMsPerStep') =>
       ok[0]?.timing ? median(ok.map((r) => mean(r.timing!.map((t) => t[k])))) : undefined;
     rows.push({
@@ -120,22 +177,22 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       ratios: {},
       errors,
       note: first?.note ?? undefined,
+      unsupported: group.map((g) => g.result?.unsupported).find(Boolean),
+      phases: profile && phaseSplit(profile),
       loadAvg: median(group.map((g) => g.loadAvg)),
     });
   }
-  // Speed-up against workers = 1, and ratios to the peers of the same model and batch.
+  // Speed-up against workers = 1, and ratios to each peer's fastest configuration of the same model and batch.
   for (const row of rows) {
     if (row.runner !== 'lockstep') continue;
-    const same = (runner: Runner, workers?: number) =>
-      rows.find((r) => r.model === row.model && r.batch === row.batch && r.runner === runner && (workers === undefined || r.workers === workers) && r.repeats > 0);
-    const one = same('lockstep', 1);
+    const one = rows.find((r) => r.model === row.model && r.batch === row.batch && r.runner === 'lockstep' && r.workers === 1 && r.repeats > 0);
     if (one) {
       row.speedup = row.samplesPerSecond / one.samplesPerSecond;
       if (row.workers > 0) row.efficiency = row.speedup / row.workers;
     }
+    const best = bestPeers(rows, row.model, row.batch);
     for (const peer of PEERS) {
-      const threads = Math.max(1, row.workers);
-      const p = peer === 'torch' || peer === 'sklearn' ? same(peer, threads) : same(peer);
+      const p = best[peer];
       if (p) row.ratios[peer] = row.samplesPerSecond / p.samplesPerSecond;
     }
   }
@@ -160,6 +217,8 @@ const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('e
 const times = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`);
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${Math.round(v * 100)}%`);
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+
+const OPTIMIZER_LABEL = { rmsprop: 'RMSprop', adam: 'Adam' } as const;
 
 export function formatMetric(metric: 'accuracy' | 'mae', v: number): string {
   if (!Number.isFinite(v)) return '—';
@@ -197,7 +256,8 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     's/epoch is the median over repeats (each repeat: the median of its timed epochs, after a warm-up); ' +
       '1st epoch is lockstep\'s first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; ' +
       'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
-      'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ peer samples/s (>1: lockstep faster; PyTorch and scikit-learn at the same thread count). ' +
+      'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ the peer\'s samples/s in its fastest configuration in this run ' +
+      '(>1: lockstep faster; for PyTorch and scikit-learn the fastest of their thread counts, named under each table). ' +
       'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
     '',
   );
@@ -208,18 +268,19 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     const metricName = spec.metric === 'accuracy' ? 'test acc' : 'test MAE';
     const trainRows = mine.find((r) => r.trainRows)?.trainRows ?? 0;
     out.push(`## ${spec.title}`, '');
-    out.push(`${int(trainRows)} training rows; loss ${spec.loss}, RMSprop.`, '');
+    out.push(`${int(trainRows)} training rows; loss ${spec.loss}, ${OPTIMIZER_LABEL[spec.optimizer]}.`, '');
     out.push(`![samples/s against workers](${svgFile(model)})`, '');
     const peersPresent = PEERS.filter((p) => mine.some((r) => r.runner === p));
     const header = ['batch', 'runner', 'workers', 's/epoch', '1st epoch', 'samples/s', 'speed-up', 'efficiency', 'compute / reduce / sync ms', 'peak RSS MiB', 'final loss', metricName, ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`)];
     out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`);
     const footnotes = new Set<string>();
     for (const r of mine) {
-      let seconds = r.repeats ? sig(r.secondsPerEpoch) : 'failed';
+      let seconds = r.repeats ? sig(r.secondsPerEpoch) : r.unsupported ? 'cannot train' : 'failed';
+      if (r.unsupported) footnotes.add(`${RUNNER_LABEL[r.runner]}: ${r.unsupported}.`);
       if (r.extrapolatedFrom !== undefined) {
         seconds += ' †';
         footnotes.add(
-          `† ${RUNNER_LABEL[r.runner]}, batch ${r.batch}: s/epoch extrapolated to a whole epoch (${int(r.stepsPerEpoch)} steps) from about ${int(r.extrapolatedFrom)} timed steps; ` +
+          `† ${RUNNER_LABEL[r.runner]}, batch ${r.batch}: s/epoch extrapolated to a whole epoch (${int(r.stepsPerEpoch)} steps) from about ${int(r.extrapolatedFrom)} timed step${Math.round(r.extrapolatedFrom) === 1 ? '' : 's'}; ` +
             `its loss and test columns reflect only the ${int(r.trainedSteps)} steps it trained.`,
         );
       }
@@ -255,11 +316,47 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
         );
       }
     }
+    for (const batch of [...new Set(mine.map((r) => r.batch))]) out.push(...bestPeerLine(rows, model, batch));
+    if (spec.layers.some((l) => l.kind === 'conv2d')) out.push('- scikit-learn is not run: it has no convolutional layers.');
     for (const f of footnotes) out.push(`- ${f}`);
     out.push(...repeatLines(records, model));
     out.push('');
+    out.push(...phaseTable(mine));
   }
   return out.join('\n');
+}
+
+/** Which configuration of each peer the ×peer columns of one (model, batch) compare against; no line without peers. */
+export function bestPeerLine(rows: readonly SummaryRow[], model: ModelName, batch: number): string[] {
+  const best = bestPeers(rows, model, batch);
+  const parts = PEERS.filter((p) => best[p]).map((p) => `${RUNNER_LABEL[p]} at ${workersLabel(best[p]!)} (${sig(best[p]!.secondsPerEpoch)} s/epoch)`);
+  return parts.length ? [`- batch ${batch}: ×peer columns are against each peer's fastest configuration in this run: ${parts.join(', ')}.`] : [];
+}
+
+/**
+ * The convnet's step by phase, one line per lockstep case (each profiled the same step in its own process
+ * after its timed epochs; the lines differ only by the machine's noise). Empty when no row was profiled.
+ */
+export function phaseTable(rows: readonly SummaryRow[]): string[] {
+  const profiled = rows.filter((r) => r.phases);
+  if (profiled.length === 0) return [];
+  const p0 = profiled[0].phases!;
+  const cell = (v: number, of: number) => `${ms(v)} (${pct(v / of)})`;
+  const out = [
+    `Where a lockstep step goes: one ${p0.rows}-row gradient step (a worker's share of a batch of ${2 * p0.rows} on 2 workers) on one thread, random weights, ` +
+      `${p0.steps} steps profiled after a warm-up, run by each lockstep case after its timed epochs (engine/profile.ts). ms per step (% of the step); ` +
+      'pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).',
+    '',
+    '| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of profiled) {
+    const p = r.phases!;
+    const label = r.workers === 0 ? 'in process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`;
+    out.push(`| ${r.batch} | ${label} | ${[p.convForward, p.inputGradient, p.filterGradient, p.pooling, p.rest].map((v) => cell(v, p.stepMs)).join(' | ')} | ${ms(p.stepMs)} |`);
+  }
+  out.push('');
+  return out;
 }
 
 /**

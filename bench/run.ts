@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: lockstep against tfjs-layers (wasm and cpu backends), PyTorch and scikit-learn, on the
- * MNIST MLP, MNIST softmax regression, the Hitters regression net and a wide MNIST MLP.
+ * MNIST MLP, MNIST softmax regression, the Hitters regression net, a wide MNIST MLP and Keras's MNIST convnet.
  *
- *   npm run bench                                  # everything (about half an hour on 2 cores)
+ *   npm run bench                                  # everything (the MLPs alone about half an hour on 2 cores;
+ *                                                  # the convnet is slower: tfjs-layers' cpu backend takes 35 s and more a step)
  *   npm run bench -- --quick                       # a smoke run in under 2 minutes
  *   npm run bench -- --model mlp --batch 128 --workers 0,1,2 --repeats 3
  *
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { runChild, type CaseResult, type CaseSpec, type Runner } from './case.js';
-import { MODELS, MODEL_NAMES, loadData, parseModelName, type ModelName } from './models.js';
+import { MODELS, MODEL_NAMES, isConvnet, loadData, parseModelName, type ModelName } from './models.js';
 import { detectPython, removeRawData, runPythonCase, writeRawData, type PythonPeers, type RawData } from './peers-python.js';
 import { chartSvg, fmtDuration, markdown, summarise, type CaseRecord, type ReportMeta } from './report.js';
 
@@ -42,7 +43,8 @@ export interface Options {
   rows: Record<ModelName, number | undefined>;
   /** MNIST test rows scored (undefined = all 10,000). */
   testRows?: number;
-  warmupSteps: number;
+  /** Warm-up steps per model before timing. */
+  warmupSteps: Record<ModelName, number>;
   peers: boolean;
   /** Peers: timed steps per epoch before extrapolating (0 = whole epochs), and a cap on their timed seconds. */
   peerSteps: number;
@@ -55,17 +57,18 @@ export interface Options {
 }
 
 const USAGE = `Usage: npm run bench -- [options]
-  --model NAMES      mlp, logreg, hitters, wide (repeatable or comma list; default all)
+  --model NAMES      mlp, logreg, hitters, wide, convnet (repeatable or comma list; default all)
   --workers LIST     lockstep worker counts, 0 = in process (default 0,1,..,availableParallelism)
   --batch LIST       batch sizes (default 32,128,512; --quick: 128)
-  --quick            a smoke run under 2 minutes: batch 128, 6,000 MNIST rows, 1 timed epoch, 1 repeat, bounded peers
-  --epochs N         timed epochs per case (default mlp 3, logreg 3, hitters 100, wide 1; --quick: 1, hitters 20)
+  --quick            a smoke run: batch 128, 6,000 MNIST rows (convnet 3,000), 1 timed epoch, 1 repeat, bounded peers
+  --epochs N         timed epochs per case (default mlp 3, logreg 3, hitters 100, wide 1, convnet 1; --quick: 1, hitters 20)
   --repeats N        child processes per case; the report takes the median (default 3; --quick: 1)
   --rows N           keep the first N training rows (default all; wide 12,000; --quick: 6,000)
   --test-rows N      score the first N MNIST test rows (default all 10,000; --quick: 2,000)
-  --warmup N         warm-up steps before timing; lockstep: at most 6 epochs (default 2500; --quick: 3)
+  --warmup N         warm-up steps before timing; lockstep: at most 6 epochs, convnet 1 (default 2500, convnet 150; --quick: 3)
   --no-peers         lockstep only
-  --peer-steps N     timed steps per epoch for peers, extrapolated to an epoch; 0 = whole epochs (default 100; --quick: 20)
+  --peer-steps N     timed steps per epoch for peers, extrapolated to an epoch; 0 = whole epochs (default 100; --quick: 20;
+                     tfjs-layers on the convnet: at most 3, after 1 warm-up step, not scored)
   --peer-seconds S   cap on a peer's timed seconds per case (default 20; --quick: 4)
   --python PATH      interpreter for the PyTorch / scikit-learn peers (default python3)
   --seed N           seed for weights, shuffling and dropout (default 1)
@@ -114,10 +117,11 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
   const models = values.model ? [...new Set(values.model.flatMap((m) => m.split(',')).filter(Boolean).map(parseModelName))] : [...MODEL_NAMES];
   const epochsAll = one(values.epochs, 'epochs', 1);
   const rowsAll = one(values.rows, 'rows', 1);
-  const defaultEpochs: Record<ModelName, number> = quick ? { mlp: 1, logreg: 1, hitters: 20, wide: 1 } : { mlp: 3, logreg: 3, hitters: 100, wide: 1 };
+  const defaultEpochs: Record<ModelName, number> = quick ? { mlp: 1, logreg: 1, hitters: 20, wide: 1, convnet: 1 } : { mlp: 3, logreg: 3, hitters: 100, wide: 1, convnet: 1 };
   const defaultRows: Record<ModelName, number | undefined> = quick
-    ? { mlp: 6000, logreg: 6000, hitters: undefined, wide: 6000 }
-    : { mlp: undefined, logreg: undefined, hitters: undefined, wide: 12_000 };
+    ? { mlp: 6000, logreg: 6000, hitters: undefined, wide: 6000, convnet: 3000 }
+    : { mlp: undefined, logreg: undefined, hitters: undefined, wide: 12_000, convnet: undefined };
+  const defaultWarmup = Object.fromEntries(MODEL_NAMES.map((m) => [m, quick ? 3 : MODELS[m].warmup.steps])) as Record<ModelName, number>;
   const perModel = <T>(all: T | undefined, defaults: Record<ModelName, T>) =>
     Object.fromEntries(MODEL_NAMES.map((m) => [m, all ?? defaults[m]])) as Record<ModelName, T>;
   return {
@@ -130,7 +134,7 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
     repeats: one(values.repeats, 'repeats', 1) ?? (quick ? 1 : 3),
     rows: perModel(rowsAll, defaultRows),
     testRows: one(values['test-rows'], 'test-rows', 1) ?? (quick ? 2000 : undefined),
-    warmupSteps: one(values.warmup, 'warmup', 1) ?? (quick ? 3 : 2500),
+    warmupSteps: perModel(one(values.warmup, 'warmup', 1), defaultWarmup),
     peers: !values['no-peers'],
     peerSteps: one(values['peer-steps'], 'peer-steps', 0) ?? (quick ? 20 : 100),
     peerSeconds: one(values['peer-seconds'], 'peer-seconds', 0) ?? (quick ? 4 : 20),
@@ -143,18 +147,23 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
 
 /** Every case of one (model, batch) for one repeat: lockstep at each worker count, then the peers. */
 export function casesFor(o: Options, model: ModelName, batch: number, python: PythonPeers, repeat = 0): CaseSpec[] {
-  const base = { model, batch, epochs: o.epochs[model], rows: o.rows[model], testRows: o.testRows, warmupSteps: o.warmupSteps, seed: o.seed, maxSteps: 0, maxSeconds: 0, evaluate: true };
+  const base = { model, batch, epochs: o.epochs[model], rows: o.rows[model], testRows: o.testRows, warmupSteps: o.warmupSteps[model], seed: o.seed, maxSteps: 0, maxSeconds: 0, evaluate: true };
   const cases: CaseSpec[] = o.workers.map((workers) => ({ ...base, runner: 'lockstep' as Runner, workers }));
   if (!o.peers) return cases;
   // Peers score the test set in their first repeat only (a minute per score for the wide MLP on tfjs's cpu backend),
   // and warm up for at most 5 steps (3 s a step for the wide MLP on tfjs's cpu backend at batch 512).
-  const bounded = { maxSteps: o.peerSteps, maxSeconds: o.peerSeconds, evaluate: repeat === 0, warmupSteps: Math.min(o.warmupSteps, 5) };
-  cases.push({ ...base, ...bounded, runner: 'tfjs-wasm', workers: 1 }, { ...base, ...bounded, runner: 'tfjs-cpu', workers: 1 });
+  const bounded = { maxSteps: o.peerSteps, maxSeconds: o.peerSeconds, evaluate: repeat === 0, warmupSteps: Math.min(o.warmupSteps[model], 5) };
+  const convnet = isConvnet(MODELS[model]);
+  // tfjs-layers' cpu backend takes tens of seconds per convnet step: 1 warm-up step, at most 3 timed, and no
+  // test score (minutes of forward passes, for a model that trained 4 steps).
+  const tfjs = convnet ? { ...bounded, maxSteps: Math.min(o.peerSteps || 3, 3), warmupSteps: 1, evaluate: false } : bounded;
+  cases.push({ ...base, ...tfjs, runner: 'tfjs-wasm', workers: 1 }, { ...base, ...tfjs, runner: 'tfjs-cpu', workers: 1 });
   // The python peers use threads, not workers: one run per distinct thread count (workers 0 counts as 1).
   const threads = [...new Set(o.workers.map((w) => Math.max(1, w)))];
   // PyTorch is quick enough for whole epochs (the time cap still applies); scikit-learn gets the step bound.
   if (python.torch) for (const t of threads) cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t });
-  if (python.sklearn) for (const t of threads) cases.push({ ...base, ...bounded, runner: 'sklearn', workers: t });
+  // scikit-learn has no convolutional layers (the report says so).
+  if (python.sklearn && !convnet) for (const t of threads) cases.push({ ...base, ...bounded, runner: 'sklearn', workers: t });
   return cases;
 }
 
@@ -182,6 +191,7 @@ function runCase(o: Options, spec: CaseSpec, raw: RawData | undefined): Promise<
 }
 
 function progressLine(spec: CaseSpec, repeat: number, r: CaseResult, seconds: number): string {
+  if (r.unsupported) return `${describe(spec)} rep ${repeat + 1}: ${r.unsupported} (${seconds.toFixed(1)} s)`;
   const s = r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length; // the mean, for this line only
   return (
     `${describe(spec)} rep ${repeat + 1}: ${s.toPrecision(3)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}, ` +
@@ -192,7 +202,7 @@ function progressLine(spec: CaseSpec, repeat: number, r: CaseResult, seconds: nu
 /** Every case, one child process each: models, then batch sizes, then repeats, then runners. */
 async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
   const records: CaseRecord[] = [];
-  const total = o.models.length * o.batches.length * o.repeats * casesFor(o, o.models[0], o.batches[0], python).length;
+  const total = o.models.reduce((n, m) => n + o.batches.length * o.repeats * casesFor(o, m, o.batches[0], python).length, 0);
   for (const model of o.models) {
     // The python peers read the rows from raw float32 files, written once per model.
     let raw: RawData | undefined;
@@ -255,7 +265,7 @@ function settingsOf(o: Options): Record<string, unknown> {
     'training rows': o.models.map((m) => `${m} ${o.rows[m] ?? 'all'}`).join(', '),
     'test rows': o.testRows ?? 'all',
     repeats: o.repeats,
-    'warm-up steps': o.warmupSteps,
+    'warm-up steps': o.models.map((m) => `${m} ${o.warmupSteps[m]}`).join(', '),
     'peer steps': o.peers ? o.peerSteps : 'n/a',
     'peer seconds cap': o.peers ? o.peerSeconds : 'n/a',
     seed: o.seed,

@@ -1,14 +1,30 @@
 /** The benchmark's pure helpers: option parsing, case lists, summaries, Markdown and SVG. No timing assertions. */
 import { describe, expect, it } from 'vitest';
 import type { CaseResult, CaseSpec, Runner } from '../bench/case.js';
-import { MODELS, paramCount } from '../bench/models.js';
+import { CONVNET_PLAN, MODELS, layerShapes, paramCount } from '../bench/models.js';
 import { casesFor, parseOptions, resultsJson } from '../bench/run.js';
-import { chartSvg, determinism, escapeXml, logTicks, markdown, median, niceTicks, repeatLines, summarise, type CaseRecord } from '../bench/report.js';
+import {
+  bestPeerLine,
+  bestPeers,
+  chartSvg,
+  determinism,
+  escapeXml,
+  logTicks,
+  markdown,
+  median,
+  niceTicks,
+  phaseSplit,
+  phaseTable,
+  repeatLines,
+  summarise,
+  type CaseRecord,
+} from '../bench/report.js';
+import type { StepProfile } from '../bench/profile-step.js';
 
 const noPython = { python: 'python3', notes: [] };
 
-function record(runner: Runner, workers: number, seconds: number[], extra: Partial<CaseResult> = {}, repeat = 0): CaseRecord {
-  const spec: CaseSpec = { runner, model: 'mlp', batch: 128, workers, epochs: seconds.length, warmupSteps: 2, maxSteps: 0, maxSeconds: 0, seed: 1, evaluate: true };
+function record(runner: Runner, workers: number, seconds: number[], extra: Partial<CaseResult> = {}, repeat = 0, model: CaseSpec['model'] = 'mlp'): CaseRecord {
+  const spec: CaseSpec = { runner, model, batch: 128, workers, epochs: seconds.length, warmupSteps: 2, maxSteps: 0, maxSeconds: 0, seed: 1, evaluate: true };
   const timing = seconds.map((s) => ({ seconds: s, steps: 469, workers, computeMsPerStep: 5, reduceMsPerStep: 1, syncMsPerStep: 0.5 }));
   const result: CaseResult = {
     spec,
@@ -32,12 +48,16 @@ function record(runner: Runner, workers: number, seconds: number[], extra: Parti
 describe('bench options', () => {
   it('has full defaults: every model, workers 0..cores, three batch sizes, peers on', () => {
     const o = parseOptions([], 4);
-    expect(o.models).toEqual(['mlp', 'logreg', 'hitters', 'wide']);
+    expect(o.models).toEqual(['mlp', 'logreg', 'hitters', 'wide', 'convnet']);
     expect(o.workers).toEqual([0, 1, 2, 3, 4]);
     expect(o.batches).toEqual([32, 128, 512]);
     expect(o.peers).toBe(true);
     expect(o.repeats).toBe(3);
     expect(o.rows.mlp).toBeUndefined();
+    // Per-model warm-up: 2,500 steps of about 2 ms for the MLPs, 150 of 50-100 ms for the convnet.
+    expect(o.warmupSteps).toMatchObject({ mlp: 2500, convnet: 150 });
+    expect(o.epochs.convnet).toBe(1);
+    expect(parseOptions(['--warmup', '40'], 2).warmupSteps).toMatchObject({ mlp: 40, convnet: 40 });
   });
 
   it('--quick trims batches, rows, epochs and repeats', () => {
@@ -47,6 +67,8 @@ describe('bench options', () => {
     expect(o.epochs.mlp).toBe(1);
     expect(o.rows.mlp).toBe(6000);
     expect(o.testRows).toBe(2000);
+    expect(o.rows.convnet).toBe(3000);
+    expect(o.warmupSteps.convnet).toBe(3);
   });
 
   it('accepts repeated and comma-separated models and lists, and --no-peers', () => {
@@ -79,6 +101,18 @@ describe('bench cases', () => {
     expect(casesFor(parseOptions(['--no-peers'], 2), 'mlp', 128, noPython)).toHaveLength(3);
   });
 
+  it('bounds tfjs-layers on the convnet to a few steps without scoring, and runs no scikit-learn for it', () => {
+    const o = parseOptions(['--workers', '1,2'], 2);
+    const cases = casesFor(o, 'convnet', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
+    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2']);
+    const cpu = cases.find((c) => c.runner === 'tfjs-cpu')!;
+    expect(cpu).toMatchObject({ maxSteps: 3, warmupSteps: 1, evaluate: false });
+    expect(cases.find((c) => c.runner === 'lockstep')!.warmupSteps).toBe(150);
+    // --peer-steps below 3 still bounds it; the MLP's tfjs peers keep the general bound.
+    expect(casesFor(parseOptions(['--peer-steps', '2'], 2), 'convnet', 128, noPython).find((c) => c.runner === 'tfjs-cpu')!.maxSteps).toBe(2);
+    expect(casesFor(o, 'mlp', 128, noPython).find((c) => c.runner === 'tfjs-cpu')).toMatchObject({ maxSteps: 100, warmupSteps: 5, evaluate: true });
+  });
+
   it('writes the results JSON with one case record per line', () => {
     const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4])];
     const text = resultsJson({ date: 'd', summary: [{ a: 1 }] }, records);
@@ -92,6 +126,22 @@ describe('bench cases', () => {
     expect(paramCount(MODELS.mlp)).toBe(784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10);
     expect(paramCount(MODELS.logreg)).toBe(7850);
     expect(paramCount(MODELS.hitters)).toBe(19 * 50 + 50 + 51);
+    // Keras's summary of the "Simple MNIST convnet".
+    expect(paramCount(MODELS.convnet)).toBe(34_826);
+    expect(layerShapes(MODELS.convnet)).toEqual([[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [1600], [1600], [10]]);
+  });
+
+  it('derives the convnet plan from its spec, with Keras default names', () => {
+    expect(CONVNET_PLAN.inputShape).toEqual([28, 28, 1]);
+    expect(CONVNET_PLAN.layers).toEqual([
+      { className: 'Conv2D', name: 'conv2d', filters: 32, kernelSize: [3, 3], activation: 'relu' },
+      { className: 'MaxPooling2D', name: 'max_pooling2d', poolSize: [2, 2] },
+      { className: 'Conv2D', name: 'conv2d_1', filters: 64, kernelSize: [3, 3], activation: 'relu' },
+      { className: 'MaxPooling2D', name: 'max_pooling2d_1', poolSize: [2, 2] },
+      { className: 'Flatten', name: 'flatten' },
+      { className: 'Dropout', name: 'dropout', rate: 0.5 },
+      { className: 'Dense', name: 'dense', units: 10, activation: 'softmax' },
+    ]);
   });
 });
 
@@ -130,6 +180,7 @@ describe('bench report', () => {
     expect(two.efficiency).toBeCloseTo(4.1 / 2.5 / 2);
     expect(two.computeMs).toBe(5);
     expect(two.ratios['tfjs-wasm']).toBeCloseTo(20 / 2.5);
+    expect(two.phases).toBeUndefined();
     expect(two.ratios['tfjs-cpu']).toBeUndefined();
     const wasm = rows.find((r) => r.runner === 'tfjs-wasm')!;
     expect(wasm.extrapolatedFrom).toBe(100);
@@ -180,5 +231,85 @@ describe('bench report', () => {
     expect(lines[2]).toMatch(/\* = the probe just before it found a vCPU at least 15% slower than the run's fastest probe \(0.93 ms per chunk\)/);
     // Records from before the probe existed: no lines.
     expect(repeatLines([record('lockstep', 1, [4])], 'mlp')).toEqual([]);
+  });
+
+  it("compares every lockstep row with each peer's fastest configuration, and names it", () => {
+    const records = [
+      record('lockstep', 1, [4]),
+      record('lockstep', 2, [2]),
+      // PyTorch is faster on 1 thread than on 2: both lockstep rows compare with 1 thread.
+      record('torch', 1, [3]),
+      record('torch', 2, [9]),
+      record('sklearn', 1, [12]),
+      record('sklearn', 2, [8]),
+      record('tfjs-cpu', 1, [40]),
+    ];
+    const rows = summarise(records);
+    const best = bestPeers(rows, 'mlp', 128);
+    expect(best.torch!.workers).toBe(1);
+    expect(best.sklearn!.workers).toBe(2);
+    const [one, two] = rows.filter((r) => r.runner === 'lockstep');
+    expect(one.ratios.torch).toBeCloseTo(3 / 4);
+    expect(two.ratios.torch).toBeCloseTo(3 / 2);
+    expect(one.ratios.sklearn).toBeCloseTo(8 / 4);
+    expect(two.ratios['tfjs-cpu']).toBeCloseTo(40 / 2);
+    expect(bestPeerLine(rows, 'mlp', 128)).toEqual([
+      "- batch 128: ×peer columns are against each peer's fastest configuration in this run: tfjs-layers cpu at 1 thread (40 s/epoch), PyTorch CPU at 1 thread (3 s/epoch), scikit-learn MLP at 2 threads (8 s/epoch).",
+    ]);
+    expect(bestPeerLine(rows.filter((r) => r.runner === 'lockstep'), 'mlp', 128)).toEqual([]);
+    // A failed peer configuration is never the best.
+    const failed = summarise([...records.filter((r) => r.spec.runner !== 'torch' || r.spec.workers !== 1), { ...record('torch', 1, [1]), result: undefined, error: 'killed' }]);
+    expect(bestPeers(failed, 'mlp', 128).torch!.workers).toBe(2);
+  });
+
+  it('reports a peer that cannot train the model as a row and a note, not a failure', () => {
+    const message = "tfjs-layers cannot train this model on its wasm backend: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
+    const records = [
+      record('lockstep', 1, [4], {}, 0, 'convnet'),
+      record('tfjs-wasm', 1, [], { unsupported: message, finalLoss: NaN, testMetric: NaN }, 0, 'convnet'),
+      record('tfjs-cpu', 1, [900], { extrapolated: true, stepsTimed: 3 }, 0, 'convnet'),
+    ];
+    const rows = summarise(records);
+    const wasm = rows.find((r) => r.runner === 'tfjs-wasm')!;
+    expect(wasm).toMatchObject({ repeats: 0, unsupported: message, errors: [] });
+    const lockstep = rows.find((r) => r.runner === 'lockstep')!;
+    expect(lockstep.ratios['tfjs-wasm']).toBeUndefined();
+    expect(lockstep.ratios['tfjs-cpu']).toBeCloseTo(900 / 4);
+    const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
+    expect(md).toContain('| 128 | tfjs-layers wasm | 1 thread | cannot train |');
+    expect(md).toContain(`- tfjs-layers wasm: ${message}.`);
+    expect(md).toContain('- scikit-learn is not run: it has no convolutional layers.');
+    expect(md).toContain('loss sparse_categorical_crossentropy, Adam.');
+    expect(md).not.toContain('failed');
+    expect(chartSvg('convnet', rows)).not.toMatch(/NaN|undefined/);
+  });
+
+  it('splits a step profile into conv forward, input and filter gradients, pooling and the rest', () => {
+    const profile = (stepMs: number): StepProfile => ({
+      rows: 64,
+      warmupSteps: 50,
+      steps: 100,
+      stepMs,
+      // 'Conv2D backward' holds both gradients and is not counted again.
+      phaseMs: { 'Conv2D forward': 1000, 'Conv2D backward': 2600, 'Conv2D input gradient': 800, 'Conv2D filter gradient': 1500, 'MaxPooling2D forward': 300, 'MaxPooling2D backward': 200, 'Dense forward': 50 },
+    });
+    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 10, inputGradient: 8, filterGradient: 15, pooling: 5, rest: 12 });
+    // Each row takes the repeat with the median step time, whole (its parts add up).
+    const records = [
+      record('lockstep', 1, [4], { profile: profile(7000) }, 0, 'convnet'),
+      record('lockstep', 1, [4], { profile: profile(5000) }, 1, 'convnet'),
+      record('lockstep', 1, [4], { profile: profile(6000) }, 2, 'convnet'),
+      record('lockstep', 2, [2], { profile: profile(5000) }, 0, 'convnet'),
+    ];
+    const rows = summarise(records);
+    expect(rows[0].phases!.stepMs).toBe(60);
+    expect(rows[0].phases!.rest).toBe(22);
+    const table = phaseTable(rows);
+    expect(table[0]).toMatch(/^Where a lockstep step goes: one 64-row gradient step .* 100 steps profiled/);
+    expect(table).toContain('| 128 | 1 worker | 10.0 (17%) | 8.00 (13%) | 15.0 (25%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
+    expect(table).toContain('| 128 | 2 workers | 10.0 (20%) | 8.00 (16%) | 15.0 (30%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
+    expect(phaseTable(summarise([record('lockstep', 1, [4])]))).toEqual([]);
+    const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
+    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |');
   });
 });
