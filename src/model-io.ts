@@ -33,7 +33,9 @@ function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
 }
 
 export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  const weights = model.getWeights();
+  // One completed step's weights, state and count, even while a fit runs.
+  const snap = model.snapshot();
+  const weights = model.weightsOf(snap.params);
   const modelTopology = toModelTopology(model.name, model.layerConfigs() as never) as unknown as Record<string, never>;
   const optimizer = model.optimizer;
   const compiled = model.compiledArgs();
@@ -42,8 +44,8 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
     return;
   }
   // tfjs's layout: the step counter, then for each state array one entry per weight, in weight order.
-  const state = model.currentOptimizerState();
-  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(model.iterations) }];
+  const state = snap.state;
+  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(snap.iterations) }];
   let offset = 0;
   const spans = weights.map((w) => {
     const span = [offset, offset + w.data.length];
@@ -61,7 +63,7 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: model.iterations };
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
     metrics: compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),

@@ -88,6 +88,11 @@ export class ProgbarLogger extends Callback {
     this.#now = options.now ?? (() => performance.now());
   }
 
+  /** Drawing may lag the workers by a few steps: fit keeps its fast path for the progress bar. */
+  override get needsStepBoundary(): boolean {
+    return false;
+  }
+
   /** A live bar only makes sense on a terminal; elsewhere (logs, CI) one line per epoch is written. */
   get #dynamic(): boolean {
     return this.verbose === 1 && (this.stream as { isTTY?: boolean }).isTTY === true;
