@@ -1,5 +1,13 @@
 /** Error helpers: every message names the offending thing and lists what would have been valid. */
 
+/**
+ * `table[key]` for the table's own keys only, so that 'constructor', '__proto__', 'toString' or
+ * 'hasOwnProperty' are unknown names like any other rather than something inherited from Object.prototype.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, key: unknown): T | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** An unknown name (loss, metric, optimizer, activation...), listing the valid ones. */
 export function unknownName(kind: string, received: unknown, valid: readonly string[], where?: string): Error {
   const plural = kind.endsWith('s') ? `${kind}es` : `${kind}s`;
@@ -30,6 +38,13 @@ export function checkFraction(owner: string, option: string, value: unknown, { c
 export function checkPositiveNumber(owner: string, option: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw badOption(owner, option, 'a positive finite number', value);
   return value;
+}
+
+/** A layer constructor's options: known keys only, and a string `name` if any. */
+export function checkLayerOptions(owner: string, options: unknown, known: readonly string[]): void {
+  checkOptionKeys(owner, options, known);
+  const name = (options as { name?: unknown } | undefined)?.name;
+  if (name !== undefined && (typeof name !== 'string' || name === '')) throw badOption(owner, 'name', 'a non-empty string', name);
 }
 
 /** Edit distance, for "did you mean" suggestions. */

@@ -29,7 +29,7 @@ import { Network, paramLayout, type ParamSlot, type Plan } from './engine/networ
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
 import { abortWorkers } from './engine/barrier.js';
-import { badOption } from './errors.js';
+import { badOption, checkOptionKeys } from './errors.js';
 import { backendInfo, initBackend, type BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
@@ -77,6 +77,9 @@ export class Sequential implements CallbackModel {
   fitInterrupted?: Error;
 
   constructor(options: SequentialOptions = {}) {
+    checkOptionKeys('Sequential', options, ['name', 'seed']);
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) throw badOption('Sequential', 'name', 'a non-empty string', options.name);
+    if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) throw badOption('Sequential', 'seed', 'a non-negative safe integer', options.seed);
     this.name = options.name ?? 'sequential';
     this.seed = options.seed;
   }
@@ -167,6 +170,7 @@ export class Sequential implements CallbackModel {
   compile(options: CompileOptions): void {
     this.assertIdle('compile', false);
     this.assertBuilt('compile');
+    checkOptionKeys('compile', options, ['loss', 'optimizer', 'metrics']);
     if (!options || typeof options.loss !== 'string') throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     const loss = getLoss(options.loss);
     const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');

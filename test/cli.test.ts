@@ -247,6 +247,7 @@ describe('model config files', () => {
     ['an input shape that does not fit the data', { ...config, inputShape: [784] }, ['inputShape must be [19] for data "hitters"']],
     ['a dropout rate out of range', { ...config, layers: [{ className: 'Dropout', rate: 1.5 }, { className: 'Dense', units: 1 }] }, ['layers[0].rate must be a number in [0, 1)']],
     ['invalid JSON', '{ "data": "hitters", ', ['is not valid JSON']],
+    ['an unknown optimizer option', { ...config, compile: { loss: 'mse', optimizer: { className: 'Adam', learning_rate: 0.5 } } }, ["compile.optimizer", "Unrecognized option 'learning_rate' for Adam; did you mean 'learningRate'?"]],
   ])('rejects %s with exit 2 and a message naming the field', async (_what, json, mentions) => {
     const file = await write('bad.json', json);
     const run = await lockstep('train', file, '--workers', '0');

@@ -27,6 +27,7 @@ import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
 import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
+import { own } from '../errors.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
 const LAYER_FIELDS: Record<string, string[]> = {
@@ -128,7 +129,8 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
       model.add(L.Input({ shape: [features] }));
       layerConfigs.forEach((c, i) => {
         // The layer constructors check values (ranges, initializer names); name the field they came from.
-        const layer = attempt(() => (c.className === 'Dense' ? L.Dense(c as never) : L.Dropout(c as never)), `${file}: layers[${i}]`);
+        const { className, ...options } = c;
+        const layer = attempt(() => (className === 'Dense' ? L.Dense(options as never) : L.Dropout(options as never)), `${file}: layers[${i}]`);
         attempt(() => model.add(layer), `${file}: layers[${i}]`);
       });
       attempt(() => model.compile(compileOptions), `${file}: compile`);
@@ -147,7 +149,7 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
   if (!isObject(layer)) return fail(at, 'must be a layer object such as { "className": "Dense", "units": 10 }', layer);
   const className = layer.className;
   if (className === undefined) fail(`${at}.className`, `is required: one of ${Object.keys(LAYER_FIELDS).join(', ')}`);
-  if (typeof className !== 'string' || !LAYER_FIELDS[className]) {
+  if (typeof className !== 'string' || !own(LAYER_FIELDS, className)) {
     fail(`${at}.className`, `must be one of ${Object.keys(LAYER_FIELDS).join(', ')}`, className);
   }
   unknownFields(layer, LAYER_FIELDS[className as string], `${at}.`, fail);

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataFrame, getDummies, type Cell } from '../preprocessing.js';
 import type { Matrix } from '../matrix.js';
+import { badOption, checkOptionKeys } from '../errors.js';
 
 export interface HittersOptions {
   /** CSV file to read. Default: `data/hitters.csv` in the lockstep package. */
@@ -22,6 +23,8 @@ export interface HittersOptions {
 
 /** Reads the Hitters CSV into a DataFrame: 21 columns, the first (`Names`) being the player's name. */
 export async function hitters(options: HittersOptions = {}): Promise<DataFrame> {
+  checkOptionKeys('hitters', options, ['path']);
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) throw badOption('hitters', 'path', 'a file path', options.path);
   const path = options.path ?? join(packageRoot(), 'data', 'hitters.csv');
   return parseCsv(await readFile(path, 'utf8'), path);
 }

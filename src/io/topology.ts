@@ -12,6 +12,7 @@
  * const topology = toModelTopology('hitters', model.layers.map((l) => l.getConfig()));
  * const { modelName, layers } = fromModelTopology(topology);
  */
+import { own } from '../errors.js';
 import { initializerFromKeras, initializerToKeras } from './keras-initializers.js';
 import { type JsonObject, isObject, isShape, quote } from './json.js';
 import { ACTIVATIONS, type ActivationName, type InitializerSpec, LAYER_TYPES, type LayerConfig, type LayerConfigLike } from './layer-config.js';
@@ -165,7 +166,7 @@ function unsupportedLayer(className: unknown, where: string): Error {
 }
 
 function activation(v: unknown, where: string): ActivationName {
-  const name = typeof v === 'string' ? (ACTIVATION_ALIASES[v] ?? v) : v;
+  const name = typeof v === 'string' ? (own(ACTIVATION_ALIASES, v) ?? v) : v;
   if (!ACTIVATIONS.includes(name as ActivationName)) {
     throw new Error(`${where}: unknown activation ${quote(v)}; supported: ${ACTIVATIONS.join(', ')}`);
   }

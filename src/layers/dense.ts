@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
-import { badOption, checkPositiveInt } from '../errors.js';
+import { badOption, checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type T, type Weights, type RowPart } from './layer.js';
@@ -36,9 +36,11 @@ export class Dense extends Layer {
   readonly declaredInputShape?: number[];
 
   constructor(options: DenseOptions) {
+    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name']);
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
+    if (options.activation != null && typeof options.activation !== 'string') throw badOption(where, 'activation', 'an activation name such as "relu"', options.activation);
     this.activation = getActivation(options.activation);
     if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
     this.useBias = options.useBias ?? true;
@@ -46,7 +48,11 @@ export class Dense extends Layer {
     this.biasInitializer = options.biasInitializer ?? 'zeros';
     checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
     checkInitializer(this.biasInitializer, `${where} biasInitializer`);
-    this.declaredInputShape = options.inputShape;
+    const shape = options.inputShape;
+    if (shape !== undefined && !(Array.isArray(shape) && shape.length > 0 && shape.every((d) => Number.isInteger(d) && d > 0))) {
+      throw badOption(where, 'inputShape', 'a non-empty array of positive integers, e.g. [784]', shape);
+    }
+    this.declaredInputShape = shape;
   }
 
   get defaultName(): string {

@@ -6,7 +6,7 @@ import { Dense as DenseLayer, type DenseOptions } from './dense.js';
 import { Dropout as DropoutLayer, type DropoutOptions } from './dropout.js';
 import { InputLayer, type InputOptions } from './input.js';
 import type { Layer, LayerConfig } from './layer.js';
-import { unknownName } from '../errors.js';
+import { own, unknownName } from '../errors.js';
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
 export { DenseLayer, DropoutLayer, InputLayer };
@@ -28,9 +28,11 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {
-  const make = FROM_CONFIG[config?.className];
+  const make = own(FROM_CONFIG, config?.className);
   if (!make) throw unknownName('layer type', config?.className, Object.keys(FROM_CONFIG));
-  const layer = make(config);
+  // className picked the constructor; the rest are its options, checked like a user's.
+  const { className: _className, ...options } = config;
+  const layer = make(options as LayerConfig);
   layer.name = config.name;
   return layer;
 }
