@@ -16,7 +16,26 @@ export function unknownName(kind: string, received: unknown, valid: readonly str
 
 /** An invalid option: `${owner}: ${option} must be ${rule}. Received: ${option}=${value}`. */
 export function badOption(owner: string, option: string, rule: string, value: unknown): Error {
-  return new RangeError(`${owner}: ${option} must be ${rule}. Received: ${option}=${JSON.stringify(value)}`);
+  return new RangeError(`${owner}: ${option} must be ${rule}. Received: ${option}=${formatValue(value)}`);
+}
+
+/**
+ * A received value as the user would write it: JSON-like, but NaN, Infinity, undefined, functions and bigints
+ * as themselves (JSON.stringify would print null, or nothing). Nesting is cut after 3 levels, arrays after
+ * 20 items.
+ */
+export function formatValue(value: unknown, depth = 0): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+  if (typeof value === 'symbol') return value.toString();
+  if (value === null) return 'null';
+  if (depth >= 3) return Array.isArray(value) ? '[...]' : '{...}';
+  if (Array.isArray(value)) return `[${value.slice(0, 20).map((v) => formatValue(v, depth + 1)).join(',')}${value.length > 20 ? ',...' : ''}]`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length ?? value.byteLength})`;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return `[object ${proto?.constructor?.name ?? 'Object'}]`;
+  return `{${Object.entries(value as object).map(([k, v]) => `${JSON.stringify(k)}:${formatValue(v, depth + 1)}`).join(',')}}`;
 }
 
 export function checkPositiveInt(owner: string, option: string, value: unknown): number {
@@ -81,7 +100,7 @@ export function closestName(name: string, known: readonly string[]): string | un
 export function checkOptionKeys(owner: string, options: unknown, known: readonly string[]): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${owner}: options must be an object. Received: ${JSON.stringify(options)}`);
+    throw new TypeError(`${owner}: options must be an object. Received: ${formatValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;

@@ -8,6 +8,7 @@
 import { Sequential } from './sequential.js';
 import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts, MODEL_JSON } from './io/index.js';
 import { isObject } from './io/json.js';
+import { formatValue } from './errors.js';
 import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
@@ -78,8 +79,8 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
 /** trainingConfig.lockstep as lockstep writes it, checked field by field (undefined: the file has none). */
 function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
   if (t === undefined) return undefined;
-  const bad = (field: string, rule: string, value: unknown) => new Error(`${file}: trainingConfig.lockstep.${field} must be ${rule}. Received: ${field}=${JSON.stringify(value) ?? String(value)}`);
-  if (!isObject(t)) throw new Error(`${file}: trainingConfig.lockstep must be an object. Received: ${JSON.stringify(t)}`);
+  const bad = (field: string, rule: string, value: unknown) => new Error(`${file}: trainingConfig.lockstep.${field} must be ${rule}. Received: ${field}=${formatValue(value)}`);
+  if (!isObject(t)) throw new Error(`${file}: trainingConfig.lockstep must be an object. Received: ${formatValue(t)}`);
   if (typeof t.loss !== 'string') throw bad('loss', 'a loss name', t.loss);
   if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string')) throw bad('metrics', 'an array of metric names', t.metrics);
   if (!isObject(t.optimizer) || typeof t.optimizer.className !== 'string') throw bad('optimizer', 'an optimizer config { className, learningRate, ... }', t.optimizer);

@@ -153,6 +153,21 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     expectOneLineError(await lockstep('evaluate', model, '--data', xOnly, '--workers', '0'), 2, 'has no targets (y)');
   });
 
+  it('counts rows as the library does: row 1, column 2 for the second row, in .json, .csv and fit alike', async () => {
+    const { xTest, yTest } = await hittersTest();
+    const rows = xTest.toArray().slice(0, 3);
+    const badJson = join(tmp, 'bad-rows.json');
+    await writeFile(badJson, JSON.stringify({ x: rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? null : v)) : r)), y: [1, 2, 3] }));
+    expectOneLineError(await lockstep('evaluate', model, '--data', badJson, '--workers', '0'), 1, 'row 1, column 2 holds null, not a number');
+    const badCsv = join(tmp, 'bad-rows.csv');
+    const header = [...Array.from({ length: xTest.cols }, (_, c) => `f${c}`), 'y'].join(',');
+    await writeFile(badCsv, [header, ...rows.map((row, r) => [...row.map((v, c) => (r === 1 && c === 2 ? 'oops' : v)), yTest.data[r]].join(','))].join('\n'));
+    expectOneLineError(await lockstep('evaluate', model, '--data', badCsv, '--workers', '0'), 1, 'row 1, column "f2" is not a number');
+    const loaded = await loadModel(model);
+    const x = rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? (null as never) : v)) : r));
+    await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow('x: row 1, column 2 holds null, not a number');
+  });
+
   it('summary of the saved directory shows the compile arguments and updates so far', async () => {
     const run = await lockstep('summary', model);
     expect(run.code).toBe(0);

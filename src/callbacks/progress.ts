@@ -7,6 +7,7 @@ import type { Logs } from './callback.js';
 import { Callback } from './callback.js';
 import { pyFormat } from './format.js';
 import { checkKnownOptions } from './monitor.js';
+import { formatValue } from '../errors.js';
 
 export interface ProgbarLoggerOptions {
   /** 1: a live bar per epoch (one plain line per epoch when the stream is not a TTY); 2: one line per epoch. */
@@ -78,7 +79,7 @@ export class ProgbarLogger extends Callback {
     super();
     checkKnownOptions('ProgbarLogger', options, ['verbose', 'stream', 'now']);
     if (options.verbose !== 1 && options.verbose !== 2) {
-      throw new RangeError(`ProgbarLogger: verbose must be 1 or 2. Received: verbose=${JSON.stringify(options.verbose)}`);
+      throw new RangeError(`ProgbarLogger: verbose must be 1 or 2. Received: verbose=${formatValue(options.verbose)}`);
     }
     this.verbose = options.verbose;
     this.stream = options.stream ?? process.stdout;

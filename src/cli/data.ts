@@ -89,14 +89,10 @@ function fromJson(text: string, file: string): Dataset {
     throw new Error(`${file} must hold { "x": [[...], ...], "y": [...] }`);
   }
   const { x, y } = json as { x: number[][]; y?: number[] | number[][] };
-  if (!x.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number'))) {
-    throw new Error(`${file}: x must be an array of rows of numbers`);
-  }
+  // Matrix.fromArray names the row and column of a value that is not a number, as the library does.
   const xm = Matrix.fromArray(x, `${file}: x`);
   if (y === undefined) return { name: file, x: xm };
-  if (!Array.isArray(y) || !y.every((v) => typeof v === 'number' || (Array.isArray(v) && v.every((u) => typeof u === 'number')))) {
-    throw new Error(`${file}: y must be an array of numbers (one per row) or of rows of numbers`);
-  }
+  if (!Array.isArray(y)) throw new Error(`${file}: y must be an array of numbers (one per row) or of rows of numbers`);
   const ym = Matrix.fromArray(y, `${file}: y`);
   if (ym.rows !== xm.rows) throw new Error(`${file}: x has ${xm.rows} rows but y has ${ym.rows}`);
   return { name: file, x: xm, y: ym };
@@ -107,7 +103,7 @@ function fromCsv(text: string, file: string): Dataset {
   const features = frame.columns.filter((c) => c !== 'y');
   for (const c of frame.columns) {
     const bad = frame.rows.findIndex((r) => typeof r[c] !== 'number');
-    if (bad >= 0) throw new Error(`${file}: column "${c}" row ${bad + 1} is not a number (${JSON.stringify(frame.rows[bad][c])}); every column must be numeric`);
+    if (bad >= 0) throw new Error(`${file}: row ${bad}, column "${c}" is not a number (${JSON.stringify(frame.rows[bad][c])}); every column must be numeric`);
   }
   const x = frameToMatrix(frame, features);
   return frame.columns.includes('y') ? { name: file, x, y: frameToMatrix(frame, ['y']) } : { name: file, x };

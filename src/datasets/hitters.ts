@@ -51,7 +51,7 @@ export function parseCsv(text: string, source = 'CSV'): DataFrame {
   const columns = records[0].map((f) => f.text);
   const rows = records.slice(1).map((fields, i) => {
     if (fields.length !== columns.length) {
-      throw new Error(`${source}: data row ${i + 1} has ${fields.length} fields but the header has ${columns.length}`);
+      throw new Error(`${source}: row ${i} has ${fields.length} fields but the header has ${columns.length}`);
     }
     return Object.fromEntries(fields.map((f, c) => [columns[c], cellOf(f)]));
   });
