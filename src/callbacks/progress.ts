@@ -2,12 +2,12 @@
  * The loggers `fit` uses for `verbose: 1` (a progress bar) and `verbose: 2` (one line per epoch), printing
  * what Keras 3's `ProgbarLogger` and `keras.utils.Progbar` print.
  */
-import cliProgress from 'cli-progress';
 import type { Logs } from './callback.js';
 import { Callback } from './callback.js';
 import { pyFormat } from './format.js';
 import { checkKnownOptions } from './monitor.js';
 import { formatValue } from '../errors.js';
+import { LiveLines, fitLines } from './live-lines.js';
 
 export interface ProgbarLoggerOptions {
   /** 1: a live bar per epoch (one plain line per epoch when the stream is not a TTY); 2: one line per epoch. */
@@ -26,14 +26,6 @@ const BOLD = '\x1b[1m';
 const GREEN = '\x1b[32m';
 const WHITE = '\x1b[37m';
 const RESET = '\x1b[0m';
-
-/** cli-progress redraws from a timer of its own; unref it so that a bar left running cannot keep Node alive. */
-class UnrefBar extends cliProgress.SingleBar {
-  override render(): void {
-    super.render();
-    (this as unknown as { timer?: NodeJS.Timeout | null }).timer?.unref();
-  }
-}
 
 /** Keras's `_format_time`: ` 62ms/step`, ` 3s/step`, ` 850us/step`. */
 function formatStepTime(seconds: number): string {
@@ -73,7 +65,7 @@ export class ProgbarLogger extends Callback {
   #start = 0;
   #lastUpdate = -Infinity;
   #timeAfterFirstStep: number | undefined;
-  #bar: UnrefBar | undefined;
+  #bar: LiveLines | undefined;
 
   constructor(options: ProgbarLoggerOptions) {
     super();
@@ -139,12 +131,14 @@ export class ProgbarLogger extends Callback {
     const timePerStep = this.#stepDuration(current, now);
     if (this.verbose === 1) {
       if (now - this.#lastUpdate < INTERVAL_S && !finalize) return;
-      const line = this.#barLine(current, finalize, now, timePerStep);
+      const { head, parts } = this.#barLine(current, finalize, now, timePerStep);
       if (this.#dynamic) {
-        this.#draw(current, line);
+        // Fitted to the terminal's width, the metrics wrapping onto more lines: a cut line would hide some.
+        this.#bar ??= new LiveLines(this.stream);
+        this.#bar.draw(fitLines(head, parts, this.#bar.width));
         if (finalize) this.#stopBar();
       } else if (finalize) {
-        this.stream.write(`${line}\n`);
+        this.stream.write(`${[head, ...parts].join(' - ')}\n`);
       }
     } else if (finalize && this.#target !== undefined && this.#target > 0) {
       this.stream.write(`${this.#epochLine(current, now, timePerStep)}\n`);
@@ -174,8 +168,11 @@ export class ProgbarLogger extends Callback {
     return line;
   }
 
-  /** `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal. */
-  #barLine(current: number, finalize: boolean, now: number, timePerStep: number): string {
+  /**
+   * `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal: the part before
+   * the first ' - ', and one `name: value` part per metric.
+   */
+  #barLine(current: number, finalize: boolean, now: number, timePerStep: number): { head: string; parts: string[] } {
     const ansi = this.#dynamic;
     const [bold, green, white, reset] = ansi ? [BOLD, GREEN, WHITE, RESET] : ['', '', '', ''];
     const target = this.#target;
@@ -192,8 +189,8 @@ export class ProgbarLogger extends Callback {
       ? formatEta(timePerStep * (target - current))
       : `${pyFormat(now - this.#start, '.0f')}s`;
     line += ` ${bold}${time}${reset}${formatStepTime(timePerStep)}`;
-    for (const [k, v] of this.#values) line += ` - ${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`;
-    return line;
+    const parts = [...this.#values].map(([k, v]) => `${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`);
+    return { head: line, parts };
   }
 
   /** `%{digits}d/%d`: the step count padded to the width of the total. */
@@ -201,23 +198,13 @@ export class ProgbarLogger extends Callback {
     return `${String(current).padStart(String(Math.trunc(target)).length)}/${target}`;
   }
 
-  #draw(current: number, line: string): void {
-    if (this.#bar === undefined) {
-      this.#bar = new UnrefBar({
-        stream: this.stream,
-        format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
-        hideCursor: true,
-        clearOnComplete: false,
-        linewrap: false,
-      });
-      this.#bar.start(this.#target ?? 0, current, { line });
-    } else {
-      this.#bar.update(current, { line });
-    }
-  }
-
   #stopBar(): void {
     this.#bar?.stop();
     this.#bar = undefined;
+  }
+
+  /** Ends a bar left showing when fit stops early (a callback threw, an abort): the terminal is put back. */
+  close(): void {
+    this.#stopBar();
   }
 }

@@ -118,7 +118,8 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const history = new History();
   history.params = { epochs, steps, verbose, workers };
   const all: Callback[] = [...callbacks];
-  if (verbose > 0) all.push(new ProgbarLogger({ verbose: verbose as 1 | 2 }));
+  const progbar = verbose > 0 ? new ProgbarLogger({ verbose: verbose as 1 | 2 }) : undefined;
+  if (progbar) all.push(progbar);
   for (const cb of all) {
     cb.setModel(model);
     cb.setParams({ epochs, steps, verbose });
@@ -244,6 +245,8 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
     // dispose() during the fit may surface as a pool torn down under a validation pass: say what happened.
     throw model.fitInterrupted ?? err;
   } finally {
+    // A fit that stopped early never reached onTrainEnd: give the terminal back (cursor shown).
+    progbar?.close();
     // No worker runs now (executors return only once theirs have): clear the flags an abort left, so a
     // later evaluate or predict is not cut short by them.
     for (const f of [Ctrl.Abort, Ctrl.StopRequested, Ctrl.StopDecided]) Atomics.store(control, f, 0);
