@@ -105,6 +105,7 @@ export function checkOptionKeys(owner: string, options: unknown, known: readonly
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const near = closestName(key, known);
-    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : ''}. Valid options: ${known.join(', ')}`);
+    const valid = known.length ? `Valid options: ${known.join(', ')}` : `${owner} takes no options`;
+    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : ''}. ${valid}`);
   }
 }

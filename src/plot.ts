@@ -6,6 +6,7 @@
  * const history = await model.fit(x, y, { epochs: 200, validationSplit: 0.2 });
  * await plotHistory(history.history, 'hitters.png');
  */
+import { checkOptionKeys, checkPositiveInt, checkPositiveNumber } from './errors.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
@@ -35,6 +36,7 @@ const LABEL = { 'text-anchor': 'middle', 'font-size': 12 };
 
 /** The figure as an SVG document. Accepts a Keras-style `{ loss: [...], val_loss: [...], ... }`. */
 export function historyToSvg(history: History | { history: History }, options: PlotOptions = {}): string {
+  checkPlotOptions(options);
   const h = checkHistory(history);
   const { panelWidth: W = 460, panelHeight: H = 340 } = options;
   const metrics = panelNames(h);
@@ -52,6 +54,12 @@ export function historyToSvg(history: History | { history: History }, options: P
 }
 
 /** Writes the figure to `file`: SVG for `.svg`, PNG for `.png`. Creates the parent directory. */
+function checkPlotOptions(options: PlotOptions): void {
+  checkOptionKeys('plotHistory', options, ['panelWidth', 'panelHeight', 'columns', 'scale']);
+  for (const k of ['panelWidth', 'panelHeight', 'scale'] as const) if (options[k] !== undefined) checkPositiveNumber('plotHistory', k, options[k]);
+  if (options.columns !== undefined) checkPositiveInt('plotHistory', 'columns', options.columns);
+}
+
 export async function plotHistory(history: History | { history: History }, file: string, options: PlotOptions = {}): Promise<void> {
   const ext = typeof file === 'string' ? extname(file).toLowerCase() : '';
   if (ext !== '.svg' && ext !== '.png') throw new Error(`plotHistory: file must end in .svg or .png. Received: ${JSON.stringify(file)}`);

@@ -358,7 +358,10 @@ export class Sequential implements CallbackModel {
   }
 
   /** Writes the TensorFlow.js layers format (model.json + weights.bin) to `dir`, atomically. */
-  async save(dir: string): Promise<void> {
+  async save(dir: string, options?: Record<string, never>): Promise<void> {
+    // No options yet; Keras's (overwrite, zipped...) must not be silently ignored.
+    checkOptionKeys('save', options, []);
+    if (typeof dir !== 'string' || dir === '') throw badOption('save', 'dir', 'a directory path', dir);
     const { saveModel } = await import('./model-io.js');
     await saveModel(this, dir);
   }

@@ -4,7 +4,7 @@
  * unknown names like any other.
  */
 import { describe, expect, it } from 'vitest';
-import { Sequential, layers, callbacks, optimizers, datasets, Matrix, setRandomSeed, getDummies, trainTestSplit, DataFrame } from '../src/index.js';
+import { Sequential, layers, callbacks, optimizers, datasets, Matrix, setRandomSeed, getDummies, trainTestSplit, DataFrame, historyToSvg } from '../src/index.js';
 import { getOptimizer } from '../src/optimizers.js';
 
 function model(): Sequential {
@@ -49,6 +49,13 @@ describe('unknown options are errors, with a did-you-mean', () => {
     await expect(m.predict(x, { worker: 0 } as never)).rejects.toThrow("Unrecognized option 'worker' for predict; did you mean 'workers'?");
     expect(m.getWeights()).toEqual(before);
     expect(m.iterations).toBe(0);
+  });
+
+  it('save and the plots reject unknown options', async () => {
+    const m = model();
+    await expect(m.save('/nonexistent/never-written', { overwrite: true } as never)).rejects.toThrow("Unrecognized option 'overwrite' for save. save takes no options");
+    expect(() => historyToSvg({ loss: [1, 0.5] }, { panelWidht: 300 } as never)).toThrow("Unrecognized option 'panelWidht' for plotHistory; did you mean 'panelWidth'?");
+    expect(() => historyToSvg({ loss: [1, 0.5] }, { scale: '2' } as never)).toThrow('plotHistory: scale must be a positive finite number. Received: scale="2"');
   });
 
   it('the datasets reject unknown options', async () => {
