@@ -59,11 +59,23 @@ export function checkPositiveNumber(owner: string, option: string, value: unknow
   return value;
 }
 
-/** A layer constructor's options: known keys only, and a string `name` if any. */
-export function checkLayerOptions(owner: string, options: unknown, known: readonly string[]): void {
+const LAYER_VALUE_RULES = {
+  /** a name looked up later (activation...): a string, or null / undefined for the default */
+  name: (v: unknown) => v == null || typeof v === 'string',
+  /** a shape: a non-empty array of positive integers */
+  shape: (v: unknown) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0)),
+};
+const LAYER_VALUE_TEXT = { name: 'a name such as "relu"', shape: 'a non-empty array of positive integers, e.g. [784]' };
+
+/**
+ * A layer constructor's options: known keys only, a non-empty string `name` if any, and the type of each
+ * option listed in `types`; the constructor checks ranges and names.
+ */
+export function checkLayerOptions(owner: string, options: unknown, known: readonly string[], types: Record<string, keyof typeof LAYER_VALUE_RULES> = {}): void {
   checkOptionKeys(owner, options, known);
-  const name = (options as { name?: unknown } | undefined)?.name;
-  if (name !== undefined && (typeof name !== 'string' || name === '')) throw badOption(owner, 'name', 'a non-empty string', name);
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw badOption(owner, 'name', 'a non-empty string', o.name);
+  for (const [key, rule] of Object.entries(types)) if (!LAYER_VALUE_RULES[rule](o[key])) throw badOption(owner, key, LAYER_VALUE_TEXT[rule], o[key]);
 }
 
 /** Edit distance, for "did you mean" suggestions. */

@@ -71,7 +71,7 @@ describe('option values are type-checked', () => {
     ['Adam beta1 as a string', () => new optimizers.Adam({ beta1: '0.9' } as never), 'Adam: beta1 must be in [0, 1). Received: beta1="0.9"'],
     ['SGD momentum as a string', () => new optimizers.SGD({ momentum: '0.5' } as never), 'SGD: momentum must be in [0, 1)'],
     ['AdamW weightDecay', () => new optimizers.AdamW({ weightDecay: '0.1' } as never), 'AdamW: weightDecay'],
-    ['Dense activation', () => layers.Dense({ units: 2, activation: 3 } as never), 'Dense: activation must be an activation name'],
+    ['Dense activation', () => layers.Dense({ units: 2, activation: 3 } as never), 'Dense: activation must be a name such as "relu"'],
     ['Dense inputShape', () => layers.Dense({ units: 2, inputShape: 4 } as never), 'Dense: inputShape must be a non-empty array of positive integers'],
     ['Dense name', () => layers.Dense({ units: 2, name: 7 } as never), 'Dense: name must be a non-empty string'],
     ['Sequential seed', () => new Sequential({ seed: 1.5 }), 'Sequential: seed must be a non-negative safe integer'],

@@ -1,6 +1,7 @@
 /**
- * The fit loop: checks inputs, places data in shared memory once, runs epochs on an executor, computes epoch
- * logs in a fixed order, validates, and drives callbacks with Keras's order and names.
+ * The fit loop: checks inputs, copies them into shared memory once per call, runs epochs on an executor
+ * (gated at every step boundary when batch callbacks or an AbortSignal need it), computes epoch logs in a
+ * fixed order, validates, and drives callbacks with Keras's order and names.
  */
 import type { Sequential } from '../sequential.js';
 import { Callback, type Logs } from '../callbacks/callback.js';
@@ -34,7 +35,10 @@ export interface FitOptions {
   workers?: number;
   /** Seed for shuffling and dropout; default the global seed (setRandomSeed). */
   seed?: number;
-  /** Cancels training at the next step boundary; fit then rejects with an AbortError. */
+  /**
+   * Cancels training; fit then rejects with an AbortError, keeping the steps completed. With a signal the
+   * workers wait at every step boundary, so an abort seen after step t keeps exactly t + 1 steps.
+   */
   signal?: AbortSignal;
   /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
   microBatchSize?: number;

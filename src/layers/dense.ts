@@ -36,11 +36,10 @@ export class Dense extends Layer {
   readonly declaredInputShape?: number[];
 
   constructor(options: DenseOptions) {
-    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name']);
+    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'], { activation: 'name', inputShape: 'shape' });
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
-    if (options.activation != null && typeof options.activation !== 'string') throw badOption(where, 'activation', 'an activation name such as "relu"', options.activation);
     this.activation = getActivation(options.activation);
     if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
     this.useBias = options.useBias ?? true;
@@ -48,11 +47,7 @@ export class Dense extends Layer {
     this.biasInitializer = options.biasInitializer ?? 'zeros';
     checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
     checkInitializer(this.biasInitializer, `${where} biasInitializer`);
-    const shape = options.inputShape;
-    if (shape !== undefined && !(Array.isArray(shape) && shape.length > 0 && shape.every((d) => Number.isInteger(d) && d > 0))) {
-      throw badOption(where, 'inputShape', 'a non-empty array of positive integers, e.g. [784]', shape);
-    }
-    this.declaredInputShape = shape;
+    this.declaredInputShape = options.inputShape;
   }
 
   get defaultName(): string {
