@@ -58,6 +58,32 @@ describe('the progress bar fits the terminal', () => {
     });
   }
 
+  it('at 30 columns the bar graphic goes first, and a metric wider than the terminal is still printed whole', () => {
+    let t = 0;
+    const stream = new Terminal(30);
+    const cb = new ProgbarLogger({ verbose: 1, stream, now: () => t });
+    cb.setParams({ epochs: 1, steps: 9, verbose: 1 });
+    cb.onTrainBegin();
+    cb.onEpochBegin(0);
+    t = 100;
+    cb.onBatchEnd(0, { loss: 0.5 });
+    t = 200;
+    cb.onEpochEnd(0, HITTERS);
+    const final = stream.lastFrame();
+    expect(final[0]).not.toContain('━');
+    expect(visibleWidth(final[0])).toBeLessThan(30);
+    expect(final.join('')).toContain('val_mean_absolute_error: 565.3398');
+    // A redraw moves up over every row the block took, wrapped ones included: 3 lines on 4 rows, so up 3.
+    cb.onEpochBegin(0);
+    t = 400;
+    cb.onBatchEnd(0, { loss: 0.5, val_mean_absolute_error: 565.33984 });
+    t = 500;
+    cb.onBatchEnd(1, { loss: 0.5, val_mean_absolute_error: 565.33984 });
+    const redraw = stream.text.slice(stream.text.lastIndexOf('\x1b[1G') - 8);
+    expect(redraw).toMatch(/\x1b\[3A\x1b\[1G/);
+    cb.onTrainEnd();
+  });
+
   it('fitLines keeps a line whole when it fits and wraps metric by metric when not', () => {
     expect(fitLines('9/9 0s', ['loss: 1', 'mae: 2'], 80)).toEqual(['9/9 0s - loss: 1 - mae: 2']);
     expect(fitLines('9/9 0s', ['loss: 1', 'mae: 2'], 17)).toEqual(['9/9 0s - loss: 1', ' - mae: 2']);

@@ -87,8 +87,10 @@ export class LiveLines {
     lines.forEach((line, i) => (out += `${i > 0 ? '\n' : ''}${CSI}2K${line}`));
     // A block that got shorter (fewer metrics wrapped) leaves nothing below it.
     if (lines.length < this.#height) out += `${CSI}0J`;
-    this.#height = lines.length;
     this.stream.write(out);
+    // Rows on screen: a line wider than the terminal (one metric wider than it) wraps onto more of them.
+    const columns = this.width + 1;
+    this.#height = lines.reduce((rows, line) => rows + Math.max(1, Math.ceil(visibleWidth(line) / columns)), 0);
   }
 
   /** Ends the block: the cursor moves below it and shows again. */

@@ -7,7 +7,7 @@ import { Callback } from './callback.js';
 import { pyFormat } from './format.js';
 import { checkKnownOptions } from './monitor.js';
 import { formatValue } from '../errors.js';
-import { LiveLines, fitLines } from './live-lines.js';
+import { LiveLines, fitLines, visibleWidth } from './live-lines.js';
 
 export interface ProgbarLoggerOptions {
   /** 1: a live bar per epoch (one plain line per epoch when the stream is not a TTY); 2: one line per epoch. */
@@ -131,11 +131,14 @@ export class ProgbarLogger extends Callback {
     const timePerStep = this.#stepDuration(current, now);
     if (this.verbose === 1) {
       if (now - this.#lastUpdate < INTERVAL_S && !finalize) return;
-      const { head, parts } = this.#barLine(current, finalize, now, timePerStep);
+      const { head, parts } = this.#barLine(current, finalize, now, timePerStep, BAR_WIDTH);
       if (this.#dynamic) {
         // Fitted to the terminal's width, the metrics wrapping onto more lines: a cut line would hide some.
         this.#bar ??= new LiveLines(this.stream);
-        this.#bar.draw(fitLines(head, parts, this.#bar.width));
+        const width = this.#bar.width;
+        // On a very narrow terminal the bar itself goes, so that the count and times still fit on a line.
+        const fitted = visibleWidth(head) <= width ? head : this.#barLine(current, finalize, now, timePerStep, 0).head;
+        this.#bar.draw(fitLines(fitted, parts, width));
         if (finalize) this.#stopBar();
       } else if (finalize) {
         this.stream.write(`${[head, ...parts].join(' - ')}\n`);
@@ -172,16 +175,17 @@ export class ProgbarLogger extends Callback {
    * `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal: the part before
    * the first ' - ', and one `name: value` part per metric.
    */
-  #barLine(current: number, finalize: boolean, now: number, timePerStep: number): { head: string; parts: string[] } {
+  #barLine(current: number, finalize: boolean, now: number, timePerStep: number, barWidth: number): { head: string; parts: string[] } {
     const ansi = this.#dynamic;
     const [bold, green, white, reset] = ansi ? [BOLD, GREEN, WHITE, RESET] : ['', '', '', ''];
     const target = this.#target;
     let line: string;
     if (target !== undefined && target > 0) {
-      line = `${bold}${this.#count(current, target)}${reset} `;
-      const done = Math.min(BAR_WIDTH, Math.max(0, Math.trunc((BAR_WIDTH * current) / target)));
+      line = `${bold}${this.#count(current, target)}${reset}`;
+      const done = Math.min(barWidth, Math.max(0, Math.trunc((barWidth * current) / target)));
+      if (barWidth > 0) line += ' ';
       if (done > 0) line += `${green}${'━'.repeat(done)}${reset}`;
-      line += `${white}${'━'.repeat(BAR_WIDTH - done)}${reset}`;
+      if (barWidth > done) line += `${white}${'━'.repeat(barWidth - done)}${reset}`;
     } else {
       line = `${String(current).padStart(7)}/Unknown`;
     }
