@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { backendInfo, initBackend, setRandomSeed, type EpochTiming } from '../src/index.js';
+import { backendInfo, Callback, initBackend, setRandomSeed, type EpochTiming } from '../src/index.js';
 import { MODELS, buildLockstep, headRows, isConvnet, loadData, type ModelName } from './models.js';
 import { profileStep, type StepProfile } from './profile-step.js';
 
@@ -61,6 +61,11 @@ export interface CaseResult {
   trainRows: number;
   /** lockstep's per-epoch timing (compute / reduce / sync per step). */
   timing?: EpochTiming[];
+  /**
+   * lockstep: one more epoch with a batch callback registered (fit's step-exact, gated path: the workers
+   * wait at every step boundary for the main thread), run after the test set was scored.
+   */
+  gatedEpochSeconds?: number;
   /** lockstep: the first epoch after the pool started (cold: wasm start-up, JIT), scaled to a full epoch. */
   firstEpochSeconds?: number;
   /** Training loss of the last timed epoch (over the steps run, for peers cut short). */
@@ -103,6 +108,11 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const cold = warmHistory.timing[0];
   const timed = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: spec.epochs });
   const test = await net.evaluate(xTest, yTest, { workers: spec.workers, batchSize: 1024 });
+  // A callback with an (empty) batch hook puts fit on the gated path: its cost per step against the timed epochs.
+  class BatchHook extends Callback {
+    override onBatchEnd(): void {}
+  }
+  const gated = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: 1, callbacks: [new BatchHook()] });
   await net.dispose();
   const peak = peakRssMiB();
   // The main thread has no backend of its own when workers > 0; start it (after reading the peak) to report it.
@@ -118,6 +128,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
     trainRows: xTrain.rows,
     timing: timed.timing,
     firstEpochSeconds: (cold.seconds * stepsPerEpoch) / cold.steps,
+    gatedEpochSeconds: gated.timing[0].seconds,
     finalLoss: timed.history.loss.at(-1)!,
     testLoss: test.loss,
     testMetric: test[model.metric],

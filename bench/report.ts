@@ -39,6 +39,8 @@ export interface SummaryRow {
   computeMs?: number;
   reduceMs?: number;
   syncMs?: number;
+  /** lockstep only: extra ms per step of the gated path (a batch callback registered), median over repeats. */
+  gatedExtraMs?: number;
   /** lockstep only: median over repeats of the first epoch after the pool started (cold). */
   firstEpochSeconds?: number;
   peakRssMiB: number;
@@ -165,6 +167,9 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       computeMs: timing('computeMsPerStep'),
       reduceMs: timing('reduceMsPerStep'),
       syncMs: timing('syncMsPerStep'),
+      gatedExtraMs: ok.some((r) => r.gatedEpochSeconds !== undefined)
+        ? median(ok.filter((r) => r.gatedEpochSeconds !== undefined).map((r) => ((r.gatedEpochSeconds! - median(r.epochSeconds)) * 1000) / r.stepsPerEpoch))
+        : undefined,
       firstEpochSeconds: ok.some((r) => r.firstEpochSeconds !== undefined) ? median(ok.flatMap((r) => r.firstEpochSeconds ?? [])) : undefined,
       peakRssMiB: ok.length ? Math.max(...ok.map((r) => r.peakRssMiB)) : NaN,
       finalLoss: first?.finalLoss ?? NaN,
@@ -318,6 +323,13 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     }
     for (const batch of [...new Set(mine.map((r) => r.batch))]) out.push(...bestPeerLine(rows, model, batch));
     if (spec.layers.some((l) => l.kind === 'conv2d')) out.push('- scikit-learn is not run: it has no convolutional layers.');
+    const gated = mine.filter((r) => r.gatedExtraMs !== undefined);
+    if (gated.length) {
+      out.push(
+        `- Step-exact path (a batch callback registered; the workers wait at every step boundary): ` +
+          `${gated.map((r) => `batch ${r.batch}, ${workersLabel(r)}: ${r.gatedExtraMs! >= 0 ? '+' : ''}${ms(r.gatedExtraMs)} ms per step`).join('; ')} (one epoch against the timed ones).`,
+      );
+    }
     for (const f of footnotes) out.push(`- ${f}`);
     out.push(...repeatLines(records, model));
     out.push('');

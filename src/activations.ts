@@ -8,7 +8,7 @@
  * and uses the combined, numerically stable gradient instead (see losses.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { unknownName } from './errors.js';
+import { own, unknownName } from './errors.js';
 import { plantedBug } from './testing.js';
 import { reluGrad, sigmoidGrad, tanhGrad } from './engine/elementwise.js';
 
@@ -118,7 +118,7 @@ export const ACTIVATION_NAMES = Object.keys(ACTIVATIONS);
 /** Looks an activation up by its Keras name (`silu` is Keras's alias for swish; undefined means linear). */
 export function getActivation(name: string | undefined | null): Activation {
   const key = name == null ? 'linear' : name === 'silu' ? 'swish' : name;
-  const a = ACTIVATIONS[key];
+  const a = own(ACTIVATIONS, key);
   if (!a) throw unknownName('activation', name, ACTIVATION_NAMES);
   return a;
 }

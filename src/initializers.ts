@@ -5,7 +5,7 @@
  * which layers are built or on which thread builds them.
  */
 import { type Key, truncatedNormal, normal, uniform } from './rng.js';
-import { unknownName } from './errors.js';
+import { own, unknownName } from './errors.js';
 
 export type InitializerConfig = string | { className: string; config?: Record<string, unknown> };
 
@@ -52,7 +52,7 @@ function canonical(name: string): string {
 
 export function checkInitializer(init: InitializerConfig, what: string): void {
   const name = typeof init === 'string' ? init : init?.className;
-  if (typeof name !== 'string' || !INITIALIZERS[canonical(name)]) {
+  if (typeof name !== 'string' || !own(INITIALIZERS, canonical(name))) {
     throw unknownName('initializer', name ?? init, INITIALIZER_NAMES, what);
   }
 }
@@ -62,6 +62,8 @@ export function initialize(init: InitializerConfig, key: Key, size: number, fanI
   const name = canonical(typeof init === 'string' ? init : init.className);
   const config = typeof init === 'string' ? {} : (init.config ?? {});
   const out = new Float32Array(size);
-  INITIALIZERS[name](key, out, fanIn, fanOut, config);
+  const fill = own(INITIALIZERS, name);
+  if (!fill) throw unknownName('initializer', name, INITIALIZER_NAMES);
+  fill(key, out, fanIn, fanOut, config);
   return out;
 }

@@ -9,7 +9,7 @@
  * hands over the logits z instead of probabilities, the loss uses a stable log-softmax, and the gradient
  * with respect to z is simply (p - y) * scale.
  */
-import { unknownName } from './errors.js';
+import { own, unknownName } from './errors.js';
 
 export interface Loss {
   name: string;
@@ -154,7 +154,7 @@ const ALIASES: Record<string, string> = {
 export const LOSS_NAMES = [...Object.keys(LOSSES), ...Object.keys(ALIASES)];
 
 export function getLoss(name: string): Loss {
-  const loss = LOSSES[ALIASES[name] ?? name];
+  const loss = own(LOSSES, own(ALIASES, name) ?? name);
   if (!loss) throw unknownName('loss', name, LOSS_NAMES);
   return loss;
 }

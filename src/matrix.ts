@@ -36,6 +36,8 @@ export class Matrix {
   static fromArray(values: number[][] | number[], what = 'array'): Matrix {
     if (values.length === 0) return Matrix.zeros(0, 0);
     if (!Array.isArray(values[0])) {
+      // Float32Array.from would turn null into 0 and '3' into 3: only numbers are values.
+      (values as unknown[]).forEach((v, r) => checkNumber(v, what, r, 0));
       return new Matrix(Float32Array.from(values as number[]), values.length, 1);
     }
     const rows = values as number[][];
@@ -46,6 +48,7 @@ export class Matrix {
       if (!Array.isArray(row) || row.length !== cols) {
         throw new RangeError(`${what}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values, row 0 has ${cols}`);
       }
+      for (let c = 0; c < cols; c++) checkNumber(row[c], what, r, c);
       data.set(row, r * cols);
     }
     return new Matrix(data, rows.length, cols);
@@ -132,6 +135,10 @@ function fromNested(values: NestedArray, what: string): Matrix {
   };
   walk(values, 0, []);
   return new Matrix(data, shape[0], cols, shape.slice(1));
+}
+
+function checkNumber(v: unknown, what: string, r: number, c: number): void {
+  if (typeof v !== 'number') throw new TypeError(`${what}: row ${r}, column ${c} holds ${v === undefined ? 'undefined' : JSON.stringify(v)}, not a number`);
 }
 
 /**

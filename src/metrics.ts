@@ -6,7 +6,7 @@
  * categorical for categorical_crossentropy, binary for binary_crossentropy (and for one-column outputs).
  * The history key is the name the user wrote ('mae' stays 'mae').
  */
-import { unknownName } from './errors.js';
+import { own, unknownName } from './errors.js';
 import type { Loss } from './losses.js';
 
 export interface Metric {
@@ -77,13 +77,13 @@ export const METRIC_NAMES = ['accuracy', 'acc', ...Object.keys(BY_NAME), ...Obje
 
 /** Resolves a metric name against the loss (for 'accuracy') and the output width. */
 export function getMetric(name: string, loss: Loss, outputCols: number): Metric {
-  let key = ALIASES[name] ?? name;
+  let key = own(ALIASES, name) ?? name;
   if (key === 'accuracy' || key === 'acc') {
     if (loss.name === 'sparse_categorical_crossentropy') key = 'sparse_categorical_accuracy';
     else if (loss.name === 'binary_crossentropy' || outputCols === 1) key = 'binary_accuracy';
     else key = 'categorical_accuracy';
   }
-  const m = BY_NAME[key];
+  const m = own(BY_NAME, key);
   if (!m) throw unknownName('metric', name, METRIC_NAMES);
   return { name, update: m.update, finish: m.finish ?? mean };
 }

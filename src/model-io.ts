@@ -6,7 +6,10 @@
  * `loadModel` resumes training bit for bit. tfjs-layers reads the same files with `loadLayersModel`.
  */
 import { Sequential } from './sequential.js';
-import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts } from './io/index.js';
+import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts, MODEL_JSON } from './io/index.js';
+import { isObject } from './io/json.js';
+import { formatValue } from './errors.js';
+import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
 import type { OptimizerConfig } from './optimizers.js';
@@ -33,7 +36,9 @@ function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
 }
 
 export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  const weights = model.getWeights();
+  // One completed step's weights, state and count, even while a fit runs.
+  const snap = model.snapshot();
+  const weights = model.weightsOf(snap.params);
   const modelTopology = toModelTopology(model.name, model.layerConfigs() as never) as unknown as Record<string, never>;
   const optimizer = model.optimizer;
   const compiled = model.compiledArgs();
@@ -42,8 +47,8 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
     return;
   }
   // tfjs's layout: the step counter, then for each state array one entry per weight, in weight order.
-  const state = model.currentOptimizerState();
-  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(model.iterations) }];
+  const state = snap.state;
+  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(snap.iterations) }];
   let offset = 0;
   const spans = weights.map((w) => {
     const span = [offset, offset + w.data.length];
@@ -61,7 +66,7 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: model.iterations };
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
     metrics: compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),
@@ -69,6 +74,18 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
     lockstep,
   };
   await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });
+}
+
+/** trainingConfig.lockstep as lockstep writes it, checked field by field (undefined: the file has none). */
+function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
+  if (t === undefined) return undefined;
+  const bad = (field: string, rule: string, value: unknown) => new Error(`${file}: trainingConfig.lockstep.${field} must be ${rule}. Received: ${field}=${formatValue(value)}`);
+  if (!isObject(t)) throw new Error(`${file}: trainingConfig.lockstep must be an object. Received: ${formatValue(t)}`);
+  if (typeof t.loss !== 'string') throw bad('loss', 'a loss name', t.loss);
+  if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string')) throw bad('metrics', 'an array of metric names', t.metrics);
+  if (!isObject(t.optimizer) || typeof t.optimizer.className !== 'string') throw bad('optimizer', 'an optimizer config { className, learningRate, ... }', t.optimizer);
+  if (typeof t.iterations !== 'number' || !Number.isSafeInteger(t.iterations) || t.iterations < 0) throw bad('iterations', 'a non-negative integer', t.iterations);
+  return t as unknown as LockstepTraining;
 }
 
 /** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
@@ -85,8 +102,12 @@ export async function loadModel(dir: string): Promise<Sequential> {
     if (found.shape.join(',') !== w.shape.join(',')) throw new Error(`loadModel(${dir}): weight '${w.name}' has shape [${found.shape}] but layer needs [${w.shape}]`);
     return found.data;
   });
+  for (const w of [...artifacts.weights, ...artifacts.optimizerWeights]) {
+    const i = w.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw new Error(`loadModel(${dir}): weight '${w.name}' holds a non-finite value (${w.data[i]}) at index ${i} of shape [${w.shape}]`);
+  }
   model.setWeights(weights);
-  const training = (artifacts.trainingConfig as { lockstep?: LockstepTraining } | undefined)?.lockstep;
+  const training = checkTraining((artifacts.trainingConfig as { lockstep?: unknown } | undefined)?.lockstep, join(dir, MODEL_JSON));
   if (training) {
     model.compile({ loss: training.loss, metrics: training.metrics, optimizer: training.optimizer });
     const stateNames = model.optimizer!.stateNames;

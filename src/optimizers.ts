@@ -13,7 +13,7 @@
  * same order, same bits, four lanes at a time. One departure from IEEE, as in TensorFlow on CPU: optimizer
  * state below float32's smallest normal value is stored as zero (`ftz`).
  */
-import { badOption, checkPositiveNumber, unknownName } from './errors.js';
+import { badOption, checkOptionKeys, checkPositiveNumber, own, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
 
 const f = Math.fround;
@@ -68,10 +68,21 @@ export abstract class Optimizer {
   abstract getConfig(): OptimizerConfig;
 }
 
-const fraction = (owner: string, option: string, v: number) => {
-  if (!(v >= 0 && v < 1)) throw badOption(owner, option, 'in [0, 1)', v);
+const fraction = (owner: string, option: string, v: unknown) => {
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw badOption(owner, option, 'in [0, 1)', v);
   return v;
 };
+
+const boolean = (owner: string, option: string, v: unknown) => {
+  if (typeof v !== 'boolean') throw badOption(owner, option, 'true or false', v);
+  return v;
+};
+
+/** Checks an options object's keys (Keras rejects unknown ones: a typo must not train with a default). */
+function checked<T extends object>(owner: string, options: T | undefined, keys: readonly string[]): T {
+  checkOptionKeys(owner, options, keys);
+  return options ?? ({} as T);
+}
 
 export interface SGDOptions {
   learningRate?: number;
@@ -84,10 +95,11 @@ export class SGD extends Optimizer {
   readonly momentum: number;
   readonly nesterov: boolean;
 
-  constructor({ learningRate = 0.01, momentum = 0, nesterov = false }: SGDOptions = {}) {
+  constructor(options?: SGDOptions) {
+    const { learningRate = 0.01, momentum = 0, nesterov = false } = checked('SGD', options, ['learningRate', 'momentum', 'nesterov']);
     super(learningRate, 'SGD');
     this.momentum = fraction('SGD', 'momentum', momentum);
-    this.nesterov = nesterov;
+    this.nesterov = boolean('SGD', 'nesterov', nesterov);
   }
 
   get stateNames(): string[] {
@@ -129,9 +141,10 @@ export class Adagrad extends Optimizer {
   readonly initialAccumulatorValue: number;
   readonly epsilon: number;
 
-  constructor({ learningRate = 0.001, initialAccumulatorValue = 0.1, epsilon = 1e-7 }: AdagradOptions = {}) {
+  constructor(options?: AdagradOptions) {
+    const { learningRate = 0.001, initialAccumulatorValue = 0.1, epsilon = 1e-7 } = checked('Adagrad', options, ['learningRate', 'initialAccumulatorValue', 'epsilon']);
     super(learningRate, 'Adagrad');
-    if (!(initialAccumulatorValue >= 0)) throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
+    if (typeof initialAccumulatorValue !== 'number' || !(initialAccumulatorValue >= 0) || !Number.isFinite(initialAccumulatorValue)) throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
     this.initialAccumulatorValue = initialAccumulatorValue;
     this.epsilon = checkPositiveNumber('Adagrad', 'epsilon', epsilon);
   }
@@ -173,12 +186,13 @@ export class RMSprop extends Optimizer {
   readonly epsilon: number;
   readonly centered: boolean;
 
-  constructor({ learningRate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false }: RMSpropOptions = {}) {
+  constructor(options?: RMSpropOptions) {
+    const { learningRate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false } = checked('RMSprop', options, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
     super(learningRate, 'RMSprop');
     this.rho = fraction('RMSprop', 'rho', rho);
     this.momentum = fraction('RMSprop', 'momentum', momentum);
     this.epsilon = checkPositiveNumber('RMSprop', 'epsilon', epsilon);
-    this.centered = centered;
+    this.centered = boolean('RMSprop', 'centered', centered);
   }
 
   get stateNames(): string[] {
@@ -248,7 +262,9 @@ export class Adam extends Optimizer {
   readonly beta2: number;
   readonly epsilon: number;
 
-  constructor({ learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 }: AdamOptions = {}, owner = 'Adam') {
+  constructor(options?: AdamOptions, owner = 'Adam') {
+    const keys = ['learningRate', 'beta1', 'beta2', 'epsilon'];
+    const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 } = checked(owner, options, owner === 'AdamW' ? [...keys, 'weightDecay'] : keys);
     super(learningRate, owner);
     this.beta1 = fraction(owner, 'beta1', beta1);
     this.beta2 = fraction(owner, 'beta2', beta2);
@@ -304,9 +320,11 @@ export class AdamW extends Adam {
   readonly className = 'AdamW';
   readonly weightDecay: number;
 
-  constructor({ weightDecay = 0.004, ...adam }: AdamWOptions = {}) {
+  constructor(options?: AdamWOptions) {
+    checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay']);
+    const { weightDecay = 0.004, ...adam } = options ?? {};
     super(adam, 'AdamW');
-    if (!(weightDecay >= 0)) throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
+    if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
     this.weightDecay = weightDecay;
   }
 
@@ -333,7 +351,7 @@ export const OPTIMIZER_NAMES = Object.keys(BY_NAME);
 export function getOptimizer(spec: string | Optimizer | OptimizerConfig): Optimizer {
   if (spec instanceof Optimizer) return spec;
   const name = typeof spec === 'string' ? spec : spec?.className;
-  const make = typeof name === 'string' ? BY_NAME[name.toLowerCase()] : undefined;
+  const make = typeof name === 'string' ? own(BY_NAME, name.toLowerCase()) : undefined;
   if (!make) throw unknownName('optimizer', name ?? spec, OPTIMIZER_NAMES);
   if (typeof spec === 'string') return make({});
   const { className: _c, ...options } = spec;

@@ -7,6 +7,7 @@
  * await plotHistory(history.history, 'hitters.png');
  */
 import { el, esc, figureFormat, INK, r, svgOpen, writeFigure } from './plots/svg.js';
+import { checkOptionKeys, checkPositiveInt, checkPositiveNumber } from './errors.js';
 
 export type History = Record<string, Array<number | null>>;
 
@@ -32,6 +33,7 @@ const LABEL = { 'text-anchor': 'middle', 'font-size': 12 };
 
 /** The figure as an SVG document. Accepts a Keras-style `{ loss: [...], val_loss: [...], ... }`. */
 export function historyToSvg(history: History | { history: History }, options: PlotOptions = {}): string {
+  checkPlotOptions(options);
   const h = checkHistory(history);
   const { panelWidth: W = 460, panelHeight: H = 340 } = options;
   const metrics = panelNames(h);
@@ -46,6 +48,12 @@ export function historyToSvg(history: History | { history: History }, options: P
 }
 
 /** Writes the figure to `file`: SVG for `.svg`, PNG for `.png`. Creates the parent directory. */
+function checkPlotOptions(options: PlotOptions): void {
+  checkOptionKeys('plotHistory', options, ['panelWidth', 'panelHeight', 'columns', 'scale']);
+  for (const k of ['panelWidth', 'panelHeight', 'scale'] as const) if (options[k] !== undefined) checkPositiveNumber('plotHistory', k, options[k]);
+  if (options.columns !== undefined) checkPositiveInt('plotHistory', 'columns', options.columns);
+}
+
 export async function plotHistory(history: History | { history: History }, file: string, options: PlotOptions = {}): Promise<void> {
   figureFormat('plotHistory', file);
   await writeFigure('plotHistory', file, historyToSvg(history, options), options.scale ?? 2);

@@ -10,6 +10,7 @@
  * ```
  */
 import { Matrix, assertFinite } from './matrix.js';
+import { badOption, checkOptionKeys } from './errors.js';
 import { Purpose, keyFor, permutation, seedKey } from './rng.js';
 
 /** One cell of a data frame; `null` is a missing value (NA). */
@@ -104,6 +105,11 @@ export interface GetDummiesOptions {
  * then one 0/1 column `<column>_<level>` per level, levels sorted. A missing value encodes as all zeros.
  */
 export function getDummies(frame: DataFrame, options: GetDummiesOptions = {}): DataFrame {
+  checkOptionKeys('getDummies', options, ['dropFirst', 'columns']);
+  if (options.dropFirst !== undefined && typeof options.dropFirst !== 'boolean') throw badOption('getDummies', 'dropFirst', 'true or false', options.dropFirst);
+  if (options.columns !== undefined && !(Array.isArray(options.columns) && options.columns.every((c) => frame.columns.includes(c)))) {
+    throw badOption('getDummies', 'columns', `an array of column names of the frame (${frame.columns.join(', ')})`, options.columns);
+  }
   const encode = options.columns ?? frame.columns.filter((c) => frame.rows.some((r) => typeof r[c] === 'string'));
   const keep = frame.columns.filter((c) => !encode.includes(c));
   const dummies = encode.flatMap((c) => {
@@ -207,7 +213,10 @@ export interface Split<Y> {
  * the test set, so the split depends only on the seed and the row count.
  */
 export function trainTestSplit<Y extends Matrix | Int32Array>(x: Matrix, y: Y, options: TrainTestSplitOptions = {}): Split<Y> {
+  checkOptionKeys('trainTestSplit', options, ['testSize', 'seed']);
   const { testSize = 0.25, seed = 0 } = options;
+  if (typeof testSize !== 'number') throw badOption('trainTestSplit', 'testSize', 'a number', testSize);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw badOption('trainTestSplit', 'seed', 'a non-negative safe integer', seed);
   const n = x.rows;
   const yRows = y instanceof Matrix ? y.rows : y.length;
   if (yRows !== n) throw new RangeError(`trainTestSplit: x has ${n} rows but y has ${yRows}`);

@@ -27,7 +27,8 @@ import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { Network, paramLayout, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
-import { badOption } from './errors.js';
+import { abortWorkers } from './engine/barrier.js';
+import { badOption, checkOptionKeys } from './errors.js';
 import { backendInfo, initBackend, type BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
@@ -69,14 +70,22 @@ export class Sequential implements CallbackModel {
   buffers?: ModelBuffers;
   readonly control = sharedI32(Ctrl.Length);
   private executor?: Executor;
+  /** @internal >0 while fit awaits callbacks: the workers are parked, so setWeights is safe then. */
+  callbackDepth = 0;
+  /** @internal Set by dispose() during a fit: fit rejects with it at its next check. */
+  fitInterrupted?: Error;
 
   constructor(options: SequentialOptions = {}) {
+    checkOptionKeys('Sequential', options, ['name', 'seed']);
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) throw badOption('Sequential', 'name', 'a non-empty string', options.name);
+    if (options.seed !== undefined && (!Number.isSafeInteger(options.seed) || options.seed < 0)) throw badOption('Sequential', 'seed', 'a non-negative safe integer', options.seed);
     this.name = options.name ?? 'sequential';
     this.seed = options.seed;
   }
 
   /** Appends a layer; weights are created (from the seed) as soon as the input shape is known. */
   add(layer: Layer): this {
+    this.assertIdle('add', false);
     if (!(layer instanceof Layer)) throw new TypeError(`Sequential.add expects a layer (layers.Dense(...)...). Received: ${String(layer)}`);
     if (this.layers.includes(layer)) throw new Error(`Layer '${layer.name}' is already in model '${this.name}'`);
     if (layer instanceof InputLayer) {
@@ -175,7 +184,9 @@ export class Sequential implements CallbackModel {
   }
 
   compile(options: CompileOptions): void {
+    this.assertIdle('compile', false);
     this.assertBuilt('compile');
+    checkOptionKeys('compile', options, ['loss', 'optimizer', 'metrics']);
     if (!options || typeof options.loss !== 'string') throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     const loss = getLoss(options.loss);
     const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
@@ -240,14 +251,37 @@ export class Sequential implements CallbackModel {
     return paramLayout(this.layers);
   }
 
-  /** Copies of every weight, Keras order (kernel then bias, layer by layer). */
+  /**
+   * The weights, optimizer state and update count of one completed step, copied; consistent even while a fit
+   * runs. Steps write the other set of the double buffer, so the copy of set `u % 2` is whole if the count is
+   * still `u` after it (a seqlock); a step reads and writes more memory than this copy does, so a retry
+   * soon succeeds.
+   */
+  snapshot(): { params: Float32Array; state: Float32Array[]; iterations: number } {
+    if (!this.buffers) return { params: this.flat.slice(), state: [], iterations: 0 };
+    const buffers = this.buffers;
+    for (let attempt = 0; attempt < 100_000; attempt++) {
+      const u = Atomics.load(this.control, Ctrl.Updates);
+      const params = buffers.params[u % 2].slice();
+      const state = buffers.state[u % 2].map((a) => a.slice());
+      if (Atomics.load(this.control, Ctrl.Updates) === u) return { params, state, iterations: u };
+    }
+    throw new Error(`Model '${this.name}': could not copy a consistent snapshot while training`);
+  }
+
+  /** Copies of every weight, Keras order (kernel then bias, layer by layer); those of one completed step. */
   getWeights(): NamedWeight[] {
-    const params = this.currentParams();
+    return this.weightsOf(this.running === 'fit' ? this.snapshot().params : this.currentParams());
+  }
+
+  /** @internal `params` (a flat vector) cut into named weights, copied. */
+  weightsOf(params: Float32Array): NamedWeight[] {
     return this.slotNames().map((s) => ({ name: s.name, shape: s.shape, data: params.slice(s.offset, s.offset + s.size) }));
   }
 
   /** Replaces every weight; checks all shapes first, so a bad list changes nothing. */
   setWeights(weights: NamedWeight[] | Float32Array[]): void {
+    this.assertIdle('setWeights', true);
     const slots = this.slotNames();
     if (!Array.isArray(weights) || weights.length !== slots.length) {
       throw new Error(`setWeights on model '${this.name}' expects ${slots.length} arrays (${slots.map((s) => s.name).join(', ')}). Received: ${Array.isArray(weights) ? weights.length : typeof weights}`);
@@ -268,6 +302,7 @@ export class Sequential implements CallbackModel {
 
   /** Sets the optimizer state (used by loadModel to resume training exactly). */
   setOptimizerState(state: Float32Array[], iterations: number): void {
+    this.assertIdle('setOptimizerState', true);
     const { buffers, optimizer } = this.requireCompiled('setting optimizer state');
     if (state.length !== optimizer.stateNames.length) throw new Error(`Optimizer ${optimizer.className} has ${optimizer.stateNames.length} state arrays. Received: ${state.length}`);
     const params = this.currentParams().slice();
@@ -307,20 +342,42 @@ export class Sequential implements CallbackModel {
   }
 
   private running?: string;
+  private runningCall?: Promise<unknown>;
 
   /** One fit/evaluate/predict at a time: they share the model's pool, control block and weight buffers. */
   private async exclusive<R>(what: string, run: () => Promise<R>): Promise<R> {
-    if (this.running) throw new Error(`Model '${this.name}' is busy with ${this.running}; await it before calling ${what}`);
+    this.assertIdle(what, false);
     this.running = what;
+    this.fitInterrupted = undefined;
+    const call = run();
+    this.runningCall = call;
     try {
-      return await run();
+      return await call;
     } finally {
       this.running = undefined;
+      this.runningCall = undefined;
     }
   }
 
+  /**
+   * Throws the "busy" error while a fit, evaluate or predict runs. With `inCallback`, a call from one of
+   * fit's callbacks is allowed: fit awaits them at points where no worker touches the weights.
+   */
+  private assertIdle(what: string, inCallback: boolean): void {
+    if (!this.running || (inCallback && this.running === 'fit' && this.callbackDepth > 0)) return;
+    throw new Error(`Model '${this.name}' is busy with ${this.running}; await it before calling ${what}`);
+  }
+
+  /** @internal fit's check between phases: rejects once dispose() was called during the fit. */
+  checkFitInterrupt(): void {
+    if (this.fitInterrupted) throw this.fitInterrupted;
+  }
+
   /** Writes the TensorFlow.js layers format (model.json + weights.bin) to `dir`, atomically. */
-  async save(dir: string): Promise<void> {
+  async save(dir: string, options?: Record<string, never>): Promise<void> {
+    // No options yet; Keras's (overwrite, zipped...) must not be silently ignored.
+    checkOptionKeys('save', options, []);
+    if (typeof dir !== 'string' || dir === '') throw badOption('save', 'dir', 'a directory path', dir);
     const { saveModel } = await import('./model-io.js');
     await saveModel(this, dir);
   }
@@ -333,10 +390,23 @@ export class Sequential implements CallbackModel {
     return [{ ...backendInfo(), threadId: 0 }];
   }
 
-  /** Releases the worker pool. The model stays usable: a later fit starts a new pool. */
+  /**
+   * Releases the worker pool. The model stays usable: a later fit starts a new pool. A fit in progress stops
+   * at its next step boundary and rejects with a "disposed during fit" error, keeping the weights and
+   * optimizer state of its last completed step; an evaluate or predict in progress is awaited.
+   */
   async dispose(): Promise<void> {
-    await this.executor?.dispose();
-    this.executor = undefined;
+    const executor = this.executor;
+    if (this.running === 'fit') {
+      this.fitInterrupted ??= new Error(`lockstep: model '${this.name}' was disposed during fit; it keeps the weights of the last completed step`);
+      abortWorkers(this.control);
+      // Not the fit itself: dispose may be called from one of its callbacks, which fit awaits.
+      await executor?.idle();
+    } else if (this.runningCall) {
+      await this.runningCall.catch(() => undefined);
+    }
+    await executor?.dispose();
+    if (this.executor === executor) this.executor = undefined;
   }
 
   /** Rebuilds a model from layer configs (InputLayer first), as loadModel does. */

@@ -157,6 +157,21 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     expectOneLineError(await lockstep('evaluate', model, '--data', xOnly, '--workers', '0'), 2, 'has no targets (y)');
   });
 
+  it('counts rows as the library does: row 1, column 2 for the second row, in .json, .csv and fit alike', async () => {
+    const { xTest, yTest } = await hittersTest();
+    const rows = xTest.toArray().slice(0, 3);
+    const badJson = join(tmp, 'bad-rows.json');
+    await writeFile(badJson, JSON.stringify({ x: rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? null : v)) : r)), y: [1, 2, 3] }));
+    expectOneLineError(await lockstep('evaluate', model, '--data', badJson, '--workers', '0'), 1, 'row 1, column 2 holds null, not a number');
+    const badCsv = join(tmp, 'bad-rows.csv');
+    const header = [...Array.from({ length: xTest.cols }, (_, c) => `f${c}`), 'y'].join(',');
+    await writeFile(badCsv, [header, ...rows.map((row, r) => [...row.map((v, c) => (r === 1 && c === 2 ? 'oops' : v)), yTest.data[r]].join(','))].join('\n'));
+    expectOneLineError(await lockstep('evaluate', model, '--data', badCsv, '--workers', '0'), 1, 'row 1, column "f2" is not a number');
+    const loaded = await loadModel(model);
+    const x = rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? (null as never) : v)) : r));
+    await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow('x: row 1, column 2 holds null, not a number');
+  });
+
   it('summary of the saved directory shows the compile arguments and updates so far', async () => {
     const run = await lockstep('summary', model);
     expect(run.code).toBe(0);
@@ -251,6 +266,7 @@ describe('model config files', () => {
     ['an input shape that does not fit the data', { ...config, inputShape: [784] }, ['inputShape must hold 19 values per row for data "hitters"', 'Received: inputShape=[784]']],
     ['a dropout rate out of range', { ...config, layers: [{ className: 'Dropout', rate: 1.5 }, { className: 'Dense', units: 1 }] }, ['layers[0].rate must be a number in [0, 1)']],
     ['invalid JSON', '{ "data": "hitters", ', ['is not valid JSON']],
+    ['an unknown optimizer option', { ...config, compile: { loss: 'mse', optimizer: { className: 'Adam', learning_rate: 0.5 } } }, ["compile.optimizer", "Unrecognized option 'learning_rate' for Adam; did you mean 'learningRate'?"]],
   ])('rejects %s with exit 2 and a message naming the field', async (_what, json, mentions) => {
     const file = await write('bad.json', json);
     const run = await lockstep('train', file, '--workers', '0');

@@ -188,7 +188,7 @@ describe('parseCsv', () => {
   });
 
   it('names the row with the wrong field count and the line of an unterminated quote', () => {
-    expect(() => parseCsv('a,b\n1,2\n3', 'my.csv')).toThrow('my.csv: data row 2 has 1 fields but the header has 2');
+    expect(() => parseCsv('a,b\n1,2\n3', 'my.csv')).toThrow('my.csv: row 1 has 1 fields but the header has 2');
     expect(() => parseCsv('a,b\n1,"oops\n', 'my.csv')).toThrow('my.csv: unterminated quoted field starting at line 2');
     expect(() => parseCsv('a,b\n"x"y,2', 'my.csv')).toThrow('unexpected character "y" after a quoted field at line 2');
     expect(() => parseCsv('a,a\n1,2', 'my.csv')).toThrow('column name "a" appears more than once');

@@ -23,6 +23,7 @@ export default async function handle(msg: WorkerMessage): Promise<unknown> {
   try {
     for (; step < task.steps; step++) {
       if (Atomics.load(task.control, Ctrl.Abort)) return { aborted: true };
+      if (!runner.passGate(step)) break;
       if (!runner.step(step)) break;
     }
     return { steps: step };

@@ -4,7 +4,8 @@
  * fit calls, in order: onTrainBegin, then per epoch onEpochBegin, onBatchBegin/onBatchEnd for each step,
  * onEpochEnd (its logs hold every metric, `val_` ones included), and finally onTrainEnd. A hook may be
  * async; fit awaits it. Set `this.model.stopTraining = true` to stop after the current epoch (or, from a
- * batch hook, at the next step boundary).
+ * batch hook, right after that batch: fit then runs the batch hooks at
+ * every step boundary while the workers wait, so the step is exact and the same for any worker count).
  */
 export type Logs = Record<string, number>;
 
@@ -42,6 +43,15 @@ export abstract class Callback {
 
   setParams(params: TrainParams): void {
     this.params = params;
+  }
+
+  /**
+   * Whether fit must run this callback's batch hooks at every step boundary, with the workers waiting (the
+   * step-exact path): true when the class defines onBatchBegin or onBatchEnd.
+   */
+  get needsStepBoundary(): boolean {
+    const base = Callback.prototype;
+    return this.onBatchBegin !== base.onBatchBegin || this.onBatchEnd !== base.onBatchEnd;
   }
 
   onTrainBegin(_logs?: Logs): void | Promise<void> {}

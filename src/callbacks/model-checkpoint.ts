@@ -67,6 +67,11 @@ export class ModelCheckpoint extends MonitorCallback {
     this.saveFreq = o.saveFreq;
   }
 
+  /** Only a per-batch saveFreq needs fit to stop at step boundaries. */
+  override get needsStepBoundary(): boolean {
+    return this.saveFreq !== 'epoch';
+  }
+
   override onTrainBegin(): void {
     this.#currentEpoch = 0;
     this.#batchesSinceSave = 0;

@@ -2,7 +2,7 @@
  * What EarlyStopping, ReduceLROnPlateau and ModelCheckpoint share, after Keras 3's `MonitorCallback`:
  * a monitored log key, a direction (`mode`), a `minDelta` and the one rule `isImprovement`.
  */
-import { badOption, checkNonNegativeInt } from '../errors.js';
+import { badOption, checkNonNegativeInt, checkOptionKeys } from '../errors.js';
 import { Callback } from './callback.js';
 
 export type Mode = 'auto' | 'min' | 'max';
@@ -24,12 +24,8 @@ export function autoMode(monitor: string): 'min' | 'max' {
 }
 
 /** Throws on option keys the callback does not know (a typo like `restore_best_weights` would else be ignored). */
-export function checkKnownOptions(owner: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new RangeError(`${owner}: unknown option ${JSON.stringify(key)}. Valid options: ${known.join(', ')}`);
-    }
-  }
+export function checkKnownOptions(owner: string, options: unknown, known: readonly string[]): void {
+  checkOptionKeys(owner, options, known);
 }
 
 /** The options over their defaults; an option given as `undefined` keeps its default. */

@@ -2,11 +2,12 @@
  * The loggers `fit` uses for `verbose: 1` (a progress bar) and `verbose: 2` (one line per epoch), printing
  * what Keras 3's `ProgbarLogger` and `keras.utils.Progbar` print.
  */
-import cliProgress from 'cli-progress';
 import type { Logs } from './callback.js';
 import { Callback } from './callback.js';
 import { pyFormat } from './format.js';
 import { checkKnownOptions } from './monitor.js';
+import { formatValue } from '../errors.js';
+import { LiveLines, fitLines, visibleWidth } from './live-lines.js';
 
 export interface ProgbarLoggerOptions {
   /** 1: a live bar per epoch (one plain line per epoch when the stream is not a TTY); 2: one line per epoch. */
@@ -25,14 +26,6 @@ const BOLD = '\x1b[1m';
 const GREEN = '\x1b[32m';
 const WHITE = '\x1b[37m';
 const RESET = '\x1b[0m';
-
-/** cli-progress redraws from a timer of its own; unref it so that a bar left running cannot keep Node alive. */
-class UnrefBar extends cliProgress.SingleBar {
-  override render(): void {
-    super.render();
-    (this as unknown as { timer?: NodeJS.Timeout | null }).timer?.unref();
-  }
-}
 
 /** Keras's `_format_time`: ` 62ms/step`, ` 3s/step`, ` 850us/step`. */
 function formatStepTime(seconds: number): string {
@@ -72,13 +65,13 @@ export class ProgbarLogger extends Callback {
   #start = 0;
   #lastUpdate = -Infinity;
   #timeAfterFirstStep: number | undefined;
-  #bar: UnrefBar | undefined;
+  #bar: LiveLines | undefined;
 
   constructor(options: ProgbarLoggerOptions) {
     super();
     checkKnownOptions('ProgbarLogger', options, ['verbose', 'stream', 'now']);
     if (options.verbose !== 1 && options.verbose !== 2) {
-      throw new RangeError(`ProgbarLogger: verbose must be 1 or 2. Received: verbose=${JSON.stringify(options.verbose)}`);
+      throw new RangeError(`ProgbarLogger: verbose must be 1 or 2. Received: verbose=${formatValue(options.verbose)}`);
     }
     this.verbose = options.verbose;
     this.stream = options.stream ?? process.stdout;
@@ -86,6 +79,11 @@ export class ProgbarLogger extends Callback {
       throw new RangeError(`ProgbarLogger: now must be a function returning milliseconds. Received: now=${String(options.now)}`);
     }
     this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Drawing may lag the workers by a few steps: fit keeps its fast path for the progress bar. */
+  override get needsStepBoundary(): boolean {
+    return false;
   }
 
   /** A live bar only makes sense on a terminal; elsewhere (logs, CI) one line per epoch is written. */
@@ -133,12 +131,17 @@ export class ProgbarLogger extends Callback {
     const timePerStep = this.#stepDuration(current, now);
     if (this.verbose === 1) {
       if (now - this.#lastUpdate < INTERVAL_S && !finalize) return;
-      const line = this.#barLine(current, finalize, now, timePerStep);
+      const { head, parts } = this.#barLine(current, finalize, now, timePerStep, BAR_WIDTH);
       if (this.#dynamic) {
-        this.#draw(current, line);
+        // Fitted to the terminal's width, the metrics wrapping onto more lines: a cut line would hide some.
+        this.#bar ??= new LiveLines(this.stream);
+        const width = this.#bar.width;
+        // On a very narrow terminal the bar itself goes, so that the count and times still fit on a line.
+        const fitted = visibleWidth(head) <= width ? head : this.#barLine(current, finalize, now, timePerStep, 0).head;
+        this.#bar.draw(fitLines(fitted, parts, width));
         if (finalize) this.#stopBar();
       } else if (finalize) {
-        this.stream.write(`${line}\n`);
+        this.stream.write(`${[head, ...parts].join(' - ')}\n`);
       }
     } else if (finalize && this.#target !== undefined && this.#target > 0) {
       this.stream.write(`${this.#epochLine(current, now, timePerStep)}\n`);
@@ -168,17 +171,21 @@ export class ProgbarLogger extends Callback {
     return line;
   }
 
-  /** `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal. */
-  #barLine(current: number, finalize: boolean, now: number, timePerStep: number): string {
+  /**
+   * `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal: the part before
+   * the first ' - ', and one `name: value` part per metric.
+   */
+  #barLine(current: number, finalize: boolean, now: number, timePerStep: number, barWidth: number): { head: string; parts: string[] } {
     const ansi = this.#dynamic;
     const [bold, green, white, reset] = ansi ? [BOLD, GREEN, WHITE, RESET] : ['', '', '', ''];
     const target = this.#target;
     let line: string;
     if (target !== undefined && target > 0) {
-      line = `${bold}${this.#count(current, target)}${reset} `;
-      const done = Math.min(BAR_WIDTH, Math.max(0, Math.trunc((BAR_WIDTH * current) / target)));
+      line = `${bold}${this.#count(current, target)}${reset}`;
+      const done = Math.min(barWidth, Math.max(0, Math.trunc((barWidth * current) / target)));
+      if (barWidth > 0) line += ' ';
       if (done > 0) line += `${green}${'━'.repeat(done)}${reset}`;
-      line += `${white}${'━'.repeat(BAR_WIDTH - done)}${reset}`;
+      if (barWidth > done) line += `${white}${'━'.repeat(barWidth - done)}${reset}`;
     } else {
       line = `${String(current).padStart(7)}/Unknown`;
     }
@@ -186,8 +193,8 @@ export class ProgbarLogger extends Callback {
       ? formatEta(timePerStep * (target - current))
       : `${pyFormat(now - this.#start, '.0f')}s`;
     line += ` ${bold}${time}${reset}${formatStepTime(timePerStep)}`;
-    for (const [k, v] of this.#values) line += ` - ${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`;
-    return line;
+    const parts = [...this.#values].map(([k, v]) => `${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`);
+    return { head: line, parts };
   }
 
   /** `%{digits}d/%d`: the step count padded to the width of the total. */
@@ -195,23 +202,13 @@ export class ProgbarLogger extends Callback {
     return `${String(current).padStart(String(Math.trunc(target)).length)}/${target}`;
   }
 
-  #draw(current: number, line: string): void {
-    if (this.#bar === undefined) {
-      this.#bar = new UnrefBar({
-        stream: this.stream,
-        format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
-        hideCursor: true,
-        clearOnComplete: false,
-        linewrap: false,
-      });
-      this.#bar.start(this.#target ?? 0, current, { line });
-    } else {
-      this.#bar.update(current, { line });
-    }
-  }
-
   #stopBar(): void {
     this.#bar?.stop();
     this.#bar = undefined;
+  }
+
+  /** Ends a bar left showing when fit stops early (a callback threw, an abort): the terminal is put back. */
+  close(): void {
+    this.#stopBar();
   }
 }

@@ -42,7 +42,8 @@ export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
     "data": "mnist",                       "mnist" or "hitters"; leave out to train on --data FILE only
     "inputShape": [784],                   optional; any shape of the data's values per row:
                                            mnist [784], [28, 28] or [28, 28, 1]; hitters [19];
-                                           without "data", the --data file's shape by default
+                                           without "data", the --data file's sample shape (images
+                                           [h, w, c]) if the layers take it, else its rows flattened
     "layers": [                            required, in order; an Input layer is added from inputShape
       { "className": "Dense", "units": 64, "activation": "relu" },
       { "className": "Dropout", "rate": 0.2 },

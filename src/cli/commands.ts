@@ -94,6 +94,19 @@ export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 't
   return { data, split };
 }
 
+/**
+ * The model of `spec` for data `x` (a --data file's rows): its input is the file's sample shape (images
+ * [h, w, c]) when the layers take it, else the rows flattened (an MLP config on image files).
+ */
+export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): Sequential {
+  if (!x || x.sampleShape.length === 1) return spec.build(seed, x && [x.cols]);
+  try {
+    return spec.build(seed, x.sampleShape);
+  } catch {
+    return spec.build(seed, [x.cols]);
+  }
+}
+
 export async function train(target: string, o: TrainOptions, out: Out): Promise<void> {
   if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
     throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
@@ -105,7 +118,7 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
 
   const { data: read, split } = await trainingData(spec, o, validation);
   if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(read)}`);
-  const model = spec.build(o.seed, o.data === undefined ? undefined : read.x.sampleShape);
+  const model = buildFor(spec, o.seed, o.data === undefined ? undefined : read.x);
   const data = shapedFor(read, model.inputSampleShape());
   try {
     const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;

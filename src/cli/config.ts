@@ -28,6 +28,7 @@ import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
 import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
+import { own } from '../errors.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
 const POOLING_FIELDS = ['className', 'name', 'poolSize', 'strides', 'padding', 'dataFormat'];
@@ -163,7 +164,8 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
       model.add(L.Input({ shape: declared ?? inputShape ?? [1] }));
       layerConfigs.forEach((c, i) => {
         // The layer constructors check values (ranges, pairs, initializer names); name the layer they came from.
-        const layer = attempt(() => FACTORIES[c.className as string](c as never), `${file}: layers[${i}]`);
+        const { className, ...options } = c;
+        const layer = attempt(() => FACTORIES[className as string](options as never), `${file}: layers[${i}]`);
         attempt(() => model.add(layer), `${file}: layers[${i}]`);
       });
       attempt(() => model.compile(compileOptions), `${file}: compile`);
@@ -182,7 +184,7 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
   if (!isObject(layer)) return fail(at, 'must be a layer object such as { "className": "Dense", "units": 10 }', layer);
   const className = layer.className;
   if (className === undefined) fail(`${at}.className`, `is required: one of ${Object.keys(LAYER_FIELDS).join(', ')}`);
-  if (typeof className !== 'string' || !LAYER_FIELDS[className]) {
+  if (typeof className !== 'string' || !own(LAYER_FIELDS, className)) {
     fail(`${at}.className`, `must be one of ${Object.keys(LAYER_FIELDS).join(', ')}`, className);
   }
   unknownFields(layer, LAYER_FIELDS[className as string], `${at}.`, fail);

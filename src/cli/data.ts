@@ -140,14 +140,10 @@ function fromJson(text: string, file: string): Dataset {
     throw new Error(`${file} must hold { "x": [[...], ...], "y": [...] }`);
   }
   const { x, y } = json as { x: number[][]; y?: number[] | number[][] };
-  if (!x.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number'))) {
-    throw new Error(`${file}: x must be an array of rows of numbers`);
-  }
+  // Matrix.fromArray names the row and column of a value that is not a number, as the library does.
   const xm = Matrix.fromArray(x, `${file}: x`);
   if (y === undefined) return { name: file, x: xm };
-  if (!Array.isArray(y) || !y.every((v) => typeof v === 'number' || (Array.isArray(v) && v.every((u) => typeof u === 'number')))) {
-    throw new Error(`${file}: y must be an array of numbers (one per row) or of rows of numbers`);
-  }
+  if (!Array.isArray(y)) throw new Error(`${file}: y must be an array of numbers (one per row) or of rows of numbers`);
   const ym = Matrix.fromArray(y, `${file}: y`);
   if (ym.rows !== xm.rows) throw new Error(`${file}: x has ${xm.rows} rows but y has ${ym.rows}`);
   return { name: file, x: xm, y: ym };

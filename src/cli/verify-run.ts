@@ -9,8 +9,8 @@ import { writeFile } from 'node:fs/promises';
 import { type Matrix } from '../index.js';
 import { digestRun, digestToJson } from '../verify/digest.js';
 import { canonicalJson, sha256 } from '../verify/fingerprint.js';
-import { loadData } from './data.js';
-import { resolveSpec, trainingData, type DataFlags } from './commands.js';
+import { loadData, shapedFor } from './data.js';
+import { buildFor, resolveSpec, trainingData, type DataFlags } from './commands.js';
 
 export interface RunArgs extends DataFlags {
   /** The example or config file (DataFlags.target is the CSV's label column). */
@@ -27,10 +27,11 @@ async function run(a: RunArgs): Promise<void> {
   const spec = await resolveSpec(a.model);
   const epochs = a.epochs ?? 2;
   const batchSize = a.batchSize ?? spec.fit.batchSize;
-  const { data, split } = await trainingData(spec, a, a.validationSplit ?? spec.fit.validation);
-  const model = spec.build(a.seed, a.data === undefined ? undefined : [data.x.cols]);
+  const { data: read, split } = await trainingData(spec, a, a.validationSplit ?? spec.fit.validation);
+  const model = buildFor(spec, a.seed, a.data === undefined ? undefined : read.x);
+  const data = shapedFor(read, model.inputSampleShape());
   try {
-    const validationData = split === 'test' ? await loadData(`${spec.data}-test`) : undefined;
+    const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
     const fit = { epochs, batchSize, microBatchSize: a.microBatchSize, seed: a.seed, validation: validationData ? validationData.name : split };
     const history = await model.fit(data.x, data.y!, {
       epochs,

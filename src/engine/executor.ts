@@ -7,23 +7,38 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Ctrl } from './layout.js';
+import { abortWorkers } from './barrier.js';
 import { EpochRunner, runForward, type ForwardTask, type TrainTask } from './step.js';
 import { initBackend, type BackendInfo } from '../backend.js';
 
 /** How often fit looks at the step counter to run batch callbacks while workers train. */
 const POLL_MS = 25;
 
+/** Node 20 has Atomics.waitAsync; TypeScript's es2022 lib does not declare it yet. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number, timeout: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
 export type TrainBase = Omit<TrainTask, 'workerIndex' | 'workers'>;
 export type ForwardBase = Omit<ForwardTask, 'workerIndex' | 'workers'>;
 
-/** Reports a finished step so fit can run batch callbacks and update the progress bar. */
+/** Reports a finished step so fit can run batch callbacks and update the progress bar (fast path). */
 export type StepObserver = (stepsDone: number) => Promise<void>;
+
+/**
+ * The gated path's step boundary: runs the callbacks of step `next - 1` (if any) and of `next` (if it
+ * exists) while the workers wait; false stops the epoch before step `next`. A throw stops it too.
+ */
+export type StepGate = (next: number) => Promise<boolean>;
 
 export interface Executor {
   /** 0 means this thread. */
   readonly workers: number;
-  trainEpoch(task: TrainBase, observe: StepObserver): Promise<void>;
+  /** Runs an epoch: through `gate` at every step boundary when `task.gated`, else reporting to `observe`. */
+  trainEpoch(task: TrainBase, observe: StepObserver, gate: StepGate): Promise<void>;
   forward(task: ForwardBase): Promise<void>;
+  /** Resolves once no worker runs an epoch (after an abort, the workers' return). */
+  idle(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -38,17 +53,24 @@ export class WorkerFailure extends Error {
 export class InProcessExecutor implements Executor {
   readonly workers = 0;
 
-  async trainEpoch(task: TrainBase, observe: StepObserver): Promise<void> {
+  async trainEpoch(task: TrainBase, observe: StepObserver, gate: StepGate): Promise<void> {
     await initBackend();
+    const { control } = task;
     const runner = new EpochRunner({ ...task, workerIndex: 0, workers: 1 });
     try {
+      if (task.gated && !(await gate(0))) return;
       for (let s = 0; s < task.steps; s++) {
-        if (Atomics.load(task.control, Ctrl.Abort)) return;
-        const more = runner.step(s);
-        await observe(s + 1);
+        if (Atomics.load(control, Ctrl.Abort)) return;
+        runner.step(s);
         // Let timers and abort signals run between steps.
         await new Promise((r) => setImmediate(r));
-        if (!more) return;
+        if (task.gated) {
+          if (!(await gate(s + 1))) return;
+        } else {
+          await observe(s + 1);
+          // Stop right after the step whose callbacks asked for it, as the gated path does.
+          if (Atomics.load(control, Ctrl.StopRequested)) return;
+        }
       }
     } finally {
       runner.release();
@@ -59,6 +81,8 @@ export class InProcessExecutor implements Executor {
     await initBackend();
     runForward({ ...task, workerIndex: 0, workers: 1 });
   }
+
+  async idle(): Promise<void> {}
 
   async dispose(): Promise<void> {}
 }
@@ -78,6 +102,8 @@ export function workerFile(): string {
 
 export class PoolExecutor implements Executor {
   private pool: Piscina | null = null;
+  /** Settles when the current epoch's workers have all returned. */
+  private running?: Promise<void>;
 
   constructor(readonly workers: number) {}
 
@@ -99,7 +125,7 @@ export class PoolExecutor implements Executor {
     return Promise.all(Array.from({ length: this.workers }, () => pool.run({ kind: 'info' })));
   }
 
-  async trainEpoch(task: TrainBase, observe: StepObserver): Promise<void> {
+  async trainEpoch(task: TrainBase, observe: StepObserver, gate: StepGate): Promise<void> {
     const pool = this.piscina();
     const { control } = task;
     // A batch has at most maxShards shards: more workers would only wait at the barriers.
@@ -110,20 +136,50 @@ export class PoolExecutor implements Executor {
       runs.map((p, w) =>
         p.catch((error) => {
           if (!failure) failure = { worker: w, error };
-          // Wake everyone waiting at a barrier: they see Abort and return.
-          Atomics.store(control, Ctrl.Abort, 1);
-          Atomics.notify(control, Ctrl.BarrierGeneration);
+          // Wake everyone waiting at a barrier or gate: they see Abort and return.
+          abortWorkers(control);
           throw error;
         }),
       ),
     );
     let finished = false;
-    void settled.then(() => (finished = true));
-    // Poll rather than wake on every step: on a machine with as many workers as cores, a main thread that
-    // woke up for each step would steal time from a worker and make the others wait at the barrier.
+    const idle = settled.then(() => {
+      finished = true;
+    });
+    this.running = idle;
+    try {
+      if (task.gated) await this.gated(task, gate, idle, () => finished);
+      else await this.poll(task, observe, idle, () => finished);
+    } catch (err) {
+      // A callback threw (or asked to stop through a throw): no worker may touch the model after fit rejects.
+      abortWorkers(control);
+      await idle;
+      throw err;
+    } finally {
+      if (this.running === idle) this.running = undefined;
+    }
+    await idle;
+    if (failure) {
+      const { worker, error } = failure as { worker: number; error: unknown };
+      // A thread that threw or died leaves the pool in an unknown state: replace it.
+      await this.dispose();
+      const done = Atomics.load(control, Ctrl.StepsDone);
+      const msg = error instanceof Error ? error.message : String(error);
+      const where = /^worker \d+ failed/.test(msg) ? msg : `worker ${worker} failed at epoch ${task.epoch + 1}, step ${done + 1}: ${msg}`;
+      throw new WorkerFailure(`lockstep: ${where}`, { cause: error });
+    }
+  }
+
+  /**
+   * The fast path: workers run the whole epoch without waiting for the main thread, which polls the step
+   * counter rather than waking on every step: on a machine with as many workers as cores, a main thread
+   * that woke up for each step would steal time from a worker and make the others wait at the barrier.
+   */
+  private async poll(task: TrainBase, observe: StepObserver, idle: Promise<void>, finished: () => boolean): Promise<void> {
+    const { control } = task;
     let seen = 0;
-    while (!finished) {
-      await Promise.race([settled, new Promise((r) => setTimeout(r, POLL_MS))]);
+    while (!finished()) {
+      await Promise.race([idle, new Promise((r) => setTimeout(r, POLL_MS))]);
       const done = Atomics.load(control, Ctrl.StepsDone);
       if (done > seen) {
         seen = done;
@@ -132,21 +188,44 @@ export class PoolExecutor implements Executor {
     }
     const done = Atomics.load(control, Ctrl.StepsDone);
     if (done > seen) await observe(done);
-    if (failure) {
-      const { worker, error } = failure as { worker: number; error: unknown };
-      // A thread that threw or died leaves the pool in an unknown state: replace it.
-      await this.dispose();
-      const msg = error instanceof Error ? error.message : String(error);
-      const where = /^worker \d+ failed/.test(msg) ? msg : `worker ${worker} failed at epoch ${task.epoch + 1}, step ${done + 1}: ${msg}`;
-      throw new WorkerFailure(`lockstep: ${where}`, { cause: error });
+  }
+
+  /** The gated path: wake on each finished step, run its callbacks, then open the next step (or stop). */
+  private async gated(task: TrainBase, gate: StepGate, idle: Promise<void>, finished: () => boolean): Promise<void> {
+    const { control } = task;
+    const open = (next: number, go: boolean) => {
+      // StopRequested first: a worker that sees the gate open must see the decision too.
+      if (!go) Atomics.store(control, Ctrl.StopRequested, 1);
+      Atomics.store(control, Ctrl.Gate, next + 1);
+      Atomics.notify(control, Ctrl.Gate);
+    };
+    let go = await gate(0);
+    open(0, go);
+    for (let next = 1; go && next <= task.steps; next++) {
+      while (Atomics.load(control, Ctrl.StepsDone) < next) {
+        if (finished()) return; // a worker failed or the epoch was aborted
+        const wait = waitAsync(control, Ctrl.StepsDone, next - 1, 1000);
+        if (wait.async) await Promise.race([wait.value, idle]);
+      }
+      go = await gate(next);
+      if (next < task.steps) open(next, go);
     }
+  }
+
+  /** Resolves once the workers of a running epoch (if any) have returned. */
+  async idle(): Promise<void> {
+    await this.running;
   }
 
   async forward(task: ForwardBase): Promise<void> {
     const pool = this.piscina();
-    const results = await Promise.allSettled(
+    const all = Promise.allSettled(
       Array.from({ length: this.workers }, (_, w) => pool.run({ kind: 'forward', task: { ...task, workerIndex: w, workers: this.workers } })),
     );
+    const idle = all.then(() => undefined);
+    this.running = idle;
+    const results = await all;
+    if (this.running === idle) this.running = undefined;
     const bad = results.findIndex((r) => r.status === 'rejected');
     if (bad >= 0) {
       await this.dispose();

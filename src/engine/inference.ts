@@ -5,9 +5,9 @@
 import type { Sequential } from '../sequential.js';
 import type { Logs } from '../callbacks/callback.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
-import { checkPositiveInt } from '../errors.js';
+import { checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { plantedBug } from '../testing.js';
-import { sharedF32, sharedF64, type SharedData } from './layout.js';
+import { Ctrl, sharedF32, sharedF64, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { Network, type Plan } from './network.js';
 
@@ -18,17 +18,15 @@ export interface InferenceOptions {
   workers?: number;
 }
 
-// Shared copies of user arrays, so repeated fit/evaluate calls on the same data copy it once.
-const sharedCopies = new WeakMap<object, Float32Array>();
-
+/**
+ * A shared copy of the caller's values as they are now. Copied on every call, never cached by identity: a
+ * buffer refilled between calls must be read afresh (the copy costs about a tenth of a training epoch's
+ * first step on MNIST; see README).
+ */
 function shared(m: Matrix): Float32Array {
   if (m.data.buffer instanceof SharedArrayBuffer) return m.data;
-  let copy = sharedCopies.get(m.data);
-  if (!copy || copy.length !== m.data.length) {
-    copy = sharedF32(m.data.length);
-    copy.set(m.data);
-    sharedCopies.set(m.data, copy);
-  }
+  const copy = sharedF32(m.data.length);
+  copy.set(m.data);
   return copy;
 }
 
@@ -67,7 +65,10 @@ export function targetsFor(net: Network, yIn: MatrixLike | Int32Array, what: str
 
 /** Runs the forward pass; with y, also the loss and metrics (Keras's evaluate logs). */
 export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | Int32Array | undefined, options: InferenceOptions = {}): Promise<{ out: Matrix; logs?: Logs }> {
-  const batchSize = options.batchSize === undefined ? 32 : checkPositiveInt(yIn ? 'evaluate' : 'predict', 'batchSize', options.batchSize);
+  const owner = yIn !== undefined ? 'evaluate' : 'predict';
+  checkOptionKeys(owner, options, ['batchSize', 'workers']);
+  const batchSize = options?.batchSize === undefined ? 32 : checkPositiveInt(owner, 'batchSize', options.batchSize);
+  if (options?.workers !== undefined) checkNonNegativeInt(owner, 'workers', options.workers);
   let plan: Plan;
   let net: Network;
   if (yIn !== undefined) ({ plan, net } = model.requireCompiled('evaluate'));
@@ -83,6 +84,7 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
   const x = model.toMatrixInput(xIn, 'x');
   const y = yIn !== undefined ? targetsFor(net, yIn, 'y') : new Matrix(new Float32Array(0), x.rows, 0);
   if (y.rows !== x.rows) throw new Error(`x has ${x.rows} rows but y has ${y.rows}: they must match`);
+  if (yIn !== undefined && x.rows === 0) throw new Error('evaluate: x has no rows; a loss over 0 rows is undefined');
   const data = shareData(x, y);
   const chunks = Math.ceil(x.rows / batchSize);
   const width = statWidth(plan);
@@ -94,8 +96,10 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
     p.set(params);
     params = p;
   }
-  const executor = await model.executorFor(options.workers);
+  const executor = await model.executorFor(options?.workers);
   await executor.forward({ plan, params, data, out, stats, score: yIn !== undefined, chunkRows: batchSize, control: model.control, plant: plantedBug });
+  // Workers leave a pass early only when told to (dispose during a fit): its outputs are incomplete.
+  if (Atomics.load(model.control, Ctrl.Abort)) throw model.fitInterrupted ?? new Error(`lockstep: ${owner} was interrupted`);
   const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.outputShape) };
   if (yIn !== undefined) {
     let loss = 0;

@@ -19,6 +19,11 @@ export const Ctrl = {
   StepsDone: 5,
   /** Optimizer updates applied so far: params[UPDATES % 2] holds the current weights. */
   Updates: 6,
+  /**
+   * Steps of the current epoch that workers may start. The fast path opens every step at once; the gated
+   * path (batch callbacks, an AbortSignal) opens step t + 1 only after the callbacks of step t returned.
+   */
+  Gate: 7,
   Length: 8,
 } as const;
 

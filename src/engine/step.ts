@@ -14,7 +14,7 @@
  */
 import { Network, type Plan, type ShardInput } from './network.js';
 import { Ctrl, Timing, paramRange, type ModelBuffers, type SharedData } from './layout.js';
-import { barrier } from './barrier.js';
+import { awaitGate, barrier } from './barrier.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizers.js';
 import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
@@ -36,7 +36,13 @@ export interface TrainTask {
   control: Int32Array;
   /** Per worker: Timing counters. */
   timing: Float64Array;
-  learningRate: number;
+  /**
+   * The learning rate, read at every step: the main thread writes it at the epoch's start and, on the gated
+   * path, between steps (after the batch callbacks), so a rate set in a callback applies from the next step.
+   */
+  rate: Float64Array;
+  /** Step-exact batch control: wait at Ctrl.Gate before each step and stop there if StopRequested is set. */
+  gated: boolean;
   data: SharedData;
   /** Dataset row indices in this epoch's order (the shuffled training rows). */
   order: Int32Array;
@@ -258,6 +264,17 @@ export class EpochRunner {
     });
   }
 
+  /**
+   * The gated path's step boundary: waits until the main thread has run the callbacks of the previous step
+   * and opened this one; false when they asked to stop. Every worker reads the same StopRequested, because the
+   * main thread writes it before it opens the gate and never while a step runs.
+   */
+  passGate(step: number): boolean {
+    if (!this.task.gated) return true;
+    awaitGate(this.task.control, step);
+    return Atomics.load(this.task.control, Ctrl.StopRequested) === 0;
+  }
+
   /** Runs one step (compute, barrier, reduce + update, barrier); false when a stop was decided. */
   step(step: number): boolean {
     const t = this.task;
@@ -299,7 +316,7 @@ export class EpochRunner {
       start: lo,
       end: hi,
       step: updates + 1,
-      learningRate: t.learningRate,
+      learningRate: t.rate[0],
       kernels: this.kernels,
     });
     t1 = performance.now();

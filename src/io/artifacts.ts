@@ -12,8 +12,8 @@
  * const { modelTopology, weights } = await loadArtifacts('out/hitters');
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { NamedWeight } from '../callbacks/callback.js';
 import { type JsonObject, isObject, quote } from './json.js';
 import { lockstepVersion } from './version.js';
@@ -96,7 +96,8 @@ export async function loadArtifacts(dir: string): Promise<LoadedArtifacts> {
   const weights: NamedWeight[] = [];
   const optimizerWeights: NamedWeight[] = [];
   for (const group of manifest) {
-    const files = group.paths.map((p) => shardPath(dir, p, jsonPath));
+    const files: string[] = [];
+    for (const p of group.paths) files.push(await shardPath(dir, p, jsonPath));
     const parts = [];
     for (const file of files) parts.push(await readOrExplain(file, `Missing weights file '${file}' (listed in ${jsonPath})`));
     const decoded = decodeGroup(group.weights, concat(parts), files.join(' + '));
@@ -148,13 +149,26 @@ function parseJson(bytes: Uint8Array, file: string): unknown {
   }
 }
 
-/** A manifest path resolved inside `dir`; paths that would leave it are refused. */
-function shardPath(dir: string, path: string, jsonPath: string): string {
+/** Whether `path`, relative to its base, leaves it: `..` or `../x`, but not a file named `..weights.bin`. */
+function leaves(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
+/**
+ * A manifest path resolved inside `dir`; paths that would leave it are refused, and so are symlinks that
+ * lead outside it (a weights file must belong to the model directory, however it is reached).
+ */
+async function shardPath(dir: string, path: string, jsonPath: string): Promise<string> {
   const full = resolve(dir, path);
-  const rel = relative(resolve(dir), full);
-  if (isAbsolute(path) || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new Error(`${jsonPath}: weights path ${quote(path)} points outside the model directory`);
+  const outside = () => new Error(`${jsonPath}: weights path ${quote(path)} points outside the model directory`);
+  if (isAbsolute(path) || leaves(relative(resolve(dir), full))) throw outside();
+  let target: string;
+  try {
+    target = await realpath(full);
+  } catch {
+    return full; // missing: reading it reports that, naming the file
   }
+  if (leaves(relative(await realpath(dir), target))) throw outside();
   return full;
 }
 

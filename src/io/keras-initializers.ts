@@ -5,6 +5,7 @@
  * tfjs-layers writes Glorot, He and LeCun initializers as `VarianceScaling` with their parameters, so
  * reading maps those back to the short names; anything else keeps its class and options.
  */
+import { own } from '../errors.js';
 import type { InitializerSpec } from './layer-config.js';
 import { type JsonObject, isObject, mapKeys, quote, toCamelCase, toPascalCase, toSnakeCase } from './json.js';
 
@@ -47,7 +48,7 @@ export function initializerToKeras(spec: InitializerSpec, where: string): JsonOb
   }
   const name = snakeName(className);
   const given = typeof spec === 'string' || !isObject(spec.config) ? {} : mapKeys(spec.config, toSnakeCase);
-  return { class_name: TFJS_CLASS[name] ?? toPascalCase(name), config: { ...(DEFAULTS[name] ?? {}), ...given } };
+  return { class_name: own(TFJS_CLASS, name) ?? toPascalCase(name), config: { ...(own(DEFAULTS, name) ?? {}), ...given } };
 }
 
 /** Keras initializer (object or legacy string) → lockstep spec: a short name when it has default options. */
@@ -61,7 +62,7 @@ export function initializerFromKeras(json: unknown, where: string): InitializerS
   if (known) return known;
   const name = snakeName(json.class_name);
   const options = Object.fromEntries(Object.entries(config).filter(([k, v]) => !(k === 'seed' && v === null)));
-  const { seed: _seed, ...defaults } = DEFAULTS[name] ?? {};
+  const { seed: _seed, ...defaults } = own(DEFAULTS, name) ?? {};
   if (Object.keys(options).length === 0 || sameEntries(options, defaults)) return name;
   return { className: toPascalCase(name), config: mapKeys(options, toCamelCase) };
 }

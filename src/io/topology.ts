@@ -13,7 +13,7 @@
  * const topology = toModelTopology('hitters', model.layers.map((l) => l.getConfig()));
  * const { modelName, layers } = fromModelTopology(topology);
  */
-import { closestName } from '../errors.js';
+import { closestName, own } from '../errors.js';
 import { pairOption, paddingOption } from '../layers/conv-shapes.js';
 import { initializerFromKeras, initializerToKeras } from './keras-initializers.js';
 import { type JsonObject, isObject, isShape, quote } from './json.js';
@@ -341,7 +341,7 @@ function initializersFromKeras(c: JsonObject, where: string): { kernelInitialize
 }
 
 function activation(v: unknown, where: string): ActivationName {
-  const name = typeof v === 'string' ? (ACTIVATION_ALIASES[v] ?? v) : v;
+  const name = typeof v === 'string' ? (own(ACTIVATION_ALIASES, v) ?? v) : v;
   if (!ACTIVATIONS.includes(name as ActivationName)) {
     throw new Error(`${where}: unknown activation ${quote(v)}; supported: ${ACTIVATIONS.join(', ')}`);
   }

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
-import { badOption, checkPositiveInt } from '../errors.js';
+import { badOption, checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { PackedKernel } from '../engine/packed-kernel.js';
@@ -52,6 +52,7 @@ export class Dense extends Layer {
   private packed?: { kernel: PackedKernel; transposed?: PackedKernel };
 
   constructor(options: DenseOptions) {
+    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'], { activation: 'name', inputShape: 'shape' });
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);

@@ -4,7 +4,7 @@
  * whichever worker, micro-shard or batch position the sample lands in.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkFraction } from '../errors.js';
+import { checkFraction, checkLayerOptions } from '../errors.js';
 import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
 import { mul } from '../engine/elementwise.js';
@@ -25,6 +25,7 @@ export class Dropout extends Layer {
   readonly usesRandomKey = true;
 
   constructor(options: DropoutOptions) {
+    checkLayerOptions('Dropout', options, ['rate', 'name']);
     super(options?.name);
     this.rate = checkFraction(`Dropout${options?.name ? ` '${options.name}'` : ''}`, 'rate', options?.rate);
   }

@@ -12,7 +12,7 @@ import { GlobalAveragePooling2D as GlobalAveragePooling2DLayer, GlobalMaxPooling
 import { Flatten as FlattenLayer, type FlattenOptions } from './flatten.js';
 import { Reshape as ReshapeLayer, type ReshapeOptions } from './reshape.js';
 import type { Layer, LayerConfig } from './layer.js';
-import { unknownName } from '../errors.js';
+import { own, unknownName } from '../errors.js';
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
 export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer };
@@ -48,9 +48,11 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {
-  const make = Object.hasOwn(FROM_CONFIG, config?.className) ? FROM_CONFIG[config.className] : undefined;
+  const make = own(FROM_CONFIG, config?.className);
   if (!make) throw unknownName('layer type', config?.className, Object.keys(FROM_CONFIG));
-  const layer = make(config);
+  // className picked the constructor; the rest are its options, checked like a user's.
+  const { className: _className, ...options } = config;
+  const layer = make(options as LayerConfig);
   layer.name = config.name;
   return layer;
 }

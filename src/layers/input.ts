@@ -1,5 +1,5 @@
 /** Input: declares the shape of one row (without the batch dimension). Holds no weights; not in summary(). */
-import { badOption } from '../errors.js';
+import { badOption, checkLayerOptions } from '../errors.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type T, type RowPart } from './layer.js';
 
 export interface InputOptions {
@@ -12,6 +12,7 @@ export class InputLayer extends Layer {
   readonly shape: number[];
 
   constructor(options: InputOptions) {
+    checkLayerOptions('Input', options, ['shape', 'name']);
     super(options?.name);
     const shape = options?.shape;
     if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
