@@ -35,6 +35,8 @@ export interface Options {
   models: ModelName[];
   workers: number[];
   batches: number[];
+  /** Whether --batch was given: else the convnet runs at 128 only (its tfjs-layers cpu steps take a minute). */
+  batchesGiven: boolean;
   quick: boolean;
   /** Timed epochs per model (after the warm-up). */
   epochs: Record<ModelName, number>;
@@ -59,7 +61,7 @@ export interface Options {
 const USAGE = `Usage: npm run bench -- [options]
   --model NAMES      mlp, logreg, hitters, wide, convnet (repeatable or comma list; default all)
   --workers LIST     lockstep worker counts, 0 = in process (default 0,1,..,availableParallelism)
-  --batch LIST       batch sizes (default 32,128,512; --quick: 128)
+  --batch LIST       batch sizes (default 32,128,512, the convnet 128 only; --quick: 128)
   --quick            a smoke run: batch 128, 6,000 MNIST rows (convnet 3,000), 1 timed epoch, 1 repeat, bounded peers
   --epochs N         timed epochs per case (default mlp 3, logreg 3, hitters 100, wide 1, convnet 1; --quick: 1, hitters 20)
   --repeats N        child processes per case; the report takes the median (default 3; --quick: 1)
@@ -129,6 +131,7 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
     models,
     workers: values.workers ? list(values.workers, 'workers', 0) : Array.from({ length: cores + 1 }, (_, i) => i),
     batches: values.batch ? list(values.batch, 'batch', 1) : quick ? [128] : [32, 128, 512],
+    batchesGiven: values.batch !== undefined,
     quick,
     epochs: perModel(epochsAll, defaultEpochs),
     repeats: one(values.repeats, 'repeats', 1) ?? (quick ? 1 : 3),
@@ -202,13 +205,14 @@ function progressLine(spec: CaseSpec, repeat: number, r: CaseResult, seconds: nu
 /** Every case, one child process each: models, then batch sizes, then repeats, then runners. */
 async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
   const records: CaseRecord[] = [];
-  const total = o.models.reduce((n, m) => n + o.batches.length * o.repeats * casesFor(o, m, o.batches[0], python).length, 0);
+  const batchesOf = (m: ModelName) => (isConvnet(MODELS[m]) && !o.batchesGiven ? [128] : o.batches);
+  const total = o.models.reduce((n, m) => n + batchesOf(m).length * o.repeats * casesFor(o, m, batchesOf(m)[0], python).length, 0);
   for (const model of o.models) {
     // The python peers read the rows from raw float32 files, written once per model.
     let raw: RawData | undefined;
     if (python.torch || python.sklearn) raw = await writeRawData(await loadData(MODELS[model], { rows: o.rows[model], testRows: o.testRows }));
     try {
-      for (const batch of o.batches) {
+      for (const batch of batchesOf(model)) {
         // Repeats outside the runners, so that drift in the machine's load spreads over all runners alike.
         for (let repeat = 0; repeat < o.repeats; repeat++) {
           for (const spec of casesFor(o, model, batch, python, repeat)) {

@@ -165,8 +165,11 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     expectOneLineError(await lockstep('evaluate', model, '--data', badJson, '--workers', '0'), 1, 'row 1, column 2 holds null, not a number');
     const badCsv = join(tmp, 'bad-rows.csv');
     const header = [...Array.from({ length: xTest.cols }, (_, c) => `f${c}`), 'y'].join(',');
-    await writeFile(badCsv, [header, ...rows.map((row, r) => [...row.map((v, c) => (r === 1 && c === 2 ? 'oops' : v)), yTest.data[r]].join(','))].join('\n'));
-    expectOneLineError(await lockstep('evaluate', model, '--data', badCsv, '--workers', '0'), 1, 'row 1, column "f2" is not a number');
+    // A CSV column is numeric when its first 1,000 values are (else categorical, as pandas makes it an object
+    // column): a later non-number is named by file line and column.
+    const lines = Array.from({ length: 1100 }, (_, r) => [...rows[r % 3].map((v, c) => (r === 1050 && c === 2 ? 'oops' : v)), yTest.data[r % 3]].join(','));
+    await writeFile(badCsv, [header, ...lines].join('\n'));
+    expectOneLineError(await lockstep('evaluate', model, '--data', badCsv, '--workers', '0'), 1, 'bad-rows.csv:1052:3: column "f2" holds "oops", which is not a number');
     const loaded = await loadModel(model);
     const x = rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? (null as never) : v)) : r));
     await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow('x: row 1, column 2 holds null, not a number');
