@@ -2,7 +2,8 @@
  * The building blocks of Conv2D's and MaxPooling2D's backward passes (engine/conv-grads.ts), against simpler
  * formulations, bit for bit: the transposed patches (SIMD and JavaScript) against the patches transposed
  * by hand, for any geometry; the max-pool gradient against tfjs's cpu backend's MaxPoolGrad where windows
- * do not overlap (there both only route values). tfjs-wasm's own MaxPoolGrad is not a reference: besides
+ * do not overlap (there both only route values), and its SIMD kernel against its JavaScript form for any pool,
+ * stride and padding, ties and overlapping windows included. tfjs-wasm's own MaxPoolGrad is not a reference: besides
  * being slow, it drops the gradient of every channel but the first when the pool is 1x1 (seen here).
  */
 import { beforeAll, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../src/backend.js';
 import { heapOffset, heapTensor, heapView, wasmBackend, wasmMemory, type WasmWithOutput } from '../src/engine/heap.js';
-import { maxPoolGradient, patches, patchesTransposed, type ConvGeometry } from '../src/engine/conv-grads.js';
+import { maxPoolGradient, maxPoolGradientOnHost, patches, patchesTransposed, type ConvGeometry } from '../src/engine/conv-grads.js';
 import { axisPlan, type Padding } from '../src/layers/conv-shapes.js';
 import { transposerFor } from '../src/kernels/index.js';
 import { FC_SEED, runs } from './helpers/models.js';
@@ -108,4 +109,42 @@ it("the max-pool gradient routes each output's gradient as tfjs-cpu's MaxPoolGra
     await initBackend();
   }
   expect(cases.length).toBeGreaterThan(50);
+});
+
+it('the SIMD max-pool gradient gives the bits of the JavaScript one: any pool, strides, padding, ties', () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 1, max: 8 }),
+        w: fc.integer({ min: 1, max: 8 }),
+        c: fc.integer({ min: 1, max: 9 }),
+        ph: fc.integer({ min: 1, max: 3 }),
+        pw: fc.integer({ min: 1, max: 3 }),
+        sh: fc.integer({ min: 1, max: 3 }),
+        sw: fc.integer({ min: 1, max: 3 }),
+        padding: fc.constantFrom<Padding>('valid', 'same'),
+        levels: fc.integer({ min: 2, max: 50 }),
+        seed: fc.integer(),
+      }),
+      (c) => {
+        const plan = [axisPlan(c.h, c.ph, c.sh, 1, c.padding), axisPlan(c.w, c.pw, c.sw, 1, c.padding)];
+        fc.pre(plan[0] !== null && plan[1] !== null);
+        let s = c.seed;
+        const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+        // Few distinct levels, so windows often hold tied maxima.
+        const x = tf.tensor4d(Float32Array.from({ length: c.n * c.h * c.w * c.c }, () => Math.floor(rnd() * c.levels) / c.levels), [c.n, c.h, c.w, c.c]);
+        const attrs = { filterSize: [c.ph, c.pw], strides: [c.sh, c.sw], pad: c.padding };
+        const y = tf.engine().runKernel('MaxPool', { x }, attrs) as tf.Tensor;
+        const dy = tf.tensor(Float32Array.from({ length: y.size }, () => rnd() * 4 - 2), y.shape);
+        const g = { size: [c.ph, c.pw] as [number, number], strides: [c.sh, c.sw] as [number, number], plan: plan as never };
+        const simd = maxPoolGradient(x, y, dy, g);
+        const host = maxPoolGradientOnHost(x, y, dy, g);
+        const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+        expect(bits(simd)).toEqual(bits(host));
+        tf.dispose([x, y, dy, simd, host]);
+      },
+    ),
+    { seed: FC_SEED, numRuns: runs(300) },
+  );
 });

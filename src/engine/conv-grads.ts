@@ -11,8 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, heapTensor, heapView, wasmBackend, wasmMemory, type WasmWithOutput } from './heap.js';
-import { transposerFor, type Transposer } from '../kernels/index.js';
-import { matMul, transpose } from './wasm-matmul.js';
+import { maxPoolGradFor, transposerFor, type Transposer } from '../kernels/index.js';
+import { matMul } from './wasm-matmul.js';
+import { PackedKernel } from './packed-kernel.js';
 import type { AxisPlan } from '../layers/conv-shapes.js';
 
 export interface ConvGeometry {
@@ -143,16 +144,21 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
 /**
  * dL/dkernel over samples [start, start + rows), [kh*kw*cin, cout]: P^T @ dz. XNNPACK packs its right operand
  * on every call, so that operand is dz (rows*oh*ow x cout), not the patches (kh*kw*cin times wider for
- * cin > cout... and 16 of the 28 ms of dz^T @ P at the MNIST convnet's second layer were that packing).
+ * cin > cout... and 16 of the 28 ms of dz^T @ P at the MNIST convnet's second layer were that packing). With
+ * `packedDz` (a kept operator for dz's shape, engine/packed-kernel.ts), dz is written into XNNPACK's packed
+ * buffer by the SIMD packer instead, which is faster still; the bits are the same (the operator checks).
  */
-export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry): tf.Tensor2D {
+export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry, packedDz?: (m: number) => PackedKernel): tf.Tensor2D {
   const cin = x.shape[3]!;
   const pixels = g.plan[0].out * g.plan[1].out;
   const k = g.kernel[0] * g.kernel[1] * cin;
   // The output is allocated before x's values are viewed: an allocation may grow (and so move) the heap.
   const pT = fillable(k, rows * pixels, (out, t) => patchesTransposed(heapView(x), x.shape, start, rows, g, out, t && heapTransposeOf(x, t)));
   const dz = start === 0 && rows * pixels === dz2d.shape[0] ? dz2d : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
-  return matMul(pT, dz);
+  const packed = packedDz?.(rows * pixels);
+  if (!packed) return matMul(pT, dz);
+  packed.write(heapView(dz), undefined);
+  return packed.matMul(pT);
 }
 
 /** The SIMD transpose for copying from `x` into `out`, both in tfjs-wasm's memory (undefined elsewhere). */
@@ -192,11 +198,24 @@ export interface PoolGeometry {
 
 /**
  * dL/dx of max pooling: each output's gradient goes to the first position of its window (row-major) that
- * holds the maximum, as TensorFlow's MaxPoolGrad does; overlapping windows add up in output order. One pass
- * over views of tfjs's memory (tfjs-wasm's MaxPoolGrad kernel took 40 ms at the MNIST convnet's first pool
- * and 64 rows; this takes about 2).
+ * holds the maximum, as TensorFlow's MaxPoolGrad does; overlapping windows add up in output order. A SIMD
+ * kernel over tfjs's memory (kernels/max-pool-grad.wat) where there is one, else `maxPoolGradientOnHost`, its
+ * reference (tfjs-wasm's MaxPoolGrad kernel took 47 ms at the MNIST convnet's first pool and 64 rows).
  */
-export function maxPoolGradient(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, g: PoolGeometry): tf.Tensor {
+export function maxPoolGradient(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, g: PoolGeometry, simd = true): tf.Tensor {
+  const be = wasmBackend();
+  const memory = wasmMemory(be);
+  if (!simd || !be || !memory || typeof be.makeOutput !== 'function') return maxPoolGradientOnHost(x, y, dy, g);
+  const [n, h, w, c] = x.shape as number[];
+  const dx = heapTensor(be as WasmWithOutput, n * h * w, c);
+  heapView(dx).fill(0);
+  const [ph, pw] = g.plan;
+  maxPoolGradFor(memory).maxPoolGrad(heapOffset(be, x), heapOffset(be, y), heapOffset(be, dy), heapOffset(be, dx), n, h, w, c, ph.out, pw.out, g.size[0], g.size[1], g.strides[0], g.strides[1], ph.before, pw.before);
+  return tf.reshape(dx, x.shape);
+}
+
+/** `maxPoolGradient` in JavaScript over views of the tensors' values. */
+export function maxPoolGradientOnHost(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, g: PoolGeometry): tf.Tensor {
   const [n, h, w, c] = x.shape as number[];
   const [ph, pw] = g.plan;
   const dx = fillable(n * h * w, c, () => {});

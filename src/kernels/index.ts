@@ -16,6 +16,7 @@ import { wasmBase64 as packBase64 } from './pack-wasm.js';
 import { wasmBase64 as transposeBase64 } from './transpose-wasm.js';
 import { wasmBase64 as elementwiseBase64 } from './elementwise-wasm.js';
 import { wasmBase64 as columnSumsBase64 } from './column-sums-wasm.js';
+import { wasmBase64 as maxPoolGradBase64 } from './max-pool-grad-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -149,4 +150,14 @@ export interface ColumnSumsKernel {
 /** The column-sums kernel over `memory` (one instance per memory and thread); see column-sums.wat. */
 export function columnSumsFor(memory: WebAssembly.Memory): ColumnSumsKernel {
   return instanceOver<ColumnSumsKernel>(columnSumsBase64, memory);
+}
+
+export interface MaxPoolGradKernel {
+  /** See max-pool-grad.wat: byte offsets of x, y, dy and out (zeroed), then the geometry. */
+  maxPoolGrad(x: number, y: number, dy: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+}
+
+/** The max-pool gradient kernel over `memory` (one instance per memory and thread); see max-pool-grad.wat. */
+export function maxPoolGradFor(memory: WebAssembly.Memory): MaxPoolGradKernel {
+  return instanceOver<MaxPoolGradKernel>(maxPoolGradBase64, memory);
 }
