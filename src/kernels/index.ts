@@ -17,6 +17,7 @@ import { wasmBase64 as transposeBase64 } from './transpose-wasm.js';
 import { wasmBase64 as elementwiseBase64 } from './elementwise-wasm.js';
 import { wasmBase64 as columnSumsBase64 } from './column-sums-wasm.js';
 import { wasmBase64 as maxPoolGradBase64 } from './max-pool-grad-wasm.js';
+import { wasmBase64 as im2colBase64 } from './im2col-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -160,4 +161,14 @@ export interface MaxPoolGradKernel {
 /** The max-pool gradient kernel over `memory` (one instance per memory and thread); see max-pool-grad.wat. */
 export function maxPoolGradFor(memory: WebAssembly.Memory): MaxPoolGradKernel {
   return instanceOver<MaxPoolGradKernel>(maxPoolGradBase64, memory);
+}
+
+export interface Im2colKernel {
+  /** See im2col.wat: byte offsets of the channel-major input and of the output, then the geometry. */
+  patchesT(xc: number, out: number, rows: number, cin: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, oh: number, ow: number, top: number, left: number): void;
+}
+
+/** The transposed-patches kernel over `memory` (one instance per memory and thread); see im2col.wat. */
+export function im2colFor(memory: WebAssembly.Memory): Im2colKernel {
+  return instanceOver<Im2colKernel>(im2colBase64, memory);
 }
