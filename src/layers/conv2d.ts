@@ -5,14 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
-import { checkInitializer, type InitializerConfig } from '../initializers.js';
-import { badOption, checkOptionKeys, checkPositiveInt } from '../errors.js';
+import type { InitializerConfig } from '../initializers.js';
+import { checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { filterGradient, inputGradient, type ConvGeometry } from '../engine/conv-grads.js';
 import { plantedBug } from '../testing.js';
 import { PackedKernel } from '../engine/packed-kernel.js';
 import { timed } from '../engine/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
+import { weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 
 export interface Conv2DOptions {
@@ -37,7 +38,7 @@ export interface Conv2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', 'className'];
+const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'];
 
 interface ConvCache {
   x: T;
@@ -70,7 +71,7 @@ export class Conv2D extends Layer {
   constructor(options: Conv2DOptions) {
     super(options?.name);
     const where = layerWhere('Conv2D', options?.name);
-    checkOptionKeys(where, options, OPTIONS);
+    checkLayerOptions(where, options, OPTIONS, { activation: 'name', inputShape: 'shape' });
     this.filters = checkPositiveInt(where, 'filters', options?.filters);
     this.kernelSize = pairOption(where, 'kernelSize', options.kernelSize);
     this.strides = pairOption(where, 'strides', options.strides ?? 1);
@@ -80,14 +81,7 @@ export class Conv2D extends Layer {
     if (this.strides.some((s) => s > 1) && this.dilationRate.some((d) => d > 1)) {
       throw new RangeError(`${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`);
     }
-    this.activation = getActivation(options.activation);
-    if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
-    this.useBias = options.useBias ?? true;
-    this.kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
-    this.biasInitializer = options.biasInitializer ?? 'zeros';
-    checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
-    checkInitializer(this.biasInitializer, `${where} biasInitializer`);
-    this.declaredInputShape = options.inputShape;
+    ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
   }
 
   get defaultName(): string {

@@ -1,11 +1,12 @@
 /** Dense: y = activation(x @ kernel + bias), with kernel [in, out] as in Keras. */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
-import { checkInitializer, type InitializerConfig } from '../initializers.js';
-import { badOption, checkLayerOptions, checkPositiveInt } from '../errors.js';
+import type { InitializerConfig } from '../initializers.js';
+import { checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { matMul, transpose } from '../engine/wasm-matmul.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { PackedKernel } from '../engine/packed-kernel.js';
+import { weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
 
 type T2 = tf.Tensor2D;
@@ -56,14 +57,7 @@ export class Dense extends Layer {
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
-    this.activation = getActivation(options.activation);
-    if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
-    this.useBias = options.useBias ?? true;
-    this.kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
-    this.biasInitializer = options.biasInitializer ?? 'zeros';
-    checkInitializer(this.kernelInitializer, `${where} kernelInitializer`);
-    checkInitializer(this.biasInitializer, `${where} biasInitializer`);
-    this.declaredInputShape = options.inputShape;
+    ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
   }
 
   get defaultName(): string {

@@ -1,6 +1,6 @@
 /** Flatten: [rows, ...sample shape] -> [rows, values per sample], in row-major (channels-last) order. */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkOptionKeys } from '../errors.js';
+import { checkLayerOptions } from '../errors.js';
 import { dataFormatOption, layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
 
@@ -16,7 +16,7 @@ export class Flatten extends Layer {
   constructor(options: FlattenOptions = {}) {
     super(options?.name);
     const where = layerWhere('Flatten', options?.name);
-    checkOptionKeys(where, options, ['dataFormat', 'inputShape', 'name', 'className']);
+    checkLayerOptions(where, options, ['dataFormat', 'inputShape', 'name'], { inputShape: 'shape' });
     dataFormatOption(where, options.dataFormat);
     this.declaredInputShape = options.inputShape;
   }

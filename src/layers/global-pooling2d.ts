@@ -3,7 +3,7 @@
  * [rows, h, w, c] -> [rows, c] (or [rows, 1, 1, c] with keepdims, as Keras).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { badOption, checkOptionKeys } from '../errors.js';
+import { badOption, checkLayerOptions } from '../errors.js';
 import { dataFormatOption, layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
 
@@ -15,7 +15,7 @@ export interface GlobalPooling2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['keepdims', 'dataFormat', 'inputShape', 'name', 'className'];
+const OPTIONS = ['keepdims', 'dataFormat', 'inputShape', 'name'];
 
 abstract class GlobalPooling2D extends Layer {
   readonly keepdims: boolean;
@@ -23,7 +23,7 @@ abstract class GlobalPooling2D extends Layer {
   constructor(className: string, options: GlobalPooling2DOptions = {}) {
     super(options?.name);
     const where = layerWhere(className, options?.name);
-    checkOptionKeys(where, options, OPTIONS);
+    checkLayerOptions(where, options, OPTIONS, { inputShape: 'shape' });
     if (options.keepdims !== undefined && typeof options.keepdims !== 'boolean') throw badOption(where, 'keepdims', 'a boolean', options.keepdims);
     this.keepdims = options.keepdims ?? false;
     dataFormatOption(where, options.dataFormat);

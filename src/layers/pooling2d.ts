@@ -4,7 +4,7 @@
  * Average pooling with 'same' padding divides by the values inside the input, as TensorFlow does.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkOptionKeys } from '../errors.js';
+import { checkLayerOptions } from '../errors.js';
 import { maxPoolGradient } from '../engine/conv-grads.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
@@ -20,7 +20,7 @@ export interface Pooling2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['poolSize', 'strides', 'padding', 'dataFormat', 'inputShape', 'name', 'className'];
+const OPTIONS = ['poolSize', 'strides', 'padding', 'dataFormat', 'inputShape', 'name'];
 
 abstract class Pooling2D extends Layer {
   readonly poolSize: [number, number];
@@ -31,7 +31,7 @@ abstract class Pooling2D extends Layer {
   constructor(className: string, options: Pooling2DOptions = {}) {
     super(options?.name);
     const where = layerWhere(className, options?.name);
-    checkOptionKeys(where, options, OPTIONS);
+    checkLayerOptions(where, options, OPTIONS, { inputShape: 'shape' });
     this.poolSize = pairOption(where, 'poolSize', options.poolSize ?? 2);
     this.strides = options.strides === undefined || options.strides === null ? this.poolSize : pairOption(where, 'strides', options.strides);
     this.padding = paddingOption(where, options.padding);

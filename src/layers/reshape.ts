@@ -1,6 +1,6 @@
 /** Reshape: each sample to `targetShape` (one dimension may be -1: inferred), values in row-major order. */
 import * as tf from '@tensorflow/tfjs-core';
-import { badOption, checkOptionKeys } from '../errors.js';
+import { badOption, checkLayerOptions } from '../errors.js';
 import { layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
 
@@ -17,7 +17,7 @@ export class Reshape extends Layer {
   constructor(options: ReshapeOptions) {
     super(options?.name);
     const where = layerWhere('Reshape', options?.name);
-    checkOptionKeys(where, options, ['targetShape', 'inputShape', 'name', 'className']);
+    checkLayerOptions(where, options, ['targetShape', 'inputShape', 'name'], { inputShape: 'shape' });
     const t = options?.targetShape;
     const ok = Array.isArray(t) && t.length > 0 && t.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && t.filter((d) => d === -1).length <= 1;
     if (!ok) throw badOption(where, 'targetShape', 'a non-empty array of positive integers, with at most one -1', t);

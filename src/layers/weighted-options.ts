@@ -1,0 +1,31 @@
+/**
+ * The options that Dense and Conv2D share (Keras's `activation`, `use_bias`, `kernel_initializer`,
+ * `bias_initializer`, `input_shape`), checked and with Keras's defaults, in one place.
+ */
+import { type Activation, getActivation } from '../activations.js';
+import { checkInitializer, type InitializerConfig } from '../initializers.js';
+import { badOption } from '../errors.js';
+
+export interface WeightedLayerOptions {
+  activation?: string;
+  useBias?: boolean;
+  kernelInitializer?: InitializerConfig;
+  biasInitializer?: InitializerConfig;
+  inputShape?: number[];
+}
+
+/** The checked shared options; `where` names the layer in errors ("Dense 'dense_1'"). */
+export function weightedLayerOptions(where: string, options: WeightedLayerOptions) {
+  if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
+  const kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
+  const biasInitializer = options.biasInitializer ?? 'zeros';
+  checkInitializer(kernelInitializer, `${where} kernelInitializer`);
+  checkInitializer(biasInitializer, `${where} biasInitializer`);
+  return {
+    activation: getActivation(options.activation) as Activation,
+    useBias: options.useBias ?? true,
+    kernelInitializer,
+    biasInitializer,
+    declaredInputShape: options.inputShape,
+  };
+}
