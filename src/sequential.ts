@@ -192,7 +192,15 @@ export class Sequential implements CallbackModel {
     const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
     const metrics = options.metrics ?? [];
     if (!Array.isArray(metrics)) throw badOption('compile', 'metrics', 'an array of metric names', metrics);
-    const outputCols = this.layers[this.layers.length - 1].outputShape![0];
+    const last = this.layers[this.layers.length - 1];
+    const outputShape = last.outputShape!;
+    // Keras applies a cross-entropy along the last axis of each position; lockstep's losses see a sample's
+    // outputs as one row, which is the same for elementwise losses (mse, mae, huber, binary cross-entropy)
+    // but not for a distribution over classes.
+    if (outputShape.length > 1 && (loss.target === 'sparse' || loss.name === 'categorical_crossentropy')) {
+      throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${last.name}' (${last.className}) outputs (None, ${outputShape.join(', ')}): add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
+    }
+    const outputCols = outputShape.reduce((a, b) => a * b, 1);
     metrics.forEach((m) => getMetric(m, loss, outputCols));
     const plan: Plan = {
       layers: this.layers.filter((l) => !(l instanceof InputLayer)).map((l) => l.getConfig()),

@@ -186,6 +186,15 @@ describe('bad input: a clear error naming the layer and shapes, and nothing chan
     expect(() => layers.MaxPooling2D({ poolSize: 2, pool_size: 2 } as never)).toThrow(/Unrecognized option 'pool_size' for MaxPooling2D; did you mean 'poolSize'\?/);
   });
 
+  it('a cross-entropy over an image-shaped output is refused at compile (Keras would take it per position)', () => {
+    const m = new Sequential();
+    m.add(layers.Input({ shape: [4, 4, 1] }));
+    m.add(layers.Conv2D({ filters: 3, kernelSize: 2, activation: 'softmax' }));
+    expect(() => m.compile({ loss: 'categorical_crossentropy' })).toThrow("compile: categorical_crossentropy needs an output of shape (None, classes), but layer 'conv2d' (Conv2D) outputs (None, 3, 3, 3)");
+    expect(() => m.compile({ loss: 'sparse_categorical_crossentropy' })).toThrow(/needs an output of shape \(None, classes\)/);
+    expect(() => m.compile({ loss: 'mse', metrics: ['mae'] })).not.toThrow();
+  });
+
   it('ragged or non-numeric nested images are named by their index', async () => {
     const m = small();
     const img = () => Array.from({ length: 6 }, () => Array.from({ length: 6 }, () => [0, 0]));
