@@ -67,7 +67,7 @@ function convModelArb(norm: (rank: number) => fc.Arbitrary<NormLayer>): fc.Arbit
   return fc.tuple(int(1, 4), int(1, 4), int(1, 2)).chain((inputShape) => {
     const conv: fc.Arbitrary<Conv2DSpec> = fc
       .record({ filters: int(1, 3), kh: int(1, Math.min(2, inputShape[0])), kw: int(1, Math.min(2, inputShape[1])), padding: fc.constantFrom<'valid' | 'same'>('valid', 'same'), activation: actArb, useBias: fc.boolean() })
-      .map(({ filters, kh, kw, padding, activation, useBias }) => ({ kind: 'conv2d', filters, kernelSize: [kh, kw], strides: [1, 1], padding, dilationRate: [1, 1], activation, useBias }));
+      .map(({ filters, kh, kw, padding, activation, useBias }): Conv2DSpec => ({ kind: 'conv2d', filters, kernelSize: [kh, kw], strides: [1, 1], padding, dilationRate: [1, 1], activation, useBias }));
     return fc.record({
       inputShape: fc.constant(inputShape),
       layers: fc.tuple(conv, norm(4), denseArb(int(1, 2))).map(([c, n, d]): NormLayer[] => [{ kind: 'conv2d', conv: c }, n, { kind: 'flatten' }, d]),
@@ -93,7 +93,7 @@ function caseArb(models: fc.Arbitrary<NormModel>, minParts = 1): fc.Arbitrary<Ca
     const inputs = rows * shapes[0].reduce((a, b) => a * b, 1);
     const outputs = rows * shapes.at(-1)![0];
     const cuts = fc.uniqueArray(int(1, rows - 1), { minLength: minParts - 1, maxLength: Math.min(3, rows - 1) }).map((c) => {
-      const at = [0, ...c.sort((a, b) => a - b), rows];
+      const at = [0, ...[...c].sort((a, b) => a - b), rows];
       return at.slice(1).map((v, i) => v - at[i]);
     });
     return fc.record({

@@ -15,30 +15,33 @@ export const momentSlotWidth = (channels: number) => 1 + 2 * channels;
 /** Floats a backward slot holds: sum(dy) per channel, then sum(dy * (x - mean)). */
 export const gradientSlotWidth = (channels: number) => 2 * channels;
 
-/** Channel sums of v[from, from + count) (an [outer, channels, inner] block), added into `out`. */
-function channelSums(v: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array, at: number, map?: (x: number, c: number) => number): void {
-  const end = from + count;
-  let e = from;
-  while (e < end) {
-    for (let c = 0; c < channels; c++) {
-      let s = 0;
-      if (map) for (let i = 0; i < inner; i++) s += map(v[e++], c);
-      else for (let i = 0; i < inner; i++) s += v[e++];
-      out[at + c] += s;
-    }
-  }
-}
-
 /** A shard's (count, means, M2s) over v[from, from + count) into `out` (momentSlotWidth floats). */
 export function shardMoments(v: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array): void {
   out.fill(0);
   const n = count / channels;
   out[0] = n;
   if (n === 0) return;
-  channelSums(v, from, count, channels, inner, out, 1);
+  const end = from + count;
+  // Plain loops, no callbacks: this runs over every activation of the layer, twice.
+  for (let e = from; e < end; ) {
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      for (let i = 0; i < inner; i++) s += v[e++];
+      out[1 + c] += s;
+    }
+  }
   for (let c = 0; c < channels; c++) out[1 + c] /= n;
-  const mean = out.subarray(1, 1 + channels);
-  channelSums(v, from, count, channels, inner, out, 1 + channels, (x, c) => (x - mean[c]) * (x - mean[c]));
+  for (let e = from; e < end; ) {
+    for (let c = 0; c < channels; c++) {
+      const m = out[1 + c];
+      let s = 0;
+      for (let i = 0; i < inner; i++) {
+        const d = v[e++] - m;
+        s += d * d;
+      }
+      out[1 + channels + c] += s;
+    }
+  }
 }
 
 export interface Moments {
