@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Sequential, layers, initBackend, Matrix } from '../src/index.js';
 import { layerFromConfig } from '../src/layers/index.js';
+import { fromModelTopology, toModelTopology } from '../src/io/index.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -240,5 +241,32 @@ describe('LayerNormalization in a model', () => {
       const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / 4;
       row.forEach((v, c) => expect(Math.abs(out[r * 4 + c] - (v - mean) / Math.sqrt(variance + 1e-3))).toBeLessThan(1e-5));
     }
+  });
+});
+
+describe('the saved format (Keras / TensorFlow.js layers JSON)', () => {
+  const seq = (...layers: unknown[]) => ({ class_name: 'Sequential', config: { name: 's', layers } });
+  const input = { class_name: 'InputLayer', config: { batch_input_shape: [null, 4], name: 'in' } };
+
+  it("reads Keras 3's BatchNormalization and LayerNormalization configs, and writes what it reads", () => {
+    const keras3 = seq(
+      input,
+      { class_name: 'BatchNormalization', config: { name: 'bn', trainable: true, axis: -1, momentum: 0.9, epsilon: 0.001, center: true, scale: false, beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} }, moving_mean_initializer: { class_name: 'Zeros', config: {} }, moving_variance_initializer: { class_name: 'Ones', config: {} }, beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null, synchronized: false } },
+      { class_name: 'LayerNormalization', config: { name: 'ln', axis: [-1], epsilon: 0.01, center: false, scale: true, rms_scaling: false, beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} } } },
+    );
+    const { layers: configs } = fromModelTopology(keras3);
+    expect(configs[1]).toEqual({ className: 'BatchNormalization', name: 'bn', axis: -1, momentum: 0.9, epsilon: 0.001, center: true, scale: false, betaInitializer: 'zeros', gammaInitializer: 'ones', movingMeanInitializer: 'zeros', movingVarianceInitializer: 'ones' });
+    expect(configs[2]).toMatchObject({ className: 'LayerNormalization', name: 'ln', axis: [-1], epsilon: 0.01, center: false, scale: true });
+    expect(fromModelTopology(toModelTopology('s', configs as never)).layers).toEqual(configs);
+  });
+
+  it.each([
+    ['a regularizer', { class_name: 'BatchNormalization', config: { name: 'bn', gamma_regularizer: { class_name: 'L2', config: { l2: 0.1 } } } }, `layer 1 (BatchNormalization 'bn'): gamma_regularizer is not supported`],
+    ['a momentum outside [0, 1]', { class_name: 'BatchNormalization', config: { name: 'bn', momentum: 2 } }, `layer 1 (BatchNormalization 'bn'): momentum must be in [0, 1]. Received: momentum=2`],
+    ['a zero epsilon', { class_name: 'BatchNormalization', config: { name: 'bn', epsilon: 0 } }, `layer 1 (BatchNormalization 'bn'): epsilon must be a positive number. Received: epsilon=0`],
+    ['an unknown field', { class_name: 'BatchNormalization', config: { name: 'bn', renorm: true } }, `layer 1 (BatchNormalization 'bn'): unknown field 'renorm'`],
+    ['rms_scaling', { class_name: 'LayerNormalization', config: { name: 'ln', rms_scaling: true } }, `layer 1 (LayerNormalization 'ln'): rms_scaling is not supported. Received: rms_scaling=true`],
+  ])('rejects %s, naming the layer and the field', (_what, layer, message) => {
+    expect(() => fromModelTopology(seq(input, layer))).toThrow(message);
   });
 });
