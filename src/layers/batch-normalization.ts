@@ -19,6 +19,7 @@ import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkFraction, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { heapView } from '../engine/heap.js';
 import { plantedBug } from '../testing.js';
+import { timed } from '../engine/profile.js';
 import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type BatchSync, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
@@ -189,7 +190,7 @@ export class BatchNormalization extends Layer {
     const xv = heapView(x);
     const slots = sync.gather(momentSlotWidth(channels), (k, out) => {
       const p = sync.parts[k];
-      shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out);
+      timed('BatchNormalization partial sums', () => shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out));
     });
     const groups = this.groups(sync, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
     const outs = groups.map((g) => this.normalize(this.rowsOf(x, g), g.stats.mean, g.invStd));
@@ -221,7 +222,7 @@ export class BatchNormalization extends Layer {
     const xcv = heapView(xc);
     const sums = parts.map((p) => {
       const out = new Float64Array(gradientSlotWidth(channels));
-      shardGradientSums(dyv, xcv, p.start * perRow, p.rows * perRow, channels, inner, out);
+      timed('BatchNormalization partial sums', () => shardGradientSums(dyv, xcv, p.start * perRow, p.rows * perRow, channels, inner, out));
       return out;
     });
     const groupOf = (k: number) => groups.find((g) => g.parts.includes(k))!;

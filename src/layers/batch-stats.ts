@@ -15,33 +15,45 @@ export const momentSlotWidth = (channels: number) => 1 + 2 * channels;
 /** Floats a backward slot holds: sum(dy) per channel, then sum(dy * (x - mean)). */
 export const gradientSlotWidth = (channels: number) => 2 * channels;
 
+/** Adds v[from, from + count)'s channel sums (or, with `centre`, sums of squared deviations from it) into `acc`. */
+function channelPass(v: Float32Array, from: number, count: number, channels: number, inner: number, acc: Float64Array, centre?: Float64Array): void {
+  const end = from + count;
+  if (inner === 1) {
+    // Channels last (Dense, Conv2D's default): one value per channel, channel by channel.
+    for (let e = from; e < end; e += channels) {
+      if (centre) {
+        for (let c = 0; c < channels; c++) {
+          const d = v[e + c] - centre[c];
+          acc[c] += d * d;
+        }
+      } else for (let c = 0; c < channels; c++) acc[c] += v[e + c];
+    }
+    return;
+  }
+  for (let e = from; e < end; ) {
+    for (let c = 0; c < channels; c++) {
+      const m = centre ? centre[c] : 0;
+      let s = 0;
+      for (let i = 0; i < inner; i++, e++) s += centre ? (v[e] - m) * (v[e] - m) : v[e];
+      acc[c] += s;
+    }
+  }
+}
+
 /** A shard's (count, means, M2s) over v[from, from + count) into `out` (momentSlotWidth floats). */
 export function shardMoments(v: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array): void {
-  out.fill(0);
   const n = count / channels;
+  // Local accumulators: `out` is shared memory, written once at the end.
+  const mean = new Float64Array(channels);
+  const m2 = new Float64Array(channels);
+  if (n > 0) {
+    channelPass(v, from, count, channels, inner, mean);
+    for (let c = 0; c < channels; c++) mean[c] /= n;
+    channelPass(v, from, count, channels, inner, m2, mean);
+  }
   out[0] = n;
-  if (n === 0) return;
-  const end = from + count;
-  // Plain loops, no callbacks: this runs over every activation of the layer, twice.
-  for (let e = from; e < end; ) {
-    for (let c = 0; c < channels; c++) {
-      let s = 0;
-      for (let i = 0; i < inner; i++) s += v[e++];
-      out[1 + c] += s;
-    }
-  }
-  for (let c = 0; c < channels; c++) out[1 + c] /= n;
-  for (let e = from; e < end; ) {
-    for (let c = 0; c < channels; c++) {
-      const m = out[1 + c];
-      let s = 0;
-      for (let i = 0; i < inner; i++) {
-        const d = v[e++] - m;
-        s += d * d;
-      }
-      out[1 + channels + c] += s;
-    }
-  }
+  out.set(mean, 1);
+  out.set(m2, 1 + channels);
 }
 
 export interface Moments {
@@ -72,21 +84,33 @@ export function combineMoments(slots: readonly Float64Array[], channels: number)
 
 /** A shard's sum(dy) and sum(dy * xc) per channel over [from, from + count) into `out` (gradientSlotWidth floats). */
 export function shardGradientSums(dy: Float32Array, xc: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array): void {
-  out.fill(0);
+  const sdy = new Float64Array(channels);
+  const sdyx = new Float64Array(channels);
   const end = from + count;
-  let e = from;
-  while (e < end) {
-    for (let c = 0; c < channels; c++) {
-      let sdy = 0;
-      let sdyx = 0;
-      for (let i = 0; i < inner; i++, e++) {
-        sdy += dy[e];
-        sdyx += dy[e] * xc[e];
+  if (inner === 1) {
+    for (let e = from; e < end; e += channels) {
+      for (let c = 0; c < channels; c++) {
+        const d = dy[e + c];
+        sdy[c] += d;
+        sdyx[c] += d * xc[e + c];
       }
-      out[c] += sdy;
-      out[channels + c] += sdyx;
+    }
+  } else {
+    for (let e = from; e < end; ) {
+      for (let c = 0; c < channels; c++) {
+        let a = 0;
+        let b = 0;
+        for (let i = 0; i < inner; i++, e++) {
+          a += dy[e];
+          b += dy[e] * xc[e];
+        }
+        sdy[c] += a;
+        sdyx[c] += b;
+      }
     }
   }
+  out.set(sdy, 0);
+  out.set(sdyx, channels);
 }
 
 /** Slots summed in slot order. */
