@@ -5,7 +5,7 @@
  * checked in normalization-gradcheck.test.ts, the worker counts in determinism.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Sequential, layers, initBackend, Matrix } from '../src/index.js';
+import { Sequential, layers, initBackend, Matrix, Callback } from '../src/index.js';
 import { layerFromConfig } from '../src/layers/index.js';
 import { fromModelTopology, toModelTopology } from '../src/io/index.js';
 
@@ -137,14 +137,14 @@ describe('BatchNormalization in a model', () => {
     const rows = 40;
     const x = values(rows * 4, 11);
     const labels = Int32Array.from({ length: rows }, (_, r) => (x[r * 4] + x[r * 4 + 1] > 0 ? 1 : 0));
-    const train = async (workers: number) => {
+    const train = async (workers: number, callbacks: Callback[] = []) => {
       const model = new Sequential({ seed: 4 });
       model.add(layers.Input({ shape: [4] }));
       model.add(layers.Dense({ units: 6, activation: 'tanh' }));
       model.add(layers.BatchNormalization({ momentum: 0.8 }));
       model.add(layers.Dense({ units: 2, activation: 'softmax' }));
       model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam' });
-      const history = await model.fit(new Matrix(x, rows, 4), labels, { batchSize: 16, microBatchSize: 4, epochs: 2, workers, verbose: 0, seed: 9 });
+      const history = await model.fit(new Matrix(x, rows, 4), labels, { batchSize: 16, microBatchSize: 4, epochs: 2, workers, verbose: 0, seed: 9, callbacks });
       const bits = model.getWeights().map((w) => Array.from(new Uint32Array(w.data.slice().buffer)));
       await model.dispose();
       return { bits, history };
@@ -152,6 +152,14 @@ describe('BatchNormalization in a model', () => {
     const inProcess = await train(0);
     const pooled = await train(2);
     expect(pooled.bits).toEqual(inProcess.bits);
+    // The step-exact path (a batch callback: workers wait at every step boundary) exchanges the same way.
+    const gated = await train(2, [new (class extends Callback {
+      steps = 0;
+      onBatchEnd(): void {
+        this.steps++;
+      }
+    })()]);
+    expect(gated.bits).toEqual(inProcess.bits);
     // The exchange was used and timed: 2 calls (forward, backward) per step on each worker.
     const t = pooled.history.timing[0];
     expect(t.exchangesPerStep).toBeGreaterThan(1.5);
