@@ -19,6 +19,11 @@ export function paramCount(layer: Layer): number {
   return layer.built ? layer.params().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0) : 0;
 }
 
+/** A built layer's weights that no optimizer trains (BatchNormalization's moving statistics). */
+export function nonTrainableCount(layer: Layer): number {
+  return layer.built ? layer.params().reduce((n, p) => n + (p.movingAverage ? p.shape.reduce((a, b) => a * b, 1) : 0), 0) : 0;
+}
+
 export function summaryTable(modelName: string, layers: Layer[]): string {
   const widths = [33, 24, 15];
   const rows = layers
@@ -38,8 +43,9 @@ export function summaryTable(modelName: string, layers: Layer[]): string {
   });
   out.push(line('└', '┴', '┘', '─'));
   const total = layers.reduce((n, l) => n + paramCount(l), 0);
+  const frozen = layers.reduce((n, l) => n + nonTrainableCount(l), 0);
   out.push(` Total params: ${fmt(total)} (${readableBytes(total * 4)})`);
-  out.push(` Trainable params: ${fmt(total)} (${readableBytes(total * 4)})`);
-  out.push(` Non-trainable params: 0 (${readableBytes(0)})`);
+  out.push(` Trainable params: ${fmt(total - frozen)} (${readableBytes((total - frozen) * 4)})`);
+  out.push(` Non-trainable params: ${fmt(frozen)} (${readableBytes(frozen * 4)})`);
   return out.join('\n');
 }

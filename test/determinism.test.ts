@@ -156,3 +156,40 @@ describe('a small convnet (Conv2D, MaxPooling2D, Flatten, Dropout) is the same b
     assertSame([whole, resumed], ['uninterrupted', 'stopped after 2, saved, resumed']);
   }, TIMEOUT);
 });
+
+describe('BatchNormalization (statistics of the whole batch, exchanged between workers) is the same bits for any worker count', () => {
+  // Batches of 64 in eight micro-shards of 8, the last batch partial (4 shards: with 8 workers, half of them
+  // hold no shard in that step and must not take part in the exchange); EarlyStopping restores the best
+  // weights, moving statistics included.
+  const counts = [0, 1, 2, 3, 4, 8];
+  const BN = { batchnorm: true };
+  const CONV_BN = { batchnorm: true, convnet: true, features: 32, epochs: 4, earlyStopping: false };
+
+  it(`after Dense: workers ${counts.join(', ')} give identical weights, moving statistics, optimizer state and history`, async () => {
+    const runs: RunResult[] = [];
+    for (const w of counts) runs.push(await run({ ...BN, workers: w }));
+    assertSame(runs, counts.map((w) => `batchnorm, workers ${w}`));
+    expect(runs[0].sha).not.toBe((await runWith(0)).sha);
+    expect(runs[0].iterations).toBeGreaterThan(runs[0].epochs.length * 2);
+  }, TIMEOUT);
+
+  it('after Dense: stopping, saving and resuming in another process equals the uninterrupted run', async () => {
+    const common = { ...BN, earlyStopping: false, epochs: BASE.epochs };
+    const k = Math.floor(BASE.epochs / 2);
+    const whole = await run({ ...common, workers: 0 });
+    const dir = join(scratch, 'batchnorm');
+    const first = await run({ ...common, workers: 2, phase: 'first', stopAfter: k, dir });
+    expect(first.resumedVia).toBe('saved');
+    const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: k, dir });
+    const resumed = { ...rest, epochs: [...first.epochs, ...rest.epochs], history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])) };
+    assertSame([whole, resumed], ['uninterrupted', `stopped after ${k}, saved, resumed`]);
+  }, TIMEOUT);
+
+  it(`after Conv2D (per channel, over rows, height and width): workers ${counts.join(', ')} give identical bits`, async () => {
+    const runs: RunResult[] = [];
+    for (const w of counts) runs.push(await run({ ...CONV_BN, workers: w }));
+    assertSame(runs, counts.map((w) => `convnet with batchnorm, workers ${w}`));
+    const loss = runs[0].history.loss;
+    expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+  }, TIMEOUT);
+});

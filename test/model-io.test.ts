@@ -384,6 +384,84 @@ describe('convnets in the TensorFlow.js layers format', () => {
   });
 });
 
+/** Conv2D, BatchNormalization per channel, pooling, Flatten, Dense, BatchNormalization per unit, LayerNormalization, Dense. */
+function normnet(): Sequential {
+  const model = new Sequential({ name: 'normnet', seed: 6 });
+  model.add(layers.Input({ shape: [8, 8, 1] }));
+  model.add(layers.Conv2D({ filters: 3, kernelSize: 3, activation: 'relu', padding: 'same' }));
+  model.add(layers.BatchNormalization({ momentum: 0.5 }));
+  model.add(layers.MaxPooling2D({ poolSize: 2 }));
+  model.add(layers.Flatten());
+  model.add(layers.Dense({ units: 6, activation: 'tanh' }));
+  model.add(layers.BatchNormalization({ momentum: 0.7, epsilon: 0.01, center: false }));
+  model.add(layers.LayerNormalization({ epsilon: 0.01 }));
+  model.add(layers.Dense({ units: 3, activation: 'softmax' }));
+  return model;
+}
+
+/**
+ * tfjs-layers' weights by name: its model.weights lists every trainable weight before the non-trainable ones
+ * (Keras 3 and lockstep go layer by layer), so models with moving statistics are compared by name.
+ */
+const tfjsWeightsByName = (m: tfl.LayersModel) => Object.fromEntries(m.weights.map((w) => [w.originalName, w.read().dataSync() as Float32Array]));
+const weightsByName = (m: Sequential) => Object.fromEntries(m.getWeights().map((w) => [w.name, w.data]));
+
+describe('normalization layers in the TensorFlow.js layers format', () => {
+  it('tfjs-layers reads a trained lockstep model with BatchNormalization and LayerNormalization: gamma, beta, moving statistics, predictions within 1e-5', async () => {
+    const model = normnet();
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: 0.01 }, metrics: ['accuracy'] });
+    await model.fit(imgX, imgLabels, { batchSize: 8, microBatchSize: 4, epochs: 2, workers: 0, verbose: 0, seed: 3 });
+    // Training moved the moving statistics away from their initial zeros and ones.
+    expect(Array.from(model.getWeights().find((w) => w.name === 'batch_normalization/moving_mean')!.data).some((v) => v !== 0)).toBe(true);
+    const dir = freshDir();
+    await model.save(dir);
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    expect(json.weightsManifest[0].weights.slice(2, 6)).toEqual(['gamma', 'beta', 'moving_mean', 'moving_variance'].map((n) => ({ name: `batch_normalization/${n}`, shape: [3], dtype: 'float32' })));
+    const x = images(5, 31);
+    const theirs = await onCpu(async () => {
+      const tfModel = await tfl.loadLayersModel(tfjsFileLoader(dir));
+      const out = tf.tidy(() => (tfModel.predict(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync() as Float32Array);
+      return { out, weights: tfjsWeightsByName(tfModel), layers: tfModel.layers.map((l) => l.getClassName()) };
+    });
+    expect(theirs.layers).toEqual(['InputLayer', 'Conv2D', 'BatchNormalization', 'MaxPooling2D', 'Flatten', 'Dense', 'BatchNormalization', 'LayerNormalization', 'Dense']);
+    expect(theirs.weights).toEqual(weightsByName(model));
+    expectClose(theirs.out, (await model.predict(x, { workers: 0 })).data);
+    // lockstep reads its own file back to the same layers and bits, and resumes training exactly.
+    const loaded = await loadModel(dir);
+    expect(loaded.layerConfigs()).toEqual(model.layerConfigs());
+    expect(await predictBytes(loaded, x)).toEqual(await predictBytes(model, x));
+  });
+
+  it('lockstep loads a model with BatchNormalization and LayerNormalization that tfjs-layers built and saved: same weights, predictions within 1e-5', async () => {
+    const x = images(5, 32);
+    const dir = freshDir();
+    const { weights, out } = await onCpu(async () => {
+      const tfModel = tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, activation: 'relu' }),
+          tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 0.01, movingMeanInitializer: 'randomNormal', movingVarianceInitializer: 'ones', gammaInitializer: 'randomUniform', betaInitializer: 'randomNormal' }),
+          tfl.layers.flatten(),
+          tfl.layers.dense({ units: 5, activation: 'sigmoid' }),
+          tfl.layers.batchNormalization({ axis: 1, scale: false, movingMeanInitializer: 'randomUniform' }),
+          tfl.layers.layerNormalization({ betaInitializer: 'randomNormal', gammaInitializer: 'randomUniform' }),
+          tfl.layers.dense({ units: 2 }),
+        ],
+      });
+      await tfModel.save(tfjsFileSaver(dir));
+      return {
+        weights: tfjsWeightsByName(tfModel),
+        out: tf.tidy(() => (tfModel.predict(tf.tensor(x.data, x.shape)) as tf.Tensor).dataSync() as Float32Array),
+      };
+    });
+    const loaded = await loadModel(dir);
+    expect(loaded.layers.map((l) => l.className)).toEqual(['InputLayer', 'Conv2D', 'BatchNormalization', 'Flatten', 'Dense', 'BatchNormalization', 'LayerNormalization', 'Dense']);
+    expect(weightsByName(loaded)).toEqual(weights);
+    // The moving statistics tfjs drew at random really arrived (not left at lockstep's zeros and ones).
+    expect(Object.entries(weights).filter(([n]) => n.endsWith('/moving_mean')).every(([, v]) => v.some((e) => e !== 0))).toBe(true);
+    expectClose((await loaded.predict(x, { workers: 0 })).data, out);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Damaged directories: loadModel throws a message naming the problem, and never returns a partial model.
 

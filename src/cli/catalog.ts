@@ -61,6 +61,9 @@ export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
     MaxPooling2D, AveragePooling2D: poolSize (2), strides (poolSize), padding ("valid"), dataFormat.
     GlobalAveragePooling2D, GlobalMaxPooling2D: keepdims (false), dataFormat.
     Flatten: dataFormat.   Reshape: targetShape (one dimension may be -1).
+    BatchNormalization: axis (-1), momentum (0.99), epsilon (0.001), center, scale, betaInitializer,
+      gammaInitializer, movingMeanInitializer, movingVarianceInitializer (statistics of the whole batch).
+    LayerNormalization: axis (-1, or a list), epsilon (0.001), center, scale, betaInitializer, gammaInitializer.
   A small convnet: "inputShape": [28, 28, 1], "layers": [{ "className": "Conv2D", "filters": 8, "kernelSize": 3,
     "activation": "relu" }, { "className": "MaxPooling2D" }, { "className": "Flatten" },
     { "className": "Dense", "units": 10, "activation": "softmax" }]

@@ -43,6 +43,8 @@ const LAYER_FIELDS: Record<string, string[]> = {
   GlobalMaxPooling2D: GLOBAL_POOLING_FIELDS,
   Flatten: ['className', 'name', 'dataFormat'],
   Reshape: ['className', 'name', 'targetShape'],
+  BatchNormalization: ['className', 'name', 'axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
+  LayerNormalization: ['className', 'name', 'axis', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer'],
 };
 // The layer factories by class name; their constructors check every value (ranges, pairs, initializers).
 const FACTORIES: Record<string, (options: never) => Layer> = {
@@ -55,6 +57,8 @@ const FACTORIES: Record<string, (options: never) => Layer> = {
   GlobalMaxPooling2D: L.GlobalMaxPooling2D,
   Flatten: L.Flatten,
   Reshape: L.Reshape,
+  BatchNormalization: L.BatchNormalization,
+  LayerNormalization: L.LayerNormalization,
 };
 // Fields without a default, checked here so the message says "is required".
 const REQUIRED: Record<string, Record<string, string>> = {

@@ -24,11 +24,17 @@ export const Ctrl = {
    * path (batch callbacks, an AbortSignal) opens step t + 1 only after the callbacks of step t returned.
    */
   Gate: 7,
-  Length: 8,
+  /** The batch-statistics exchange's own barrier (engine/shard-exchange.ts), inside a step's compute phase. */
+  SyncCount: 8,
+  SyncGeneration: 9,
+  Length: 10,
 } as const;
 
-/** Per-worker timing counters (float64, milliseconds), for the benchmark's compute/reduce/sync split. */
-export const Timing = { Compute: 0, Reduce: 1, Sync: 2, Length: 3 } as const;
+/**
+ * Per-worker timing counters (float64, milliseconds), for the benchmark's compute/reduce/sync split; Exchange
+ * is the time spent waiting at the batch-statistics exchange (not counted in Compute), Gathers its calls.
+ */
+export const Timing = { Compute: 0, Reduce: 1, Sync: 2, Exchange: 3, Gathers: 4, Length: 5 } as const;
 
 /** Float32 arrays in SharedArrayBuffers, as structured clone sends them (shared, not copied). */
 export function sharedF32(length: number): Float32Array {

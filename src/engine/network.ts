@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, softmaxRow, type Loss } from '../losses.js';
 import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
-import type { Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
+import type { BatchSync, Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
+import { ShardExchange } from './shard-exchange.js';
 import { heapView } from './heap.js';
 import type { Key } from '../rng.js';
 import { timed } from './profile.js';
@@ -25,6 +26,8 @@ export interface ParamSlot {
   shape: number[];
   offset: number;
   size: number;
+  /** A non-trainable moving average (see ParamSpec.movingAverage): the optimizer's update is replaced for it. */
+  movingAverage?: { momentum: number };
 }
 
 /** Where each weight of built `layers` lives in the flat parameter vector: layer by layer, in params() order. */
@@ -34,7 +37,7 @@ export function paramLayout(layers: Layer[]): ParamSlot[] {
   layers.forEach((layer, i) => {
     for (const p of layer.params()) {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size });
+      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}) });
       offset += size;
     }
   });
@@ -89,6 +92,10 @@ export class Network {
   readonly fusedOutput: boolean;
   /** The shape of one output sample (outputCols values). */
   readonly outputShape: number[];
+  /** Float64s per shard of the largest batch-statistics exchange a layer makes (0: none does). */
+  readonly syncWidth: number;
+  /** The weights kept as moving averages (BatchNormalization's moving statistics), which the optimizer skips. */
+  readonly movingAverages: ParamSlot[];
   /** Index of the first layer that holds weights: no input gradient is needed at or before it. */
   private readonly firstParamLayer: number;
   /** Per layer, the slots of its weights. */
@@ -107,6 +114,8 @@ export class Network {
     this.slots = paramLayout(this.layers);
     this.layerSlots = this.layers.map((_, i) => this.slots.filter((s) => s.layer === i));
     this.paramCount = this.slots.reduce((n, s) => n + s.size, 0);
+    this.syncWidth = Math.max(0, ...this.layers.map((l) => l.batchSyncWidth()));
+    this.movingAverages = this.slots.filter((s) => s.movingAverage);
     this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
     this.loss = getLoss(plan.loss);
     this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
@@ -155,11 +164,11 @@ export class Network {
   }
 
   /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
-  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[]) {
+  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], batch?: BatchSync) {
     const caches: unknown[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
-      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1 };
+      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1, batch };
       const r = timed(`${layer.className} forward`, () => layer.forward(h, this.loaded()[i], ctx));
       caches.push(r.cache);
       h = r.y;
@@ -178,9 +187,16 @@ export class Network {
    * shards of a batch add up to its gradient. The forward pass runs once over all rows: every op there works row
    * by row (the matmul too: XNNPACK's result for a row does not depend on the other rows), so a part's values
    * are the same bits as if it ran alone. Only the weight gradients, sums over rows, are taken per part.
+   *
+   * Layers with statistics over the whole batch (BatchNormalization) get them through `exchange`: the
+   * training step's, spanning every worker's shards; without one, `parts` are taken to be the whole batch.
    */
-  gradientsOfParts(input: ShardInput, parts: GradientPart[], dropoutKeys: (Key | undefined)[], scale: number): ShardStats[] {
+  gradientsOfParts(input: ShardInput, parts: GradientPart[], dropoutKeys: (Key | undefined)[], scale: number, exchange?: BatchSync): ShardStats[] {
     const w = this.loaded();
+    const batch = exchange ?? ShardExchange.local(parts, this.syncWidth);
+    if (batch.parts.length !== parts.length || batch.parts.some((p, k) => p.start !== parts[k].start || p.rows !== parts[k].rows)) {
+      throw new Error('lockstep internal: the exchange\'s parts differ from the gradient parts');
+    }
     const { rows } = input;
     const F = this.inputCols;
     const C = this.outputCols;
@@ -188,7 +204,7 @@ export class Network {
     let stats: ShardStats[] = [];
     tf.tidy(() => {
       const x2 = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
-      const { out, caches } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys);
+      const { out, caches } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys, batch);
       const dOut = new Float32Array(rows * C);
       const outHost = heapView(out);
       stats = parts.map((p) =>

@@ -2,11 +2,12 @@
  * One data-parallel training step, run identically by every worker (and by the main thread when workers = 0):
  *
  *   1. compute: each worker computes the gradients of its micro-shards (shard j goes to worker j % W) and
- *      writes each into that shard's own slot;
+ *      writes each into that shard's own slot; layers with statistics over the whole batch (BatchNormalization)
+ *      meet the other workers of the step at the exchange (shard-exchange.ts) between layers;
  *   2. barrier;
  *   3. reduce: each worker sums the slots over its parameter range in slot order 0, 1, 2... (float32, left to
  *      right) and applies the optimizer to that range, reading weight set t % 2 and writing set (t + 1) % 2,
- *      both with the SIMD kernels of kernels/;
+ *      both with the SIMD kernels of kernels/; moving averages in the range are then updated instead;
  *   4. barrier; the last arriver counts the step done.
  *
  * Shard boundaries depend only on the batch size and every sum has a fixed order, so the new weights are the
@@ -20,6 +21,8 @@ import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
 import { SimdKernels } from '../kernels/index.js';
 import { HeapStage } from './row-stage.js';
+import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
+import { updateMovingAverages } from './moving-averages.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface TrainTask {
@@ -33,6 +36,8 @@ export interface TrainTask {
   grad: Float32Array;
   /** Per step and shard: loss sum, then [sum, count] per metric. */
   stats: Float64Array;
+  /** The batch-statistics exchange's shared slots; null when no layer exchanges (see shard-exchange.ts). */
+  exchange: ExchangeArea | null;
   control: Int32Array;
   /** Per worker: Timing counters. */
   timing: Float64Array;
@@ -249,14 +254,29 @@ export class EpochRunner {
    * Phase 1: this worker's shards go through one forward pass together; each shard's gradient lands in its
    * own slot and its loss/metric sums in its own stats cell.
    */
-  private computeShards(step: number, cur: number): void {
+  private computeShards(step: number, cur: number, shardCount: number): void {
     const t = this.task;
     const P = this.net.paramCount;
     const g = this.ahead?.step === step ? this.ahead.rows : this.gather(step);
     if (!g) return;
     this.net.loadWeights(t.buffers.params[cur]);
     const parts = g.parts.map((p) => ({ ...p, gradOut: t.slots.subarray(p.j * t.slotStride, p.j * t.slotStride + P) }));
-    const stats = this.net.gradientsOfParts(g.input, parts, this.keys, 1 / g.batchRows);
+    // The workers holding a shard of this step: shard j goes to worker j % W.
+    const parties = Math.min(t.workers, shardCount);
+    let exchange: ShardExchange | undefined;
+    if (this.net.syncWidth > 0) {
+      if (!t.exchange) throw new Error('lockstep internal: the plan exchanges batch statistics but the fit allocated no exchange area');
+      exchange = new ShardExchange(t.exchange, g.parts.map((p) => ({ start: p.start, rows: p.rows, shard: p.j })), shardCount, t.control, parties);
+    }
+    const stats = this.net.gradientsOfParts(g.input, parts, this.keys, 1 / g.batchRows, exchange);
+    if (exchange) {
+      const { waitedMs, gathers } = exchange.takeTiming();
+      const tm = t.workerIndex * Timing.Length;
+      t.timing[tm + Timing.Exchange] += waitedMs;
+      t.timing[tm + Timing.Gathers] += gathers;
+      // Waiting at the exchange is synchronisation, not compute.
+      t.timing[tm + Timing.Compute] -= waitedMs;
+    }
     stats.forEach((st, k) => {
       const cell = (step * t.maxShards + parts[k].j) * this.width;
       t.stats[cell] = st.loss;
@@ -289,7 +309,7 @@ export class EpochRunner {
       throw new Error(`injected fault`);
     }
     const shardCount = shardsOf(t, step).length;
-    this.computeShards(step, cur);
+    this.computeShards(step, cur, shardCount);
     let t1 = performance.now();
     timing[tm + Timing.Compute] += t1 - t0;
     // A worker that arrives early gathers its next step's rows instead of spinning (the rows do not depend
@@ -319,6 +339,17 @@ export class EpochRunner {
       learningRate: t.rate[0],
       kernels: this.kernels,
     });
+    if (this.net.movingAverages.length) {
+      updateMovingAverages(this.net.movingAverages, {
+        params: t.buffers.params[cur],
+        grads: t.grad,
+        paramsOut: t.buffers.params[next],
+        state: t.buffers.state[cur],
+        stateOut: t.buffers.state[next],
+        start: lo,
+        end: hi,
+      });
+    }
     t1 = performance.now();
     timing[tm + Timing.Reduce] += t1 - t0;
     barrier(

@@ -15,6 +15,7 @@ import { plantedBug } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { inference, shareData, targetsFor } from './inference.js';
+import { allocExchangeArea } from './shard-exchange.js';
 
 export interface FitOptions {
   /** Train until this epoch index (Keras semantics: with initialEpoch 5 and epochs 10, runs epochs 5..9). Default 1. */
@@ -115,6 +116,8 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const slots = scratch.subarray(0, maxShards * slotStride);
   const grad = scratch.subarray(maxShards * slotStride, maxShards * slotStride + net.paramCount);
   const stats = sharedF64(steps * maxShards * width);
+  // Whole-batch statistics (BatchNormalization): one slot per shard, sized from the plan.
+  const exchange = allocExchangeArea(net.syncWidth, maxShards);
   const order = sharedI32(nTrain);
   const rate = sharedF64(1);
   const control = model.control;
@@ -154,7 +157,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       model.checkFitInterrupt();
       if (o.shuffle === false) for (let i = 0; i < nTrain; i++) order[i] = i;
       else order.set(permutation(keyFor(seedKey(seed), Purpose.Shuffle, epoch), nTrain));
-      for (const f of [Ctrl.Abort, Ctrl.StopRequested, Ctrl.StopDecided, Ctrl.StepsDone, Ctrl.BarrierCount]) Atomics.store(control, f, 0);
+      for (const f of [Ctrl.Abort, Ctrl.StopRequested, Ctrl.StopDecided, Ctrl.StepsDone, Ctrl.BarrierCount, Ctrl.SyncCount]) Atomics.store(control, f, 0);
       Atomics.store(control, Ctrl.Gate, gated ? 0 : steps);
       rate[0] = optimizer.learningRate;
       stats.fill(0);
@@ -204,6 +207,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
           slotStride,
           grad,
           stats,
+          exchange,
           control,
           timing,
           rate,
@@ -238,7 +242,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
         for (let w = 0; w < active; w++) sum += timing[w * Timing.Length + k];
         return sum / active / Math.max(1, done);
       };
-      const t: EpochTiming = { seconds, steps: done, workers: workers === 0 ? 0 : active, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync) };
+      const t: EpochTiming = { seconds, steps: done, workers: workers === 0 ? 0 : active, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync), ...(exchange ? { exchangeMsPerStep: per(Timing.Exchange), exchangesPerStep: per(Timing.Gathers) } : {}) };
       await call((cb) => cb.onEpochEnd(epoch, logs));
       history.record(epoch, logs, t);
       if (model.stopTraining) break;

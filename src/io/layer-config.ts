@@ -21,6 +21,8 @@ export const LAYER_TYPES = [
   'GlobalMaxPooling2D',
   'Flatten',
   'Reshape',
+  'BatchNormalization',
+  'LayerNormalization',
 ] as const;
 
 /** A Keras snake_case name (`'glorot_uniform'`) or a class with its options (`{ className: 'RandomNormal', config: { stddev: 0.1 } }`). */
@@ -67,7 +69,34 @@ export type FlattenConfig = { className: 'Flatten'; name: string };
 /** One dimension may be -1 (inferred). */
 export type ReshapeConfig = { className: 'Reshape'; name: string; targetShape: number[] };
 
+export type BatchNormalizationConfig = {
+  className: 'BatchNormalization';
+  name: string;
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  betaInitializer: InitializerSpec;
+  gammaInitializer: InitializerSpec;
+  movingMeanInitializer: InitializerSpec;
+  movingVarianceInitializer: InitializerSpec;
+};
+
+export type LayerNormalizationConfig = {
+  className: 'LayerNormalization';
+  name: string;
+  axis: number | number[];
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  betaInitializer: InitializerSpec;
+  gammaInitializer: InitializerSpec;
+};
+
 export type LayerConfig =
+  | BatchNormalizationConfig
+  | LayerNormalizationConfig
   | InputLayerConfig
   | DenseConfig
   | DropoutConfig

@@ -266,7 +266,80 @@ const reshape: LayerCodec = {
   fromKeras: (c, where) => ({ targetShape: targetShape(required(c, 'target_shape', where), where, 'target_shape') }),
 };
 
+const NORM_UNSUPPORTED = ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'];
+
+/** An initializer field of a normalization layer: lockstep's camelCase option <-> Keras's snake_case field. */
+function normInitializers(names: readonly (readonly [string, string, string])[], l: LayerConfigLike | null, c: JsonObject | null, where: string): JsonObject {
+  const out: Record<string, unknown> = {};
+  for (const [option, field, fallback] of names) {
+    if (l) out[field] = initializerToKeras((l[option] ?? fallback) as InitializerSpec, `${where} ${option}`);
+    else out[option] = initializerFromKeras(c![field] ?? fallback, `${where} ${field}`);
+  }
+  return out as JsonObject;
+}
+
+const BN_INITIALIZERS = [
+  ['betaInitializer', 'beta_initializer', 'zeros'],
+  ['gammaInitializer', 'gamma_initializer', 'ones'],
+  ['movingMeanInitializer', 'moving_mean_initializer', 'zeros'],
+  ['movingVarianceInitializer', 'moving_variance_initializer', 'ones'],
+] as const;
+const LN_INITIALIZERS = BN_INITIALIZERS.slice(0, 2);
+
+// Keras 3's `synchronized` picks per-replica or cross-replica statistics under tf.distribute; lockstep's are
+// always the whole batch's (what Keras computes on one device), so either value reads the same.
+const batchNormalization: LayerCodec = {
+  fields: ['axis', 'momentum', 'epsilon', 'center', 'scale', ...BN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED, 'synchronized'],
+  toKeras: (l, where) => ({
+    axis: integer(l.axis ?? -1, where, 'axis'),
+    momentum: fraction(l.momentum ?? 0.99, where, 'momentum'),
+    epsilon: positive(l.epsilon ?? 1e-3, where, 'epsilon'),
+    center: bool(l.center ?? true, where, 'center'),
+    scale: bool(l.scale ?? true, where, 'scale'),
+    ...normInitializers(BN_INITIALIZERS, l, null, where),
+    ...nulls(NORM_UNSUPPORTED),
+  }),
+  fromKeras: (c, where) => {
+    notSet(c, NORM_UNSUPPORTED, where);
+    if (c.synchronized != null) bool(c.synchronized, where, 'synchronized');
+    return {
+      axis: integer(c.axis ?? -1, where, 'axis'),
+      momentum: fraction(c.momentum ?? 0.99, where, 'momentum'),
+      epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
+      center: bool(c.center ?? true, where, 'center'),
+      scale: bool(c.scale ?? true, where, 'scale'),
+      ...normInitializers(BN_INITIALIZERS, null, c, where),
+    };
+  },
+};
+
+const layerNormalization: LayerCodec = {
+  fields: ['axis', 'epsilon', 'center', 'scale', 'rms_scaling', ...LN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED],
+  toKeras: (l, where) => ({
+    axis: axes(l.axis ?? -1, where, 'axis'),
+    epsilon: positive(l.epsilon ?? 1e-3, where, 'epsilon'),
+    center: bool(l.center ?? true, where, 'center'),
+    scale: bool(l.scale ?? true, where, 'scale'),
+    ...normInitializers(LN_INITIALIZERS, l, null, where),
+    beta_regularizer: null,
+    gamma_regularizer: null,
+  }),
+  fromKeras: (c, where) => {
+    notSet(c, NORM_UNSUPPORTED, where);
+    if (c.rms_scaling != null && c.rms_scaling !== false) throw new Error(`${where}: rms_scaling is not supported. Received: rms_scaling=${quote(c.rms_scaling)}`);
+    return {
+      axis: axes(c.axis ?? -1, where, 'axis'),
+      epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
+      center: bool(c.center ?? true, where, 'center'),
+      scale: bool(c.scale ?? true, where, 'scale'),
+      ...normInitializers(LN_INITIALIZERS, null, c, where),
+    };
+  },
+};
+
 const CODECS: Record<string, LayerCodec> = {
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
   Dense: dense,
   Dropout: dropout,
   Conv2D: conv2d,
@@ -377,6 +450,27 @@ function positiveInt(v: unknown, where: string, option: string): number {
 
 function rate(v: unknown, where: string): number {
   if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${where}: rate must be in [0, 1). Received: rate=${quote(v)}`);
+  return v;
+}
+
+function integer(v: unknown, where: string, option: string): number {
+  if (!Number.isInteger(v)) throw new Error(`${where}: ${option} must be an integer. Received: ${option}=${quote(v)}`);
+  return v as number;
+}
+
+/** An axis or a non-empty list of axes (LayerNormalization). */
+function axes(v: unknown, where: string, option: string): number | number[] {
+  if (Array.isArray(v) && v.length > 0 && v.every((a) => Number.isInteger(a))) return [...(v as number[])];
+  return integer(v, where, option);
+}
+
+function fraction(v: unknown, where: string, option: string): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${where}: ${option} must be in [0, 1]. Received: ${option}=${quote(v)}`);
+  return v;
+}
+
+function positive(v: unknown, where: string, option: string): number {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new Error(`${where}: ${option} must be a positive number. Received: ${option}=${quote(v)}`);
   return v;
 }
 

@@ -11,12 +11,14 @@ import { MaxPooling2D as MaxPooling2DLayer, AveragePooling2D as AveragePooling2D
 import { GlobalAveragePooling2D as GlobalAveragePooling2DLayer, GlobalMaxPooling2D as GlobalMaxPooling2DLayer, type GlobalPooling2DOptions } from './global-pooling2d.js';
 import { Flatten as FlattenLayer, type FlattenOptions } from './flatten.js';
 import { Reshape as ReshapeLayer, type ReshapeOptions } from './reshape.js';
+import { BatchNormalization as BatchNormalizationLayer, type BatchNormalizationOptions } from './batch-normalization.js';
+import { LayerNormalization as LayerNormalizationLayer, type LayerNormalizationOptions } from './layer-normalization.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { own, unknownName } from '../errors.js';
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
-export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer };
-export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling2DOptions, GlobalPooling2DOptions, FlattenOptions, ReshapeOptions };
+export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer, BatchNormalizationLayer, LayerNormalizationLayer };
+export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling2DOptions, GlobalPooling2DOptions, FlattenOptions, ReshapeOptions, BatchNormalizationOptions, LayerNormalizationOptions };
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 
@@ -30,6 +32,8 @@ export const GlobalAveragePooling2D = (options?: GlobalPooling2DOptions): Global
 export const GlobalMaxPooling2D = (options?: GlobalPooling2DOptions): GlobalMaxPooling2DLayer => new GlobalMaxPooling2DLayer(options);
 export const Flatten = (options?: FlattenOptions): FlattenLayer => new FlattenLayer(options);
 export const Reshape = (options: ReshapeOptions): ReshapeLayer => new ReshapeLayer(options);
+export const BatchNormalization = (options?: BatchNormalizationOptions): BatchNormalizationLayer => new BatchNormalizationLayer(options);
+export const LayerNormalization = (options?: LayerNormalizationOptions): LayerNormalizationLayer => new LayerNormalizationLayer(options);
 /** Lower-case aliases. */
 export const dense = Dense;
 export const dropout = Dropout;
@@ -45,6 +49,8 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
   GlobalMaxPooling2D: (c) => new GlobalMaxPooling2DLayer(c as unknown as GlobalPooling2DOptions),
   Flatten: (c) => new FlattenLayer(c as unknown as FlattenOptions),
   Reshape: (c) => new ReshapeLayer(c as unknown as ReshapeOptions),
+  BatchNormalization: (c) => new BatchNormalizationLayer(c as unknown as BatchNormalizationOptions),
+  LayerNormalization: (c) => new LayerNormalizationLayer(c as unknown as LayerNormalizationOptions),
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {

@@ -19,6 +19,14 @@ export interface ParamSpec {
   initializer: InitializerConfig;
   fanIn: number;
   fanOut: number;
+  /**
+   * A non-trainable weight kept as a moving average (BatchNormalization's moving mean and variance). The
+   * optimizer never changes it. In a training step, the layer reports the batch's value as this weight's
+   * gradient, from the part of shard 0 only (zeros from every other part, so the fixed-order slot sum carries
+   * the value exactly to whichever worker owns it), and that worker writes w * momentum + value * (1 -
+   * momentum) in float32, as Keras does.
+   */
+  movingAverage?: { momentum: number };
 }
 
 export interface LayerConfig {
@@ -36,6 +44,35 @@ export interface ForwardContext {
   sampleIndices?: Int32Array;
   /** Output logits (skip the activation): the loss applies it, fused with cross-entropy. */
   logits?: boolean;
+  /** In a training step: the exchange for statistics over the whole batch (see `BatchSync`). */
+  batch?: BatchSync;
+}
+
+/** A micro-shard among a pass's rows: rows [start, start + rows), shard number `shard` of the batch. */
+export interface ShardPart {
+  start: number;
+  rows: number;
+  shard: number;
+}
+
+/**
+ * Statistics over the whole batch, for a layer that cannot work shard by shard (BatchNormalization): the
+ * batch's micro-shards are spread over workers, so each part writes its partial sums to its shard's slot in
+ * shared memory and every worker combines all the slots in shard order (engine/shard-exchange.ts).
+ */
+export interface BatchSync {
+  /** This pass's micro-shards, in row order (the same parts, in the same order, as `backward` receives). */
+  readonly parts: readonly ShardPart[];
+  /** Shards in the whole batch. */
+  readonly shards: number;
+  /**
+   * Part k's `width` partial values are written by `fill(k, out)`; once every shard of the batch has written
+   * its own (a barrier across the workers that hold one), returns every shard's values in shard order 0, 1,
+   * 2... for the caller to combine in that order: the same bits on any worker count. Every call must be made
+   * by every worker of the step, in the same order; `width` is at most the layer's `batchSyncWidth()`. The
+   * returned views stay valid until the next call but one.
+   */
+  gather(width: number, fill: (part: number, out: Float64Array) => void): Float64Array[];
 }
 
 /** How a layer's weights will be used in the coming steps (see `stageWeights`). */
@@ -111,6 +148,11 @@ export abstract class Layer {
   /** Weights this layer owns, in a fixed order. */
   params(): ParamSpec[] {
     return [];
+  }
+
+  /** Float64 values per shard the layer exchanges through `ForwardContext.batch` at most (0: it never does). */
+  batchSyncWidth(): number {
+    return 0;
   }
 
   /**
