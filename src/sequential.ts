@@ -24,7 +24,7 @@ import { keyFor, Purpose, seedKey } from './rng.js';
 import { currentSeed } from './seed.js';
 import { summaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
-import { Network, paramLayout, type ParamSlot, type Plan } from './engine/network.js';
+import { Network, paramLayout, sizeOf, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
 import { abortWorkers } from './engine/barrier.js';
@@ -200,7 +200,7 @@ export class Sequential implements CallbackModel {
     if (outputShape.length > 1 && (loss.target === 'sparse' || loss.name === 'categorical_crossentropy')) {
       throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${last.name}' (${last.className}) outputs (None, ${outputShape.join(', ')}): add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
     }
-    const outputCols = outputShape.reduce((a, b) => a * b, 1);
+    const outputCols = sizeOf(outputShape);
     metrics.forEach((m) => getMetric(m, loss, outputCols));
     const plan: Plan = {
       layers: this.layers.filter((l) => !(l instanceof InputLayer)).map((l) => l.getConfig()),

@@ -193,8 +193,9 @@ export class Network {
    */
   gradientsOfParts(input: ShardInput, parts: GradientPart[], dropoutKeys: (Key | undefined)[], scale: number, exchange?: BatchSync): ShardStats[] {
     const w = this.loaded();
-    const batch = exchange ?? ShardExchange.local(parts, this.syncWidth);
-    if (batch.parts.length !== parts.length || batch.parts.some((p, k) => p.start !== parts[k].start || p.rows !== parts[k].rows)) {
+    // Only a network with a layer that exchanges needs one; the others skip building it on every step.
+    const batch = exchange ?? (this.syncWidth > 0 ? ShardExchange.local(parts, this.syncWidth) : undefined);
+    if (batch && (batch.parts.length !== parts.length || batch.parts.some((p, k) => p.start !== parts[k].start || p.rows !== parts[k].rows))) {
       throw new Error('lockstep internal: the exchange\'s parts differ from the gradient parts');
     }
     const { rows } = input;

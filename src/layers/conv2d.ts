@@ -154,8 +154,7 @@ export class Conv2D extends Layer {
       if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
     });
-    const dz: tf.Tensor = tf.reshape(dz2d, y.shape);
-    const dx = needDx ? timed('Conv2D input gradient', () => inputGradient(dz as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)) : undefined;
+    const dx = needDx ? timed('Conv2D input gradient', () => inputGradient(tf.reshape(dz2d, y.shape as [number, number, number, number]) as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)) : undefined;
     return { dx, grads };
   }
 
