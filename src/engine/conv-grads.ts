@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, heapTensor, heapView, wasmBackend, wasmMemory, type WasmWithOutput } from './heap.js';
 import { im2colFor, maxPoolGradFor, transposerFor } from '../kernels/index.js';
 import { matMul } from './wasm-matmul.js';
-import { PackedKernel } from './packed-kernel.js';
+import type { PackedOperands } from './packed-operands.js';
 import type { AxisPlan } from '../layers/conv-shapes.js';
 
 export interface ConvGeometry {
@@ -129,20 +129,18 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
  * dL/dkernel over samples [start, start + rows), [kh*kw*cin, cout]: P^T @ dz. XNNPACK packs its right operand
  * on every call, so that operand is dz (rows*oh*ow x cout), not the patches (kh*kw*cin times wider for
  * cin > cout... and 16 of the 28 ms of dz^T @ P at the MNIST convnet's second layer were that packing). With
- * `packedDz` (a kept operator for dz's shape, engine/packed-kernel.ts), dz is written into XNNPACK's packed
+ * `packedDz` (kept operators for dz's rows, engine/packed-operands.ts), dz is written into XNNPACK's packed
  * buffer by the SIMD packer instead, which is faster still; the bits are the same (the operator checks).
  */
-export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry, packedDz?: (m: number) => PackedKernel): tf.Tensor2D {
+export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry, packedDz?: PackedOperands): tf.Tensor2D {
   const cin = x.shape[3]!;
   const pixels = g.plan[0].out * g.plan[1].out;
   const k = g.kernel[0] * g.kernel[1] * cin;
   // The output is allocated before x's values are viewed: an allocation may grow (and so move) the heap.
   const pT = patchesTransposedOnHeap(x, start, rows, g) ?? fillable(k, rows * pixels, (out) => patchesTransposed(heapView(x), x.shape, start, rows, g, out));
+  if (packedDz) return packedDz.times(pT, dz2d, start * pixels, rows * pixels);
   const dz = start === 0 && rows * pixels === dz2d.shape[0] ? dz2d : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
-  const packed = packedDz?.(rows * pixels);
-  if (!packed) return matMul(pT, dz);
-  packed.write(heapView(dz), undefined);
-  return packed.matMul(pT);
+  return matMul(pT, dz);
 }
 
 /**

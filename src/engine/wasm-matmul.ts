@@ -13,7 +13,8 @@
  * per thread that every call gives tfjs's own bits and returns null otherwise; callers then use the tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapTensor, perBackend, wasmBackend, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
+import { heapOffset, heapTensor, perBackend, wasmBackend, wasmMemory, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
+import { transposerFor } from '../kernels/index.js';
 
 /** tfjs-wasm's FusableActivation enum (checked by the start-up comparison for the ones Dense uses). */
 const ACTIVATION = { linear: 0, relu: 1, sigmoid: 5, elu: 6 } as const;
@@ -107,6 +108,23 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 export function transpose(a: tf.Tensor2D): tf.Tensor2D {
   const direct = directMatMul();
   return direct ? direct.transpose(a) : tf.transpose(a);
+}
+
+/**
+ * Rows [start, start + rows) of `x` ([*, cols]) transposed ([cols, rows]): the SIMD transpose reads the rows
+ * where they lie in tfjs's memory, so no slice is copied first (a transpose moves values: the same bits as
+ * tf.transpose of the slice, the fallback).
+ */
+export function transposeRows(x: tf.Tensor2D, start: number, rows: number): tf.Tensor2D {
+  const [all, cols] = x.shape;
+  if (start === 0 && rows === all) return transpose(x);
+  const be = wasmBackend();
+  const memory = wasmMemory(be);
+  if (!be || !memory || typeof be.makeOutput !== 'function' || rows === 1 || cols === 1) return transpose(tf.slice(x, [start, 0], [rows, cols]));
+  const out = heapTensor(be as WasmWithOutput, cols, rows);
+  // Offsets after the allocation, which may have grown the memory.
+  transposerFor(memory).transpose(heapOffset(be, x) + start * cols * 4, rows, cols, heapOffset(be, out));
+  return out;
 }
 
 /** Both calls against tfjs's ops on odd shapes, every activation: the same bits or nothing. */

@@ -10,7 +10,7 @@ import { checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { filterGradient, inputGradient, type ConvGeometry } from '../engine/conv-grads.js';
 import { plantedBug } from '../testing.js';
-import { PackedKernel } from '../engine/packed-kernel.js';
+import { PackedOperands } from '../engine/packed-operands.js';
 import { timed } from '../engine/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { weightedLayerOptions } from './weighted-options.js';
@@ -62,11 +62,8 @@ export class Conv2D extends Layer {
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
   private geometry?: ConvGeometry;
-  /**
-   * Per number of output pixels in a part: an operator whose packed right operand is rewritten with each
-   * step's dz (the filter gradient's P^T @ dz), kept across steps like Dense's kernels.
-   */
-  private readonly packedDz = new Map<number, PackedKernel>();
+  /** The filter gradient's right operand (each part's dz), kept packed across steps (engine/packed-operands.ts). */
+  private dzOperands?: PackedOperands;
 
   constructor(options: Conv2DOptions) {
     super(options?.name);
@@ -90,20 +87,9 @@ export class Conv2D extends Layer {
 
   dispose(): void {
     super.dispose();
-    for (const pk of this.packedDz.values()) pk.dispose();
-    this.packedDz.clear();
+    this.dzOperands?.dispose();
+    this.dzOperands = undefined;
   }
-
-  /** The kept P^T @ dz operator for parts of `pixels` output pixels (made inside a step: kept from its tidy). */
-  private dzOperator = (pixels: number): PackedKernel => {
-    let pk = this.packedDz.get(pixels);
-    if (!pk) {
-      pk = new PackedKernel(pixels, this.filters, false, 'linear');
-      tf.keep(pk.kernel);
-      this.packedDz.set(pixels, pk);
-    }
-    return pk;
-  };
 
   get outputActivation(): string {
     return this.activation.name;
@@ -149,7 +135,7 @@ export class Conv2D extends Layer {
     // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
     const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz2d, start * pixels, rows * pixels) : undefined));
     const grads = parts.map(({ start, rows }, i) => {
-      let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () => filterGradient(x, dz2d, start, rows, this.geometry!, this.dzOperator));
+      let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () => filterGradient(x, dz2d, start, rows, this.geometry!, (this.dzOperands ??= new PackedOperands(this.filters))));
       // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
       if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];

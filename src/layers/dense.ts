@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
-import { matMul, transpose } from '../engine/wasm-matmul.js';
+import { transposeRows } from '../engine/wasm-matmul.js';
+import { PackedOperands } from '../engine/packed-operands.js';
 import { columnSumsOf } from '../engine/elementwise.js';
 import { PackedKernel } from '../engine/packed-kernel.js';
 import { weightedLayerOptions } from './weighted-options.js';
@@ -51,6 +52,8 @@ export class Dense extends Layer {
   readonly wantsInputTransposed = true;
   /** The packed operators, built on the first `stageWeights` and kept across steps (see `dispose`). */
   private packed?: { kernel: PackedKernel; transposed?: PackedKernel };
+  /** The kernel gradient's right operand, each part's rows of dz, kept packed across steps. */
+  private dzOperands?: PackedOperands;
 
   constructor(options: DenseOptions) {
     checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'], { activation: 'name', inputShape: 'shape' });
@@ -105,6 +108,8 @@ export class Dense extends Layer {
     this.packed?.kernel.dispose();
     this.packed?.transposed?.dispose();
     this.packed = undefined;
+    this.dzOperands?.dispose();
+    this.dzOperands = undefined;
   }
 
   forward(xIn: T, wIn: Weights, ctx: ForwardContext): ForwardResult {
@@ -136,15 +141,14 @@ export class Dense extends Layer {
     const { x, z, y, act } = cache as DenseCache;
     const w = wIn as DenseWeights;
     const dz = act.backward(dyIn as T2, y, z);
-    const whole = parts.length === 1 && parts[0].rows === x.shape[0];
     // The bias gradient is a column sum in float64, read where dz lies. Read it now, before the matmuls below:
     // the host fallback reads a heap view, valid only until the next tfjs allocation.
     const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz, start, rows) : undefined));
+    this.dzOperands ??= new PackedOperands(this.units);
     const grads = parts.map(({ start, rows, inputTransposed }, i) => {
-      const xT = inputTransposed ?? transpose(whole ? x : tf.slice(x, [start, 0], [rows, x.shape[1]]));
-      const dzs = whole ? dz : tf.slice(dz, [start, 0], [rows, this.units]);
-      // Explicit transposes keep every matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
-      const g: (T | Float32Array)[] = [matMul(xT, dzs)];
+      // An explicit x^T keeps the matmul on XNNPACK's path (a transposed operand falls back to a slow loop).
+      const xT = inputTransposed ?? transposeRows(x, start, rows);
+      const g: (T | Float32Array)[] = [this.dzOperands!.times(xT, dz, start, rows)];
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });
