@@ -13,6 +13,11 @@ export interface EpochTiming {
   /** With whole-batch statistics (BatchNormalization): ms per step waiting at their exchange, and its calls per step. */
   exchangeMsPerStep?: number;
   exchangesPerStep?: number;
+  /**
+   * On the epoch in which a fit's first step completed: seconds from the fit() call to that step (input
+   * checks and copy into shared memory, the pool's start-up on a model's first fit, and the step itself).
+   */
+  firstStepSeconds?: number;
 }
 
 export class History {

@@ -17,7 +17,12 @@ export interface Loss {
   fusedActivation?: 'softmax' | 'sigmoid';
   /** How targets are laid out: one column of class indices, or one value per output. */
   target: 'sparse' | 'dense';
-  compute(out: Float32Array, y: Float32Array, rows: number, cols: number, grad: Float32Array | null, scale: number, fused: boolean): number;
+  /**
+   * `probs`, when given with `fused`: filled with the activated outputs (softmax or sigmoid of the logits),
+   * as the loss computes them in float64, rounded to float32; the metrics read them, so the activation runs
+   * once per row instead of twice (the same values as `Network.activateLogits`).
+   */
+  compute(out: Float32Array, y: Float32Array, rows: number, cols: number, grad: Float32Array | null, scale: number, fused: boolean, probs?: Float32Array | null): number;
 }
 
 // Keras clips probabilities to [EPSILON, 1 - EPSILON] when it has no logits.
@@ -37,7 +42,7 @@ export function softmaxRow(z: Float32Array, off: number, cols: number, p: Float6
 }
 
 function crossEntropy(sparse: boolean): Loss['compute'] {
-  return (out, y, rows, cols, grad, scale, fused) => {
+  return (out, y, rows, cols, grad, scale, fused, probs) => {
     const p = new Float64Array(cols);
     const logp = new Float64Array(cols);
     let total = 0;
@@ -46,8 +51,10 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
     for (let r = 0; r < rows; r++) {
       const off = r * cols;
       const label = sparse ? y[r] : -1;
-      if (fused) softmaxRow(out, off, cols, p, logp);
-      else {
+      if (fused) {
+        softmaxRow(out, off, cols, p, logp);
+        if (probs) probs.set(p, off);
+      } else {
         // Keras normalises the probabilities, then clips them.
         s = 0;
         for (let c = 0; c < cols; c++) s += out[off + c];
@@ -85,7 +92,7 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
   };
 }
 
-const binaryCrossEntropy: Loss['compute'] = (out, y, rows, cols, grad, scale, fused) => {
+const binaryCrossEntropy: Loss['compute'] = (out, y, rows, cols, grad, scale, fused, probs) => {
   let total = 0;
   for (let i = 0; i < rows * cols; i++) {
     const t = y[i];
@@ -95,7 +102,9 @@ const binaryCrossEntropy: Loss['compute'] = (out, y, rows, cols, grad, scale, fu
       // Stable form on logits: max(z, 0) - z t + log(1 + e^{-|z|}); d/dz = sigmoid(z) - t.
       const z = out[i];
       l = Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z)));
-      g = 1 / (1 + Math.exp(-z)) - t;
+      const sigmoid = 1 / (1 + Math.exp(-z));
+      if (probs) probs[i] = sigmoid;
+      g = sigmoid - t;
     } else {
       const x = out[i];
       const p = Math.min(Math.max(x, EPSILON), 1 - EPSILON);

@@ -231,11 +231,21 @@ export class Network {
   }
 
   /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
-  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs = this.fusedOutput ? this.activateLogits(out, rows) : out): ShardStats {
-    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput);
+  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+    // Fused: the loss activates the logits anyway and hands the probabilities to the metrics.
+    const fill = this.fusedOutput && !probs && this.metrics.length > 0 ? this.probsScratch(out.length) : null;
+    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput, fill);
+    const p = probs ?? fill ?? out;
     const metrics: number[] = [];
-    for (const m of this.metrics) metrics.push(...m.update(probs, y, rows, this.outputCols));
+    for (const m of this.metrics) metrics.push(...m.update(p, y, rows, this.outputCols));
     return { loss, metrics };
+  }
+
+  private probs = new Float32Array(0);
+  /** A reused buffer for a shard's activated outputs (read by the metrics before the next score). */
+  private probsScratch(n: number): Float32Array {
+    if (this.probs.length < n) this.probs = new Float32Array(n);
+    return this.probs.subarray(0, n);
   }
 
   /** Applies the fused output activation on the host (float64, rounded to float32). */

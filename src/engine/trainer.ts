@@ -57,6 +57,7 @@ function abortError(signal: AbortSignal): Error {
 const FIT_OPTIONS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize', '__fault'] as const;
 
 export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
+  const calledAt = performance.now();
   const { net, plan, optimizer, buffers } = model.requireCompiled('fit');
   checkOptionKeys('fit', options, FIT_OPTIONS);
   const o = options ?? {};
@@ -149,6 +150,11 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
 
   const metricNames = plan.metrics;
   let logs: Logs = {};
+  // When this call's first step completed (cold start: input checks and copy, pool start-up, first step).
+  let firstStepAt: number | undefined;
+  const sawSteps = (done: number) => {
+    if (done > 0 && firstStepAt === undefined) firstStepAt = performance.now();
+  };
   try {
     await call((cb) => cb.onTrainBegin({}));
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
@@ -179,6 +185,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       };
       // Fast path: the callbacks trail the workers (only the progress bar has batch hooks here).
       const observe = async (done: number) => {
+        sawSteps(done);
         while (run.seen < done) {
           const s = run.seen;
           await call((cb) => cb.onBatchBegin(s, {}));
@@ -189,6 +196,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       };
       // Gated path: Keras's order, with the workers waiting: onBatchEnd(next - 1), then onBatchBegin(next).
       const gate = async (next: number) => {
+        sawSteps(next);
         if (next > 0) await batchEnd(next - 1);
         if (signal?.aborted) aborted = true;
         if (aborted || model.stopTraining || model.fitInterrupted) return false;
@@ -198,6 +206,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
         return true;
       };
       const started = performance.now();
+      const coldEpoch = firstStepAt === undefined;
       await executor.trainEpoch(
         {
           plan,
@@ -242,7 +251,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
         for (let w = 0; w < active; w++) sum += timing[w * Timing.Length + k];
         return sum / active / Math.max(1, done);
       };
-      const t: EpochTiming = { seconds, steps: done, workers: workers === 0 ? 0 : active, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync), ...(exchange ? { exchangeMsPerStep: per(Timing.Exchange), exchangesPerStep: per(Timing.Gathers) } : {}) };
+      const t: EpochTiming = { seconds, steps: done, workers: workers === 0 ? 0 : active, computeMsPerStep: per(Timing.Compute), reduceMsPerStep: per(Timing.Reduce), syncMsPerStep: per(Timing.Sync), ...(exchange ? { exchangeMsPerStep: per(Timing.Exchange), exchangesPerStep: per(Timing.Gathers) } : {}), ...(coldEpoch && firstStepAt !== undefined ? { firstStepSeconds: (firstStepAt - calledAt) / 1000 } : {}) };
       await call((cb) => cb.onEpochEnd(epoch, logs));
       history.record(epoch, logs, t);
       if (model.stopTraining) break;
