@@ -14,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { backendInfo, Callback, initBackend, setRandomSeed, type EpochTiming } from '../src/index.js';
 import { MODELS, buildLockstep, headRows, isConvnet, loadData, type ModelName } from './models.js';
 import { profileStep, type StepProfile } from './profile-step.js';
+import { probeMatmuls, type MatmulProbe } from './matmul-probe.js';
+import { trainingFlopsPerSample } from './flops.js';
+import { planOf } from './models.js';
+import { shardRowsFor } from '../src/engine/layout.js';
 
 export const RESULT_PREFIX = '@@bench-result ';
 
@@ -84,6 +88,24 @@ export interface CaseResult {
   unsupported?: string;
   /** lockstep convnet cases: a single-thread profile of the gradient step by phase, after the timed epochs. */
   profile?: StepProfile;
+  /** lockstep: the model's matmul and convolution FLOPs per training sample (bench/flops.ts). */
+  flopsPerSample?: number;
+  /** lockstep: each matmul of a step timed alone at a micro-shard's rows, after the timed epochs (matmul-probe.ts). */
+  matmulProbe?: MatmulProbe;
+  /** lockstep: the case process's cold start (it is a fresh process, like a user's program). */
+  cold?: ColdStart;
+}
+
+export interface ColdStart {
+  /** Seconds from the first fit() call to its first step done (input copy, pool start-up, the step). */
+  fitToFirstStep: number;
+  /** Seconds from process start to the end of the first epoch over all training rows (data loading included). */
+  processToFirstEpochEnd: number;
+  /**
+   * false when the first epoch was not run over all rows (the convnet warms up on part of one): then the
+   * time to its end is the partial epoch's end plus the rest of the epoch at the pace of its steps after the first.
+   */
+  exact: boolean;
 }
 
 /** Runs one lockstep case in this process. */
@@ -100,12 +122,35 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const fitOptions = { batchSize: spec.batch, workers: spec.workers, verbose: 0 as const, seed: spec.seed };
 
   // Warm-up: starts the pool, initialises wasm in every thread and lets the JIT settle (see warmupSteps).
+  // Its first fit is one epoch over all training rows when the warm-up is at least that long: this process
+  // is fresh, so that epoch's end is the cold start a user sees (process start to the end of the 1st epoch).
   const stepsPerEpoch = Math.ceil(xTrain.rows / spec.batch);
   const warmSteps = Math.max(1, Math.min(spec.warmupSteps, model.warmup.maxEpochs * stepsPerEpoch));
-  const warmEpochs = Math.ceil(warmSteps / stepsPerEpoch);
-  const warm = headRows({ x: xTrain, y: yTrain }, Math.ceil(warmSteps / warmEpochs) * spec.batch);
-  const warmHistory = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: warmEpochs });
-  const cold = warmHistory.timing[0];
+  let warmHistory;
+  let cold: ColdStart;
+  let warmTrained = 0;
+  if (warmSteps >= stepsPerEpoch) {
+    const first = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: 1 });
+    cold = { fitToFirstStep: first.timing[0].firstStepSeconds ?? NaN, processToFirstEpochEnd: performance.now() / 1000, exact: true };
+    const rest = warmSteps - stepsPerEpoch;
+    const restEpochs = Math.min(model.warmup.maxEpochs - 1, Math.ceil(rest / stepsPerEpoch));
+    if (rest > 0 && restEpochs > 0) {
+      const warm = headRows({ x: xTrain, y: yTrain }, Math.ceil(rest / restEpochs) * spec.batch);
+      const more = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: restEpochs });
+      warmTrained += more.timing.reduce((n, t) => n + t.steps, 0);
+    }
+    warmHistory = first;
+  } else {
+    const warm = headRows({ x: xTrain, y: yTrain }, warmSteps * spec.batch);
+    warmHistory = await net.fit(warm.x, warm.y, { ...fitOptions, epochs: 1 });
+    const t = warmHistory.timing[0];
+    // The rest of the epoch at the pace of the steps after the first (the first carries the pool's start-up).
+    const first = t.firstStepSeconds ?? 0;
+    const pace = t.steps > 1 ? Math.max(0, t.seconds - first) / (t.steps - 1) : t.seconds;
+    cold = { fitToFirstStep: t.firstStepSeconds ?? NaN, processToFirstEpochEnd: performance.now() / 1000 + pace * (stepsPerEpoch - t.steps), exact: false };
+  }
+  const coldEpoch = warmHistory.timing[0];
+  warmTrained += warmHistory.timing.reduce((n, t) => n + t.steps, 0);
   const timed = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: spec.epochs });
   const test = await net.evaluate(xTest, yTest, { workers: spec.workers, batchSize: 1024 });
   // A callback with an (empty) batch hook puts fit on the gated path: its cost per step against the timed epochs.
@@ -118,6 +163,8 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   // The main thread has no backend of its own when workers > 0; start it (after reading the peak) to report it.
   await initBackend();
   const profile = isConvnet(model) ? await profileStep(model, xTrain, yTrain as Int32Array, { seed: spec.seed }) : undefined;
+  const plan = planOf(model);
+  const matmulProbe = await probeMatmuls(plan, Math.min(xTrain.rows, shardRowsFor(spec.batch)));
 
   return {
     spec,
@@ -127,16 +174,19 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
     extrapolated: false,
     trainRows: xTrain.rows,
     timing: timed.timing,
-    firstEpochSeconds: (cold.seconds * stepsPerEpoch) / cold.steps,
+    firstEpochSeconds: (coldEpoch.seconds * stepsPerEpoch) / coldEpoch.steps,
     gatedEpochSeconds: gated.timing[0].seconds,
     finalLoss: timed.history.loss.at(-1)!,
     testLoss: test.loss,
     testMetric: test[model.metric],
-    trainedSteps: warmHistory.timing.reduce((n, t) => n + t.steps, 0) + timed.timing.reduce((n, t) => n + t.steps, 0),
+    trainedSteps: warmTrained + timed.timing.reduce((n, t) => n + t.steps, 0),
     peakRssMiB: peak,
     wallSeconds: (performance.now() - started) / 1000,
     backend: { ...backendInfo(), availableParallelism: availableParallelism() },
     profile,
+    flopsPerSample: trainingFlopsPerSample(plan),
+    matmulProbe,
+    cold,
   };
 }
 

@@ -60,6 +60,19 @@ export interface SummaryRow {
   unsupported?: string;
   /** lockstep convnet rows: the single-thread step profile by phase (the repeat with the median step time). */
   phases?: PhaseSplit;
+  /**
+   * lockstep only: the matmul efficiency. `effectiveGflops` = the model's matmul FLOPs per epoch / s per epoch,
+   * per worker (workers 0 counts as 1); `probeGflops` = the rate of the same step's matmuls timed alone in the
+   * same processes (matmul-probe.ts); medians over repeats. `flopsPerEpoch` in GFLOP.
+   */
+  gflopPerEpoch?: number;
+  effectiveGflops?: number;
+  probeGflops?: number;
+  matmulEfficiency?: number;
+  /** lockstep only: cold start, medians over repeats (each repeat is a fresh process); see case.ts ColdStart. */
+  coldFitToFirstStep?: number;
+  coldProcessToFirstEpoch?: number;
+  coldExact?: boolean;
   /** Median 1-minute load average when the repeats started (2 = both cores of a 2-core machine busy elsewhere). */
   loadAvg: number;
 }
@@ -185,6 +198,8 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       unsupported: group.map((g) => g.result?.unsupported).find(Boolean),
       phases: profile && phaseSplit(profile),
       loadAvg: median(group.map((g) => g.loadAvg)),
+      ...matmulColumns(ok, seconds, workers),
+      ...coldColumns(ok),
     });
   }
   // Speed-up against workers = 1, and ratios to each peer's fastest configuration of the same model and batch.
@@ -205,6 +220,46 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
     (a, b) =>
       MODEL_NAMES.indexOf(a.model) - MODEL_NAMES.indexOf(b.model) || a.batch - b.batch || RUNNER_ORDER.indexOf(a.runner) - RUNNER_ORDER.indexOf(b.runner) || a.workers - b.workers,
   );
+}
+
+/** The matmul-efficiency fields of a lockstep row (none for peers or results without a probe). */
+function matmulColumns(ok: CaseResult[], seconds: number, workers: number): Partial<SummaryRow> {
+  const probed = ok.filter((r) => r.matmulProbe && r.flopsPerSample);
+  if (!probed.length) return {};
+  const gflopPerEpoch = (probed[0].flopsPerSample! * probed[0].trainRows) / 1e9;
+  const effectiveGflops = gflopPerEpoch / seconds / Math.max(1, workers);
+  const probeGflops = median(probed.map((r) => r.matmulProbe!.gflops));
+  return { gflopPerEpoch, effectiveGflops, probeGflops, matmulEfficiency: effectiveGflops / probeGflops };
+}
+
+function coldColumns(ok: CaseResult[]): Partial<SummaryRow> {
+  const cold = ok.flatMap((r) => r.cold ?? []);
+  if (!cold.length) return {};
+  return { coldFitToFirstStep: median(cold.map((c) => c.fitToFirstStep)), coldProcessToFirstEpoch: median(cold.map((c) => c.processToFirstEpochEnd)), coldExact: cold.every((c) => c.exact) };
+}
+
+/**
+ * Per lockstep case: the step's effective rate against its matmuls' rate, and the cold start. Empty when no
+ * row has them (older result files).
+ */
+export function matmulTable(rows: readonly SummaryRow[]): string[] {
+  const mine = rows.filter((r) => r.runner === 'lockstep' && r.matmulEfficiency !== undefined);
+  if (!mine.length) return [];
+  const out = [
+    `Matmul efficiency and cold start. GFLOP/epoch: the model's matmul and convolution FLOPs per epoch (forward, weight gradients, input gradients; bench/flops.ts); ` +
+      `effective GFLOPS: that / s per epoch, per worker; matmul GFLOPS: the same step's matmuls timed alone on XNNPACK at a micro-shard's rows, in the same processes after their timed epochs (bench/matmul-probe.ts); ` +
+      `efficiency = effective / matmul (1.0: the step is nothing but its matmuls). Cold start (each repeat is a fresh process, medians): fit() called → first step done, and process start → end of the first epoch over all training rows (data loading included).`,
+    '',
+    '| batch | workers | s/epoch | GFLOP/epoch | effective GFLOPS per worker | matmul GFLOPS | matmul efficiency | fit → 1st step s | process start → 1st epoch end s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of mine) {
+    const toEpoch = r.coldProcessToFirstEpoch === undefined ? '—' : `${r.coldExact ? '' : '≈ '}${sig(r.coldProcessToFirstEpoch)}`;
+    out.push(`| ${[r.batch, workersLabel(r), sig(r.secondsPerEpoch), sig(r.gflopPerEpoch!), sig(r.effectiveGflops!), sig(r.probeGflops!), sig(r.matmulEfficiency!, 2), r.coldFitToFirstStep === undefined ? '—' : sig(r.coldFitToFirstStep), toEpoch].join(' | ')} |`);
+  }
+  if (mine.some((r) => r.coldExact === false)) out.push('', '≈: the warm-up covers only part of an epoch; its end is projected at the pace of its steps after the first.');
+  out.push('');
+  return out;
 }
 
 /** For each (model, batch): do all lockstep runs (every worker count, every repeat) end on the same loss bits? */
@@ -333,6 +388,7 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     for (const f of footnotes) out.push(`- ${f}`);
     out.push(...repeatLines(records, model));
     out.push('');
+    out.push(...matmulTable(mine));
     out.push(...phaseTable(mine));
   }
   return out.join('\n');
