@@ -18,6 +18,7 @@ import { wasmBase64 as elementwiseBase64 } from './elementwise-wasm.js';
 import { wasmBase64 as columnSumsBase64 } from './column-sums-wasm.js';
 import { wasmBase64 as maxPoolGradBase64 } from './max-pool-grad-wasm.js';
 import { wasmBase64 as im2colBase64 } from './im2col-wasm.js';
+import { wasmBase64 as tanhBase64 } from './tanh-wasm.js';
 import { growTo } from '../engine/layout.js';
 
 type F32 = Float32Array;
@@ -136,6 +137,16 @@ export interface ElementwiseKernels {
   tanhGrad(dy: number, y: number, out: number, n: number): void;
   /** out = dy * (y * (1 - y)). */
   sigmoidGrad(dy: number, y: number, out: number, n: number): void;
+}
+
+export interface TanhKernel {
+  /** out = tanh(x) with the bits of musl's tanhf (tfjs-wasm's Tanh), n values; byte offsets. */
+  tanh(x: number, out: number, n: number): void;
+}
+
+/** The tanh kernel over `memory` (one instance per memory and thread); see tanh.wat. */
+export function tanhFor(memory: WebAssembly.Memory): TanhKernel {
+  return instanceOver<TanhKernel>(tanhBase64, memory);
 }
 
 /** The elementwise kernels over `memory` (one instance per memory and thread); see elementwise.wat. */
