@@ -15,6 +15,7 @@ import {
   niceTicks,
   phaseSplit,
   phaseTable,
+  matmulTable,
   repeatLines,
   summarise,
   type CaseRecord,
@@ -311,5 +312,47 @@ describe('bench report', () => {
     expect(phaseTable(summarise([record('lockstep', 1, [4])]))).toEqual([]);
     const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
     expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |');
+  });
+});
+
+describe('bench matmul efficiency and cold start', () => {
+  it("counts a step's matmul FLOPs per sample from the plan: forward, weight gradients, input gradients past the first weighted layer", async () => {
+    const { trainingFlopsPerSample, trainingProducts } = await import('../bench/flops.js');
+    const { planOf } = await import('../bench/models.js');
+    // MNIST MLP: 784x128 + 128x64 + 64x10 = 109,184 multiply-adds; x2 FLOPs; forward + weight gradients, and
+    // input gradients of the last two layers (8,192 + 640).
+    expect(trainingFlopsPerSample(planOf(MODELS.mlp))).toBe(2 * (2 * 109_184 + 8192 + 640));
+    // The convnet: conv 26x26x32 from 3x3x1, conv 11x11x64 from 3x3x32, dense 1,600 -> 10.
+    const conv = 2 * (9 * 1 * 32 * 26 * 26);
+    const conv1 = 2 * (9 * 32 * 64 * 11 * 11);
+    const dense = 2 * 1600 * 10;
+    expect(trainingFlopsPerSample(CONVNET_PLAN)).toBe(2 * (conv + conv1 + dense) + conv1 + dense);
+    expect(trainingProducts(CONVNET_PLAN).filter((p) => p.kind === 'input gradient').map((p) => p.layer)).toEqual(['dense', 'conv2d_1']);
+  });
+
+  it('reports effective GFLOPS per worker against the probe, and the cold start, as medians over repeats', () => {
+    const probe = (gflops: number) => ({ rows: 64, products: [], gflops, shardMs: 1 });
+    const cold = (fitToFirstStep: number, processToFirstEpochEnd: number) => ({ fitToFirstStep, processToFirstEpochEnd, exact: true });
+    const perSample = 454_400;
+    const records = [
+      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4) }),
+      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2) }, 1),
+      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0) }, 2),
+      record('lockstep', 2, [0.65], { flopsPerSample: perSample, matmulProbe: probe(32), cold: { ...cold(0.6, 1.9), exact: false } }),
+    ];
+    const rows = summarise(records);
+    const one = rows.find((r) => r.workers === 1)!;
+    expect(one.gflopPerEpoch).toBeCloseTo((perSample * 60000) / 1e9);
+    expect(one.effectiveGflops).toBeCloseTo((perSample * 60000) / 1e9 / 1.3);
+    expect(one.probeGflops).toBe(32);
+    expect(one.matmulEfficiency).toBeCloseTo((perSample * 60000) / 1e9 / 1.3 / 32);
+    expect([one.coldFitToFirstStep, one.coldProcessToFirstEpoch, one.coldExact]).toEqual([0.6, 2.2, true]);
+    const two = rows.find((r) => r.workers === 2)!;
+    // Per worker: the epoch's FLOPs over 2 workers.
+    expect(two.effectiveGflops).toBeCloseTo((perSample * 60000) / 1e9 / 0.65 / 2);
+    const table = matmulTable(rows).join('\n');
+    expect(table).toContain('| 128 | 1 | 1.3 | 27.3 | 21 | 32 | 0.66 | 0.6 | 2.2 |');
+    expect(table).toContain('≈ 1.9');
+    expect(matmulTable(summarise([record('lockstep', 1, [1])]))).toEqual([]);
   });
 });

@@ -4,15 +4,24 @@
  */
 import { threadId } from 'node:worker_threads';
 import { initBackend, backendInfo } from '../src/backend.js';
-import { EpochRunner, runForward, type ForwardTask, type TrainTask } from '../src/engine/step.js';
+import { EpochRunner, networkFor, runForward, type ForwardTask, type TrainTask } from '../src/engine/step.js';
+import type { Plan } from '../src/engine/network.js';
 import { AbortedError } from '../src/engine/barrier.js';
 import { Ctrl } from '../src/engine/layout.js';
 
-export type WorkerMessage = { kind: 'info' } | { kind: 'train'; task: TrainTask } | { kind: 'forward'; task: ForwardTask };
+export type WorkerMessage = { kind: 'info' } | { kind: 'prepare'; plan: Plan; params: Float32Array } | { kind: 'train'; task: TrainTask } | { kind: 'forward'; task: ForwardTask };
 
 export default async function handle(msg: WorkerMessage): Promise<unknown> {
   await initBackend();
   if (msg.kind === 'info') return { ...backendInfo(), threadId };
+  if (msg.kind === 'prepare') {
+    // A fit's head start (see PoolExecutor.prepare): build the network and its packed kernels now, while the
+    // main thread checks and copies the data; the epoch then finds them in networkFor's cache.
+    const net = networkFor(msg.plan);
+    net.loadWeights(msg.params);
+    net.releaseWeights();
+    return { threadId };
+  }
   if (msg.kind === 'forward') {
     runForward(msg.task);
     return { done: true };

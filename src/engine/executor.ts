@@ -10,6 +10,7 @@ import { Ctrl } from './layout.js';
 import { abortWorkers } from './barrier.js';
 import { EpochRunner, runForward, type ForwardTask, type TrainTask } from './step.js';
 import { initBackend, type BackendInfo } from '../backend.js';
+import type { Plan } from './network.js';
 
 /** How often fit looks at the step counter to run batch callbacks while workers train. */
 const POLL_MS = 25;
@@ -39,6 +40,11 @@ export interface Executor {
   forward(task: ForwardBase): Promise<void>;
   /** Resolves once no worker runs an epoch (after an abort, the workers' return). */
   idle(): Promise<void>;
+  /**
+   * Starts the threads and builds `plan`'s network in each, without waiting: fit calls it first, so this
+   * start-up overlaps the input checks and the copy into shared memory. Failures surface at the epoch.
+   */
+  prepare(plan: Plan, params: Float32Array): void;
   dispose(): Promise<void>;
 }
 
@@ -84,6 +90,8 @@ export class InProcessExecutor implements Executor {
 
   async idle(): Promise<void> {}
 
+  prepare(): void {}
+
   async dispose(): Promise<void> {}
 }
 
@@ -118,6 +126,13 @@ export class PoolExecutor implements Executor {
       idleTimeout: 60_000,
     });
     return this.pool;
+  }
+
+  prepare(plan: Plan, params: Float32Array): void {
+    const pool = this.piscina();
+    // A thread still busy with this when the epoch starts takes its epoch task right after: the other
+    // workers wait at the first barrier, as they would for a slow start.
+    for (let w = 0; w < this.workers; w++) pool.run({ kind: 'prepare', plan, params }).catch(() => undefined);
   }
 
   async info(): Promise<(BackendInfo & { threadId: number })[]> {

@@ -75,6 +75,10 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   if (!Array.isArray(callbacks) || callbacks.some((c) => !(c instanceof Callback))) throw badOption('fit', 'callbacks', 'an array of Callback instances', callbacks);
   const seed = currentSeed(o.seed);
 
+  // The workers start (and build the network) while the input is checked and copied below: a pool's
+  // start-up is most of a first fit's time to its first step. Starting threads changes nothing in the model.
+  const executorReady = model.executorFor(o.workers).then((e) => (e.prepare(plan, buffers.params[0]), e));
+  executorReady.catch(() => undefined);
   // Check everything before touching the model, so a bad call changes nothing.
   const x = model.toMatrixInput(xIn, 'x');
   const y = targetsFor(net, yIn, 'y');
@@ -105,7 +109,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
     val = { x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape), y: new Matrix(vData.y, vData.rows, vData.yCols) };
   }
 
-  const executor = await model.executorFor(o.workers);
+  const executor = await executorReady;
   const workers = executor.workers;
   const steps = Math.ceil(nTrain / batchSize);
   const shardRows = shardRowsFor(batchSize, o.microBatchSize);
