@@ -287,7 +287,9 @@ function compactCase(key: string, value: unknown): unknown {
   if (key === 'epochSeconds' && Array.isArray(value)) return value.map(round6);
   if (key === 'wallSeconds' && typeof value === 'number') return round6(value);
   if (key === 'timing' && Array.isArray(value) && value.length > 0) {
-    return Object.fromEntries(Object.keys(value[0]).map((k) => [k, value.map((t: Record<string, number>) => (k === 'steps' || k === 'workers' ? t[k] : round6(t[k])))]));
+    // Some fields are on some epochs only (firstStepSeconds on a fit's first): null where absent.
+    const keys = [...new Set(value.flatMap((t: Record<string, number>) => Object.keys(t)))];
+    return Object.fromEntries(keys.map((k) => [k, value.map((t: Record<string, number | undefined>) => (t[k] === undefined ? null : k === 'steps' || k === 'workers' ? t[k] : round6(t[k]!)))]));
   }
   return value;
 }

@@ -121,6 +121,10 @@ describe('bench cases', () => {
     expect(JSON.parse(text).cases[0].result.finalLoss).toBe(0.25);
     expect(JSON.parse(text).cases[0].result.timing).toEqual({ seconds: [5], steps: [469], workers: [0], computeMsPerStep: [5], reduceMsPerStep: [1], syncMsPerStep: [0.5] });
     expect(text.split('\n').filter((l) => l.startsWith('    {"spec"'))).toHaveLength(2);
+    // A field on a fit's first epoch only (firstStepSeconds) is null on the others.
+    const first = record('lockstep', 2, [3, 2]);
+    first.result!.timing![0].firstStepSeconds = 0.5;
+    expect(JSON.parse(resultsJson({}, [first])).cases[0].result.timing.firstStepSeconds).toEqual([0.5, null]);
   });
 
   it('counts parameters of the model specs', () => {
