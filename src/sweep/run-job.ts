@@ -67,8 +67,8 @@ export interface RunJobOptions {
   /** Worker threads for this job; undefined: all cores. */
   workers?: number;
   checkpoints?: CheckpointStore;
-  /** Called after every epoch (for progress lines). */
-  onEpoch?: (epoch: number, logs: Logs) => void;
+  /** Called after every epoch (and its checkpoint), awaited: progress lines. */
+  onEpoch?: (epoch: number, logs: Logs) => void | Promise<void>;
 }
 
 const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -140,7 +140,7 @@ class CheckpointEachEpoch extends Callback {
     for (const [k, v] of Object.entries(logs)) (this.past[k] ??= []).push(v);
     const snap = this.sequential.snapshot();
     await this.store.save(this.id, { epoch: epoch + 1, history: this.past, params: b64(snap.params), state: snap.state.map(b64), iterations: snap.iterations });
-    this.onEpoch?.(epoch, logs);
+    await this.onEpoch?.(epoch, logs);
   }
 }
 
@@ -149,8 +149,8 @@ class EpochHook extends Callback {
     super();
   }
 
-  override onEpochEnd(epoch: number, logs: Logs = {}): void {
-    this.hook(epoch, logs);
+  override async onEpochEnd(epoch: number, logs: Logs = {}): Promise<void> {
+    await this.hook(epoch, logs);
   }
 }
 

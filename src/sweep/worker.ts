@@ -32,6 +32,12 @@ export interface RunningWorker {
 
 const CHECKPOINT_TTL_SECONDS = 7 * 24 * 3600;
 
+/**
+ * Test-only: `LOCKSTEP_TEST_HOLD_AFTER_EPOCH=N` makes the worker stop moving after checkpointing epoch N of
+ * its first job (it logs "holding"), so a test can kill it mid-job at a known point instead of racing a timer.
+ */
+const HOLD_AFTER_EPOCH = Number(process.env.LOCKSTEP_TEST_HOLD_AFTER_EPOCH) || 0;
+
 export async function startWorker(address: QueueAddress, o: WorkerOptions = {}): Promise<RunningWorker> {
   // Training in this thread would block the event loop, so the lock would not be renewed and BullMQ would
   // hand the job to another worker while this one still trains it.
@@ -49,10 +55,18 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
       await redis.set(checkpointKey(address, id), JSON.stringify(checkpoint), 'EX', CHECKPOINT_TTL_SECONDS);
     },
   };
+  let jobsStarted = 0;
   const processJob = async (job: Job<JobSpec, JobResult>): Promise<JobResult> => {
     const id = job.id!;
     log(`${id}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? 's' : ''}` : ''})`);
-    const onEpoch = (epoch: number, logs: Logs) => log(`${id}: epoch ${epoch + 1}/${job.data.epochs} loss ${logs.loss?.toPrecision(5)}`);
+    const first = jobsStarted++ === 0;
+    const onEpoch = async (epoch: number, logs: Logs) => {
+      log(`${id}: epoch ${epoch + 1}/${job.data.epochs} loss ${logs.loss?.toPrecision(5)}`);
+      if (first && epoch + 1 === HOLD_AFTER_EPOCH) {
+        log(`${id}: holding after epoch ${epoch + 1} (LOCKSTEP_TEST_HOLD_AFTER_EPOCH)`);
+        await new Promise(() => {});
+      }
+    };
     let result: JobResult;
     try {
       result = await runJob(job.data, { workers: o.workers, checkpoints: keyed(store, id), onEpoch });
