@@ -90,7 +90,10 @@ export function memberDirs(targets: readonly string[]): string[] {
       dirs.push(t);
       continue;
     }
-    const inner = readdirSync(t, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(t, e.name, 'model.json'))).map((e) => join(t, e.name)).sort();
+    const inner = readdirSync(t, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(t, e.name, 'model.json'))).map((e) => e.name)
+      // seed2 before seed10
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .map((name) => join(t, name));
     if (inner.length === 0) throw new UsageError(`${t} holds no model.json, nor folders with one`);
     dirs.push(...inner);
   }

@@ -32,7 +32,10 @@ export function sweepSvg(jobs: readonly PlottedJob[], monitor: string): string {
     }),
   );
   const xs: Axis = { lo: -0.5, hi: points.length - 0.5, ticks: points.map((_, i) => i), format: (i) => shorten(points[i] ?? '') };
-  const right = frame(W, `final ${monitor}: the seeds' spread`, xs, ys, 'Grid point', (px, py) =>
+  // Its own scale: the final values' spread is far narrower than the first epochs' range.
+  const finalValues = jobs.map((j) => j.values[j.values.length - 1]).filter(Number.isFinite);
+  const fs = finalValues.length > 0 ? axis(Math.min(...finalValues), Math.max(...finalValues), false, 8) : ys;
+  const right = frame(W, `final ${monitor}: the seeds' spread`, xs, fs, 'Grid point', (px, py) =>
     points.flatMap((p, i) => {
       const finals = jobs.filter((j) => describePoint(j.point) === p).map((j) => j.values[j.values.length - 1]).filter(Number.isFinite);
       if (finals.length === 0) return [];
