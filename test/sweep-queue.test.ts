@@ -138,4 +138,20 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   });
+
+  it('names an unreachable Redis, a bad URL and a worker without threads', async () => {
+    const closed = `redis://127.0.0.1:${redis.port + 1 === 65536 ? 1 : redis.port + 1}`;
+    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', closed);
+    expect(sweep.code).toBe(1);
+    expect(sweep.stderr).toContain(`lockstep sweep: cannot reach Redis at ${closed}: connect ECONNREFUSED`);
+    const work = await lockstep('worker', '--queue', closed, '--workers', '1');
+    expect(work.code).toBe(1);
+    expect(work.stderr).toContain(`lockstep worker: cannot reach Redis at ${closed}`);
+    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://127.0.0.1:6379');
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain('--queue "http://127.0.0.1:6379": the scheme must be redis: or rediss:');
+    const threads = await lockstep('worker', '--queue', redis.url, '--workers', '0');
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toContain('--workers must be at least 1 for a queue worker');
+  });
 });

@@ -175,7 +175,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .description("take sweep jobs from a BullMQ queue and train them on this machine, until stopped (SIGINT/SIGTERM finish the job in hand)")
     .addOption(new Option('--queue <url>', 'the Redis the sweep put its jobs in: redis://HOST:PORT').makeOptionMandatory())
     .option('--queue-name <name>', "the queue's name (default lockstep)")
-    .addOption(new Option('--workers <n>', `worker threads per job (default: all cores, ${availableParallelism()})`).argParser(positiveInt))
+    .addOption(new Option('--workers <n>', `worker threads per job, at least 1 (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt))
     .addOption(new Option('--lock-duration <ms>', "how long a job's lock lasts unrenewed before it counts as stalled (default 30000)").argParser(positiveInt))
     .addOption(new Option('--stalled-interval <ms>', 'how often this worker looks for stalled jobs to put back on the queue (default 30000)').argParser(positiveInt))
     .addOption(new Option('--max-stalled <n>', 'times a job may stall before it fails (default 2)').argParser(nonNegativeInt))

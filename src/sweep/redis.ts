@@ -65,12 +65,14 @@ export async function redisClient(address: QueueAddress): Promise<Redis> {
 export async function checkReachable(address: QueueAddress): Promise<void> {
   const { Redis } = await import('ioredis');
   const probe = new Redis({ ...address.connection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
-  probe.on('error', () => {});
+  // The socket's own error (ECONNREFUSED...) says more than the rejected connect ("Connection is closed").
+  let cause: Error | undefined;
+  probe.on('error', (err: Error) => (cause ??= err));
   try {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`cannot reach Redis at ${address.display}: ${(err as Error).message || String(err)} (is redis-server running there, and reachable from this machine?)`);
+    throw new Error(`cannot reach Redis at ${address.display}: ${(cause ?? (err as Error)).message} (is redis-server running there, and reachable from this machine?)`);
   } finally {
     probe.disconnect();
   }

@@ -8,6 +8,7 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logs } from '../callbacks/callback.js';
+import { UsageError } from '../cli/errors.js';
 import type { JobSpec } from './job.js';
 import { runJob, type Checkpoint, type CheckpointStore, type JobResult } from './run-job.js';
 import { checkpointKey, checkReachable, redisClient, type QueueAddress } from './redis.js';
@@ -41,7 +42,7 @@ const HOLD_AFTER_EPOCH = Number(process.env.LOCKSTEP_TEST_HOLD_AFTER_EPOCH) || 0
 export async function startWorker(address: QueueAddress, o: WorkerOptions = {}): Promise<RunningWorker> {
   // Training in this thread would block the event loop, so the lock would not be renewed and BullMQ would
   // hand the job to another worker while this one still trains it.
-  if (o.workers === 0) throw new RangeError('lockstep worker: --workers must be at least 1 (a job trained in the main thread stops the queue lock from being renewed)');
+  if (o.workers === 0) throw new UsageError('--workers must be at least 1 for a queue worker: a job trained in the main thread would stop its lock on the job from being renewed');
   await checkReachable(address);
   const log = o.log ?? (() => {});
   const redis = await redisClient(address);
