@@ -1,8 +1,10 @@
 /**
  * `lockstep sweep` on one machine (no server): grid and seed parsing, one folder per job with a model that
  * loads to the weights its result names, the summary sorted by the validation metric, a re-run that skips
- * the done jobs, and a diverging job reported with its error while the others finish.
+ * the done jobs, a sweep killed mid-job that continues from its checkpoint to the same bits, and a diverging
+ * job reported with its error while the others finish.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { loadModel, sha256 } from '../src/index.js';
 import { parseGrid, parseSeeds } from '../src/sweep/grid.js';
 import { rank, seedSpread } from '../src/sweep/summary.js';
 import type { StoredResult } from '../src/sweep/store.js';
-import { lockstep } from './helpers/cli.js';
+import { CLI, lockstep } from './helpers/cli.js';
 
 let root: string;
 beforeAll(async () => {
@@ -139,6 +141,38 @@ describe('lockstep sweep without a server', () => {
     expect(more.stdout).toContain('6 already done there, skipped');
     expect(more.stdout.match(/^done seed4-/gm)).toHaveLength(2);
     expect(more.stdout).not.toMatch(/^done seed[123]-/m);
+  });
+
+  it('a sweep killed mid-job continues that job from its checkpoint when run again, to the bits of an uninterrupted run', async () => {
+    const out = join(root, 'killed');
+    // Held after checkpointing epoch 2 of its first job (a test-only switch), then killed: no timer involved.
+    const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--out', out], { env: { ...process.env, LOCKSTEP_TEST_HOLD_AFTER_EPOCH: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const id = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (b: Buffer) => {
+        err += b.toString();
+        const m = /^(\S+): holding after epoch 2/m.exec(err);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`the sweep exited (${code}) before holding: ${err}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(join(out, id, 'checkpoint.json'))).toBe(true);
+    expect(existsSync(join(out, id, 'result.json'))).toBe(false);
+
+    const again = await lockstep('sweep', ...args, '--out', out);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^done ${id}: .*continued from epoch 2`, 'm'));
+    expect(existsSync(join(out, id, 'checkpoint.json'))).toBe(false);
+    const ids = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(ids).toHaveLength(6);
+    for (const job of ids) {
+      const r = JSON.parse(await readFile(join(out, job, 'result.json'), 'utf8')) as StoredResult;
+      const uninterrupted = JSON.parse(await readFile(join(root, 'local', job, 'result.json'), 'utf8')) as StoredResult;
+      expect({ job, weights: r.weightsHash, optimizer: r.optimizerHash, history: r.historyHash }).toEqual({ job, weights: uninterrupted.weightsHash, optimizer: uninterrupted.optimizerHash, history: uninterrupted.historyHash });
+    }
   });
 
   it('reports a diverging job with its error, finishes the others, and exits 1', async () => {

@@ -5,7 +5,7 @@
  * BullMQ never queues the same job twice.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { DataFlags } from '../cli/commands.js';
 import { DATASET_NAMES } from '../cli/catalog.js';
 import { canonicalJson } from '../verify/fingerprint.js';
@@ -37,11 +37,21 @@ export function jobId(spec: JobSpec): string {
   return `seed${spec.seed}${point}-${hash}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+// Hashes by path, size and modification time: the jobs of a sweep read a data file's bytes once.
+const hashes = new Map<string, string>();
+
 /** SHA-256 of the files a job reads from disk (`--data`, `--y`), or undefined for built-in data. */
 export async function dataFileHash(flags: DataFlags): Promise<string | undefined> {
   const files = [flags.data, flags.y].filter((f): f is string => f !== undefined && !DATASET_NAMES.includes(f));
   if (files.length === 0) return undefined;
-  const h = createHash('sha256');
-  for (const f of files) h.update(await readFile(f));
-  return h.digest('hex');
+  const stats = await Promise.all(files.map((f) => stat(f)));
+  const key = JSON.stringify(files.map((f, i) => [f, stats[i].size, stats[i].mtimeMs]));
+  let hash = hashes.get(key);
+  if (hash === undefined) {
+    const h = createHash('sha256');
+    for (const f of files) h.update(await readFile(f));
+    hash = h.digest('hex');
+    hashes.set(key, hash);
+  }
+  return hash;
 }

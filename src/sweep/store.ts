@@ -7,6 +7,7 @@
  *   out/<id>/result.json    final metrics, fingerprint, hashes, where and how long it ran; written last,
  *                           so its presence means the job is done
  *   out/<id>/failed.json    a failed job's error (removed when a later run succeeds)
+ *   out/<id>/checkpoint.json   a job in progress (without a queue): its last whole epoch
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

@@ -129,7 +129,7 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   try {
     if (todo.length > 0) {
       if (address) await (await import('./queue.js')).runOnQueue(todo, address, events);
-      else await runLocal(todo, localDefaults(o), events);
+      else await runLocal(todo, { ...localDefaults(o), out: o.out }, events);
     }
   } finally {
     progress.stop();

@@ -10,6 +10,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logs } from '../callbacks/callback.js';
 import { UsageError } from '../cli/errors.js';
 import type { JobSpec } from './job.js';
+import { holdForTest } from './hold.js';
 import { runJob, type Checkpoint, type CheckpointStore, type JobResult } from './run-job.js';
 import { checkpointKey, checkReachable, redisClient, type QueueAddress } from './redis.js';
 
@@ -32,12 +33,6 @@ export interface RunningWorker {
 }
 
 const CHECKPOINT_TTL_SECONDS = 7 * 24 * 3600;
-
-/**
- * Test-only: `LOCKSTEP_TEST_HOLD_AFTER_EPOCH=N` makes the worker stop moving after checkpointing epoch N of
- * its first job (it logs "holding"), so a test can kill it mid-job at a known point instead of racing a timer.
- */
-const HOLD_AFTER_EPOCH = Number(process.env.LOCKSTEP_TEST_HOLD_AFTER_EPOCH) || 0;
 
 export async function startWorker(address: QueueAddress, o: WorkerOptions = {}): Promise<RunningWorker> {
   // Training in this thread would block the event loop, so the lock would not be renewed and BullMQ would
@@ -63,10 +58,7 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
     const first = jobsStarted++ === 0;
     const onEpoch = async (epoch: number, logs: Logs) => {
       log(`${id}: epoch ${epoch + 1}/${job.data.epochs} loss ${logs.loss?.toPrecision(5)}`);
-      if (first && epoch + 1 === HOLD_AFTER_EPOCH) {
-        log(`${id}: holding after epoch ${epoch + 1} (LOCKSTEP_TEST_HOLD_AFTER_EPOCH)`);
-        await new Promise(() => {});
-      }
+      await holdForTest(first, epoch, (line) => log(`${id}: ${line}`));
     };
     let result: JobResult;
     try {
