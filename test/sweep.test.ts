@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, sha256 } from '../src/index.js';
 import { parseGrid, parseSeeds } from '../src/sweep/grid.js';
-import { rank, seedSpread } from '../src/sweep/summary.js';
+import { rank, seedSpread, summaryLines } from '../src/sweep/summary.js';
 import type { StoredResult } from '../src/sweep/store.js';
 import { CLI, lockstep } from './helpers/cli.js';
 
@@ -80,6 +80,15 @@ describe('summary', () => {
     expect(rank(rs, 'val_accuracy').map((r) => r.id)).toEqual(['c', 'a', 'b']);
     const losses = rs.map((r) => ({ ...r, metrics: { val_loss: r.metrics.val_accuracy } }));
     expect(rank(losses, 'val_loss').map((r) => r.id)).toEqual(['a', 'c', 'b']);
+  });
+
+  it('notes jobs that ran on different platforms, and re-runs that differ', () => {
+    const on = (id: string, arch: string, recheck?: object) => ({ ...result(id, 1, 0.5), weightsHash: 'ab'.repeat(32), fingerprint: { lockstep: '0.1.0', tfjs: '4.22.0', node: 'v20', arch }, recheck }) as unknown as StoredResult;
+    const lines = summaryLines([on('a', 'x64'), on('b', 'arm64', { same: false, weightsHash: 'cd'.repeat(32), host: 'm2' })], []);
+    expect(lines).toContain('Note: the jobs ran on 2 different platforms (1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, x64; 1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, arm64); a job re-run on another one may give other bits');
+    expect(lines.join('\n')).toContain('RE-RUN DIFFERS (weights cdcdcdcdcdcd on m2)');
+    expect(lines.at(-1)).toMatch(/^WARNING: 1 job gave other weights when run again/);
+    expect(summaryLines([on('a', 'x64'), on('b', 'x64')], []).join('\n')).not.toContain('platforms');
   });
 
   it("gives the seeds' mean, sample standard deviation and range per grid point", () => {

@@ -56,6 +56,16 @@ export function summaryLines(results: readonly StoredResult[], failures: readonl
     for (const f of failures) lines.push(`  seed ${f.seed} ${describePoint(f.point)} (${f.id}): ${f.error}`);
   }
   lines.push(...spreadLines(results, monitor));
+  // lockstep's bits are the same on any worker count, not across CPU architectures or library versions.
+  const platforms = new Map<string, number>();
+  for (const r of results) {
+    const f = r.fingerprint;
+    const key = `lockstep ${f.lockstep}, tfjs ${f.tfjs}, Node ${f.node}, ${f.arch}`;
+    platforms.set(key, (platforms.get(key) ?? 0) + 1);
+  }
+  if (platforms.size > 1) {
+    lines.push(`Note: the jobs ran on ${platforms.size} different platforms (${[...platforms].map(([k, n]) => `${n} on ${k}`).join('; ')}); a job re-run on another one may give other bits`);
+  }
   const differ = results.filter((r) => r.recheck && !r.recheck.same);
   if (differ.length > 0) lines.push(`WARNING: ${differ.length} job${differ.length === 1 ? '' : 's'} gave other weights when run again: see "RE-RUN DIFFERS" above`);
   return lines;
