@@ -105,6 +105,11 @@ describe('Ensemble', () => {
     expect(scores.ensemble.loss).toBeCloseTo(se / ROWS, 12);
     expect(scores.ensemble.mae).toBeCloseTo(ae / ROWS, 12);
     expect(scores.ensemble.loss).toBeLessThanOrEqual(scores.meanOfMembers.loss);
+    // y as nested arrays or { data, shape } scores the same.
+    const nested = Array.from({ length: ROWS }, (_, r) => [y.data[r]]);
+    expect((await new Ensemble(members).evaluate(x, nested, { workers: 0 })).ensemble).toEqual(scores.ensemble);
+    expect((await new Ensemble(members).evaluate(x, { data: y.data, shape: [ROWS, 1] }, { workers: 0 })).ensemble).toEqual(scores.ensemble);
+    await expect(new Ensemble(members).evaluate(x, [[1, 2]], { workers: 0 })).rejects.toThrow('Ensemble.evaluate: x has 40 rows but y has 1');
   });
 
   it('names what is wrong with its members', async () => {

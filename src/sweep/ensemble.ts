@@ -16,7 +16,7 @@ import type { InferenceOptions } from '../engine/inference.js';
 import { checkOptionKeys } from '../errors.js';
 import { getLoss } from '../losses.js';
 import { getMetric } from '../metrics.js';
-import { Matrix, type MatrixLike } from '../matrix.js';
+import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
 import { Sequential } from '../sequential.js';
 
 export interface EnsembleScores {
@@ -95,7 +95,7 @@ export function average(predictions: readonly Matrix[]): Matrix {
 /** A function giving Keras-named logs for a prediction matrix against `y`. */
 function scorer(lossName: string, metricNames: readonly string[], yIn: MatrixLike | Int32Array, shape: Matrix): (p: Matrix) => Logs {
   const loss = getLoss(lossName);
-  const y = yIn instanceof Int32Array ? new Matrix(Float32Array.from(yIn), yIn.length, 1) : yIn instanceof Matrix ? yIn : Matrix.fromArray(yIn as number[][], 'Ensemble.evaluate: y');
+  const y = yIn instanceof Int32Array ? new Matrix(Float32Array.from(yIn), yIn.length, 1) : toMatrix(yIn, 'Ensemble.evaluate: y');
   if (y.rows !== shape.rows) throw new Error(`Ensemble.evaluate: x has ${shape.rows} rows but y has ${y.rows}`);
   const wantCols = loss.target === 'sparse' ? 1 : shape.cols;
   if (y.cols !== wantCols) throw new Error(`Ensemble.evaluate: y has ${y.cols} column${y.cols === 1 ? '' : 's'} but ${loss.name} on ${shape.cols} outputs needs ${wantCols}`);
