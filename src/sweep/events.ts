@@ -10,6 +10,8 @@ export interface PlannedJob {
 export interface RunnerEvents {
   /** A job started training (locally, or a queue worker took it). */
   started(id: string): void;
+  /** Epoch `epoch` (1-based) of a job is done. */
+  epoch(id: string, epoch: number): void;
   /** A job finished; the sweep writes its folder. */
   finished(result: JobResult): Promise<void>;
   /** A job failed with this message; the sweep goes on. */

@@ -50,7 +50,10 @@ export async function runLocal(jobs: readonly PlannedJob[], o: LocalOptions, eve
       events.started(job.id);
       let result;
       try {
-        const onEpoch = (epoch: number) => holdForTest(index === 0, epoch, (line) => process.stderr.write(`${job.id}: ${line}\n`));
+        const onEpoch = async (epoch: number) => {
+          events.epoch(job.id, epoch + 1);
+          await holdForTest(index === 0, epoch, (line) => process.stderr.write(`${job.id}: ${line}\n`));
+        };
         result = await runJob(job.spec, { workers: o.workers, checkpoints, onEpoch });
       } catch (err) {
         await events.failed(job, (err as Error).message ?? String(err));

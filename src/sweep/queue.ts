@@ -25,14 +25,24 @@ export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddr
   queueEvents.on('error', () => {});
   try {
     await queueEvents.waitUntilReady();
-    let wake = () => {};
-    for (const e of ['active', 'completed', 'failed'] as const) queueEvents.on(e, () => wake());
-    await queue.addBulk(jobs.map((j) => ({ name: 'train', data: j.spec, opts: { jobId: j.id, attempts: 1, removeOnComplete: false, removeOnFail: false } })));
     const byId = new Map(jobs.map((j) => [j.id, j]));
-    // Failed in an earlier sweep (which then stopped before collecting): try again.
-    for (const id of byId.keys()) if ((await queue.getJobState(id)) === 'failed') await (await queue.getJob(id))?.retry('failed');
     const pending = new Set(byId.keys());
     const active = new Set<string>();
+    let wake = () => {};
+    for (const e of ['active', 'completed', 'failed'] as const) queueEvents.on(e, () => wake());
+    queueEvents.on('progress', ({ jobId, data }) => {
+      const epoch = (data as { epoch?: unknown })?.epoch;
+      if (pending.has(jobId) && typeof epoch === 'number') {
+        if (!active.has(jobId)) {
+          active.add(jobId);
+          events.started(jobId);
+        }
+        events.epoch(jobId, epoch);
+      }
+    });
+    await queue.addBulk(jobs.map((j) => ({ name: 'train', data: j.spec, opts: { jobId: j.id, attempts: 1, removeOnComplete: false, removeOnFail: false } })));
+    // Failed in an earlier sweep (which then stopped before collecting): try again.
+    for (const id of byId.keys()) if ((await queue.getJobState(id)) === 'failed') await (await queue.getJob(id))?.retry('failed');
     while (pending.size > 0) {
       for (const id of [...pending]) {
         const state = await queue.getJobState(id);

@@ -51,8 +51,8 @@ export interface SweepOutcome {
 }
 
 /**
- * The local default: one job at a time on every core. Measured in docs/sweeps.md: for the small examples
- * two jobs at once with one worker each were no faster on 2 cores.
+ * The local default: one job at a time on every core. Measured in docs/sweeps.md: on 2 cores, two jobs at
+ * once with one worker each gave the same throughput within the machine's noise, and each result came later.
  */
 export function localDefaults(o: Pick<SweepOptions, 'workers' | 'concurrency'>): { workers?: number; concurrency: number } {
   return { workers: o.workers, concurrency: o.concurrency ?? 1 };
@@ -113,9 +113,10 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   out(`Sweep of ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${o.grid.length} grid point${o.grid.length === 1 ? '' : 's'} x ${o.seeds.length} seed${o.seeds.length === 1 ? '' : 's'}) into ${o.out}${skipped ? `; ${skipped} already done there, skipped` : ''}; ${todo.length ? where : 'nothing to run'}`);
 
   const failures: StoredFailure[] = [];
-  const progress = new SweepProgress(jobs.length, skipped, out);
+  const progress = new SweepProgress(jobs.length, todo.map((j) => ({ id: j.id, epochs: j.spec.epochs })), out);
   const events: RunnerEvents = {
     started: (id) => progress.started(id),
+    epoch: (id, epoch) => progress.epoch(id, epoch),
     async finished(result) {
       const stored = await writeResult(o.out, result);
       const monitor = monitorOf([stored]);
@@ -166,7 +167,7 @@ async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<
     out(`  ${r.id}: ${same ? 'the same weights' : `DIFFERENT weights: ${first.weightsHash.slice(0, 16)} on ${first.host}, ${r.fingerprint.weightsHash.slice(0, 16)} on ${r.host}`}`);
   };
   const failed = async (job: PlannedJob, error: string) => out(`  ${job.id}: the re-run failed: ${error}`);
-  const events: RunnerEvents = { started: () => {}, finished: compare, failed };
+  const events: RunnerEvents = { started: () => {}, epoch: () => {}, finished: compare, failed };
   if (address) {
     await (await import('./queue.js')).runOnQueue(jobs.map((j) => ({ id: `${j.id}.recheck`, spec: j.spec })), address, events);
   } else {

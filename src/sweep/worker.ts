@@ -58,6 +58,8 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
     const first = jobsStarted++ === 0;
     const onEpoch = async (epoch: number, logs: Logs) => {
       log(`${id}: epoch ${epoch + 1}/${job.data.epochs} loss ${logs.loss?.toPrecision(5)}`);
+      // The sweep's live line follows it through QueueEvents' 'progress'.
+      await job.updateProgress({ epoch: epoch + 1 });
       await holdForTest(first, epoch, (line) => log(`${id}: ${line}`));
     };
     let result: JobResult;
