@@ -14,6 +14,7 @@ import { loadModel, sha256 } from '../src/index.js';
 import { parseGrid, parseSeeds } from '../src/sweep/grid.js';
 import { rank, seedSpread, summaryLines } from '../src/sweep/summary.js';
 import type { StoredResult } from '../src/sweep/store.js';
+import { duration, SweepProgress } from '../src/sweep/progress.js';
 import { CLI, lockstep } from './helpers/cli.js';
 
 let root: string;
@@ -96,6 +97,29 @@ describe('summary', () => {
     expect(s).toMatchObject({ seeds: 3, min: 1, max: 4 });
     expect(s.mean).toBeCloseTo(7 / 3, 12);
     expect(s.std).toBeCloseTo(Math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2), 12);
+  });
+});
+
+describe('progress', () => {
+  it('counts jobs done before this run, running and failed; the ETA appears once an epoch is trained and goes when nothing is left', () => {
+    const lines: string[] = [];
+    const p = new SweepProgress(4, [{ id: 'a', epochs: 2 }, { id: 'b', epochs: 2 }, { id: 'c', epochs: 2 }], (l) => lines.push(l), { isTTY: false } as NodeJS.WriteStream);
+    p.started('a');
+    expect(p.line()).toBe('1/4 done, 1 running, 0 failed');
+    p.epoch('a', 1);
+    expect(p.line()).toMatch(/^1\/4 done, 1 running, 0 failed, ETA \d+s$/);
+    p.epoch('a', 2);
+    p.finished('a', 'fine');
+    p.started('b');
+    p.failed('b', 'the loss became NaN');
+    p.started('c');
+    p.epoch('c', 2); // continued from a checkpoint at epoch 1: one epoch trained, none left
+    p.finished('c', 'fine');
+    expect(lines).toEqual(['done a: fine [2/4 done, 0 running, 0 failed, ETA 0s]', 'FAILED b: the loss became NaN [2/4 done, 0 running, 1 failed, ETA 0s]', 'done c: fine [3/4 done, 0 running, 1 failed]'].map((l) => expect.stringMatching(new RegExp(`^${l.replace(/[[\]]/g, '\\$&').replace('ETA 0s', 'ETA \\d+s')}$`))));
+  });
+
+  it('writes durations as the ETA shows them', () => {
+    expect([0, 59.4, 75, 3599, 4000].map(duration)).toEqual(['0s', '59s', '1m15s', '59m59s', '1h06m']);
   });
 });
 
