@@ -2,13 +2,14 @@
  * `lockstep sweep --queue` with `lockstep worker` processes on a real Redis (test/helpers/redis.ts starts
  * Debian's redis-server on a free loopback port): 6 jobs, 2 workers, one killed mid-job. The killed job goes
  * back on the queue through BullMQ's stalled-job check, the other worker continues it from its checkpoint,
- * and every result matches the run of the same sweep without a server, bit for bit.
+ * and every result matches the run of the same sweep without a server, bit for bit. A job that diverges on a
+ * worker comes back as a failure with its error.
  *
  * The kill is not timed: the first worker holds after checkpointing epoch 1 of its first job
  * (LOCKSTEP_TEST_HOLD_AFTER_EPOCH, a test-only switch) and is killed once it says so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -134,6 +135,19 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     expect(again.stdout).toContain('6 already done there, skipped; nothing to run');
     expect(again.stdout.match(/^ {2}\S+: the same weights$/gm)).toHaveLength(2);
     expect(again.stdout.match(/re-run: same bits/g)).toHaveLength(2);
+
+    // A config file travels inside the jobs; a job that diverges on the worker is reported and the other finishes.
+    const config = join(root, 'sgd.json');
+    await writeFile(config, JSON.stringify({
+      data: 'hitters',
+      layers: [{ className: 'Dense', units: 8, activation: 'relu' }, { className: 'Dense', units: 1 }],
+      compile: { loss: 'mse', optimizer: 'sgd', metrics: ['mae'] },
+      fit: { epochs: 2, batchSize: 32 },
+    }));
+    const failing = await lockstep('sweep', config, '--seeds', '1', '--grid', 'learningRate=1e-4,1e6', '--out', join(root, 'failing'), '--queue', redis.url);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('1 job done');
+    expect(failing.stdout).toMatch(/1 job failed:\n {2}seed 1 learningRate=1000000 \(seed1-learningRate1000000-\w+\): the loss became (NaN|Infinity) in epoch 1/);
 
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);

@@ -58,7 +58,7 @@ export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddr
           // The result is in --out now; Redis need not keep the model.
           await job.remove();
         } else if (state === 'unknown') {
-          throw new Error(`job ${id} disappeared from the queue ${address.name} on ${address.display} (removed by hand?); run the sweep again to re-add it`);
+          throw new Error(`job ${id} disappeared from the queue ${address.name} on ${address.display} (collected by another sweep of the same jobs, or removed by hand?); run the sweep again to re-add it`);
         }
       }
       if (pending.size === 0) break;
