@@ -176,7 +176,7 @@ describe('lockstep sweep without a server', () => {
     expect(more.stdout).not.toMatch(/^done seed[123]-/m);
   });
 
-  it('a sweep killed mid-job continues that job from its checkpoint when run again, to the bits of an uninterrupted run', async () => {
+  it('a sweep killed mid-job continues that job from its checkpoint when run again (two jobs at once), to the bits of an uninterrupted run', async () => {
     const out = join(root, 'killed');
     // Held after checkpointing epoch 2 of its first job (a test-only switch), then killed: no timer involved.
     const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--out', out], { env: { ...process.env, LOCKSTEP_TEST_HOLD_AFTER_EPOCH: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -195,8 +195,10 @@ describe('lockstep sweep without a server', () => {
     expect(existsSync(join(out, id, 'checkpoint.json'))).toBe(true);
     expect(existsSync(join(out, id, 'result.json'))).toBe(false);
 
-    const again = await lockstep('sweep', ...args, '--out', out);
+    // Continued with another layout (two jobs at once, one worker each): the bits do not depend on it.
+    const again = await lockstep('sweep', ...args, '--out', out, '--concurrency', '2', '--workers', '1');
     expect(again.code).toBe(0);
+    expect(again.stdout).toContain('here, 2 jobs at a time, each on 1 worker thread');
     expect(again.stdout).toMatch(new RegExp(`^done ${id}: .*continued from epoch 2`, 'm'));
     expect(existsSync(join(out, id, 'checkpoint.json'))).toBe(false);
     const ids = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
