@@ -69,6 +69,9 @@ describe('seeds and grid', () => {
     const grid = await lockstep('sweep', 'hitters', '--grid', 'batchsize=8', '--out', out);
     expect(grid.code).toBe(2);
     expect(grid.stderr).toContain('did you mean "batchSize"?');
+    const plot = await lockstep('sweep', 'hitters', '--plot', 'figure.pdf', '--out', out);
+    expect(plot.code).toBe(2);
+    expect(plot.stderr).toContain('--plot must name a .svg or .png file. Received: "figure.pdf"');
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { resolveSpec, type DataFlags } from '../cli/commands.js';
 import { checkDataName, checkFileOptions } from '../cli/data.js';
 import { EXAMPLES } from '../cli/examples.js';
@@ -101,6 +101,9 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   if (o.queue === undefined && o.queueName !== undefined) throw new UsageError('--queue-name needs --queue redis://HOST:PORT');
   if (address && (o.workers !== undefined || o.concurrency !== undefined)) {
     throw new UsageError('--workers and --concurrency apply to a sweep on this machine; with --queue, give --workers to each lockstep worker');
+  }
+  if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
+    throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
   }
   const jobs = await planJobs(o);
   if (address) await checkReachable(address);
