@@ -23,3 +23,4 @@ export {
 export { verifyDeterminism, compareDigests, type VerifyOptions, type VerifyReport } from './verify/verify.js';
 export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerprint, type FingerprintInput } from './verify/fingerprint.js';
 export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';
+export { Ensemble, average as averagePredictions, type EnsembleScores } from './sweep/ensemble.js';

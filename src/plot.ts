@@ -172,7 +172,7 @@ function legend(series: Series[], pts: Point[], box: Box): string {
   return `<g class="legend">${el('rect', { x, y, width: bw, height: bh, ...frame })}${rows.join('')}</g>`;
 }
 
-interface Axis {
+export interface Axis {
   lo: number;
   hi: number;
   ticks: number[];
@@ -180,7 +180,7 @@ interface Axis {
 }
 
 /** Limits with matplotlib's 5% margins; ticks at the finest step of 1, 2, 2.5 or 5 x 10^k that gives at most `maxTicks`. */
-function axis(min: number, max: number, integer: boolean, maxTicks: number): Axis {
+export function axis(min: number, max: number, integer: boolean, maxTicks: number): Axis {
   if (max === min) {
     const d = integer ? 1 : Math.abs(min) * 0.1 || 1;
     [min, max] = [min - d, max + d];

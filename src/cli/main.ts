@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `lockstep` command: train the examples or a model config file, then evaluate, predict with and
- * summarise saved models, or run the benchmarks.
+ * summarise saved models, sweep seeds and settings (here or over a Redis queue) and ensemble the results,
+ * or run the benchmarks.
  *
  *   lockstep train hitters --epochs 50 --out models/hitters --plot hitters.svg
  *   lockstep evaluate models/hitters --data hitters-test
@@ -140,6 +141,58 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .action(async (model: string, o) => {
       process.exitCode = await (await import('./verify.js')).verify(model, o, out);
     });
+
+  const sweepCli = () => import('./sweep.js');
+  root
+    .command('sweep')
+    .description('train one job per seed and grid point, here or on a BullMQ queue (--queue), into --out; then a table and a figure')
+    .argument('<model>', `an example (${EXAMPLE_NAMES.join(', ')}) or a model config file (.json)`)
+    .addOption(new Option('--seeds <list>', 'seeds, as ranges: 1-30, or 1,2,5-7').default('13'))
+    .addOption(new Option('--grid <setting=values...>', 'settings to vary, each name=v1,v2: learningRate=1e-3,3e-4 batchSize=64,128 epochs=5,10 (every combination)'))
+    .addOption(new Option('--epochs <n>', "epochs per job (default: the model's)").argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', "rows per gradient step (default: the model's)").argParser(positiveInt))
+    .addOption(new Option('--validation-split <fraction>', 'as for train').argParser(fraction))
+    .addOption(new Option('--limit <n>', 'train on the first n rows only').argParser(positiveInt))
+    .option('--data <file>', 'train on a .csv / .npy / .npz file (as train --data; with --queue, the same file must be at the same path on every worker)')
+    .option('--target <names>', 'CSV: the label column(s)')
+    .option('--features <names>', 'CSV: the input columns')
+    .option('--standardize', 'CSV: standardize the inputs (scaler fitted on the training rows)')
+    .addOption(yOption())
+    .addOption(new Option('--out <dir>', 'one folder per job (model, history, metrics, fingerprint); jobs done there are skipped').makeOptionMandatory())
+    .option('--queue <url>', 'put the jobs on a BullMQ queue in this Redis (redis://HOST:PORT) for lockstep worker processes, instead of running them here')
+    .option('--queue-name <name>', 'the queue\'s name in Redis (default lockstep)')
+    .addOption(new Option('--workers <n>', 'here: worker threads per job; 0 trains in this thread (default: all cores)').argParser(nonNegativeInt))
+    .addOption(new Option('--concurrency <n>', 'here: jobs training at once (default 1; see docs/sweeps.md)').argParser(positiveInt))
+    .addOption(new Option('--recheck <n>', 'then train the first n done jobs again and mark any whose weights differ').argParser(nonNegativeInt))
+    .option('--plot <file>', "the figure of each job's validation metric and the seeds' spread: .svg or .png (default <out>/sweep.svg)")
+    .addHelpText('after', '\nExit status: 0 when every job is done, 1 when a job failed (the others still ran), 2 usage error.\nSee docs/sweeps.md.')
+    .action(async (model: string, o) => {
+      process.exitCode = await (await sweepCli()).sweepCommand(model, o, out);
+    });
+
+  root
+    .command('worker')
+    .description("take sweep jobs from a BullMQ queue and train them on this machine, until stopped (SIGINT/SIGTERM finish the job in hand)")
+    .addOption(new Option('--queue <url>', 'the Redis the sweep put its jobs in: redis://HOST:PORT').makeOptionMandatory())
+    .option('--queue-name <name>', "the queue's name (default lockstep)")
+    .addOption(new Option('--workers <n>', `worker threads per job, at least 1 (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt))
+    .addOption(new Option('--lock-duration <ms>', "how long a job's lock lasts unrenewed before it counts as stalled (default 30000)").argParser(positiveInt))
+    .addOption(new Option('--stalled-interval <ms>', 'how often this worker looks for stalled jobs to put back on the queue (default 30000)').argParser(positiveInt))
+    .addOption(new Option('--max-stalled <n>', 'times a job may stall before it fails (default 2)').argParser(nonNegativeInt))
+    .action(async (o) => (await sweepCli()).workerCommand(o, out));
+
+  root
+    .command('ensemble')
+    .description("average the predictions of several saved models (a sweep's --out) and score each model and the average")
+    .argument('<dirs...>', "model directories, or folders of them (a sweep's --out)")
+    .addOption(dataOption())
+    .addOption(new Option('--limit <n>', 'use the first n rows only').argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
+    .addOption(workersOption())
+    .addOption(yOption())
+    .option('--json', 'print one JSON object instead of a table')
+    .addHelpText('after', `\n${DATA_HELP}`)
+    .action(async (dirs: string[], o) => (await sweepCli()).ensembleCommand(dirs, o, out));
 
   root
     .command('summary')

@@ -1,0 +1,100 @@
+/**
+ * `lockstep worker`: takes sweep jobs from a BullMQ queue, one at a time, trains each on this machine and
+ * returns its result (model files included) through Redis.
+ *
+ * Faults: the worker checkpoints every job into Redis after each epoch. If it dies, its lock on the job
+ * expires after `lockDuration`, another worker's stalled-job check (every `stalledInterval`) puts the job
+ * back on the queue, and whoever takes it next continues from the last whole epoch, to the same bits.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logs } from '../callbacks/callback.js';
+import { UsageError } from '../cli/errors.js';
+import type { JobSpec } from './job.js';
+import { holdForTest } from './hold.js';
+import { runJob, type Checkpoint, type CheckpointStore, type JobResult } from './run-job.js';
+import { checkpointKey, checkReachable, redisClient, type QueueAddress } from './redis.js';
+
+export interface WorkerOptions {
+  /** Worker threads per job; undefined: all cores. Must not be 0: see below. */
+  workers?: number;
+  /** Milliseconds a job's lock lasts without renewal before the job counts as stalled. BullMQ's default 30000. */
+  lockDuration?: number;
+  /** Milliseconds between checks for stalled jobs. BullMQ's default 30000. */
+  stalledInterval?: number;
+  /** Times a job may stall before it fails. Default 2. */
+  maxStalledCount?: number;
+  /** One line per job event. */
+  log?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  /** Finishes the job in hand, then disconnects. */
+  close(): Promise<void>;
+}
+
+const CHECKPOINT_TTL_SECONDS = 7 * 24 * 3600;
+
+export async function startWorker(address: QueueAddress, o: WorkerOptions = {}): Promise<RunningWorker> {
+  // Training in this thread would block the event loop, so the lock would not be renewed and BullMQ would
+  // hand the job to another worker while this one still trains it.
+  if (o.workers === 0) throw new UsageError('--workers must be at least 1 for a queue worker: a job trained in the main thread would stop its lock on the job from being renewed');
+  await checkReachable(address);
+  const log = o.log ?? (() => {});
+  const redis = await redisClient(address);
+  redis.on('error', () => {});
+  const store: CheckpointStore = {
+    async load(id) {
+      const text = await redis.get(checkpointKey(address, id));
+      return text === null ? undefined : (JSON.parse(text) as Checkpoint);
+    },
+    async save(id, checkpoint) {
+      await redis.set(checkpointKey(address, id), JSON.stringify(checkpoint), 'EX', CHECKPOINT_TTL_SECONDS);
+    },
+  };
+  let jobsStarted = 0;
+  const processJob = async (job: Job<JobSpec, JobResult>): Promise<JobResult> => {
+    const id = job.id!;
+    log(`${id}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? 's' : ''}` : ''})`);
+    const first = jobsStarted++ === 0;
+    const onEpoch = async (epoch: number, logs: Logs) => {
+      log(`${id}: epoch ${epoch + 1}/${job.data.epochs} loss ${logs.loss?.toPrecision(5)}`);
+      // The sweep's live line follows it through QueueEvents' 'progress'.
+      await job.updateProgress({ epoch: epoch + 1 });
+      await holdForTest(first, epoch, (line) => log(`${id}: ${line}`));
+    };
+    let result: JobResult;
+    try {
+      result = await runJob(job.data, { workers: o.workers, checkpoints: keyed(store, id), onEpoch });
+    } catch (err) {
+      const e = err as Error;
+      log(`${id}: failed: ${e.message}`);
+      // A bad config fails the same way everywhere: never retry it.
+      throw e.name === 'UsageError' ? new UnrecoverableError(e.message) : e;
+    }
+    await redis.del(checkpointKey(address, id));
+    log(`${id}: done in ${result.seconds.toFixed(1)} s${result.resumedFromEpoch !== undefined ? ` (continued from epoch ${result.resumedFromEpoch})` : ''}, weights ${result.fingerprint.weightsHash.slice(0, 16)}`);
+    return result;
+  };
+  const worker = new Worker<JobSpec, JobResult>(address.name, processJob, {
+    connection: address.connection,
+    prefix: address.prefix,
+    concurrency: 1,
+    lockDuration: o.lockDuration ?? 30_000,
+    stalledInterval: o.stalledInterval ?? 30_000,
+    maxStalledCount: o.maxStalledCount ?? 2,
+  });
+  worker.on('error', (err) => log(`queue error: ${err.message}`));
+  worker.on('stalled', (id) => log(`${id}: stalled (its worker stopped answering); back on the queue`));
+  await worker.waitUntilReady();
+  return {
+    async close() {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** The store under the BullMQ job's id (a re-check of a job keeps its own checkpoints). */
+function keyed(store: CheckpointStore, key: string): CheckpointStore {
+  return { load: () => store.load(key), save: (_id, c) => store.save(key, c) };
+}
