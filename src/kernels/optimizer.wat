@@ -11,9 +11,9 @@
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; x, or +0 where |x| is below float32's smallest normal (NaN compares false: kept).
-  (func $ftz4 (param $x v128) (result v128)
-    (v128.andnot (local.get $x) (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 0x1p-126 0x1p-126 0x1p-126 0x1p-126))))
+  ;; Flush to zero, four lanes (written inline where used: V8 does not inline wasm calls, and a call per
+  ;; vector cost RMSprop about a fifth of its time): v128.andnot(x, |x| < 0x1p-126) is x, or +0 where |x| is
+  ;; below float32's smallest normal (NaN compares false: kept). One lane at a time:
   (func $ftz (param $x f32) (result f32)
     (select (f32.const 0) (local.get $x) (f32.lt (f32.abs (local.get $x)) (f32.const 0x1p-126))))
 
@@ -110,7 +110,7 @@
         (local.set $vv (f32x4.add
           (f32x4.mul (local.get $vrho) (v128.load (i32.add (local.get $v) (local.get $o))))
           (f32x4.mul (local.get $vc) (f32x4.mul (local.get $gv) (local.get $gv)))))
-        (local.set $vv (call $ftz4 (local.get $vv)))
+        (local.set $vv (v128.andnot (local.get $vv) (f32x4.lt (f32x4.abs (local.get $vv)) (v128.const f32x4 0x1p-126 0x1p-126 0x1p-126 0x1p-126))))
         (v128.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vv))
         (v128.store (i32.add (local.get $pOut) (local.get $o))
           (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $o)))
@@ -156,10 +156,12 @@
         (local.set $o (i32.shl (local.get $i) (i32.const 2)))
         (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
         (local.set $mv (v128.load (i32.add (local.get $m) (local.get $o))))
-        (local.set $mv (call $ftz4 (f32x4.add (local.get $mv) (f32x4.mul (f32x4.sub (local.get $gv) (local.get $mv)) (local.get $vc1)))))
+        (local.set $mv (f32x4.add (local.get $mv) (f32x4.mul (f32x4.sub (local.get $gv) (local.get $mv)) (local.get $vc1))))
+        (local.set $mv (v128.andnot (local.get $mv) (f32x4.lt (f32x4.abs (local.get $mv)) (v128.const f32x4 0x1p-126 0x1p-126 0x1p-126 0x1p-126))))
         (local.set $vv (v128.load (i32.add (local.get $v) (local.get $o))))
-        (local.set $vv (call $ftz4 (f32x4.add (local.get $vv)
-          (f32x4.mul (f32x4.sub (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vv)) (local.get $vc2)))))
+        (local.set $vv (f32x4.add (local.get $vv)
+          (f32x4.mul (f32x4.sub (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vv)) (local.get $vc2))))
+        (local.set $vv (v128.andnot (local.get $vv) (f32x4.lt (f32x4.abs (local.get $vv)) (v128.const f32x4 0x1p-126 0x1p-126 0x1p-126 0x1p-126))))
         (v128.store (i32.add (local.get $mOut) (local.get $o)) (local.get $mv))
         (v128.store (i32.add (local.get $vOut) (local.get $o)) (local.get $vv))
         (v128.store (i32.add (local.get $pOut) (local.get $o))
