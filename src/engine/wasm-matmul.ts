@@ -33,9 +33,30 @@ export class DirectMatMul {
 
   constructor(be: Internals) {
     this.be = be;
-    this.fusedFn = be.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']);
-    this.batchFn = be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
-    this.transposeFn = be.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
+    // The raw exports take pointers to the shape arrays; cwrap's wrappers copy 'array' arguments onto the
+    // stack on every call (Emscripten's ccall and its function lookup: about 25 µs of a 128-row MLP step).
+    // The shapes live in tfjs's memory instead, written once per shape (see `shapeAt`).
+    const raw = be.wasm as unknown as Record<string, Call | undefined>;
+    const direct = raw.__FusedMatMul && raw._BatchMatMul && raw._Transpose && be.wasm._malloc;
+    this.fusedFn = direct ? raw.__FusedMatMul! : be.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']);
+    this.batchFn = direct ? raw._BatchMatMul! : be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+    this.transposeFn = direct ? raw._Transpose! : be.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
+    this.shapeArg = direct ? (bytes) => this.shapeAt(bytes) : (bytes) => bytes;
+  }
+
+  /** How a shape (int32 bytes) is passed: a pointer into tfjs's memory (raw exports) or the bytes (cwrap). */
+  private readonly shapeArg: (bytes: Uint8Array) => number | Uint8Array;
+  private readonly pointers = new Map<Uint8Array, number>();
+
+  /** The shape's bytes copied once into tfjs's memory (never freed: a few shapes per model). */
+  private shapeAt(bytes: Uint8Array): number {
+    let at = this.pointers.get(bytes);
+    if (at === undefined) {
+      at = this.be.wasm._malloc!(bytes.length);
+      this.be.wasm.HEAPU8.set(bytes, at);
+      this.pointers.set(bytes, at);
+    }
+    return at;
   }
 
   private id(t: tf.Tensor): number {
@@ -51,7 +72,7 @@ export class DirectMatMul {
     const [m, k] = a.shape;
     const n = b.shape[1];
     const out = this.output(m, n);
-    this.fusedFn(this.id(a), shape3(m, k), 3, this.id(b), shape3(k, n), 3, 0, 0, ACTIVATION[activation], bias ? this.id(bias) : 0, 0, 0, this.id(out));
+    this.fusedFn(this.id(a), this.shapeArg(shape3(m, k)), 3, this.id(b), this.shapeArg(shape3(k, n)), 3, 0, 0, ACTIVATION[activation], bias ? this.id(bias) : 0, 0, 0, this.id(out));
     return out;
   }
 
@@ -60,7 +81,7 @@ export class DirectMatMul {
     const [m, k] = a.shape;
     const n = b.shape[1];
     const out = this.output(m, n);
-    this.batchFn(this.id(a), shape3(m, k), 3, this.id(b), shape3(k, n), 3, 0, 0, this.id(out));
+    this.batchFn(this.id(a), this.shapeArg(shape3(m, k)), 3, this.id(b), this.shapeArg(shape3(k, n)), 3, 0, 0, this.id(out));
     return out;
   }
 
@@ -70,7 +91,7 @@ export class DirectMatMul {
     if (m === 1 || n === 1) return tf.transpose(a);
     const out = this.output(n, m);
     // 0: float32 in tfjs-wasm's CppDType.
-    this.transposeFn(this.id(a), shapeBytes(m, n).s2, 2, 0, this.id(out), PERM, 2);
+    this.transposeFn(this.id(a), this.shapeArg(shapeBytes(m, n).s2), 2, 0, this.id(out), this.shapeArg(PERM), 2);
     return out;
   }
 }
