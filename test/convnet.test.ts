@@ -106,6 +106,31 @@ describe('inputs of any rank', () => {
     expect(out.data).toHaveLength(5 * 27);
   });
 
+  it('a large predict or evaluate batch runs in passes of bounded memory, with the bits of small batches', async () => {
+    // 64x64x8 images and 16 filters: about 94,000 floats of layer outputs a row, so a pass holds about 89 rows
+    // (32 MiB) and a batch of 200 takes three passes.
+    const m = new Sequential({ seed: 3 });
+    m.add(layers.Input({ shape: [64, 64, 8] }));
+    m.add(layers.Conv2D({ filters: 16, kernelSize: 3, activation: 'relu' }));
+    m.add(layers.GlobalAveragePooling2D());
+    m.add(layers.Dense({ units: 3, activation: 'softmax' }));
+    m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    let s = 11;
+    const data = Float32Array.from({ length: 200 * 64 * 64 * 8 }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32));
+    const x = { data, shape: [200, 64, 64, 8] };
+    const y = Int32Array.from({ length: 200 }, (_, i) => i % 3);
+    const whole = await m.predict(x, { batchSize: 200, workers: 0 });
+    const small = await m.predict(x, { batchSize: 20, workers: 0 });
+    expect(Buffer.from(whole.data.buffer).equals(Buffer.from(small.data.buffer))).toBe(true);
+    const before = tf.memory().numTensors;
+    const a = await m.evaluate(x, y, { batchSize: 200, workers: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    // One chunk of 200 either way: its loss sum is taken over the whole chunk, as before passes existed.
+    const b = await m.evaluate(x, y, { batchSize: 200, workers: 2 });
+    expect(a).toEqual(b);
+    await m.dispose();
+  });
+
   it('keeps tf.memory().numTensors flat across epochs', async () => {
     const counts: number[] = [];
     class Count extends Callback {

@@ -15,6 +15,9 @@ import { heapView } from './heap.js';
 import type { Key } from '../rng.js';
 import { timed } from './profile.js';
 
+/** Memory for one inference pass's layer outputs (see Network.forward). */
+const PASS_BYTES = 32 * 2 ** 20;
+
 /** Values in one sample of `shape` (the product of its dimensions). */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -270,6 +273,26 @@ export class Network {
    * output is fused. Dropout is off.
    */
   forward(x: Float32Array, rows: number, logits = false): Float32Array {
+    // Every layer's output of a pass lives in tfjs's memory until the pass ends, and that memory never
+    // shrinks: so a pass takes at most `passRows` rows (a convnet's predict with batchSize 1024 grew each
+    // worker's memory by about 200 MB). Rows do not affect one another, so the bits are the same.
+    const per = this.passRows;
+    if (rows <= per) return this.forwardPass(x, rows, logits);
+    const out = new Float32Array(rows * this.outputCols);
+    for (let r = 0; r < rows; r += per) {
+      const n = Math.min(per, rows - r);
+      out.set(this.forwardPass(x.subarray(r * this.inputCols, (r + n) * this.inputCols), n, logits), r * this.outputCols);
+    }
+    return out;
+  }
+
+  /** Rows per inference pass: its layers' outputs within about 32 MiB (at least one row). */
+  private get passRows(): number {
+    const floatsPerRow = this.layers.reduce((n, l) => n + sizeOf(l.outputShape!), this.inputCols);
+    return Math.max(1, Math.floor(PASS_BYTES / (4 * floatsPerRow)));
+  }
+
+  private forwardPass(x: Float32Array, rows: number, logits: boolean): Float32Array {
     const out = tf.tidy(() => this.run(this.toSamples(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits && this.fusedOutput).out);
     const data = out.dataSync() as Float32Array;
     out.dispose();
