@@ -137,3 +137,32 @@ describe('PackedKernel', () => {
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2);
   });
 });
+
+describe('PackedOperands (the weight gradients\' dz, kept packed)', () => {
+  it("left @ rows [start, start + rows) of an operand equals tf.matMul on the slice, bit for bit, for any part; and keeps at most 4 operators", async () => {
+    const { PackedOperands } = await import('../src/engine/packed-operands.js');
+    const { transposeRows } = await import('../src/engine/wasm-matmul.js');
+    const cols = 13;
+    const ops = new PackedOperands(cols);
+    let s = 5;
+    const rand = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5));
+    const base = tf.memory().numTensors;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 40 }), (rows, start, m) => {
+        tf.tidy(() => {
+          const operand = tf.tensor2d(rand((start + rows + 2) * cols), [start + rows + 2, cols]);
+          const x = tf.tensor2d(rand((start + rows + 2) * m), [start + rows + 2, m]);
+          const left = transposeRows(x, start, rows);
+          const want = tf.matMul(tf.transpose(tf.slice(x, [start, 0], [rows, m])), tf.slice(operand, [start, 0], [rows, cols]));
+          expect(Array.from(left.dataSync())).toEqual(Array.from(tf.transpose(tf.slice(x, [start, 0], [rows, m])).dataSync()));
+          expect(bits(ops.times(left, operand, start, rows).dataSync())).toEqual(bits(want.dataSync()));
+        });
+      }),
+      { seed: FC_SEED, numRuns: 60 },
+    );
+    // One kept kernel tensor per operator, at most 4 of them, whatever the part sizes seen.
+    expect(tf.memory().numTensors - base).toBeLessThanOrEqual(4);
+    ops.dispose();
+    expect(tf.memory().numTensors).toBe(base);
+  });
+});

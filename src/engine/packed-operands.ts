@@ -13,6 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PackedKernel } from './packed-kernel.js';
 import { heapView } from './heap.js';
 
+/** Operators kept per layer (part sizes). */
+const MAX_KEPT = 4;
+
 export class PackedOperands {
   private readonly byRows = new Map<number, PackedKernel>();
 
@@ -23,6 +26,13 @@ export class PackedOperands {
   private operator(rows: number): PackedKernel {
     let pk = this.byRows.get(rows);
     if (!pk) {
+      // A fit uses one or two part sizes (full parts and the last batch's); other batch sizes in later fits
+      // add more. Keep the newest few: a convnet layer's operator holds megabytes.
+      if (this.byRows.size >= MAX_KEPT) {
+        const [oldest, old] = this.byRows.entries().next().value as [number, PackedKernel];
+        old.dispose();
+        this.byRows.delete(oldest);
+      }
       pk = new PackedKernel(rows, this.cols, false, 'linear');
       tf.keep(pk.kernel);
       this.byRows.set(rows, pk);
