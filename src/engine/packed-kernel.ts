@@ -163,6 +163,19 @@ export class PackedKernel {
     this.current = this;
   }
 
+  /**
+   * `write` for a kernel (no bias, not transposed) that already lies in tfjs's memory at byte offset `at`: the
+   * SIMD packer reads it there, with no copy into the staging block. False when this kernel cannot (no SIMD
+   * packer, not prepacked, a bias or a transposed source); the caller then uses `write`.
+   */
+  writeFromHeap(at: number): boolean {
+    if (!this.simd || this.packedAt === null || this.useBias || this.fromTransposed) return false;
+    this.releaseFresh();
+    this.simd.packer.pack(at, 0, this.fanIn, this.units, this.packedAt * 4);
+    this.current = this;
+    return true;
+  }
+
   private releaseFresh(): void {
     for (const t of this.fresh) t.dispose();
     this.fresh = [];
