@@ -136,3 +136,36 @@ describe('worker pool', () => {
     expect(two / one).toBeLessThanOrEqual(1.3);
   }, 600_000);
 });
+
+describe("a fit's head start", () => {
+  it('records when the first step of each fit completed, on the epoch that saw it only', async () => {
+    const m = model();
+    const { x, y } = data();
+    for (const workers of [0, 2]) {
+      const h = await m.fit(x, y, { epochs: 2, batchSize: 32, workers, verbose: 0 });
+      const [first, second] = h.timing;
+      expect(first.firstStepSeconds, `workers ${workers}`).toBeGreaterThan(0);
+      expect(Number.isFinite(first.firstStepSeconds)).toBe(true);
+      expect(second.firstStepSeconds).toBeUndefined();
+    }
+    await m.dispose();
+  });
+
+  it("the workers' 'prepare' task builds and caches the plan's network (packed kernels included) in its thread", async () => {
+    const { default: handle } = await import('../workers/engine-worker.js');
+    const { networkFor } = await import('../src/engine/step.js');
+    const tf = await import('@tensorflow/tfjs-core');
+    const plan = { inputShape: [6], loss: 'mse', metrics: [], layers: [{ className: 'Dense', name: 'dense', units: 5, activation: 'relu' }, { className: 'Dense', name: 'dense_1', units: 1 }] };
+    const params = new Float32Array(6 * 5 + 5 + 5 + 1).fill(0.25);
+    await handle({ kind: 'prepare', plan, params });
+    const kept = tf.memory().numTensors;
+    // Built once: a second prepare and the epoch's own lookup find it in the cache.
+    await handle({ kind: 'prepare', plan, params });
+    expect(tf.memory().numTensors).toBe(kept);
+    const net = networkFor(plan);
+    expect(net.paramCount).toBe(params.length);
+    net.loadWeights(params);
+    net.releaseWeights();
+    expect(tf.memory().numTensors).toBe(kept);
+  });
+});

@@ -243,11 +243,15 @@ export class EpochRunner {
     this.aheadMs += performance.now() - t0;
   }
 
-  /** Milliseconds spent in `gatherAhead` since the last call: compute done inside a barrier, not waiting. */
-  private takeAheadMs(): number {
-    const ms = this.aheadMs;
+  /**
+   * Books `ms` spent in a barrier: the rows gathered ahead inside it (see `gatherAhead`) count as compute, the
+   * worker was busy; the rest as waiting.
+   */
+  private chargeBarrier(ms: number): void {
+    const at = this.task.workerIndex * Timing.Length;
+    this.task.timing[at + Timing.Sync] += ms - this.aheadMs;
+    this.task.timing[at + Timing.Compute] += this.aheadMs;
     this.aheadMs = 0;
-    return ms;
   }
 
   /**
@@ -317,17 +321,15 @@ export class EpochRunner {
     const ahead = () => this.gatherAhead(step + 1);
     barrier(control, t.workers, undefined, ahead);
     t0 = performance.now();
-    // Rows gathered ahead inside a barrier count as compute: the worker was busy, not waiting.
-    let gathered = this.takeAheadMs();
-    timing[tm + Timing.Sync] += t0 - t1 - gathered;
-    timing[tm + Timing.Compute] += gathered;
+    this.chargeBarrier(t0 - t1);
 
     const [lo, hi] = this.range;
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
     const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
     const next = 1 - cur;
-    this.opt.update({
+    // One set of arguments serves the optimizer and the moving averages (which take a subset of them).
+    const range = {
       params: t.buffers.params[cur],
       grads: t.grad,
       state: t.buffers.state[cur],
@@ -338,18 +340,9 @@ export class EpochRunner {
       step: updates + 1,
       learningRate: t.rate[0],
       kernels: this.kernels,
-    });
-    if (this.net.movingAverages.length) {
-      updateMovingAverages(this.net.movingAverages, {
-        params: t.buffers.params[cur],
-        grads: t.grad,
-        paramsOut: t.buffers.params[next],
-        state: t.buffers.state[cur],
-        stateOut: t.buffers.state[next],
-        start: lo,
-        end: hi,
-      });
-    }
+    };
+    this.opt.update(range);
+    if (this.net.movingAverages.length) updateMovingAverages(this.net.movingAverages, range);
     t1 = performance.now();
     timing[tm + Timing.Reduce] += t1 - t0;
     barrier(
@@ -364,9 +357,7 @@ export class EpochRunner {
       },
       ahead,
     );
-    gathered = this.takeAheadMs();
-    timing[tm + Timing.Sync] += performance.now() - t1 - gathered;
-    timing[tm + Timing.Compute] += gathered;
+    this.chargeBarrier(performance.now() - t1);
     return Atomics.load(control, Ctrl.StopDecided) === 0;
   }
 

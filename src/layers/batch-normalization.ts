@@ -22,6 +22,7 @@ import { plantedBug } from '../testing.js';
 import { timed } from '../engine/profile.js';
 import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
+import { affineOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type BatchSync, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 
 export interface BatchNormalizationOptions {
@@ -95,15 +96,9 @@ export class BatchNormalization extends Layer {
     this.axis = o.axis ?? -1;
     this.momentum = o.momentum === undefined ? 0.99 : checkFraction(where, 'momentum', o.momentum, { closedRight: true });
     this.epsilon = o.epsilon === undefined ? 1e-3 : checkPositiveNumber(where, 'epsilon', o.epsilon);
-    for (const k of ['center', 'scale'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(where, k, 'a boolean', o[k]);
-    this.center = o.center ?? true;
-    this.scale = o.scale ?? true;
-    this.betaInitializer = o.betaInitializer ?? 'zeros';
-    this.gammaInitializer = o.gammaInitializer ?? 'ones';
+    ({ center: this.center, scale: this.scale, betaInitializer: this.betaInitializer, gammaInitializer: this.gammaInitializer } = affineOptions(where, o));
     this.movingMeanInitializer = o.movingMeanInitializer ?? 'zeros';
     this.movingVarianceInitializer = o.movingVarianceInitializer ?? 'ones';
-    checkInitializer(this.betaInitializer, `${where} betaInitializer`);
-    checkInitializer(this.gammaInitializer, `${where} gammaInitializer`);
     checkInitializer(this.movingMeanInitializer, `${where} movingMeanInitializer`);
     checkInitializer(this.movingVarianceInitializer, `${where} movingVarianceInitializer`);
     this.declaredInputShape = o.inputShape;

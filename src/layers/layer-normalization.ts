@@ -8,9 +8,10 @@
  * beta have the shape of the normalized axes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInitializer, type InitializerConfig } from '../initializers.js';
+import type { InitializerConfig } from '../initializers.js';
 import { badOption, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { layerWhere } from './conv-shapes.js';
+import { affineOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 
 export interface LayerNormalizationOptions {
@@ -55,13 +56,7 @@ export class LayerNormalization extends Layer {
     }
     this.axis = Array.isArray(o.axis) ? [...o.axis] : (o.axis ?? -1);
     this.epsilon = o.epsilon === undefined ? 1e-3 : checkPositiveNumber(where, 'epsilon', o.epsilon);
-    for (const k of ['center', 'scale'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(where, k, 'a boolean', o[k]);
-    this.center = o.center ?? true;
-    this.scale = o.scale ?? true;
-    this.betaInitializer = o.betaInitializer ?? 'zeros';
-    this.gammaInitializer = o.gammaInitializer ?? 'ones';
-    checkInitializer(this.betaInitializer, `${where} betaInitializer`);
-    checkInitializer(this.gammaInitializer, `${where} gammaInitializer`);
+    ({ center: this.center, scale: this.scale, betaInitializer: this.betaInitializer, gammaInitializer: this.gammaInitializer } = affineOptions(where, o));
     this.declaredInputShape = o.inputShape;
   }
 

@@ -1,4 +1,7 @@
 /**
+ * Shared option parsing: the options that Dense and Conv2D share, and the affine part (center, scale, beta,
+ * gamma) that BatchNormalization and LayerNormalization share.
+ *
  * The options that Dense and Conv2D share (Keras's `activation`, `use_bias`, `kernel_initializer`,
  * `bias_initializer`, `input_shape`), checked and with Keras's defaults, in one place.
  */
@@ -28,4 +31,21 @@ export function weightedLayerOptions(where: string, options: WeightedLayerOption
     biasInitializer,
     declaredInputShape: options.inputShape,
   };
+}
+
+export interface AffineOptions {
+  center?: boolean;
+  scale?: boolean;
+  betaInitializer?: InitializerConfig;
+  gammaInitializer?: InitializerConfig;
+}
+
+/** A normalization layer's learned offset (beta) and scale (gamma), checked, with Keras's defaults. */
+export function affineOptions(where: string, o: AffineOptions) {
+  for (const k of ['center', 'scale'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(where, k, 'a boolean', o[k]);
+  const betaInitializer = o.betaInitializer ?? 'zeros';
+  const gammaInitializer = o.gammaInitializer ?? 'ones';
+  checkInitializer(betaInitializer, `${where} betaInitializer`);
+  checkInitializer(gammaInitializer, `${where} gammaInitializer`);
+  return { center: o.center ?? true, scale: o.scale ?? true, betaInitializer, gammaInitializer };
 }
