@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { Network, type Plan } from '../src/engine/network.js';
-import { inputGradient, type ConvGeometry } from '../src/engine/conv-grads.js';
-import { directMatMul } from '../src/engine/wasm-matmul.js';
+import { inputGradient, type ConvGeometry } from '../src/ops/conv-grads.js';
+import { directMatMul } from '../src/ops/wasm-matmul.js';
 import { axisPlan, type Padding } from '../src/layers/conv-shapes.js';
 import { trainingProducts, type Product } from './flops.js';
 

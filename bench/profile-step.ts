@@ -1,12 +1,12 @@
 /**
- * Where a convnet step's time goes: a single-thread profile of the engine's gradient step (engine/profile.ts
+ * Where a convnet step's time goes: a single-thread profile of the engine's gradient step (ops/profile.ts
  * collects ms per phase in the thread that calls it; the pool's workers are other threads, so the timed
  * epochs cannot be profiled from the case's main thread). Runs after a lockstep case's timed epochs.
  */
 import { Network } from '../src/engine/network.js';
 import { initBackend } from '../src/backend.js';
 import { keyFor, seedKey, Purpose } from '../src/rng.js';
-import { startProfile, stopProfile } from '../src/engine/profile.js';
+import { startProfile, stopProfile } from '../src/ops/profile.js';
 import type { Matrix } from '../src/index.js';
 import { planOf, type ModelSpec } from './models.js';
 
@@ -16,7 +16,7 @@ export interface StepProfile {
   /** Steps run before profiling (V8 and the kernels warm), and steps profiled. */
   warmupSteps: number;
   steps: number;
-  /** ms over all profiled steps: the whole step (weight load included), and each phase label of engine/profile.ts. */
+  /** ms over all profiled steps: the whole step (weight load included), and each phase label of ops/profile.ts. */
   stepMs: number;
   phaseMs: Record<string, number>;
 }

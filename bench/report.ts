@@ -97,7 +97,7 @@ export function median(values: readonly number[]): number {
 
 const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
 
-/** A convnet step's ms per step by phase: what the issue asks to see, from engine/profile.ts's labels. */
+/** A convnet step's ms per step by phase: what the issue asks to see, from ops/profile.ts's labels. */
 export interface PhaseSplit {
   rows: number;
   steps: number;
@@ -412,7 +412,7 @@ export function phaseTable(rows: readonly SummaryRow[]): string[] {
   const cell = (v: number, of: number) => `${ms(v)} (${pct(v / of)})`;
   const out = [
     `Where a lockstep step goes: one ${p0.rows}-row gradient step (a worker's share of a batch of ${2 * p0.rows} on 2 workers) on one thread, random weights, ` +
-      `${p0.steps} steps profiled after a warm-up, run by each lockstep case after its timed epochs (engine/profile.ts). ms per step (% of the step); ` +
+      `${p0.steps} steps profiled after a warm-up, run by each lockstep case after its timed epochs (ops/profile.ts). ms per step (% of the step); ` +
       'pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).',
     '',
     '| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |',

@@ -7,11 +7,11 @@
  *   node dist/bench/step-time.js rows [threads]   a step's input rows (64 random MNIST rows), staged two ways,
  *                                                 interleaved: gathered on the host, transposed in JavaScript
  *                                                 and copied into tfjs; or gathered into tensors in tfjs's
- *                                                 memory and transposed there (engine/row-stage.ts)
- *   node dist/bench/step-time.js ops [threads]    each fused elementwise op (engine/elementwise.ts) against the
+ *                                                 memory and transposed there (ops/row-stage.ts)
+ *   node dist/bench/step-time.js ops [threads]    each fused elementwise op (ops/elementwise.ts) against the
  *                                                 tf ops it replaces, on 64 x 128 tensors, interleaved
  *   node dist/bench/step-time.js conv [threads]   the MNIST convnet's 64-row gradient step, 300 times per thread;
- *                                                 step-time quantiles and the time per phase (engine/profile.ts)
+ *                                                 step-time quantiles and the time per phase (ops/profile.ts)
  *   node dist/bench/step-time.js cpu [threads]    a fixed arithmetic loop in 4,000 chunks per thread: whether
  *                                                 the machine is quiet (about 0.92 ms per chunk here) or one
  *                                                 vCPU is slowed by its host
@@ -27,9 +27,9 @@ import { mnist } from '../src/datasets/mnist.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows, transposeRows, StepBuffers } from '../src/engine/step.js';
 import { permutation } from '../src/rng.js';
-import { directElementwise, REFERENCE } from '../src/engine/elementwise.js';
+import { directElementwise, REFERENCE } from '../src/ops/elementwise.js';
 import { chunkTimes } from './probe.js';
-import { startProfile, stopProfile } from '../src/engine/profile.js';
+import { startProfile, stopProfile } from '../src/ops/profile.js';
 import { CONVNET_PLAN } from './models.js';
 
 const PLAN: Plan = {

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { own, unknownName } from './errors.js';
 import { plantedBug } from './testing.js';
-import { reluGrad, sigmoidGrad, tanh, tanhGrad } from './engine/elementwise.js';
+import { reluGrad, sigmoidGrad, tanh, tanhGrad } from './ops/elementwise.js';
 
 type T = tf.Tensor2D;
 
@@ -41,7 +41,7 @@ const ACTIVATIONS: Record<string, Activation> = {
   tanh: act({
     name: 'tanh',
     needsZ: false,
-    // tfjs's own bits, four values at a time where the direct kernels load (engine/elementwise.ts).
+    // tfjs's own bits, four values at a time where the direct kernels load (ops/elementwise.ts).
     forward: (z) => tanh(z),
     backward: (dy, y) => {
       // Test-only: square the derivative factor to prove the gradient checks catch a wrong backward pass.

@@ -1,5 +1,5 @@
 /**
- * The building blocks of Conv2D's and MaxPooling2D's backward passes (engine/conv-grads.ts), against simpler
+ * The building blocks of Conv2D's and MaxPooling2D's backward passes (ops/conv-grads.ts), against simpler
  * formulations, bit for bit: the transposed patches (SIMD and JavaScript) against the patches transposed
  * by hand, for any geometry; the max-pool gradient against tfjs's cpu backend's MaxPoolGrad where windows
  * do not overlap (there both only route values), and its SIMD kernel against its JavaScript form for any pool,
@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../src/backend.js';
-import { heapView } from '../src/engine/heap.js';
-import { maxPoolGradient, maxPoolGradientOnHost, patches, patchesTransposed, patchesTransposedOnHeap, type ConvGeometry } from '../src/engine/conv-grads.js';
+import { heapView } from '../src/ops/heap.js';
+import { maxPoolGradient, maxPoolGradientOnHost, patches, patchesTransposed, patchesTransposedOnHeap, type ConvGeometry } from '../src/ops/conv-grads.js';
 import { axisPlan, type Padding } from '../src/layers/conv-shapes.js';
 import { FC_SEED, runs } from './helpers/models.js';
 

@@ -1,6 +1,6 @@
 /**
  * Dropout's x * mask and the relu / tanh / sigmoid derivatives run as fused SIMD kernels on tfjs-wasm's
- * memory (engine/elementwise.ts). They must give the bits of the tf ops they replace, for any shape and any
+ * memory (ops/elementwise.ts). They must give the bits of the tf ops they replace, for any shape and any
  * float32 bit pattern, leak no tensor, and be in use on the pinned tfjs-wasm build (else every step silently
  * pays the ops' dispatch again).
  */
@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { columnSums, directElementwise, REFERENCE } from '../src/engine/elementwise.js';
+import { columnSums, directElementwise, REFERENCE } from '../src/ops/elementwise.js';
 import { getActivation } from '../src/activations.js';
 import { FC_SEED } from './helpers/models.js';
 

@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { PackedKernel, packKernel, packedSize, type FusedActivation } from '../src/engine/packed-kernel.js';
-import { directMatMul } from '../src/engine/wasm-matmul.js';
+import { PackedKernel, packKernel, packedSize, type FusedActivation } from '../src/ops/packed-kernel.js';
+import { directMatMul } from '../src/ops/wasm-matmul.js';
 import { packerFor } from '../src/kernels/index.js';
 import { FC_SEED } from './helpers/models.js';
 
@@ -140,8 +140,8 @@ describe('PackedKernel', () => {
 
 describe('PackedOperands (the weight gradients\' dz, kept packed)', () => {
   it("left @ rows [start, start + rows) of an operand equals tf.matMul on the slice, bit for bit, for any part; and keeps at most 4 operators", async () => {
-    const { PackedOperands } = await import('../src/engine/packed-operands.js');
-    const { transposeRows } = await import('../src/engine/wasm-matmul.js');
+    const { PackedOperands } = await import('../src/ops/packed-operands.js');
+    const { transposeRows } = await import('../src/ops/wasm-matmul.js');
     const cols = 13;
     const ops = new PackedOperands(cols);
     let s = 5;

@@ -1,6 +1,6 @@
 /**
  * Each step gathers its rows straight into tfjs-wasm's memory and transposes them there with a SIMD kernel
- * (engine/row-stage.ts, kernels/transpose.wat). The kernel must move the bits of the JavaScript reference
+ * (ops/row-stage.ts, kernels/transpose.wat). The kernel must move the bits of the JavaScript reference
  * (transposeRows); the stage must be found on the pinned build and free what it holds; and a training step
  * through it must give, bit for bit, the weights of Network.gradients on host rows followed by the update.
  */
@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { HeapStage } from '../src/engine/row-stage.js';
+import { HeapStage } from '../src/ops/row-stage.js';
 import { transposeRows } from '../src/engine/step.js';
 import { Network } from '../src/engine/network.js';
 import { transposerFor } from '../src/kernels/index.js';

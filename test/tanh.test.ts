@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { directElementwise } from '../src/engine/elementwise.js';
+import { directElementwise } from '../src/ops/elementwise.js';
 import { getActivation } from '../src/activations.js';
 import { FC_SEED } from './helpers/models.js';
 

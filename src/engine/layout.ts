@@ -3,6 +3,8 @@
  * that workers read and write. Every large array lives in a SharedArrayBuffer; messages carry only handles.
  */
 
+import { growTo, PAGE } from '../kernels/memory.js';
+
 /** Int32 fields of the control block. */
 export const Ctrl = {
   /** Workers arrived at the current barrier. */
@@ -64,7 +66,6 @@ export interface ModelBuffers {
   scratchAt: number;
 }
 
-const PAGE = 65536;
 /** Arrays start on 64-byte lines: SIMD loads stay aligned and no two arrays share a cache line. */
 const LINE_FLOATS = 16;
 export const lineAligned = (floats: number) => Math.ceil(floats / LINE_FLOATS) * LINE_FLOATS;
@@ -86,11 +87,6 @@ export function allocModelBuffers(paramCount: number, stateArrays: number): Mode
 }
 
 /** Grows `memory` until it holds at least `bytes` bytes. */
-export function growTo(memory: WebAssembly.Memory, bytes: number): void {
-  const have = memory.buffer.byteLength;
-  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
-}
-
 /**
  * `floats` float32s of scratch in the model's memory, after its weights and state, zeroed. The memory grows
  * when needed; views of a shared memory stay valid when it grows, so earlier views are unaffected.

@@ -11,9 +11,9 @@ import { getMetric, type Metric } from '../metrics.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { BatchSync, Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { ShardExchange } from './shard-exchange.js';
-import { heapView } from './heap.js';
+import { heapView } from '../ops/heap.js';
 import type { Key } from '../rng.js';
-import { timed } from './profile.js';
+import { timed } from '../ops/profile.js';
 
 /** Memory for one inference pass's layer outputs (see Network.forward). */
 const PASS_BYTES = 32 * 2 ** 20;

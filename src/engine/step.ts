@@ -20,7 +20,7 @@ import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizer
 import { keyFor, Purpose, type Key } from '../rng.js';
 import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
 import { SimdKernels } from '../kernels/index.js';
-import { HeapStage } from './row-stage.js';
+import { HeapStage } from '../ops/row-stage.js';
 import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
 import { updateMovingAverages } from './moving-averages.js';
 import type * as tf from '@tensorflow/tfjs-core';

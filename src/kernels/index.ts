@@ -19,7 +19,7 @@ import { wasmBase64 as columnSumsBase64 } from './column-sums-wasm.js';
 import { wasmBase64 as maxPoolGradBase64 } from './max-pool-grad-wasm.js';
 import { wasmBase64 as im2colBase64 } from './im2col-wasm.js';
 import { wasmBase64 as tanhBase64 } from './tanh-wasm.js';
-import { growTo } from '../engine/layout.js';
+import { growTo } from './memory.js';
 
 type F32 = Float32Array;
 

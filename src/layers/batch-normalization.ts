@@ -17,9 +17,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkFraction, checkLayerOptions, checkPositiveNumber } from '../errors.js';
-import { heapView } from '../engine/heap.js';
+import { heapView } from '../ops/heap.js';
 import { plantedBug } from '../testing.js';
-import { timed } from '../engine/profile.js';
+import { timed } from '../ops/profile.js';
 import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
 import { affineOptions } from './weighted-options.js';

@@ -1,17 +1,17 @@
 /**
  * Conv2D: y = activation(conv(x, kernel) + bias) over [rows, height, width, channels] (channels last, as
  * Keras), kernel [kh, kw, inChannels, filters]. Forward is tfjs-wasm's fused convolution (XNNPACK, bias and a
- * fusable activation in the same call); the gradients are in engine/conv-grads.ts.
+ * fusable activation in the same call); the gradients are in ops/conv-grads.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
-import { columnSumsOf } from '../engine/elementwise.js';
-import { filterGradient, inputGradient, type ConvGeometry } from '../engine/conv-grads.js';
+import { columnSumsOf } from '../ops/elementwise.js';
+import { filterGradient, inputGradient, type ConvGeometry } from '../ops/conv-grads.js';
 import { plantedBug } from '../testing.js';
-import { PackedOperands } from '../engine/packed-operands.js';
-import { timed } from '../engine/profile.js';
+import { PackedOperands } from '../ops/packed-operands.js';
+import { timed } from '../ops/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
@@ -62,7 +62,7 @@ export class Conv2D extends Layer {
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
   private geometry?: ConvGeometry;
-  /** The filter gradient's right operand (each part's dz), kept packed across steps (engine/packed-operands.ts). */
+  /** The filter gradient's right operand (each part's dz), kept packed across steps (ops/packed-operands.ts). */
   private dzOperands?: PackedOperands;
 
   constructor(options: Conv2DOptions) {

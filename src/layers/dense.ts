@@ -3,10 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, getActivation } from '../activations.js';
 import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
-import { transposeRows } from '../engine/wasm-matmul.js';
-import { PackedOperands } from '../engine/packed-operands.js';
-import { columnSumsOf } from '../engine/elementwise.js';
-import { PackedKernel } from '../engine/packed-kernel.js';
+import { transposeRows } from '../ops/wasm-matmul.js';
+import { PackedOperands } from '../ops/packed-operands.js';
+import { columnSumsOf } from '../ops/elementwise.js';
+import { PackedKernel } from '../ops/packed-kernel.js';
 import { weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
 
@@ -14,7 +14,7 @@ type T2 = tf.Tensor2D;
 
 /**
  * Dense's weights for a step: no plain tensors. Every matmul by the kernel goes through operators whose packed
- * kernels are rewritten in place each step (engine/packed-kernel.ts), which saves XNNPACK's per-call repack.
+ * kernels are rewritten in place each step (ops/packed-kernel.ts), which saves XNNPACK's per-call repack.
  */
 interface DenseWeights extends Weights {
   /** x @ kernel + bias with `activation` fused. */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkFraction, checkLayerOptions } from '../errors.js';
 import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
-import { mul } from '../engine/elementwise.js';
+import { mul } from '../ops/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
 
 /** A batch as [rows, values per sample] (a view: no copy), the shape the elementwise kernels take. */

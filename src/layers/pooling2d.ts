@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkLayerOptions } from '../errors.js';
-import { maxPoolGradient } from '../engine/conv-grads.js';
+import { maxPoolGradient } from '../ops/conv-grads.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
 

@@ -129,7 +129,7 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
  * dL/dkernel over samples [start, start + rows), [kh*kw*cin, cout]: P^T @ dz. XNNPACK packs its right operand
  * on every call, so that operand is dz (rows*oh*ow x cout), not the patches (kh*kw*cin times wider for
  * cin > cout... and 16 of the 28 ms of dz^T @ P at the MNIST convnet's second layer were that packing). With
- * `packedDz` (kept operators for dz's rows, engine/packed-operands.ts), dz is written into XNNPACK's packed
+ * `packedDz` (kept operators for dz's rows, ops/packed-operands.ts), dz is written into XNNPACK's packed
  * buffer by the SIMD packer instead, which is faster still; the bits are the same (the operator checks).
  */
 export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry, packedDz?: PackedOperands): tf.Tensor2D {

@@ -4,7 +4,7 @@
  * tfjs-wasm packs a matmul's right operand into XNNPACK's blocked layout on every call with a fresh tensor
  * (it creates, packs and later frees an operator per call). For a weight gradient that operand is the step's
  * dz, new every step. Here each layer keeps one operator per part size (rows of dz), and each step's rows of
- * dz are written straight into its packed buffer by the SIMD packer (engine/packed-kernel.ts), read where dz
+ * dz are written straight into its packed buffer by the SIMD packer (ops/packed-kernel.ts), read where dz
  * lies in tfjs's memory: no slice, no operator per call. The MNIST MLP's three weight gradients at 64 rows:
  * 107 µs of packing per 128-row step before (CPU profile of a 4-epoch fit), a few µs after. The bits are the
  * same: each PackedKernel checks itself against tfjs's own matmul when it is built.
