@@ -12,7 +12,9 @@
  * val_loss turns up and EarlyStopping fires), seed (1234), earlyStopping (true: EarlyStopping on val_loss,
  * patience 1, restoreBestWeights), mnist (false), phase ('full' | 'first' | 'resume'), stopAfter (k: epochs
  * of the 'first' phase), dir (where 'first' saves and 'resume' loads), convnet (false: the features as 4x4
- * images of features/16 channels through a small convnet instead), batchnorm (false: a BatchNormalization
+ * images of features/16 channels, or MNIST's rows as 28x28x1 images, through a small convnet instead),
+ * mnistCache (a directory holding MNIST's first rows as x.f32 and y.i32, written by the test once, so that
+ * each process does not read the IDX files again), batchnorm (false: a BatchNormalization
  * after each hidden Dense or Conv2D, momentum 0.9 so its moving statistics move visibly). The model: Dense(hidden, relu),
  * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; or Conv2D(4, 3x3, relu,
  * same) -> MaxPooling2D -> Conv2D(6, 2x2, tanh) -> Flatten -> Dropout(0.25) -> Dense(classes, softmax). fit
@@ -24,6 +26,8 @@
  * continues in the same process with fit({ initialEpoch: k }), and reports resumedVia: 'same-process'.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const lib = await import('../dist/src/index.js');
 const { Sequential, layers, callbacks, Matrix, datasets } = lib;
@@ -79,17 +83,36 @@ async function data() {
     const d = synthetic(o.rows, o.features, o.classes);
     return o.convnet ? { x: { data: d.x.data, shape: [o.rows, ...imageShape(o.features)] }, y: d.y } : d;
   }
-  const { train } = await datasets.mnist();
-  return { x: train.images.sliceRows(0, o.rows), y: train.labels.slice(0, o.rows) };
+  const { x, y } = o.mnistCache ? await cachedMnist(o.mnistCache) : await firstMnistRows();
+  if (x.rows < o.rows) throw new Error(`determinism-run: ${o.rows} MNIST rows asked for, ${x.rows} available`);
+  // The convnet sees each row as the 28 x 28 x 1 image it is.
+  return { x: new Matrix(x.data.slice(0, o.rows * 784), o.rows, 784, o.convnet ? [28, 28, 1] : [784]), y: y.slice(0, o.rows) };
 }
 
-/** The convnet's input: the features as 4x4 images, channels last. */
+async function firstMnistRows() {
+  const { train } = await datasets.mnist();
+  return { x: train.images, y: train.labels };
+}
+
+/** MNIST rows the test saved once with saveMnistCache (reading the IDX files takes a second per process). */
+async function cachedMnist(dir) {
+  const x = await readFile(join(dir, 'x.f32'));
+  const y = await readFile(join(dir, 'y.i32'));
+  const labels = new Int32Array(y.byteLength / 4);
+  new Uint8Array(labels.buffer).set(y);
+  const pixels = new Float32Array(x.byteLength / 4);
+  new Uint8Array(pixels.buffer).set(x);
+  return { x: new Matrix(pixels, labels.length, 784), y: labels };
+}
+
+/** The model's input: MNIST as rows of 784 or 28 x 28 x 1 images; synthetic features as rows or 4x4 images, channels last. */
+const inputShape = () => (o.mnist ? (o.convnet ? [28, 28, 1] : [784]) : o.convnet ? imageShape(o.features) : [o.features]);
 const imageShape = (features) => [4, 4, features / 16];
 
-function build(features, classes) {
+function build(classes) {
   const model = new Sequential({ seed: o.seed });
+  model.add(layers.Input({ shape: inputShape() }));
   if (o.convnet) {
-    model.add(layers.Input({ shape: imageShape(features) }));
     model.add(layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', padding: 'same' }));
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9 }));
     model.add(layers.MaxPooling2D({ poolSize: 2, strides: 1 }));
@@ -98,7 +121,6 @@ function build(features, classes) {
     model.add(layers.Flatten());
     model.add(layers.Dropout({ rate: 0.25 }));
   } else {
-    model.add(layers.Input({ shape: [features] }));
     model.add(layers.Dense({ units: o.hidden, activation: 'relu' }));
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9 }));
     model.add(layers.Dropout({ rate: 0.2 }));
@@ -145,17 +167,16 @@ function report(model, histories, extra = {}) {
 }
 
 const { x, y } = await data();
-const features = o.mnist ? x.cols : o.features;
 const classes = o.mnist ? 10 : o.classes;
 const canSave = typeof lib.loadModel === 'function';
 
 if (o.phase === 'full') {
-  const model = build(features, classes);
+  const model = build(classes);
   const h = await model.fit(x, y, fitOptions({ epochs: o.epochs }));
   report(model, [h]);
   await model.dispose();
 } else if (o.phase === 'first') {
-  const model = build(features, classes);
+  const model = build(classes);
   const h1 = await model.fit(x, y, fitOptions({ epochs: o.stopAfter }));
   let saved = false;
   if (canSave) {
