@@ -116,8 +116,10 @@ export function checkOptionKeys(owner: string, options: unknown, known: readonly
   }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const near = closestName(key, known);
-    const valid = known.length ? `Valid options: ${known.join(', ')}` : `${owner} takes no options`;
-    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : ''}. ${valid}`);
+    // Options starting with '__' are test hooks: accepted, but never offered to a user.
+    const open = known.filter((k) => !k.startsWith('__'));
+    const near = closestName(key, open);
+    const valid = open.length ? `Valid options: ${open.join(', ')}` : `${owner} takes no options`;
+    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : '.'} ${valid}`);
   }
 }

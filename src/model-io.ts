@@ -8,7 +8,7 @@
 import { Sequential } from './sequential.js';
 import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts, MODEL_JSON } from './io/index.js';
 import { isObject } from './io/json.js';
-import { formatValue } from './errors.js';
+import { formatValue, own } from './errors.js';
 import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
@@ -32,7 +32,7 @@ function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
   // tfjs's RMSProp.fromConfig reads rho under its old name, `decay`.
   if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, decay: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
   if (c.className === 'SGD') Object.assign(config, { momentum: c.momentum, nesterov: c.nesterov });
-  return { class_name: TFJS_OPTIMIZERS[c.className] ?? c.className, config };
+  return { class_name: own(TFJS_OPTIMIZERS, c.className) ?? c.className, config };
 }
 
 export async function saveModel(model: Sequential, dir: string): Promise<void> {
@@ -69,7 +69,7 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
   const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
-    metrics: compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),
+    metrics: compiled.metrics.map((m) => own(TFJS_METRICS, m) ?? m),
     optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
     lockstep,
   };

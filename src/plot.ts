@@ -7,7 +7,7 @@
  * await plotHistory(history.history, 'hitters.png');
  */
 import { el, esc, figureFormat, INK, r, svgOpen, writeFigure } from './plots/svg.js';
-import { checkOptionKeys, checkPositiveInt, checkPositiveNumber } from './errors.js';
+import { checkOptionKeys, checkPositiveInt, checkPositiveNumber, own } from './errors.js';
 
 export type History = Record<string, Array<number | null>>;
 
@@ -211,7 +211,7 @@ function formatter(ticks: number[], step: number): (v: number) => string {
 
 /** 'mean_absolute_error' → 'mean absolute error', 'mae' → 'MAE'. */
 function pretty(metric: string): string {
-  return ABBREVIATIONS.has(metric) ? metric.toUpperCase() : (NAMES[metric] ?? metric.replace(/_/g, ' '));
+  return ABBREVIATIONS.has(metric) ? metric.toUpperCase() : (own(NAMES, metric) ?? metric.replace(/_/g, ' '));
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

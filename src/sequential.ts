@@ -163,10 +163,13 @@ export class Sequential implements CallbackModel {
     }
   }
 
-  /** Keras's summary table; also printed through `print` when given (e.g. console.log). */
-  summary(print?: (text: string) => void): string {
+  /**
+   * Keras's summary table, printed (as Keras's `print_fn`, `print` defaults to console.log) and returned.
+   * `summary(() => {})` returns it without printing.
+   */
+  summary(print: (text: string) => void = (text) => console.log(text)): string {
     const text = summaryTable(this.name, this.layers);
-    print?.(text);
+    print(text);
     return text;
   }
 

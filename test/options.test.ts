@@ -51,6 +51,17 @@ describe('unknown options are errors, with a did-you-mean', () => {
     expect(m.iterations).toBe(0);
   });
 
+  it("the unknown-option message lists public options only and reads as a sentence ('?' or '.', never '?.')", async () => {
+    const m = model();
+    const err = await m.fit(x, y, { batch_size: 1000, verbose: 0 } as never).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^Unrecognized option 'batch_size' for fit; did you mean 'batchSize'\? Valid options: epochs, batchSize, /);
+    expect((err as Error).message).not.toMatch(/__|\?\./);
+    // An internal name is never suggested, however close.
+    const near = await m.fit(x, y, { _fault: 1, verbose: 0 } as never).catch((e: Error) => e);
+    expect((near as Error).message).toMatch(/^Unrecognized option '_fault' for fit\. Valid options: /);
+    expect((near as Error).message).not.toContain('__');
+  });
+
   it('save and the plots reject unknown options', async () => {
     const m = model();
     await expect(m.save('/nonexistent/never-written', { overwrite: true } as never)).rejects.toThrow("Unrecognized option 'overwrite' for save. save takes no options");

@@ -1,5 +1,5 @@
 /** The Keras-style API, in process (workers: 0): shapes, summary, training, weights, seeds and bad input. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { Sequential, layers, setRandomSeed, Callback, Matrix, callbacks } from '../src/index.js';
 import { layerFromConfig } from '../src/layers/index.js';
@@ -73,6 +73,18 @@ describe('summary and parameter counts', () => {
     const printed: string[] = [];
     hittersNet().summary((t) => printed.push(t));
     expect(printed).toHaveLength(1);
+  });
+
+  it('summary() with no argument prints to the console, as Keras does, and still returns the table', () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const text = hittersNet().summary();
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(log).toHaveBeenCalledWith(text);
+      expect(text).toContain('Total params: 1,051');
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('names layers per model, never with a global counter', () => {

@@ -12,7 +12,7 @@ import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, savePreprocessing } from '../data/index.js';
 import { EXAMPLE_NAMES } from './catalog.js';
-import { EXAMPLES, type ModelSpec } from './examples.js';
+import { exampleSpec, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { checkConfusion, checkPictureFile, drawConfusion, drawMisclassified } from './pictures.js';
@@ -63,7 +63,7 @@ function describeData(d: Dataset): string {
 
 /** An example name or a model config file. */
 export async function resolveSpec(target: string): Promise<ModelSpec> {
-  const example = EXAMPLES[target];
+  const example = exampleSpec(target);
   if (example) return example;
   if (extname(target).toLowerCase() === '.json' || existsSync(target)) return readConfig(target);
   throw new UsageError(`unknown model "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
@@ -233,7 +233,7 @@ export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<v
 
 /** Summary of an example, a model config file or a saved model directory. */
 export async function summary(target: string, out: Out): Promise<void> {
-  if (!EXAMPLES[target] && isDirectory(target)) {
+  if (!exampleSpec(target) && isDirectory(target)) {
     const model = await loadModelDir(target);
     model.summary(out);
     const args = model.compiledArgs();
@@ -246,7 +246,7 @@ export async function summary(target: string, out: Out): Promise<void> {
     return;
   }
   // A TF.js model.json named directly stands for its directory.
-  if (!EXAMPLES[target] && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
+  if (!exampleSpec(target) && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
   const spec = await resolveSpec(target);
   const model = spec.build(13);
   model.summary(out);

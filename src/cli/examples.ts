@@ -4,6 +4,7 @@
  */
 import { layers, Sequential } from '../index.js';
 import { EXAMPLE_DESCRIPTIONS, FEATURES, type Family } from './catalog.js';
+import { own } from '../errors.js';
 
 /** What `train` and `summary` need from an example or a config file. */
 export interface ModelSpec {
@@ -97,4 +98,12 @@ const hitters: ModelSpec = {
   fit: { epochs: 200, batchSize: 32, validation: 'test' },
 };
 
-export const EXAMPLES: Record<string, ModelSpec> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [mnistConvnet.name]: mnistConvnet, [hitters.name]: hitters };
+const EXAMPLES: Readonly<Record<string, ModelSpec>> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [mnistConvnet.name]: mnistConvnet, [hitters.name]: hitters };
+
+/**
+ * The example called `name`, if there is one. Names come from the command line and from queued jobs, so only
+ * the table's own keys count: 'constructor', 'toString' or '__proto__' are unknown like any other name.
+ */
+export function exampleSpec(name: unknown): ModelSpec | undefined {
+  return own(EXAMPLES, name);
+}

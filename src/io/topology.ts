@@ -370,7 +370,7 @@ function checkFields(c: JsonObject, fields: readonly string[], where: string): v
   for (const key of Object.keys(c)) {
     if (known.includes(key)) continue;
     const near = closestName(key, known);
-    throw new Error(`${where}: unknown field '${key}'${near ? `; did you mean '${near}'?` : ''}. Known fields: ${known.join(', ')}`);
+    throw new Error(`${where}: unknown field '${key}'${near ? `; did you mean '${near}'?` : '.'} Known fields: ${known.join(', ')}`);
   }
 }
 

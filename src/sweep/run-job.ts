@@ -19,7 +19,7 @@ import type { Sequential } from '../sequential.js';
 import { savePreprocessing, PREPROCESSING_FILE } from '../data/index.js';
 import { buildFor, trainingData } from '../cli/commands.js';
 import { loadData, shapedFor, type Dataset } from '../cli/data.js';
-import { EXAMPLES, type ModelSpec } from '../cli/examples.js';
+import { exampleSpec, type ModelSpec } from '../cli/examples.js';
 import { parseConfig } from '../cli/config.js';
 import { EXAMPLE_NAMES } from '../cli/catalog.js';
 import { UsageError } from '../cli/errors.js';
@@ -82,7 +82,7 @@ function f32(text: string): Float32Array {
 /** The example or config a job names. */
 export function modelSpecOf(spec: JobSpec): ModelSpec {
   if (spec.config !== undefined) return parseConfig(spec.config, spec.model);
-  const example = EXAMPLES[spec.model];
+  const example = exampleSpec(spec.model);
   if (!example) throw new UsageError(`unknown model "${spec.model}": a job names an example (${EXAMPLE_NAMES.join(', ')}) or carries its config`);
   return example;
 }

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { resolveSpec, type DataFlags } from '../cli/commands.js';
 import { checkDataName, checkFileOptions } from '../cli/data.js';
-import { EXAMPLES } from '../cli/examples.js';
+import { exampleSpec } from '../cli/examples.js';
 import { UsageError } from '../cli/errors.js';
 import { pyFormat } from '../callbacks/format.js';
 import { describePoint, type GridPoint } from './grid.js';
@@ -62,7 +62,7 @@ export function localDefaults(o: Pick<SweepOptions, 'workers' | 'concurrency'>):
 export async function planJobs(o: SweepOptions): Promise<PlannedJob[]> {
   const model = await resolveSpec(o.model);
   // A config file travels as JSON inside each job: workers need no copy of it.
-  const config = EXAMPLES[o.model] ? undefined : (JSON.parse(await readFile(o.model, 'utf8')) as unknown);
+  const config = exampleSpec(o.model) ? undefined : (JSON.parse(await readFile(o.model, 'utf8')) as unknown);
   const data: DataFlags = { data: o.data, target: o.target, features: o.features, standardize: o.standardize, y: o.y, limit: o.limit, validationSplit: o.validationSplit };
   for (const k of Object.keys(data) as (keyof DataFlags)[]) if (data[k] === undefined) delete data[k];
   // The checks train makes before loading anything, so a queued sweep fails here and not on every worker.
