@@ -4,7 +4,7 @@
  * library computing the same thing from the saved model.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,26 @@ describe('picture flags: bad input', () => {
 
   it('a regression model or data that are not images', async () => {
     await expectUsage(['evaluate', hitters, '--data', 'hitters-test', '--confusion', join(tmp, 'c.svg'), '--workers', '0'], join(tmp, 'c.svg'), "--confusion needs a classifier (a softmax or sigmoid output); this model's last layer has activation 'linear'");
-    await expectUsage(['predict', hitters, '--data', 'hitters-test', '--misclassified', join(tmp, 'w.svg'), '--workers', '0'], join(tmp, 'w.svg'), '--misclassified draws images', 'rows of 19 values, which is not a square');
+    await expectUsage(['predict', hitters, '--data', 'hitters-test', '--misclassified', join(tmp, 'w.svg'), '--workers', '0'], join(tmp, 'w.svg'), '--misclassified needs a classifier with a softmax output', "activation 'linear' (a regression model)");
+  });
+
+  it('a classifier of tabular rows: says it needs images (or --image-shape), draws no 2x2 "image"', async () => {
+    // Iris-like rows: 4 measurements, 3 named classes.
+    const csv = join(tmp, 'flowers.csv');
+    const rows = Array.from({ length: 30 }, (_, r) => [r % 7, (r * 3) % 5, (r * 2) % 9, r % 4].map((v) => v / 10).join(',') + `,${['setosa', 'versicolor', 'virginica'][r % 3]}`);
+    await writeFile(csv, ['a,b,c,d,species', ...rows].join('\n'));
+    const config = join(tmp, 'flowers.json');
+    await writeFile(config, JSON.stringify({ layers: [{ className: 'Dense', units: 3, activation: 'softmax' }], compile: { loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] } }));
+    const model = join(tmp, 'flowers');
+    const train = await lockstep('train', config, '--data', csv, '--target', 'species', '--epochs', '1', '--workers', '0', '--verbose', '0', '--out', model);
+    expect(train.code, train.stderr).toBe(0);
+    const file = join(tmp, 'flowers.svg');
+    await expectUsage(['predict', model, '--data', csv, '--misclassified', file, '--workers', '0'], file, '--misclassified draws the misclassified rows as images', '[height, width] or [height, width, channels]', '--image-shape HxW', 'holds rows of 4 values', 'run predict without --misclassified');
+    await expectUsage(['predict', model, '--data', csv, '--misclassified', file, '--image-shape', '3x3', '--workers', '0'], file, '--image-shape 3x3 holds 9 values, but the rows of --data', 'hold 4');
+    await expectUsage(['predict', model, '--data', csv, '--image-shape', '2x2', '--workers', '0'], file, '--image-shape applies to --misclassified FILE');
+    // Asked for in so many words, rows of 4 are drawn as 2x2 pictures.
+    const drawn = await lockstep('predict', model, '--data', csv, '--misclassified', file, '--image-shape', '2x2', '--workers', '0');
+    expect(drawn.code, drawn.stderr).toBe(0);
+    expect(existsSync(file)).toBe(true);
   });
 });

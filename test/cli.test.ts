@@ -325,7 +325,7 @@ describe('errors', () => {
     ['a bad --verbose', ['train', 'hitters', '--verbose', '3'], ['--verbose']],
     ['a bad --validation-split', ['train', 'hitters', '--validation-split', '1.5'], ['--validation-split']],
     ['a plot that is neither .svg nor .png', ['train', 'hitters', '--plot', 'h.pdf'], ['--plot must name a .svg or .png file']],
-    ['an unknown example', ['train', 'mnist-cnn'], ['unknown model "mnist-cnn"', 'mnist-mlp, mnist-logreg, mnist-convnet, hitters']],
+    ['an unknown example', ['train', 'mnist-cnn'], ['unknown example "mnist-cnn"', 'mnist-mlp, mnist-logreg, mnist-convnet, hitters']],
     ['an unknown command', ['fit', 'hitters'], ["unknown command 'fit'"]],
     ['a missing --data', ['evaluate', tmpdir()], ["required option '--data <name|file>' not specified"]],
     ['an unknown dataset', ['predict', tmpdir(), '--data', 'cifar-test'], ['--data must be one of mnist-train, mnist-test, hitters-train, hitters-test', 'cifar-test']],

@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
+import { loadModel, Matrix, type History, type Logs, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, savePreprocessing } from '../data/index.js';
@@ -15,6 +15,7 @@ import { EXAMPLE_NAMES } from './catalog.js';
 import { exampleSpec, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
 import { UsageError } from './errors.js';
+import { EXIT_INTERRUPTED, TrainInterrupt } from './interrupt.js';
 import { checkConfusion, checkPictureFile, drawConfusion, drawMisclassified } from './pictures.js';
 
 type Out = (line: string) => void;
@@ -66,7 +67,7 @@ export async function resolveSpec(target: string): Promise<ModelSpec> {
   const example = exampleSpec(target);
   if (example) return example;
   if (extname(target).toLowerCase() === '.json' || existsSync(target)) return readConfig(target);
-  throw new UsageError(`unknown model "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
+  throw new UsageError(`unknown example "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
 }
 
 /** The data flags train and verify share. */
@@ -102,8 +103,12 @@ export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): 
   if (!x || x.sampleShape.length === 1) return spec.build(seed, x && [x.cols]);
   try {
     return spec.build(seed, x.sampleShape);
-  } catch {
-    return spec.build(seed, [x.cols]);
+  } catch (err) {
+    try {
+      return spec.build(seed, [x.cols]);
+    } catch {
+      throw err; // neither fits: the error about the file's own sample shape says more
+    }
   }
 }
 
@@ -116,41 +121,91 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
   const batchSize = o.batchSize ?? spec.fit.batchSize;
   const validation = o.validationSplit ?? spec.fit.validation;
 
-  const { data: read, split } = await trainingData(spec, o, validation);
-  if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(read)}`);
-  const model = buildFor(spec, o.seed, o.data === undefined ? undefined : read.x);
-  const data = shapedFor(read, model.inputSampleShape());
+  const interrupt = new TrainInterrupt((line) => console.error(`lockstep train: ${line}`));
   try {
-    const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
-    if (o.verbose > 0) {
-      model.summary(out);
-      const held = validationData
-        ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
-        : split ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation` : 'without validation';
-      const plural = epochs === 1 ? 'epoch' : 'epochs';
-      out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
-    }
-    const history = await model.fit(data.x, data.y!, {
-      epochs,
-      batchSize,
-      workers: o.workers,
-      seed: o.seed,
-      verbose: o.verbose,
-      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
-    });
-    if (o.out !== undefined) {
-      await model.save(o.out);
-      // evaluate and predict read it to transform new CSVs exactly as the training rows were.
-      if (data.preprocessing) await savePreprocessing(o.out, data.preprocessing);
-      if (o.verbose > 0) out(`Saved the model to ${o.out}${data.preprocessing ? ' (with its preprocessing.json)' : ''}`);
-    }
-    if (o.plot !== undefined) {
-      await history.plot(o.plot);
-      if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);
+    const { data: read, split } = await trainingData(spec, o, validation);
+    if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(read)}`);
+    const model = buildFor(spec, o.seed, o.data === undefined ? undefined : read.x);
+    const data = shapedFor(read, model.inputSampleShape());
+    try {
+      const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
+      if (o.verbose > 0) {
+        model.summary(out);
+        const held = validationData
+          ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
+          : split ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation` : 'without validation';
+        const plural = epochs === 1 ? 'epoch' : 'epochs';
+        out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
+      }
+      interrupt.training(model);
+      const history = await model.fit(data.x, data.y!, {
+        epochs,
+        batchSize,
+        workers: o.workers,
+        seed: o.seed,
+        verbose: o.verbose,
+        callbacks: [interrupt.callback()],
+        ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
+      });
+      // Without --out the model still goes where a user finds it, and the path is printed whatever --verbose says.
+      const dir = o.out ?? (await newRunDir(spec.name, o.seed));
+      interrupt.saving(dir);
+      await saveRun(dir, model, history, data.preprocessing);
+      const files = `model.json, weights.bin, history.json${data.preprocessing ? ', preprocessing.json' : ''}`;
+      if (interrupt.interrupted) {
+        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the weights after that step, with the history so far, to ${dir} (${files})`);
+        process.exitCode = EXIT_INTERRUPTED;
+        return;
+      }
+      if (o.verbose > 0 || o.out === undefined) out(`Saved the model to ${dir} (${files})`);
+      if (o.plot !== undefined) {
+        await history.plot(o.plot);
+        if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);
+      }
+    } finally {
+      await model.dispose();
     }
   } finally {
-    await model.dispose();
+    interrupt.dispose();
   }
+}
+
+/** Where a run without --out goes: ./lockstep-runs/<model>-seed<seed>-<local time>, a new folder each time. */
+async function newRunDir(name: string, seed: number): Promise<string> {
+  const t = new Date();
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${t.getFullYear()}${two(t.getMonth() + 1)}${two(t.getDate())}-${two(t.getHours())}${two(t.getMinutes())}${two(t.getSeconds())}`;
+  const base = join('lockstep-runs', `${name}-seed${seed}-${stamp}`);
+  await mkdir('lockstep-runs', { recursive: true });
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    try {
+      await mkdir(dir); // never into a folder that exists: two runs in one second get -2, -3...
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** The model (TF.js layers format), its history (`epoch` and each log key, as a sweep's) and a CSV's preprocessing. */
+async function saveRun(dir: string, model: Sequential, history: History, preprocessing: Dataset['preprocessing']): Promise<void> {
+  await model.save(dir);
+  await writeFile(join(dir, 'history.json'), `${JSON.stringify({ epoch: history.epoch, ...history.history })}\n`);
+  // evaluate and predict read it to transform new CSVs exactly as the training rows were.
+  if (preprocessing) await savePreprocessing(dir, preprocessing);
+}
+
+/** Where an interrupted fit stopped: `stopped during epoch 3 of 10, after step 57 of 375 (update 807)`. */
+function stoppedAt(history: History, iterations: number, epochs: number): string {
+  const steps = history.params.steps;
+  const recorded = history.epoch.length;
+  if (recorded === 0) return `stopped before the first epoch ended (update ${iterations})`;
+  const inLast = iterations - (recorded - 1) * steps;
+  const epoch = history.epoch[recorded - 1] + 1;
+  return inLast < steps
+    ? `stopped during epoch ${epoch} of ${epochs}, after step ${inLast} of ${steps} (update ${iterations}; that epoch's logs cover its first ${inLast} steps)`
+    : `stopped after epoch ${epoch} of ${epochs} (update ${iterations})`;
 }
 
 export interface ScoreOptions {
@@ -163,6 +218,8 @@ export interface ScoreOptions {
   confusion?: string;
   /** predict: list and draw the first `limit` misclassified rows there (every row is scored). */
   misclassified?: string;
+  /** predict --misclassified: the image shape of a row ([h, w] or [h, w, c]) when the data does not say it. */
+  imageShape?: number[];
   /** .npy: the file of the targets. */
   y?: string;
 }
@@ -199,6 +256,7 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--misclassified', o.misclassified);
+  if (o.imageShape !== undefined && o.misclassified === undefined) throw new UsageError('--image-shape applies to --misclassified FILE');
   checkFileOptions(o.data, { y: o.y });
   const model = await loadModelDir(dir);
   try {
@@ -248,7 +306,14 @@ export async function summary(target: string, out: Out): Promise<void> {
   // A TF.js model.json named directly stands for its directory.
   if (!exampleSpec(target) && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
   const spec = await resolveSpec(target);
-  const model = spec.build(13);
+  let model: Sequential;
+  try {
+    model = spec.build(13);
+  } catch (err) {
+    // A config without inputShape or data is built on its --data file's sample shape (a convnet's images).
+    if (spec.data) throw err;
+    throw new UsageError(`${target} gives no "inputShape", so its shapes and parameter counts follow the --data file it trains on; add "inputShape" (e.g. [28, 28, 1]) to summarise it (${(err as Error).message})`);
+  }
   model.summary(out);
   out(` ${spec.description}; trains on ${spec.data ? `${spec.data}-train` : 'a --data file'}`);
   // Without built-in data the real input size is the data file's: the parameter counts above may change.

@@ -177,7 +177,17 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     },
     fit,
   };
-  spec.build(0); // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+  if (declared) {
+    spec.build(0); // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+  } else {
+    // The --data file gives the input shape, which a dry build on [1] may not fit (a convnet wants images).
+    // Each layer's own options are checked now; the shapes and the compile checks when the data's shape is known.
+    try {
+      spec.build(0);
+    } catch {
+      layerConfigs.forEach(({ className, ...options }, i) => attempt(() => FACTORIES[className as string](options as never), `${file}: layers[${i}]`));
+    }
+  }
   return spec;
 }
 

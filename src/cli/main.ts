@@ -48,6 +48,11 @@ const verbosity = (v: string) => {
   return Number(v) as 0 | 1 | 2;
 };
 
+const imageShape = (v: string) => {
+  if (!/^\d+x\d+(x\d+)?$/.test(v) || v.split('x').some((d) => Number(d) === 0)) throw new InvalidArgumentError('Expected HxW or HxWxC, e.g. 28x28 or 32x32x3');
+  return v.split('x').map(Number);
+};
+
 const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
 const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .npy / .npz / .json file`).makeOptionMandatory();
 const yOption = () => new Option('--y <file.npy>', 'the targets of an .npy --data file (x), one row per row of x');
@@ -116,6 +121,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(yOption())
     .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
     .option('--misclassified <file>', 'score every row, then list and draw the misclassified ones (images such as MNIST): .svg or .png')
+    .addOption(new Option('--image-shape <HxW>', "with --misclassified: each row's image shape (HxW or HxWxC), for rows that are flattened images").argParser(imageShape))
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));
 

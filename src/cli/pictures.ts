@@ -3,8 +3,7 @@
  * its confusion matrix. Each checks what it can before the data is scored, so a bad flag costs nothing.
  */
 import { extname } from 'node:path';
-import { plotConfusionMatrix, plotMisclassified, type Matrix, type Sequential } from '../index.js';
-import { toImageStack } from '../plots/image-input.js';
+import { Matrix, plotConfusionMatrix, plotMisclassified, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import type { Dataset } from './data.js';
@@ -58,24 +57,19 @@ export async function drawMisclassified(
   model: Sequential,
   data: Dataset,
   file: string,
-  o: { batchSize?: number; workers?: number; limit?: number; json?: boolean },
+  o: { batchSize?: number; workers?: number; limit?: number; json?: boolean; imageShape?: number[] },
   out: Out,
 ): Promise<void> {
   if (data.y === undefined) throw new UsageError(`--misclassified needs labels, and --data ${data.name} has no targets (y)`);
-  // Square rows (MNIST's 784 = 28 x 28) or an image tensor; anything else cannot be drawn.
-  try {
-    toImageStack('--misclassified', data.x, {});
-  } catch (err) {
-    const why = (err as Error).message.replace(/^--misclassified: /, '');
-    throw new UsageError(`--misclassified draws images (square rows such as MNIST's 784 = 28 x 28 pixels), which --data ${data.name} does not hold: ${why}`);
-  }
+  checkMisclassifiedModel(model);
+  const images = new Matrix(data.x.data, data.x.rows, data.x.cols, imageShapeOf(data, o.imageShape));
   const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
   if (classifierKind(model, y.cols) !== 'softmax') {
-    throw new UsageError(`--misclassified needs a classifier with a softmax output; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`);
+    throw new UsageError(`--misclassified needs a classifier with a softmax output over two or more classes; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`);
   }
   const limit = o.limit ?? MISCLASSIFIED_DEFAULT_LIMIT;
   const range = inUnitRange(data.x.data) ? undefined : ('auto' as const);
-  const wrong = await plotMisclassified(file, data.x, data.y, y, { limit, ...(range ? { range } : {}) });
+  const wrong = await plotMisclassified(file, images, data.y, y, { limit, ...(range ? { range } : {}) });
   const shown = wrong.slice(0, limit);
   if (o.json) {
     const rows = shown.map((m) => ({ row: m.index, label: m.label, predicted: m.predicted, probability: m.probability, probabilities: Array.from(y.row(m.index)) }));
@@ -90,6 +84,36 @@ export async function drawMisclassified(
   if (shown.length) for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
   const drew = shown.length === wrong.length ? `drew ${wrong.length === 1 ? 'it' : 'them'}` : `drew the first ${shown.length}`;
   out(`${wrong.length} of ${y.rows} rows of ${data.name} misclassified; ${wrong.length ? drew : 'wrote a note saying so'} to ${file}`);
+}
+
+/** `predict --misclassified`: the model must classify into classes (checked before any scoring). */
+export function checkMisclassifiedModel(model: Sequential): void {
+  const activation = lastActivation(model);
+  if (activation !== 'softmax') {
+    const what = activation === 'sigmoid' ? 'a sigmoid output (one probability)' : `a last layer with activation '${activation}' (a regression model)`;
+    throw new UsageError(`--misclassified needs a classifier with a softmax output over classes, and this model has ${what}: run predict without it for the model's outputs`);
+  }
+}
+
+/**
+ * The shape of one image of `data` for --misclassified: the samples' own [h, w] or [h, w, c] (from the file,
+ * or as the model takes them), MNIST's 28 x 28, or --image-shape; anything else is tabular data, which has no
+ * picture.
+ */
+function imageShapeOf(data: Dataset, given: number[] | undefined): number[] {
+  const cols = data.x.cols;
+  if (given !== undefined) {
+    if (given.reduce((a, b) => a * b, 1) !== cols) {
+      throw new UsageError(`--image-shape ${given.join('x')} holds ${given.reduce((a, b) => a * b, 1)} values, but the rows of --data ${data.name} hold ${cols}`);
+    }
+    return given;
+  }
+  const stored = data.xShape?.slice(1);
+  for (const shape of [data.x.sampleShape, stored]) if (shape && shape.length >= 2 && shape.length <= 3) return shape;
+  if (/^mnist-/.test(data.name)) return [28, 28];
+  throw new UsageError(
+    `--misclassified draws the misclassified rows as images, so it needs image data: samples of shape [height, width] or [height, width, channels] (an .npy or .npz of shape [n, h, w] or [n, h, w, c], or mnist-*), or --image-shape HxW (or HxWxC) for rows that are flattened images. --data ${data.name} holds rows of ${cols} values; for tabular data, run predict without --misclassified (evaluate --confusion draws the mistakes of a classifier as a confusion matrix)`,
+  );
 }
 
 /** Every class's probability, 2 decimals, e.g. `0.00 0.01 0.71 ...`. */

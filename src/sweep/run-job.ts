@@ -83,7 +83,7 @@ function f32(text: string): Float32Array {
 export function modelSpecOf(spec: JobSpec): ModelSpec {
   if (spec.config !== undefined) return parseConfig(spec.config, spec.model);
   const example = exampleSpec(spec.model);
-  if (!example) throw new UsageError(`unknown model "${spec.model}": a job names an example (${EXAMPLE_NAMES.join(', ')}) or carries its config`);
+  if (!example) throw new UsageError(`unknown example "${spec.model}": a job names an example (${EXAMPLE_NAMES.join(', ')}) or carries its config`);
   return example;
 }
 

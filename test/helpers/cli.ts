@@ -11,8 +11,13 @@ export interface Run {
 }
 
 export function lockstep(...args: string[]): Promise<Run> {
+  return lockstepIn(undefined, ...args);
+}
+
+/** `lockstep` run from the directory `cwd` (the default: this process's). */
+export function lockstepIn(cwd: string | undefined, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20, cwd }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
