@@ -96,7 +96,7 @@ describe('train without --out keeps the model', () => {
     const dirs: string[] = [];
     for (const run of [a, b]) {
       expect(run.code, run.stderr).toBe(0);
-      const said = run.stdout.match(/^Saved the model to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?) \(model\.json, weights\.bin, history\.json\)$/m);
+      const said = run.stdout.match(/^Saved the model and its history\.json to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?)$/m);
       expect(said, run.stdout).not.toBeNull();
       dirs.push(said![1]);
     }
@@ -151,7 +151,7 @@ describe('Ctrl-C during train', () => {
     // The terminal: the cursor shown again after the last time it was hidden.
     expect(stdout).toContain(HIDE);
     expect(stdout.lastIndexOf(SHOW)).toBeGreaterThan(stdout.lastIndexOf(HIDE));
-    const said = stderr.match(/lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the weights after that step, with the history so far, to (.+) \(model\.json, weights\.bin, history\.json\)$/m);
+    const said = stderr.match(/lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the model after that step and its history\.json to (.+)$/m);
     expect(said, stderr).not.toBeNull();
     expect(said![3]).toBe(out);
     const model = await loadModel(out);

@@ -151,13 +151,13 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       const dir = o.out ?? (await newRunDir(spec.name, o.seed));
       interrupt.saving(dir);
       await saveRun(dir, model, history, data.preprocessing);
-      const files = `model.json, weights.bin, history.json${data.preprocessing ? ', preprocessing.json' : ''}`;
+      const also = data.preprocessing ? ' (with its preprocessing.json)' : '';
       if (interrupt.interrupted) {
-        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the weights after that step, with the history so far, to ${dir} (${files})`);
+        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the model after that step and its history.json to ${dir}${also}`);
         process.exitCode = EXIT_INTERRUPTED;
         return;
       }
-      if (o.verbose > 0 || o.out === undefined) out(`Saved the model to ${dir} (${files})`);
+      if (o.verbose > 0 || o.out === undefined) out(`Saved the model and its history.json to ${dir}${also}`);
       if (o.plot !== undefined) {
         await history.plot(o.plot);
         if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);

@@ -75,7 +75,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
 
   root
     .command('train')
-    .description('train an example or a model config file, then save the model and plot its history')
+    .description('train an example or a model config file, then save the model and plot its history (Ctrl-C stops after the step in hand and saves it; exit 130)')
     .argument('<model>', `an example (${EXAMPLE_NAMES.join(', ')}) or a model config file (.json, see below)`)
     .addOption(new Option('--epochs <n>', "epochs to train (default: the example's: mnist-* 20, hitters 200; a config's fit.epochs, else 1)").argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per gradient step (default: mnist-* 128, hitters 32; a config\'s fit.batchSize, else 32)').argParser(positiveInt))
@@ -90,7 +90,7 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .option('--features <names>', 'CSV: the input columns, comma-separated (default: every other column)')
     .option('--standardize', 'CSV: scale inputs to mean 0, variance 1 with a scaler fitted on the training rows only')
     .addOption(yOption())
-    .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
+    .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin, with history.json; default: a new folder ./lockstep-runs/<model>-seed<seed>-<time>)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
     .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${DATA_HELP}\n\n${CONFIG_HELP}`)
