@@ -10,6 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { DataFileError, sharedFloats, type Tensor } from './errors.js';
+import { own } from '../errors.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -113,7 +114,7 @@ function checkDtype(descr: string, fail: (why: string) => Error): string {
   const code = descr.slice(1);
   if (code === 'O' || descr === 'O') throw fail(`object arrays (dtype ${descr}) cannot be read: convert with a.astype('float32')`);
   if (order === '>' && !code.endsWith('1')) throw fail(`big-endian data (dtype ${descr}) is not supported: save a.astype('<${code}') instead`);
-  if (!DTYPES[code] || !'<|='.includes(order) && order !== '>') {
+  if (!own(DTYPES, code) || !'<|='.includes(order) && order !== '>') {
     throw fail(`dtype ${descr} is not supported (float32, float64, bool and integer arrays are): convert with a.astype('float32')`);
   }
   return code;
