@@ -13,8 +13,11 @@ import { plantedBug } from '../testing.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
-import { weightedLayerOptions } from './weighted-options.js';
+import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { KERAS3_EXTRAS, UNSUPPORTED_IF_SET, activation, bool, channelsLast, checkStridesAndDilation, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import { quote } from '../io/json.js';
 
 export interface Conv2DOptions {
   filters: number;
@@ -161,3 +164,57 @@ export class Conv2D extends Layer {
     };
   }
 }
+
+/** Conv2D as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const CONV2D = describeLayer({
+  className: 'Conv2D',
+  options: {
+    filters: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 },
+    kernelSize: { rule: 'a positive integer or [height, width]' },
+    strides: { default: 1 },
+    padding: { default: 'valid' },
+    dataFormat: { default: 'channels_last' },
+    dilationRate: { default: 1 },
+    ...WEIGHTED_OPTION_SPECS,
+  },
+  create: (options: Conv2DOptions) => new Conv2D(options),
+  keras: {
+    fields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    toKeras: (l, where) => {
+      const strides = pairOption(where, 'strides', l.strides);
+      const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate);
+      checkStridesAndDilation(strides, dilation_rate, where, 'strides', 'dilationRate');
+      channelsLast(l.dataFormat, where, 'dataFormat');
+      return {
+        filters: positiveInt(l.filters, where, 'filters'),
+        kernel_size: pairOption(where, 'kernelSize', l.kernelSize),
+        strides,
+        padding: paddingOption(where, l.padding),
+        data_format: 'channels_last',
+        dilation_rate,
+        activation: activation(l.activation, where),
+        use_bias: bool(l.useBias, where, 'useBias'),
+        ...initializersToKeras(l, where),
+        ...nulls(UNSUPPORTED_IF_SET),
+      };
+    },
+    fromKeras: (c, where) => {
+      notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
+      channelsLast(c.data_format, where, 'data_format');
+      if (c.groups != null && c.groups !== 1) throw new Error(`${where}: grouped convolutions are not supported (groups must be 1). Received: groups=${quote(c.groups)}`);
+      const strides = pairOption(where, 'strides', c.strides ?? 1);
+      const dilationRate = pairOption(where, 'dilation_rate', c.dilation_rate ?? 1);
+      checkStridesAndDilation(strides, dilationRate, where, 'strides', 'dilation_rate');
+      return {
+        filters: positiveInt(required(c, 'filters', where), where, 'filters'),
+        kernelSize: pairOption(where, 'kernel_size', required(c, 'kernel_size', where)),
+        strides,
+        padding: paddingOption(where, c.padding ?? 'valid'),
+        dilationRate,
+        activation: activation(c.activation ?? 'linear', where),
+        useBias: bool(c.use_bias ?? true, where, 'use_bias'),
+        ...initializersFromKeras(c, where),
+      };
+    },
+  },
+});
