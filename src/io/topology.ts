@@ -17,7 +17,7 @@ import { closestName } from '../errors.js';
 import { descriptorOf, LAYER_DESCRIPTORS } from '../layers/index.js';
 import { type LayerDescriptor, withDefaults } from '../layers/descriptor.js';
 import { type JsonObject, isObject, quote } from './json.js';
-import { batchShape, notSet, rowShape } from './keras-fields.js';
+import { batchShape, notSet } from './keras-fields.js';
 import type { LayerConfig, LayerConfigLike } from './layer-config.js';
 
 export type KerasLayerJson = { class_name: string; config: JsonObject };

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkFraction, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { heapView } from '../ops/heap.js';
-import { plantedBug } from '../testing.js';
+import type { TaskHooks } from '../testing.js';
 import { timed } from '../ops/profile.js';
 import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
@@ -189,7 +189,7 @@ export class BatchNormalization extends Layer {
       const p = sync.parts[k];
       timed('BatchNormalization partial sums', () => shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out));
     });
-    const groups = this.groups(sync, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
+    const groups = this.groups(sync, ctx.hooks, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
     const outs = groups.map((g) => this.normalize(this.rowsOf(x, g), g.stats.mean, g.invStd));
     const y = outs.length === 1 ? outs[0].y : tf.concat(outs.map((o) => o.y));
     const xc = outs.length === 1 ? outs[0].xc : tf.concat(outs.map((o) => o.xc));
@@ -200,9 +200,9 @@ export class BatchNormalization extends Layer {
    * The row ranges that share statistics: all rows, with the whole batch's; under the planted bug
    * 'batchnorm-per-shard', each micro-shard with its own (what a data-parallel trainer gets without an exchange).
    */
-  private groups(sync: BatchSync, rows: number, own: (parts: number[]) => Moments, whole: () => Moments): Group[] {
+  private groups(sync: BatchSync, hooks: TaskHooks | undefined, rows: number, own: (parts: number[]) => Moments, whole: () => Moments): Group[] {
     const make = (start: number, n: number, parts: number[], stats: Moments): Group => ({ start, rows: n, parts, stats, invStd: this.invStd(stats.variance) });
-    if (plantedBug === 'batchnorm-per-shard') return sync.parts.map((p, k) => make(p.start, p.rows, [k], own([k])));
+    if (hooks?.plant === 'batchnorm-per-shard') return sync.parts.map((p, k) => make(p.start, p.rows, [k], own([k])));
     return [make(0, rows, sync.parts.map((_, k) => k), whole())];
   }
 

@@ -9,7 +9,7 @@ import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { filterGradient, inputGradient, type ConvGeometry } from '../ops/conv-grads.js';
-import { plantedBug } from '../testing.js';
+import { hookedActivation, type TaskHooks } from '../testing.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
@@ -48,6 +48,7 @@ interface ConvCache {
   z?: T;
   y: T;
   act: Activation;
+  hooks?: TaskHooks;
 }
 
 /** [rows, ..., channels] as [rows * ..., channels]: a view for the per-channel activations and sums. */
@@ -122,17 +123,17 @@ export class Conv2D extends Layer {
   }
 
   forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
-    const act = ctx.logits ? getActivation('linear') : this.activation;
+    const act = hookedActivation(ctx.logits ? getActivation('linear') : this.activation, ctx.hooks);
     const fused = act.fused && !act.needsZ ? act.fused : 'linear';
     const [kernel, bias] = w.values as [tf.Tensor4D, tf.Tensor1D | undefined];
     const conv = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: this.strides, pad: this.pad(), dilations: this.dilationRate, bias, activation: fused });
-    if (fused === act.name) return { y: conv, cache: { x, y: conv, act } satisfies ConvCache };
+    if (fused === act.name) return { y: conv, cache: { x, y: conv, act, hooks: ctx.hooks } satisfies ConvCache };
     const y = tf.reshape(act.forward(channels2d(conv)), conv.shape);
-    return { y, cache: { x, z: conv, y, act } satisfies ConvCache };
+    return { y, cache: { x, z: conv, y, act, hooks: ctx.hooks } satisfies ConvCache };
   }
 
   backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
-    const { x, z, y, act } = cache as ConvCache;
+    const { x, z, y, act, hooks } = cache as ConvCache;
     const dz2d = act.backward(channels2d(dy), channels2d(y), z && channels2d(z));
     const pixels = y.shape[1]! * y.shape[2]!;
     // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
@@ -140,7 +141,7 @@ export class Conv2D extends Layer {
     const grads = parts.map(({ start, rows }, i) => {
       let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () => filterGradient(x, dz2d, start, rows, this.geometry!, (this.dzOperands ??= new PackedOperands(this.filters))));
       // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
-      if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
+      if (hooks?.plant === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
     });
     const dx = needDx ? timed('Conv2D input gradient', () => inputGradient(tf.reshape(dz2d, y.shape as [number, number, number, number]) as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)) : undefined;

@@ -7,6 +7,7 @@ import { transposeRows } from '../ops/wasm-matmul.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { PackedKernel } from '../ops/packed-kernel.js';
+import { hookedActivation } from '../testing.js';
 import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
 import { describeLayer } from './descriptor.js';
@@ -118,7 +119,7 @@ export class Dense extends Layer {
     const x = xIn as T2;
     const w = wIn as DenseWeights;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
-    const act = ctx.logits ? getActivation('linear') : this.activation;
+    const act = hookedActivation(ctx.logits ? getActivation('linear') : this.activation, ctx.hooks);
     const fused = this.matMulActivation(!!ctx.logits);
     const pre = w.kernelMatMul;
     // A persistent kernel has one operator, for one activation: the one training uses. Inference of a fused
