@@ -152,7 +152,7 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     try {
       spec.build(0);
     } catch {
-      layerConfigs.forEach(({ className, ...options }, i) => attempt(() => FACTORIES[className as string](options as never), `${file}: layers[${i}]`));
+      layerConfigs.forEach(({ className, ...options }, i) => attempt(() => descriptorOf(className)!.create(options as never), `${file}: layers[${i}]`));
     }
   }
   return spec;
