@@ -119,7 +119,11 @@ describe('results from the queue', () => {
   });
 
   it('two sweeps of the same spec on one queue at once each get their own jobs and results', async () => {
-    const fake = await standIn('shared', (job) => validResult(contentId(job.id!), job.data));
+    const taken: string[] = [];
+    const fake = await standIn('shared', (job) => {
+      taken.push(job.id!);
+      return validResult(contentId(job.id!), job.data);
+    });
     try {
       const args = (name: string) => ['sweep', 'hitters', '--seeds', '1-2', '--epochs', '1', '--out', join(root, name), '--queue', redis.url, '--queue-name', 'shared'];
       const [a, b] = await Promise.all([lockstep(...args('alice')), lockstep(...args('bob'))]);
@@ -127,8 +131,10 @@ describe('results from the queue', () => {
       expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: '' });
       expect(a.stdout).toContain('2 jobs done');
       expect(b.stdout).toContain('2 jobs done');
-      const ids = JSON.parse(await readFile(join(root, 'alice', 'sweep.json'), 'utf8')) as { sweepId: string };
-      expect(ids.sweepId).not.toBe((JSON.parse(await readFile(join(root, 'bob', 'sweep.json'), 'utf8')) as { sweepId: string }).sweepId);
+      // Each sweep's jobs were its own: four jobs ran, two under each sweep's id (not two shared by both).
+      const sweepId = async (name: string) => (JSON.parse(await readFile(join(root, name, 'sweep.json'), 'utf8')) as { sweepId: string }).sweepId;
+      const [alice, bob] = [await sweepId('alice'), await sweepId('bob')];
+      expect(taken.map((id) => id.split('.')[0]).sort()).toEqual([alice, alice, bob, bob].sort());
     } finally {
       await fake.close();
     }

@@ -34,7 +34,7 @@ export function checkJob(value: unknown, maxParams = DEFAULT_MAX_PARAMS): { spec
   if (!isObject(value)) return fail('the job', 'must be an object', value);
   for (const k of Object.keys(value)) if (!FIELDS.includes(k)) fail(printable(k), 'is not a field of a job');
   const j = value;
-  if (!shortText(j.model) || (j.model as string).length > 200) fail('model', 'must be an example name or a config file name', j.model);
+  if (!shortText(j.model)) fail('model', 'must be an example name or a config file name', j.model);
   if (!Number.isSafeInteger(j.seed) || (j.seed as number) < 0) fail('seed', 'must be a non-negative integer', j.seed);
   if (!positiveInt(j.epochs)) fail('epochs', 'must be a positive integer', j.epochs);
   if (!positiveInt(j.batchSize)) fail('batchSize', 'must be a positive integer', j.batchSize);

@@ -23,9 +23,9 @@ export interface JobSpec {
   batchSize: number;
   /** `'test'`: the built-in family's test split; a fraction: Keras's validationSplit. */
   validation: 'test' | number;
-  /** The data flags of `train` (a `--data` file must be at the same path on every worker). */
+  /** The data flags of `train` (on a queue, a `--data` path is relative to each worker's `--data-root`). */
   data: DataFlags;
-  /** SHA-256 of the `--data` file (and the `--y` file): a worker holding other bytes refuses the job. */
+  /** SHA-256 of the `--data` file (and the `--y` file): a worker reads only a file with these bytes. */
   dataFileHash?: string;
 }
 

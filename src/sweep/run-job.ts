@@ -165,7 +165,7 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
   const id = jobId(spec);
   const model = modelSpecOf(spec);
   if (options.dataFiles === undefined && spec.dataFileHash !== undefined && (await dataFileHash(spec.data)) !== spec.dataFileHash) {
-    throw new Error(`--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} on ${hostname()} holds other bytes than the sweep's copy: put the same file at the same path on every worker`);
+    throw new Error(`--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} changed since the sweep started (its bytes differ from the job's hash): run the sweep again`);
   }
   const { read, split, validation, dataHash } = await jobData(model, spec, options.dataFiles ?? spec.data);
   const x = spec.data.data === undefined ? undefined : read.x;

@@ -2,6 +2,9 @@
  * `lockstep worker`: takes sweep jobs from a BullMQ queue, one at a time, trains each on this machine and
  * returns its result (model files included) through Redis.
  *
+ * Jobs are untrusted input: each is checked whole (job-check.ts) before anything is read or built, and its
+ * data files come from the worker's `--data-root` only, checked against the job's hash (data-root.ts).
+ *
  * Faults: the worker checkpoints every job into Redis after each epoch. If it dies, its lock on the job
  * expires after `lockDuration`, another worker's stalled-job check (every `stalledInterval`) puts the job
  * back on the queue, and whoever takes it next continues from the last whole epoch, to the same bits.
