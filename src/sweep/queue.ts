@@ -51,7 +51,7 @@ export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddr
     };
     queueEvents.on('progress', ({ jobId, data }) => {
       const epoch = (data as { epoch?: unknown })?.epoch;
-      if (pending.has(jobId) && Number.isSafeInteger(epoch) && (epoch as number) >= 0) {
+      if (pending.has(jobId) && Number.isSafeInteger(epoch) && (epoch as number) >= 0 && (epoch as number) <= byId.get(jobId)!.spec.epochs) {
         start(jobId);
         events.epoch(byId.get(jobId)!.id, epoch as number);
       }
