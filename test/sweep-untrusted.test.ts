@@ -45,14 +45,14 @@ const sha = (bytes: string | Buffer) => createHash('sha256').update(bytes).diges
 /** The job id inside BullMQ's `<sweep id>.<job id>` (ids of seeds without a grid hold no '.'). */
 const contentId = (queueId: string) => queueId.slice(queueId.indexOf('.') + 1);
 
-/** A result that passes every check: two float32 weights that match their manifest. */
+/** A result that passes every check: two float32 weights that match their manifest and their hashes. */
 function validResult(id: string, spec: unknown) {
   return {
     id,
     spec,
     history: { epoch: [0], loss: [1], val_loss: [1] },
     metrics: { loss: 1, val_loss: 1 },
-    fingerprint: { lockstep: '0', tfjs: '0', node: 'v0', arch: 'x64', platform: 'linux', configHash: HASH, weightsHash: HASH, tensors: { w: HASH } },
+    fingerprint: { lockstep: '0', tfjs: '0', node: 'v0', arch: 'x64', platform: 'linux', configHash: HASH, weightsHash: sha(Buffer.alloc(8)), tensors: { w: sha(Buffer.alloc(8)) } },
     optimizerHash: HASH,
     historyHash: HASH,
     files: {
@@ -87,32 +87,35 @@ describe('results from the queue', () => {
           return { ...good, files: { ...good.files, 'model.json': good.files['model.json'].replace('"weights.bin"', '"../outside.bin"') } };
         case 4:
           return { ...good, files: { ...good.files, 'weights.bin': Buffer.alloc(12).toString('base64') } };
+        case 5:
+          return { ...good, files: { ...good.files, 'weights.bin': Buffer.from([0, 0, 0, 0, 0, 0, 0x80, 0x7f]).toString('base64') } };
         default:
           throw new Error('boom\u001b[2J\u001b]0;owned\u0007');
       }
     };
     const fake = await standIn('results', crafted);
     const out = join(root, 'results', 'out');
-    const args = ['sweep', 'hitters', '--seeds', '1-5', '--epochs', '1', '--out', out, '--queue', redis.url, '--queue-name', 'results'];
+    const args = ['sweep', 'hitters', '--seeds', '1-6', '--epochs', '1', '--out', out, '--queue', redis.url, '--queue-name', 'results'];
     try {
       for (const run of [1, 2]) {
         const r = await lockstep(...args);
         expect({ run, code: r.code, stderr: r.stderr }).toEqual({ run, code: 1, stderr: '' });
-        expect(r.stdout).toContain('5 jobs failed');
+        expect(r.stdout).toContain('6 jobs failed');
         const bad = 'the worker returned a bad result';
         expect(r.stdout).toMatch(new RegExp(`seed 1 \\(defaults\\) \\(seed1-\\w+\\): ${bad}: it is the result of job "\\.\\./escaped", not of seed1-\\w+\n`));
         expect(r.stdout).toMatch(new RegExp(`seed 2 \\(defaults\\) \\(seed2-\\w+\\): ${bad}: it is the result of job undefined, not of seed2-\\w+\n`));
         expect(r.stdout).toMatch(new RegExp(`seed 3 \\(defaults\\) \\(seed3-\\w+\\): ${bad}: model\\.json's weightsManifest must name weights\\.bin only\n`));
         expect(r.stdout).toMatch(new RegExp(`seed 4 \\(defaults\\) \\(seed4-\\w+\\): ${bad}: weights\\.bin holds 12 bytes but model\\.json's weightsManifest lists 8\n`));
+        expect(r.stdout).toMatch(new RegExp(`seed 5 \\(defaults\\) \\(seed5-\\w+\\): ${bad}: weights\\.bin's "w" does not have the hash the fingerprint gives\n`));
         // A worker's failure reaches the terminal without its control characters.
-        expect(r.stdout).toMatch(/seed 5 \(defaults\) \(seed5-\w+\): boom\?\[2J\?\]0;owned\?\n/);
+        expect(r.stdout).toMatch(/seed 6 \(defaults\) \(seed6-\w+\): boom\?\[2J\?\]0;owned\?\n/);
         expect(r.stdout).not.toContain('\u001b');
         expect(r.stdout).not.toContain('\u0007');
       }
       // Nothing outside --out; inside, each job's folder holds its spec and its failure, no model.
       expect(await readdir(join(root, 'results'))).toEqual(['out']);
       const folders = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-      expect(folders).toHaveLength(5);
+      expect(folders).toHaveLength(6);
       for (const f of folders) expect((await readdir(join(out, f))).sort()).toEqual(['failed.json', 'job.json']);
     } finally {
       await fake.close();

@@ -4,7 +4,8 @@
  * (another id or spec, a missing or mistyped field, model files that do not match their manifest) throws a
  * `BadResult` naming the field, and the sweep reports the job as failed without writing its files.
  */
-import { canonicalJson } from '../verify/fingerprint.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, type Fingerprint } from '../verify/fingerprint.js';
 import { checkManifest } from '../io/weights.js';
 import type { PlannedJob } from './events.js';
 import type { JobResult } from './run-job.js';
@@ -84,15 +85,18 @@ export function checkResult(value: unknown, job: PlannedJob): JobResult {
   if (value.workers !== 'all' && !(Number.isSafeInteger(value.workers) && (value.workers as number) > 0)) fail(`workers must be 'all' or a positive integer. Received: ${printable(value.workers)}`);
   if (typeof value.seconds !== 'number' || !(value.seconds >= 0) || !Number.isFinite(value.seconds)) fail(`seconds must be a non-negative number. Received: ${printable(value.seconds)}`);
 
-  checkFiles(value.files, fail);
+  checkFiles(value.files, fp as unknown as Fingerprint, fail);
   // predict and evaluate need a CSV model's preprocessing.
   const csv = job.spec.data.data?.toLowerCase().endsWith('.csv') ?? false;
   if (csv !== ((value.files as Record<string, unknown>)['preprocessing.json'] !== undefined)) fail(csv ? "files['preprocessing.json'] is missing for a CSV job" : "files['preprocessing.json'] comes with a job that trained on no CSV");
   return value as unknown as JobResult;
 }
 
-/** model.json parses, names weights.bin only, and its manifest accounts for every byte of weights.bin. */
-function checkFiles(files: unknown, fail: (what: string) => never): void {
+/**
+ * model.json parses, names weights.bin only, and its manifest accounts for every byte of weights.bin; the
+ * model's weights in it (the optimizer's state follows them) have the hashes the fingerprint gives.
+ */
+function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => never): void {
   if (!isObject(files)) return fail(`files must be an object. Received: ${printable(files)}`);
   for (const k of Object.keys(files)) if (!FILE_NAMES.includes(k)) fail(`files has an unknown file ${printable(k)}`);
   const text = (name: string, required: boolean): string | undefined => {
@@ -124,6 +128,22 @@ function checkFiles(files: unknown, fail: (what: string) => never): void {
   const bytes = manifest[0].weights.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
   const decoded = (weights.length / 4) * 3 - (weights.endsWith('==') ? 2 : weights.endsWith('=') ? 1 : 0);
   if (decoded !== bytes) fail(`weights.bin holds ${decoded} bytes but model.json's weightsManifest lists ${bytes}`);
+  const bin = Buffer.from(weights, 'base64');
+  const whole = createHash('sha256');
+  const names: string[] = [];
+  let at = 0;
+  for (const w of manifest[0].weights) {
+    const n = 4 * w.shape.reduce((a, b) => a * b, 1);
+    if (w.group !== 'optimizer') {
+      const part = bin.subarray(at, at + n);
+      whole.update(part);
+      if (fp.tensors[w.name] !== createHash('sha256').update(part).digest('hex')) fail(`weights.bin's ${printable(w.name)} does not have the hash the fingerprint gives`);
+      names.push(w.name);
+    }
+    at += n;
+  }
+  if (whole.digest('hex') !== fp.weightsHash) fail("weights.bin's weights do not have the fingerprint's weightsHash");
+  if (Object.keys(fp.tensors).length !== names.length) fail("fingerprint.tensors does not list model.json's weights");
   if (preprocessing !== undefined) {
     let p: unknown;
     try {
