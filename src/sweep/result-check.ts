@@ -1,8 +1,9 @@
 /**
  * A queue job's return value, checked whole before the sweep writes any of it: anyone who can write to the
  * sweep's Redis can put anything there. A value that is not the result of the job the sweep asked for
- * (another id or spec, a missing or mistyped field, model files that do not match their manifest) throws a
- * `BadResult` naming the field, and the sweep reports the job as failed without writing its files.
+ * (another id or spec, a missing or mistyped field, model files that do not match their manifest or weights
+ * that do not have the fingerprint's hashes) throws a `BadResult` naming the field, and the sweep reports the
+ * job as failed without writing its files.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson, type Fingerprint } from '../verify/fingerprint.js';
@@ -20,7 +21,6 @@ const MAX_JSON_FILE_CHARS = 64 << 20;
 const MAX_LOG_KEYS = 64;
 const HASH = /^[0-9a-f]{64}$/;
 const LOG_KEY = /^[A-Za-z0-9_]{1,100}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const FILE_NAMES = ['model.json', 'weights.bin', 'preprocessing.json'];
 const FINGERPRINT_FIELDS = ['lockstep', 'tfjs', 'node', 'arch', 'platform', 'configHash', 'dataHash', 'weightsHash', 'tensors'];
 const FIELDS = ['id', 'spec', 'history', 'metrics', 'fingerprint', 'optimizerHash', 'historyHash', 'files', 'resumedFromEpoch', 'host', 'workers', 'seconds'];
@@ -109,7 +109,6 @@ function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => nev
   const modelJson = text('model.json', true)!;
   const weights = text('weights.bin', true)!;
   const preprocessing = text('preprocessing.json', false);
-  if (!BASE64.test(weights)) fail("files['weights.bin'] is not base64");
   let json: unknown;
   try {
     json = JSON.parse(modelJson);
@@ -126,9 +125,10 @@ function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => nev
   // loadModel reads the files a manifest names: only weights.bin beside it, never another path.
   if (manifest.length !== 1 || manifest[0].paths.length !== 1 || manifest[0].paths[0] !== 'weights.bin') fail("model.json's weightsManifest must name weights.bin only");
   const bytes = manifest[0].weights.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-  const decoded = (weights.length / 4) * 3 - (weights.endsWith('==') ? 2 : weights.endsWith('=') ? 1 : 0);
-  if (decoded !== bytes) fail(`weights.bin holds ${decoded} bytes but model.json's weightsManifest lists ${bytes}`);
+  // Node's decoder skips characters that are not base64: encoding again must give the text back.
   const bin = Buffer.from(weights, 'base64');
+  if (bin.toString('base64') !== weights) fail("files['weights.bin'] is not base64");
+  if (bin.length !== bytes) fail(`weights.bin holds ${bin.length} bytes but model.json's weightsManifest lists ${bytes}`);
   const whole = createHash('sha256');
   const names: string[] = [];
   let at = 0;
