@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredResult } from '../src/sweep/store.js';
+import { maskPassword } from '../src/sweep/redis.js';
 import { lockstep } from './helpers/cli.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
@@ -109,17 +110,27 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     expect(await b.exited).toBe(0);
   });
 
-  it('names an unreachable Redis, a bad URL and a worker without threads', async () => {
-    const closed = `redis://127.0.0.1:${redis.port + 1 === 65536 ? 1 : redis.port + 1}`;
-    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', closed);
+  it('names an unreachable Redis, a bad URL and a worker without threads, and never prints the password of a --queue URL', async () => {
+    const port = redis.port + 1 === 65536 ? 1 : redis.port + 1;
+    const closed = `redis://127.0.0.1:${port}`;
+    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', `redis://:hunter2@127.0.0.1:${port}`);
     expect(sweep.code).toBe(1);
     expect(sweep.stderr).toContain(`lockstep sweep: cannot reach Redis at ${closed}: connect ECONNREFUSED`);
     const work = await lockstep('worker', '--queue', closed, '--workers', '1');
     expect(work.code).toBe(1);
     expect(work.stderr).toContain(`lockstep worker: cannot reach Redis at ${closed}`);
-    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://127.0.0.1:6379');
+    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://me:hunter2@127.0.0.1:6379');
     expect(url.code).toBe(2);
-    expect(url.stderr).toContain('--queue "http://127.0.0.1:6379": the scheme must be redis: or rediss:');
+    expect(url.stderr).toContain('--queue "http://me:***@127.0.0.1:6379": the scheme must be redis: or rediss:');
+    const notUrl = await lockstep('worker', '--queue', 'redis://:hunter2@127.0.0.1:notaport');
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain('--queue "redis://:***@127.0.0.1:notaport": is not a URL');
+    for (const r of [sweep, url, notUrl]) expect(r.stdout + r.stderr).not.toContain('hunter2');
+    // Text that is no URL at all: everything between the scheme and the last '@' but a username is hidden.
+    expect(maskPassword('redis://me:p@ss/w:rd@host:6379/0')).toBe('redis://me:***@host:6379/0');
+    expect(maskPassword('redis://token@host')).toBe('redis://***@host');
+    expect(maskPassword('me:secret@host')).toBe('me:***@host');
+    expect(maskPassword('redis://host:6379')).toBe('redis://host:6379');
     const threads = await lockstep('worker', '--queue', redis.url, '--workers', '0');
     expect(threads.code).toBe(2);
     expect(threads.stderr).toContain('--workers must be at least 1 for a queue worker');
