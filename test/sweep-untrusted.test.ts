@@ -240,6 +240,14 @@ describe('arguments', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("refuses a --data FIFO on the sweep's side instead of blocking on it", async () => {
+    const fifo = join(root, 'sweep-pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    const r = await lockstep('sweep', 'hitters', '--data', fifo, '--target', 'y', '--out', join(root, 'never'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`lockstep sweep: cannot read ${fifo}: not a regular file`);
+  });
+
   it('refuses an --out that holds other files or another sweep, and leaves it as it was', async () => {
     const notes = join(root, 'notes');
     await mkdir(notes);

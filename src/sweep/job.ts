@@ -45,6 +45,10 @@ export async function dataFileHash(flags: DataFlags): Promise<string | undefined
   const files = [flags.data, flags.y].filter((f): f is string => f !== undefined && !DATASET_NAMES.includes(f));
   if (files.length === 0) return undefined;
   const stats = await Promise.all(files.map((f) => stat(f)));
+  // A FIFO would block the read forever, a device never end it.
+  stats.forEach((st, i) => {
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { path: files[i] });
+  });
   const key = JSON.stringify(files.map((f, i) => [f, stats[i].size, stats[i].mtimeMs]));
   let hash = hashes.get(key);
   if (hash === undefined) {
