@@ -8,7 +8,7 @@
 import { DATASET_NAMES, EXAMPLE_NAMES } from '../cli/catalog.js';
 import { configParamCount, parseConfig } from '../cli/config.js';
 import { checkDataName, checkFileOptions } from '../cli/data.js';
-import { EXAMPLES, type ModelSpec } from '../cli/examples.js';
+import { exampleSpec, type ModelSpec } from '../cli/examples.js';
 import { UsageError } from '../cli/errors.js';
 import type { Matrix } from '../matrix.js';
 import { InputLayer } from '../layers/index.js';
@@ -73,8 +73,7 @@ export function checkJob(value: unknown, maxParams = DEFAULT_MAX_PARAMS): { spec
     if (params > maxParams) fail('config', `has ${params} parameters, more than this worker's --max-params ${maxParams}`);
     model = parseConfig(j.config, j.model as string);
   } else {
-    if (!Object.hasOwn(EXAMPLES, j.model as string)) fail('model', `must be an example (${EXAMPLE_NAMES.join(', ')}) or come with its config`, j.model);
-    model = EXAMPLES[j.model as string];
+    model = exampleSpec(j.model) ?? fail('model', `must be an example (${EXAMPLE_NAMES.join(', ')}) or come with its config`, j.model);
   }
   if (d.data === undefined && !model.data) fail('data', `must name a data file: ${model.name} names no built-in data`);
   if (j.validation === 'test' && !model.data) fail('validation', "'test' needs a model with built-in data", j.validation);
