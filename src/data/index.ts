@@ -81,10 +81,13 @@ export async function loadDataFile(file: string, options: DataFileOptions = {}):
   const keys = await npzKeys(file);
   const split = options.split ?? 'train';
   const [xKey, yKey] = keys.includes('x') ? ['x', 'y'] : [`x_${split}`, `y_${split}`];
-  const arrays = await loadNpz(file, keys.includes(yKey) ? [xKey, yKey] : [xKey]);
+  // Rows are compared from the headers, before either array is inflated.
+  const arrays = await loadNpz(file, keys.includes(yKey) ? [xKey, yKey] : [xKey], (shapes) => {
+    const [xs, ys] = [shapes[xKey], shapes[yKey]];
+    if (ys && ys[0] !== xs[0]) throw new DataFileError(file, `${yKey} has ${ys[0]} rows but ${xKey} has ${xs[0]}`);
+  });
   const x = arrays[xKey];
   const y = arrays[yKey];
-  if (y && y.shape[0] !== x.shape[0]) throw new DataFileError(file, `${yKey} has ${y.shape[0]} rows but ${xKey} has ${x.shape[0]}`);
   return { x: limit(x)!, y: limit(y), droppedRows: 0, source: `${file}: ${y ? `${xKey}, ${yKey}` : xKey}` };
 }
 
