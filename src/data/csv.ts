@@ -102,8 +102,8 @@ function checkCsvOptions(o: CsvOptions): void {
   if (o.target !== undefined && !(typeof o.target === 'string' && o.target !== '') && !names(o.target)) throw badOption('loadCsv', 'target', 'a column name or a non-empty array of them', o.target);
   if (o.features !== undefined && !names(o.features)) throw badOption('loadCsv', 'features', 'a non-empty array of column names', o.features);
   for (const k of ['target', 'features'] as const) {
-    const list = [o[k] ?? []].flat();
-    const twice = list.find((n, i) => list.indexOf(n) !== i);
+    const seen = new Set<string>();
+    const twice = [o[k] ?? []].flat().find((name) => seen.size === seen.add(name).size);
     if (twice !== undefined) throw new RangeError(`loadCsv: ${k} names column "${twice}" twice. Received: ${k}=${formatValue(o[k])}`);
   }
   if (o.missing !== undefined && o.missing !== 'drop' && o.missing !== 'error') throw badOption('loadCsv', 'missing', "'drop' or 'error'", o.missing);
@@ -245,7 +245,7 @@ class CsvReader implements FieldSink {
       const col = this.missingCol;
       this.missingCol = -1;
       if (this.missing === 'error') {
-        const fix = this.o.preprocessing ? 'missing (--skip-missing) skips such rows' : "missing: 'drop' skips such rows";
+        const fix = "missing: 'drop' (--skip-missing) skips such rows";
         throw new DataFileError(this.file, `column "${this.header![col]}" has no value (empty or a missing-value marker) in this row; ${fix}`, line, col + 1);
       }
       this.droppedLines.push(line);
@@ -424,20 +424,22 @@ class CsvReader implements FieldSink {
     const w = this.slots.length;
     const raw = this.raw.subarray(0, this.rows * w);
     const warnings: string[] = [];
-    // Categories in sorted order, as pandas lists them; re-map the codes given in order of appearance.
-    for (const slot of this.slots) {
-      if (!slot.codes || this.o.preprocessing) continue;
+    // Categories in sorted order, as pandas lists them, and only those of kept rows (pandas drops the rows
+    // first); re-map the codes given in order of appearance.
+    this.slots.forEach((slot, s) => {
+      if (!slot.codes || this.o.preprocessing) return;
       const byCode = [...slot.codes.keys()];
-      const sorted = [...byCode].sort();
+      const used = new Uint8Array(byCode.length);
+      for (let i = s; i < raw.length; i += w) used[raw[i]] = 1;
+      const sorted = byCode.filter((_, c) => used[c] === 1).sort();
       const rank = new Map(sorted.map((c, i) => [c, i]));
-      const remap = Float32Array.from(byCode, (c) => rank.get(c)!);
+      const remap = Float32Array.from(byCode, (c) => rank.get(c) ?? -1);
       slot.column.categories = sorted;
-      const s = this.slots.indexOf(slot);
       for (let i = s; i < raw.length; i += w) raw[i] = remap[raw[i]];
       if (s < this.featureSlots && sorted.length === this.rows && this.rows >= ID_LIKE_ROWS) {
         warnings.push(`${this.file}: column "${slot.column.name}" has a different value in each of its ${this.rows} rows, so it looks like an ID or a name, yet it becomes ${sorted.length - 1} one-hot input columns; leave it out with features (--features)`);
       }
-    }
+    });
     const features = this.slots.slice(0, this.featureSlots).map((s) => s.column);
     const targets = this.slots.slice(this.featureSlots).map((s) => s.column);
     const x = expandFeatures(raw, this.rows, w, features);
