@@ -63,9 +63,11 @@ describe('a saved preprocessing keeps every row', () => {
     expect((await loadCsv(holes, { target: 'y' })).droppedLines).toEqual([3, 4]);
   });
 
-  it('categories come from the kept rows only (pandas drops the rows, then one-hot encodes)', async () => {
-    const d = await loadCsv(await file('c,y\nred,1\nblue,\ngreen,3\n'), { target: 'y' });
+  it('categories come from the kept rows only (pandas drops the rows, then one-hot encodes), after row 1,000 too', async () => {
+    const rows = Array.from({ length: 1200 }, (_, i) => (i === 1100 ? 'blue,' : `${i % 2 ? 'red' : 'green'},${i}`));
+    const d = await loadCsv(await file(`c,y\n${rows.join('\n')}\n`), { target: 'y' });
     expect(d.preprocessing.features[0].categories).toEqual(['green', 'red']);
+    expect(d.droppedLines).toEqual([1102]);
   });
 });
 
