@@ -29,6 +29,7 @@ import { checkPreprocessing, makePreprocessing, type CsvColumn, type CsvPreproce
 const SNIFF_ROWS = 1000;
 /** pandas' default missing-value markers (`read_csv`'s na_values). */
 const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+const FLOAT32_MAX = 3.4028234663852886e38;
 /** The largest raw buffer a resizable ArrayBuffer can reserve in Node 20. */
 const MAX_RAW_BYTES = 2 ** 32;
 
@@ -200,7 +201,8 @@ class CsvReader implements FieldSink {
     if (slot.codes === undefined) {
       const v = parseNumber(buf, start, end);
       if (v === v) {
-        this.raw[at] = this.checkRange(v, line, col, () => this.text(buf, start, end, quoted, line, col));
+        if (Math.abs(v) > FLOAT32_MAX) this.notFloat32(this.text(buf, start, end, quoted, line, col), v, line, col);
+        this.raw[at] = v;
         return;
       }
       const t = this.text(buf, start, end, quoted, line, col);
@@ -342,7 +344,12 @@ class CsvReader implements FieldSink {
       r.fields.forEach((t, s) => {
         const slot = this.slots[s];
         if (t === null) this.raw[at + s] = this.noValue(s, slot.col);
-        else this.raw[at + s] = slot.codes ? this.code(slot, t, r.line, slot.col) : this.checkRange(parseText(t), r.line, slot.col, () => t);
+        else if (slot.codes) this.raw[at + s] = this.code(slot, t, r.line, slot.col);
+        else {
+          const v = parseText(t);
+          if (Math.abs(v) > FLOAT32_MAX) this.notFloat32(t, v, r.line, slot.col);
+          this.raw[at + s] = v;
+        }
       });
       this.rowId = r.id;
       if (!this.commitRow(r.line)) break;
@@ -382,12 +389,9 @@ class CsvReader implements FieldSink {
     return c;
   }
 
-  private checkRange(v: number, line: number, col: number, text: () => string): number {
-    if (Math.abs(v) > 3.4028234663852886e38) {
-      const why = Number.isFinite(v) ? 'which does not fit in float32' : 'which is not a finite number';
-      throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(text().trim())}, ${why}`, line, col + 1);
-    }
-    return v;
+  private notFloat32(text: string, v: number, line: number, col: number): never {
+    const why = Number.isFinite(v) ? 'which does not fit in float32' : 'which is not a finite number';
+    throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(text.trim())}, ${why}`, line, col + 1);
   }
 
   private notANumber(t: string, line: number, col: number): never {
