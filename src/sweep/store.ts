@@ -10,7 +10,7 @@
  *   out/<id>/checkpoint.json   a job in progress (without a queue): its last whole epoch
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logs } from '../callbacks/callback.js';
 import type { Fingerprint } from '../verify/fingerprint.js';
@@ -105,12 +105,4 @@ export async function writeRecheck(out: string, id: string, recheck: NonNullable
   const stored = { ...(await readResult(out, id)), recheck };
   await writeJson(join(out, id, RESULT_FILE), stored);
   return stored;
-}
-
-/** Every done job's result.json under `out` (folders without one are skipped). */
-export async function readResults(out: string): Promise<StoredResult[]> {
-  if (!existsSync(out)) return [];
-  const entries = await readdir(out, { withFileTypes: true });
-  const ids = entries.filter((e) => e.isDirectory() && existsSync(join(out, e.name, RESULT_FILE))).map((e) => e.name).sort();
-  return Promise.all(ids.map((id) => readResult(out, id)));
 }

@@ -11,7 +11,7 @@ import { checkDataName, checkFileOptions } from '../cli/data.js';
 import { EXAMPLES } from '../cli/examples.js';
 import { UsageError } from '../cli/errors.js';
 import { pyFormat } from '../callbacks/format.js';
-import { describePoint, type GridPoint } from './grid.js';
+import type { GridPoint } from './grid.js';
 import { dataFileHash, jobId, type JobSpec } from './job.js';
 import type { PlannedJob, RunnerEvents } from './events.js';
 import { runLocal } from './local.js';
