@@ -214,7 +214,7 @@ async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean):
   if (!o.data.toLowerCase().endsWith('.csv')) return loadData(o.data, o.limit, { ...file, requireTargets, split: 'test' });
   const preprocessing = await loadPreprocessing(dir);
   if (!preprocessing) {
-    throw new Error(`${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model`);
+    throw new Error(`${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`);
   }
   return loadData(o.data, o.limit, { ...file, preprocessing, requireTargets, missing: o.skipMissing ? 'drop' : 'error' });
 }
