@@ -191,3 +191,32 @@ function show(v: unknown): string {
   const s = JSON.stringify(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+/**
+ * The parameters of a config's model for input samples of `inputShape` (a declared inputShape, or the data
+ * family's, wins, as in `build`), counted from the layers' shapes without building the model or drawing a
+ * weight: a queue worker checks a job's size with it before anything is allocated. Counting stops at a layer
+ * whose options or input are wrong (parseConfig then names the error).
+ */
+export function configParamCount(json: unknown, inputShape?: number[]): number {
+  if (!isObject(json) || !Array.isArray(json.layers)) return 0;
+  const family = FAMILIES.includes(json.data as Family) ? (json.data as Family) : undefined;
+  const s = json.inputShape;
+  const declared = Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0) ? (s as number[]) : family ? [FEATURES[family]] : undefined;
+  let shape = declared ?? inputShape ?? [1];
+  let count = 0;
+  for (const c of json.layers as unknown[]) {
+    const descriptor = isObject(c) && typeof c.className === 'string' ? descriptorOf(c.className) : undefined;
+    if (!descriptor) break;
+    const { className: _, ...options } = c as Record<string, unknown>;
+    try {
+      const layer = descriptor.create(options as never);
+      layer.build(shape);
+      count += layer.params().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+      shape = layer.outputShape!;
+    } catch {
+      break;
+    }
+  }
+  return count;
+}
