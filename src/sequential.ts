@@ -13,7 +13,6 @@
  *
  * The weights and optimizer state live in SharedArrayBuffers, double-buffered (see engine/layout.ts).
  */
-import { availableParallelism } from 'node:os';
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
@@ -26,10 +25,11 @@ import { summaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { Network, paramLayout, sizeOf, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
-import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
+import type { Executor } from './engine/executor.js';
+import { createExecutor, defaultWorkers, executorInfo } from './engine/executors.js';
 import { abortWorkers } from './engine/barrier.js';
 import { badOption, checkOptionKeys } from './errors.js';
-import { backendInfo, initBackend, type BackendInfo } from './backend.js';
+import type { BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
 import { inference, type InferenceOptions } from './engine/inference.js';
@@ -327,11 +327,11 @@ export class Sequential implements CallbackModel {
 
   /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
   async executorFor(workers: number | undefined): Promise<Executor> {
-    const n = workers ?? availableParallelism();
+    const n = workers ?? defaultWorkers();
     if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
     if (this.executor && this.executor.workers === n) return this.executor;
     await this.executor?.dispose();
-    this.executor = n === 0 ? new InProcessExecutor() : new PoolExecutor(n);
+    this.executor = createExecutor(n);
     return this.executor;
   }
 
@@ -392,10 +392,7 @@ export class Sequential implements CallbackModel {
 
   /** What each worker computes with (backend, simd...), starting the pool if needed; [this thread's] for workers 0. */
   async workerInfo(workers?: number): Promise<(BackendInfo & { threadId: number })[]> {
-    const executor = await this.executorFor(workers);
-    if (executor instanceof PoolExecutor) return executor.info();
-    await initBackend();
-    return [{ ...backendInfo(), threadId: 0 }];
+    return executorInfo(await this.executorFor(workers));
   }
 
   /**

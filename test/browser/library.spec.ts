@@ -1,0 +1,140 @@
+/**
+ * lockstep in headless Chromium, as a page imports it (dist/browser/lockstep.js): the same bits as Node for
+ * 1, 2 and 4 workers, the missing-isolation error, a failing worker, an abort, saving to IndexedDB.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer-core';
+import { launch, openPage, serve, type Server } from './chromium.js';
+// @ts-expect-error plain ES modules without types
+import { runScenario, abortScenario, faultScenario, SCENARIOS } from './scenarios.mjs';
+
+type Lib = typeof import('../../src/index.js');
+const node: Lib = await import('../../dist/src/index.js' as string);
+
+async function sha256(arrays: ArrayBufferView[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const a of arrays) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+let browser: Browser;
+let server: Server;
+let page: Page;
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([launch(), serve(true)]);
+  page = await openPage(browser, `${server.url}test/browser/page.html`);
+  await page.waitForFunction('window.ready === true');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Runs one of scenarios.mjs's functions in the page (on the browser build). */
+function inPage(fn: 'runScenario' | 'abortScenario' | 'faultScenario', ...args: unknown[]): Promise<any> {
+  return page.evaluate((fn, args) => (window as any)[fn](...args), fn, args);
+}
+
+describe('the same bits in Chromium as in Node', () => {
+  for (const scenario of SCENARIOS as string[]) {
+    it(`${scenario}: weights, optimizer state, predictions and history on 1, 2 and 4 Web Workers equal Node's`, async () => {
+      const expected = await runScenario(node, sha256, scenario, 0);
+      for (const workers of [1, 2, 4]) {
+        const got = await inPage('runScenario', scenario, workers);
+        expect({ workers, ...got }).toEqual({ workers, ...expected });
+      }
+    });
+  }
+});
+
+describe('the browser executor', () => {
+  it('stops at the step an AbortSignal asks for, keeping the same steps and weights as Node', async () => {
+    const expected = await abortScenario(node, sha256, 2);
+    expect(expected.name).toBe('AbortError');
+    const got = await inPage('abortScenario', 2);
+    expect(got).toEqual(expected);
+  });
+
+  it('reports a worker that throws as a WorkerFailure naming it, keeps the last step, and trains again on new workers', async () => {
+    const expected = await faultScenario(node, sha256, 2);
+    const got = await inPage('faultScenario', 2);
+    expect(got.isWorkerFailure).toBe(true);
+    expect(got.message).toMatch(/worker 1 failed at epoch 1, step 4: injected fault/);
+    expect(got).toEqual(expected);
+  });
+
+  it('runs info tasks on every worker with the SIMD build and no tfjs threads', async () => {
+    const info = await page.evaluate(async () => {
+      const { Sequential, layers } = (window as any).lib;
+      const m = new Sequential();
+      m.add(layers.Input({ shape: [2] }));
+      m.add(layers.Dense({ units: 1 }));
+      const result = await m.workerInfo(2);
+      await m.dispose();
+      return result;
+    });
+    expect(info.map((i: any) => [i.backend, i.simd, i.threads, i.threadId])).toEqual([
+      ['wasm', true, false, 0],
+      ['wasm', true, false, 1],
+    ]);
+  });
+
+  it('saves to IndexedDB and loads back the same weights, optimizer state and predictions', async () => {
+    const r = await page.evaluate(async () => {
+      const { lib } = window as any;
+      const { Sequential, layers, loadModel, weightsHash, sha256Hex } = lib;
+      const m = new Sequential({ seed: 3 });
+      m.add(layers.Input({ shape: [4] }));
+      m.add(layers.Dense({ units: 3, activation: 'softmax' }));
+      m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+      const x = { data: Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)), shape: [10, 4] };
+      const y = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+      await m.fit(x, y, { epochs: 2, batchSize: 4, workers: 2, verbose: 0, seed: 1 });
+      await m.save('indexeddb://spec-model');
+      const back = await loadModel('indexeddb://spec-model');
+      const missing = await loadModel('indexeddb://no-such-model').then(() => 'loaded', (e: Error) => e.message);
+      const out = {
+        saved: await weightsHash(m),
+        loaded: await weightsHash(back),
+        state: [await sha256Hex(m.currentOptimizerState()), await sha256Hex(back.currentOptimizerState())],
+        iterations: [m.iterations, back.iterations],
+        predictions: [await sha256Hex([(await m.predict(x, { workers: 0 })).data]), await sha256Hex([(await back.predict(x, { workers: 0 })).data])],
+        missing,
+      };
+      await m.dispose();
+      await back.dispose();
+      return out;
+    });
+    expect(r.loaded).toBe(r.saved);
+    expect(r.state[1]).toBe(r.state[0]);
+    expect(r.iterations).toEqual([6, 6]);
+    expect(r.predictions[1]).toBe(r.predictions[0]);
+    expect(r.missing).toMatch(/no model saved as 'indexeddb:\/\/no-such-model'/);
+  });
+});
+
+describe('a page without cross-origin isolation', () => {
+  it('gets an error naming the two headers from a fit on workers, and trains on 0 workers to the same bits', async () => {
+    const plain = await serve(false);
+    try {
+      const p = await openPage(browser, `${plain.url}test/browser/page.html`);
+      await p.waitForFunction('window.ready === true');
+      const r = await p.evaluate(async () => {
+        const w = window as any;
+        const error = await w.runScenario('mlp-dropout', undefined).then(() => null, (e: Error) => e.message);
+        return { isolated: self.crossOriginIsolated, error, onPage: await w.runScenario('mlp-dropout', 0) };
+      });
+      await p.close();
+      expect(r.isolated).toBe(false);
+      expect(r.error).toMatch(/Cross-Origin-Opener-Policy: same-origin/);
+      expect(r.error).toMatch(/Cross-Origin-Embedder-Policy: require-corp/);
+      expect(r.error).toMatch(/workers: 0/);
+      expect(r.onPage).toEqual(await runScenario(node, sha256, 'mlp-dropout', 0));
+    } finally {
+      await plain.close();
+    }
+  });
+});
