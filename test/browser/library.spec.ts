@@ -112,7 +112,7 @@ describe('the browser executor', () => {
     expect(r.state[1]).toBe(r.state[0]);
     expect(r.iterations).toEqual([6, 6]);
     expect(r.predictions[1]).toBe(r.predictions[0]);
-    expect(r.missing).toMatch(/no model saved as 'indexeddb:\/\/no-such-model'/);
+    expect(r.missing).toMatch(/no model saved as "indexeddb:\/\/no-such-model"/);
   });
 });
 
