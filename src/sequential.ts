@@ -57,6 +57,21 @@ interface Compiled {
   net: Network;
 }
 
+/**
+ * Keras's linear stack of layers: `add` layers, `compile`, then `fit`, `evaluate`, `predict`, `save`.
+ * Training runs on every core (`workers`, default one per core) with the same bits for any worker count.
+ *
+ * @example
+ * const model = new Sequential({ seed: 13 });
+ * model.add(layers.Input({ shape: [784] }));
+ * model.add(layers.Dense({ units: 128, activation: 'relu' }));
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ * model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+ * model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+ * const history = await model.fit(train.images, train.labels, { epochs: 5, batchSize: 128, validationSplit: 0.1 });
+ * const logs = await model.evaluate(test.images, test.labels); // { loss, accuracy }
+ * await model.save('models/mnist'); // in a browser: 'indexeddb://mnist' or 'downloads://mnist'
+ */
 export class Sequential implements CallbackModel {
   readonly name: string;
   readonly layers: Layer[] = [];
@@ -335,6 +350,16 @@ export class Sequential implements CallbackModel {
     return this.executor;
   }
 
+  /**
+   * Trains for `epochs` epochs (Keras's semantics, defaults and callbacks order); resolves with the History.
+   *
+   * @example
+   * const history = await model.fit(x, y, {
+   *   epochs: 20, batchSize: 32, validationSplit: 0.2, seed: 1,
+   *   callbacks: [new callbacks.EarlyStopping({ patience: 3, restoreBestWeights: true })],
+   * });
+   * history.history.val_loss; // one value per epoch
+   */
   fit(x: MatrixLike, y: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
     return this.exclusive('fit', () => fit(this, x, y, options));
   }

@@ -22,17 +22,77 @@ export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 
+/**
+ * The shape of one sample, without the batch axis; a model's first layer.
+ * @example
+ * model.add(layers.Input({ shape: [28, 28, 1] }));
+ */
 export const Input = (options: InputOptions): InputLayer => new InputLayer(options);
+/**
+ * A fully connected layer: `activation(x @ kernel + bias)`.
+ * @example
+ * model.add(layers.Dense({ units: 64, activation: 'relu' }));
+ */
 export const Dense = (options: DenseOptions): DenseLayer => new DenseLayer(options);
+/**
+ * Zeroes a fraction `rate` of its inputs while training (keyed by seed, epoch and row: the same for any worker count).
+ * @example
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ */
 export const Dropout = (options: DropoutOptions): DropoutLayer => new DropoutLayer(options);
+/**
+ * A 2-D convolution over images (channels last).
+ * @example
+ * model.add(layers.Conv2D({ filters: 32, kernelSize: [3, 3], activation: 'relu', padding: 'same' }));
+ */
 export const Conv2D = (options: Conv2DOptions): Conv2DLayer => new Conv2DLayer(options);
+/**
+ * The maximum over each pooling window.
+ * @example
+ * model.add(layers.MaxPooling2D({ poolSize: [2, 2] }));
+ */
 export const MaxPooling2D = (options?: Pooling2DOptions): MaxPooling2DLayer => new MaxPooling2DLayer(options);
+/**
+ * The mean over each pooling window.
+ * @example
+ * model.add(layers.AveragePooling2D({ poolSize: 2, strides: 2 }));
+ */
 export const AveragePooling2D = (options?: Pooling2DOptions): AveragePooling2DLayer => new AveragePooling2DLayer(options);
+/**
+ * Each channel's mean over the image.
+ * @example
+ * model.add(layers.GlobalAveragePooling2D());
+ */
 export const GlobalAveragePooling2D = (options?: GlobalPooling2DOptions): GlobalAveragePooling2DLayer => new GlobalAveragePooling2DLayer(options);
+/**
+ * Each channel's maximum over the image.
+ * @example
+ * model.add(layers.GlobalMaxPooling2D());
+ */
 export const GlobalMaxPooling2D = (options?: GlobalPooling2DOptions): GlobalMaxPooling2DLayer => new GlobalMaxPooling2DLayer(options);
+/**
+ * One row per sample.
+ * @example
+ * model.add(layers.Flatten());
+ */
 export const Flatten = (options?: FlattenOptions): FlattenLayer => new FlattenLayer(options);
+/**
+ * A new shape for each sample (same number of values).
+ * @example
+ * model.add(layers.Reshape({ targetShape: [28, 28, 1] }));
+ */
 export const Reshape = (options: ReshapeOptions): ReshapeLayer => new ReshapeLayer(options);
+/**
+ * Normalizes by the whole batch's statistics while training (exchanged between workers), by moving averages otherwise.
+ * @example
+ * model.add(layers.BatchNormalization({ momentum: 0.99 }));
+ */
 export const BatchNormalization = (options?: BatchNormalizationOptions): BatchNormalizationLayer => new BatchNormalizationLayer(options);
+/**
+ * Normalizes each sample over its last axis.
+ * @example
+ * model.add(layers.LayerNormalization({ epsilon: 1e-3 }));
+ */
 export const LayerNormalization = (options?: LayerNormalizationOptions): LayerNormalizationLayer => new LayerNormalizationLayer(options);
 /** Lower-case aliases. */
 export const dense = Dense;
