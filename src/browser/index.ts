@@ -19,7 +19,7 @@
  * await model.save('indexeddb://mnist-mlp');
  * console.log(await weightsHash(model));
  *
- * @module
+ * @module lockstep/browser
  */
 export { Sequential, type CompileOptions, type SequentialOptions } from '../sequential.js';
 export * as layers from '../layers/index.js';
