@@ -3,9 +3,14 @@
  * 1, 2 and 4 workers, the missing-isolation error, a failing worker, an abort, saving to IndexedDB.
  */
 import { createHash } from 'node:crypto';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer-core';
-import { launch, openPage, serve, type Server } from './chromium.js';
+import { ROOT, launch, openPage, serve, type Server } from './chromium.js';
+// @ts-expect-error a plain ES module without types
+import { startServer } from '../../scripts/static-server.mjs';
 // @ts-expect-error plain ES modules without types
 import { runScenario, abortScenario, faultScenario, SCENARIOS } from './scenarios.mjs';
 
@@ -113,6 +118,42 @@ describe('the browser executor', () => {
     expect(r.iterations).toEqual([6, 6]);
     expect(r.predictions[1]).toBe(r.predictions[0]);
     expect(r.missing).toMatch(/no model saved as "indexeddb:\/\/no-such-model"/);
+  });
+});
+
+describe('a worker whose script does not load', () => {
+  it('fails the fit with a WorkerFailure instead of hanging, and the model keeps its weights', async () => {
+    // The browser build without its worker entry: every Web Worker fails to load.
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-browser-'));
+    await cp(join(ROOT, 'dist', 'browser'), dir, { recursive: true });
+    await rm(join(dir, 'browser-worker.js'));
+    const broken = await startServer({ mounts: { '/': ROOT, '/dist/browser/': dir } });
+    try {
+      const p = await openPage(browser, `${broken.url}test/browser/page.html`);
+      await p.waitForFunction('window.ready === true');
+      const r = await p.evaluate(async () => {
+        const { lib } = window as any;
+        const m = new lib.Sequential({ seed: 2 });
+        m.add(lib.layers.Input({ shape: [4] }));
+        m.add(lib.layers.Dense({ units: 2, activation: 'softmax' }));
+        m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'sgd' });
+        const before = await lib.weightsHash(m);
+        const x = { data: new Float32Array(64).fill(0.5), shape: [16, 4] };
+        const y = new Int32Array(16);
+        const error = await m.fit(x, y, { epochs: 1, batchSize: 8, workers: 2, verbose: 0 }).then(() => null, (e: Error) => ({ name: e.name, message: e.message, isWorkerFailure: e instanceof lib.WorkerFailure }));
+        const after = await lib.weightsHash(m);
+        await m.dispose();
+        return { error, same: before === after, iterations: m.iterations };
+      });
+      await p.close();
+      expect(r.error?.isWorkerFailure).toBe(true);
+      expect(r.error?.message).toMatch(/worker \d+ (crashed|failed).*(failed to load|browser console|crashed)/);
+      expect(r.same).toBe(true);
+      expect(r.iterations).toBe(0);
+    } finally {
+      await broken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
