@@ -3,7 +3,7 @@
  * 1, 2 and 4 workers, the missing-isolation error, a failing worker, an abort, saving to IndexedDB.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,46 @@ describe('the browser executor', () => {
     expect(r.iterations).toEqual([6, 6]);
     expect(r.predictions[1]).toBe(r.predictions[0]);
     expect(r.missing).toMatch(/no model saved as "indexeddb:\/\/no-such-model"/);
+  });
+});
+
+describe('models saved by Node', () => {
+  it('load in the page from a URL with the same weights, optimizer state and predictions; a manifest leaving the directory is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-model-'));
+    const { model, x, y } = (await import('./scenarios.mjs' as string)).setup(node, 'mlp-dropout');
+    await model.fit(x, y, { epochs: 1, batchSize: 64, workers: 0, seed: 1, verbose: 0 });
+    await model.save(join(dir, 'mlp'));
+    const expected = { weights: await sha256(model.getWeights().map((w) => w.data)), state: await sha256(model.currentOptimizerState()), iterations: model.iterations, predictions: await sha256([(await model.predict(x, { workers: 0 })).data]) };
+    await model.dispose();
+    const json = JSON.parse(await readFile(join(dir, 'mlp', 'model.json'), 'utf8'));
+    json.weightsManifest[0].paths = ['../mlp/weights.bin'];
+    await mkdir(join(dir, 'evil'));
+    await writeFile(join(dir, 'evil', 'model.json'), JSON.stringify(json));
+    const models = await startServer({ mounts: { '/': ROOT, '/models/': dir } });
+    try {
+      const p = await openPage(browser, `${models.url}test/browser/page.html`);
+      await p.waitForFunction('window.ready === true');
+      const got = await p.evaluate(async (xData: number[]) => {
+        const { lib } = window as any;
+        const m = await lib.loadModel('/models/mlp/');
+        const x = { data: Float32Array.from(xData), shape: [xData.length / 32, 32] };
+        const out = {
+          weights: await lib.weightsHash(m),
+          state: await lib.sha256Hex(m.currentOptimizerState()),
+          iterations: m.iterations,
+          predictions: await lib.sha256Hex([(await m.predict(x, { workers: 2 })).data]),
+        };
+        await m.dispose();
+        const refused = await lib.loadModel('/models/evil/model.json').then(() => 'loaded', (e: Error) => e.message);
+        return { out, refused };
+      }, Array.from(x.data as Float32Array));
+      await p.close();
+      expect(got.out).toEqual(expected);
+      expect(got.refused).toMatch(/weights path "..\/mlp\/weights.bin" points outside the model directory/);
+    } finally {
+      await models.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
