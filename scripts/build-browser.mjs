@@ -80,7 +80,9 @@ export async function buildBrowser({ quiet = false } = {}) {
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
   const result = await build({
-    entryPoints: { lockstep: join(SRC, 'browser', 'index.ts'), 'browser-worker': join(ROOT, 'workers', 'browser-worker.ts') },
+    // testing.js: the test hooks (setTestHooks), for lockstep's own browser tests; it shares the chunks, so
+    // the hooks reach the same module instances as the library's.
+    entryPoints: { lockstep: join(SRC, 'browser', 'index.ts'), 'browser-worker': join(ROOT, 'workers', 'browser-worker.ts'), testing: join(SRC, 'testing.ts') },
     outdir: OUT,
     bundle: true,
     splitting: true,

@@ -6,6 +6,7 @@
 import { initBackend, backendInfo } from '../src/backend.js';
 import { EpochRunner, networkFor, runForward } from '../src/engine/step.js';
 import { AbortedError } from '../src/engine/barrier.js';
+import { NO_HOOKS } from '../src/testing.js';
 import { Ctrl } from '../src/engine/layout.js';
 import type { WorkerMessage } from '../src/engine/thread-executor.js';
 import type { WorkerReply, WorkerRequest } from '../src/browser/web-worker-executor.js';
@@ -22,7 +23,7 @@ async function handle(msg: WorkerMessage): Promise<unknown> {
   await initBackend();
   if (msg.kind === 'info') return { ...backendInfo(), threadId: index };
   if (msg.kind === 'prepare') {
-    const net = networkFor(msg.plan);
+    const net = networkFor(msg.plan, NO_HOOKS);
     net.loadWeights(msg.params);
     net.releaseWeights();
     return { threadId: index };

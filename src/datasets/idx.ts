@@ -3,7 +3,12 @@
  * browser (browser/mnist.ts). Every header is checked against the file's length before anything is allocated.
  */
 import { Matrix } from '../matrix.js';
-import type { MnistOptions } from './mnist.js';
+
+/** How the pixels and labels are stored: `raw` keeps 0..255 (default: scaled to [0, 1]); `shared` puts them in SharedArrayBuffers. */
+export interface IdxOptions {
+  raw?: boolean;
+  shared?: boolean;
+}
 
 const IMAGES_MAGIC = 0x00000803; // unsigned bytes, 3 dimensions
 const LABELS_MAGIC = 0x00000801; // unsigned bytes, 1 dimension
@@ -17,7 +22,7 @@ const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
  *
  * `file` names the source in errors. Options: `raw` (keep 0..255, default false), `shared` (default false).
  */
-export function parseIdxImages(bytes: Uint8Array, file: string, options: Pick<MnistOptions, 'raw' | 'shared'> = {}): Matrix {
+export function parseIdxImages(bytes: Uint8Array, file: string, options: IdxOptions = {}): Matrix {
   const [count, height, width] = readHeader(bytes, file, IMAGES_MAGIC, 3);
   const cols = height * width;
   const pixels = bytes.subarray(16);
@@ -41,7 +46,7 @@ function scaleBlock(pixels: Uint8Array, data: Float32Array, lo: number, hi: numb
 }
 
 /** Parses an IDX label file (magic 0x00000801). `file` names the source in errors. */
-export function parseIdxLabels(bytes: Uint8Array, file: string, options: Pick<MnistOptions, 'shared'> = {}): Int32Array {
+export function parseIdxLabels(bytes: Uint8Array, file: string, options: Pick<IdxOptions, 'shared'> = {}): Int32Array {
   const [count] = readHeader(bytes, file, LABELS_MAGIC, 1);
   checkLength(bytes, 8 + count, file, `${count} labels`);
   const labels = options.shared ? new Int32Array(new SharedArrayBuffer(count * 4)) : new Int32Array(count);

@@ -16,6 +16,7 @@ import { runScenario, abortScenario, faultScenario, SCENARIOS } from './scenario
 
 type Lib = typeof import('../../src/index.js');
 const node: Lib = await import('../../dist/src/index.js' as string);
+const { setTestHooks } = await import('../../dist/src/testing.js' as string);
 
 async function sha256(arrays: ArrayBufferView[]): Promise<string> {
   const h = createHash('sha256');
@@ -64,7 +65,7 @@ describe('the browser executor', () => {
   });
 
   it('reports a worker that throws as a WorkerFailure naming it, keeps the last step, and trains again on new workers', async () => {
-    const expected = await faultScenario(node, sha256, 2);
+    const expected = await faultScenario(node, sha256, 2, setTestHooks);
     const got = await inPage('faultScenario', 2);
     expect(got.isWorkerFailure).toBe(true);
     expect(got.message).toMatch(/worker 1 failed at epoch 1, step 4: injected fault/);

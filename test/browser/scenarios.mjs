@@ -124,12 +124,14 @@ export async function abortScenario(lib, sha256, workers) {
  * fit on `workers` (2 or more) whose worker 1 throws at step 4 of the first epoch: the error, the steps and
  * weights kept, then a second fit on the same model and worker count (new workers replace the failed ones).
  */
-export async function faultScenario(lib, sha256, workers) {
+export async function faultScenario(lib, sha256, workers, setTestHooks) {
   const { model, x, y } = setup(lib, 'mlp-dropout');
   const options = { epochs: 1, batchSize: 64, microBatchSize: 8, workers, seed: 1234, verbose: 0 };
   try {
     let failure = null;
-    await model.fit(x, y, { ...options, __fault: { worker: 1, step: 3, kind: 'throw' } }).catch((err) => (failure = err));
+    setTestHooks(model, { fault: { worker: 1, step: 3, kind: 'throw' } });
+    await model.fit(x, y, options).catch((err) => (failure = err));
+    setTestHooks(model, undefined);
     const kept = { name: failure?.name, message: failure?.message, isWorkerFailure: failure instanceof lib.WorkerFailure, iterations: model.iterations, sha: await sha256(model.getWeights().map((w) => w.data)) };
     const again = await model.fit(x, y, options);
     return { ...kept, after: { iterations: model.iterations, loss: again.history.loss, sha: await sha256(model.getWeights().map((w) => w.data)) } };
