@@ -27,8 +27,10 @@ export interface CaseSpec {
   runner: Runner;
   model: ModelName;
   batch: number;
-  /** lockstep: pool workers (0 = in process). torch: intra-op threads. Others: 1 (they use one thread). */
+  /** lockstep: pool workers (0 = in process). torch: intra-op threads, or processes with `ddp`. Others: 1 (they use one thread). */
   workers: number;
+  /** torch only: DistributedDataParallel over `workers` processes of 1 thread each (gloo), the batch split between them. */
+  ddp?: boolean;
   /** Timed epochs (after the warm-up). */
   epochs: number;
   /** Keep only the first `rows` training rows (quick runs); undefined = all. */

@@ -24,8 +24,10 @@ export interface SummaryRow {
   model: ModelName;
   batch: number;
   runner: Runner;
-  /** lockstep: pool workers (0 = in process); peers: threads. */
+  /** lockstep: pool workers (0 = in process); peers: threads (processes for PyTorch with `ddp`). */
   workers: number;
+  /** PyTorch: DistributedDataParallel, `workers` processes of 1 thread each. */
+  ddp?: boolean;
   repeats: number;
   /** Median over repeats of each repeat's median s/epoch; min and max of those per-repeat values. */
   secondsPerEpoch: number;
@@ -151,12 +153,12 @@ export function bestPeers(rows: readonly SummaryRow[], model: ModelName, batch: 
 export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
   const groups = new Map<string, CaseRecord[]>();
   for (const r of records) {
-    const key = `${r.spec.model}|${r.spec.batch}|${r.spec.runner}|${r.spec.workers}`;
+    const key = `${r.spec.model}|${r.spec.batch}|${r.spec.runner}|${r.spec.workers}|${r.spec.ddp ? 'ddp' : ''}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rows: SummaryRow[] = [];
   for (const group of groups.values()) {
-    const { model, batch, runner, workers } = group[0].spec;
+    const { model, batch, runner, workers, ddp } = group[0].spec;
     const ok = group.map((g) => g.result).filter((r): r is CaseResult => r !== undefined && r.epochSeconds.length > 0);
     const errors = group.filter((g) => g.error).map((g) => g.error!);
     const perRepeat = ok.map((r) => median(r.epochSeconds));
@@ -172,6 +174,7 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       batch,
       runner,
       workers,
+      ...(ddp ? { ddp } : {}),
       repeats: ok.length,
       secondsPerEpoch: seconds,
       minSeconds: Math.min(...perRepeat),
@@ -287,6 +290,7 @@ export function formatMetric(metric: 'accuracy' | 'mae', v: number): string {
 
 function workersLabel(row: SummaryRow): string {
   if (row.runner === 'lockstep') return row.workers === 0 ? '0 (in-process)' : String(row.workers);
+  if (row.ddp) return `DDP ${row.workers} processes × 1 thread`;
   return `${row.workers} thread${row.workers === 1 ? '' : 's'}`;
 }
 
@@ -317,7 +321,7 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
       '1st epoch is lockstep\'s first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; ' +
       'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
       'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ the peer\'s samples/s in its fastest configuration in this run ' +
-      '(>1: lockstep faster; for PyTorch and scikit-learn the fastest of their thread counts, named under each table). ' +
+      '(>1: lockstep faster; for scikit-learn the fastest of its thread counts, for PyTorch the fastest of its thread counts and DistributedDataParallel, named under each table). ' +
       'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
     '',
   );

@@ -21,6 +21,7 @@ import {
   type CaseRecord,
 } from '../bench/report.js';
 import type { StepProfile } from '../bench/profile-step.js';
+import { PEER_SETTINGS, peerEnv } from '../bench/peers-python.js';
 
 const noPython = { python: 'python3', notes: [] };
 
@@ -95,7 +96,7 @@ describe('bench cases', () => {
     const plain = casesFor(o, 'mlp', 128, noPython);
     expect(plain.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:0', 'lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1']);
     const withPython = casesFor(o, 'mlp', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(withPython.filter((c) => c.runner === 'torch').map((c) => c.workers)).toEqual([1, 2]);
+    expect(withPython.filter((c) => c.runner === 'torch').map((c) => `${c.workers}${c.ddp ? ' ddp' : ''}`)).toEqual(['1', '2', '2 ddp']);
     expect(withPython.filter((c) => c.runner === 'sklearn').map((c) => c.workers)).toEqual([1, 2]);
     // Peers score the test set in the first repeat only; lockstep always does.
     expect(casesFor(o, 'mlp', 128, noPython, 1).filter((c) => c.evaluate).map((c) => c.runner)).toEqual(['lockstep', 'lockstep', 'lockstep']);
@@ -105,7 +106,8 @@ describe('bench cases', () => {
   it('bounds tfjs-layers on the convnet to a few steps without scoring, and runs no scikit-learn for it', () => {
     const o = parseOptions(['--workers', '1,2'], 2);
     const cases = casesFor(o, 'convnet', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2']);
+    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2', 'torch:2']);
+    expect(cases.filter((c) => c.runner === 'torch').map((c) => c.ddp ?? false)).toEqual([false, false, true]);
     const cpu = cases.find((c) => c.runner === 'tfjs-cpu')!;
     expect(cpu).toMatchObject({ maxSteps: 3, warmupSteps: 1, evaluate: false });
     expect(cases.find((c) => c.runner === 'lockstep')!.warmupSteps).toBe(150);
@@ -265,6 +267,24 @@ describe('bench report', () => {
     // A failed peer configuration is never the best.
     const failed = summarise([...records.filter((r) => r.spec.runner !== 'torch' || r.spec.workers !== 1), { ...record('torch', 1, [1]), result: undefined, error: 'killed' }]);
     expect(bestPeers(failed, 'mlp', 128).torch!.workers).toBe(2);
+  });
+
+  it("counts PyTorch's DistributedDataParallel as its own configuration, and the best when fastest", () => {
+    const ddp = (seconds: number): CaseRecord => {
+      const r = record('torch', 2, [seconds]);
+      return { ...r, spec: { ...r.spec, ddp: true }, result: { ...r.result!, spec: { ...r.spec, ddp: true } } };
+    };
+    const rows = summarise([record('lockstep', 2, [2]), record('torch', 1, [3]), record('torch', 2, [2.5]), ddp(1.5)]);
+    expect(rows.filter((r) => r.runner === 'torch').map((r) => [r.workers, r.ddp ?? false, r.secondsPerEpoch])).toEqual([[1, false, 3], [2, false, 2.5], [2, true, 1.5]]);
+    expect(bestPeers(rows, 'mlp', 128).torch!.ddp).toBe(true);
+    expect(rows.find((r) => r.runner === 'lockstep')!.ratios.torch).toBeCloseTo(1.5 / 2);
+    expect(bestPeerLine(rows, 'mlp', 128)[0]).toContain('PyTorch CPU at DDP 2 processes × 1 thread (1.5 s/epoch)');
+  });
+
+  it("runs the python peers with glibc's allocator tuned and OpenBLAS's core pins unset", () => {
+    const env = peerEnv({ PATH: '/bin', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', MALLOC_TOP_PAD_: '1' });
+    expect(env).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296', MALLOC_TOP_PAD_: '268435456' });
+    expect(PEER_SETTINGS).toBe('MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset');
   });
 
   it('reports a peer that cannot train the model as a row and a note, not a failure', () => {
