@@ -8,6 +8,12 @@ import { writeFileSync } from 'node:fs';
 
 export const VARIANTS = {
   2: {
+    G: [
+      [1, 0, 0],
+      [1 / 2, 1 / 2, 1 / 2],
+      [1 / 2, -1 / 2, 1 / 2],
+      [0, 0, 1],
+    ],
     BT: [
       [1, 0, -1, 0],
       [0, 1, 1, 0],
@@ -20,6 +26,14 @@ export const VARIANTS = {
     ],
   },
   4: {
+    G: [
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
+    ],
     BT: [
       [4, 0, -5, 0, 1, 0],
       [0, -4, -4, 1, 1, 0],
@@ -304,6 +318,124 @@ function gradKernel(m) {
   return [`(func (export "grad${m}") (param $src i32) (param $dsts i32) (param $n i32) (param $oh i32) (param $ow i32) (param $f i32) (param $th i32) (param $tw i32) (param $tiles i32)`, ...decl, ...body, ...tiles, ')'];
 }
 
+/** Four lanes of v stored as floats at `at`, at + stride, at + 2 stride, at + 3 stride (locals $at, $z1..$z3). */
+const scatter = (v) =>
+  [
+    `(local.set $v ${v})`,
+    `(f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $v)))`,
+    `(f32.store (i32.add (local.get $at) (local.get $z1)) (f32x4.extract_lane 1 (local.get $v)))`,
+    `(f32.store (i32.add (local.get $at) (local.get $z2)) (f32x4.extract_lane 2 (local.get $v)))`,
+    `(f32.store (i32.add (local.get $at) (local.get $z3)) (f32x4.extract_lane 3 (local.get $v)))`,
+  ].join(' ');
+
+/**
+ * kernel_m{m}(src, dsts, cin, cout, turned): the kernel's transform G g G^T. src is the kernel [3, 3, cin, cout];
+ * matrix xi (at byte offset dsts[xi]) gets [cin, cout], or when `turned` the transform of the kernel turned 180°
+ * as [cout, cin] (the input gradient's).
+ */
+function kernelKernel(m) {
+  const { G } = VARIANTS[m];
+  const a = G.length;
+  const xi = range(a * a);
+  const step = (T, letter, turned) => {
+    const out = [];
+    for (const i of range(3))
+      for (const j of range(3)) {
+        const [si, sj] = turned ? [2 - i, 2 - j] : [i, j];
+        out.push(`(local.set $${letter}x${i}_${j} (${T.load} (i32.add (local.get $q) (local.get $k${si * 3 + sj}))))`);
+      }
+    out.push(
+      ...transform2d(T, G, G, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (p, q, e) => {
+        if (!turned) return `(${T.store} (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`;
+        const at = `(local.set $at (i32.add (local.get $d${p * a + q}) (local.get $o)))`;
+        return letter === 's' ? `(f32.store (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})` : `${at} ${scatter(e)}`;
+      }),
+    );
+    out.push(`(local.set $q (i32.add (local.get $q) (i32.const ${T.bytes})))`);
+    out.push(turned ? `(local.set $o (i32.add (local.get $o) (i32.mul (local.get $z1) (i32.const ${T.bytes / 4}))))` : `(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`);
+    return out;
+  };
+  const perChannel = (turned) => [
+    `(local.set $f (i32.const 0))`,
+    // q: kernel[0][0][c][f]; o: the output's [c][f] (or [f][c]).
+    `(local.set $q (i32.add (local.get $src) (i32.mul (local.get $c) (local.get $rb))))`,
+    turned ? `(local.set $o (i32.shl (local.get $c) (i32.const 2)))` : `(local.set $o (i32.mul (local.get $c) (local.get $rb)))`,
+    ...loop(`fv${turned ? 't' : ''}`, 'f', '(local.get $f4)', 4, step(TYPES.v, 'v', turned)),
+    ...loop(`fs${turned ? 't' : ''}`, 'f', '(local.get $cout)', 1, step(TYPES.s, 's', turned)),
+  ];
+  const body = [
+    ...xi.map((k) => `(local.set $d${k} (i32.load (i32.add (local.get $dsts) (i32.const ${k * 4}))))`),
+    `(local.set $f4 (i32.and (local.get $cout) (i32.const -4)))`,
+    `(local.set $rb (i32.shl (local.get $cout) (i32.const 2)))`,
+    ...range(9).map((k) => `(local.set $k${k} (i32.mul (i32.mul (local.get $cin) (local.get $rb)) (i32.const ${k})))`),
+    // Turned: output rows are f (stride cin floats); the four lanes are four rows.
+    `(local.set $z1 (i32.shl (local.get $cin) (i32.const 2)))`,
+    `(local.set $z2 (i32.shl (local.get $cin) (i32.const 3)))`,
+    `(local.set $z3 (i32.mul (local.get $cin) (i32.const 12)))`,
+    `(local.set $c (i32.const 0))`,
+    `(if (local.get $turned) (then`,
+    ...loop('ct', 'c', '(local.get $cin)', 1, perChannel(true)),
+    `) (else`,
+    ...loop('c', 'c', '(local.get $cin)', 1, perChannel(false)),
+    `))`,
+  ];
+  const decl = [
+    locals(['c', 'f', 'f4', 'rb', 'q', 'o', 'at', 'z1', 'z2', 'z3'], 'i32'),
+    locals([...xi.map((k) => `d${k}`), ...range(9).map((k) => `k${k}`)], 'i32'),
+    locals(['v', ...range(3).flatMap((i) => range(3).map((j) => `vx${i}_${j}`)), ...range(a).flatMap((p) => range(3).map((j) => `vt${p}_${j}`))], 'v128'),
+    locals([...range(3).flatMap((i) => range(3).map((j) => `sx${i}_${j}`)), ...range(a).flatMap((p) => range(3).map((j) => `st${p}_${j}`))], 'f32'),
+  ];
+  return [`(func (export "kernel${m}") (param $src i32) (param $dsts i32) (param $cin i32) (param $cout i32) (param $turned i32)`, ...decl, ...body, ')'];
+}
+
+/**
+ * filter_m{m}(srcs, dst, cin, cout): the filter gradient's untransform G^T dU G. Matrix xi (at byte offset
+ * srcs[xi]) is [cout, cin], value xi of dU for each (f, c); dst is the kernel's gradient [3, 3, cin, cout].
+ */
+function filterKernel(m) {
+  const { G } = VARIANTS[m];
+  const a = G.length;
+  const GT = transpose(G);
+  const xi = range(a * a);
+  const step = (T, letter) => {
+    const out = [];
+    for (const p of range(a)) for (const q of range(a)) out.push(`(local.set $${letter}x${p}_${q} (${T.load} (i32.add (local.get $s${p * a + q}) (local.get $o))))`);
+    out.push(
+      ...transform2d(T, GT, GT, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (i, j, e) => {
+        const at = `(local.set $at (i32.add (local.get $q) (local.get $k${i * 3 + j})))`;
+        return letter === 's' ? `(f32.store (i32.add (local.get $q) (local.get $k${i * 3 + j})) ${e})` : `${at} ${scatter(e)}`;
+      }),
+    );
+    out.push(`(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`);
+    out.push(`(local.set $q (i32.add (local.get $q) (i32.mul (local.get $z1) (i32.const ${T.bytes / 4}))))`);
+    return out;
+  };
+  const body = [
+    ...xi.map((k) => `(local.set $s${k} (i32.load (i32.add (local.get $srcs) (i32.const ${k * 4}))))`),
+    `(local.set $c4 (i32.and (local.get $cin) (i32.const -4)))`,
+    `(local.set $z1 (i32.shl (local.get $cout) (i32.const 2)))`,
+    `(local.set $z2 (i32.shl (local.get $cout) (i32.const 3)))`,
+    `(local.set $z3 (i32.mul (local.get $cout) (i32.const 12)))`,
+    ...range(9).map((k) => `(local.set $k${k} (i32.mul (i32.mul (local.get $cin) (local.get $z1)) (i32.const ${k})))`),
+    `(local.set $o (i32.const 0))`,
+    `(local.set $f (i32.const 0))`,
+    ...loop('f', 'f', '(local.get $cout)', 1, [
+      // q: dst[0][0][c][f], c from 0; o: row f of each matrix.
+      `(local.set $q (i32.add (local.get $dst) (i32.shl (local.get $f) (i32.const 2))))`,
+      `(local.set $c (i32.const 0))`,
+      ...loop('cv', 'c', '(local.get $c4)', 4, step(TYPES.v, 'v')),
+      ...loop('cs', 'c', '(local.get $cin)', 1, step(TYPES.s, 's')),
+    ]),
+  ];
+  const decl = [
+    locals(['c', 'f', 'c4', 'q', 'o', 'at', 'z1', 'z2', 'z3'], 'i32'),
+    locals([...xi.map((k) => `s${k}`), ...range(9).map((k) => `k${k}`)], 'i32'),
+    locals(['v', ...range(a).flatMap((p) => range(a).map((q) => `vx${p}_${q}`)), ...range(3).flatMap((i) => range(a).map((q) => `vt${i}_${q}`))], 'v128'),
+    locals([...range(a).flatMap((p) => range(a).map((q) => `sx${p}_${q}`)), ...range(3).flatMap((i) => range(a).map((q) => `st${i}_${q}`))], 'f32'),
+  ];
+  return [`(func (export "filter${m}") (param $srcs i32) (param $dst i32) (param $cin i32) (param $cout i32)`, ...decl, ...body, ')'];
+}
+
 const header = `;; Winograd convolution's tile transforms, F(2x2,3x3) and F(4x4,3x3) (ops/winograd.ts runs the convolution:
 ;; these transforms, then one XNNPACK matmul per tile position). GENERATED by scripts/winograd-wat.mjs from the
 ;; transform matrices: edit that script, not this file, then run npm run build:wasm.
@@ -314,6 +446,6 @@ const header = `;; Winograd convolution's tile transforms, F(2x2,3x3) and F(4x4,
   (import "env" "memory" (memory 1))
 `;
 
-const text = header + [2, 4].flatMap((m) => [...inputKernel(m), ...outputKernel(m), ...gradKernel(m)]).map((l) => '  ' + l).join('\n') + '\n)\n';
+const text = header + [2, 4].flatMap((m) => [...inputKernel(m), ...outputKernel(m), ...gradKernel(m), ...kernelKernel(m), ...filterKernel(m)]).map((l) => '  ' + l).join('\n') + '\n)\n';
 writeFileSync(new URL('../src/kernels/winograd.wat', import.meta.url), text);
 console.log(`wrote src/kernels/winograd.wat (${text.length} characters)`);

@@ -193,6 +193,10 @@ export interface WinogradKernels {
   output4(srcs: number, dst: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, bias: number, relu: number): void;
   grad2(src: number, dsts: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, tiles: number): void;
   grad4(src: number, dsts: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, tiles: number): void;
+  kernel2(src: number, dsts: number, cin: number, cout: number, turned: number): void;
+  kernel4(src: number, dsts: number, cin: number, cout: number, turned: number): void;
+  filter2(srcs: number, dst: number, cin: number, cout: number): void;
+  filter4(srcs: number, dst: number, cin: number, cout: number): void;
 }
 
 /** The Winograd tile transforms over `memory` (one instance per memory and thread); see winograd.wat. */
