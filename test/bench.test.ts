@@ -309,16 +309,28 @@ describe('bench report', () => {
     expect(chartSvg('convnet', rows)).not.toMatch(/NaN|undefined/);
   });
 
-  it('splits a step profile into conv forward, input and filter gradients, pooling and the rest', () => {
+  it("splits a step profile into conv forward, input and filter gradients, Winograd's transforms, pooling and the rest", () => {
     const profile = (stepMs: number): StepProfile => ({
       rows: 64,
       warmupSteps: 50,
       steps: 100,
       stepMs,
       // 'Conv2D backward' holds both gradients and is not counted again.
-      phaseMs: { 'Conv2D forward': 1000, 'Conv2D backward': 2600, 'Conv2D input gradient': 800, 'Conv2D filter gradient': 1500, 'MaxPooling2D forward': 300, 'MaxPooling2D backward': 200, 'Dense forward': 50 },
+      // The transforms are timed inside their conv phases and taken out of them.
+      phaseMs: {
+        'Conv2D forward': 1000,
+        'Conv2D forward transforms': 100,
+        'Conv2D backward': 2600,
+        'Conv2D input gradient': 800,
+        'Conv2D input gradient transforms': 200,
+        'Conv2D filter gradient': 1500,
+        'Conv2D filter gradient transforms': 300,
+        'MaxPooling2D forward': 300,
+        'MaxPooling2D backward': 200,
+        'Dense forward': 50,
+      },
     });
-    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 10, inputGradient: 8, filterGradient: 15, pooling: 5, rest: 12 });
+    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 9, inputGradient: 6, filterGradient: 12, transforms: 6, pooling: 5, rest: 12 });
     // Each row takes the repeat with the median step time, whole (its parts add up).
     const records = [
       record('lockstep', 1, [4], { profile: profile(7000) }, 0, 'convnet'),
@@ -331,11 +343,11 @@ describe('bench report', () => {
     expect(rows[0].phases!.rest).toBe(22);
     const table = phaseTable(rows);
     expect(table[0]).toMatch(/^Where a lockstep step goes: one 64-row gradient step .* 100 steps profiled/);
-    expect(table).toContain('| 128 | 1 worker | 10.0 (17%) | 8.00 (13%) | 15.0 (25%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
-    expect(table).toContain('| 128 | 2 workers | 10.0 (20%) | 8.00 (16%) | 15.0 (30%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
+    expect(table).toContain('| 128 | 1 worker | 9.00 (15%) | 6.00 (10%) | 12.0 (20%) | 6.00 (10%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
+    expect(table).toContain('| 128 | 2 workers | 9.00 (18%) | 6.00 (12%) | 12.0 (24%) | 6.00 (12%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
     expect(phaseTable(summarise([record('lockstep', 1, [4])]))).toEqual([]);
     const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
-    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |');
+    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |');
   });
 });
 
@@ -359,9 +371,9 @@ describe('bench matmul efficiency and cold start', () => {
     const cold = (fitToFirstStep: number, processToFirstEpochEnd: number) => ({ fitToFirstStep, processToFirstEpochEnd, exact: true });
     const perSample = 454_400;
     const records = [
-      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4) }),
-      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2) }, 1),
-      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0) }, 2),
+      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4), simdCeiling: { best: 52, median: 50 } }),
+      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2), simdCeiling: { best: 50, median: 40 } }, 1),
+      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0), simdCeiling: { best: 54, median: 50 } }, 2),
       record('lockstep', 2, [0.65], { flopsPerSample: perSample, matmulProbe: probe(32), cold: { ...cold(0.6, 1.9), exact: false } }),
     ];
     const rows = summarise(records);
@@ -375,7 +387,10 @@ describe('bench matmul efficiency and cold start', () => {
     // Per worker: the epoch's FLOPs over 2 workers.
     expect(two.effectiveGflops).toBeCloseTo((perSample * 60000) / 1e9 / 0.65 / 2);
     const table = matmulTable(rows).join('\n');
-    expect(table).toContain('| 128 | 1 | 1.3 | 27.3 | 21 | 32 | 0.66 | 0.6 | 2.2 |');
+    // The SIMD ceiling: the median of each repeat's best round, and the step's direct-equivalent rate as a share of it.
+    expect(one.ceilingGflops).toBe(52);
+    expect(table).toContain('| 128 | 1 | 1.3 | 27.3 | 21 | 32 | 0.66 | 52 | 40% | 0.6 | 2.2 |');
+    expect(table).toContain('| 128 | 2 | 0.65 | 27.3 | 21 | 32 | 0.66 | — | — | 0.6 | ≈ 1.9 |');
     expect(table).toContain('≈ 1.9');
     expect(matmulTable(summarise([record('lockstep', 1, [1])]))).toEqual([]);
   });
