@@ -334,7 +334,7 @@ describe('saveArtifacts / loadArtifacts', () => {
     expect(loaded.weights).toEqual(weights);
     expect(loaded.optimizerWeights).toEqual(optimizerWeights(weights));
     expect(loaded.trainingConfig).toEqual(trainingConfig);
-    expect(loaded.generatedBy).toBe('lockstep 0.1.0');
+    expect(loaded.generatedBy).toBe('lockstep 0.2.0');
 
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     expect(json).toMatchObject({ format: 'layers-model', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'] }] });
