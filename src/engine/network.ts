@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, softmaxRow, type Loss } from '../losses.js';
-import { getMetric, type Metric } from '../metrics.js';
+import { getMetrics, metricsWidth, type Metric, type MetricConfig } from '../metrics.js';
+import { WeightSplitter } from '../sample-weights.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { BatchSync, Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { ShardExchange } from './shard-exchange.js';
@@ -52,7 +53,8 @@ export interface Plan {
   layers: LayerConfig[];
   inputShape: number[];
   loss: string;
-  metrics: string[];
+  /** Metric names, or configs of metric objects (AUC, Precision...). */
+  metrics: (string | MetricConfig)[];
 }
 
 /** One micro-shard of a batch, gathered into host memory. */
@@ -79,8 +81,8 @@ export interface GradientPart {
 
 export interface ShardStats {
   loss: number;
-  /** [sum, count] per metric, in plan order. */
-  metrics: number[];
+  /** Each metric's accumulators, one metric after another in plan order (see metrics/metric.ts). */
+  metrics: Float64Array;
 }
 
 export class Network {
@@ -89,6 +91,8 @@ export class Network {
   readonly paramCount: number;
   readonly loss: Loss;
   readonly metrics: Metric[];
+  /** Float64 accumulators of all the metrics of a shard. */
+  readonly metricsWidth: number;
   readonly outputCols: number;
   readonly inputCols: number;
   /** Whether the last layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
@@ -121,7 +125,8 @@ export class Network {
     this.movingAverages = this.slots.filter((s) => s.movingAverage);
     this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
     this.loss = getLoss(plan.loss);
-    this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
+    this.metrics = getMetrics(plan.metrics, this.loss, this.outputCols);
+    this.metricsWidth = metricsWidth(this.metrics);
     const last = this.layers[this.layers.length - 1];
     this.fusedOutput = this.loss.fusedActivation !== undefined && last.outputActivation === this.loss.fusedActivation && shape.length === 1;
   }
@@ -233,16 +238,38 @@ export class Network {
     return stats;
   }
 
-  /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
-  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+  /**
+   * Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has
+   * them); fills `dOut` with the scaled loss gradient if given. Targets may carry each row's sample weight as
+   * one more column (see sample-weights.ts): each row's loss, gradient and metric contributions are then
+   * multiplied by it.
+   */
+  score(out: Float32Array, yIn: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+    const C = this.outputCols;
+    const targetCols = this.loss.target === 'sparse' ? 1 : C;
+    const { y, weights } = this.splitter.split(yIn, rows, targetCols);
     // Fused: the loss activates the logits anyway and hands the probabilities to the metrics.
     const fill = this.fusedOutput && !probs && this.metrics.length > 0 ? this.probsScratch(out.length) : null;
-    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput, fill);
+    let loss = 0;
+    if (!weights) loss = this.loss.compute(out, y, rows, C, dOut, scale, this.fusedOutput, fill);
+    else {
+      for (let r = 0; r < rows; r++) {
+        const w = weights[r];
+        const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
+        loss += w * this.loss.compute(row(out, C), row(y, targetCols), 1, C, dOut && row(dOut, C), scale * w, this.fusedOutput, fill && row(fill, C));
+      }
+    }
     const p = probs ?? fill ?? out;
-    const metrics: number[] = [];
-    for (const m of this.metrics) metrics.push(...m.update(p, y, rows, this.outputCols));
+    const metrics = new Float64Array(this.metricsWidth);
+    let at = 0;
+    for (const m of this.metrics) {
+      m.update(p, y, rows, C, metrics.subarray(at, at + m.width), weights);
+      at += m.width;
+    }
     return { loss, metrics };
   }
+
+  private readonly splitter = new WeightSplitter();
 
   private probs = new Float32Array(0);
   /** A reused buffer for a shard's activated outputs (read by the metrics before the next score). */

@@ -34,7 +34,7 @@ export interface TrainTask {
   slotStride: number;
   /** The summed gradient (paramCount floats, in buffers.memory); each worker fills its own range. */
   grad: Float32Array;
-  /** Per step and shard: loss sum, then [sum, count] per metric. */
+  /** Per step and shard: loss sum, then each metric's accumulators (statWidth float64s). */
   stats: Float64Array;
   /** The batch-statistics exchange's shared slots; null when no layer exchanges (see shard-exchange.ts). */
   exchange: ExchangeArea | null;
@@ -65,7 +65,8 @@ export interface TrainTask {
   fault?: { worker: number; step: number; kind: 'throw' | 'exit' };
 }
 
-export const statWidth = (plan: Plan) => 1 + 2 * plan.metrics.length;
+/** Float64s per shard in the stats: the loss sum, then every metric's accumulators. */
+export const statWidth = (net: Network) => 1 + net.metricsWidth;
 
 /** Shards of step `step`: [firstRow, rows] pairs in epoch order. */
 export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRows'>, step: number): [number, number][] {
@@ -183,7 +184,7 @@ export class EpochRunner {
     this.keys = this.net.layers.map((l, i) => (l.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
-    this.width = statWidth(task.plan);
+    this.width = statWidth(this.net);
     this.firstWantsXT = this.net.layers[0]?.wantsInputTransposed ?? false;
     this.buffers = [new StepBuffers(true), new StepBuffers(true)];
   }
@@ -374,7 +375,7 @@ export interface ForwardTask {
   data: SharedData;
   /** rows x outputCols outputs (probabilities/values, never logits). */
   out: Float32Array;
-  /** Per chunk: loss sum, [sum, count] per metric (only when `score`). */
+  /** Per chunk: loss sum, then each metric's accumulators (only when `score`). */
   stats: Float64Array;
   score: boolean;
   chunkRows: number;
@@ -387,7 +388,7 @@ export interface ForwardTask {
 export function runForward(task: ForwardTask): void {
   const net = networkFor(task.plan);
   const { data, chunkRows } = task;
-  const width = statWidth(task.plan);
+  const width = statWidth(net);
   const chunks = Math.ceil(data.rows / chunkRows);
   net.loadWeights(task.params);
   try {
