@@ -25,3 +25,4 @@ export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerpri
 export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';
 export { Ensemble, average as averagePredictions, type EnsembleScores } from './sweep/ensemble.js';
 export * as metrics from './metrics.js';
+export * as regularizers from './regularizers.js';

@@ -128,6 +128,9 @@ function metricObject(spec: MetricSpec): MetricObject | undefined {
   return make(Object.fromEntries(Object.entries(spec.config ?? {}).filter(([, v]) => v !== undefined)));
 }
 
+/** Whether a spec names one of the stateful metric classes (which tfjs-layers cannot compile). */
+export const isStatefulMetric = (spec: MetricSpec): boolean => metricObject(spec) !== undefined;
+
 /** The JSON form of a metric spec, as plans and saved models carry it (names stay names). */
 export function metricConfig(spec: MetricSpec): string | MetricConfig {
   if (typeof spec === 'string') return spec;

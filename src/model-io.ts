@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
 import type { OptimizerConfig } from './optimizers.js';
-import type { MetricConfig } from './metrics.js';
+import { isStatefulMetric, type MetricConfig } from './metrics.js';
 
 // tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
 const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_squared_error: 'mse', acc: 'accuracy' };
@@ -70,8 +70,9 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
   const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
-    // tfjs-layers knows metrics by name only: a metric object is written as its class name there.
-    metrics: compiled.metrics.map((m) => (typeof m === 'string' ? TFJS_METRICS[m] ?? m : m.className)),
+    // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
+    // those are kept in the lockstep part only.
+    metrics: compiled.metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => TFJS_METRICS[m] ?? m),
     optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
     lockstep,
   };

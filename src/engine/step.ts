@@ -23,6 +23,7 @@ import { SimdKernels } from '../kernels/index.js';
 import { HeapStage } from '../ops/row-stage.js';
 import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
 import { updateMovingAverages } from './moving-averages.js';
+import { addWeightPenaltyGradients, weightPenalty } from '../regularizers.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface TrainTask {
@@ -282,9 +283,12 @@ export class EpochRunner {
       // Waiting at the exchange is synchronisation, not compute.
       t.timing[tm + Timing.Compute] -= waitedMs;
     }
+    // The weights' penalties are part of the batch's loss (Keras adds them once per batch); the part of shard 0
+    // carries them, weighted by the batch's rows like the rows' losses.
+    const reg = this.net.regularized.length ? weightPenalty(this.net.regularized, t.buffers.params[cur]) * g.batchRows : 0;
     stats.forEach((st, k) => {
       const cell = (step * t.maxShards + parts[k].j) * this.width;
-      t.stats[cell] = st.loss;
+      t.stats[cell] = parts[k].j === 0 ? st.loss + reg : st.loss;
       t.stats.set(st.metrics, cell + 1);
     });
   }
@@ -328,6 +332,7 @@ export class EpochRunner {
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
     const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
+    if (this.net.regularized.length) addWeightPenaltyGradients(this.net.regularized, t.buffers.params[cur], t.grad, lo, hi);
     const next = 1 - cur;
     // One set of arguments serves the optimizer and the moving averages (which take a subset of them).
     const range = {
@@ -390,6 +395,7 @@ export function runForward(task: ForwardTask): void {
   const { data, chunkRows } = task;
   const width = statWidth(net);
   const chunks = Math.ceil(data.rows / chunkRows);
+  const reg = task.score && net.regularized.length ? weightPenalty(net.regularized, task.params) : 0;
   net.loadWeights(task.params);
   try {
     for (let c = task.workerIndex; c < chunks; c += task.workers) {
@@ -401,7 +407,7 @@ export function runForward(task: ForwardTask): void {
         const y = data.y.subarray(first * data.yCols, (first + rows) * data.yCols);
         const { out, stats } = net.evaluate(x, y, rows);
         task.out.set(out, first * net.outputCols);
-        task.stats[c * width] = stats.loss;
+        task.stats[c * width] = stats.loss + reg * rows;
         task.stats.set(stats.metrics, c * width + 1);
       } else {
         task.out.set(net.forward(x, rows), first * net.outputCols);

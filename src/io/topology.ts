@@ -6,7 +6,7 @@
  * keys, Keras initializer objects, `data_format: 'channels_last'` on the image layers. Read: what tfjs-layers
  * and Keras 2 / 3 write, with or without an InputLayer entry (then the first layer's `batch_input_shape`
  * gives the input), Keras 3's `batch_shape`, and the `{ model_config }` wrapper. Anything lockstep cannot
- * run exactly (channels_first, grouped convolutions, a regularizer, a field it does not know) is an error
+ * run exactly (channels_first, grouped convolutions, a regularizer outside Dense and Conv2D, a field it does not know) is an error
  * naming the layer and the field, never a silent approximation.
  *
  * @example
@@ -16,6 +16,7 @@
 import { closestName, own } from '../errors.js';
 import { pairOption, paddingOption } from '../layers/conv-shapes.js';
 import { initializerFromKeras, initializerToKeras } from './keras-initializers.js';
+import { regularizersFromKeras, regularizersToKeras } from '../regularizers.js';
 import { type JsonObject, isObject, isShape, quote } from './json.js';
 import { ACTIVATIONS, type ActivationName, type InitializerSpec, LAYER_TYPES, type LayerConfig, type LayerConfigLike } from './layer-config.js';
 
@@ -33,7 +34,9 @@ export const KERAS_VERSION = 'tfjs-layers 4.22.0';
 
 // Keras 3 calls swish 'silu'.
 const ACTIVATION_ALIASES: Record<string, ActivationName> = { silu: 'swish' };
-const UNSUPPORTED_IF_SET = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'];
+const UNSUPPORTED_IF_SET = ['kernel_constraint', 'bias_constraint'];
+// Dense and Conv2D read and write these (regularizers.ts).
+const REGULARIZER_FIELDS = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer'];
 // Fields every layer may carry that change nothing lockstep computes (Keras 3's dtype is a policy object);
 // Keras 3 writes activity_regularizer on any layer that has one, which must be null.
 const COMMON_FIELDS = ['name', 'trainable', 'dtype', 'batch_input_shape', 'batch_shape', 'batch_size', 'input_dtype', 'activity_regularizer'];
@@ -131,7 +134,7 @@ function layerFromKeras(entry: unknown, i: number): LayerConfig[] {
     input.push({ className: 'InputLayer', name: `${name}_input`, shape: rowShape(shape, where) });
   }
   checkFields(c, codec.fields, where);
-  notSet(c, ['activity_regularizer'], where);
+  if (!codec.fields.includes('activity_regularizer')) notSet(c, ['activity_regularizer'], where);
   return [...input, { className: entry.class_name, name, ...codec.fromKeras(c, where) } as LayerConfig];
 }
 
@@ -142,12 +145,13 @@ const CONV_FIELDS = ['filters', 'kernel_size', 'strides', 'padding', 'data_forma
 const POOL_FIELDS = ['pool_size', 'strides', 'padding', 'data_format'];
 
 const dense: LayerCodec = {
-  fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+  fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
   toKeras: (l, where) => ({
     units: positiveInt(l.units, where, 'units'),
     activation: activation(l.activation ?? 'linear', where),
     use_bias: bool(l.useBias ?? true, where, 'useBias'),
     ...initializersToKeras(l, where),
+    ...regularizersToKeras(l, where),
     ...nulls(UNSUPPORTED_IF_SET),
   }),
   fromKeras: (c, where) => {
@@ -157,6 +161,7 @@ const dense: LayerCodec = {
       activation: activation(c.activation ?? 'linear', where),
       useBias: bool(c.use_bias ?? true, where, 'use_bias'),
       ...initializersFromKeras(c, where),
+      ...regularizersFromKeras(c, where),
     };
   },
 };
@@ -172,7 +177,7 @@ const dropout: LayerCodec = {
 };
 
 const conv2d: LayerCodec = {
-  fields: [...CONV_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+  fields: [...CONV_FIELDS, ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
   toKeras: (l, where) => {
     const strides = pairOption(where, 'strides', l.strides ?? 1);
     const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate ?? 1);
@@ -188,6 +193,7 @@ const conv2d: LayerCodec = {
       activation: activation(l.activation ?? 'linear', where),
       use_bias: bool(l.useBias ?? true, where, 'useBias'),
       ...initializersToKeras(l, where),
+      ...regularizersToKeras(l, where),
       ...nulls(UNSUPPORTED_IF_SET),
     };
   },
@@ -207,6 +213,7 @@ const conv2d: LayerCodec = {
       activation: activation(c.activation ?? 'linear', where),
       useBias: bool(c.use_bias ?? true, where, 'use_bias'),
       ...initializersFromKeras(c, where),
+      ...regularizersFromKeras(c, where),
     };
   },
 };

@@ -4,6 +4,7 @@
  * fusable activation in the same call); the gradients are in ops/conv-grads.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { RegularizerConfig } from '../regularizers.js';
 import { type Activation, getActivation } from '../activations.js';
 import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
@@ -13,7 +14,7 @@ import { plantedBug } from '../testing.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
-import { weightedLayerOptions } from './weighted-options.js';
+import { REGULARIZER_OPTIONS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 
 export interface Conv2DOptions {
@@ -38,7 +39,7 @@ export interface Conv2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'];
+const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS];
 
 interface ConvCache {
   x: T;
@@ -61,6 +62,8 @@ export class Conv2D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
+  readonly kernelRegularizer?: RegularizerConfig;
+  readonly biasRegularizer?: RegularizerConfig;
   private geometry?: ConvGeometry;
   /** The filter gradient's right operand (each part's dz), kept packed across steps (ops/packed-operands.ts). */
   private dzOperands?: PackedOperands;
@@ -79,6 +82,7 @@ export class Conv2D extends Layer {
       throw new RangeError(`${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`);
     }
     ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
+    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -107,8 +111,8 @@ export class Conv2D extends Layer {
     // Keras's fans for a convolution kernel: channels times the receptive field.
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * this.filters;
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut });
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut, regularizer: this.kernelRegularizer }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut, regularizer: this.biasRegularizer });
     return p;
   }
 
@@ -157,6 +161,7 @@ export class Conv2D extends Layer {
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
       biasInitializer: this.biasInitializer,
+      ...regularizerConfig(this),
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }

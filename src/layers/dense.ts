@@ -7,7 +7,8 @@ import { transposeRows } from '../ops/wasm-matmul.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { PackedKernel } from '../ops/packed-kernel.js';
-import { weightedLayerOptions } from './weighted-options.js';
+import { REGULARIZER_OPTIONS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
+import type { RegularizerConfig, RegularizerSpec } from '../regularizers.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
 
 type T2 = tf.Tensor2D;
@@ -33,6 +34,10 @@ export interface DenseOptions {
   /** Keras 2 style: the shape of one input row, instead of a separate Input layer. */
   inputShape?: number[];
   name?: string;
+  /** Penalties added to the loss: regularizers.l2() etc. (Keras's kernel_regularizer...). */
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
 }
 
 interface DenseCache {
@@ -49,6 +54,8 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
+  readonly kernelRegularizer?: RegularizerConfig;
+  readonly biasRegularizer?: RegularizerConfig;
   readonly wantsInputTransposed = true;
   /** The packed operators, built on the first `stageWeights` and kept across steps (see `dispose`). */
   private packed?: { kernel: PackedKernel; transposed?: PackedKernel };
@@ -56,11 +63,12 @@ export class Dense extends Layer {
   private dzOperands?: PackedOperands;
 
   constructor(options: DenseOptions) {
-    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'], { activation: 'name', inputShape: 'shape' });
+    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS], { activation: 'name', inputShape: 'shape' });
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
     ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
+    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -80,8 +88,8 @@ export class Dense extends Layer {
 
   params(): ParamSpec[] {
     const fanIn = this.inputShape![0];
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units });
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units, regularizer: this.kernelRegularizer }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units, regularizer: this.biasRegularizer });
     return p;
   }
 
@@ -166,6 +174,7 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
       biasInitializer: this.biasInitializer,
+      ...regularizerConfig(this),
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }

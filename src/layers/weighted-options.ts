@@ -8,6 +8,7 @@
 import { type Activation, getActivation } from '../activations.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption } from '../errors.js';
+import { checkRegularizer, type RegularizerConfig, type RegularizerSpec } from '../regularizers.js';
 
 export interface WeightedLayerOptions {
   activation?: string;
@@ -15,6 +16,29 @@ export interface WeightedLayerOptions {
   kernelInitializer?: InitializerConfig;
   biasInitializer?: InitializerConfig;
   inputShape?: number[];
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
+}
+
+/** The option names of `WeightedLayerOptions`' regularizers (Keras's kernel_regularizer...). */
+export const REGULARIZER_OPTIONS = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer'] as const;
+
+/** The checked regularizers, and the config fields to write for them (none when unset: configs stay as before). */
+export function regularizerOptions(where: string, options: WeightedLayerOptions) {
+  const kernelRegularizer = checkRegularizer(`${where} kernelRegularizer`, options.kernelRegularizer);
+  const biasRegularizer = checkRegularizer(`${where} biasRegularizer`, options.biasRegularizer);
+  const activityRegularizer = checkRegularizer(`${where} activityRegularizer`, options.activityRegularizer);
+  return { kernelRegularizer, biasRegularizer, activityRegularizer };
+}
+
+/** The regularizers of a layer as config fields (only those set). */
+export function regularizerConfig(r: { kernelRegularizer?: RegularizerConfig; biasRegularizer?: RegularizerConfig; activityRegularizer?: RegularizerConfig }) {
+  return {
+    ...(r.kernelRegularizer ? { kernelRegularizer: r.kernelRegularizer } : {}),
+    ...(r.biasRegularizer ? { biasRegularizer: r.biasRegularizer } : {}),
+    ...(r.activityRegularizer ? { activityRegularizer: r.activityRegularizer } : {}),
+  };
 }
 
 /** The checked shared options; `where` names the layer in errors ("Dense 'dense_1'"). */
