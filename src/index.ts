@@ -26,3 +26,4 @@ export { digestRun, firstDifference, type RunDigest, type Difference } from './v
 export { Ensemble, average as averagePredictions, type EnsembleScores } from './sweep/ensemble.js';
 export * as metrics from './metrics.js';
 export * as regularizers from './regularizers.js';
+export * as schedules from './schedules.js';

@@ -12,7 +12,7 @@ import { formatValue } from './errors.js';
 import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
-import type { OptimizerConfig } from './optimizers.js';
+import { optimizerConfig, type OptimizerConfig } from './optimizers.js';
 import { isStatefulMetric, type MetricConfig } from './metrics.js';
 
 // tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
@@ -67,13 +67,14 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: optimizerConfig(optimizer), iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
     // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
     // those are kept in the lockstep part only.
     metrics: compiled.metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => TFJS_METRICS[m] ?? m),
-    optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
+    // tfjs-layers has no schedules: it gets the rate of the next update.
+    optimizer_config: tfjsOptimizerConfig({ ...optimizer.getConfig(), learningRate: optimizer.rateAt(snap.iterations) }),
     lockstep,
   };
   await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });

@@ -15,6 +15,7 @@
  */
 import { badOption, checkOptionKeys, checkPositiveNumber, own, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
+import { getSchedule, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
 const f = Math.fround;
 
@@ -45,18 +46,42 @@ export interface UpdateArgs {
 
 export interface OptimizerConfig {
   className: string;
-  learningRate: number;
+  /** A rate, or a schedule's config (see schedules.ts). */
+  learningRate: number | ScheduleConfig;
   [option: string]: unknown;
 }
 
+/** What an optimizer's `learningRate` option takes: a rate, a schedule, or a schedule's config. */
+export type LearningRate = number | LearningRateSchedule | ScheduleConfig;
+
 export abstract class Optimizer {
   abstract readonly className: string;
-  learningRate: number;
   /** Per-parameter state arrays (momentum, velocity...), with Keras's names. */
   abstract readonly stateNames: string[];
+  /** The schedule the rate follows, when `learningRate` was given one: the rate is then schedule.at(iterations). */
+  readonly schedule?: LearningRateSchedule;
+  private rate: number;
 
-  constructor(learningRate: number, owner: string) {
-    this.learningRate = checkPositiveNumber(owner, 'learningRate', learningRate);
+  constructor(learningRate: LearningRate, owner: string) {
+    if (typeof learningRate === 'object' && learningRate !== null) {
+      this.schedule = getSchedule(learningRate, `${owner} learningRate`);
+      this.rate = this.schedule.at(0);
+    } else this.rate = checkPositiveNumber(owner, 'learningRate', learningRate);
+  }
+
+  /** The rate (with a schedule: its value at step 0; see `rateAt`). Keras refuses to set a scheduled rate. */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  set learningRate(lr: number) {
+    if (this.schedule) throw new TypeError(`${this.className}: the learning rate follows a ${this.schedule.className} schedule, so it cannot be set (as in Keras); use a fixed rate to set it from a callback`);
+    this.rate = lr;
+  }
+
+  /** The rate of the update after `iterations` updates. */
+  rateAt(iterations: number): number {
+    return this.schedule ? this.schedule.at(iterations) : this.rate;
   }
 
   /** Initial value of each state array. */
@@ -85,7 +110,7 @@ function checked<T extends object>(owner: string, options: T | undefined, keys: 
 }
 
 export interface SGDOptions {
-  learningRate?: number;
+  learningRate?: LearningRate;
   momentum?: number;
   nesterov?: boolean;
 }
@@ -130,7 +155,7 @@ export class SGD extends Optimizer {
 }
 
 export interface AdagradOptions {
-  learningRate?: number;
+  learningRate?: LearningRate;
   initialAccumulatorValue?: number;
   epsilon?: number;
 }
@@ -172,7 +197,7 @@ export class Adagrad extends Optimizer {
 }
 
 export interface RMSpropOptions {
-  learningRate?: number;
+  learningRate?: LearningRate;
   rho?: number;
   momentum?: number;
   epsilon?: number;
@@ -249,7 +274,7 @@ export class RMSprop extends Optimizer {
 }
 
 export interface AdamOptions {
-  learningRate?: number;
+  learningRate?: LearningRate;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
@@ -346,6 +371,11 @@ const BY_NAME: Record<string, (o: Record<string, unknown>) => Optimizer> = {
 };
 
 export const OPTIMIZER_NAMES = Object.keys(BY_NAME);
+
+/** An optimizer's config with its schedule's config as `learningRate` (what workers rebuild it from and saves keep). */
+export function optimizerConfig(opt: Optimizer): OptimizerConfig {
+  return { ...opt.getConfig(), learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate };
+}
 
 /** An optimizer from a Keras name ('rmsprop'), a config ({ className: 'Adam', learningRate }) or an instance. */
 export function getOptimizer(spec: string | Optimizer | OptimizerConfig): Optimizer {

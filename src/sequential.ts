@@ -246,8 +246,9 @@ export class Sequential implements CallbackModel {
     return this.compiled?.optimizer;
   }
 
+  /** The rate of the next update (a schedule's value at the current update count). */
   get learningRate(): number {
-    return this.requireCompiled('reading the learning rate').optimizer.learningRate;
+    return this.requireCompiled('reading the learning rate').optimizer.rateAt(this.iterations);
   }
 
   set learningRate(lr: number) {

@@ -239,7 +239,7 @@ export async function summary(target: string, out: Out): Promise<void> {
     const args = model.compiledArgs();
     if (args) {
       const opt = model.optimizer!.getConfig();
-      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(opt.learningRate, 'g')}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`);
+      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(model.learningRate, 'g')}${model.optimizer!.schedule ? `, ${model.optimizer!.schedule.className}` : ''}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`);
     } else {
       out(' Not compiled (saved without a training config): predict only');
     }

@@ -344,7 +344,8 @@ export class EpochRunner {
       start: lo,
       end: hi,
       step: updates + 1,
-      learningRate: t.rate[0],
+      // A schedule is a function of the update count, the same in every worker; a fixed rate is the main thread's.
+      learningRate: this.opt.schedule ? this.opt.schedule.at(updates) : t.rate[0],
       kernels: this.kernels,
     };
     this.opt.update(range);

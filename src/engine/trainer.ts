@@ -14,6 +14,7 @@ import { currentSeed } from '../seed.js';
 import { plantedBug } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
+import { optimizerConfig } from '../optimizers.js';
 import { appendWeights, rowWeights } from '../sample-weights.js';
 import { metricLogs, type Metric } from '../metrics.js';
 import { inference, shareData, targetsFor } from './inference.js';
@@ -225,7 +226,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       await executor.trainEpoch(
         {
           plan,
-          optimizer: { ...optimizer.getConfig(), learningRate: optimizer.learningRate },
+          optimizer: optimizerConfig(optimizer),
           buffers,
           slots,
           slotStride,
