@@ -15,6 +15,7 @@
  */
 import { badOption, checkOptionKeys, checkPositiveNumber, own, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
+import { CLIP_OPTIONS, checkClipping, type ClipOptions } from './clipping.js';
 import { getSchedule, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
 const f = Math.fround;
@@ -62,7 +63,11 @@ export abstract class Optimizer {
   readonly schedule?: LearningRateSchedule;
   private rate: number;
 
-  constructor(learningRate: LearningRate, owner: string) {
+  /** Gradient clipping (clipnorm, clipvalue or globalClipnorm; see clipping.ts). */
+  readonly clipping: ClipOptions;
+
+  constructor(learningRate: LearningRate, owner: string, options?: ClipOptions) {
+    this.clipping = checkClipping(owner, options);
     if (typeof learningRate === 'object' && learningRate !== null) {
       this.schedule = getSchedule(learningRate, `${owner} learningRate`);
       this.rate = this.schedule.at(0);
@@ -105,11 +110,11 @@ const boolean = (owner: string, option: string, v: unknown) => {
 
 /** Checks an options object's keys (Keras rejects unknown ones: a typo must not train with a default). */
 function checked<T extends object>(owner: string, options: T | undefined, keys: readonly string[]): T {
-  checkOptionKeys(owner, options, keys);
+  checkOptionKeys(owner, options, [...keys, ...CLIP_OPTIONS]);
   return options ?? ({} as T);
 }
 
-export interface SGDOptions {
+export interface SGDOptions extends ClipOptions {
   learningRate?: LearningRate;
   momentum?: number;
   nesterov?: boolean;
@@ -122,7 +127,7 @@ export class SGD extends Optimizer {
 
   constructor(options?: SGDOptions) {
     const { learningRate = 0.01, momentum = 0, nesterov = false } = checked('SGD', options, ['learningRate', 'momentum', 'nesterov']);
-    super(learningRate, 'SGD');
+    super(learningRate, 'SGD', options);
     this.momentum = fraction('SGD', 'momentum', momentum);
     this.nesterov = boolean('SGD', 'nesterov', nesterov);
   }
@@ -154,7 +159,7 @@ export class SGD extends Optimizer {
   }
 }
 
-export interface AdagradOptions {
+export interface AdagradOptions extends ClipOptions {
   learningRate?: LearningRate;
   initialAccumulatorValue?: number;
   epsilon?: number;
@@ -168,7 +173,7 @@ export class Adagrad extends Optimizer {
 
   constructor(options?: AdagradOptions) {
     const { learningRate = 0.001, initialAccumulatorValue = 0.1, epsilon = 1e-7 } = checked('Adagrad', options, ['learningRate', 'initialAccumulatorValue', 'epsilon']);
-    super(learningRate, 'Adagrad');
+    super(learningRate, 'Adagrad', options);
     if (typeof initialAccumulatorValue !== 'number' || !(initialAccumulatorValue >= 0) || !Number.isFinite(initialAccumulatorValue)) throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
     this.initialAccumulatorValue = initialAccumulatorValue;
     this.epsilon = checkPositiveNumber('Adagrad', 'epsilon', epsilon);
@@ -196,7 +201,7 @@ export class Adagrad extends Optimizer {
   }
 }
 
-export interface RMSpropOptions {
+export interface RMSpropOptions extends ClipOptions {
   learningRate?: LearningRate;
   rho?: number;
   momentum?: number;
@@ -213,7 +218,7 @@ export class RMSprop extends Optimizer {
 
   constructor(options?: RMSpropOptions) {
     const { learningRate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false } = checked('RMSprop', options, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
-    super(learningRate, 'RMSprop');
+    super(learningRate, 'RMSprop', options);
     this.rho = fraction('RMSprop', 'rho', rho);
     this.momentum = fraction('RMSprop', 'momentum', momentum);
     this.epsilon = checkPositiveNumber('RMSprop', 'epsilon', epsilon);
@@ -273,7 +278,7 @@ export class RMSprop extends Optimizer {
   }
 }
 
-export interface AdamOptions {
+export interface AdamOptions extends ClipOptions {
   learningRate?: LearningRate;
   beta1?: number;
   beta2?: number;
@@ -290,7 +295,7 @@ export class Adam extends Optimizer {
   constructor(options?: AdamOptions, owner = 'Adam') {
     const keys = ['learningRate', 'beta1', 'beta2', 'epsilon'];
     const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 } = checked(owner, options, owner === 'AdamW' ? [...keys, 'weightDecay'] : keys);
-    super(learningRate, owner);
+    super(learningRate, owner, options);
     this.beta1 = fraction(owner, 'beta1', beta1);
     this.beta2 = fraction(owner, 'beta2', beta2);
     this.epsilon = checkPositiveNumber(owner, 'epsilon', epsilon);
@@ -346,7 +351,7 @@ export class AdamW extends Adam {
   readonly weightDecay: number;
 
   constructor(options?: AdamWOptions) {
-    checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay']);
+    checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', ...CLIP_OPTIONS]);
     const { weightDecay = 0.004, ...adam } = options ?? {};
     super(adam, 'AdamW');
     if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
@@ -372,9 +377,9 @@ const BY_NAME: Record<string, (o: Record<string, unknown>) => Optimizer> = {
 
 export const OPTIMIZER_NAMES = Object.keys(BY_NAME);
 
-/** An optimizer's config with its schedule's config as `learningRate` (what workers rebuild it from and saves keep). */
+/** An optimizer's config with its schedule's config as `learningRate` and its clipping (what workers rebuild it from and saves keep). */
 export function optimizerConfig(opt: Optimizer): OptimizerConfig {
-  return { ...opt.getConfig(), learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate };
+  return { ...opt.getConfig(), learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate, ...opt.clipping };
 }
 
 /** An optimizer from a Keras name ('rmsprop'), a config ({ className: 'Adam', learningRate }) or an instance. */

@@ -24,6 +24,7 @@ import { HeapStage } from '../ops/row-stage.js';
 import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
 import { updateMovingAverages } from './moving-averages.js';
 import { addWeightPenaltyGradients, weightPenalty } from '../regularizers.js';
+import { applyClipping, clipNorms, needsNorm } from '../clipping.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface TrainTask {
@@ -170,6 +171,8 @@ export class EpochRunner {
   private readonly keys: (Key | undefined)[];
   private readonly kernels: SimdKernels;
   private readonly range: [number, number];
+  /** The trainable weights' spans (not the moving averages), for gradient clipping. */
+  private readonly trainable: { offset: number; size: number }[];
   private readonly width: number;
   private readonly firstWantsXT: boolean;
   /** Buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
@@ -185,6 +188,7 @@ export class EpochRunner {
     this.keys = this.net.layers.map((l, i) => (l.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
+    this.trainable = this.net.slots.filter((s) => !s.movingAverage);
     this.width = statWidth(this.net);
     this.firstWantsXT = this.net.layers[0]?.wantsInputTransposed ?? false;
     this.buffers = [new StepBuffers(true), new StepBuffers(true)];
@@ -333,6 +337,14 @@ export class EpochRunner {
     const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
     if (this.net.regularized.length) addWeightPenaltyGradients(this.net.regularized, t.buffers.params[cur], t.grad, lo, hi);
+    const clip = this.opt.clipping;
+    if (clip.clipnorm != null || clip.globalClipnorm != null || clip.clipvalue != null) {
+      // A norm reads every worker's summed range: all must be summed before, and read before any is scaled.
+      if (needsNorm(clip)) barrier(control, t.workers);
+      const sums = clipNorms(clip, this.trainable, t.grad);
+      if (needsNorm(clip)) barrier(control, t.workers);
+      applyClipping(clip, this.trainable, t.grad, lo, hi, sums);
+    }
     const next = 1 - cur;
     // One set of arguments serves the optimizer and the moving averages (which take a subset of them).
     const range = {
