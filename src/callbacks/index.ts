@@ -19,3 +19,5 @@ export { ProgbarLogger } from './progress.js';
 export type { ProgbarLoggerOptions } from './progress.js';
 export { LearningRateScheduler } from './learning-rate-scheduler.js';
 export type { LearningRateSchedulerOptions } from './learning-rate-scheduler.js';
+export { TensorBoard } from './tensorboard.js';
+export type { TensorBoardOptions } from './tensorboard.js';
