@@ -28,15 +28,16 @@ import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
 import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
+import { buildCallbacks, CALLBACK_NAMES } from './fit-callbacks.js';
 import { own } from '../errors.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
 const POOLING_FIELDS = ['className', 'name', 'poolSize', 'strides', 'padding', 'dataFormat'];
 const GLOBAL_POOLING_FIELDS = ['className', 'name', 'keepdims', 'dataFormat'];
 const LAYER_FIELDS: Record<string, string[]> = {
-  Dense: ['className', 'name', 'units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  Dense: ['className', 'name', 'units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer', 'activityRegularizer'],
   Dropout: ['className', 'name', 'rate'],
-  Conv2D: ['className', 'name', 'filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
+  Conv2D: ['className', 'name', 'filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'kernelRegularizer', 'biasRegularizer', 'activityRegularizer'],
   MaxPooling2D: POOLING_FIELDS,
   AveragePooling2D: POOLING_FIELDS,
   GlobalAveragePooling2D: GLOBAL_POOLING_FIELDS,
@@ -66,7 +67,7 @@ const REQUIRED: Record<string, Record<string, string>> = {
   Reshape: { targetShape: 'an array of positive integers, at most one -1' },
 };
 const COMPILE_FIELDS = ['loss', 'optimizer', 'metrics'];
-const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit'];
+const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'callbacks'];
 
 /** Reads and checks a config file; the returned spec builds a fresh compiled model for each seed. */
 export async function readConfig(file: string): Promise<ModelSpec> {
@@ -135,9 +136,11 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     attempt(() => getOptimizer(optimizer as string), `${file}: compile.optimizer`);
   }
   if (compile.metrics !== undefined) {
-    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names', compile.metrics);
+    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names or { "className": ..., "config": {...} }', compile.metrics);
     (compile.metrics as unknown[]).forEach((m, i) => {
-      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}`, m);
+      // A metric object's options are checked when the model compiles, below.
+      if (isObject(m) && typeof m.className === 'string') return;
+      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}, or { "className": "AUC", "config": { "curve": "PR" } }`, m);
     });
   }
 
@@ -155,6 +158,11 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     fit.epochs = (f.epochs as number | undefined) ?? fit.epochs;
     fit.batchSize = (f.batchSize as number | undefined) ?? fit.batchSize;
     if (f.validationSplit !== undefined) fit.validation = f.validationSplit as number;
+    if (f.callbacks !== undefined) {
+      if (!Array.isArray(f.callbacks)) fail('fit.callbacks', `must be an array of callbacks (${CALLBACK_NAMES.join(', ')}), each a name or { "className": ..., options }`, f.callbacks);
+      attempt(() => buildCallbacks(f.callbacks as unknown[], 'fit.callbacks'), file);
+      fit.callbacks = f.callbacks as unknown[];
+    }
   }
 
   const compileOptions = compile as unknown as CompileOptions;
