@@ -6,7 +6,7 @@ import type { Sequential } from '../sequential.js';
 import type { Logs } from '../callbacks/callback.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
 import { checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../errors.js';
-import { plantedBug } from '../testing.js';
+import { testHooksOf } from '../testing.js';
 import { Ctrl, sharedF32, sharedF64, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { metricLogs } from '../metrics.js';
@@ -105,7 +105,7 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
     params = p;
   }
   const executor = await model.executorFor(options?.workers);
-  await executor.forward({ plan, params, data, out, stats, score: yIn !== undefined, chunkRows: batchSize, control: model.control, plant: plantedBug });
+  await executor.forward({ plan, params, data, out, stats, score: yIn !== undefined, chunkRows: batchSize, control: model.control, hooks: testHooksOf(model) });
   // Workers leave a pass early only when told to (dispose during a fit): its outputs are incomplete.
   if (Atomics.load(model.control, Ctrl.Abort)) throw model.fitInterrupted ?? new Error(`lockstep: ${owner} was interrupted`);
   const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.outputShape) };

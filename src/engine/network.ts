@@ -16,6 +16,7 @@ import { ShardExchange } from './shard-exchange.js';
 import { heapView } from '../ops/heap.js';
 import type { Key } from '../rng.js';
 import { timed } from '../ops/profile.js';
+import { NO_HOOKS, type TaskHooks } from '../testing.js';
 
 /** Memory for one inference pass's layer outputs (see Network.forward). */
 const PASS_BYTES = 32 * 2 ** 20;
@@ -113,7 +114,14 @@ export class Network {
   /** Per layer, the slots of its weights. */
   private readonly layerSlots: ParamSlot[][];
 
-  constructor(readonly plan: Plan) {
+  /**
+   * The test hooks of the task being run (testing.ts), given to every layer in its ForwardContext; a cached
+   * Network takes each task's own (see engine/step.ts).
+   */
+  hooks: TaskHooks;
+
+  constructor(readonly plan: Plan, hooks: TaskHooks = NO_HOOKS) {
+    this.hooks = hooks;
     this.layers = plan.layers.map(layerFromConfig);
     let shape = plan.inputShape;
     for (const layer of this.layers) {
@@ -185,7 +193,7 @@ export class Network {
     const outs: T[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
-      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1, batch };
+      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1, batch, hooks: this.hooks };
       const r = timed(`${layer.className} forward`, () => layer.forward(h, this.loaded()[i], ctx));
       caches.push(r.cache);
       outs.push(r.y);

@@ -11,7 +11,7 @@ import { Matrix, type MatrixLike } from '../matrix.js';
 import { badOption, checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { keyFor, permutation, Purpose, seedKey } from '../rng.js';
 import { currentSeed } from '../seed.js';
-import { plantedBug } from '../testing.js';
+import { testHooksOf } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { optimizerConfig } from '../optimizers.js';
@@ -50,8 +50,6 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
   microBatchSize?: number;
-  /** @internal test-only fault injection */
-  __fault?: { worker: number; step: number; kind: 'throw' | 'exit'; epoch?: number };
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -61,7 +59,7 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-const FIT_OPTIONS = ['sampleWeight', 'classWeight', 'epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize', '__fault'] as const;
+const FIT_OPTIONS = ['sampleWeight', 'classWeight', 'epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
 
 export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
   const calledAt = performance.now();
@@ -81,6 +79,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const callbacks = o.callbacks ?? [];
   if (!Array.isArray(callbacks) || callbacks.some((c) => !(c instanceof Callback))) throw badOption('fit', 'callbacks', 'an array of Callback instances', callbacks);
   const seed = currentSeed(o.seed);
+  const hooks = testHooksOf(model);
 
   // The workers start (and build the network) while the input is checked and copied below: a pool's
   // start-up is most of a first fit's time to its first step. Starting threads changes nothing in the model.
@@ -245,8 +244,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
           epoch,
           seed: seedKey(seed),
           steps,
-          plant: plantedBug,
-          fault: o.__fault && (o.__fault.epoch ?? initialEpoch) === epoch ? o.__fault : undefined,
+          hooks: { plant: hooks.plant, fault: hooks.fault && (hooks.fault.epoch ?? initialEpoch) === epoch ? hooks.fault : undefined },
         },
         observe,
         gate,

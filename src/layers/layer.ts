@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
 import type { RegularizerConfig } from '../regularizers.js';
+import type { TaskHooks } from '../testing.js';
 
 /** A batch: [rows, ...sample shape]. */
 export type T = tf.Tensor;
@@ -49,6 +50,8 @@ export interface ForwardContext {
   logits?: boolean;
   /** In a training step: the exchange for statistics over the whole batch (see `BatchSync`). */
   batch?: BatchSync;
+  /** Test hooks of the task (planted bugs, testing.ts); a layer that honours one keeps it in its cache for backward. */
+  hooks?: TaskHooks;
 }
 
 /** A micro-shard among a pass's rows: rows [start, start + rows), shard number `shard` of the batch. */
