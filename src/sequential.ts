@@ -13,11 +13,10 @@
  *
  * The weights and optimizer state live in SharedArrayBuffers, double-buffered (see engine/layout.ts).
  */
-import { availableParallelism } from 'node:os';
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
-import { getMetric } from './metrics.js';
+import { getMetrics, metricConfig, type MetricConfig, type MetricSpec } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { initialize } from './initializers.js';
 import { keyFor, Purpose, seedKey } from './rng.js';
@@ -26,10 +25,11 @@ import { summaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { Network, paramLayout, sizeOf, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
-import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
+import type { Executor } from './engine/executor.js';
+import { createExecutor, defaultWorkers, executorInfo } from './engine/executors.js';
 import { abortWorkers } from './engine/barrier.js';
 import { badOption, checkOptionKeys } from './errors.js';
-import { backendInfo, initBackend, type BackendInfo } from './backend.js';
+import type { BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
 import { inference, type InferenceOptions } from './engine/inference.js';
@@ -39,7 +39,8 @@ import type { Logs } from './callbacks/callback.js';
 export interface CompileOptions {
   loss: string;
   optimizer?: string | Optimizer | OptimizerConfig;
-  metrics?: string[];
+  /** Metric names ('accuracy', 'AUC'...) or metric objects (new metrics.AUC({ curve: 'PR' })). */
+  metrics?: MetricSpec[];
 }
 
 export interface SequentialOptions {
@@ -52,11 +53,26 @@ interface Compiled {
   loss: Loss;
   lossName: string;
   optimizer: Optimizer;
-  metrics: string[];
+  metrics: (string | MetricConfig)[];
   plan: Plan;
   net: Network;
 }
 
+/**
+ * Keras's linear stack of layers: `add` layers, `compile`, then `fit`, `evaluate`, `predict`, `save`.
+ * Training runs on every core (`workers`, default one per core) with the same bits for any worker count.
+ *
+ * @example
+ * const model = new Sequential({ seed: 13 });
+ * model.add(layers.Input({ shape: [784] }));
+ * model.add(layers.Dense({ units: 128, activation: 'relu' }));
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ * model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+ * model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+ * const history = await model.fit(train.images, train.labels, { epochs: 5, batchSize: 128, validationSplit: 0.1 });
+ * const logs = await model.evaluate(test.images, test.labels); // { loss, accuracy }
+ * await model.save('models/mnist'); // in a browser: 'indexeddb://mnist' or 'downloads://mnist'
+ */
 export class Sequential implements CallbackModel {
   readonly name: string;
   readonly layers: Layer[] = [];
@@ -190,8 +206,8 @@ export class Sequential implements CallbackModel {
     if (!options || typeof options.loss !== 'string') throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     const loss = getLoss(options.loss);
     const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
-    const metrics = options.metrics ?? [];
-    if (!Array.isArray(metrics)) throw badOption('compile', 'metrics', 'an array of metric names', metrics);
+    if (options.metrics !== undefined && !Array.isArray(options.metrics)) throw badOption('compile', 'metrics', 'an array of metric names or objects', options.metrics);
+    const metrics = (options.metrics ?? []).map(metricConfig);
     const last = this.layers[this.layers.length - 1];
     const outputShape = last.outputShape!;
     // Keras applies a cross-entropy along the last axis of each position; lockstep's losses see a sample's
@@ -201,7 +217,7 @@ export class Sequential implements CallbackModel {
       throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${last.name}' (${last.className}) outputs (None, ${outputShape.join(', ')}): add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
     }
     const outputCols = sizeOf(outputShape);
-    metrics.forEach((m) => getMetric(m, loss, outputCols));
+    getMetrics(metrics, loss, outputCols);
     const plan: Plan = {
       layers: this.layers.filter((l) => !(l instanceof InputLayer)).map((l) => l.getConfig()),
       inputShape: this.inputShape!,
@@ -236,7 +252,7 @@ export class Sequential implements CallbackModel {
   }
 
   /** The compile arguments (loss as the user wrote it and its canonical name, metrics), if compiled. */
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: string[] } | undefined {
+  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[] } | undefined {
     const c = this.compiled;
     return c && { lossName: c.lossName, canonicalLoss: c.loss.name, metrics: [...c.metrics] };
   }
@@ -245,8 +261,9 @@ export class Sequential implements CallbackModel {
     return this.compiled?.optimizer;
   }
 
+  /** The rate of the next update (a schedule's value at the current update count). */
   get learningRate(): number {
-    return this.requireCompiled('reading the learning rate').optimizer.learningRate;
+    return this.requireCompiled('reading the learning rate').optimizer.rateAt(this.iterations);
   }
 
   set learningRate(lr: number) {
@@ -327,14 +344,24 @@ export class Sequential implements CallbackModel {
 
   /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
   async executorFor(workers: number | undefined): Promise<Executor> {
-    const n = workers ?? availableParallelism();
+    const n = workers ?? defaultWorkers();
     if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
     if (this.executor && this.executor.workers === n) return this.executor;
     await this.executor?.dispose();
-    this.executor = n === 0 ? new InProcessExecutor() : new PoolExecutor(n);
+    this.executor = createExecutor(n);
     return this.executor;
   }
 
+  /**
+   * Trains for `epochs` epochs (Keras's semantics, defaults and callbacks order); resolves with the History.
+   *
+   * @example
+   * const history = await model.fit(x, y, {
+   *   epochs: 20, batchSize: 32, validationSplit: 0.2, seed: 1,
+   *   callbacks: [new callbacks.EarlyStopping({ patience: 3, restoreBestWeights: true })],
+   * });
+   * history.history.val_loss; // one value per epoch
+   */
   fit(x: MatrixLike, y: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
     return this.exclusive('fit', () => fit(this, x, y, options));
   }
@@ -392,10 +419,7 @@ export class Sequential implements CallbackModel {
 
   /** What each worker computes with (backend, simd...), starting the pool if needed; [this thread's] for workers 0. */
   async workerInfo(workers?: number): Promise<(BackendInfo & { threadId: number })[]> {
-    const executor = await this.executorFor(workers);
-    if (executor instanceof PoolExecutor) return executor.info();
-    await initBackend();
-    return [{ ...backendInfo(), threadId: 0 }];
+    return executorInfo(await this.executorFor(workers));
   }
 
   /**

@@ -15,10 +15,11 @@ import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { WinogradConv, winogradAvailable, winogradTile, type TileSize } from '../ops/winograd.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
-import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
+import { REGULARIZER_OPTIONS, REGULARIZER_OPTION_SPECS, WEIGHTED_OPTION_SPECS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
+import { regularizersFromKeras, regularizersToKeras, type RegularizerConfig } from '../regularizers.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { KERAS3_EXTRAS, UNSUPPORTED_IF_SET, activation, bool, channelsLast, checkStridesAndDilation, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import { KERAS3_EXTRAS, REGULARIZER_FIELDS, UNSUPPORTED_IF_SET, activation, bool, channelsLast, checkStridesAndDilation, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
 import { quote } from '../io/json.js';
 
 export interface Conv2DOptions {
@@ -43,7 +44,7 @@ export interface Conv2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'];
+const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS];
 
 interface ConvCache {
   x: T;
@@ -67,6 +68,8 @@ export class Conv2D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
+  readonly kernelRegularizer?: RegularizerConfig;
+  readonly biasRegularizer?: RegularizerConfig;
   private geometry?: ConvGeometry;
   /** Winograd's F(m x m, 3x3) for this layer's shapes, or undefined: the direct path (ops/winograd.ts). */
   private tile?: TileSize;
@@ -88,6 +91,7 @@ export class Conv2D extends Layer {
       throw new RangeError(`${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`);
     }
     ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
+    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -121,8 +125,8 @@ export class Conv2D extends Layer {
     // Keras's fans for a convolution kernel: channels times the receptive field.
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * this.filters;
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut });
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut, regularizer: this.kernelRegularizer }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut, regularizer: this.biasRegularizer });
     return p;
   }
 
@@ -187,6 +191,7 @@ export class Conv2D extends Layer {
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
       biasInitializer: this.biasInitializer,
+      ...regularizerConfig(this),
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }
@@ -203,10 +208,11 @@ export const CONV2D = describeLayer({
     dataFormat: { default: 'channels_last' },
     dilationRate: { default: 1 },
     ...WEIGHTED_OPTION_SPECS,
+    ...REGULARIZER_OPTION_SPECS,
   },
   create: (options: Conv2DOptions) => new Conv2D(options),
   keras: {
-    fields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    fields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
     toKeras: (l, where) => {
       const strides = pairOption(where, 'strides', l.strides);
       const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate);
@@ -222,6 +228,7 @@ export const CONV2D = describeLayer({
         activation: activation(l.activation, where),
         use_bias: bool(l.useBias, where, 'useBias'),
         ...initializersToKeras(l, where),
+        ...regularizersToKeras(l, where),
         ...nulls(UNSUPPORTED_IF_SET),
       };
     },
@@ -241,6 +248,7 @@ export const CONV2D = describeLayer({
         activation: activation(c.activation ?? 'linear', where),
         useBias: bool(c.use_bias ?? true, where, 'use_bias'),
         ...initializersFromKeras(c, where),
+        ...regularizersFromKeras(c, where),
       };
     },
   },
