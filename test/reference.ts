@@ -28,8 +28,11 @@ export const EPSILON = 1e-7;
 export const HUBER_DELTA = 1;
 
 // Klambauer et al. (2017), eq. 14, to the digits the paper gives.
+// The literals round to the nearest double, as intended: the digits are the paper's.
+/* eslint-disable no-loss-of-precision */
 const SELU_ALPHA = 1.6732632423543772848170429916717;
 const SELU_SCALE = 1.0507009873554804934193349852946;
+/* eslint-enable no-loss-of-precision */
 
 // ---------------------------------------------------------------------------------------------------------
 // erf
