@@ -13,7 +13,8 @@
  * patience 1, restoreBestWeights), mnist (false), phase ('full' | 'first' | 'resume'), stopAfter (k: epochs
  * of the 'first' phase), dir (where 'first' saves and 'resume' loads), convnet (false: the features as 4x4
  * images of features/16 channels through a small convnet instead), batchnorm (false: a BatchNormalization
- * after each hidden Dense or Conv2D, momentum 0.9 so its moving statistics move visibly). The model: Dense(hidden, relu),
+ * after each hidden Dense or Conv2D, momentum 0.9 so its moving statistics move visibly). The model: Dense(hidden,
+ * relu),
  * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; or Conv2D(4, 3x3, relu,
  * same) -> MaxPooling2D -> Conv2D(6, 2x2, tanh) -> Flatten -> Dropout(0.25) -> Dense(classes, softmax). fit
  * shuffles, holds out 20% for validation, and the last batch is partial. The planted bug comes from

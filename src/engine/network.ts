@@ -241,7 +241,10 @@ export class Network {
     return stats;
   }
 
-  /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
+  /**
+   * Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them);
+   * fills `dOut` with the scaled loss gradient if given.
+   */
   score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
     // Fused: the loss activates the logits anyway and hands the probabilities to the metrics.
     const fill = this.fusedOutput && !probs && this.metrics.length > 0 ? this.probsScratch(out.length) : null;

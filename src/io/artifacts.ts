@@ -8,7 +8,10 @@
  * Loading checks everything before it returns: it gives back the whole model or throws.
  *
  * @example
- * await saveArtifacts('out/hitters', { modelTopology: toModelTopology('hitters', configs), weights: model.getWeights() });
+ * await saveArtifacts('out/hitters', {
+ *   modelTopology: toModelTopology('hitters', configs),
+ *   weights: model.getWeights(),
+ * });
  * const { modelTopology, weights } = await loadArtifacts('out/hitters');
  */
 import { randomBytes } from 'node:crypto';
@@ -21,9 +24,11 @@ import { type WeightsManifest, checkManifest, checkWeights, decodeGroup, encodeW
 
 /**
  * Keras' `training_config`, read by tfjs-layers' `loadLayersModel` to compile the model:
- * `{ loss: 'mean_squared_error', metrics: ['mae'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, ... } } }`.
+ * `{ loss: 'mean_squared_error', metrics: ['mae'],
+ * optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, ... } } }`.
  * tfjs-layers 4.22 compiles it on load, so it must use names tfjs knows: the long loss name but the short metric
- * names ('mae', 'mse', 'accuracy'), and an optimizer tfjs has (Adam, SGD, RMSProp, Adagrad, Adadelta, Adamax, Momentum).
+ * names ('mae', 'mse', 'accuracy'), and an optimizer tfjs has (Adam, SGD, RMSProp, Adagrad, Adadelta, Adamax,
+ * Momentum).
  */
 export type TrainingConfig = JsonObject;
 
@@ -137,7 +142,7 @@ async function readOrExplain(file: string, missing: string): Promise<Uint8Array>
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? missing : `Cannot read '${file}': ${(err as Error).message}`);
+    throw new Error(code === 'ENOENT' ? missing : `Cannot read '${file}': ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -145,7 +150,7 @@ function parseJson(bytes: Uint8Array, file: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

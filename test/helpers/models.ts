@@ -85,7 +85,9 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
 const NORMALISING = new Set<LossName>(['categorical_crossentropy', 'sparse_categorical_crossentropy']);
 const LOSS_LIST: LossName[] = ['mean_squared_error', 'mean_absolute_error', 'huber', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy'];
 
-/** Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse. */
+/**
+ * Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse.
+ */
 export function targetArb(loss: LossName, rows: number, cols: number): fc.Arbitrary<number[]> {
   if (loss === 'sparse_categorical_crossentropy') return fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows });
   const v = loss === 'binary_crossentropy' || loss === 'categorical_crossentropy' ? gridUnit() : gridValue(2);
@@ -123,7 +125,9 @@ export function caseArb(specArb: fc.Arbitrary<ModelSpec>, rowsArb = fc.integer({
   );
 }
 
-/** A compact description for failure messages: `8 -> dense(3, relu) -> dropout(0.2) -> dense(1, linear) | mse, 2 rows`. */
+/**
+ * A compact description for failure messages: `8 -> dense(3, relu) -> dropout(0.2) -> dense(1, linear) | mse, 2 rows`.
+ */
 export function describe(c: Pick<Case, 'spec' | 'rows'>): string {
   const parts = c.spec.layers.map((l) => (l.kind === 'dense' ? `dense(${l.units}, ${l.activation}${l.useBias ? '' : ', no bias'})` : `dropout(${l.rate})`));
   return `${c.spec.inputCols} -> ${parts.join(' -> ')} | ${c.spec.loss}${isFused(c.spec) ? ' (fused)' : ''}, ${c.rows} rows`;
