@@ -116,7 +116,7 @@ export function denseForward(
 }
 
 /** Inverted dropout with a given mask (0 or 1 / (1 - rate) per element). */
-export function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
+function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
   const y = new Float64Array(x.length);
   for (let i = 0; i < y.length; i++) y[i] = x[i] * mask[i];
   return y;
@@ -126,7 +126,7 @@ export function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): F
 // Losses: Keras's per-sample values (mean over the last axis, or the sum for cross-entropy)
 
 /** Which output activation the loss consumes as logits when the last Dense layer ends in it (Keras's _keras_logits). */
-export function fusedActivationOf(loss: LossName): ActivationName | undefined {
+function fusedActivationOf(loss: LossName): ActivationName | undefined {
   if (loss === 'binary_crossentropy') return 'sigmoid';
   if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy') return 'softmax';
   return undefined;
@@ -227,7 +227,7 @@ export function lossValue(loss: LossName, out: ArrayLike<number>, y: ArrayLike<n
 // ---------------------------------------------------------------------------------------------------------
 // Metrics: Keras's per-epoch values over a set of rows (outputs are probabilities, never logits)
 
-export const METRICS = ['mean_absolute_error', 'mean_squared_error', 'root_mean_squared_error', 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy'] as const;
+const METRICS = ['mean_absolute_error', 'mean_squared_error', 'root_mean_squared_error', 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy'] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** First index of the largest value (numpy's argmax). */

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 export const INK = '#262626';
-export const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 /** The opening tag of a figure (white background included), in the fonts the PNG renderer is given. */
 export function svgOpen(width: number, height: number): string {
@@ -36,7 +36,7 @@ export async function writeFigure(owner: string, file: string, svg: string, scal
 }
 
 /** The SVG rendered by resvg, with the same fonts as every other figure. */
-export async function renderPng(owner: string, svg: string, scale: number): Promise<Uint8Array> {
+async function renderPng(owner: string, svg: string, scale: number): Promise<Uint8Array> {
   let resvg: typeof import('@resvg/resvg-js');
   try {
     resvg = await import('@resvg/resvg-js');
