@@ -227,7 +227,7 @@ export function lossValue(loss: LossName, out: ArrayLike<number>, y: ArrayLike<n
 // ---------------------------------------------------------------------------------------------------------
 // Metrics: Keras's per-epoch values over a set of rows (outputs are probabilities, never logits)
 
-const METRICS = ['mean_absolute_error', 'mean_squared_error', 'root_mean_squared_error', 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy'] as const;
+export const METRICS = ['mean_absolute_error', 'mean_squared_error', 'root_mean_squared_error', 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy'] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** First index of the largest value (numpy's argmax). */
