@@ -1,4 +1,7 @@
-/** lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible. */
+/**
+ * lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible.
+ * @module lockstep
+ */
 export { Sequential, type CompileOptions, type SequentialOptions } from './sequential.js';
 export * as layers from './layers/index.js';
 export * as callbacks from './callbacks/index.js';

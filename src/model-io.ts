@@ -8,6 +8,7 @@
 import { Sequential } from './sequential.js';
 import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts, MODEL_JSON } from './io/index.js';
 import { isObject } from './io/json.js';
+import { checkTopologyWeights } from './io/weight-check.js';
 import { formatValue } from './errors.js';
 import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
@@ -94,6 +95,8 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
 export async function loadModel(dir: string): Promise<Sequential> {
   const artifacts = await loadArtifacts(dir);
   const { modelName, layers } = fromModelTopology(artifacts.modelTopology);
+  // Sizes first: building the model draws every initial weight, which a bad topology makes huge.
+  checkTopologyWeights(layers as unknown as LayerConfig[], artifacts.weights, `loadModel(${dir})`);
   // Build and check everything on a new model: a bad file throws before anything is returned.
   const model = Sequential.fromConfigs(layers as unknown as LayerConfig[], modelName);
   const byName = new Map(artifacts.weights.map((w) => [w.name, w]));

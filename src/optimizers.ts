@@ -15,6 +15,8 @@
  */
 import { badOption, checkOptionKeys, checkPositiveNumber, own, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
+// b ** step from engine-independent exp and log: Math.pow's bits differ between engines (Node and browsers).
+import { powPositive } from './ops/libm.js';
 
 const f = Math.fround;
 
@@ -280,7 +282,7 @@ export class Adam extends Optimizer {
     const { grads, state, paramsOut, stateOut, start, end, step, kernels } = a;
     const lr = f(a.learningRate);
     // Keras computes the bias correction in float32 scalar ops; here it is float64, rounded once.
-    const alpha = f((lr * Math.sqrt(1 - this.beta2 ** step)) / (1 - this.beta1 ** step));
+    const alpha = f((lr * Math.sqrt(1 - powPositive(this.beta2, step))) / (1 - powPositive(this.beta1, step)));
     const c1 = f(1 - this.beta1);
     const c2 = f(1 - this.beta2);
     const eps = f(this.epsilon);

@@ -13,7 +13,6 @@
  *
  * The weights and optimizer state live in SharedArrayBuffers, double-buffered (see engine/layout.ts).
  */
-import { availableParallelism } from 'node:os';
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
@@ -26,10 +25,11 @@ import { summaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { Network, paramLayout, sizeOf, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
-import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
+import type { Executor } from './engine/executor.js';
+import { createExecutor, defaultWorkers, executorInfo } from './engine/executors.js';
 import { abortWorkers } from './engine/barrier.js';
 import { badOption, checkOptionKeys } from './errors.js';
-import { backendInfo, initBackend, type BackendInfo } from './backend.js';
+import type { BackendInfo } from './backend.js';
 import type { CallbackModel, NamedWeight } from './callbacks/callback.js';
 import { fit, type FitOptions } from './engine/trainer.js';
 import { inference, type InferenceOptions } from './engine/inference.js';
@@ -57,6 +57,21 @@ interface Compiled {
   net: Network;
 }
 
+/**
+ * Keras's linear stack of layers: `add` layers, `compile`, then `fit`, `evaluate`, `predict`, `save`.
+ * Training runs on every core (`workers`, default one per core) with the same bits for any worker count.
+ *
+ * @example
+ * const model = new Sequential({ seed: 13 });
+ * model.add(layers.Input({ shape: [784] }));
+ * model.add(layers.Dense({ units: 128, activation: 'relu' }));
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ * model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+ * model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+ * const history = await model.fit(train.images, train.labels, { epochs: 5, batchSize: 128, validationSplit: 0.1 });
+ * const logs = await model.evaluate(test.images, test.labels); // { loss, accuracy }
+ * await model.save('models/mnist'); // in a browser: 'indexeddb://mnist' or 'downloads://mnist'
+ */
 export class Sequential implements CallbackModel {
   readonly name: string;
   readonly layers: Layer[] = [];
@@ -327,14 +342,24 @@ export class Sequential implements CallbackModel {
 
   /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
   async executorFor(workers: number | undefined): Promise<Executor> {
-    const n = workers ?? availableParallelism();
+    const n = workers ?? defaultWorkers();
     if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
     if (this.executor && this.executor.workers === n) return this.executor;
     await this.executor?.dispose();
-    this.executor = n === 0 ? new InProcessExecutor() : new PoolExecutor(n);
+    this.executor = createExecutor(n);
     return this.executor;
   }
 
+  /**
+   * Trains for `epochs` epochs (Keras's semantics, defaults and callbacks order); resolves with the History.
+   *
+   * @example
+   * const history = await model.fit(x, y, {
+   *   epochs: 20, batchSize: 32, validationSplit: 0.2, seed: 1,
+   *   callbacks: [new callbacks.EarlyStopping({ patience: 3, restoreBestWeights: true })],
+   * });
+   * history.history.val_loss; // one value per epoch
+   */
   fit(x: MatrixLike, y: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
     return this.exclusive('fit', () => fit(this, x, y, options));
   }
@@ -392,10 +417,7 @@ export class Sequential implements CallbackModel {
 
   /** What each worker computes with (backend, simd...), starting the pool if needed; [this thread's] for workers 0. */
   async workerInfo(workers?: number): Promise<(BackendInfo & { threadId: number })[]> {
-    const executor = await this.executorFor(workers);
-    if (executor instanceof PoolExecutor) return executor.info();
-    await initBackend();
-    return [{ ...backendInfo(), threadId: 0 }];
+    return executorInfo(await this.executorFor(workers));
   }
 
   /**

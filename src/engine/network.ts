@@ -14,6 +14,7 @@ import { ShardExchange } from './shard-exchange.js';
 import { heapView } from '../ops/heap.js';
 import type { Key } from '../rng.js';
 import { timed } from '../ops/profile.js';
+import { exp } from '../ops/libm.js';
 import { NO_HOOKS, type TaskHooks } from '../testing.js';
 
 /** Memory for one inference pass's layer outputs (see Network.forward). */
@@ -267,7 +268,7 @@ export class Network {
     const cols = this.outputCols;
     const p = new Float32Array(z.length);
     if (this.loss.fusedActivation === 'sigmoid') {
-      for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + Math.exp(-z[i]));
+      for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + exp(-z[i]));
       return p;
     }
     const p64 = new Float64Array(cols);
