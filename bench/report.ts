@@ -54,7 +54,10 @@ export interface SummaryRow {
   stepsPerEpoch: number;
   /** Steps timed per repeat (median) when the epoch time is extrapolated from a bounded run. */
   extrapolatedFrom?: number;
-  /** lockstep rows: lockstep samples/s divided by the peer's in its fastest configuration (same model and batch; see bestPeers). */
+  /**
+   * lockstep rows: lockstep samples/s divided by the peer's in its fastest configuration (same model and batch; see
+   * bestPeers).
+   */
   ratios: Partial<Record<Peer, number>>;
   errors: string[];
   note?: string;
@@ -503,7 +506,10 @@ function linearTicks(max: number): number[] {
   return Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
 }
 
-/** Ticks for a log axis covering [lo, hi]: 1, 2, 5 times powers of ten, from the one at or below lo to the one at or above hi. */
+/**
+ * Ticks for a log axis covering [lo, hi]: 1, 2, 5 times powers of ten, from the one at or below lo to the one at or
+ * above hi.
+ */
 export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);

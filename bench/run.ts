@@ -3,7 +3,8 @@
  * MNIST MLP, MNIST softmax regression, the Hitters regression net, a wide MNIST MLP and Keras's MNIST convnet.
  *
  *   npm run bench                                  # everything (the MLPs alone about half an hour on 2 cores;
- *                                                  # the convnet is slower: tfjs-layers' cpu backend takes 35 s and more a step)
+ *                                                  # the convnet is slower: tfjs-layers' cpu backend takes 35 s
+ *                                                  # and more a step)
  *   npm run bench -- --quick                       # a smoke run in under 2 minutes
  *   npm run bench -- --model mlp --batch 128 --workers 0,1,2 --repeats 3
  *

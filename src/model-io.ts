@@ -93,7 +93,9 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
   return t as unknown as LockstepTraining;
 }
 
-/** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
+/**
+ * Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how.
+ */
 export async function loadModel(dir: string): Promise<Sequential> {
   const artifacts = await loadArtifacts(dir);
   const { modelName, layers } = fromModelTopology(artifacts.modelTopology);

@@ -50,7 +50,7 @@ async function run(options: Record<string, unknown>, env: Record<string, string>
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`determinism-run ${JSON.stringify(cfg)} failed: ${e.message}\n${e.stderr ?? ''}`);
+    throw new Error(`determinism-run ${JSON.stringify(cfg)} failed: ${e.message}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 

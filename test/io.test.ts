@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { NamedWeight } from '../src/callbacks/callback.js';
 import { tfjsFileLoader, tfjsFileSaver } from './helpers/tfjs-files.js';
+import type { ModelJson } from './helpers/model-json.js';
 import { ACTIVATIONS, fromModelTopology, loadArtifacts, saveArtifacts, toModelTopology, type LayerConfig } from '../src/io/index.js';
 
 let root: string;
@@ -200,7 +201,8 @@ describe('image layers in the topology', () => {
     const theirs = await tfjsConvnetTopology();
     const ours = toModelTopology('convnet', convnet);
     expect(ours.config.layers.map((l) => l.class_name)).toEqual(theirs.config.layers.map((l) => l.class_name));
-    // Every field tfjs writes, with tfjs's value (ours adds data_format to Flatten and dtype everywhere, as Keras does).
+    // Every field tfjs writes, with tfjs's value (ours adds data_format to Flatten and dtype everywhere, as Keras
+    // does).
     theirs.config.layers.forEach((layer, i) => expect(ours.config.layers[i].config).toMatchObject(layer.config));
     expect(fromModelTopology(theirs).layers).toEqual(convnet);
   });
@@ -382,7 +384,7 @@ describe('saveArtifacts / loadArtifacts', () => {
       dir = freshDir();
       await saveArtifacts(dir, { modelTopology: toModelTopology('hitters', hitters), weights: weightsFor(hitters) });
     });
-    const copyWith = async (edit: (files: { json: Record<string, any>; bin: Buffer }) => void | Promise<void>) => {
+    const copyWith = async (edit: (files: { json: ModelJson; bin: Buffer }) => void | Promise<void>) => {
       const out = freshDir();
       await mkdir(out);
       const files = { json: JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')), bin: await readFile(join(dir, 'weights.bin')) };
@@ -416,14 +418,14 @@ describe('saveArtifacts / loadArtifacts', () => {
     });
 
     it.each([
-      ['an unsupported dtype', (j: any) => (j.weightsManifest[0].weights[1].dtype = 'float16'), `weight 'dense/bias' has dtype "float16"; supported dtypes: float32, int32`],
-      ['quantized weights', (j: any) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', min: 0, scale: 1 }), `weight 'dense/kernel' is quantized`],
-      ['a bad shape', (j: any) => (j.weightsManifest[0].weights[0].shape = [19, -50]), `weight 'dense/kernel' has an invalid shape. Received: shape=[19,-50]`],
-      ['a shape that does not fit the file', (j: any) => (j.weightsManifest[0].weights[0].shape = [19, 51]), 'expected 4280 bytes for 4 weights'],
-      ['a graph model', (j: any) => (j.format = 'graph-model'), `has format "graph-model"; only 'layers-model' files`],
-      ['a missing topology', (j: any) => delete j.modelTopology, 'has no modelTopology object'],
-      ['a path outside the directory', (j: any) => (j.weightsManifest[0].paths = ['../../etc/passwd']), `weights path "../../etc/passwd" points outside the model directory`],
-      ['a malformed manifest', (j: any) => (j.weightsManifest = [{ paths: 'weights.bin' }]), 'weightsManifest[0] must be { paths: [...], weights: [...] }'],
+      ['an unsupported dtype', (j: ModelJson) => (j.weightsManifest[0].weights[1].dtype = 'float16'), `weight 'dense/bias' has dtype "float16"; supported dtypes: float32, int32`],
+      ['quantized weights', (j: ModelJson) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', min: 0, scale: 1 }), `weight 'dense/kernel' is quantized`],
+      ['a bad shape', (j: ModelJson) => (j.weightsManifest[0].weights[0].shape = [19, -50]), `weight 'dense/kernel' has an invalid shape. Received: shape=[19,-50]`],
+      ['a shape that does not fit the file', (j: ModelJson) => (j.weightsManifest[0].weights[0].shape = [19, 51]), 'expected 4280 bytes for 4 weights'],
+      ['a graph model', (j: ModelJson) => (j.format = 'graph-model'), `has format "graph-model"; only 'layers-model' files`],
+      ['a missing topology', (j: ModelJson) => delete j.modelTopology, 'has no modelTopology object'],
+      ['a path outside the directory', (j: ModelJson) => (j.weightsManifest[0].paths = ['../../etc/passwd']), `weights path "../../etc/passwd" points outside the model directory`],
+      ['a malformed manifest', (j: ModelJson) => (j.weightsManifest = [{ paths: 'weights.bin' }] as unknown as ModelJson['weightsManifest']), 'weightsManifest[0] must be { paths: [...], weights: [...] }'],
     ])('reports %s', async (_what, edit, message) => {
       const out = await copyWith((f) => void edit(f.json));
       await expect(loadArtifacts(out)).rejects.toThrow(message);
@@ -530,7 +532,8 @@ describe('interoperability with tfjs-layers 4.22', () => {
     const weights = weightsFor(layers);
     const moments = (tag: number) => weights.map((w, i) => ({ name: `${w.name}/${tag === 1 ? 'm' : 'v'}`, shape: w.shape, data: values(w.data.length, 50 * tag + i, 0.01).map(Math.abs) }));
     const optimizerWeights = [{ name: 'iter', shape: [], data: Float32Array.of(12) }, ...moments(1), ...moments(2)];
-    // tfjs-layers camelCases these names and needs the long loss name but the short metric name ('mae', not 'mean_absolute_error').
+    // tfjs-layers camelCases these names and needs the long loss name but the short metric name ('mae', not
+    // 'mean_absolute_error').
     const trainingConfig = { loss: 'mean_squared_error', metrics: ['mae'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 } } };
     await saveArtifacts(dir, { modelTopology: toModelTopology('m', layers), weights, optimizerWeights, trainingConfig });
 

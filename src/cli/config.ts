@@ -1,5 +1,6 @@
 /**
- * Model config files for `lockstep train <file.json>` (format: CONFIG_HELP in catalog.ts): a small JSON description of a Sequential model, its
+ * Model config files for `lockstep train <file.json>` (format: CONFIG_HELP in catalog.ts): a small JSON description of
+ * a Sequential model, its
  * compile arguments and the built-in data it trains on. Every field is checked before anything runs, and
  * an error names the field (`layers[1].units`), so a typo never surfaces as a failure mid-training.
  *
@@ -152,7 +153,8 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     },
     fit,
   };
-  spec.build(0); // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+  // Every remaining check (metric names against the loss, initializers...) happens here, before any data loads.
+  spec.build(0);
   return spec;
 }
 

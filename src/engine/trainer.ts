@@ -48,7 +48,10 @@ export interface FitOptions {
    * workers wait at every step boundary, so an abort seen after step t keeps exactly t + 1 steps.
    */
   signal?: AbortSignal;
-  /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
+  /**
+   * Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never
+   * on workers.
+   */
   microBatchSize?: number;
 }
 

@@ -143,7 +143,10 @@ function describe(i: number, className: unknown, name: unknown): string {
   return `layer ${i} (${String(className)}${typeof name === 'string' && name !== '' ? ` '${name}'` : ''})`;
 }
 
-/** A field lockstep does not know may change the maths (tfjs's camelCase `dilationRate`, an option of a newer Keras): refused. */
+/**
+ * A field lockstep does not know may change the maths (tfjs's camelCase `dilationRate`, an option of a newer Keras):
+ * refused.
+ */
 function checkFields(c: JsonObject, fields: readonly string[], where: string): void {
   const known = [...fields, ...COMMON_FIELDS];
   for (const key of Object.keys(c)) {

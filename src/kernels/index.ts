@@ -43,7 +43,10 @@ export class SimdKernels {
     this.k = new WebAssembly.Instance(compiled(), { env: { memory } }).exports as unknown as Exports;
   }
 
-  /** out[i] = sum over k of slots[(first + k) % n][i], left to right, for i in [lo, hi); slot s starts at s * stride floats. */
+  /**
+   * out[i] = sum over k of slots[(first + k) % n][i], left to right, for i in [lo, hi); slot s starts at s * stride
+   * floats.
+   */
   sumSlots(out: F32, slots: F32, stride: number, n: number, first: number, lo: number, hi: number): void {
     this.k.sumSlots(out.byteOffset, slots.byteOffset, stride * 4, n, first, lo, hi);
   }
@@ -95,7 +98,9 @@ export function dropoutMasks(keys: Int32Array, rows: number, cols: number, rate:
 }
 
 export interface Packer {
-  /** XNNPACK's packed layout of kernel [fanIn, units] (+ bias), all byte offsets in the packer's memory; bias 0 = none. */
+  /**
+   * XNNPACK's packed layout of kernel [fanIn, units] (+ bias), all byte offsets in the packer's memory; bias 0 = none.
+   */
   pack(kernel: number, bias: number, fanIn: number, units: number, out: number): void;
 }
 
