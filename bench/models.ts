@@ -10,7 +10,9 @@ export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'logreg', 'hitters', 'w
 
 export type Activation = 'relu' | 'tanh' | 'softmax' | 'linear';
 
-/** One layer after the input. Convolutions and pooling are 'valid' with strides equal to the pool (Keras's defaults). */
+/**
+ * One layer after the input. Convolutions and pooling are 'valid' with strides equal to the pool (Keras's defaults).
+ */
 export type LayerSpec =
   | { kind: 'dense'; units: number; activation: Activation }
   | { kind: 'dropout'; rate: number }
@@ -26,7 +28,10 @@ export interface ModelSpec {
   inputShape: number[];
   layers: LayerSpec[];
   loss: 'sparse_categorical_crossentropy' | 'mse';
-  /** With Keras's defaults: RMSprop (lr 0.001, rho 0.9, epsilon 1e-7) or Adam (lr 0.001, betas 0.9, 0.999, epsilon 1e-7). */
+  /**
+   * With Keras's defaults: RMSprop (lr 0.001, rho 0.9, epsilon 1e-7) or Adam (lr 0.001, betas 0.9, 0.999, epsilon
+   * 1e-7).
+   */
   optimizer: 'rmsprop' | 'adam';
   /** What the test-set column shows: accuracy for the digits, mean absolute error for salaries. */
   metric: 'accuracy' | 'mae';
@@ -147,7 +152,8 @@ export interface BenchData {
 
 /**
  * Loads the data of a model. `rows` keeps only the first rows of the training set and `testRows` of the MNIST
- * test set (quick runs); the Hitters test third is always whole. Hitters: NA rows dropped, factors dummy-coded (drop first), one third held out (seed 1),
+ * test set (quick runs); the Hitters test third is always whole. Hitters: NA rows dropped, factors dummy-coded (drop
+ * first), one third held out (seed 1),
  * features standardized on the training rows; the target is the raw salary. `shared` puts the MNIST arrays
  * in SharedArrayBuffers (what lockstep's pool reads without copying).
  */
@@ -199,7 +205,10 @@ const KERAS_NAMES: Record<LayerSpec['kind'], [string, string]> = {
   flatten: ['Flatten', 'flatten'],
 };
 
-/** A spec as the engine's plan (what a pool worker builds; for the per-phase profile and step-time.ts), with Keras's default names. */
+/**
+ * A spec as the engine's plan (what a pool worker builds; for the per-phase profile and step-time.ts), with Keras's
+ * default names.
+ */
 export function planOf(spec: ModelSpec): Plan {
   const seen = new Map<string, number>();
   return {

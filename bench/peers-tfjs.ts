@@ -30,7 +30,9 @@ const TFJS_LAYER: { [K in LayerSpec['kind']]: (l: Of<K>, input: { inputShape?: n
 /** Keras's defaults of each optimizer, as tfjs-core spells them. */
 const TFJS_OPTIMIZER = { rmsprop: () => tf.train.rmsprop(0.001, 0.9, 0, 1e-7), adam: () => tf.train.adam(0.001, 0.9, 0.999, 1e-7) };
 
-/** The tfjs-layers twin of buildLockstep: same layers, tfjs's (= Keras's) Glorot-uniform kernels and optimizer defaults. */
+/**
+ * The tfjs-layers twin of buildLockstep: same layers, tfjs's (= Keras's) Glorot-uniform kernels and optimizer defaults.
+ */
 export function buildTfjs(spec: ModelSpec): tfl.Sequential {
   const model = tfl.sequential();
   spec.layers.forEach((l, i) => model.add(TFJS_LAYER[l.kind](l as never, i === 0 ? { inputShape: spec.inputShape } : {})));

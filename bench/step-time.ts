@@ -107,7 +107,10 @@ async function convTimes(): Promise<string> {
   return `${quantiles(times.slice(50))}\n  ms per step: ${phases.join(', ')}`;
 }
 
-/** Per round: the host path, then the staged path, each on its own random rows (cold, as in training); quantiles of each. */
+/**
+ * Per round: the host path, then the staged path, each on its own random rows (cold, as in training); quantiles of
+ * each.
+ */
 async function rowTimes(): Promise<string> {
   await initBackend();
   const { train } = await mnist({ shared: true });

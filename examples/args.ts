@@ -1,4 +1,7 @@
-/** The few options every example takes: --workers N (default: all cores), --epochs N, --seed N, --quiet, --out DIR (where figures go). */
+/**
+ * The few options every example takes: --workers N (default: all cores), --epochs N, --seed N, --quiet, --out DIR
+ * (where figures go).
+ */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 

@@ -23,7 +23,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.wat'))) {
   let current = '';
   try {
     current = readFileSync(out, 'utf8');
-  } catch {}
+  } catch {
+    // Not generated yet: written below.
+  }
   if (current === text) continue;
   if (check) {
     console.error(`${out} is out of date with ${file}: run npm run build:wasm`);

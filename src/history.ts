@@ -10,7 +10,9 @@ export interface EpochTiming {
   computeMsPerStep: number;
   reduceMsPerStep: number;
   syncMsPerStep: number;
-  /** With whole-batch statistics (BatchNormalization): ms per step waiting at their exchange, and its calls per step. */
+  /**
+   * With whole-batch statistics (BatchNormalization): ms per step waiting at their exchange, and its calls per step.
+   */
   exchangeMsPerStep?: number;
   exchangesPerStep?: number;
   /**

@@ -27,3 +27,6 @@ export { verifyDeterminism, compareDigests, type VerifyOptions, type VerifyRepor
 export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerprint, type FingerprintInput } from './verify/fingerprint.js';
 export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';
 export { Ensemble, average as averagePredictions, type EnsembleScores } from './sweep/ensemble.js';
+export * as metrics from './metrics.js';
+export * as regularizers from './regularizers.js';
+export * as schedules from './schedules.js';

@@ -43,7 +43,7 @@ const INITIALIZERS: Record<string, Fill> = {
   },
 };
 
-export const INITIALIZER_NAMES = Object.keys(INITIALIZERS);
+const INITIALIZER_NAMES = Object.keys(INITIALIZERS);
 
 /** Keras class names (GlorotUniform) and snake_case names (glorot_uniform) both work. */
 function canonical(name: string): string {

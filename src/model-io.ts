@@ -13,7 +13,8 @@ import { formatValue, own } from './errors.js';
 import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
 import type { LayerConfig } from './layers/layer.js';
-import type { OptimizerConfig } from './optimizers.js';
+import { optimizerConfig, type OptimizerConfig } from './optimizers.js';
+import { isStatefulMetric, type MetricConfig } from './metrics.js';
 
 // tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
 const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_squared_error: 'mse', acc: 'accuracy' };
@@ -22,7 +23,7 @@ const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp', AdamW: 'Ad
 
 interface LockstepTraining {
   loss: string;
-  metrics: string[];
+  metrics: (string | MetricConfig)[];
   optimizer: OptimizerConfig;
   iterations: number;
 }
@@ -67,11 +68,14 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations };
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: optimizerConfig(optimizer), iterations: snap.iterations };
   const trainingConfig = {
     loss: compiled.canonicalLoss,
-    metrics: compiled.metrics.map((m) => own(TFJS_METRICS, m) ?? m),
-    optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
+    // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
+    // those are kept in the lockstep part only.
+    metrics: compiled.metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => own(TFJS_METRICS, m) ?? m),
+    // tfjs-layers has no schedules: it gets the rate of the next update.
+    optimizer_config: tfjsOptimizerConfig({ ...optimizer.getConfig(), learningRate: optimizer.rateAt(snap.iterations) }),
     lockstep,
   };
   await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });
@@ -83,13 +87,15 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
   const bad = (field: string, rule: string, value: unknown) => new Error(`${file}: trainingConfig.lockstep.${field} must be ${rule}. Received: ${field}=${formatValue(value)}`);
   if (!isObject(t)) throw new Error(`${file}: trainingConfig.lockstep must be an object. Received: ${formatValue(t)}`);
   if (typeof t.loss !== 'string') throw bad('loss', 'a loss name', t.loss);
-  if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string')) throw bad('metrics', 'an array of metric names', t.metrics);
+  if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string' || (isObject(m) && typeof m.className === 'string' && isObject(m.config)))) throw bad('metrics', 'an array of metric names or { className, config }', t.metrics);
   if (!isObject(t.optimizer) || typeof t.optimizer.className !== 'string') throw bad('optimizer', 'an optimizer config { className, learningRate, ... }', t.optimizer);
   if (typeof t.iterations !== 'number' || !Number.isSafeInteger(t.iterations) || t.iterations < 0) throw bad('iterations', 'a non-negative integer', t.iterations);
   return t as unknown as LockstepTraining;
 }
 
-/** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
+/**
+ * Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how.
+ */
 export async function loadModel(dir: string): Promise<Sequential> {
   const artifacts = await loadArtifacts(dir);
   const { modelName, layers } = fromModelTopology(artifacts.modelTopology);

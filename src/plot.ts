@@ -179,7 +179,9 @@ export interface Axis {
   format: (v: number) => string;
 }
 
-/** Limits with matplotlib's 5% margins; ticks at the finest step of 1, 2, 2.5 or 5 x 10^k that gives at most `maxTicks`. */
+/**
+ * Limits with matplotlib's 5% margins; ticks at the finest step of 1, 2, 2.5 or 5 x 10^k that gives at most `maxTicks`.
+ */
 export function axis(min: number, max: number, integer: boolean, maxTicks: number): Axis {
   if (max === min) {
     const d = integer ? 1 : Math.abs(min) * 0.1 || 1;

@@ -42,7 +42,7 @@ const PAIR = new Uint32Array(2);
  * `threefry2x32` writing its two words into out[at], out[at + 1]: no allocation, for the per-row keys a
  * training step derives (two Dropout layers x 64 rows per step on MNIST).
  */
-export function threefryInto(k0: number, k1: number, x0: number, x1: number, out: Uint32Array | Int32Array, at: number): void {
+function threefryInto(k0: number, k1: number, x0: number, x1: number, out: Uint32Array | Int32Array, at: number): void {
   k0 >>>= 0;
   k1 >>>= 0;
   const k2 = (k0 ^ k1 ^ 0x1bd11bda) >>> 0;
@@ -159,7 +159,7 @@ export function fillDropoutMask(key: Key, out: Float32Array, offset: number, n: 
 }
 
 /** A uniform integer in [0, n) from the i-th uint32 of the stream (multiply-shift, n < 2^32). */
-export function randInt(key: Key, i: number, n: number): number {
+function randInt(key: Key, i: number, n: number): number {
   return Math.floor((bits(key, i) * n) / 4294967296);
 }
 

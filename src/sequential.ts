@@ -16,7 +16,7 @@
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { getLoss, type Loss } from './losses.js';
-import { getMetric } from './metrics.js';
+import { getMetrics, metricConfig, type MetricConfig, type MetricSpec } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { initialize } from './initializers.js';
 import { keyFor, Purpose, seedKey } from './rng.js';
@@ -39,7 +39,8 @@ import type { Logs } from './callbacks/callback.js';
 export interface CompileOptions {
   loss: string;
   optimizer?: string | Optimizer | OptimizerConfig;
-  metrics?: string[];
+  /** Metric names ('accuracy', 'AUC'...) or metric objects (new metrics.AUC({ curve: 'PR' })). */
+  metrics?: MetricSpec[];
 }
 
 export interface SequentialOptions {
@@ -52,7 +53,7 @@ interface Compiled {
   loss: Loss;
   lossName: string;
   optimizer: Optimizer;
-  metrics: string[];
+  metrics: (string | MetricConfig)[];
   plan: Plan;
   net: Network;
 }
@@ -208,8 +209,8 @@ export class Sequential implements CallbackModel {
     if (!options || typeof options.loss !== 'string') throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     const loss = getLoss(options.loss);
     const optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
-    const metrics = options.metrics ?? [];
-    if (!Array.isArray(metrics)) throw badOption('compile', 'metrics', 'an array of metric names', metrics);
+    if (options.metrics !== undefined && !Array.isArray(options.metrics)) throw badOption('compile', 'metrics', 'an array of metric names or objects', options.metrics);
+    const metrics = (options.metrics ?? []).map(metricConfig);
     const last = this.layers[this.layers.length - 1];
     const outputShape = last.outputShape!;
     // Keras applies a cross-entropy along the last axis of each position; lockstep's losses see a sample's
@@ -219,7 +220,7 @@ export class Sequential implements CallbackModel {
       throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${last.name}' (${last.className}) outputs (None, ${outputShape.join(', ')}): add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
     }
     const outputCols = sizeOf(outputShape);
-    metrics.forEach((m) => getMetric(m, loss, outputCols));
+    getMetrics(metrics, loss, outputCols);
     const plan: Plan = {
       layers: this.layers.filter((l) => !(l instanceof InputLayer)).map((l) => l.getConfig()),
       inputShape: this.inputShape!,
@@ -254,7 +255,7 @@ export class Sequential implements CallbackModel {
   }
 
   /** The compile arguments (loss as the user wrote it and its canonical name, metrics), if compiled. */
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: string[] } | undefined {
+  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[] } | undefined {
     const c = this.compiled;
     return c && { lossName: c.lossName, canonicalLoss: c.loss.name, metrics: [...c.metrics] };
   }
@@ -263,8 +264,9 @@ export class Sequential implements CallbackModel {
     return this.compiled?.optimizer;
   }
 
+  /** The rate of the next update (a schedule's value at the current update count). */
   get learningRate(): number {
-    return this.requireCompiled('reading the learning rate').optimizer.learningRate;
+    return this.requireCompiled('reading the learning rate').optimizer.rateAt(this.iterations);
   }
 
   set learningRate(lr: number) {

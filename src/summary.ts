@@ -4,7 +4,7 @@ import type { Layer } from './layers/layer.js';
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** Keras's readable sizes: 4.11 KB, 427.29 KB, 1.20 MB (powers of 1024). */
-export function readableBytes(bytes: number): string {
+function readableBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = bytes;
   let u = 0;
@@ -20,7 +20,7 @@ export function paramCount(layer: Layer): number {
 }
 
 /** A built layer's weights that no optimizer trains (BatchNormalization's moving statistics). */
-export function nonTrainableCount(layer: Layer): number {
+function nonTrainableCount(layer: Layer): number {
   return layer.built ? layer.params().reduce((n, p) => n + (p.movingAverage ? p.shape.reduce((a, b) => a * b, 1) : 0), 0) : 0;
 }
 

@@ -18,7 +18,10 @@ import type { Activation } from './activations.js';
 export const PLANTED_BUGS = ['tanh', 'unordered-reduction', 'conv-filter', 'batchnorm-per-shard'] as const;
 export type PlantedBug = (typeof PLANTED_BUGS)[number];
 
-/** Make worker `worker` fail at step `step` (of epoch `epoch`, default fit's first), by throwing or by ending its thread. */
+/**
+ * Make worker `worker` fail at step `step` (of epoch `epoch`, default fit's first), by throwing or by ending its
+ * thread.
+ */
 export interface Fault {
   worker: number;
   step: number;

@@ -98,7 +98,7 @@ describe('train without --out keeps the model', () => {
     const dirs: string[] = [];
     for (const run of [a, b]) {
       expect(run.code, run.stderr).toBe(0);
-      const said = run.stdout.match(/^Saved the model and its history\.json to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?)$/m);
+      const said = run.stdout.match(/^Saved the model to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?), with history\.json and history\.svg$/m);
       expect(said, run.stdout).not.toBeNull();
       dirs.push(said![1]);
     }
@@ -107,8 +107,8 @@ describe('train without --out keeps the model', () => {
     for (const dir of dirs) {
       const history = JSON.parse(await readFile(join(cwd, dir, 'history.json'), 'utf8'));
       expect(history.epoch).toEqual([0, 1]);
-      expect(history.loss).toHaveLength(2);
-      expect(history.val_mean_absolute_error).toHaveLength(2);
+      expect(history.history.loss).toHaveLength(2);
+      expect(history.history.val_mean_absolute_error).toHaveLength(2);
       const model = await loadModel(join(cwd, dir));
       expect(model.iterations).toBe(2 * 6);
       await model.dispose();
@@ -145,7 +145,7 @@ describe('Ctrl-C during train', () => {
     // The terminal: the cursor shown again after the last time it was hidden.
     expect(stdout).toContain(HIDE);
     expect(stdout.lastIndexOf(SHOW)).toBeGreaterThan(stdout.lastIndexOf(HIDE));
-    const said = stderr.match(/lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the model after that step and its history\.json to (.+)$/m);
+    const said = stderr.match(/lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the model after that step to (.+), with history\.json and history\.svg$/m);
     expect(said, stderr).not.toBeNull();
     expect(said![3]).toBe(out);
     const model = await loadModel(out);

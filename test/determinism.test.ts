@@ -79,7 +79,7 @@ async function runIn(mode: Mode, options: Record<string, unknown>, env: Record<s
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`determinism-run ${JSON.stringify(cfg)} failed: ${e.message}\n${e.stderr ?? ''}`);
+    throw new Error(`determinism-run ${JSON.stringify(cfg)} failed: ${e.message}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 
@@ -230,6 +230,28 @@ describe.each(MODES)('$name', (mode) => {
       assertSame(runs, counts.map((w) => `convnet with batchnorm, workers ${w}`));
       const loss = runs[0].history.loss;
       expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+    }, TIMEOUT);
+  });
+
+  describe('a convnet on the Winograd path (a 3x3 stride-1 Conv2D of 4 channels) is the same bits for any worker count', () => {
+    const WINO = { convnet: true, winograd: true, features: 32, epochs: 3, earlyStopping: false };
+    const winoCounts = counts.length > 2 ? [0, 1, 3] : counts;
+
+    it(`workers ${winoCounts.join(', ')} give identical weights, optimizer state and history`, async () => {
+      const runs: RunResult[] = [];
+      for (const w of winoCounts) runs.push(await run({ ...WINO, workers: w }));
+      assertSame(runs, winoCounts.map((w) => `winograd convnet, workers ${w}`));
+      const loss = runs[0].history.loss;
+      expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+    }, TIMEOUT);
+
+    it('stopping, saving and resuming in another process equals the uninterrupted run', async () => {
+      const whole = await run({ ...WINO, workers: 2 });
+      const dir = dirFor('winograd');
+      const first = await run({ ...WINO, workers: 3, phase: 'first', stopAfter: 1, dir });
+      const rest = await run({ ...WINO, workers: 1, phase: 'resume', stopAfter: 1, dir });
+      const resumed = { ...rest, epochs: [...first.epochs, ...rest.epochs], history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])) };
+      assertSame([whole, resumed], ['uninterrupted', 'stopped after 1, saved, resumed']);
     }, TIMEOUT);
   });
 });

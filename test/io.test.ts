@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { NamedWeight } from '../src/callbacks/callback.js';
 import { tfjsFileLoader, tfjsFileSaver } from './helpers/tfjs-files.js';
+import type { ModelJson } from './helpers/model-json.js';
 import { ACTIVATIONS, fromModelTopology, loadArtifacts, saveArtifacts, toModelTopology, type LayerConfig } from '../src/io/index.js';
 
 let root: string;
@@ -123,7 +124,8 @@ describe('toModelTopology / fromModelTopology', () => {
     ['a missing units', seq(input, { class_name: 'Dense', config: { name: 'd', activation: 'relu' } }), `layer 1 (Dense 'd'): missing field 'units'`],
     ['a missing rate', seq(input, { class_name: 'Dropout', config: { name: 'drop' } }), `layer 1 (Dropout 'drop'): missing field 'rate'`],
     ['a missing name', seq(input, { class_name: 'Dense', config: { units: 2 } }), `layer 1 (Dense): missing field 'name'`],
-    ['a regularizer', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_regularizer: { class_name: 'L1L2', config: { l2: 0.01 } } } }), `layer 1 (Dense 'd'): kernel_regularizer is not supported. Received: kernel_regularizer={"class_name":"L1L2"`],
+    ['a constraint', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_constraint: { class_name: 'MaxNorm', config: { max_value: 2 } } } }), `layer 1 (Dense 'd'): kernel_constraint is not supported. Received: kernel_constraint={"class_name":"MaxNorm"`],
+    ['an unknown regularizer', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_regularizer: { class_name: 'OrthogonalRegularizer', config: {} } } }), `layer 1 (Dense 'd') kernel_regularizer must be 'l1', 'l2', 'l1_l2' or a regularizer`],
     ['an InputLayer after the first layer', seq(input, { ...input, config: { ...input.config, name: 'in2' } }), `layer 1 (InputLayer 'in2'): an InputLayer must be the first layer`],
     ['no input shape at all', seq({ class_name: 'Dense', config: { name: 'd', units: 2 } }), `layer 0 (Dense 'd'): the first layer has no batch_input_shape`],
     ['a bad input shape', seq({ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, -4] } }), `batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=[null,-4]`],
@@ -199,7 +201,8 @@ describe('image layers in the topology', () => {
     const theirs = await tfjsConvnetTopology();
     const ours = toModelTopology('convnet', convnet);
     expect(ours.config.layers.map((l) => l.class_name)).toEqual(theirs.config.layers.map((l) => l.class_name));
-    // Every field tfjs writes, with tfjs's value (ours adds data_format to Flatten and dtype everywhere, as Keras does).
+    // Every field tfjs writes, with tfjs's value (ours adds data_format to Flatten and dtype everywhere, as Keras
+    // does).
     theirs.config.layers.forEach((layer, i) => expect(ours.config.layers[i].config).toMatchObject(layer.config));
     expect(fromModelTopology(theirs).layers).toEqual(convnet);
   });
@@ -285,7 +288,7 @@ describe('image layers in the topology', () => {
     ['channels_first on a global pooling', layer('GlobalAveragePooling2D', { data_format: 'channels_first' }), `layer 1 (GlobalAveragePooling2D 'l'): data_format must be 'channels_last'`],
     ['channels_first on a Flatten', layer('Flatten', { data_format: 'channels_first' }), `layer 1 (Flatten 'l'): data_format must be 'channels_last'`],
     ['a grouped convolution', conv({ groups: 2 }), `layer 1 (Conv2D 'conv'): grouped convolutions are not supported (groups must be 1). Received: groups=2`],
-    ['a kernel regularizer on a Conv2D', conv({ kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } }), `layer 1 (Conv2D 'conv'): kernel_regularizer is not supported. Received: kernel_regularizer={"class_name":"L2"`],
+    ['a bias constraint on a Conv2D', conv({ bias_constraint: { class_name: 'NonNeg', config: {} } }), `layer 1 (Conv2D 'conv'): bias_constraint is not supported. Received: bias_constraint={"class_name":"NonNeg"`],
     ['an activity regularizer on a pooling', layer('MaxPooling2D', { activity_regularizer: { class_name: 'L1', config: { l1: 0.1 } } }), `layer 1 (MaxPooling2D 'l'): activity_regularizer is not supported`],
     ['strides with dilation', conv({ strides: [2, 2], dilation_rate: [2, 2] }), `layer 1 (Conv2D 'conv'): strides > 1 together with dilation_rate > 1 is not supported. Received: strides=[2,2], dilation_rate=[2,2]`],
     ["tfjs's in-memory name for dilation", conv({ dilationRate: 2 }), `layer 1 (Conv2D 'conv'): unknown field 'dilationRate'; did you mean 'dilation_rate'?`],
@@ -334,7 +337,7 @@ describe('saveArtifacts / loadArtifacts', () => {
     expect(loaded.weights).toEqual(weights);
     expect(loaded.optimizerWeights).toEqual(optimizerWeights(weights));
     expect(loaded.trainingConfig).toEqual(trainingConfig);
-    expect(loaded.generatedBy).toBe('lockstep 0.1.0');
+    expect(loaded.generatedBy).toBe('lockstep 0.2.0');
 
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     expect(json).toMatchObject({ format: 'layers-model', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'] }] });
@@ -381,7 +384,7 @@ describe('saveArtifacts / loadArtifacts', () => {
       dir = freshDir();
       await saveArtifacts(dir, { modelTopology: toModelTopology('hitters', hitters), weights: weightsFor(hitters) });
     });
-    const copyWith = async (edit: (files: { json: Record<string, any>; bin: Buffer }) => void | Promise<void>) => {
+    const copyWith = async (edit: (files: { json: ModelJson; bin: Buffer }) => void | Promise<void>) => {
       const out = freshDir();
       await mkdir(out);
       const files = { json: JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')), bin: await readFile(join(dir, 'weights.bin')) };
@@ -415,14 +418,14 @@ describe('saveArtifacts / loadArtifacts', () => {
     });
 
     it.each([
-      ['an unsupported dtype', (j: any) => (j.weightsManifest[0].weights[1].dtype = 'float16'), `weight 'dense/bias' has dtype "float16"; supported dtypes: float32, int32`],
-      ['quantized weights', (j: any) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', min: 0, scale: 1 }), `weight 'dense/kernel' is quantized`],
-      ['a bad shape', (j: any) => (j.weightsManifest[0].weights[0].shape = [19, -50]), `weight 'dense/kernel' has an invalid shape. Received: shape=[19,-50]`],
-      ['a shape that does not fit the file', (j: any) => (j.weightsManifest[0].weights[0].shape = [19, 51]), 'expected 4280 bytes for 4 weights'],
-      ['a graph model', (j: any) => (j.format = 'graph-model'), `has format "graph-model"; only 'layers-model' files`],
-      ['a missing topology', (j: any) => delete j.modelTopology, 'has no modelTopology object'],
-      ['a path outside the directory', (j: any) => (j.weightsManifest[0].paths = ['../../etc/passwd']), `weights path "../../etc/passwd" points outside the model directory`],
-      ['a malformed manifest', (j: any) => (j.weightsManifest = [{ paths: 'weights.bin' }]), 'weightsManifest[0] must be { paths: [...], weights: [...] }'],
+      ['an unsupported dtype', (j: ModelJson) => (j.weightsManifest[0].weights[1].dtype = 'float16'), `weight 'dense/bias' has dtype "float16"; supported dtypes: float32, int32`],
+      ['quantized weights', (j: ModelJson) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8', min: 0, scale: 1 }), `weight 'dense/kernel' is quantized`],
+      ['a bad shape', (j: ModelJson) => (j.weightsManifest[0].weights[0].shape = [19, -50]), `weight 'dense/kernel' has an invalid shape. Received: shape=[19,-50]`],
+      ['a shape that does not fit the file', (j: ModelJson) => (j.weightsManifest[0].weights[0].shape = [19, 51]), 'expected 4280 bytes for 4 weights'],
+      ['a graph model', (j: ModelJson) => (j.format = 'graph-model'), `has format "graph-model"; only 'layers-model' files`],
+      ['a missing topology', (j: ModelJson) => delete j.modelTopology, 'has no modelTopology object'],
+      ['a path outside the directory', (j: ModelJson) => (j.weightsManifest[0].paths = ['../../etc/passwd']), `weights path "../../etc/passwd" points outside the model directory`],
+      ['a malformed manifest', (j: ModelJson) => (j.weightsManifest = [{ paths: 'weights.bin' }] as unknown as ModelJson['weightsManifest']), 'weightsManifest[0] must be { paths: [...], weights: [...] }'],
     ])('reports %s', async (_what, edit, message) => {
       const out = await copyWith((f) => void edit(f.json));
       await expect(loadArtifacts(out)).rejects.toThrow(message);
@@ -529,7 +532,8 @@ describe('interoperability with tfjs-layers 4.22', () => {
     const weights = weightsFor(layers);
     const moments = (tag: number) => weights.map((w, i) => ({ name: `${w.name}/${tag === 1 ? 'm' : 'v'}`, shape: w.shape, data: values(w.data.length, 50 * tag + i, 0.01).map(Math.abs) }));
     const optimizerWeights = [{ name: 'iter', shape: [], data: Float32Array.of(12) }, ...moments(1), ...moments(2)];
-    // tfjs-layers camelCases these names and needs the long loss name but the short metric name ('mae', not 'mean_absolute_error').
+    // tfjs-layers camelCases these names and needs the long loss name but the short metric name ('mae', not
+    // 'mean_absolute_error').
     const trainingConfig = { loss: 'mean_squared_error', metrics: ['mae'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 } } };
     await saveArtifacts(dir, { modelTopology: toModelTopology('m', layers), weights, optimizerWeights, trainingConfig });
 

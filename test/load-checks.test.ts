@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sequential, layers, loadModel, setRandomSeed } from '../src/index.js';
+import type { ModelJson } from './helpers/model-json.js';
 
 let root: string;
 let n = 0;
@@ -28,7 +29,7 @@ async function saved(): Promise<string> {
   return dir;
 }
 
-async function editJson(dir: string, edit: (j: any) => void): Promise<void> {
+async function editJson(dir: string, edit: (j: ModelJson) => void): Promise<void> {
   const file = join(dir, 'model.json');
   const j = JSON.parse(await readFile(file, 'utf8'));
   edit(j);

@@ -6,7 +6,7 @@
  * inside `onCpu`, which switches to the cpu backend and back to lockstep's wasm afterwards. A test below
  * checks that lockstep's results are the same bits before and after tfjs-layers ran.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, cp } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tfjsFileLoader, tfjsFileSaver } from './helpers/tfjs-files.js';
+import type { ModelJson } from './helpers/model-json.js';
 import { Sequential, layers, loadModel, initBackend, Matrix, type History } from '../src/index.js';
 
 let root: string;
@@ -384,7 +385,10 @@ describe('convnets in the TensorFlow.js layers format', () => {
   });
 });
 
-/** Conv2D, BatchNormalization per channel, pooling, Flatten, Dense, BatchNormalization per unit, LayerNormalization, Dense. */
+/**
+ * Conv2D, BatchNormalization per channel, pooling, Flatten, Dense, BatchNormalization per unit, LayerNormalization,
+ * Dense.
+ */
 function normnet(): Sequential {
   const model = new Sequential({ name: 'normnet', seed: 6 });
   model.add(layers.Input({ shape: [8, 8, 1] }));
@@ -475,7 +479,7 @@ describe('loadModel on damaged files', () => {
   });
 
   /** A copy of the good model with model.json and/or weights.bin edited. */
-  async function damaged(edit: (files: { json: any; bin: Buffer }) => void): Promise<string> {
+  async function damaged(edit: (files: { json: ModelJson; bin: Buffer }) => void): Promise<string> {
     const dir = freshDir();
     await cp(good, dir, { recursive: true });
     const files = { json: JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')), bin: await readFile(join(dir, 'weights.bin')) };
@@ -484,12 +488,12 @@ describe('loadModel on damaged files', () => {
     await writeFile(join(dir, 'weights.bin'), files.bin);
     return dir;
   }
-  const specs = (json: any) => json.weightsManifest[0].weights as { name: string; shape: number[]; group?: string }[];
-  const layerEntries = (json: any) => json.modelTopology.config.layers as { class_name: string; config: Record<string, unknown> }[];
+  const specs = (json: ModelJson) => json.weightsManifest[0].weights;
+  const layerEntries = (json: ModelJson) => json.modelTopology!.config.layers;
 
   // 4 weight arrays of 6*8 + 8 + 8*3 + 3 = 83 floats, then Adam's iter + momentum and velocity per weight
   // (9 arrays, 167 floats): 13 arrays, 1000 bytes.
-  it.each<[string, (f: { json: any; bin: Buffer }) => void, string | RegExp]>([
+  it.each<[string, (f: { json: ModelJson; bin: Buffer }) => void, string | RegExp]>([
     ['a truncated weights.bin', (f) => void (f.bin = f.bin.subarray(0, 500)), /weights\.bin: expected 1000 bytes for 13 weights .*got 500 bytes/],
     ['a weights.bin cut by one byte', (f) => void (f.bin = f.bin.subarray(0, f.bin.length - 1)), 'got 999 bytes'],
     ['a weights.bin with extra bytes', (f) => void (f.bin = Buffer.concat([f.bin, Buffer.alloc(4)])), 'got 1004 bytes'],
@@ -499,8 +503,9 @@ describe('loadModel on damaged files', () => {
     ['a renamed weight', (f) => void (specs(f.json)[1].name = 'dense/beta'), `weight 'dense/bias' is missing from weights.bin`],
     ['an LSTM layer', (f) => void (layerEntries(f.json)[1].class_name = 'LSTM'), `layer 1 (LSTM 'dense'): layer type "LSTM" is not supported; supported: InputLayer, Dense, Dropout, Conv2D`],
     ['an unknown activation', (f) => void (layerEntries(f.json)[3].config.activation = 'mish'), `layer 3 (Dense 'dense_1'): unknown activation "mish"`],
-    ['a kernel regularizer', (f) => void (layerEntries(f.json)[1].config.kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } }), 'kernel_regularizer is not supported'],
-    ['a functional model', (f) => void (f.json.modelTopology.class_name = 'Model'), 'Only Sequential models can be read'],
+    ['a kernel constraint', (f) => void (layerEntries(f.json)[1].config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 2 } }), 'kernel_constraint is not supported'],
+    ['a bad kernel regularizer', (f) => void (layerEntries(f.json)[1].config.kernel_regularizer = { class_name: 'L2', config: { l2: -1 } }), 'kernel_regularizer'],
+    ['a functional model', (f) => void (f.json.modelTopology!.class_name = 'Model'), 'Only Sequential models can be read'],
     ['optimizer state dropped from the manifest only', (f) => void (f.json.weightsManifest[0].weights = specs(f.json).filter((s) => !s.name.endsWith('/velocity'))), 'expected 668 bytes for 9 weights'],
     ['an unknown optimizer in the training config', (f) => void (f.json.trainingConfig.lockstep.optimizer.className = 'Lion'), 'Unknown optimizer: "Lion"'],
     ['an unknown loss in the training config', (f) => void (f.json.trainingConfig.lockstep.loss = 'focal'), 'Unknown loss: "focal"'],

@@ -9,7 +9,8 @@
  * default) is shown to be caught. The moving statistics' slots must carry the batch's mean and biased variance
  * from shard 0's part alone (zeros from the others): that is how they reach the worker that updates them.
  *
- * Tolerance: |lockstep - numeric| <= RTOL |numeric| + ATOL (1 + max |numeric|), RTOL = 1e-3, ATOL = 1e-5 (the worst correct entry used at most 25% of it in 1,000 runs of each property, seeds 42 and 7). The
+ * Tolerance: |lockstep - numeric| <= RTOL |numeric| + ATOL (1 + max |numeric|), RTOL = 1e-3, ATOL = 1e-5 (the worst
+ * correct entry used at most 25% of it in 1,000 runs of each property, seeds 42 and 7). The
  * models are smooth (linear and tanh activations, epsilon > 0), so no case is discarded. Seed: LOCKSTEP_SEED
  * (default 42); LOCKSTEP_GRADCHECK_RUNS=N runs every property N times. A failure prints fast-check's seed.
  */

@@ -53,7 +53,7 @@ function rmsprop(rho64: number, momentum: number, epsilon: number, centered: boo
     let denominator = f(velocity + eps);
     let avg: number | undefined;
     if (centered) {
-      avg = ftz(f(f(rho * s[k++]) + f(c * g)));
+      avg = ftz(f(f(rho * s[k]) + f(c * g)));
       denominator = f(f(velocity - f(avg * avg)) + eps);
     }
     const increment = f(f(lr * g) / f(Math.sqrt(denominator)));

@@ -61,7 +61,8 @@ describe('PackedKernel', () => {
             const ref = tf.tidy(() =>
               tf.fused.matMul({
                 a: x,
-                // fromTransposed: k holds the operand transposed, as the backward pass's kernel^T comes from the kernel.
+                // fromTransposed: k holds the operand transposed, as the backward pass's kernel^T comes from the
+                // kernel.
                 b: fromTransposed ? tf.transpose(tf.tensor2d(k, [units, fanIn])) : tf.tensor2d(k, [fanIn, units]),
                 bias: b ? tf.tensor1d(b) : undefined,
                 activation,

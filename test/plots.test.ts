@@ -120,7 +120,8 @@ describe('imagesToSvg: pixels', () => {
     for (let row = 0; row < 28; row++) {
       for (let col = 0; col < 28; col++) expect(pixel(r, box, 28, 28, row, col)[0]).toBe(Math.round(255 * test.images.get(0, row * 28 + col)));
     }
-    // The 7's bar is in the upper half, its stem reaches the lower half: ink in rows 7-9 spans far more columns than in rows 20-22.
+    // The 7's bar is in the upper half, its stem reaches the lower half: ink in rows 7-9 spans far more columns than in
+    // rows 20-22.
     const ink = (rows: number[]) => new Set(rows.flatMap((row) => [...Array(28).keys()].filter((col) => test.images.get(0, row * 28 + col) > 0.5))).size;
     expect(ink([7, 8, 9])).toBeGreaterThan(3 * ink([20, 21, 22]));
   });

@@ -28,8 +28,11 @@ export const EPSILON = 1e-7;
 export const HUBER_DELTA = 1;
 
 // Klambauer et al. (2017), eq. 14, to the digits the paper gives.
+// The literals round to the nearest double, as intended: the digits are the paper's.
+/* eslint-disable no-loss-of-precision */
 const SELU_ALPHA = 1.6732632423543772848170429916717;
 const SELU_SCALE = 1.0507009873554804934193349852946;
+/* eslint-enable no-loss-of-precision */
 
 // ---------------------------------------------------------------------------------------------------------
 // erf
@@ -113,7 +116,7 @@ export function denseForward(
 }
 
 /** Inverted dropout with a given mask (0 or 1 / (1 - rate) per element). */
-export function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
+function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): Float64Array {
   const y = new Float64Array(x.length);
   for (let i = 0; i < y.length; i++) y[i] = x[i] * mask[i];
   return y;
@@ -123,7 +126,7 @@ export function dropoutForward(x: ArrayLike<number>, mask: ArrayLike<number>): F
 // Losses: Keras's per-sample values (mean over the last axis, or the sum for cross-entropy)
 
 /** Which output activation the loss consumes as logits when the last Dense layer ends in it (Keras's _keras_logits). */
-export function fusedActivationOf(loss: LossName): ActivationName | undefined {
+function fusedActivationOf(loss: LossName): ActivationName | undefined {
   if (loss === 'binary_crossentropy') return 'sigmoid';
   if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy') return 'softmax';
   return undefined;

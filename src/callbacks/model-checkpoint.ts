@@ -105,6 +105,7 @@ export class ModelCheckpoint extends MonitorCallback {
       throw new Error(
         `Failed to format this callback filepath: "${this.filepath}". Reason: ${(e as Error).message}. ` +
           `Available keys: ${Object.keys(values).join(', ')}`,
+        { cause: e },
       );
     }
   }

@@ -50,7 +50,7 @@ export function checkBoolean(owner: string, option: string, value: unknown): boo
   return value;
 }
 
-export function checkMode(owner: string, value: unknown): Mode {
+function checkMode(owner: string, value: unknown): Mode {
   if (!MODES.includes(value as Mode)) throw badOption(owner, 'mode', `one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value);
   return value as Mode;
 }

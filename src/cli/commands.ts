@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, Matrix, type History, type Logs, type Sequential } from '../index.js';
+import { callbacks, loadModel, Matrix, type History, type Logs, type Sequential } from '../index.js';
+import { buildCallbacks } from './fit-callbacks.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, PREPROCESSING_FILE, savePreprocessing } from '../data/index.js';
@@ -46,6 +47,10 @@ export interface TrainOptions {
   delimiter?: string;
   /** CSV: the text encoding (utf8, latin1). */
   encoding?: string;
+  /** Replaces the compiled optimizer's learning rate. */
+  learningRate?: number;
+  /** Write TensorBoard event files there. */
+  tensorboard?: string;
 }
 
 /** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
@@ -160,14 +165,23 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
         const plural = epochs === 1 ? 'epoch' : 'epochs';
         out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
       }
+      if (o.learningRate !== undefined) {
+        try {
+          model.learningRate = o.learningRate;
+        } catch (err) {
+          throw new UsageError(`--learning-rate: ${(err as Error).message}`);
+        }
+      }
+      const fitCallbacks = buildCallbacks(spec.fit.callbacks ?? [], 'fit.callbacks');
+      if (o.tensorboard !== undefined) fitCallbacks.push(new callbacks.TensorBoard({ logDir: o.tensorboard }));
       interrupt.training(model);
       const history = await model.fit(data.x, data.y!, {
         epochs,
         batchSize,
+        callbacks: [...fitCallbacks, interrupt.callback()],
         workers: o.workers,
         seed: o.seed,
         verbose: o.verbose,
-        callbacks: [interrupt.callback()],
         ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
       });
       // Without --out the model still goes where a user finds it, and the path is printed whatever --verbose says.
@@ -176,11 +190,11 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       await saveRun(dir, model, history, data.preprocessing);
       const also = data.preprocessing ? ' (with its preprocessing.json)' : '';
       if (interrupt.interrupted) {
-        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the model after that step and its history.json to ${dir}${also}`);
+        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the model after that step to ${dir}${also}, with history.json and history.svg`);
         process.exitCode = EXIT_INTERRUPTED;
         return;
       }
-      if (o.verbose > 0 || o.out === undefined) out(`Saved the model and its history.json to ${dir}${also}`);
+      if (o.verbose > 0 || o.out === undefined) out(`Saved the model to ${dir}${also}, with history.json and history.svg`);
       if (o.plot !== undefined) {
         await history.plot(o.plot);
         if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);
@@ -211,10 +225,12 @@ async function newRunDir(name: string, seed: number): Promise<string> {
   }
 }
 
-/** The model (TF.js layers format), its history (`epoch` and each log key, as a sweep's) and a CSV's preprocessing. */
+/** The model (TF.js layers format), its history (history.json and history.svg) and a CSV's preprocessing. */
 async function saveRun(dir: string, model: Sequential, history: History, preprocessing: Dataset['preprocessing']): Promise<void> {
   await model.save(dir);
-  await writeFile(join(dir, 'history.json'), `${JSON.stringify({ epoch: history.epoch, ...history.history })}\n`);
+  // The history beside the model, as Keras users keep history.history: the numbers and the figure.
+  await writeFile(join(dir, 'history.json'), `${JSON.stringify({ epoch: history.epoch, history: history.history }, null, 1)}\n`);
+  await history.plot(join(dir, 'history.svg'));
   // evaluate and predict read it to transform new CSVs exactly as the training rows were.
   if (preprocessing) await savePreprocessing(dir, preprocessing);
 }
@@ -337,7 +353,7 @@ export async function summary(target: string, out: Out): Promise<void> {
     const args = model.compiledArgs();
     if (args) {
       const opt = model.optimizer!.getConfig();
-      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(opt.learningRate, 'g')}), metrics [${args.metrics.join(', ')}]; ${model.iterations} updates so far`);
+      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(model.learningRate, 'g')}${model.optimizer!.schedule ? `, ${model.optimizer!.schedule.className}` : ''}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`);
     } else {
       out(' Not compiled (saved without a training config): predict only');
     }

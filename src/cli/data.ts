@@ -143,7 +143,7 @@ async function fromFile(file: string): Promise<Dataset> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read --data file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new Error(`cannot read --data file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
   }
   return fromJson(text, file);
 }
@@ -153,7 +153,7 @@ function fromJson(text: string, file: string): Dataset {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray((json as { x?: unknown }).x)) {
     throw new Error(`${file} must hold { "x": [[...], ...], "y": [...] }`);

@@ -14,7 +14,11 @@
  * fixed, and an unseen category is an error.
  *
  * ```ts
- * const { x, y, preprocessing, droppedRows } = await loadCsv('hitters.csv', { target: 'Salary', features: [...], standardize: true });
+ * const { x, y, preprocessing, droppedRows } = await loadCsv('hitters.csv', {
+ *   target: 'Salary',
+ *   features: [...],
+ *   standardize: true,
+ * });
  * ```
  */
 import { stat } from 'node:fs/promises';
@@ -40,11 +44,17 @@ export interface CsvOptions {
   features?: string[];
   /** Standardize every input column to mean 0, variance 1 (scikit-learn's StandardScaler). Default false. */
   standardize?: boolean;
-  /** The fraction of rows `fit` will hold out (Keras's validationSplit takes the last ones): the scaler is fitted on the others. Default 0. */
+  /**
+   * The fraction of rows `fit` will hold out (Keras's validationSplit takes the last ones): the scaler is fitted on the
+   * others. Default 0.
+   */
   validationSplit?: number;
   /** A saved preprocessing to apply (its columns, categories and scaler), instead of learning one. */
   preprocessing?: CsvPreprocessing;
-  /** With `preprocessing`: whether the target columns must be present (evaluate) or may be absent (predict). Default true. */
+  /**
+   * With `preprocessing`: whether the target columns must be present (evaluate) or may be absent (predict). Default
+   * true.
+   */
   requireTargets?: boolean;
   /** Read only the first `limit` rows that have no missing value. */
   limit?: number;

@@ -32,7 +32,10 @@ export const DATA_FILE_EXTENSIONS = ['.csv', '.npy', '.npz'];
 export interface DataFileOptions extends CsvOptions {
   /** For an x .npy file: the .npy file of its targets. */
   y?: string;
-  /** For an .npz without `x`/`y` arrays: which of Keras's `x_train`/`y_train` or `x_test`/`y_test` to read. Default 'train'. */
+  /**
+   * For an .npz without `x`/`y` arrays: which of Keras's `x_train`/`y_train` or `x_test`/`y_test` to read. Default
+   * 'train'.
+   */
   split?: 'train' | 'test';
 }
 const OPTION_KEYS = [...CSV_OPTION_KEYS, 'y', 'split'];

@@ -5,7 +5,10 @@
  *
  * ```json
  * { "format": "lockstep-csv-preprocessing", "version": 1,
- *   "features": [{ "name": "Hits", "kind": "numeric" }, { "name": "League", "kind": "categorical", "categories": ["A", "N"] }],
+ *   "features": [
+ *     { "name": "Hits", "kind": "numeric" },
+ *     { "name": "League", "kind": "categorical", "categories": ["A", "N"] }
+ *   ],
  *   "targets": [{ "name": "Salary", "kind": "numeric" }],
  *   "columns": ["Hits", "League_N"], "scaler": { "mean": [101.3, 0.47], "scale": [45.1, 0.5] } }
  * ```
@@ -38,7 +41,10 @@ export interface CsvPreprocessing {
   scaler: { mean: number[]; scale: number[] } | null;
 }
 
-/** The input columns a list of features expands to, in pandas' get_dummies order: the numeric ones, then each categorical one's dummies. */
+/**
+ * The input columns a list of features expands to, in pandas' get_dummies order: the numeric ones, then each
+ * categorical one's dummies.
+ */
 export function expandedColumns(features: readonly CsvColumn[]): string[] {
   return [
     ...features.filter((f) => f.kind === 'numeric').map((f) => f.name),
@@ -71,7 +77,7 @@ export async function loadPreprocessing(dir: string): Promise<CsvPreprocessing |
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   return checkPreprocessing(json, file);
 }

@@ -99,7 +99,7 @@ async function readIdxFile(dir: string, base: string, present: Set<string>): Pro
     try {
       bytes = await promisify(gunzip)(bytes);
     } catch (err) {
-      throw new Error(`MNIST: ${path} looks gzipped but does not unzip: ${(err as Error).message}`);
+      throw new Error(`MNIST: ${path} looks gzipped but does not unzip: ${(err as Error).message}`, { cause: err });
     }
   }
   return { path, bytes };
@@ -109,7 +109,7 @@ async function listDir(dir: string): Promise<Set<string>> {
   try {
     return new Set(await readdir(dir));
   } catch (err) {
-    throw new Error(`MNIST: cannot read the directory ${dir}: ${(err as Error).message}`);
+    throw new Error(`MNIST: cannot read the directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }
 

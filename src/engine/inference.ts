@@ -9,6 +9,8 @@ import { checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../error
 import { testHooksOf } from '../testing.js';
 import { Ctrl, sharedF32, sharedF64, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
+import { metricLogs } from '../metrics.js';
+import { appendWeights, rowWeights } from '../sample-weights.js';
 import { Network, type Plan } from './network.js';
 
 export interface InferenceOptions {
@@ -16,6 +18,10 @@ export interface InferenceOptions {
   batchSize?: number;
   /** Worker threads; default os.availableParallelism(); 0 = this thread. */
   workers?: number;
+  /** evaluate only: one weight per row (Keras's sample_weight). */
+  sampleWeight?: ArrayLike<number>;
+  /** @internal fit's validation: y was checked by fit and may carry a weight column already. */
+  __checkedTargets?: boolean;
 }
 
 /**
@@ -66,7 +72,7 @@ export function targetsFor(net: Network, yIn: MatrixLike | Int32Array, what: str
 /** Runs the forward pass; with y, also the loss and metrics (Keras's evaluate logs). */
 export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | Int32Array | undefined, options: InferenceOptions = {}): Promise<{ out: Matrix; logs?: Logs }> {
   const owner = yIn !== undefined ? 'evaluate' : 'predict';
-  checkOptionKeys(owner, options, ['batchSize', 'workers']);
+  checkOptionKeys(owner, options, yIn !== undefined ? ['batchSize', 'workers', 'sampleWeight', '__checkedTargets'] : ['batchSize', 'workers']);
   const batchSize = options?.batchSize === undefined ? 32 : checkPositiveInt(owner, 'batchSize', options.batchSize);
   if (options?.workers !== undefined) checkNonNegativeInt(owner, 'workers', options.workers);
   let plan: Plan;
@@ -82,12 +88,14 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
     }
   }
   const x = model.toMatrixInput(xIn, 'x');
-  const y = yIn !== undefined ? targetsFor(net, yIn, 'y') : new Matrix(new Float32Array(0), x.rows, 0);
+  let y = yIn !== undefined ? (options?.__checkedTargets ? (yIn as Matrix) : targetsFor(net, yIn, 'y')) : new Matrix(new Float32Array(0), x.rows, 0);
+  const weights = yIn !== undefined ? rowWeights(owner, y, net.loss.target === 'sparse', options?.sampleWeight, undefined) : null;
+  if (weights) y = appendWeights(y, weights);
   if (y.rows !== x.rows) throw new Error(`x has ${x.rows} rows but y has ${y.rows}: they must match`);
   if (yIn !== undefined && x.rows === 0) throw new Error('evaluate: x has no rows; a loss over 0 rows is undefined');
   const data = shareData(x, y);
   const chunks = Math.ceil(x.rows / batchSize);
-  const width = statWidth(plan);
+  const width = statWidth(net);
   const out = sharedF32(x.rows * net.outputCols);
   const stats = sharedF64(chunks * width);
   let params = model.currentParams();
@@ -103,13 +111,13 @@ export async function inference(model: Sequential, xIn: MatrixLike, yIn: MatrixL
   const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.outputShape) };
   if (yIn !== undefined) {
     let loss = 0;
-    const sums = new Float64Array(2 * plan.metrics.length);
+    const sums = new Float64Array(net.metricsWidth);
     for (let c = 0; c < chunks; c++) {
       loss += stats[c * width];
       for (let k = 0; k < sums.length; k++) sums[k] += stats[c * width + 1 + k];
     }
     const logs: Logs = { loss: loss / Math.max(1, x.rows) };
-    net.metrics.forEach((m, k) => (logs[m.name] = m.finish(sums[2 * k], sums[2 * k + 1])));
+    metricLogs(net.metrics, sums, logs);
     result.logs = logs;
   }
   return result;

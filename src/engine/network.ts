@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, softmaxRow, type Loss } from '../losses.js';
-import { getMetric, type Metric } from '../metrics.js';
+import { getMetrics, metricsWidth, type Metric, type MetricConfig } from '../metrics.js';
+import { WeightSplitter } from '../sample-weights.js';
+import { addPenaltyGradient, penalty, type RegularizedSlot, type RegularizerConfig } from '../regularizers.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { BatchSync, Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { ShardExchange } from './shard-exchange.js';
@@ -33,6 +35,8 @@ export interface ParamSlot {
   size: number;
   /** A non-trainable moving average (see ParamSpec.movingAverage): the optimizer's update is replaced for it. */
   movingAverage?: { momentum: number };
+  /** A penalty on this weight (kernelRegularizer, biasRegularizer). */
+  regularizer?: RegularizerConfig;
 }
 
 /** Where each weight of built `layers` lives in the flat parameter vector: layer by layer, in params() order. */
@@ -42,7 +46,7 @@ export function paramLayout(layers: Layer[]): ParamSlot[] {
   layers.forEach((layer, i) => {
     for (const p of layer.params()) {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}) });
+      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}), ...(p.regularizer ? { regularizer: p.regularizer } : {}) });
       offset += size;
     }
   });
@@ -54,7 +58,8 @@ export interface Plan {
   layers: LayerConfig[];
   inputShape: number[];
   loss: string;
-  metrics: string[];
+  /** Metric names, or configs of metric objects (AUC, Precision...). */
+  metrics: (string | MetricConfig)[];
 }
 
 /** One micro-shard of a batch, gathered into host memory. */
@@ -81,8 +86,8 @@ export interface GradientPart {
 
 export interface ShardStats {
   loss: number;
-  /** [sum, count] per metric, in plan order. */
-  metrics: number[];
+  /** Each metric's accumulators, one metric after another in plan order (see metrics/metric.ts). */
+  metrics: Float64Array;
 }
 
 export class Network {
@@ -91,6 +96,8 @@ export class Network {
   readonly paramCount: number;
   readonly loss: Loss;
   readonly metrics: Metric[];
+  /** Float64 accumulators of all the metrics of a shard. */
+  readonly metricsWidth: number;
   readonly outputCols: number;
   readonly inputCols: number;
   /** Whether the last layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
@@ -101,6 +108,8 @@ export class Network {
   readonly syncWidth: number;
   /** The weights kept as moving averages (BatchNormalization's moving statistics), which the optimizer skips. */
   readonly movingAverages: ParamSlot[];
+  /** The weights with a penalty (regularizers.ts): its value joins the loss, its gradient the summed gradient. */
+  readonly regularized: RegularizedSlot[];
   /** Index of the first layer that holds weights: no input gradient is needed at or before it. */
   private readonly firstParamLayer: number;
   /** Per layer, the slots of its weights. */
@@ -128,11 +137,15 @@ export class Network {
     this.paramCount = this.slots.reduce((n, s) => n + s.size, 0);
     this.syncWidth = Math.max(0, ...this.layers.map((l) => l.batchSyncWidth()));
     this.movingAverages = this.slots.filter((s) => s.movingAverage);
+    this.regularized = this.slots.flatMap((s) => (s.regularizer ? [{ offset: s.offset, size: s.size, regularizer: s.regularizer }] : []));
     this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
     this.loss = getLoss(plan.loss);
-    this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
+    this.metrics = getMetrics(plan.metrics, this.loss, this.outputCols);
+    this.metricsWidth = metricsWidth(this.metrics);
     const last = this.layers[this.layers.length - 1];
     this.fusedOutput = this.loss.fusedActivation !== undefined && last.outputActivation === this.loss.fusedActivation && shape.length === 1;
+    // The fused path never materialises the last layer's activated output, which its penalty would need.
+    if (this.fusedOutput && last.activityRegularizer) throw new Error(`Layer '${last.name}' (${last.className}): an activityRegularizer on the output layer of a ${this.loss.name} model is not supported; put it on a hidden layer`);
   }
 
   /** Weights of the current step, one set per layer (see `loadWeights`). */
@@ -178,15 +191,32 @@ export class Network {
   /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
   private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], batch?: BatchSync) {
     const caches: unknown[] = [];
+    const outs: T[] = [];
     let h = x;
     this.layers.forEach((layer, i) => {
       const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1, batch, hooks: this.hooks };
       const r = timed(`${layer.className} forward`, () => layer.forward(h, this.loaded()[i], ctx));
       caches.push(r.cache);
+      outs.push(r.y);
       h = r.y;
     });
-    return { out: h, caches };
+    return { out: h, caches, outs };
   }
+
+  /** Adds an activity penalty on output `a` to each part's loss, and its gradient to `dy` (returned anew). */
+  private addActivityPenalty(reg: RegularizerConfig, a: T, dy: T, parts: GradientPart[], stats: ShardStats[], scale: number): T {
+    const av = heapView(a);
+    const cols = av.length / a.shape[0];
+    const g = heapView(dy).slice();
+    parts.forEach((p, j) => {
+      stats[j].loss += penalty(reg, av, p.start * cols, (p.start + p.rows) * cols) / scale;
+      addPenaltyGradient(reg, av, g, p.start * cols, (p.start + p.rows) * cols);
+    });
+    return tf.tensor(g, dy.shape);
+  }
+
+  /** The activity penalties of the last inference pass(es) since `forward` began, summed in layer order. */
+  private activityPenalty = 0;
 
   /** `gradientsOfParts` for a single shard: its gradient goes to `gradOut`. */
   gradients(shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
@@ -217,7 +247,7 @@ export class Network {
     let stats: ShardStats[] = [];
     tf.tidy(() => {
       const x2 = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
-      const { out, caches } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys, batch);
+      const { out, caches, outs } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys, batch);
       const dOut = new Float32Array(rows * C);
       const outHost = heapView(out);
       stats = parts.map((p) =>
@@ -229,6 +259,9 @@ export class Network {
       let dy: T = tf.tensor(dOut, [rows, ...this.outputShape]);
       for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
         const layer = this.layers[i];
+        // Keras adds an activity penalty per batch, undivided: each part adds its rows' share to its loss
+        // (as batch-size-weighted loss, like the rows' losses) and its gradient to dy, row by row.
+        if (layer.activityRegularizer) dy = this.addActivityPenalty(layer.activityRegularizer, outs[i], dy, parts, stats, scale);
         const r = timed(`${layer.className} backward`, () => layer.backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain));
         parts.forEach((p, j) =>
           this.layerSlots[i].forEach((s, k) => {
@@ -242,16 +275,38 @@ export class Network {
     return stats;
   }
 
-  /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
-  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+  /**
+   * Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has
+   * them); fills `dOut` with the scaled loss gradient if given. Targets may carry each row's sample weight as
+   * one more column (see sample-weights.ts): each row's loss, gradient and metric contributions are then
+   * multiplied by it.
+   */
+  score(out: Float32Array, yIn: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+    const C = this.outputCols;
+    const targetCols = this.loss.target === 'sparse' ? 1 : C;
+    const { y, weights } = this.splitter.split(yIn, rows, targetCols);
     // Fused: the loss activates the logits anyway and hands the probabilities to the metrics.
     const fill = this.fusedOutput && !probs && this.metrics.length > 0 ? this.probsScratch(out.length) : null;
-    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput, fill);
+    let loss = 0;
+    if (!weights) loss = this.loss.compute(out, y, rows, C, dOut, scale, this.fusedOutput, fill);
+    else {
+      for (let r = 0; r < rows; r++) {
+        const w = weights[r];
+        const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
+        loss += w * this.loss.compute(row(out, C), row(y, targetCols), 1, C, dOut && row(dOut, C), scale * w, this.fusedOutput, fill && row(fill, C));
+      }
+    }
     const p = probs ?? fill ?? out;
-    const metrics: number[] = [];
-    for (const m of this.metrics) metrics.push(...m.update(p, y, rows, this.outputCols));
+    const metrics = new Float64Array(this.metricsWidth);
+    let at = 0;
+    for (const m of this.metrics) {
+      m.update(p, y, rows, C, metrics.subarray(at, at + m.width), weights);
+      at += m.width;
+    }
     return { loss, metrics };
   }
+
+  private readonly splitter = new WeightSplitter();
 
   private probs = new Float32Array(0);
   /** A reused buffer for a shard's activated outputs (read by the metrics before the next score). */
@@ -286,6 +341,7 @@ export class Network {
     // shrinks: so a pass takes at most `passRows` rows (a convnet's predict with batchSize 1024 grew each
     // worker's memory by about 200 MB). Rows do not affect one another, so the bits are the same.
     const per = this.passRows;
+    this.activityPenalty = 0;
     if (rows <= per) return this.forwardPass(x, rows, logits);
     const out = new Float32Array(rows * this.outputCols);
     for (let r = 0; r < rows; r += per) {
@@ -302,7 +358,13 @@ export class Network {
   }
 
   private forwardPass(x: Float32Array, rows: number, logits: boolean): Float32Array {
-    const out = tf.tidy(() => this.run(this.toSamples(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits && this.fusedOutput).out);
+    const out = tf.tidy(() => {
+      const r = this.run(this.toSamples(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits && this.fusedOutput);
+      this.layers.forEach((l, i) => {
+        if (l.activityRegularizer) this.activityPenalty += penalty(l.activityRegularizer, heapView(r.outs[i]));
+      });
+      return r.out;
+    });
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return data;
@@ -312,6 +374,9 @@ export class Network {
   evaluate(x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
     const raw = this.forward(x, rows, true);
     const out = this.fusedOutput ? this.activateLogits(raw, rows) : raw;
-    return { out, stats: this.score(raw, y, rows, null, 1, out) };
+    const stats = this.score(raw, y, rows, null, 1, out);
+    // A chunk's loss as Keras's evaluate reports it: its rows' losses plus its activity penalties, per row.
+    stats.loss += this.activityPenalty * rows;
+    return { out, stats };
   }
 }

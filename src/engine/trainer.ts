@@ -14,6 +14,9 @@ import { currentSeed } from '../seed.js';
 import { testHooksOf } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
+import { optimizerConfig } from '../optimizers.js';
+import { appendWeights, rowWeights } from '../sample-weights.js';
+import { metricLogs, type Metric } from '../metrics.js';
 import { inference, shareData, targetsFor } from './inference.js';
 import { allocExchangeArea } from './shard-exchange.js';
 
@@ -22,8 +25,12 @@ export interface FitOptions {
   epochs?: number;
   /** Rows per gradient step. Default 32. */
   batchSize?: number;
-  /** Evaluated at the end of each epoch; its logs get the `val_` prefix. */
-  validationData?: [MatrixLike, MatrixLike | Int32Array];
+  /** Evaluated at the end of each epoch; its logs get the `val_` prefix. A third item weights its rows. */
+  validationData?: [MatrixLike, MatrixLike | Int32Array] | [MatrixLike, MatrixLike | Int32Array, ArrayLike<number>];
+  /** One weight per row: its loss and metric terms are multiplied by it (Keras's sample_weight). */
+  sampleWeight?: ArrayLike<number>;
+  /** Weights by class index, { 0: 1, 1: 5 }: each training row is weighted by its class's (Keras's class_weight). */
+  classWeight?: Record<number, number>;
   /** Fraction of the rows, taken from the end before shuffling (as Keras), held out for validation. */
   validationSplit?: number;
   /** Reshuffle the training rows every epoch (keyed by seed and epoch). Default true. */
@@ -41,7 +48,10 @@ export interface FitOptions {
    * workers wait at every step boundary, so an abort seen after step t keeps exactly t + 1 steps.
    */
   signal?: AbortSignal;
-  /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
+  /**
+   * Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never
+   * on workers.
+   */
   microBatchSize?: number;
 }
 
@@ -52,7 +62,7 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-const FIT_OPTIONS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
+const FIT_OPTIONS = ['sampleWeight', 'classWeight', 'epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
 
 export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | Int32Array, options: FitOptions = {}): Promise<History> {
   const calledAt = performance.now();
@@ -84,9 +94,12 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   if (x.rows !== y.rows) throw new Error(`x has ${x.rows} rows but y has ${y.rows}: they must match`);
   let val: { x: Matrix; y: Matrix } | undefined;
   if (o.validationData !== undefined) {
-    if (!Array.isArray(o.validationData) || o.validationData.length !== 2) throw badOption('fit', 'validationData', 'a pair [x, y]', typeof o.validationData);
+    if (!Array.isArray(o.validationData) || (o.validationData.length !== 2 && o.validationData.length !== 3)) throw badOption('fit', 'validationData', 'a pair [x, y] or a triple [x, y, sampleWeight]', typeof o.validationData);
     const vx = model.toMatrixInput(o.validationData[0], 'validationData[0]');
-    const vy = targetsFor(net, o.validationData[1], 'validationData[1]');
+    let vy = targetsFor(net, o.validationData[1], 'validationData[1]');
+    // [x, y, sampleWeight]: the weights travel as one more target column (see sample-weights.ts).
+    const vw = o.validationData.length === 3 ? rowWeights('fit: validationData[2]', vy, net.loss.target === 'sparse', o.validationData[2], undefined) : null;
+    if (vw) vy = appendWeights(vy, vw);
     if (vx.rows !== vy.rows) throw new Error(`validationData: x has ${vx.rows} rows but y has ${vy.rows}: they must match`);
     if (vx.rows === 0) throw new Error('fit: validationData has no rows');
     // Copied once for the whole fit: each epoch's validation then reads the same shared rows.
@@ -101,8 +114,11 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
     }
   }
   if (nTrain === 0) throw new Error(`fit: no training rows (x has ${x.rows} rows${o.validationSplit ? ` and validationSplit=${o.validationSplit} holds them all out` : ''})`);
+  // Weighted rows carry their weight as one more target column; class weights apply to training rows only.
+  const weights = rowWeights('fit', y, net.loss.target === 'sparse', o.sampleWeight, o.classWeight);
+  if (weights && o.classWeight !== undefined) weights.fill(1, nTrain);
   // The caller's arrays as they are now: a copy per call, so a buffer refilled between calls is seen fresh.
-  const data = shareData(x, y);
+  const data = shareData(x, weights ? appendWeights(y, weights) : y);
   if (val === undefined && nTrain < x.rows) {
     const vData: SharedData = { ...data, rows: x.rows - nTrain, x: data.x.subarray(nTrain * data.xCols), y: data.y.subarray(nTrain * data.yCols) };
     val = { x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape), y: new Matrix(vData.y, vData.rows, vData.yCols) };
@@ -113,7 +129,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   const steps = Math.ceil(nTrain / batchSize);
   const shardRows = shardRowsFor(batchSize, o.microBatchSize);
   const maxShards = Math.ceil(batchSize / shardRows);
-  const width = statWidth(plan);
+  const width = statWidth(net);
   // Gradient slots and their sum share the model's memory with the weights, for the SIMD kernels.
   const slotStride = lineAligned(net.paramCount);
   const scratch = scratchF32(buffers, (maxShards + 1) * slotStride);
@@ -151,7 +167,6 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
     }
   };
 
-  const metricNames = plan.metrics;
   let logs: Logs = {};
   // When this call's first step completed (cold start: input checks and copy, pool start-up, first step).
   let firstStepAt: number | undefined;
@@ -173,7 +188,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       const timing = sharedF64(Math.max(1, workers) * Timing.Length);
 
       // Running sums for batch logs, accumulated step by step in shard order.
-      const run = { loss: 0, rows: 0, metrics: new Float64Array(2 * metricNames.length), seen: 0 };
+      const run = { loss: 0, rows: 0, metrics: new Float64Array(net.metricsWidth), seen: 0 };
       let aborted = false;
       const batchEnd = async (s: number) => {
         for (let j = 0; j < maxShards; j++) {
@@ -183,7 +198,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
         }
         run.rows += Math.min(batchSize, nTrain - s * batchSize);
         run.seen = s + 1;
-        const batchLogs = epochLogs(run, metricNames, net.metrics);
+        const batchLogs = epochLogs(run, net.metrics);
         await call((cb) => cb.onBatchEnd(s, batchLogs));
       };
       // Fast path: the callbacks trail the workers (only the progress bar has batch hooks here).
@@ -213,7 +228,7 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       await executor.trainEpoch(
         {
           plan,
-          optimizer: { ...optimizer.getConfig(), learningRate: optimizer.learningRate },
+          optimizer: optimizerConfig(optimizer),
           buffers,
           slots,
           slotStride,
@@ -242,9 +257,9 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
       if (aborted || signal?.aborted) throw abortError(signal!);
       const done = Atomics.load(control, Ctrl.StepsDone);
       await observe(done);
-      logs = epochLogs(run, metricNames, net.metrics);
+      logs = epochLogs(run, net.metrics);
       if (val) {
-        const v = await inference(model, val.x, val.y, { batchSize, workers });
+        const v = await inference(model, val.x, val.y, { batchSize, workers, __checkedTargets: true });
         for (const [k, value] of Object.entries(v.logs!)) logs[`val_${k}`] = value;
       }
       const active = Math.max(1, Math.min(workers, maxShards));
@@ -273,10 +288,10 @@ export async function fit(model: Sequential, xIn: MatrixLike, yIn: MatrixLike | 
   return history;
 }
 
-/** Keras's epoch logs: the loss and each metric, averaged over the rows seen. */
-function epochLogs(run: { loss: number; rows: number; metrics: Float64Array }, names: string[], metrics: { finish(s: number, c: number): number }[]): Logs {
+/** Keras's epoch logs: the loss averaged over the rows seen, and each metric from its accumulators so far. */
+function epochLogs(run: { loss: number; rows: number; metrics: Float64Array }, metrics: Metric[]): Logs {
   const logs: Logs = { loss: run.rows ? run.loss / run.rows : NaN };
-  names.forEach((name, k) => (logs[name] = metrics[k].finish(run.metrics[2 * k], run.metrics[2 * k + 1])));
+  metricLogs(metrics, run.metrics, logs);
   return logs;
 }
 

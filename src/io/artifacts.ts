@@ -8,7 +8,10 @@
  * Loading checks everything before it returns: it gives back the whole model or throws.
  *
  * @example
- * await saveArtifacts('out/hitters', { modelTopology: toModelTopology('hitters', configs), weights: model.getWeights() });
+ * await saveArtifacts('out/hitters', {
+ *   modelTopology: toModelTopology('hitters', configs),
+ *   weights: model.getWeights(),
+ * });
  * const { modelTopology, weights } = await loadArtifacts('out/hitters');
  */
 import { randomBytes } from 'node:crypto';
@@ -65,7 +68,7 @@ async function readOrExplain(file: string, missing: string): Promise<Uint8Array>
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? missing : `Cannot read '${file}': ${(err as Error).message}`);
+    throw new Error(code === 'ENOENT' ? missing : `Cannot read '${file}': ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -8,7 +8,10 @@
 export const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'gelu', 'swish'] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
-/** A Keras snake_case name (`'glorot_uniform'`) or a class with its options (`{ className: 'RandomNormal', config: { stddev: 0.1 } }`). */
+/**
+ * A Keras snake_case name (`'glorot_uniform'`) or a class with its options
+ * (`{ className: 'RandomNormal', config: { stddev: 0.1 } }`).
+ */
 export type InitializerSpec = string | { className: string; config?: Record<string, unknown> };
 
 /**

@@ -69,7 +69,7 @@ export function parseModelJson(bytes: Uint8Array, file: string): JsonObject {
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   if (!isObject(json)) throw new Error(`${file} must hold a JSON object. Received: ${quote(json)}`);
   if (json.format !== undefined && json.format !== 'layers-model') {

@@ -28,9 +28,14 @@ export interface OptionSpec {
 
 /** How the layer reads and writes its entry in a TensorFlow.js layers `model.json` (Keras's snake_case config). */
 export interface KerasCodec {
-  /** The Keras config fields this layer reads besides the common ones (name, trainable, dtype...); any other is an error. */
+  /**
+   * The Keras config fields this layer reads besides the common ones (name, trainable, dtype...); any other is an
+   * error.
+   */
   fields: readonly string[];
-  /** lockstep config (with the descriptor's defaults filled in) → the layer's own Keras fields, in the order written. */
+  /**
+   * lockstep config (with the descriptor's defaults filled in) → the layer's own Keras fields, in the order written.
+   */
   toKeras(layer: LayerConfig, where: string): JsonObject;
   /** Keras config → lockstep options (camelCase, no className or name); throws naming `where` and the field. */
   fromKeras(config: JsonObject, where: string): Record<string, unknown>;

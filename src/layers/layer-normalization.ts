@@ -45,7 +45,10 @@ export class LayerNormalization extends Layer {
   readonly scale: boolean;
   readonly betaInitializer: InitializerConfig;
   readonly gammaInitializer: InitializerConfig;
-  /** The normalized axes of a batch (0 is the rows), sorted; the others with the rows; the weights' broadcast shape and own shape. */
+  /**
+   * The normalized axes of a batch (0 is the rows), sorted; the others with the rows; the weights' broadcast shape and
+   * own shape.
+   */
   private axes?: { normalized: number[]; reduced: number[]; broadcast: number[]; param: number[] };
 
   constructor(options: LayerNormalizationOptions = {}) {

@@ -1,7 +1,8 @@
 /**
  * The elementwise ops of a training step without tfjs's op wrappers: Dropout's x * mask and the derivatives
  * of relu, tanh and sigmoid, each one pass of a SIMD kernel (kernels/elementwise.wat) over tensors in
- * tfjs-wasm's memory; and the bias gradients' column sums (kernels/column-sums.wat), read in place. Through tfjs, tanh's derivative is three ops (square, sub, mul) and relu's two, each
+ * tfjs-wasm's memory; and the bias gradients' column sums (kernels/column-sums.wat), read in place. Through tfjs,
+ * tanh's derivative is three ops (square, sub, mul) and relu's two, each
  * with its own output tensor and about 5 µs of engine dispatch; the MNIST MLP's step made nine such calls
  * per worker. The arithmetic is the ops' own, in their order, so the bits are the same: `directElementwise()`
  * checks that once per thread, on values that include NaNs, infinities, zeros of both signs and subnormals,

@@ -12,7 +12,10 @@ import { checkSameLength, type Classes, type ClassesLike, toClasses } from './cl
 import { el, figureFormat, INK, svgOpen, textWidth, writeFigure } from './svg.js';
 
 export interface ConfusionMatrixOptions {
-  /** The number of classes. Default: classNames.length, else the class count of a matrix input, else the largest index + 1. */
+  /**
+   * The number of classes. Default: classNames.length, else the class count of a matrix input, else the largest
+   * index + 1.
+   */
   numClasses?: number;
 }
 

@@ -129,7 +129,7 @@ function toBytes(s: ImageStack, i: number, o: Checked): Uint8Array {
   let [lo, hi] = o.range === 'auto' ? [Infinity, -Infinity] : o.range;
   if (o.range === 'auto') {
     for (let j = start; j < start + size; j++) [lo, hi] = [Math.min(lo, s.data[j]), Math.max(hi, s.data[j])];
-    if (lo === hi) [lo, hi] = [lo - 1, hi]; // a flat image draws white, not as NaN
+    if (lo === hi) lo -= 1; // a flat image draws white, not as NaN
   }
   const flip = o.cmap === 'gray_r' && s.channels === 1;
   const out = new Uint8Array(size);

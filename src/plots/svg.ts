@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 
 export const INK = '#262626';
-export const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
 /** The opening tag of a figure (white background included), in the fonts the PNG renderer is given. */
 export function svgOpen(width: number, height: number): string {
@@ -25,7 +25,9 @@ export function figureFormat(owner: string, file: unknown): 'svg' | 'png' {
   return ext === '.svg' ? 'svg' : 'png';
 }
 
-/** Writes `svg` to `file` (checked by figureFormat), as PNG at `scale` pixels per unit for .png. Creates the directory. */
+/**
+ * Writes `svg` to `file` (checked by figureFormat), as PNG at `scale` pixels per unit for .png. Creates the directory.
+ */
 export async function writeFigure(owner: string, file: string, svg: string, scale: number): Promise<void> {
   const format = figureFormat(owner, file);
   const bytes = format === 'svg' ? svg : await renderPng(owner, svg, scale);
@@ -34,13 +36,15 @@ export async function writeFigure(owner: string, file: string, svg: string, scal
 }
 
 /** The SVG rendered by resvg, with the same fonts as every other figure. */
-export async function renderPng(owner: string, svg: string, scale: number): Promise<Uint8Array> {
+async function renderPng(owner: string, svg: string, scale: number): Promise<Uint8Array> {
   let resvg: typeof import('@resvg/resvg-js');
   try {
     resvg = await import('@resvg/resvg-js');
   } catch (err) {
     const cause = (err as Error).message;
-    throw new Error(`${owner}: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`);
+    throw new Error(`${owner}: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`, {
+      cause: err,
+    });
   }
   const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' };
   return new resvg.Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font }).render().asPng();
@@ -55,7 +59,10 @@ export function el(tag: string, attrs: Record<string, string | number>, text?: s
 export const r = (v: number) => Math.round(v * 100) / 100;
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Width of `text` in DejaVu Sans at `size` px, roughly (its glyphs average about 0.56 em in mixed text), for laying out titles. */
+/**
+ * Width of `text` in DejaVu Sans at `size` px, roughly (its glyphs average about 0.56 em in mixed text), for laying out
+ * titles.
+ */
 export function textWidth(text: string, size: number): number {
   return text.length * 0.56 * size;
 }

@@ -87,7 +87,7 @@ export async function checkReachable(address: QueueAddress): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`cannot reach Redis at ${address.display}: ${(cause ?? (err as Error)).message} (is redis-server running there, and reachable from this machine?)`);
+    throw new Error(`cannot reach Redis at ${address.display}: ${(cause ?? (err as Error)).message} (is redis-server running there, and reachable from this machine?)`, { cause: err });
   } finally {
     probe.disconnect();
   }

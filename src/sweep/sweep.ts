@@ -164,7 +164,10 @@ function describeLocal(d: { workers?: number; concurrency: number }): string {
   return d.concurrency === 1 ? `here, one job at a time on ${threads}` : `here, ${d.concurrency} jobs at a time, each on ${threads}`;
 }
 
-/** Trains `jobs` again (here, or on the queue under ids `<sweep id>.<id>.recheck`) and records whether the weights match. */
+/**
+ * Trains `jobs` again (here, or on the queue under ids `<sweep id>.<id>.recheck`) and records whether the weights
+ * match.
+ */
 async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<typeof parseQueueUrl> | undefined, sweepId: string, out: (line: string) => void): Promise<void> {
   out(`Re-running ${jobs.length} job${jobs.length === 1 ? '' : 's'} to check their weights come out the same`);
   const compare = async (r: JobResult) => {

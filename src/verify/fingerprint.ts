@@ -4,8 +4,12 @@
  * the same bits; comparing a fingerprint saved on another machine tells whether lockstep reproduces there.
  *
  * ```ts
- * const fp = fingerprint({ config: { layers: model.layerConfigs(), fit: { epochs: 2, seed: 13 } }, weights: model.getWeights() });
- * // { lockstep: '0.1.0', tfjs: '4.22.0', node: 'v20.20.2', arch: 'x64', configHash: '9f2c…', weightsHash: '41d0…', tensors: {...} }
+ * const fp = fingerprint({
+ *   config: { layers: model.layerConfigs(), fit: { epochs: 2, seed: 13 } },
+ *   weights: model.getWeights(),
+ * });
+ * // { lockstep: '0.1.0', tfjs: '4.22.0', node: 'v20.20.2', arch: 'x64',
+ * //   configHash: '9f2c…', weightsHash: '41d0…', tensors: {...} }
  * ```
  */
 import { createHash } from 'node:crypto';

@@ -39,7 +39,10 @@ export interface VerifyOptions {
   epochs?: number;
   /** Default 32. */
   batchSize?: number;
-  /** Anything else `fit` takes (seed, microBatchSize, validationSplit, callbacks...); not epochs, batchSize, workers or verbose. */
+  /**
+   * Anything else `fit` takes (seed, microBatchSize, validationSplit, callbacks...); not epochs, batchSize, workers or
+   * verbose.
+   */
   fit?: Omit<FitOptions, 'epochs' | 'batchSize' | 'workers' | 'verbose'>;
 }
 const OPTION_KEYS = ['workers', 'epochs', 'batchSize', 'fit'];

@@ -42,7 +42,7 @@ export const activationArb = fc.constantFrom(...ACTIVATIONS);
 export const rateArb = fc.integer({ min: 1, max: 6 }).map((i) => i / 10);
 
 /** Output activations per loss: any for regression; for cross-entropy, the fused one and some that stay positive. */
-export function outputActivations(loss: LossName): ActivationName[] {
+function outputActivations(loss: LossName): ActivationName[] {
   if (loss === 'binary_crossentropy') return ['sigmoid', 'softmax', 'softplus'];
   if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy') return ['softmax', 'sigmoid', 'softplus'];
   return [...ACTIVATIONS];
@@ -85,8 +85,10 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
 const NORMALISING = new Set<LossName>(['categorical_crossentropy', 'sparse_categorical_crossentropy']);
 const LOSS_LIST: LossName[] = ['mean_squared_error', 'mean_absolute_error', 'huber', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy'];
 
-/** Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse. */
-export function targetArb(loss: LossName, rows: number, cols: number): fc.Arbitrary<number[]> {
+/**
+ * Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse.
+ */
+function targetArb(loss: LossName, rows: number, cols: number): fc.Arbitrary<number[]> {
   if (loss === 'sparse_categorical_crossentropy') return fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows });
   const v = loss === 'binary_crossentropy' || loss === 'categorical_crossentropy' ? gridUnit() : gridValue(2);
   return fc.array(v, { minLength: rows * cols, maxLength: rows * cols });
@@ -123,7 +125,9 @@ export function caseArb(specArb: fc.Arbitrary<ModelSpec>, rowsArb = fc.integer({
   );
 }
 
-/** A compact description for failure messages: `8 -> dense(3, relu) -> dropout(0.2) -> dense(1, linear) | mse, 2 rows`. */
+/**
+ * A compact description for failure messages: `8 -> dense(3, relu) -> dropout(0.2) -> dense(1, linear) | mse, 2 rows`.
+ */
 export function describe(c: Pick<Case, 'spec' | 'rows'>): string {
   const parts = c.spec.layers.map((l) => (l.kind === 'dense' ? `dense(${l.units}, ${l.activation}${l.useBias ? '' : ', no bias'})` : `dropout(${l.rate})`));
   return `${c.spec.inputCols} -> ${parts.join(' -> ')} | ${c.spec.loss}${isFused(c.spec) ? ' (fused)' : ''}, ${c.rows} rows`;
@@ -226,7 +230,7 @@ export const KINK_MARGIN = 1e-4;
  * Near a pole of log p or log(1 - p) the gradient divides by the distance, so float32's rounding of p is a
  * relative error of c 2^-24 scale / distance in it; 2e-3 keeps that below ~3e-5 c, well inside RTOL (1e-3).
  */
-export const POLE_MARGIN = 2e-3;
+const POLE_MARGIN = 2e-3;
 
 export interface Numeric {
   grad: Float64Array;

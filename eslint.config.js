@@ -1,0 +1,44 @@
+// ESLint: typescript-eslint's recommended rules, unused code as errors, and a line length.
+// Prettier formats (npm run format); ESLint checks what a formatter cannot (npm run lint runs both).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Node's globals, for the .mjs scripts (TypeScript itself checks names in .ts files).
+const nodeGlobals = Object.fromEntries(
+  [
+    'process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+    'setImmediate', 'queueMicrotask', 'performance', 'TextDecoder', 'TextEncoder', 'WebAssembly',
+    'SharedArrayBuffer', 'Atomics', 'structuredClone', 'AbortController', 'AbortSignal', 'fetch', 'globalThis',
+  ].map((name) => [name, 'readonly']),
+);
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/kernels/*-wasm.ts', 'bench/results/**', 'out/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.mjs', '**/*.js'],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
+      // Comments count; long strings, template literals, URLs and regexes (which cannot be wrapped) do not.
+      'max-len': [
+        'error',
+        {
+          code: 120,
+          ignoreUrls: true,
+          ignoreStrings: true,
+          ignoreTemplateLiterals: true,
+          ignoreRegExpLiterals: true,
+          ignoreComments: false,
+        },
+      ],
+      // Off: every control character in a regex here is deliberate, stripping or refusing terminal escapes in
+      // untrusted text (sweep job and result checks) and matching them in terminal output (live lines, tests).
+      'no-control-regex': 'off',
+    },
+  },
+);
