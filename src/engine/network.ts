@@ -47,12 +47,82 @@ export function paramLayout(layers: Layer[]): ParamSlot[] {
   return slots;
 }
 
-/** Everything a thread needs to rebuild the model: plain JSON, sent to workers. */
-export interface Plan {
-  layers: LayerConfig[];
-  inputShape: number[];
+/**
+ * A graph of layer calls: the model's inputs, then nodes in topological order. Tensors are numbered: input i
+ * is tensor i, node k's output is tensor inputs.length + k. Each input's values lie side by side in a row of
+ * x, in input order; each output's targets side by side in a row of y.
+ */
+export interface GraphPlan {
+  inputs: { name: string; shape: number[] }[];
+  /** `layer`: index into Plan.layers (a layer called at two nodes shares its weights); `inbound`: tensor ids. */
+  nodes: { layer: number; inbound: number[] }[];
+  /** The tensor id of each output, in output order. */
+  outputs: number[];
+}
+
+/** The loss and metrics of one output (several outputs: see Plan.heads). */
+export interface HeadPlan {
+  name: string;
   loss: string;
   metrics: string[];
+  weight: number;
+}
+
+/** Everything a thread needs to rebuild the model: plain JSON, sent to workers. */
+export interface Plan {
+  /** The layers with their weights, in weight order. */
+  layers: LayerConfig[];
+  /** A chain: `layers` in order, on one input of this shape (when `graph` is absent). */
+  inputShape?: number[];
+  graph?: GraphPlan;
+  /** The loss and metrics of a model with one output. */
+  loss: string;
+  metrics: string[];
+  /** One per output when the model has several (then `loss` and `metrics` are unused). */
+  heads?: HeadPlan[];
+}
+
+/** One call of a layer in the built graph. */
+interface Node {
+  layer: Layer;
+  layerIndex: number;
+  inbound: number[];
+  out: number;
+}
+
+/** An output with its loss and metrics, and where its values and targets lie in a row. */
+export interface Head {
+  name: string;
+  loss: Loss;
+  metrics: Metric[];
+  metricNames: string[];
+  weight: number;
+  tensor: number;
+  shape: number[];
+  cols: number;
+  /** Its first column among the outputs, and among the targets. */
+  outOffset: number;
+  yOffset: number;
+  yCols: number;
+  /** Its layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
+  fused: boolean;
+}
+
+/** The graph a plan describes: a chain when it has no graph. */
+function graphOf(plan: Plan): GraphPlan {
+  if (plan.graph) return plan.graph;
+  if (!plan.inputShape) throw new Error('lockstep internal: a plan needs a graph or an input shape');
+  return {
+    inputs: [{ name: 'input_layer', shape: plan.inputShape }],
+    nodes: plan.layers.map((_, i) => ({ layer: i, inbound: [i] })),
+    outputs: [plan.layers.length],
+  };
+}
+
+/** Float64 values per step and shard in the stats: the loss, each output's loss (several outputs), [sum, count] per metric. */
+export function statWidthOf(plan: Plan): number {
+  if (!plan.heads) return 1 + 2 * plan.metrics.length;
+  return 1 + plan.heads.length + 2 * plan.heads.reduce((n, h) => n + h.metrics.length, 0);
 }
 
 /** One micro-shard of a batch, gathered into host memory. */
@@ -85,45 +155,122 @@ export interface ShardStats {
 
 export class Network {
   readonly layers: Layer[];
+  /** The layer calls in topological order; node k's output is tensor `inputs.length + k`. */
+  readonly nodes: Node[];
+  /** The model's inputs, with their columns in a row of x. */
+  readonly inputs: { name: string; shape: number[]; cols: number; offset: number }[];
+  readonly heads: Head[];
   readonly slots: ParamSlot[];
   readonly paramCount: number;
+  /** Values per row of x (every input's), of the outputs, and of the targets. */
+  readonly inputCols: number;
+  readonly outputCols: number;
+  readonly targetCols: number;
+  /** The first output's loss, metrics and shape (the only ones of a model with one output). */
   readonly loss: Loss;
   readonly metrics: Metric[];
-  readonly outputCols: number;
-  readonly inputCols: number;
-  /** Whether the last layer's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
-  readonly fusedOutput: boolean;
-  /** The shape of one output sample (outputCols values). */
   readonly outputShape: number[];
+  /** Whether the first output's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
+  readonly fusedOutput: boolean;
   /** Float64s per shard of the largest batch-statistics exchange a layer makes (0: none does). */
   readonly syncWidth: number;
   /** The weights kept as moving averages (BatchNormalization's moving statistics), which the optimizer skips. */
   readonly movingAverages: ParamSlot[];
-  /** Index of the first layer that holds weights: no input gradient is needed at or before it. */
-  private readonly firstParamLayer: number;
-  /** Per layer, the slots of its weights. */
+  /** A node reading the only input takes the rows transposed, built while gathering (see `wantsInputTransposed`). */
+  readonly wantsInputTransposed: boolean;
+  /** Per tensor: a gradient flows to it (a layer with weights produced it or something before it). */
+  private readonly needsGrad: boolean[];
+  /** Per layer, the slots of its weights; whether its output is fused logits; whether a call of it needs dx. */
   private readonly layerSlots: ParamSlot[][];
+  private readonly layerLogits: boolean[];
+  private readonly layerNeedsDx: boolean[];
 
   constructor(readonly plan: Plan) {
+    const graph = graphOf(plan);
     this.layers = plan.layers.map(layerFromConfig);
-    let shape = plan.inputShape;
-    for (const layer of this.layers) {
-      layer.build(shape);
-      shape = layer.outputShape!;
-    }
-    this.outputShape = shape;
-    this.outputCols = sizeOf(shape);
-    this.inputCols = sizeOf(plan.inputShape);
+    let offset = 0;
+    this.inputs = graph.inputs.map(({ name, shape }) => {
+      const cols = sizeOf(shape);
+      offset += cols;
+      return { name, shape, cols, offset: offset - cols };
+    });
+    this.inputCols = offset;
+    const shapes: number[][] = graph.inputs.map((i) => i.shape);
+    const first = graph.inputs.length;
+    this.nodes = graph.nodes.map((n, k) => {
+      const layer = this.layers[n.layer];
+      if (!layer || n.inbound.length === 0 || n.inbound.some((t) => !Number.isInteger(t) || t < 0 || t >= first + k)) {
+        throw new Error(`lockstep internal: plan node ${k} refers to a layer or tensor that does not precede it`);
+      }
+      layer.buildCall(n.inbound.map((t) => shapes[t]));
+      shapes.push(layer.outputShape!);
+      return { layer, layerIndex: n.layer, inbound: n.inbound, out: first + k };
+    });
     this.slots = paramLayout(this.layers);
     this.layerSlots = this.layers.map((_, i) => this.slots.filter((s) => s.layer === i));
     this.paramCount = this.slots.reduce((n, s) => n + s.size, 0);
     this.syncWidth = Math.max(0, ...this.layers.map((l) => l.batchSyncWidth()));
     this.movingAverages = this.slots.filter((s) => s.movingAverage);
-    this.firstParamLayer = this.layerSlots.findIndex((s) => s.length > 0);
-    this.loss = getLoss(plan.loss);
-    this.metrics = plan.metrics.map((m) => getMetric(m, this.loss, this.outputCols));
-    const last = this.layers[this.layers.length - 1];
-    this.fusedOutput = this.loss.fusedActivation !== undefined && last.outputActivation === this.loss.fusedActivation && shape.length === 1;
+    this.needsGrad = shapes.map(() => false);
+    for (const node of this.nodes) {
+      this.needsGrad[node.out] = this.layerSlots[node.layerIndex].length > 0 || node.inbound.some((t) => this.needsGrad[t]);
+    }
+    this.layerNeedsDx = this.layers.map((_, i) => this.nodes.some((n) => n.layerIndex === i && n.inbound.some((t) => this.needsGrad[t])));
+    this.heads = this.buildHeads(plan, graph, shapes);
+    this.layerLogits = this.layers.map((_, i) => this.heads.some((h) => h.fused && this.nodes[h.tensor - first].layerIndex === i));
+    this.outputCols = this.heads.reduce((n, h) => n + h.cols, 0);
+    this.targetCols = this.heads.reduce((n, h) => n + h.yCols, 0);
+    [{ loss: this.loss, metrics: this.metrics, shape: this.outputShape, fused: this.fusedOutput }] = this.heads;
+    this.wantsInputTransposed = this.inputs.length === 1 && this.nodes.some((n) => n.inbound[0] === 0 && n.inbound.length === 1 && n.layer.wantsInputTransposed);
+  }
+
+  private buildHeads(plan: Plan, graph: GraphPlan, shapes: number[][]): Head[] {
+    const specs = plan.heads ?? [{ name: '', loss: plan.loss, metrics: plan.metrics, weight: 1 }];
+    if (specs.length !== graph.outputs.length) throw new Error(`lockstep internal: the plan has ${graph.outputs.length} outputs but ${specs.length} losses`);
+    const first = graph.inputs.length;
+    let outOffset = 0;
+    let yOffset = 0;
+    return specs.map((spec, k) => {
+      const tensor = graph.outputs[k];
+      if (!(tensor >= first && tensor < shapes.length)) throw new Error(`lockstep internal: output ${k} is not a node's output`);
+      const shape = shapes[tensor];
+      const cols = sizeOf(shape);
+      const loss = getLoss(spec.loss);
+      const producer = this.nodes[tensor - first];
+      // The loss takes over the activation only where nothing else reads the output and the layer is called once.
+      const alone = !this.nodes.some((n) => n.inbound.includes(tensor)) && this.nodes.filter((n) => n.layerIndex === producer.layerIndex).length === 1 && graph.outputs.filter((t) => t === tensor).length === 1;
+      const fused = loss.fusedActivation !== undefined && producer.layer.outputActivation === loss.fusedActivation && shape.length === 1 && alone;
+      const yCols = loss.target === 'sparse' ? 1 : cols;
+      const metrics = spec.metrics.map((m) => getMetric(m, loss, cols));
+      const metricNames = plan.heads ? metrics.map((m) => `${spec.name}_${m.name}`) : [...spec.metrics];
+      const head: Head = { name: spec.name, loss, metrics, metricNames, weight: spec.weight, tensor, shape, cols, outOffset, yOffset, yCols, fused };
+      outOffset += cols;
+      yOffset += yCols;
+      return head;
+    });
+  }
+
+  /** The keys of Keras's logs, in stats order: loss, each output's loss (several outputs), the metrics. */
+  logNames(): string[] {
+    const several = this.plan.heads !== undefined;
+    return ['loss', ...(several ? this.heads.map((h) => `${h.name}_loss`) : []), ...this.heads.flatMap((h) => h.metricNames)];
+  }
+
+  /** Keras's logs from stats summed over `rows` rows (laid out as `statWidthOf` says). */
+  logsOf(sums: Float64Array | number[], rows: number, names = this.logNames()): Record<string, number> {
+    const logs: Record<string, number> = { loss: rows ? sums[0] / rows : NaN };
+    let at = 1;
+    if (this.plan.heads) for (const h of this.heads) logs[`${h.name}_loss`] = rows ? sums[at++] / rows : NaN;
+    const losses = at;
+    let k = 0;
+    for (const h of this.heads) {
+      for (const m of h.metrics) {
+        logs[names[losses + k]] = m.finish(sums[at], sums[at + 1]);
+        at += 2;
+        k++;
+      }
+    }
+    return logs;
   }
 
   /** Weights of the current step, one set per layer (see `loadWeights`). */
@@ -135,11 +282,10 @@ export class Network {
    */
   loadWeights(params: Float32Array): void {
     this.releaseWeights();
-    const last = this.layers.length - 1;
     this.weights = this.layers.map((layer, i) =>
       layer.stageWeights(
         this.layerSlots[i].map((s) => params.subarray(s.offset, s.offset + s.size)),
-        { logits: this.fusedOutput && i === last, needDx: i > this.firstParamLayer },
+        { logits: this.layerLogits[i], needDx: this.layerNeedsDx[i] },
       ),
     );
   }
@@ -161,22 +307,25 @@ export class Network {
     return this.weights;
   }
 
-  /** Rows of flat samples as a batch of the input's shape (a reshape: no copy). */
-  private toSamples(x: tf.Tensor2D, rows: number): T {
-    return this.plan.inputShape.length === 1 ? x : tf.reshape(x, [rows, ...this.plan.inputShape]);
+  /** Rows of x as one batch per input, each of its own shape (the only input's: a reshape, no copy). */
+  private inputTensors(x: tf.Tensor2D, rows: number): T[] {
+    const samples = (t: tf.Tensor2D, shape: number[]): T => (shape.length === 1 ? t : tf.reshape(t, [rows, ...shape]));
+    if (this.inputs.length === 1) return [samples(x, this.inputs[0].shape)];
+    return this.inputs.map((i) => samples(tf.slice(x, [0, i.offset], [rows, i.cols]), i.shape));
   }
 
-  /** Runs the stack; `logits` stops before the last activation when it is fused into the loss. */
-  private run(x: T, training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], batch?: BatchSync) {
+  /** Runs the nodes in order; `logits` stops fused outputs before their activation. Returns every tensor. */
+  private run(inputs: T[], training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], batch?: BatchSync) {
     const caches: unknown[] = [];
-    let h = x;
-    this.layers.forEach((layer, i) => {
-      const ctx = { training, dropoutKey: dropoutKeys?.[i], sampleIndices: shard?.sampleIndices, logits: logits && i === this.layers.length - 1, batch };
-      const r = timed(`${layer.className} forward`, () => layer.forward(h, this.loaded()[i], ctx));
+    const values: T[] = [...inputs];
+    const w = this.loaded();
+    this.nodes.forEach((node, k) => {
+      const ctx = { training, dropoutKey: dropoutKeys?.[k], sampleIndices: shard?.sampleIndices, logits: logits && this.layerLogits[node.layerIndex], batch };
+      const r = timed(`${node.layer.className} forward`, () => node.layer.forwardCall(node.inbound.map((t) => values[t]), w[node.layerIndex], ctx));
       caches.push(r.cache);
-      h = r.y;
+      values.push(r.y);
     });
-    return { out: h, caches };
+    return { values, caches };
   }
 
   /** `gradientsOfParts` for a single shard: its gradient goes to `gradOut`. */
@@ -191,6 +340,10 @@ export class Network {
    * by row (the matmul too: XNNPACK's result for a row does not depend on the other rows), so a part's values
    * are the same bits as if it ran alone. Only the weight gradients, sums over rows, are taken per part.
    *
+   * Backward runs the nodes in reverse. A tensor read by several nodes gets the sum of their gradients, and a
+   * layer called at several nodes the sum of its calls' weight gradients, both in a fixed order (the loss's
+   * gradient first, then the nodes from the last back), so the bits never depend on the worker count.
+   *
    * Layers with statistics over the whole batch (BatchNormalization) get them through `exchange`: the
    * training step's, spanning every worker's shards; without one, `parts` are taken to be the whole batch.
    */
@@ -203,34 +356,90 @@ export class Network {
     }
     const { rows } = input;
     const F = this.inputCols;
-    const C = this.outputCols;
-    const yCols = input.y.length / rows;
     let stats: ShardStats[] = [];
     tf.tidy(() => {
       const x2 = input.x instanceof Float32Array ? tf.tensor2d(input.x.subarray(0, rows * F), [rows, F]) : input.x;
-      const { out, caches } = this.run(this.toSamples(x2, rows), true, this.fusedOutput, input, dropoutKeys, batch);
-      const dOut = new Float32Array(rows * C);
-      const outHost = heapView(out);
-      stats = parts.map((p) =>
-        this.score(outHost.subarray(p.start * C, (p.start + p.rows) * C), input.y.subarray(p.start * yCols, (p.start + p.rows) * yCols), p.rows, dOut.subarray(p.start * C, (p.start + p.rows) * C), scale),
-      );
+      const { values, caches } = this.run(this.inputTensors(x2, rows), true, true, input, dropoutKeys, batch);
+      const dOuts = this.heads.map((h) => new Float32Array(rows * h.cols));
+      const outs = this.heads.map((h) => heapView(values[h.tensor]));
+      stats = parts.map((p) => this.scoreRows(outs, input.y, p.start, p.rows, dOuts, scale));
       const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
-      // Only a first layer that sees the raw input can use the host-built transposes.
+      // Only a node that reads the raw (only) input can use the host-built transposes.
       const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
-      let dy: T = tf.tensor(dOut, [rows, ...this.outputShape]);
-      for (let i = this.layers.length - 1; i >= this.firstParamLayer; i--) {
-        const layer = this.layers[i];
-        const r = timed(`${layer.className} backward`, () => layer.backward(dy, caches[i], w[i], i > this.firstParamLayer, i === 0 ? first : plain));
+      const grads: T[][] = values.map(() => []);
+      this.heads.forEach((h, k) => grads[h.tensor].push(tf.tensor(dOuts[k], [rows, ...h.shape])));
+      const written = new Set<number>();
+      for (let k = this.nodes.length - 1; k >= 0; k--) {
+        const node = this.nodes[k];
+        const dys = grads[node.out];
+        if (!this.needsGrad[node.out] || dys.length === 0) continue;
+        const dy = dys.reduce((a, b) => tf.add(a, b));
+        const needDx = node.inbound.some((t) => this.needsGrad[t]);
+        const own = node.inbound.length === 1 && node.inbound[0] === 0 && this.inputs.length === 1 ? first : plain;
+        const r = timed(`${node.layer.className} backward`, () => node.layer.backwardCall(dy, caches[k], w[node.layerIndex], needDx, own));
+        const again = written.has(node.layerIndex);
+        written.add(node.layerIndex);
         parts.forEach((p, j) =>
-          this.layerSlots[i].forEach((s, k) => {
-            const g = r.grads[j][k];
-            p.gradOut.set(g instanceof Float32Array ? g : heapView(g), s.offset);
+          this.layerSlots[node.layerIndex].forEach((s, q) => {
+            const g = r.grads[j][q];
+            const v = g instanceof Float32Array ? g : heapView(g);
+            if (!again) p.gradOut.set(v, s.offset);
+            else for (let i = 0; i < s.size; i++) p.gradOut[s.offset + i] += v[i];
           }),
         );
-        if (r.dx) dy = r.dx;
+        node.inbound.forEach((t, q) => {
+          const dx = r.dxs[q];
+          if (dx && this.needsGrad[t]) grads[t].push(dx);
+        });
       }
     });
     return stats;
+  }
+
+  /**
+   * Loss and metric sums of rows [start, start + rows) of every output (logits where fused), from the outputs
+   * of all rows; fills each output's `dOuts` rows with its scaled loss gradient.
+   */
+  private scoreRows(outs: Float32Array[], y: Float32Array, start: number, rows: number, dOuts: Float32Array[], scale: number): ShardStats {
+    if (!this.plan.heads) {
+      const C = this.outputCols;
+      const yCols = this.targetCols;
+      return this.score(outs[0].subarray(start * C, (start + rows) * C), y.subarray(start * yCols, (start + rows) * yCols), rows, dOuts[0].subarray(start * C, (start + rows) * C), scale);
+    }
+    return this.scoreHeads(
+      this.heads.map((h, k) => outs[k].subarray(start * h.cols, (start + rows) * h.cols)),
+      this.targetsOfRows(y, start, rows),
+      rows,
+      dOuts.map((d, k) => d.subarray(start * this.heads[k].cols, (start + rows) * this.heads[k].cols)),
+      scale,
+    );
+  }
+
+  /** Each output's targets of rows [start, start + rows), as rows x yCols blocks. */
+  private targetsOfRows(y: Float32Array, start: number, rows: number): Float32Array[] {
+    const T = this.targetCols;
+    return this.heads.map((h) => {
+      const out = new Float32Array(rows * h.yCols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < h.yCols; c++) out[r * h.yCols + c] = y[(start + r) * T + h.yOffset + c];
+      return out;
+    });
+  }
+
+  /** Several outputs: the weighted sum of their losses, then each one's loss and its metrics (see `statWidthOf`). */
+  private scoreHeads(outs: Float32Array[], ys: Float32Array[], rows: number, dOuts: Float32Array[] | null, scale: number, probs?: (Float32Array | undefined)[]): ShardStats {
+    let total = 0;
+    const losses: number[] = [];
+    const metrics: number[] = [];
+    this.heads.forEach((h, k) => {
+      const given = probs?.[k];
+      const fill = h.fused && !given && h.metrics.length > 0 ? this.probsScratch(outs[k].length) : null;
+      const loss = h.loss.compute(outs[k], ys[k], rows, h.cols, dOuts ? dOuts[k] : null, scale * h.weight, h.fused, fill);
+      total += h.weight * loss;
+      losses.push(loss);
+      const p = given ?? fill ?? outs[k];
+      for (const m of h.metrics) metrics.push(...m.update(p, ys[k], rows, h.cols));
+    });
+    return { loss: total, metrics: [...losses, ...metrics] };
   }
 
   /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
@@ -251,11 +460,11 @@ export class Network {
     return this.probs.subarray(0, n);
   }
 
-  /** Applies the fused output activation on the host (float64, rounded to float32). */
-  activateLogits(z: Float32Array, rows: number): Float32Array {
-    const cols = this.outputCols;
+  /** Applies an output's fused activation on the host (float64, rounded to float32); the first output's by default. */
+  activateLogits(z: Float32Array, rows: number, head: Head = this.heads[0]): Float32Array {
+    const cols = head.cols;
     const p = new Float32Array(z.length);
-    if (this.loss.fusedActivation === 'sigmoid') {
+    if (head.loss.fusedActivation === 'sigmoid') {
       for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + Math.exp(-z[i]));
       return p;
     }
@@ -269,8 +478,8 @@ export class Network {
   }
 
   /**
-   * Inference on `rows` rows with the loaded weights: the model's outputs, or logits when `logits` and the
-   * output is fused. Dropout is off.
+   * Inference on `rows` rows with the loaded weights: the model's outputs side by side in a row (or logits
+   * where `logits` and the output is fused). Dropout is off.
    */
   forward(x: Float32Array, rows: number, logits = false): Float32Array {
     // Every layer's output of a pass lives in tfjs's memory until the pass ends, and that memory never
@@ -288,12 +497,16 @@ export class Network {
 
   /** Rows per inference pass: its layers' outputs within about 32 MiB (at least one row). */
   private get passRows(): number {
-    const floatsPerRow = this.layers.reduce((n, l) => n + sizeOf(l.outputShape!), this.inputCols);
+    const floatsPerRow = this.nodes.reduce((n, node) => n + sizeOf(node.layer.outputShape!), this.inputCols);
     return Math.max(1, Math.floor(PASS_BYTES / (4 * floatsPerRow)));
   }
 
   private forwardPass(x: Float32Array, rows: number, logits: boolean): Float32Array {
-    const out = tf.tidy(() => this.run(this.toSamples(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits && this.fusedOutput).out);
+    const out = tf.tidy(() => {
+      const { values } = this.run(this.inputTensors(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits);
+      if (this.heads.length === 1) return values[this.heads[0].tensor];
+      return tf.concat(this.heads.map((h) => tf.reshape(values[h.tensor], [rows, h.cols])), 1);
+    });
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return data;
@@ -302,7 +515,21 @@ export class Network {
   /** Inference plus loss and metric sums (the fused path scores logits, like training). */
   evaluate(x: Float32Array, y: Float32Array, rows: number): { out: Float32Array; stats: ShardStats } {
     const raw = this.forward(x, rows, true);
-    const out = this.fusedOutput ? this.activateLogits(raw, rows) : raw;
-    return { out, stats: this.score(raw, y, rows, null, 1, out) };
+    if (!this.plan.heads) {
+      const out = this.fusedOutput ? this.activateLogits(raw, rows) : raw;
+      return { out, stats: this.score(raw, y, rows, null, 1, out) };
+    }
+    const C = this.outputCols;
+    const zs = this.heads.map((h) => {
+      const z = new Float32Array(rows * h.cols);
+      for (let r = 0; r < rows; r++) z.set(raw.subarray(r * C + h.outOffset, r * C + h.outOffset + h.cols), r * h.cols);
+      return z;
+    });
+    const probs = this.heads.map((h, k) => (h.fused ? this.activateLogits(zs[k], rows, h) : zs[k]));
+    const out = new Float32Array(rows * C);
+    this.heads.forEach((h, k) => {
+      for (let r = 0; r < rows; r++) out.set(probs[k].subarray(r * h.cols, (r + 1) * h.cols), r * C + h.outOffset);
+    });
+    return { out, stats: this.scoreHeads(zs, this.targetsOfRows(y, 0, rows), rows, null, 1, probs) };
   }
 }

@@ -113,6 +113,12 @@ export interface BackwardResult {
   grads: (T | Float32Array)[][];
 }
 
+/** `backwardCall`'s result: one dL/dx per input of the call (absent when not needed). */
+export interface CallBackwardResult {
+  dxs: (T | undefined)[];
+  grads: (T | Float32Array)[][];
+}
+
 export abstract class Layer {
   abstract readonly className: string;
   name: string;
@@ -183,6 +189,34 @@ export abstract class Layer {
   /** Frees everything the layer holds in tfjs. */
   dispose(): void {
     this.releaseWeights();
+  }
+
+  /**
+   * Builds for one call of the layer on tensors of `shapes` (one per input). A layer of one input takes one
+   * shape; merge layers (Add, Concatenate...) override this to take several and check them.
+   */
+  buildCall(shapes: number[][]): void {
+    if (shapes.length !== 1) throw new Error(`Layer '${this.name}' (${this.className}) takes one input. Received: ${shapes.length} inputs of shapes ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+    this.build(shapes[0]);
+  }
+
+  /** One call's forward pass on its inputs (one tensor, except for merge layers). */
+  forwardCall(xs: T[], w: Weights, ctx: ForwardContext): ForwardResult {
+    return this.forward(xs[0], w, ctx);
+  }
+
+  /** One call's backward pass: a dL/dx per input (see `backward`). */
+  backwardCall(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): CallBackwardResult {
+    const r = this.backward(dy, cache, w, needDx, parts);
+    return { dxs: [r.dx], grads: r.grads };
+  }
+
+  /**
+   * For a layer that reads a model input directly: the first of `rows` samples (`cols` values each) it cannot
+   * take, as a message naming the row (Embedding's indices must be integers in range); undefined when all fit.
+   */
+  checkInputValues(_values: Float32Array, _rows: number, _cols: number): string | undefined {
+    return undefined;
   }
 
   abstract forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult;
