@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, Matrix, type Logs, type Sequential } from '../index.js';
+import { loadModel, Matrix, type Logs, type Model, type Sequential } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, savePreprocessing } from '../data/index.js';
@@ -268,7 +268,7 @@ export function bench(args: string[]): Promise<number> {
   });
 }
 
-async function loadModelDir(dir: string): Promise<Sequential> {
+async function loadModelDir(dir: string): Promise<Model> {
   if (!existsSync(dir)) throw new Error(`no model directory ${dir}`);
   if (!isDirectory(dir)) throw new Error(`${dir} is not a model directory (one holding model.json and weights.bin)`);
   return loadModel(dir);

@@ -85,6 +85,31 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
   return { class_name: layer.className, config };
 }
 
+/** One layer's Keras JSON in a functional model: its input shape, if any, comes from the graph. */
+export function layerToKerasJson(layer: LayerConfigLike, where: string): KerasLayerJson {
+  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
+  if (layer.className === 'InputLayer') {
+    return { class_name: 'InputLayer', config: { batch_input_shape: batchShape(layer.shape, where, 'shape'), dtype: 'float32', sparse: false, name: layer.name } };
+  }
+  const codec = codecFor(layer.className, where);
+  return { class_name: layer.className, config: { ...codec.toKeras(layer, where), name: layer.name, trainable: true, dtype: 'float32' } };
+}
+
+/** One layer of a functional model's JSON → its lockstep config (an InputLayer's shape from its batch shape). */
+export function layerFromKerasJson(entry: unknown, i: number): LayerConfig {
+  if (!isObject(entry) || typeof entry.class_name !== 'string' || !isObject(entry.config)) {
+    throw new Error(`layer ${i}: expected { class_name, config }. Received: ${quote(entry)}`);
+  }
+  const c = entry.config;
+  const where = describe(i, entry.class_name, c.name);
+  if (typeof c.name !== 'string' || c.name === '') throw new Error(`${where}: missing field 'name'`);
+  if (entry.class_name === 'InputLayer') return { className: 'InputLayer', name: c.name, shape: rowShape(c.batch_input_shape ?? c.batch_shape, where) };
+  const codec = codecFor(entry.class_name, where);
+  checkFields(c, codec.fields, where);
+  notSet(c, ['activity_regularizer'], where);
+  return { className: entry.class_name, name: c.name, ...codec.fromKeras(c, where) } as LayerConfig;
+}
+
 /**
  * Keras `modelTopology` (or a whole model.json) → lockstep layer configs, InputLayer first.
  *

@@ -15,6 +15,8 @@ import { BatchNormalization as BatchNormalizationLayer, type BatchNormalizationO
 import { LayerNormalization as LayerNormalizationLayer, type LayerNormalizationOptions } from './layer-normalization.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { own, unknownName } from '../errors.js';
+import { recordCall, SymbolicTensor } from './symbolic-tensor.js';
+export { SymbolicTensor } from './symbolic-tensor.js';
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
 export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer, BatchNormalizationLayer, LayerNormalizationLayer };
@@ -22,7 +24,10 @@ export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 
-export const Input = (options: InputOptions): InputLayer => new InputLayer(options);
+/** Keras's `Input`: a symbolic tensor for `layer.apply` and `new Model({ inputs, outputs })`; `Sequential.add` takes it too. */
+export const Input = (options: InputOptions): SymbolicTensor => recordInput(new InputLayer(options));
+/** The symbolic tensor of an InputLayer (its one call). */
+export const recordInput = (layer: InputLayer): SymbolicTensor => layer.calls[0]?.output ?? recordCall(layer, [], layer.shape, layer.calls);
 export const Dense = (options: DenseOptions): DenseLayer => new DenseLayer(options);
 export const Dropout = (options: DropoutOptions): DropoutLayer => new DropoutLayer(options);
 export const Conv2D = (options: Conv2DOptions): Conv2DLayer => new Conv2DLayer(options);

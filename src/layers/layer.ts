@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
+import { recordCall, SymbolicTensor, type CallNode } from './symbolic-tensor.js';
 
 /** A batch: [rows, ...sample shape]. */
 export type T = tf.Tensor;
@@ -132,6 +133,8 @@ export abstract class Layer {
   readonly wantsInputTransposed: boolean = false;
   /** Tensors made by the default `stageWeights`, freed by `releaseWeights`. */
   private staged: tf.Tensor[] = [];
+  /** The layer's calls on symbolic tensors (`apply`), in order. */
+  readonly calls: CallNode[] = [];
 
   constructor(name: string | undefined) {
     this.name = name ?? '';
@@ -198,6 +201,28 @@ export abstract class Layer {
   buildCall(shapes: number[][]): void {
     if (shapes.length !== 1) throw new Error(`Layer '${this.name}' (${this.className}) takes one input. Received: ${shapes.length} inputs of shapes ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
     this.build(shapes[0]);
+  }
+
+  /**
+   * Calls the layer on symbolic tensors (`layers.Input(...)` or another layer's output): checks and builds
+   * for their shapes and returns the output tensor, for `new Model({ inputs, outputs })`. A merge layer takes
+   * an array. A layer applied twice keeps one set of weights, so its inputs must have the same shapes.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    const who = `Layer '${this.name || this.defaultName}' (${this.className})`;
+    if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
+      throw new TypeError(`${who}.apply expects a symbolic tensor (layers.Input(...) or another layer's output) or an array of them. Received: ${String(inputs)}`);
+    }
+    const shapes = list.map((t) => t.shape);
+    if (this.calls.length > 0) {
+      const first = this.calls[0].inputs.map((t) => t.shape.join(','));
+      if (shapes.length !== first.length || shapes.some((s, i) => s.join(',') !== first[i])) {
+        throw new Error(`${who} is shared, so every call needs inputs of the shapes of its first: ${this.calls[0].inputs.map((t) => `(None, ${t.shape.join(', ')})`).join(', ')}. Received: ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+      }
+    }
+    this.buildCall(shapes);
+    return recordCall(this, list, this.outputShape!, this.calls);
   }
 
   /** One call's forward pass on its inputs (one tensor, except for merge layers). */
