@@ -52,7 +52,8 @@ export function summaryTable(modelName: string, layers: Layer[]): string {
 
 /** Keras 3's table for a functional model: every layer call, with the calls it reads ("Connected to"). */
 export function functionalSummaryTable(modelName: string, rows: { layer: Layer; shape: number[]; connected: string[] }[], layers: Layer[]): string {
-  const widths = [29, 22, 11, 24];
+  const longest = (texts: string[], min: number) => Math.max(min, ...texts.map((t) => t.length + 2));
+  const widths = [longest(rows.map((r) => `${r.layer.name} (${r.layer.className})`), 29), 22, 11, longest(rows.flatMap((r) => r.connected), 24)];
   const cell = (text: string, i: number) => (i === 2 ? ` ${text.padStart(widths[i] - 2)} ` : ` ${text.padEnd(widths[i] - 2)} `);
   const line = (l: string, m: string, r: string, fill: string) => l + widths.map((w) => fill.repeat(w)).join(m) + r;
   const out = [

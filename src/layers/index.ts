@@ -13,6 +13,9 @@ import { Flatten as FlattenLayer, type FlattenOptions } from './flatten.js';
 import { Reshape as ReshapeLayer, type ReshapeOptions } from './reshape.js';
 import { BatchNormalization as BatchNormalizationLayer, type BatchNormalizationOptions } from './batch-normalization.js';
 import { LayerNormalization as LayerNormalizationLayer, type LayerNormalizationOptions } from './layer-normalization.js';
+import { Add as AddLayer, Subtract as SubtractLayer, Multiply as MultiplyLayer, Average as AverageLayer, Maximum as MaximumLayer, Minimum as MinimumLayer, type MergeOptions } from './merge.js';
+import { Concatenate as ConcatenateLayer, type ConcatenateOptions } from './concatenate.js';
+import { Embedding as EmbeddingLayer, type EmbeddingOptions } from './embedding.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { own, unknownName } from '../errors.js';
 import { recordCall, SymbolicTensor } from './symbolic-tensor.js';
@@ -39,6 +42,16 @@ export const Flatten = (options?: FlattenOptions): FlattenLayer => new FlattenLa
 export const Reshape = (options: ReshapeOptions): ReshapeLayer => new ReshapeLayer(options);
 export const BatchNormalization = (options?: BatchNormalizationOptions): BatchNormalizationLayer => new BatchNormalizationLayer(options);
 export const LayerNormalization = (options?: LayerNormalizationOptions): LayerNormalizationLayer => new LayerNormalizationLayer(options);
+export const Add = (options?: MergeOptions): AddLayer => new AddLayer(options);
+export const Subtract = (options?: MergeOptions): SubtractLayer => new SubtractLayer(options);
+export const Multiply = (options?: MergeOptions): MultiplyLayer => new MultiplyLayer(options);
+export const Average = (options?: MergeOptions): AverageLayer => new AverageLayer(options);
+export const Maximum = (options?: MergeOptions): MaximumLayer => new MaximumLayer(options);
+export const Minimum = (options?: MergeOptions): MinimumLayer => new MinimumLayer(options);
+export const Concatenate = (options?: ConcatenateOptions): ConcatenateLayer => new ConcatenateLayer(options);
+export const Embedding = (options: EmbeddingOptions): EmbeddingLayer => new EmbeddingLayer(options);
+export { AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer };
+export type { MergeOptions, ConcatenateOptions, EmbeddingOptions };
 /** Lower-case aliases. */
 export const dense = Dense;
 export const dropout = Dropout;
@@ -56,6 +69,14 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
   Reshape: (c) => new ReshapeLayer(c as unknown as ReshapeOptions),
   BatchNormalization: (c) => new BatchNormalizationLayer(c as unknown as BatchNormalizationOptions),
   LayerNormalization: (c) => new LayerNormalizationLayer(c as unknown as LayerNormalizationOptions),
+  Add: (c) => new AddLayer(c as unknown as MergeOptions),
+  Subtract: (c) => new SubtractLayer(c as unknown as MergeOptions),
+  Multiply: (c) => new MultiplyLayer(c as unknown as MergeOptions),
+  Average: (c) => new AverageLayer(c as unknown as MergeOptions),
+  Maximum: (c) => new MaximumLayer(c as unknown as MergeOptions),
+  Minimum: (c) => new MinimumLayer(c as unknown as MergeOptions),
+  Concatenate: (c) => new ConcatenateLayer(c as unknown as ConcatenateOptions),
+  Embedding: (c) => new EmbeddingLayer(c as unknown as EmbeddingOptions),
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {
