@@ -23,6 +23,14 @@ export const LAYER_TYPES = [
   'Reshape',
   'BatchNormalization',
   'LayerNormalization',
+  'Add',
+  'Subtract',
+  'Multiply',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Concatenate',
+  'Embedding',
 ] as const;
 
 /** A Keras snake_case name (`'glorot_uniform'`) or a class with its options (`{ className: 'RandomNormal', config: { stddev: 0.1 } }`). */

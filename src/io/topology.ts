@@ -362,7 +362,46 @@ const layerNormalization: LayerCodec = {
   },
 };
 
+// Merge layers hold no options (Keras 3 writes none either).
+const merge: LayerCodec = { fields: [], toKeras: () => ({}), fromKeras: () => ({}) };
+
+const concatenate: LayerCodec = {
+  fields: ['axis'],
+  toKeras: (l, where) => ({ axis: integer(l.axis ?? -1, where, 'axis') }),
+  fromKeras: (c, where) => ({ axis: integer(c.axis ?? -1, where, 'axis') }),
+};
+
+const EMBEDDING_UNSUPPORTED = ['embeddings_regularizer', 'embeddings_constraint'];
+const embedding: LayerCodec = {
+  fields: ['input_dim', 'output_dim', 'embeddings_initializer', 'mask_zero', 'input_length', ...EMBEDDING_UNSUPPORTED, 'lora_rank', 'lora_alpha'],
+  toKeras: (l, where) => ({
+    input_dim: positiveInt(l.inputDim, where, 'inputDim'),
+    output_dim: positiveInt(l.outputDim, where, 'outputDim'),
+    embeddings_initializer: initializerToKeras((l.embeddingsInitializer ?? 'random_uniform') as InitializerSpec, `${where} embeddingsInitializer`),
+    mask_zero: false,
+    ...nulls(EMBEDDING_UNSUPPORTED),
+  }),
+  fromKeras: (c, where) => {
+    notSet(c, [...EMBEDDING_UNSUPPORTED, 'lora_rank'], where);
+    // Masking changes what later layers compute; lockstep has no masks.
+    if (c.mask_zero != null && c.mask_zero !== false) throw new Error(`${where}: mask_zero=true is not supported. Received: mask_zero=${quote(c.mask_zero)}`);
+    return {
+      inputDim: positiveInt(required(c, 'input_dim', where), where, 'input_dim'),
+      outputDim: positiveInt(required(c, 'output_dim', where), where, 'output_dim'),
+      embeddingsInitializer: c.embeddings_initializer == null ? 'random_uniform' : initializerFromKeras(c.embeddings_initializer, `${where} embeddings_initializer`),
+    };
+  },
+};
+
 const CODECS: Record<string, LayerCodec> = {
+  Add: merge,
+  Subtract: merge,
+  Multiply: merge,
+  Average: merge,
+  Maximum: merge,
+  Minimum: merge,
+  Concatenate: concatenate,
+  Embedding: embedding,
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,
   Dense: dense,
