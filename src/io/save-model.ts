@@ -77,11 +77,11 @@ export async function saveModel(model: SavableModel, dir: string): Promise<void>
     });
   });
   const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations, ...(compiled.heads ? { heads: compiled.heads } : {}) };
+  // tfjs-layers 4.22 refuses loss_weights ("not supported yet"): they ride in trainingConfig.lockstep only.
   const heads = compiled.heads;
   const trainingConfig = {
     loss: heads ? Object.fromEntries(heads.map((h) => [h.name, h.loss])) : compiled.canonicalLoss,
     metrics: heads ? Object.fromEntries(heads.map((h) => [h.name, h.metrics.map((m) => TFJS_METRICS[m] ?? m)])) : compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),
-    ...(heads ? { loss_weights: Object.fromEntries(heads.map((h) => [h.name, h.weight])) } : {}),
     optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
     lockstep,
   };
