@@ -1,6 +1,7 @@
 /** lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible. */
 export { Sequential, type CompileOptions, type SequentialOptions } from './sequential.js';
 export { Model, type ModelOptions } from './model.js';
+export { SymbolicTensor } from './layers/symbolic-tensor.js';
 export * as layers from './layers/index.js';
 export * as callbacks from './callbacks/index.js';
 export { Callback, type Logs, type NamedWeight } from './callbacks/callback.js';

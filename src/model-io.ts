@@ -72,12 +72,12 @@ export async function loadModel(dir: string): Promise<Sequential | Model> {
 }
 
 /** A model from a `modelTopology` (or a whole model.json): Sequential or functional, with fresh weights. */
-export function modelFromTopology(json: unknown): Sequential | Model {
+export function modelFromTopology(json: unknown, options: { name?: string; seed?: number } = {}): Sequential | Model {
   let topology = isObject(json) && isObject(json.modelTopology) ? json.modelTopology : json;
   if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
   if (!isFunctionalTopology(topology)) {
     const { modelName, layers } = fromModelTopology(topology);
-    return Sequential.fromConfigs(layers as unknown as LayerConfig[], modelName);
+    return Sequential.fromConfigs(layers as unknown as LayerConfig[], options.name ?? modelName, options.seed);
   }
   const f = fromFunctionalTopology(topology as never);
   const layers = new Map<string, Layer>(f.layers.map((l) => [l.config.name, layerFromConfig(l.config as never)]));
@@ -111,5 +111,5 @@ export function modelFromTopology(json: unknown): Sequential | Model {
     if (!t) throw new Error(`modelTopology.config.${what} refers to call ${c} of layer '${n}', which does not exist`);
     return t;
   };
-  return new Model({ name: f.modelName, inputs: f.inputs.map((r) => tensor(r, 'input_layers')), outputs: f.outputs.map((r) => tensor(r, 'output_layers')) });
+  return new Model({ name: options.name ?? f.modelName, ...(options.seed !== undefined ? { seed: options.seed } : {}), inputs: f.inputs.map((r) => tensor(r, 'input_layers')), outputs: f.outputs.map((r) => tensor(r, 'output_layers')) });
 }

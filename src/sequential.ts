@@ -151,8 +151,8 @@ export class Sequential extends Model {
   }
 
   /** Rebuilds a model from layer configs (InputLayer first), as loadModel does. */
-  static fromConfigs(configs: LayerConfig[], name = 'sequential'): Sequential {
-    const model = new Sequential({ name });
+  static fromConfigs(configs: LayerConfig[], name = 'sequential', seed?: number): Sequential {
+    const model = new Sequential({ name, ...(seed !== undefined ? { seed } : {}) });
     for (const c of configs) model.add(layerFromConfig(c));
     return model;
   }

@@ -500,7 +500,7 @@ describe('loadModel on damaged files', () => {
     ['an LSTM layer', (f) => void (layerEntries(f.json)[1].class_name = 'LSTM'), `layer 1 (LSTM 'dense'): layer type "LSTM" is not supported; supported: InputLayer, Dense, Dropout, Conv2D`],
     ['an unknown activation', (f) => void (layerEntries(f.json)[3].config.activation = 'mish'), `layer 3 (Dense 'dense_1'): unknown activation "mish"`],
     ['a kernel regularizer', (f) => void (layerEntries(f.json)[1].config.kernel_regularizer = { class_name: 'L2', config: { l2: 0.01 } }), 'kernel_regularizer is not supported'],
-    ['a functional model', (f) => void (f.json.modelTopology.class_name = 'Model'), 'Only Sequential models can be read'],
+    ['a Sequential layer list labelled as a functional model', (f) => void (f.json.modelTopology.class_name = 'Model'), `layer 1 (Dense 'dense'): the layer is never called (no inbound_nodes)`],
     ['optimizer state dropped from the manifest only', (f) => void (f.json.weightsManifest[0].weights = specs(f.json).filter((s) => !s.name.endsWith('/velocity'))), 'expected 668 bytes for 9 weights'],
     ['an unknown optimizer in the training config', (f) => void (f.json.trainingConfig.lockstep.optimizer.className = 'Lion'), 'Unknown optimizer: "Lion"'],
     ['an unknown loss in the training config', (f) => void (f.json.trainingConfig.lockstep.loss = 'focal'), 'Unknown loss: "focal"'],

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, Matrix, type Logs, type Model, type Sequential } from '../index.js';
+import { loadModel, Matrix, type Logs, type Model } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, savePreprocessing } from '../data/index.js';
@@ -98,7 +98,7 @@ export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 't
  * The model of `spec` for data `x` (a --data file's rows): its input is the file's sample shape (images
  * [h, w, c]) when the layers take it, else the rows flattened (an MLP config on image files).
  */
-export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): Sequential {
+export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): Model {
   if (!x || x.sampleShape.length === 1) return spec.build(seed, x && [x.cols]);
   try {
     return spec.build(seed, x.sampleShape);

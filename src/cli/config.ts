@@ -19,7 +19,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { layers as L, Sequential, type CompileOptions } from '../index.js';
+import { layers as L, Sequential, modelFromTopology, type CompileOptions } from '../index.js';
 import type { Layer } from '../layers/layer.js';
 import { ACTIVATION_NAMES } from '../activations.js';
 import { LOSS_NAMES } from '../losses.js';
@@ -30,7 +30,7 @@ import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
 import { own } from '../errors.js';
 
-const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
+const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'modelTopology', 'compile', 'fit'];
 const POOLING_FIELDS = ['className', 'name', 'poolSize', 'strides', 'padding', 'dataFormat'];
 const GLOBAL_POOLING_FIELDS = ['className', 'name', 'keepdims', 'dataFormat'];
 const LAYER_FIELDS: Record<string, string[]> = {
@@ -116,10 +116,15 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
   if (typeof name !== 'string' || name === '') fail('name', 'must be a non-empty string', name);
 
-  if (!Array.isArray(json.layers) || json.layers.length === 0) {
+  // A functional model comes as a TensorFlow.js topology (what model.json's modelTopology holds) instead of layers.
+  const topology = json.modelTopology;
+  if (topology !== undefined) {
+    if (json.layers !== undefined || json.inputShape !== undefined) fail('modelTopology', 'replaces "layers" and "inputShape": give one or the other', topology);
+    if (!isObject(topology)) fail('modelTopology', 'must be a TensorFlow.js model topology { "class_name": "Model", "config": { ... } }', topology);
+  } else if (!Array.isArray(json.layers) || json.layers.length === 0) {
     fail('layers', 'must be a non-empty array of layer objects such as { "className": "Dense", "units": 10 }', json.layers);
   }
-  const layerConfigs = (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
+  const layerConfigs = topology !== undefined ? [] : (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
 
   if (!isObject(json.compile)) return fail('compile', 'is required: { "loss": ..., "optimizer": ..., "metrics": [...] }', json.compile);
   const compile = json.compile;
@@ -163,6 +168,14 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     description: `model config ${file}`,
     data: family,
     build(seed, inputShape) {
+      if (topology !== undefined) {
+        const model = attempt(() => modelFromTopology(topology, { name: name as string, seed }), `${file}: modelTopology`);
+        const top = model.topology();
+        if (top.inputs.length !== 1 || top.outputs.length !== 1) throw new UsageError(`${file}: modelTopology: the command line trains models of one input and one output; this one has ${top.inputs.length} inputs and ${top.outputs.length} outputs`);
+        if (features !== undefined && top.inputs[0].shape.reduce((a, b) => a * b, 1) !== features) throw new UsageError(`${file}: modelTopology: input '${top.inputs[0].name}' has shape [${top.inputs[0].shape}], which does not hold the ${features} values per row of data "${family}"`);
+        attempt(() => model.compile(compileOptions), `${file}: compile`);
+        return model;
+      }
       const model = new Sequential({ name: name as string, seed });
       // A declared shape wins; else the --data file's sample shape; [1] only for the dry build below.
       model.add(L.Input({ shape: declared ?? inputShape ?? [1] }));

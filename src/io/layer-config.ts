@@ -31,6 +31,7 @@ export const LAYER_TYPES = [
   'Minimum',
   'Concatenate',
   'Embedding',
+  'Activation',
 ] as const;
 
 /** A Keras snake_case name (`'glorot_uniform'`) or a class with its options (`{ className: 'RandomNormal', config: { stddev: 0.1 } }`). */

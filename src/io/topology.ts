@@ -393,7 +393,14 @@ const embedding: LayerCodec = {
   },
 };
 
+const activationLayer: LayerCodec = {
+  fields: ['activation'],
+  toKeras: (l, where) => ({ activation: activation(l.activation, where) }),
+  fromKeras: (c, where) => ({ activation: activation(required(c, 'activation', where), where) }),
+};
+
 const CODECS: Record<string, LayerCodec> = {
+  Activation: activationLayer,
   Add: merge,
   Subtract: merge,
   Multiply: merge,

@@ -16,6 +16,7 @@ import { LayerNormalization as LayerNormalizationLayer, type LayerNormalizationO
 import { Add as AddLayer, Subtract as SubtractLayer, Multiply as MultiplyLayer, Average as AverageLayer, Maximum as MaximumLayer, Minimum as MinimumLayer, type MergeOptions } from './merge.js';
 import { Concatenate as ConcatenateLayer, type ConcatenateOptions } from './concatenate.js';
 import { Embedding as EmbeddingLayer, type EmbeddingOptions } from './embedding.js';
+import { Activation as ActivationLayer, type ActivationOptions } from './activation.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { own, unknownName } from '../errors.js';
 import { recordCall, SymbolicTensor } from './symbolic-tensor.js';
@@ -50,8 +51,9 @@ export const Maximum = (options?: MergeOptions): MaximumLayer => new MaximumLaye
 export const Minimum = (options?: MergeOptions): MinimumLayer => new MinimumLayer(options);
 export const Concatenate = (options?: ConcatenateOptions): ConcatenateLayer => new ConcatenateLayer(options);
 export const Embedding = (options: EmbeddingOptions): EmbeddingLayer => new EmbeddingLayer(options);
-export { AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer };
-export type { MergeOptions, ConcatenateOptions, EmbeddingOptions };
+export const Activation = (options: ActivationOptions): ActivationLayer => new ActivationLayer(options);
+export { ActivationLayer, AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer };
+export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOptions };
 /** Lower-case aliases. */
 export const dense = Dense;
 export const dropout = Dropout;
@@ -77,6 +79,7 @@ const FROM_CONFIG: Record<string, (c: LayerConfig) => Layer> = {
   Minimum: (c) => new MinimumLayer(c as unknown as MergeOptions),
   Concatenate: (c) => new ConcatenateLayer(c as unknown as ConcatenateOptions),
   Embedding: (c) => new EmbeddingLayer(c as unknown as EmbeddingOptions),
+  Activation: (c) => new ActivationLayer(c as unknown as ActivationOptions),
 };
 
 export function layerFromConfig(config: LayerConfig): Layer {
