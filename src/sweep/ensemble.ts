@@ -35,7 +35,7 @@ export class Ensemble {
   constructor(models: readonly Model[]) {
     if (!Array.isArray(models) || models.length === 0) throw new TypeError(`Ensemble: models must be a non-empty array of models. Received: ${Array.isArray(models) ? '[]' : typeof models}`);
     models.forEach((m, i) => {
-      if (!(m instanceof Model)) throw new TypeError(`Ensemble: models[${i}] is not a model`);
+      if (!(m instanceof Model)) throw new TypeError(`Ensemble: models[${i}] is not a Sequential model or a Model`);
     });
     this.members = [...models];
   }
