@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { own, unknownName } from './errors.js';
-import { plantedBug } from './testing.js';
 import { reluGrad, sigmoidGrad, tanh, tanhGrad } from './ops/elementwise.js';
 
 type T = tf.Tensor2D;
@@ -43,14 +42,7 @@ const ACTIVATIONS: Record<string, Activation> = {
     needsZ: false,
     // tfjs's own bits, four values at a time where the direct kernels load (ops/elementwise.ts).
     forward: (z) => tanh(z),
-    backward: (dy, y) => {
-      // Test-only: square the derivative factor to prove the gradient checks catch a wrong backward pass.
-      if (plantedBug === 'tanh') {
-        const d = tf.sub(1, tf.square(y));
-        return tf.mul(dy, tf.mul(d, d));
-      }
-      return tanhGrad(dy, y);
-    },
+    backward: (dy, y) => tanhGrad(dy, y),
   }),
   sigmoid: act({
     name: 'sigmoid',

@@ -36,6 +36,7 @@ import type { CompiledModel, TrainingModel } from './engine/model-interface.js';
 import type { History } from './history.js';
 import type { Logs } from './callbacks/callback.js';
 import { saveModel } from './io/save-model.js';
+import { testHooksOf } from './testing.js';
 import { toFunctionalTopology } from './io/functional-topology.js';
 
 export interface CompileOptions {
@@ -502,7 +503,7 @@ export class Model implements TrainingModel {
       const c = this.requireCompiled('evaluate');
       const xm = this.packInputs(x, 'x');
       const ym = this.packTargets(c.net, y, 'y');
-      const r = await inference({ ...c, params: this.currentParams(), control: this.control, fitInterrupted: () => this.fitInterrupted }, xm, ym, s, await this.executorFor(s.workers));
+      const r = await inference({ ...c, params: this.currentParams(), control: this.control, hooks: testHooksOf(this), fitInterrupted: () => this.fitInterrupted }, xm, ym, s, await this.executorFor(s.workers));
       return r.logs!;
     });
   }
@@ -514,7 +515,7 @@ export class Model implements TrainingModel {
       // predict works on an uncompiled model, as in Keras: any loss will do, outputs are never scored.
       const { plan, net } = this.compiled ?? this.inferencePlan();
       const xm = this.packInputs(x, 'x');
-      const r = await inference({ plan, net, params: this.currentParams(), control: this.control, fitInterrupted: () => this.fitInterrupted }, xm, undefined, s, await this.executorFor(s.workers));
+      const r = await inference({ plan, net, params: this.currentParams(), control: this.control, hooks: testHooksOf(this), fitInterrupted: () => this.fitInterrupted }, xm, undefined, s, await this.executorFor(s.workers));
       return net.heads.length === 1 ? r.out : (this.splitOutputs(net, r.out) as unknown as Matrix);
     });
   }

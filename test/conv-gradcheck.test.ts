@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { Network, type Plan } from '../src/engine/network.js';
-import { plantBug } from '../src/testing.js';
+import { NO_HOOKS, type TaskHooks } from '../src/testing.js';
 import {
   CONV_ACTIVATIONS,
   convParamCount,
@@ -39,6 +39,9 @@ import {
 } from './reference-conv.js';
 import { convNumericGradient } from './helpers/conv-numeric.js';
 import { FC_SEED, gridValue, runs } from './helpers/models.js';
+
+/** The test hooks the gradient computations below run with: a planted bug while a test sets one. */
+let hooks: TaskHooks = NO_HOOKS;
 
 const RTOL = 1e-3;
 const ATOL = 1e-4;
@@ -219,7 +222,7 @@ function toPlan(spec: ConvModelSpec): Plan {
 
 /** lockstep's gradient of the batch-mean loss (scale = 1 / rows), with its network for the shape checks. */
 function lockstepGradients(c: Case): { grad: Float32Array; loss: number; net: Network } {
-  const net = new Network(toPlan(c.spec));
+  const net = new Network(toPlan(c.spec), hooks);
   try {
     net.loadWeights(Float32Array.from(c.params));
     const grad = new Float32Array(net.paramCount);
@@ -331,7 +334,7 @@ it('a wrong filter gradient (the planted conv-filter bug, 1% off) is caught, and
   // Convolutions only, and the same cases pass without the bug: the failure is the planted one.
   const planted = { seed: FC_SEED, numRuns: 100 };
   expect(fc.check(property(convsArb), planted).failed).toBe(false);
-  plantBug('conv-filter');
+  hooks = { plant: 'conv-filter' };
   try {
     const result = fc.check(property(convsArb), planted);
     expect(result.failed).toBe(true);
@@ -340,6 +343,6 @@ it('a wrong filter gradient (the planted conv-filter bug, 1% off) is caught, and
     expect(message).toMatch(/d conv2d_\d+\/kernel\[/);
     expect(result.numShrinks).toBeGreaterThan(0);
   } finally {
-    plantBug(null);
+    hooks = NO_HOOKS;
   }
 }, 120_000);

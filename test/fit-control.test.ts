@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sequential, layers, Matrix, Callback, setRandomSeed, loadModel } from '../src/index.js';
+import { setTestHooks } from '../src/testing.js';
 
 /** A small regression problem; 480 rows = 10 batches of 48, each cut into 3 micro-shards of 16. */
 function data(rows = 480, seed = 0): { x: Matrix; y: Matrix } {
@@ -196,8 +197,10 @@ describe('a rejected fit leaves no worker running', () => {
     const { x, y } = data();
     const m = model();
     const expected = (await m.predict(x, { workers: 0 })).data;
-    const failed = m.fit(x, y, { ...SHARDS, epochs: 1, shuffle: false, workers: 2, __fault: { worker: 1, step: 3, kind: 'throw' } } as never);
+    setTestHooks(m, { fault: { worker: 1, step: 3, kind: 'throw' } });
+    const failed = m.fit(x, y, { ...SHARDS, epochs: 1, shuffle: false, workers: 2 });
     await expect(failed).rejects.toThrow(/worker 1 failed/);
+    setTestHooks(m, undefined);
     const now = (await m.predict(x, { workers: 0 })).data;
     expect((await m.predict(x, { workers: 2 })).data).toEqual(now);
     expect(now).not.toEqual(expected); // 3 steps were taken

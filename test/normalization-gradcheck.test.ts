@@ -18,10 +18,13 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { Network, type Plan } from '../src/engine/network.js';
-import { plantBug } from '../src/testing.js';
+import { NO_HOOKS, type TaskHooks } from '../src/testing.js';
 import { forward, numericGradient, shapesOf, weightsOf, type BatchNormL, type LayerNormL, type NormLayer, type NormModel } from './reference-norm.js';
 import type { Conv2DSpec } from './reference-conv.js';
 import { FC_SEED, gridValue, runs } from './helpers/models.js';
+
+/** The test hooks the gradient computations below run with: a planted bug while a test sets one. */
+let hooks: TaskHooks = NO_HOOKS;
 
 const RTOL = 1e-3;
 const ATOL = 1e-5;
@@ -29,7 +32,7 @@ const ATOL = 1e-5;
 beforeAll(async () => {
   await initBackend();
 });
-afterEach(() => plantBug(null));
+afterEach(() => (hooks = NO_HOOKS));
 
 // ---------------------------------------------------------------------------------------------------------
 // Arbitraries
@@ -151,7 +154,7 @@ function toPlan(m: NormModel): Plan {
 
 /** lockstep's gradient of the batch-mean loss, one slot per part, as a training step computes them. */
 function lockstepGradients(c: Case): { perPart: Float32Array[]; net: Network } {
-  const net = new Network(toPlan(c.model));
+  const net = new Network(toPlan(c.model), hooks);
   try {
     net.loadWeights(Float32Array.from(c.params));
     let start = 0;
@@ -233,7 +236,7 @@ it('a BatchNormalization with per-shard statistics (planted batchnorm-per-shard)
     // At least two micro-shards; the same cases pass without the bug, so the failure is the planted one.
     const cases = caseArb(models, 2);
     expect(fc.check(fc.property(cases, gradientsAgree), planted).failed).toBe(false);
-    plantBug('batchnorm-per-shard');
+    hooks = { plant: 'batchnorm-per-shard' };
     try {
       const result = fc.check(fc.property(cases, gradientsAgree), planted);
       expect(result.failed).toBe(true);
@@ -241,12 +244,12 @@ it('a BatchNormalization with per-shard statistics (planted batchnorm-per-shard)
       console.log(`planted batchnorm-per-shard: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${message}`);
       expect(message).toMatch(/d loss \/ d \w+\/\w+\[\d+\] is .* in lockstep|the batch statistic for moving_\w+\[\d+\] is .* in lockstep/);
     } finally {
-      plantBug(null);
+      hooks = NO_HOOKS;
     }
   }
 }, 120_000);
 
 it('with a single micro-shard the planted per-shard bug changes nothing (so the property above fails for the right reason)', () => {
-  plantBug('batchnorm-per-shard');
+  hooks = { plant: 'batchnorm-per-shard' };
   fc.assert(fc.property(caseArb(denseModelArb(bnArb)).map((c) => ({ ...c, parts: [c.rows] })), gradientsAgree), params(30));
 });

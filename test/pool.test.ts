@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Sequential, layers, Matrix, Callback, setRandomSeed, WorkerFailure } from '../src/index.js';
+import { setTestHooks } from '../src/testing.js';
 
 const run = promisify(execFile);
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -80,9 +81,11 @@ describe('worker pool', () => {
       const { x, y } = data();
       const m = model();
       // Two 16-row shards per batch, so both workers have work (a worker with no shard does not run).
-      const failed = m.fit(x, y, { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 2, verbose: 0, __fault: { worker: 1, step: 3, kind } } as never);
+      setTestHooks(m, { fault: { worker: 1, step: 3, kind } });
+      const failed = m.fit(x, y, { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 2, verbose: 0 });
       await expect(failed).rejects.toThrow(WorkerFailure);
       await expect(failed).rejects.toThrow(kind === 'throw' ? /worker 1 failed at epoch 1, step 4: injected fault/ : /worker 1 failed at epoch 1, step 4/);
+      setTestHooks(m, undefined);
       // Steps 0..2 completed: the model must hold exactly the weights of a run that did only those 3 steps.
       expect(m.iterations).toBe(3);
       const reference = model();

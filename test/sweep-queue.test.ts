@@ -8,15 +8,17 @@
  * The kill is not timed: the first worker holds after checkpointing epoch 1 of its first job
  * (LOCKSTEP_TEST_HOLD_AFTER_EPOCH, a test-only switch) and is killed once it says so.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredResult } from '../src/sweep/store.js';
-import { CLI, lockstep } from './helpers/cli.js';
+import { maskPassword } from '../src/sweep/redis.js';
+import { lockstep } from './helpers/cli.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
 
 let redis: TestRedis;
 let root: string;
@@ -32,54 +34,8 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-interface WorkerProcess {
-  child: ChildProcess;
-  log: string[];
-  /** Resolves with the first line (seen or still to come) matching `re`; rejects if the worker exits first. */
-  waitFor(re: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
-}
-
 function worker(env: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--queue', redis.url, '--workers', '1', '--lock-duration', '2000', '--stalled-interval', '500'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const log: string[] = [];
-  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  let buffered = '';
-  const onText = (b: Buffer) => {
-    buffered += b.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      for (const w of [...waiters]) {
-        const m = line.match(w.re);
-        if (m) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(m);
-        }
-      }
-    }
-  };
-  child.stdout!.on('data', onText);
-  child.stderr!.on('data', onText);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    log,
-    exited,
-    waitFor(re) {
-      const seen = log.map((l) => l.match(re)).find((m) => m);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ re, resolve });
-        void exited.then((code) => reject(new Error(`the worker exited (${code}) before printing ${re}:\n${log.join('\n')}`)));
-      });
-    },
-  };
+  return startWorkerProcess(['--queue', redis.url, '--workers', '1', '--lock-duration', '2000', '--stalled-interval', '500'], children, env);
 }
 
 async function results(out: string): Promise<Map<string, StoredResult>> {
@@ -95,7 +51,8 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     await a.waitFor(/waiting for jobs/);
     const queued = join(root, 'queued');
     const sweep = lockstep('sweep', ...args, '--out', queued, '--queue', redis.url);
-    const [, heldId] = await a.waitFor(/ (\S+): holding after epoch 1/);
+    // The worker names BullMQ's id, `<sweep id>.<job id>`.
+    const [, heldQueueId, heldId] = await a.waitFor(/ ((?:[0-9a-f]{16})\.(\S+)): holding after epoch 1/);
     a.child.kill('SIGKILL');
     await a.exited;
     const b = worker();
@@ -105,7 +62,7 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     expect(run.stdout).toContain('on the queue lockstep at redis://127.0.0.1:');
 
     // The stalled job went back on the queue and the second worker continued it from epoch 1.
-    expect(b.log.join('\n')).toMatch(new RegExp(`${heldId}: started \\(attempt 2, after 1 stall\\)`));
+    expect(b.log.join('\n')).toMatch(new RegExp(`${heldQueueId}: started \\(attempt 2, after 1 stall\\)`));
     const queuedResults = await results(queued);
     expect(queuedResults.size).toBe(6);
     expect(queuedResults.get(heldId)!.resumedFromEpoch).toBe(1);
@@ -153,17 +110,27 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     expect(await b.exited).toBe(0);
   });
 
-  it('names an unreachable Redis, a bad URL and a worker without threads', async () => {
-    const closed = `redis://127.0.0.1:${redis.port + 1 === 65536 ? 1 : redis.port + 1}`;
-    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', closed);
+  it('names an unreachable Redis, a bad URL and a worker without threads, and never prints the password of a --queue URL', async () => {
+    const port = redis.port + 1 === 65536 ? 1 : redis.port + 1;
+    const closed = `redis://127.0.0.1:${port}`;
+    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', `redis://:hunter2@127.0.0.1:${port}`);
     expect(sweep.code).toBe(1);
     expect(sweep.stderr).toContain(`lockstep sweep: cannot reach Redis at ${closed}: connect ECONNREFUSED`);
     const work = await lockstep('worker', '--queue', closed, '--workers', '1');
     expect(work.code).toBe(1);
     expect(work.stderr).toContain(`lockstep worker: cannot reach Redis at ${closed}`);
-    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://127.0.0.1:6379');
+    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://me:hunter2@127.0.0.1:6379');
     expect(url.code).toBe(2);
-    expect(url.stderr).toContain('--queue "http://127.0.0.1:6379": the scheme must be redis: or rediss:');
+    expect(url.stderr).toContain('--queue "http://me:***@127.0.0.1:6379": the scheme must be redis: or rediss:');
+    const notUrl = await lockstep('worker', '--queue', 'redis://:hunter2@127.0.0.1:notaport');
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain('--queue "redis://:***@127.0.0.1:notaport": is not a URL');
+    for (const r of [sweep, url, notUrl]) expect(r.stdout + r.stderr).not.toContain('hunter2');
+    // Text that is no URL at all: everything between the scheme and the last '@' but a username is hidden.
+    expect(maskPassword('redis://me:p@ss/w:rd@host:6379/0')).toBe('redis://me:***@host:6379/0');
+    expect(maskPassword('redis://token@host')).toBe('redis://***@host');
+    expect(maskPassword('me:secret@host')).toBe('me:***@host');
+    expect(maskPassword('redis://host:6379')).toBe('redis://host:6379');
     const threads = await lockstep('worker', '--queue', redis.url, '--workers', '0');
     expect(threads.code).toBe(2);
     expect(threads.stderr).toContain('--workers must be at least 1 for a queue worker');

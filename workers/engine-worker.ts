@@ -4,6 +4,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { initBackend, backendInfo } from '../src/backend.js';
+import { NO_HOOKS } from '../src/testing.js';
 import { EpochRunner, networkFor, runForward, type ForwardTask, type TrainTask } from '../src/engine/step.js';
 import type { Plan } from '../src/engine/network.js';
 import { AbortedError } from '../src/engine/barrier.js';
@@ -17,7 +18,7 @@ export default async function handle(msg: WorkerMessage): Promise<unknown> {
   if (msg.kind === 'prepare') {
     // A fit's head start (see PoolExecutor.prepare): build the network and its packed kernels now, while the
     // main thread checks and copies the data; the epoch then finds them in networkFor's cache.
-    const net = networkFor(msg.plan);
+    const net = networkFor(msg.plan, NO_HOOKS);
     net.loadWeights(msg.params);
     net.releaseWeights();
     return { threadId };

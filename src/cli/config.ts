@@ -20,51 +20,18 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { layers as L, Sequential, modelFromTopology, type CompileOptions } from '../index.js';
-import type { Layer } from '../layers/layer.js';
-import { ACTIVATION_NAMES } from '../activations.js';
+import { descriptorOf, LAYER_DESCRIPTORS } from '../layers/index.js';
 import { LOSS_NAMES } from '../losses.js';
 import { METRIC_NAMES } from '../metrics.js';
 import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
 import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
-import { own } from '../errors.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'modelTopology', 'compile', 'fit'];
-const POOLING_FIELDS = ['className', 'name', 'poolSize', 'strides', 'padding', 'dataFormat'];
-const GLOBAL_POOLING_FIELDS = ['className', 'name', 'keepdims', 'dataFormat'];
-const LAYER_FIELDS: Record<string, string[]> = {
-  Dense: ['className', 'name', 'units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
-  Dropout: ['className', 'name', 'rate'],
-  Conv2D: ['className', 'name', 'filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'],
-  MaxPooling2D: POOLING_FIELDS,
-  AveragePooling2D: POOLING_FIELDS,
-  GlobalAveragePooling2D: GLOBAL_POOLING_FIELDS,
-  GlobalMaxPooling2D: GLOBAL_POOLING_FIELDS,
-  Flatten: ['className', 'name', 'dataFormat'],
-  Reshape: ['className', 'name', 'targetShape'],
-  BatchNormalization: ['className', 'name', 'axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer'],
-  LayerNormalization: ['className', 'name', 'axis', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer'],
-};
-// The layer factories by class name; their constructors check every value (ranges, pairs, initializers).
-const FACTORIES: Record<string, (options: never) => Layer> = {
-  Dense: L.Dense,
-  Dropout: L.Dropout,
-  Conv2D: L.Conv2D,
-  MaxPooling2D: L.MaxPooling2D,
-  AveragePooling2D: L.AveragePooling2D,
-  GlobalAveragePooling2D: L.GlobalAveragePooling2D,
-  GlobalMaxPooling2D: L.GlobalMaxPooling2D,
-  Flatten: L.Flatten,
-  Reshape: L.Reshape,
-  BatchNormalization: L.BatchNormalization,
-  LayerNormalization: L.LayerNormalization,
-};
-// Fields without a default, checked here so the message says "is required".
-const REQUIRED: Record<string, Record<string, string>> = {
-  Conv2D: { filters: 'a positive integer', kernelSize: 'a positive integer or [height, width]' },
-  Reshape: { targetShape: 'an array of positive integers, at most one -1' },
-};
+// A config's layers: every layer type but the input (its shape is `inputShape`), with the options its
+// descriptor declares (layers/descriptor.ts); the layer's constructor checks every value in full.
+const CONFIG_LAYERS = LAYER_DESCRIPTORS.filter((d) => !d.input).map((d) => d.className);
 const COMPILE_FIELDS = ['loss', 'optimizer', 'metrics'];
 const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit'];
 
@@ -182,7 +149,7 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
       layerConfigs.forEach((c, i) => {
         // The layer constructors check values (ranges, pairs, initializer names); name the layer they came from.
         const { className, ...options } = c;
-        const layer = attempt(() => FACTORIES[className as string](options as never), `${file}: layers[${i}]`);
+        const layer = attempt(() => descriptorOf(className)!.create(options as never), `${file}: layers[${i}]`);
         attempt(() => model.add(layer), `${file}: layers[${i}]`);
       });
       attempt(() => model.compile(compileOptions), `${file}: compile`);
@@ -200,25 +167,15 @@ type Fail = (field: string, rule: string, ...value: unknown[]) => never;
 function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unknown> {
   if (!isObject(layer)) return fail(at, 'must be a layer object such as { "className": "Dense", "units": 10 }', layer);
   const className = layer.className;
-  if (className === undefined) fail(`${at}.className`, `is required: one of ${Object.keys(LAYER_FIELDS).join(', ')}`);
-  if (typeof className !== 'string' || !own(LAYER_FIELDS, className)) {
-    fail(`${at}.className`, `must be one of ${Object.keys(LAYER_FIELDS).join(', ')}`, className);
-  }
-  unknownFields(layer, LAYER_FIELDS[className as string], `${at}.`, fail);
+  if (className === undefined) fail(`${at}.className`, `is required: one of ${CONFIG_LAYERS.join(', ')}`);
+  const descriptor = descriptorOf(className);
+  if (!descriptor || descriptor.input) return fail(`${at}.className`, `must be one of ${CONFIG_LAYERS.join(', ')}`, className);
+  unknownFields(layer, ['className', 'name', ...Object.keys(descriptor.options)], `${at}.`, fail);
   if (layer.name !== undefined && (typeof layer.name !== 'string' || layer.name === '')) fail(`${at}.name`, 'must be a non-empty string', layer.name);
-  for (const [field, rule] of Object.entries(REQUIRED[className as string] ?? {})) {
-    if (layer[field] === undefined) fail(`${at}.${field}`, `is required (${rule})`);
-  }
-  if (className === 'Dense') {
-    if (layer.units === undefined) fail(`${at}.units`, 'is required (a positive integer)');
-    if (!Number.isInteger(layer.units) || (layer.units as number) <= 0) fail(`${at}.units`, 'must be a positive integer', layer.units);
-    if (layer.activation !== undefined && !ACTIVATION_NAMES.includes(layer.activation as string) && layer.activation !== 'silu') {
-      fail(`${at}.activation`, `must be one of ${ACTIVATION_NAMES.join(', ')}`, layer.activation);
-    }
-    if (layer.useBias !== undefined && typeof layer.useBias !== 'boolean') fail(`${at}.useBias`, 'must be true or false', layer.useBias);
-  } else if (className === 'Dropout') {
-    if (layer.rate === undefined) fail(`${at}.rate`, 'is required (a number in [0, 1))');
-    if (typeof layer.rate !== 'number' || !(layer.rate >= 0 && layer.rate < 1)) fail(`${at}.rate`, 'must be a number in [0, 1)', layer.rate);
+  for (const [field, spec] of Object.entries(descriptor.options)) {
+    const value = layer[field];
+    if (value === undefined && !('default' in spec)) fail(`${at}.${field}`, `is required${spec.rule ? ` (${spec.rule})` : ''}`);
+    if (value !== undefined && spec.check && !spec.check(value)) fail(`${at}.${field}`, `must be ${spec.rule}`, value);
   }
   return layer;
 }
@@ -246,4 +203,33 @@ function show(v: unknown): string {
   if (v === undefined) return 'undefined';
   const s = JSON.stringify(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * The parameters of a config's model for input samples of `inputShape` (a declared inputShape, or the data
+ * family's, wins, as in `build`), counted from the layers' shapes without building the model or drawing a
+ * weight: a queue worker checks a job's size with it before anything is allocated. Counting stops at a layer
+ * whose options or input are wrong (parseConfig then names the error).
+ */
+export function configParamCount(json: unknown, inputShape?: number[]): number {
+  if (!isObject(json) || !Array.isArray(json.layers)) return 0;
+  const family = FAMILIES.includes(json.data as Family) ? (json.data as Family) : undefined;
+  const s = json.inputShape;
+  const declared = Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0) ? (s as number[]) : family ? [FEATURES[family]] : undefined;
+  let shape = declared ?? inputShape ?? [1];
+  let count = 0;
+  for (const c of json.layers as unknown[]) {
+    const descriptor = isObject(c) && typeof c.className === 'string' ? descriptorOf(c.className) : undefined;
+    if (!descriptor) break;
+    const { className: _, ...options } = c as Record<string, unknown>;
+    try {
+      const layer = descriptor.create(options as never);
+      layer.build(shape);
+      count += layer.params().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+      shape = layer.outputShape!;
+    } catch {
+      break;
+    }
+  }
+  return count;
 }

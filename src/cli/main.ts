@@ -153,14 +153,14 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--batch-size <n>', "rows per gradient step (default: the model's)").argParser(positiveInt))
     .addOption(new Option('--validation-split <fraction>', 'as for train').argParser(fraction))
     .addOption(new Option('--limit <n>', 'train on the first n rows only').argParser(positiveInt))
-    .option('--data <file>', 'train on a .csv / .npy / .npz file (as train --data; with --queue, the same file must be at the same path on every worker)')
+    .option('--data <file>', "train on a .csv / .npy / .npz file (as train --data; with --queue, give a path relative to the workers' --data-root, where each worker holds the same file)")
     .option('--target <names>', 'CSV: the label column(s)')
     .option('--features <names>', 'CSV: the input columns')
     .option('--standardize', 'CSV: standardize the inputs (scaler fitted on the training rows)')
     .addOption(yOption())
     .addOption(new Option('--out <dir>', 'one folder per job (model, history, metrics, fingerprint); jobs done there are skipped').makeOptionMandatory())
     .option('--queue <url>', 'put the jobs on a BullMQ queue in this Redis (redis://HOST:PORT) for lockstep worker processes, instead of running them here')
-    .option('--queue-name <name>', 'the queue\'s name in Redis (default lockstep)')
+    .option('--queue-name <name>', "the queue's name in Redis (default lockstep); one per person or project sharing a Redis: see docs/sweeps.md")
     .addOption(new Option('--workers <n>', 'here: worker threads per job; 0 trains in this thread (default: all cores)').argParser(nonNegativeInt))
     .addOption(new Option('--concurrency <n>', 'here: jobs training at once (default 1; see docs/sweeps.md)').argParser(positiveInt))
     .addOption(new Option('--recheck <n>', 'then train the first n done jobs again and mark any whose weights differ').argParser(nonNegativeInt))
@@ -179,6 +179,9 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--lock-duration <ms>', "how long a job's lock lasts unrenewed before it counts as stalled (default 30000)").argParser(positiveInt))
     .addOption(new Option('--stalled-interval <ms>', 'how often this worker looks for stalled jobs to put back on the queue (default 30000)').argParser(positiveInt))
     .addOption(new Option('--max-stalled <n>', 'times a job may stall before it fails (default 2)').argParser(nonNegativeInt))
+    .option('--data-root <dir>', "the folder whose files jobs may read (--data paths are relative to it); without it, only jobs on built-in data run")
+    .addOption(new Option('--max-params <n>', "refuse a job whose model has more parameters (default 10000000)").argParser(positiveInt))
+    .addOption(new Option('--max-data-mb <n>', "refuse a job whose data files hold more megabytes together (default 1024)").argParser(positiveInt))
     .action(async (o) => (await sweepCli()).workerCommand(o, out));
 
   root

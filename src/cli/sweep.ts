@@ -47,6 +47,9 @@ export interface WorkerFlags {
   lockDuration?: number;
   stalledInterval?: number;
   maxStalled?: number;
+  dataRoot?: string;
+  maxParams?: number;
+  maxDataMb?: number;
 }
 
 /** Runs until SIGINT or SIGTERM; then finishes the job in hand (a second signal stops at once). */
@@ -58,9 +61,13 @@ export async function workerCommand(f: WorkerFlags, out: Out): Promise<void> {
     lockDuration: f.lockDuration,
     stalledInterval: f.stalledInterval,
     maxStalledCount: f.maxStalled,
+    dataRoot: f.dataRoot,
+    maxParams: f.maxParams,
+    maxDataBytes: f.maxDataMb === undefined ? undefined : f.maxDataMb * (1 << 20),
     log: (line) => out(`${stamp()} ${line}`),
   });
-  out(`${stamp()} worker ${process.pid} waiting for jobs on the queue ${address.name} at ${address.display}`);
+  const data = f.dataRoot === undefined ? 'built-in data only (no --data-root)' : `data files under ${f.dataRoot}`;
+  out(`${stamp()} worker ${process.pid} waiting for jobs on the queue ${address.name} at ${address.display}; ${data}`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       out(`${stamp()} ${signal}: finishing the current job, then stopping (send it again to stop now)`);

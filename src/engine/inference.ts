@@ -5,7 +5,7 @@
 import type { Logs } from '../callbacks/callback.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
 import { checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../errors.js';
-import { plantedBug } from '../testing.js';
+import type { TaskHooks } from '../testing.js';
 import { Ctrl, sharedF32, sharedF64, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import type { Network, Plan } from './network.js';
@@ -68,6 +68,8 @@ export interface InferenceTarget {
   net: Network;
   params: Float32Array;
   control: Int32Array;
+  /** Test hooks of the model (testing.ts); NO_HOOKS in production. */
+  hooks: TaskHooks;
   fitInterrupted: () => Error | undefined;
 }
 
@@ -99,7 +101,7 @@ export async function inference(m: InferenceTarget, x: Matrix, y: Matrix | undef
     p.set(params);
     params = p;
   }
-  await executor.forward({ plan, params, data, out, stats, score: y !== undefined, chunkRows: batchSize, control: m.control, plant: plantedBug });
+  await executor.forward({ plan, params, data, out, stats, score: y !== undefined, chunkRows: batchSize, control: m.control, hooks: m.hooks });
   // Workers leave a pass early only when told to (dispose during a fit): its outputs are incomplete.
   if (Atomics.load(m.control, Ctrl.Abort)) throw m.fitInterrupted() ?? new Error(`lockstep: ${owner} was interrupted`);
   const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.heads.length === 1 ? net.outputShape : [net.outputCols]) };

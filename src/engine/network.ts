@@ -14,6 +14,7 @@ import { ShardExchange } from './shard-exchange.js';
 import { heapView } from '../ops/heap.js';
 import type { Key } from '../rng.js';
 import { timed } from '../ops/profile.js';
+import { NO_HOOKS, type TaskHooks } from '../testing.js';
 
 /** Memory for one inference pass's layer outputs (see Network.forward). */
 const PASS_BYTES = 32 * 2 ** 20;
@@ -185,7 +186,14 @@ export class Network {
   private readonly layerLogits: boolean[];
   private readonly layerNeedsDx: boolean[];
 
-  constructor(readonly plan: Plan) {
+  /**
+   * The test hooks of the task being run (testing.ts), given to every layer in its ForwardContext; a cached
+   * Network takes each task's own (see engine/step.ts).
+   */
+  hooks: TaskHooks;
+
+  constructor(readonly plan: Plan, hooks: TaskHooks = NO_HOOKS) {
+    this.hooks = hooks;
     const graph = graphOf(plan);
     this.layers = plan.layers.map(layerFromConfig);
     let offset = 0;
@@ -320,7 +328,7 @@ export class Network {
     const values: T[] = [...inputs];
     const w = this.loaded();
     this.nodes.forEach((node, k) => {
-      const ctx = { training, dropoutKey: dropoutKeys?.[k], sampleIndices: shard?.sampleIndices, logits: logits && this.layerLogits[node.layerIndex], batch };
+      const ctx = { training, dropoutKey: dropoutKeys?.[k], sampleIndices: shard?.sampleIndices, logits: logits && this.layerLogits[node.layerIndex], batch, hooks: this.hooks };
       const r = timed(`${node.layer.className} forward`, () => node.layer.forwardCall(node.inbound.map((t) => values[t]), w[node.layerIndex], ctx));
       caches.push(r.cache);
       values.push(r.y);

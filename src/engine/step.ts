@@ -18,7 +18,7 @@ import { Ctrl, Timing, paramRange, type ModelBuffers, type SharedData } from './
 import { awaitGate, barrier } from './barrier.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizers.js';
 import { keyFor, Purpose, type Key } from '../rng.js';
-import { plantedBug, plantBug, type PlantedBug } from '../testing.js';
+import type { TaskHooks } from '../testing.js';
 import { SimdKernels } from '../kernels/index.js';
 import { HeapStage } from '../ops/row-stage.js';
 import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
@@ -60,9 +60,8 @@ export interface TrainTask {
   steps: number;
   workerIndex: number;
   workers: number;
-  plant: PlantedBug;
-  /** Test-only: make this worker fail at this step, by throwing or by ending its thread. */
-  fault?: { worker: number; step: number; kind: 'throw' | 'exit' };
+  /** Test hooks (testing.ts): a planted bug, or a fault for this epoch; NO_HOOKS in production. */
+  hooks: TaskHooks;
 }
 
 export const statWidth = statWidthOf;
@@ -147,7 +146,7 @@ interface Gathered {
 
 /** Keeps a Network per plan in each thread, so a pool reuses its built layers across epochs and fits. */
 const networks = new Map<string, Network>();
-export function networkFor(plan: Plan): Network {
+export function networkFor(plan: Plan, hooks: TaskHooks): Network {
   const key = JSON.stringify(plan);
   let net = networks.get(key);
   if (!net) {
@@ -158,6 +157,7 @@ export function networkFor(plan: Plan): Network {
     net = new Network(plan);
     networks.set(key, net);
   }
+  net.hooks = hooks;
   return net;
 }
 
@@ -177,8 +177,7 @@ export class EpochRunner {
   private aheadMs = 0;
 
   constructor(private readonly task: TrainTask) {
-    if (task.plant !== plantedBug) plantBug(task.plant);
-    this.net = networkFor(task.plan);
+    this.net = networkFor(task.plan, task.hooks);
     this.opt = getOptimizer(task.optimizer);
     // One key per node: a layer called at two places draws two masks.
     this.keys = this.net.nodes.map((n, i) => (n.layer.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
@@ -309,8 +308,9 @@ export class EpochRunner {
     const cur = updates % 2;
 
     let t0 = performance.now();
-    if (t.fault && t.fault.worker === t.workerIndex && t.fault.step === step) {
-      if (t.fault.kind === 'exit') process.exit(3);
+    const fault = t.hooks.fault;
+    if (fault && fault.worker === t.workerIndex && fault.step === step) {
+      if (fault.kind === 'exit') process.exit(3);
       throw new Error(`injected fault`);
     }
     const shardCount = shardsOf(t, step).length;
@@ -326,7 +326,7 @@ export class EpochRunner {
 
     const [lo, hi] = this.range;
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
-    const first = plantedBug === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
+    const first = t.hooks.plant === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
     const next = 1 - cur;
     // One set of arguments serves the optimizer and the moving averages (which take a subset of them).
@@ -382,11 +382,12 @@ export interface ForwardTask {
   workerIndex: number;
   workers: number;
   control: Int32Array;
-  plant: PlantedBug;
+  /** Test hooks (testing.ts); NO_HOOKS in production. */
+  hooks: TaskHooks;
 }
 
 export function runForward(task: ForwardTask): void {
-  const net = networkFor(task.plan);
+  const net = networkFor(task.plan, task.hooks);
   const { data, chunkRows } = task;
   const width = statWidth(task.plan);
   const chunks = Math.ceil(data.rows / chunkRows);

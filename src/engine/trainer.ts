@@ -11,7 +11,7 @@ import { Matrix, type MatrixLike } from '../matrix.js';
 import { badOption, checkNonNegativeInt, checkOptionKeys, checkPositiveInt } from '../errors.js';
 import { keyFor, permutation, Purpose, seedKey } from '../rng.js';
 import { currentSeed } from '../seed.js';
-import { plantedBug } from '../testing.js';
+import { testHooksOf, type TaskHooks } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
 import { inference, shareData } from './inference.js';
@@ -48,8 +48,6 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Rows per micro-shard, the unit of parallel work; default max(64, ceil(batchSize / 16)). Results depend on it, never on workers. */
   microBatchSize?: number;
-  /** @internal test-only fault injection */
-  __fault?: { worker: number; step: number; kind: 'throw' | 'exit'; epoch?: number };
 }
 
 /** fit's options, checked, with their defaults. */
@@ -65,7 +63,6 @@ export interface FitSettings {
   seed: number;
   signal?: AbortSignal;
   microBatchSize?: number;
-  fault?: FitOptions['__fault'];
 }
 
 /** fit's data, checked against the model and packed: x and y of the same rows, and the validation pair. */
@@ -82,7 +79,7 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-const FIT_OPTIONS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize', '__fault'] as const;
+const FIT_OPTIONS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
 
 /** Checks every option of fit (before anything changes) and fills in the defaults. */
 export function checkFitOptions(options: FitOptions = {}): FitSettings {
@@ -103,7 +100,7 @@ export function checkFitOptions(options: FitOptions = {}): FitSettings {
   if (o.validationData !== undefined && (!Array.isArray(o.validationData) || o.validationData.length !== 2)) throw badOption('fit', 'validationData', 'a pair [x, y]', typeof o.validationData);
   return {
     epochs, batchSize, initialEpoch, verbose: verbose as 0 | 1 | 2, validationSplit: o.validationSplit ?? 0, shuffle: o.shuffle ?? true,
-    workers: o.workers, callbacks, seed: currentSeed(o.seed), signal: o.signal, microBatchSize: o.microBatchSize, fault: o.__fault,
+    workers: o.workers, callbacks, seed: currentSeed(o.seed), signal: o.signal, microBatchSize: o.microBatchSize,
   };
 }
 
@@ -213,7 +210,7 @@ interface EpochResult {
 }
 
 /** One epoch: shuffles, resets the control block, runs the steps on the executor with the batch callbacks. */
-async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, b: FitBuffers, data: SharedData, nTrain: number, epoch: number, executor: Executor, cbs: CallbackRunner, gated: boolean, sawSteps: (done: number) => void): Promise<EpochResult> {
+async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, hooks: TaskHooks, b: FitBuffers, data: SharedData, nTrain: number, epoch: number, executor: Executor, cbs: CallbackRunner, gated: boolean, sawSteps: (done: number) => void): Promise<EpochResult> {
   const { net, plan, optimizer, buffers } = c;
   const { control } = model;
   const { steps, maxShards, width, order, stats, rate } = b;
@@ -284,8 +281,7 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
       epoch,
       seed: seedKey(s.seed),
       steps,
-      plant: plantedBug,
-      fault: s.fault && (s.fault.epoch ?? s.initialEpoch) === epoch ? s.fault : undefined,
+      hooks: { plant: hooks.plant, fault: hooks.fault && (hooks.fault.epoch ?? s.initialEpoch) === epoch ? hooks.fault : undefined },
     },
     observe,
     gate,
@@ -323,6 +319,7 @@ function epochTiming(r: EpochResult, workers: number, maxShards: number, exchang
  * may still be starting: its threads start while the model checked and copied the data.
  */
 export async function fit(model: TrainingModel, c: CompiledModel, d: FitData, s: FitSettings, executorReady: Promise<Executor>, calledAt = performance.now()): Promise<History> {
+  const hooks = testHooksOf(model);
   const { data, nTrain, val } = prepareData(d, s);
   const executor = await executorReady;
   const workers = executor.workers;
@@ -348,10 +345,10 @@ export async function fit(model: TrainingModel, c: CompiledModel, d: FitData, s:
       await cbs.call((cb) => cb.onEpochBegin(epoch, {}));
       checkInterrupt(model);
       const coldEpoch = firstStepAt === undefined;
-      const r = await runEpoch(model, c, s, b, data, nTrain, epoch, executor, cbs, gated, sawSteps);
+      const r = await runEpoch(model, c, s, hooks, b, data, nTrain, epoch, executor, cbs, gated, sawSteps);
       logs = c.net.logsOf(r.run.sums, r.run.rows);
       if (val) {
-        const v = await inference({ ...c, params: model.currentParams(), control, fitInterrupted: () => model.fitInterrupted }, val.x, val.y, { owner: 'evaluate', batchSize: s.batchSize }, executor);
+        const v = await inference({ ...c, params: model.currentParams(), control, hooks, fitInterrupted: () => model.fitInterrupted }, val.x, val.y, { owner: 'evaluate', batchSize: s.batchSize }, executor);
         for (const [k, value] of Object.entries(v.logs!)) logs[`val_${k}`] = value;
       }
       const t = epochTiming(r, workers, b.maxShards, b.exchange !== null, coldEpoch && firstStepAt !== undefined ? (firstStepAt - calledAt) / 1000 : undefined);

@@ -10,20 +10,4 @@ export {
   type TrainingConfig,
 } from './artifacts.js';
 export type { WeightSpec, WeightsManifest } from './weights.js';
-export {
-  ACTIVATIONS,
-  LAYER_TYPES,
-  type ActivationName,
-  type InitializerSpec,
-  type LayerConfig,
-  type LayerConfigLike,
-  type InputLayerConfig,
-  type Conv2DConfig,
-  type Pooling2DConfig,
-  type GlobalPooling2DConfig,
-  type FlattenConfig,
-  type ReshapeConfig,
-  type Padding,
-  type DenseConfig,
-  type DropoutConfig,
-} from './layer-config.js';
+export { ACTIVATIONS, type ActivationName, type InitializerSpec, type LayerConfig, type LayerConfigLike } from './layer-config.js';

@@ -13,11 +13,12 @@
  * const topology = toModelTopology('hitters', model.layers.map((l) => l.getConfig()));
  * const { modelName, layers } = fromModelTopology(topology);
  */
-import { closestName, own } from '../errors.js';
-import { pairOption, paddingOption } from '../layers/conv-shapes.js';
-import { initializerFromKeras, initializerToKeras } from './keras-initializers.js';
-import { type JsonObject, isObject, isShape, quote } from './json.js';
-import { ACTIVATIONS, type ActivationName, type InitializerSpec, LAYER_TYPES, type LayerConfig, type LayerConfigLike } from './layer-config.js';
+import { closestName } from '../errors.js';
+import { descriptorOf, LAYER_DESCRIPTORS } from '../layers/index.js';
+import { type LayerDescriptor, withDefaults } from '../layers/descriptor.js';
+import { type JsonObject, isObject, quote } from './json.js';
+import { batchShape, notSet } from './keras-fields.js';
+import type { LayerConfig, LayerConfigLike } from './layer-config.js';
 
 export type KerasLayerJson = { class_name: string; config: JsonObject };
 
@@ -31,21 +32,10 @@ export type ModelTopology = {
 /** The `keras_version` tfjs-layers 4.22 writes; `loadLayersModel` reads this topology as its own. */
 export const KERAS_VERSION = 'tfjs-layers 4.22.0';
 
-// Keras 3 calls swish 'silu'.
-const ACTIVATION_ALIASES: Record<string, ActivationName> = { silu: 'swish' };
-const UNSUPPORTED_IF_SET = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'];
 // Fields every layer may carry that change nothing lockstep computes (Keras 3's dtype is a policy object);
 // Keras 3 writes activity_regularizer on any layer that has one, which must be null.
 const COMMON_FIELDS = ['name', 'trainable', 'dtype', 'batch_input_shape', 'batch_shape', 'batch_size', 'input_dtype', 'activity_regularizer'];
-// Keras 3's LoRA and quantization (Dense, Conv2D): fine-tuning deltas and int8 kernels, which must be off.
-const KERAS3_EXTRAS = ['lora_rank', 'lora_alpha', 'quantization_config'];
-
-/** How one layer type is written and read; `fields` are the Keras config fields read, any other is an error. */
-interface LayerCodec {
-  fields: readonly string[];
-  toKeras(layer: LayerConfigLike, where: string): JsonObject;
-  fromKeras(c: JsonObject, where: string): Record<string, unknown>;
-}
+// Each layer's own fields and their translation are its descriptor's `keras` codec (layers/descriptor.ts).
 
 /** lockstep layer configs (an InputLayer first, or a first layer with `inputShape`) → Keras `modelTopology`. */
 export function toModelTopology(modelName: string, layers: LayerConfigLike[]): ModelTopology {
@@ -67,12 +57,12 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
   if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') {
     throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
   }
-  if (layer.className === 'InputLayer') {
-    if (i !== 0) throw new Error(`${where}: an InputLayer must be the first layer`);
-    const batch_input_shape = batchShape(layer.shape, where, 'shape');
-    return { class_name: 'InputLayer', config: { batch_input_shape, dtype: 'float32', sparse: false, name: layer.name } };
+  const descriptor = descriptorFor(layer.className, where);
+  const fields = descriptor.keras.toKeras(withDefaults(descriptor, layer), where);
+  if (descriptor.input) {
+    if (i !== 0) throw new Error(`${where}: an ${descriptor.className} must be the first layer`);
+    return { class_name: descriptor.className, config: { ...fields, name: layer.name } };
   }
-  const codec = codecFor(layer.className, where);
   // Keras 2 style `inputShape` on the first layer stands in for an InputLayer.
   let first: JsonObject = {};
   if (i === 0) {
@@ -81,18 +71,17 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
     }
     first = { batch_input_shape: batchShape(layer.inputShape, where, 'inputShape') };
   }
-  const config = { ...codec.toKeras(layer, where), name: layer.name, trainable: true, dtype: 'float32', ...first };
-  return { class_name: layer.className, config };
+  const config = { ...fields, name: layer.name, trainable: true, dtype: 'float32', ...first };
+  return { class_name: descriptor.className, config };
 }
 
 /** One layer's Keras JSON in a functional model: its input shape, if any, comes from the graph. */
 export function layerToKerasJson(layer: LayerConfigLike, where: string): KerasLayerJson {
   if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
-  if (layer.className === 'InputLayer') {
-    return { class_name: 'InputLayer', config: { batch_input_shape: batchShape(layer.shape, where, 'shape'), dtype: 'float32', sparse: false, name: layer.name } };
-  }
-  const codec = codecFor(layer.className, where);
-  return { class_name: layer.className, config: { ...codec.toKeras(layer, where), name: layer.name, trainable: true, dtype: 'float32' } };
+  const descriptor = descriptorFor(layer.className, where);
+  const fields = descriptor.keras.toKeras(withDefaults(descriptor, layer), where);
+  if (descriptor.input) return { class_name: descriptor.className, config: { ...fields, name: layer.name } };
+  return { class_name: descriptor.className, config: { ...fields, name: layer.name, trainable: true, dtype: 'float32' } };
 }
 
 /** One layer of a functional model's JSON → its lockstep config (an InputLayer's shape from its batch shape). */
@@ -103,11 +92,12 @@ export function layerFromKerasJson(entry: unknown, i: number): LayerConfig {
   const c = entry.config;
   const where = describe(i, entry.class_name, c.name);
   if (typeof c.name !== 'string' || c.name === '') throw new Error(`${where}: missing field 'name'`);
-  if (entry.class_name === 'InputLayer') return { className: 'InputLayer', name: c.name, shape: rowShape(c.batch_input_shape ?? c.batch_shape, where) };
-  const codec = codecFor(entry.class_name, where);
-  checkFields(c, codec.fields, where);
-  notSet(c, ['activity_regularizer'], where);
-  return { className: entry.class_name, name: c.name, ...codec.fromKeras(c, where) } as LayerConfig;
+  const descriptor = descriptorFor(entry.class_name, where);
+  if (!descriptor.input) {
+    checkFields(c, descriptor.keras.fields, where);
+    notSet(c, ['activity_regularizer'], where);
+  }
+  return { className: descriptor.className, name: c.name, ...descriptor.keras.fromKeras(c, where) };
 }
 
 /**
@@ -142,289 +132,31 @@ function layerFromKeras(entry: unknown, i: number): LayerConfig[] {
   const where = describe(i, entry.class_name, c.name);
   if (typeof c.name !== 'string' || c.name === '') throw new Error(`${where}: missing field 'name'`);
   const name = c.name;
-  const shape = c.batch_input_shape ?? c.batch_shape;
-  if (entry.class_name === 'InputLayer') {
-    if (i !== 0) throw new Error(`${where}: an InputLayer must be the first layer`);
-    return [{ className: 'InputLayer', name, shape: rowShape(shape, where) }];
+  const descriptor = descriptorFor(entry.class_name, where);
+  if (descriptor.input) {
+    if (i !== 0) throw new Error(`${where}: an ${descriptor.className} must be the first layer`);
+    return [{ className: descriptor.className, name, ...descriptor.keras.fromKeras(c, where) }];
   }
-  const codec = codecFor(entry.class_name, where);
   const input: LayerConfig[] = [];
   if (i === 0) {
+    const shape = c.batch_input_shape ?? c.batch_shape;
     if (shape === undefined) {
       throw new Error(`${where}: the first layer has no batch_input_shape and there is no InputLayer, so the input size is unknown`);
     }
-    input.push({ className: 'InputLayer', name: `${name}_input`, shape: rowShape(shape, where) });
+    input.push({ className: INPUT.className, name: `${name}_input`, ...INPUT.keras.fromKeras(c, where) });
   }
-  checkFields(c, codec.fields, where);
+  checkFields(c, descriptor.keras.fields, where);
   notSet(c, ['activity_regularizer'], where);
-  return [...input, { className: entry.class_name, name, ...codec.fromKeras(c, where) } as LayerConfig];
+  return [...input, { className: descriptor.className, name, ...descriptor.keras.fromKeras(c, where) }];
 }
 
-// ---------------------------------------------------------------------------------------------------
-// One codec per layer type: the Keras fields it writes, and how it reads what tfjs-layers and Keras write.
+/** The input layer's descriptor: a Sequential file without an InputLayer entry gets one from its first layer. */
+const INPUT = LAYER_DESCRIPTORS.find((d) => d.input)!;
 
-const CONV_FIELDS = ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer'];
-const POOL_FIELDS = ['pool_size', 'strides', 'padding', 'data_format'];
-
-const dense: LayerCodec = {
-  fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
-  toKeras: (l, where) => ({
-    units: positiveInt(l.units, where, 'units'),
-    activation: activation(l.activation ?? 'linear', where),
-    use_bias: bool(l.useBias ?? true, where, 'useBias'),
-    ...initializersToKeras(l, where),
-    ...nulls(UNSUPPORTED_IF_SET),
-  }),
-  fromKeras: (c, where) => {
-    notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
-    return {
-      units: positiveInt(required(c, 'units', where), where, 'units'),
-      activation: activation(c.activation ?? 'linear', where),
-      useBias: bool(c.use_bias ?? true, where, 'use_bias'),
-      ...initializersFromKeras(c, where),
-    };
-  },
-};
-
-const dropout: LayerCodec = {
-  // The seed only picks tfjs's dropout masks; lockstep draws its own from the fit seed.
-  fields: ['rate', 'noise_shape', 'seed'],
-  toKeras: (l, where) => ({ rate: rate(l.rate, where), noise_shape: null, seed: null }),
-  fromKeras: (c, where) => {
-    notSet(c, ['noise_shape'], where);
-    return { rate: rate(required(c, 'rate', where), where) };
-  },
-};
-
-const conv2d: LayerCodec = {
-  fields: [...CONV_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
-  toKeras: (l, where) => {
-    const strides = pairOption(where, 'strides', l.strides ?? 1);
-    const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate ?? 1);
-    checkStridesAndDilation(strides, dilation_rate, where, 'strides', 'dilationRate');
-    channelsLast(l.dataFormat, where, 'dataFormat');
-    return {
-      filters: positiveInt(l.filters, where, 'filters'),
-      kernel_size: pairOption(where, 'kernelSize', l.kernelSize),
-      strides,
-      padding: paddingOption(where, l.padding),
-      data_format: 'channels_last',
-      dilation_rate,
-      activation: activation(l.activation ?? 'linear', where),
-      use_bias: bool(l.useBias ?? true, where, 'useBias'),
-      ...initializersToKeras(l, where),
-      ...nulls(UNSUPPORTED_IF_SET),
-    };
-  },
-  fromKeras: (c, where) => {
-    notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
-    channelsLast(c.data_format, where, 'data_format');
-    if (c.groups != null && c.groups !== 1) throw new Error(`${where}: grouped convolutions are not supported (groups must be 1). Received: groups=${quote(c.groups)}`);
-    const strides = pairOption(where, 'strides', c.strides ?? 1);
-    const dilationRate = pairOption(where, 'dilation_rate', c.dilation_rate ?? 1);
-    checkStridesAndDilation(strides, dilationRate, where, 'strides', 'dilation_rate');
-    return {
-      filters: positiveInt(required(c, 'filters', where), where, 'filters'),
-      kernelSize: pairOption(where, 'kernel_size', required(c, 'kernel_size', where)),
-      strides,
-      padding: paddingOption(where, c.padding ?? 'valid'),
-      dilationRate,
-      activation: activation(c.activation ?? 'linear', where),
-      useBias: bool(c.use_bias ?? true, where, 'use_bias'),
-      ...initializersFromKeras(c, where),
-    };
-  },
-};
-
-// Keras's pooling defaults: a 2x2 window, strides = the window, 'valid'.
-const pooling2d: LayerCodec = {
-  fields: POOL_FIELDS,
-  toKeras: (l, where) => {
-    channelsLast(l.dataFormat, where, 'dataFormat');
-    const pool_size = pairOption(where, 'poolSize', l.poolSize ?? 2);
-    const strides = l.strides == null ? pool_size : pairOption(where, 'strides', l.strides);
-    return { pool_size, padding: paddingOption(where, l.padding), strides, data_format: 'channels_last' };
-  },
-  fromKeras: (c, where) => {
-    channelsLast(c.data_format, where, 'data_format');
-    const poolSize = pairOption(where, 'pool_size', c.pool_size ?? 2);
-    const strides = c.strides == null ? poolSize : pairOption(where, 'strides', c.strides);
-    return { poolSize, strides, padding: paddingOption(where, c.padding ?? 'valid') };
-  },
-};
-
-const globalPooling2d: LayerCodec = {
-  fields: ['data_format', 'keepdims'],
-  toKeras: (l, where) => {
-    channelsLast(l.dataFormat, where, 'dataFormat');
-    // tfjs-layers 4.22 has no keepdims: it would read the file as a model with other output shapes.
-    if (bool(l.keepdims ?? false, where, 'keepdims')) {
-      throw new Error(
-        `${where}: keepdims=true cannot be saved in the TensorFlow.js layers format: tfjs-layers 4.22 ignores keepdims and would load another model. ` +
-          'Use keepdims false followed by a Reshape to [1, 1, channels]',
-      );
-    }
-    return { data_format: 'channels_last' };
-  },
-  fromKeras: (c, where) => {
-    channelsLast(c.data_format, where, 'data_format');
-    return { keepdims: bool(c.keepdims ?? false, where, 'keepdims') };
-  },
-};
-
-const flatten: LayerCodec = {
-  fields: ['data_format'],
-  toKeras: (l, where) => {
-    channelsLast(l.dataFormat, where, 'dataFormat');
-    return { data_format: 'channels_last' };
-  },
-  fromKeras: (c, where) => {
-    // channels_first would flatten in another order (channels before pixels).
-    channelsLast(c.data_format, where, 'data_format');
-    return {};
-  },
-};
-
-const reshape: LayerCodec = {
-  fields: ['target_shape'],
-  toKeras: (l, where) => ({ target_shape: targetShape(l.targetShape, where, 'targetShape') }),
-  fromKeras: (c, where) => ({ targetShape: targetShape(required(c, 'target_shape', where), where, 'target_shape') }),
-};
-
-const NORM_UNSUPPORTED = ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'];
-
-/** An initializer field of a normalization layer: lockstep's camelCase option <-> Keras's snake_case field. */
-function normInitializers(names: readonly (readonly [string, string, string])[], l: LayerConfigLike | null, c: JsonObject | null, where: string): JsonObject {
-  const out: Record<string, unknown> = {};
-  for (const [option, field, fallback] of names) {
-    if (l) out[field] = initializerToKeras((l[option] ?? fallback) as InitializerSpec, `${where} ${option}`);
-    else out[option] = initializerFromKeras(c![field] ?? fallback, `${where} ${field}`);
-  }
-  return out as JsonObject;
-}
-
-const BN_INITIALIZERS = [
-  ['betaInitializer', 'beta_initializer', 'zeros'],
-  ['gammaInitializer', 'gamma_initializer', 'ones'],
-  ['movingMeanInitializer', 'moving_mean_initializer', 'zeros'],
-  ['movingVarianceInitializer', 'moving_variance_initializer', 'ones'],
-] as const;
-const LN_INITIALIZERS = BN_INITIALIZERS.slice(0, 2);
-
-// Keras 3's `synchronized` picks per-replica or cross-replica statistics under tf.distribute; lockstep's are
-// always the whole batch's (what Keras computes on one device), so either value reads the same.
-const batchNormalization: LayerCodec = {
-  fields: ['axis', 'momentum', 'epsilon', 'center', 'scale', ...BN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED, 'synchronized'],
-  toKeras: (l, where) => ({
-    axis: integer(l.axis ?? -1, where, 'axis'),
-    momentum: fraction(l.momentum ?? 0.99, where, 'momentum'),
-    epsilon: positive(l.epsilon ?? 1e-3, where, 'epsilon'),
-    center: bool(l.center ?? true, where, 'center'),
-    scale: bool(l.scale ?? true, where, 'scale'),
-    ...normInitializers(BN_INITIALIZERS, l, null, where),
-    ...nulls(NORM_UNSUPPORTED),
-  }),
-  fromKeras: (c, where) => {
-    notSet(c, NORM_UNSUPPORTED, where);
-    if (c.synchronized != null) bool(c.synchronized, where, 'synchronized');
-    return {
-      axis: integer(c.axis ?? -1, where, 'axis'),
-      momentum: fraction(c.momentum ?? 0.99, where, 'momentum'),
-      epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
-      center: bool(c.center ?? true, where, 'center'),
-      scale: bool(c.scale ?? true, where, 'scale'),
-      ...normInitializers(BN_INITIALIZERS, null, c, where),
-    };
-  },
-};
-
-const layerNormalization: LayerCodec = {
-  fields: ['axis', 'epsilon', 'center', 'scale', 'rms_scaling', ...LN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED],
-  toKeras: (l, where) => ({
-    axis: axes(l.axis ?? -1, where, 'axis'),
-    epsilon: positive(l.epsilon ?? 1e-3, where, 'epsilon'),
-    center: bool(l.center ?? true, where, 'center'),
-    scale: bool(l.scale ?? true, where, 'scale'),
-    ...normInitializers(LN_INITIALIZERS, l, null, where),
-    beta_regularizer: null,
-    gamma_regularizer: null,
-  }),
-  fromKeras: (c, where) => {
-    notSet(c, NORM_UNSUPPORTED, where);
-    if (c.rms_scaling != null && c.rms_scaling !== false) throw new Error(`${where}: rms_scaling is not supported. Received: rms_scaling=${quote(c.rms_scaling)}`);
-    return {
-      axis: axes(c.axis ?? -1, where, 'axis'),
-      epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
-      center: bool(c.center ?? true, where, 'center'),
-      scale: bool(c.scale ?? true, where, 'scale'),
-      ...normInitializers(LN_INITIALIZERS, null, c, where),
-    };
-  },
-};
-
-// Merge layers hold no options (Keras 3 writes none either).
-const merge: LayerCodec = { fields: [], toKeras: () => ({}), fromKeras: () => ({}) };
-
-const concatenate: LayerCodec = {
-  fields: ['axis'],
-  toKeras: (l, where) => ({ axis: integer(l.axis ?? -1, where, 'axis') }),
-  fromKeras: (c, where) => ({ axis: integer(c.axis ?? -1, where, 'axis') }),
-};
-
-const EMBEDDING_UNSUPPORTED = ['embeddings_regularizer', 'embeddings_constraint'];
-const embedding: LayerCodec = {
-  fields: ['input_dim', 'output_dim', 'embeddings_initializer', 'mask_zero', 'input_length', ...EMBEDDING_UNSUPPORTED, 'lora_rank', 'lora_alpha'],
-  toKeras: (l, where) => ({
-    input_dim: positiveInt(l.inputDim, where, 'inputDim'),
-    output_dim: positiveInt(l.outputDim, where, 'outputDim'),
-    embeddings_initializer: initializerToKeras((l.embeddingsInitializer ?? 'random_uniform') as InitializerSpec, `${where} embeddingsInitializer`),
-    mask_zero: false,
-    ...nulls(EMBEDDING_UNSUPPORTED),
-  }),
-  fromKeras: (c, where) => {
-    notSet(c, [...EMBEDDING_UNSUPPORTED, 'lora_rank'], where);
-    // Masking changes what later layers compute; lockstep has no masks.
-    if (c.mask_zero != null && c.mask_zero !== false) throw new Error(`${where}: mask_zero=true is not supported. Received: mask_zero=${quote(c.mask_zero)}`);
-    return {
-      inputDim: positiveInt(required(c, 'input_dim', where), where, 'input_dim'),
-      outputDim: positiveInt(required(c, 'output_dim', where), where, 'output_dim'),
-      embeddingsInitializer: c.embeddings_initializer == null ? 'random_uniform' : initializerFromKeras(c.embeddings_initializer, `${where} embeddings_initializer`),
-    };
-  },
-};
-
-const activationLayer: LayerCodec = {
-  fields: ['activation'],
-  toKeras: (l, where) => ({ activation: activation(l.activation, where) }),
-  fromKeras: (c, where) => ({ activation: activation(required(c, 'activation', where), where) }),
-};
-
-const CODECS: Record<string, LayerCodec> = {
-  Activation: activationLayer,
-  Add: merge,
-  Subtract: merge,
-  Multiply: merge,
-  Average: merge,
-  Maximum: merge,
-  Minimum: merge,
-  Concatenate: concatenate,
-  Embedding: embedding,
-  BatchNormalization: batchNormalization,
-  LayerNormalization: layerNormalization,
-  Dense: dense,
-  Dropout: dropout,
-  Conv2D: conv2d,
-  MaxPooling2D: pooling2d,
-  AveragePooling2D: pooling2d,
-  GlobalAveragePooling2D: globalPooling2d,
-  GlobalMaxPooling2D: globalPooling2d,
-  Flatten: flatten,
-  Reshape: reshape,
-};
-
-function codecFor(className: unknown, where: string): LayerCodec {
-  if (typeof className === 'string' && Object.hasOwn(CODECS, className)) return CODECS[className];
-  throw new Error(`${where}: layer type ${quote(className)} is not supported; supported: ${LAYER_TYPES.join(', ')}`);
+function descriptorFor(className: unknown, where: string): LayerDescriptor {
+  const descriptor = descriptorOf(className);
+  if (descriptor) return descriptor;
+  throw new Error(`${where}: layer type ${quote(className)} is not supported; supported: ${LAYER_DESCRIPTORS.map((d) => d.className).join(', ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -443,111 +175,6 @@ function checkFields(c: JsonObject, fields: readonly string[], where: string): v
     const near = closestName(key, known);
     throw new Error(`${where}: unknown field '${key}'${near ? `; did you mean '${near}'?` : ''}. Known fields: ${known.join(', ')}`);
   }
-}
-
-function required(c: JsonObject, field: string, where: string): unknown {
-  if (c[field] === undefined) throw new Error(`${where}: missing field '${field}'`);
-  return c[field];
-}
-
-function notSet(c: JsonObject, fields: string[], where: string): void {
-  for (const k of fields) if (c[k] != null) throw new Error(`${where}: ${k} is not supported. Received: ${k}=${quote(c[k])}`);
-}
-
-const nulls = (fields: string[]) => Object.fromEntries(fields.map((k) => [k, null]));
-
-/** lockstep runs images as [height, width, channels] only; tfjs spells it 'channelsLast' in its own configs. */
-function channelsLast(v: unknown, where: string, field: string): void {
-  if (v != null && v !== 'channels_last' && v !== 'channelsLast') {
-    throw new Error(`${where}: ${field} must be 'channels_last' (channels_first is not supported). Received: ${field}=${quote(v)}`);
-  }
-}
-
-/** Keras refuses strides > 1 with dilation > 1, and so does lockstep's Conv2D. */
-function checkStridesAndDilation(strides: number[], dilation: number[], where: string, s: string, d: string): void {
-  if (strides.some((v) => v > 1) && dilation.some((v) => v > 1)) {
-    throw new Error(`${where}: ${s} > 1 together with ${d} > 1 is not supported. Received: ${s}=${quote(strides)}, ${d}=${quote(dilation)}`);
-  }
-}
-
-function initializersToKeras(l: LayerConfigLike, where: string): JsonObject {
-  return {
-    kernel_initializer: initializerToKeras((l.kernelInitializer ?? 'glorot_uniform') as InitializerSpec, `${where} kernelInitializer`),
-    bias_initializer: initializerToKeras((l.biasInitializer ?? 'zeros') as InitializerSpec, `${where} biasInitializer`),
-  };
-}
-
-function initializersFromKeras(c: JsonObject, where: string): { kernelInitializer: InitializerSpec; biasInitializer: InitializerSpec } {
-  return {
-    kernelInitializer: initializerFromKeras(c.kernel_initializer ?? 'glorot_uniform', `${where} kernel_initializer`),
-    biasInitializer: initializerFromKeras(c.bias_initializer ?? 'zeros', `${where} bias_initializer`),
-  };
-}
-
-function activation(v: unknown, where: string): ActivationName {
-  const name = typeof v === 'string' ? (own(ACTIVATION_ALIASES, v) ?? v) : v;
-  if (!ACTIVATIONS.includes(name as ActivationName)) {
-    throw new Error(`${where}: unknown activation ${quote(v)}; supported: ${ACTIVATIONS.join(', ')}`);
-  }
-  return name as ActivationName;
-}
-
-/** `[null, 8, 8, 1]` → `[8, 8, 1]`; the batch dimension must be null (or a number, which is dropped). */
-function rowShape(v: unknown, where: string): number[] {
-  if (!Array.isArray(v) || v.length < 2 || !(v[0] === null || Number.isInteger(v[0])) || !isShape(v.slice(1), { allowZero: false })) {
-    throw new Error(`${where}: batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=${quote(v)}`);
-  }
-  return v.slice(1) as number[];
-}
-
-function batchShape(v: unknown, where: string, option: string): Array<number | null> {
-  if (!isShape(v, { allowZero: false }) || v.length === 0) {
-    throw new Error(`${where}: ${option} must be a non-empty array of positive integers. Received: ${option}=${quote(v)}`);
-  }
-  return [null, ...v];
-}
-
-/** Positive integers, at most one -1 (inferred), as Keras's Reshape takes them. */
-function targetShape(v: unknown, where: string, field: string): number[] {
-  const ok = Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && v.filter((d) => d === -1).length <= 1;
-  if (!ok) throw new Error(`${where}: ${field} must be a non-empty array of positive integers, with at most one -1. Received: ${field}=${quote(v)}`);
-  return [...(v as number[])];
-}
-
-function positiveInt(v: unknown, where: string, option: string): number {
-  if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`${where}: ${option} must be a positive integer. Received: ${option}=${quote(v)}`);
-  return v as number;
-}
-
-function rate(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${where}: rate must be in [0, 1). Received: rate=${quote(v)}`);
-  return v;
-}
-
-function integer(v: unknown, where: string, option: string): number {
-  if (!Number.isInteger(v)) throw new Error(`${where}: ${option} must be an integer. Received: ${option}=${quote(v)}`);
-  return v as number;
-}
-
-/** An axis or a non-empty list of axes (LayerNormalization). */
-function axes(v: unknown, where: string, option: string): number | number[] {
-  if (Array.isArray(v) && v.length > 0 && v.every((a) => Number.isInteger(a))) return [...(v as number[])];
-  return integer(v, where, option);
-}
-
-function fraction(v: unknown, where: string, option: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${where}: ${option} must be in [0, 1]. Received: ${option}=${quote(v)}`);
-  return v;
-}
-
-function positive(v: unknown, where: string, option: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new Error(`${where}: ${option} must be a positive number. Received: ${option}=${quote(v)}`);
-  return v;
-}
-
-function bool(v: unknown, where: string, option: string): boolean {
-  if (typeof v !== 'boolean') throw new Error(`${where}: ${option} must be a boolean. Received: ${option}=${quote(v)}`);
-  return v;
 }
 
 function checkUniqueNames(names: unknown[]): void {

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation as ActivationFn, getActivation } from '../activations.js';
 import { checkLayerOptions } from '../errors.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { activation, required } from '../io/keras-fields.js';
 
 export interface ActivationOptions {
   activation: string;
@@ -54,3 +56,15 @@ export class Activation extends Layer {
     return { className: this.className, name: this.name, activation: this.activation.name };
   }
 }
+
+/** Activation as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const ACTIVATION = describeLayer({
+  className: 'Activation',
+  options: { activation: { rule: 'an activation name' } },
+  create: (options: ActivationOptions) => new Activation(options),
+  keras: {
+    fields: ['activation'],
+    toKeras: (l, where) => ({ activation: activation(l.activation, where) }),
+    fromKeras: (c, where) => ({ activation: activation(required(c, 'activation', where), where) }),
+  },
+});

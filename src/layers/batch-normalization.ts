@@ -18,12 +18,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption, checkFraction, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { heapView } from '../ops/heap.js';
-import { plantedBug } from '../testing.js';
+import type { TaskHooks } from '../testing.js';
 import { timed } from '../ops/profile.js';
 import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
-import { affineOptions } from './weighted-options.js';
+import { AFFINE_OPTION_SPECS, affineOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type BatchSync, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { BN_INITIALIZERS, NORM_UNSUPPORTED, bool, fraction, integer, normInitializers, notSet, nulls, positive } from '../io/keras-fields.js';
 
 export interface BatchNormalizationOptions {
   /** The feature axis, counting the batch as axis 0; negative counts from the end. Default -1. */
@@ -187,7 +189,7 @@ export class BatchNormalization extends Layer {
       const p = sync.parts[k];
       timed('BatchNormalization partial sums', () => shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out));
     });
-    const groups = this.groups(sync, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
+    const groups = this.groups(sync, ctx.hooks, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
     const outs = groups.map((g) => this.normalize(this.rowsOf(x, g), g.stats.mean, g.invStd));
     const y = outs.length === 1 ? outs[0].y : tf.concat(outs.map((o) => o.y));
     const xc = outs.length === 1 ? outs[0].xc : tf.concat(outs.map((o) => o.xc));
@@ -198,9 +200,9 @@ export class BatchNormalization extends Layer {
    * The row ranges that share statistics: all rows, with the whole batch's; under the planted bug
    * 'batchnorm-per-shard', each micro-shard with its own (what a data-parallel trainer gets without an exchange).
    */
-  private groups(sync: BatchSync, rows: number, own: (parts: number[]) => Moments, whole: () => Moments): Group[] {
+  private groups(sync: BatchSync, hooks: TaskHooks | undefined, rows: number, own: (parts: number[]) => Moments, whole: () => Moments): Group[] {
     const make = (start: number, n: number, parts: number[], stats: Moments): Group => ({ start, rows: n, parts, stats, invStd: this.invStd(stats.variance) });
-    if (plantedBug === 'batchnorm-per-shard') return sync.parts.map((p, k) => make(p.start, p.rows, [k], own([k])));
+    if (hooks?.plant === 'batchnorm-per-shard') return sync.parts.map((p, k) => make(p.start, p.rows, [k], own([k])));
     return [make(0, rows, sync.parts.map((_, k) => k), whole())];
   }
 
@@ -273,3 +275,38 @@ export class BatchNormalization extends Layer {
     };
   }
 }
+
+/**
+ * BatchNormalization as a layer type: options, factory and saved format (see layers/descriptor.ts). Keras 3's
+ * `synchronized` picks per-replica or cross-replica statistics under tf.distribute; lockstep's are always the
+ * whole batch's (what Keras computes on one device), so either value reads the same.
+ */
+export const BATCH_NORMALIZATION = describeLayer({
+  className: 'BatchNormalization',
+  options: { axis: { default: -1 }, momentum: { default: 0.99 }, epsilon: { default: 1e-3 }, ...AFFINE_OPTION_SPECS, movingMeanInitializer: { default: 'zeros' }, movingVarianceInitializer: { default: 'ones' } },
+  create: (options?: BatchNormalizationOptions) => new BatchNormalization(options),
+  keras: {
+    fields: ['axis', 'momentum', 'epsilon', 'center', 'scale', ...BN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED, 'synchronized'],
+    toKeras: (l, where) => ({
+      axis: integer(l.axis, where, 'axis'),
+      momentum: fraction(l.momentum, where, 'momentum'),
+      epsilon: positive(l.epsilon, where, 'epsilon'),
+      center: bool(l.center, where, 'center'),
+      scale: bool(l.scale, where, 'scale'),
+      ...normInitializers(BN_INITIALIZERS, l, null, where),
+      ...nulls(NORM_UNSUPPORTED),
+    }),
+    fromKeras: (c, where) => {
+      notSet(c, NORM_UNSUPPORTED, where);
+      if (c.synchronized != null) bool(c.synchronized, where, 'synchronized');
+      return {
+        axis: integer(c.axis ?? -1, where, 'axis'),
+        momentum: fraction(c.momentum ?? 0.99, where, 'momentum'),
+        epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
+        center: bool(c.center ?? true, where, 'center'),
+        scale: bool(c.scale ?? true, where, 'scale'),
+        ...normInitializers(BN_INITIALIZERS, null, c, where),
+      };
+    },
+  },
+});

@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { badOption, checkLayerOptions } from '../errors.js';
 import { Layer, type BackwardResult, type CallBackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { integer } from '../io/keras-fields.js';
 
 export interface ConcatenateOptions {
   /** The axis of the joined tensors (the batch axis 0 excluded); negative counts from the end. Default -1. */
@@ -50,8 +52,9 @@ export class Concatenate extends Layer {
     this.outputShape = shapes[0].map((d, i) => (i === axis - 1 ? this.sizes.reduce((a, b) => a + b, 0) : d));
   }
 
-  computeOutputShape(inputShape: number[]): number[] {
-    return inputShape;
+  /** One input (Sequential.add): refused, since the layer merges several. */
+  computeOutputShape(): number[] {
+    throw new Error(`Layer '${this.name || this.defaultName}' (${'Concatenate'}) merges several inputs: call it with apply([a, b]) in a functional model`);
   }
 
   forward(): ForwardResult {
@@ -74,3 +77,15 @@ export class Concatenate extends Layer {
     return { className: this.className, name: this.name, axis: this.axis };
   }
 }
+
+/** Concatenate as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const CONCATENATE = describeLayer({
+  className: 'Concatenate',
+  options: { axis: { default: -1, rule: 'a non-zero integer', check: (v) => Number.isInteger(v) && v !== 0 } },
+  create: (options?: ConcatenateOptions) => new Concatenate(options),
+  keras: {
+    fields: ['axis'],
+    toKeras: (l, where) => ({ axis: integer(l.axis ?? -1, where, 'axis') }),
+    fromKeras: (c, where) => ({ axis: integer(c.axis ?? -1, where, 'axis') }),
+  },
+});

@@ -9,12 +9,15 @@ import type { InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { filterGradient, inputGradient, type ConvGeometry } from '../ops/conv-grads.js';
-import { plantedBug } from '../testing.js';
+import { hookedActivation, type TaskHooks } from '../testing.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
-import { weightedLayerOptions } from './weighted-options.js';
+import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { KERAS3_EXTRAS, UNSUPPORTED_IF_SET, activation, bool, channelsLast, checkStridesAndDilation, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import { quote } from '../io/json.js';
 
 export interface Conv2DOptions {
   filters: number;
@@ -45,6 +48,7 @@ interface ConvCache {
   z?: T;
   y: T;
   act: Activation;
+  hooks?: TaskHooks;
 }
 
 /** [rows, ..., channels] as [rows * ..., channels]: a view for the per-channel activations and sums. */
@@ -119,17 +123,17 @@ export class Conv2D extends Layer {
   }
 
   forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
-    const act = ctx.logits ? getActivation('linear') : this.activation;
+    const act = hookedActivation(ctx.logits ? getActivation('linear') : this.activation, ctx.hooks);
     const fused = act.fused && !act.needsZ ? act.fused : 'linear';
     const [kernel, bias] = w.values as [tf.Tensor4D, tf.Tensor1D | undefined];
     const conv = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: this.strides, pad: this.pad(), dilations: this.dilationRate, bias, activation: fused });
-    if (fused === act.name) return { y: conv, cache: { x, y: conv, act } satisfies ConvCache };
+    if (fused === act.name) return { y: conv, cache: { x, y: conv, act, hooks: ctx.hooks } satisfies ConvCache };
     const y = tf.reshape(act.forward(channels2d(conv)), conv.shape);
-    return { y, cache: { x, z: conv, y, act } satisfies ConvCache };
+    return { y, cache: { x, z: conv, y, act, hooks: ctx.hooks } satisfies ConvCache };
   }
 
   backward(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): BackwardResult {
-    const { x, z, y, act } = cache as ConvCache;
+    const { x, z, y, act, hooks } = cache as ConvCache;
     const dz2d = act.backward(channels2d(dy), channels2d(y), z && channels2d(z));
     const pixels = y.shape[1]! * y.shape[2]!;
     // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
@@ -137,7 +141,7 @@ export class Conv2D extends Layer {
     const grads = parts.map(({ start, rows }, i) => {
       let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () => filterGradient(x, dz2d, start, rows, this.geometry!, (this.dzOperands ??= new PackedOperands(this.filters))));
       // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
-      if (plantedBug === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
+      if (hooks?.plant === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
     });
     const dx = needDx ? timed('Conv2D input gradient', () => inputGradient(tf.reshape(dz2d, y.shape as [number, number, number, number]) as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)) : undefined;
@@ -161,3 +165,57 @@ export class Conv2D extends Layer {
     };
   }
 }
+
+/** Conv2D as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const CONV2D = describeLayer({
+  className: 'Conv2D',
+  options: {
+    filters: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 },
+    kernelSize: { rule: 'a positive integer or [height, width]' },
+    strides: { default: 1 },
+    padding: { default: 'valid' },
+    dataFormat: { default: 'channels_last' },
+    dilationRate: { default: 1 },
+    ...WEIGHTED_OPTION_SPECS,
+  },
+  create: (options: Conv2DOptions) => new Conv2D(options),
+  keras: {
+    fields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    toKeras: (l, where) => {
+      const strides = pairOption(where, 'strides', l.strides);
+      const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate);
+      checkStridesAndDilation(strides, dilation_rate, where, 'strides', 'dilationRate');
+      channelsLast(l.dataFormat, where, 'dataFormat');
+      return {
+        filters: positiveInt(l.filters, where, 'filters'),
+        kernel_size: pairOption(where, 'kernelSize', l.kernelSize),
+        strides,
+        padding: paddingOption(where, l.padding),
+        data_format: 'channels_last',
+        dilation_rate,
+        activation: activation(l.activation, where),
+        use_bias: bool(l.useBias, where, 'useBias'),
+        ...initializersToKeras(l, where),
+        ...nulls(UNSUPPORTED_IF_SET),
+      };
+    },
+    fromKeras: (c, where) => {
+      notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
+      channelsLast(c.data_format, where, 'data_format');
+      if (c.groups != null && c.groups !== 1) throw new Error(`${where}: grouped convolutions are not supported (groups must be 1). Received: groups=${quote(c.groups)}`);
+      const strides = pairOption(where, 'strides', c.strides ?? 1);
+      const dilationRate = pairOption(where, 'dilation_rate', c.dilation_rate ?? 1);
+      checkStridesAndDilation(strides, dilationRate, where, 'strides', 'dilation_rate');
+      return {
+        filters: positiveInt(required(c, 'filters', where), where, 'filters'),
+        kernelSize: pairOption(where, 'kernel_size', required(c, 'kernel_size', where)),
+        strides,
+        padding: paddingOption(where, c.padding ?? 'valid'),
+        dilationRate,
+        activation: activation(c.activation ?? 'linear', where),
+        useBias: bool(c.use_bias ?? true, where, 'use_bias'),
+        ...initializersFromKeras(c, where),
+      };
+    },
+  },
+});

@@ -7,8 +7,11 @@ import { transposeRows } from '../ops/wasm-matmul.js';
 import { PackedOperands } from '../ops/packed-operands.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { PackedKernel } from '../ops/packed-kernel.js';
-import { weightedLayerOptions } from './weighted-options.js';
+import { hookedActivation } from '../testing.js';
+import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { KERAS3_EXTRAS, UNSUPPORTED_IF_SET, activation, bool, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
 
 type T2 = tf.Tensor2D;
 
@@ -116,7 +119,7 @@ export class Dense extends Layer {
     const x = xIn as T2;
     const w = wIn as DenseWeights;
     // The loss applies the activation itself when fused (ctx.logits): then dL/dz comes back directly.
-    const act = ctx.logits ? getActivation('linear') : this.activation;
+    const act = hookedActivation(ctx.logits ? getActivation('linear') : this.activation, ctx.hooks);
     const fused = this.matMulActivation(!!ctx.logits);
     const pre = w.kernelMatMul;
     // A persistent kernel has one operator, for one activation: the one training uses. Inference of a fused
@@ -170,3 +173,29 @@ export class Dense extends Layer {
     };
   }
 }
+
+/** Dense as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const DENSE = describeLayer({
+  className: 'Dense',
+  options: { units: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 }, ...WEIGHTED_OPTION_SPECS },
+  create: (options: DenseOptions) => new Dense(options),
+  keras: {
+    fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    toKeras: (l, where) => ({
+      units: positiveInt(l.units, where, 'units'),
+      activation: activation(l.activation, where),
+      use_bias: bool(l.useBias, where, 'useBias'),
+      ...initializersToKeras(l, where),
+      ...nulls(UNSUPPORTED_IF_SET),
+    }),
+    fromKeras: (c, where) => {
+      notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
+      return {
+        units: positiveInt(required(c, 'units', where), where, 'units'),
+        activation: activation(c.activation ?? 'linear', where),
+        useBias: bool(c.use_bias ?? true, where, 'use_bias'),
+        ...initializersFromKeras(c, where),
+      };
+    },
+  },
+});

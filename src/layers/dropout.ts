@@ -9,6 +9,8 @@ import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
 import { mul } from '../ops/elementwise.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { notSet, rate, required } from '../io/keras-fields.js';
 
 /** A batch as [rows, values per sample] (a view: no copy), the shape the elementwise kernels take. */
 const as2d = (x: T): tf.Tensor2D => (x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], x.size / x.shape[0]]));
@@ -61,3 +63,19 @@ export class Dropout extends Layer {
     return { className: this.className, name: this.name, rate: this.rate };
   }
 }
+
+/** Dropout as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const DROPOUT = describeLayer({
+  className: 'Dropout',
+  options: { rate: { rule: 'a number in [0, 1)', check: (v) => typeof v === 'number' && v >= 0 && v < 1 } },
+  create: (options: DropoutOptions) => new Dropout(options),
+  keras: {
+    // The seed only picks tfjs's dropout masks; lockstep draws its own from the fit seed.
+    fields: ['rate', 'noise_shape', 'seed'],
+    toKeras: (l, where) => ({ rate: rate(l.rate, where), noise_shape: null, seed: null }),
+    fromKeras: (c, where) => {
+      notSet(c, ['noise_shape'], where);
+      return { rate: rate(required(c, 'rate', where), where) };
+    },
+  },
+});

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkLayerOptions } from '../errors.js';
 import { dataFormatOption, layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { channelsLast } from '../io/keras-fields.js';
 
 export interface FlattenOptions {
   dataFormat?: 'channels_last';
@@ -41,3 +43,22 @@ export class Flatten extends Layer {
     return { className: this.className, name: this.name, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
   }
 }
+
+/** Flatten as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const FLATTEN = describeLayer({
+  className: 'Flatten',
+  options: { dataFormat: { default: 'channels_last' } },
+  create: (options?: FlattenOptions) => new Flatten(options),
+  keras: {
+    fields: ['data_format'],
+    toKeras: (l, where) => {
+      channelsLast(l.dataFormat, where, 'dataFormat');
+      return { data_format: 'channels_last' };
+    },
+    fromKeras: (c, where) => {
+      // channels_first would flatten in another order (channels before pixels).
+      channelsLast(c.data_format, where, 'data_format');
+      return {};
+    },
+  },
+});

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { badOption, checkLayerOptions } from '../errors.js';
 import { dataFormatOption, layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+import { describeLayer, type KerasCodec, type OptionSpec } from './descriptor.js';
+import { bool, channelsLast } from '../io/keras-fields.js';
 
 export interface GlobalPooling2DOptions {
   /** Keep the spatial axes as size 1. Default false. */
@@ -88,3 +90,28 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
     return { dx: tf.reshape(tf.mul(hit, share), x.shape), grads: parts.map(() => []) };
   }
 }
+
+const GLOBAL_POOLING_OPTIONS: Record<string, OptionSpec> = { keepdims: { default: false }, dataFormat: { default: 'channels_last' } };
+
+const GLOBAL_POOLING_CODEC: KerasCodec = {
+  fields: ['data_format', 'keepdims'],
+  toKeras: (l, where) => {
+    channelsLast(l.dataFormat, where, 'dataFormat');
+    // tfjs-layers 4.22 has no keepdims: it would read the file as a model with other output shapes.
+    if (bool(l.keepdims, where, 'keepdims')) {
+      throw new Error(
+        `${where}: keepdims=true cannot be saved in the TensorFlow.js layers format: tfjs-layers 4.22 ignores keepdims and would load another model. ` +
+          'Use keepdims false followed by a Reshape to [1, 1, channels]',
+      );
+    }
+    return { data_format: 'channels_last' };
+  },
+  fromKeras: (c, where) => {
+    channelsLast(c.data_format, where, 'data_format');
+    return { keepdims: bool(c.keepdims ?? false, where, 'keepdims') };
+  },
+};
+
+/** GlobalAveragePooling2D and GlobalMaxPooling2D as layer types (see layers/descriptor.ts). */
+export const GLOBAL_AVERAGE_POOLING_2D = describeLayer({ className: 'GlobalAveragePooling2D', options: GLOBAL_POOLING_OPTIONS, create: (options?: GlobalPooling2DOptions) => new GlobalAveragePooling2D(options), keras: GLOBAL_POOLING_CODEC });
+export const GLOBAL_MAX_POOLING_2D = describeLayer({ className: 'GlobalMaxPooling2D', options: GLOBAL_POOLING_OPTIONS, create: (options?: GlobalPooling2DOptions) => new GlobalMaxPooling2D(options), keras: GLOBAL_POOLING_CODEC });

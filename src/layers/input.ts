@@ -1,6 +1,8 @@
 /** Input: declares the shape of one row (without the batch dimension). Holds no weights; not in summary(). */
 import { badOption, checkLayerOptions } from '../errors.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type T, type RowPart } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { batchShape, rowShape } from '../io/keras-fields.js';
 
 export interface InputOptions {
   shape: number[];
@@ -41,3 +43,16 @@ export class InputLayer extends Layer {
     return { className: this.className, name: this.name, shape: this.shape };
   }
 }
+
+/** The model's input as a layer type (see layers/descriptor.ts); Keras writes it first, with the batch dimension. */
+export const INPUT_LAYER = describeLayer({
+  className: 'InputLayer',
+  options: { shape: { rule: 'a non-empty array of positive integers' } },
+  create: (options: InputOptions) => new InputLayer(options),
+  input: true,
+  keras: {
+    fields: [],
+    toKeras: (l, where) => ({ batch_input_shape: batchShape(l.shape, where, 'shape'), dtype: 'float32', sparse: false }),
+    fromKeras: (c, where) => ({ shape: rowShape(c.batch_input_shape ?? c.batch_shape, where) }),
+  },
+});

@@ -11,8 +11,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import { badOption, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { layerWhere } from './conv-shapes.js';
-import { affineOptions } from './weighted-options.js';
+import { AFFINE_OPTION_SPECS, affineOptions } from './weighted-options.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { LN_INITIALIZERS, NORM_UNSUPPORTED, axes, bool, normInitializers, notSet, positive } from '../io/keras-fields.js';
+import { quote } from '../io/json.js';
 
 export interface LayerNormalizationOptions {
   /** The axis or axes to normalize over (the batch is axis 0; negative counts from the end). Default -1. */
@@ -153,3 +156,33 @@ export class LayerNormalization extends Layer {
     };
   }
 }
+
+/** LayerNormalization as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const LAYER_NORMALIZATION = describeLayer({
+  className: 'LayerNormalization',
+  options: { axis: { default: -1 }, epsilon: { default: 1e-3 }, ...AFFINE_OPTION_SPECS },
+  create: (options?: LayerNormalizationOptions) => new LayerNormalization(options),
+  keras: {
+    fields: ['axis', 'epsilon', 'center', 'scale', 'rms_scaling', ...LN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED],
+    toKeras: (l, where) => ({
+      axis: axes(l.axis, where, 'axis'),
+      epsilon: positive(l.epsilon, where, 'epsilon'),
+      center: bool(l.center, where, 'center'),
+      scale: bool(l.scale, where, 'scale'),
+      ...normInitializers(LN_INITIALIZERS, l, null, where),
+      beta_regularizer: null,
+      gamma_regularizer: null,
+    }),
+    fromKeras: (c, where) => {
+      notSet(c, NORM_UNSUPPORTED, where);
+      if (c.rms_scaling != null && c.rms_scaling !== false) throw new Error(`${where}: rms_scaling is not supported. Received: rms_scaling=${quote(c.rms_scaling)}`);
+      return {
+        axis: axes(c.axis ?? -1, where, 'axis'),
+        epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),
+        center: bool(c.center ?? true, where, 'center'),
+        scale: bool(c.scale ?? true, where, 'scale'),
+        ...normInitializers(LN_INITIALIZERS, null, c, where),
+      };
+    },
+  },
+});

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
+import type { TaskHooks } from '../testing.js';
 import { recordCall, SymbolicTensor, type CallNode } from './symbolic-tensor.js';
 
 /** A batch: [rows, ...sample shape]. */
@@ -47,6 +48,8 @@ export interface ForwardContext {
   logits?: boolean;
   /** In a training step: the exchange for statistics over the whole batch (see `BatchSync`). */
   batch?: BatchSync;
+  /** Test hooks of the task (planted bugs, testing.ts); a layer that honours one keeps it in its cache for backward. */
+  hooks?: TaskHooks;
 }
 
 /** A micro-shard among a pass's rows: rows [start, start + rows), shard number `shard` of the batch. */

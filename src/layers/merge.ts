@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkLayerOptions } from '../errors.js';
 import { Layer, type BackwardResult, type CallBackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import { describeLayer } from './descriptor.js';
 
 export interface MergeOptions {
   name?: string;
@@ -43,8 +44,9 @@ export abstract class Merge extends Layer {
     this.outputShape = [...shapes[0]];
   }
 
-  computeOutputShape(inputShape: number[]): number[] {
-    return inputShape;
+  /** One input (Sequential.add): refused, since the layer merges several. */
+  computeOutputShape(): number[] {
+    throw new Error(`Layer '${this.name || this.defaultName}' (${this.className}) merges several inputs: call it with apply([a, b]) in a functional model`);
   }
 
   forward(): ForwardResult {
@@ -169,3 +171,14 @@ export class Minimum extends Extremum {
     return tf.less(a, b);
   }
 }
+
+/** A merge layer as a layer type (see layers/descriptor.ts): no options, nothing in the saved format. */
+const mergeType = <L extends Merge>(className: string, create: (options?: MergeOptions) => L) =>
+  describeLayer({ className, options: {}, create, keras: { fields: [], toKeras: () => ({}), fromKeras: () => ({}) } });
+
+export const ADD = mergeType('Add', (options?: MergeOptions) => new Add(options));
+export const SUBTRACT = mergeType('Subtract', (options?: MergeOptions) => new Subtract(options));
+export const MULTIPLY = mergeType('Multiply', (options?: MergeOptions) => new Multiply(options));
+export const AVERAGE = mergeType('Average', (options?: MergeOptions) => new Average(options));
+export const MAXIMUM = mergeType('Maximum', (options?: MergeOptions) => new Maximum(options));
+export const MINIMUM = mergeType('Minimum', (options?: MergeOptions) => new Minimum(options));

@@ -8,6 +8,8 @@ import { checkLayerOptions } from '../errors.js';
 import { maxPoolGradient } from '../ops/conv-grads.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+import { describeLayer, type KerasCodec, type OptionSpec } from './descriptor.js';
+import { channelsLast } from '../io/keras-fields.js';
 
 export interface Pooling2DOptions {
   /** An int or [height, width]; default 2. */
@@ -112,3 +114,26 @@ export class AveragePooling2D extends Pooling2D {
     return 'average_pooling2d';
   }
 }
+
+const POOLING_OPTIONS: Record<string, OptionSpec> = { poolSize: { default: 2 }, strides: { default: null }, padding: { default: 'valid' }, dataFormat: { default: 'channels_last' } };
+
+// Keras's pooling defaults: a 2x2 window, strides = the window, 'valid'.
+const POOLING_CODEC: KerasCodec = {
+  fields: ['pool_size', 'strides', 'padding', 'data_format'],
+  toKeras: (l, where) => {
+    channelsLast(l.dataFormat, where, 'dataFormat');
+    const pool_size = pairOption(where, 'poolSize', l.poolSize);
+    const strides = l.strides == null ? pool_size : pairOption(where, 'strides', l.strides);
+    return { pool_size, padding: paddingOption(where, l.padding), strides, data_format: 'channels_last' };
+  },
+  fromKeras: (c, where) => {
+    channelsLast(c.data_format, where, 'data_format');
+    const poolSize = pairOption(where, 'pool_size', c.pool_size ?? 2);
+    const strides = c.strides == null ? poolSize : pairOption(where, 'strides', c.strides);
+    return { poolSize, strides, padding: paddingOption(where, c.padding ?? 'valid') };
+  },
+};
+
+/** MaxPooling2D and AveragePooling2D as layer types (see layers/descriptor.ts). */
+export const MAX_POOLING_2D = describeLayer({ className: 'MaxPooling2D', options: POOLING_OPTIONS, create: (options?: Pooling2DOptions) => new MaxPooling2D(options), keras: POOLING_CODEC });
+export const AVERAGE_POOLING_2D = describeLayer({ className: 'AveragePooling2D', options: POOLING_OPTIONS, create: (options?: Pooling2DOptions) => new AveragePooling2D(options), keras: POOLING_CODEC });

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { badOption, checkLayerOptions } from '../errors.js';
 import { layerWhere } from './conv-shapes.js';
 import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T } from './layer.js';
+import { describeLayer } from './descriptor.js';
+import { required, targetShape } from '../io/keras-fields.js';
 
 export interface ReshapeOptions {
   targetShape: number[];
@@ -51,3 +53,15 @@ export class Reshape extends Layer {
     return { className: this.className, name: this.name, targetShape: this.targetShape, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
   }
 }
+
+/** Reshape as a layer type: options, factory and saved format (see layers/descriptor.ts). */
+export const RESHAPE = describeLayer({
+  className: 'Reshape',
+  options: { targetShape: { rule: 'an array of positive integers, at most one -1' } },
+  create: (options: ReshapeOptions) => new Reshape(options),
+  keras: {
+    fields: ['target_shape'],
+    toKeras: (l, where) => ({ target_shape: targetShape(l.targetShape, where, 'targetShape') }),
+    fromKeras: (c, where) => ({ targetShape: targetShape(required(c, 'target_shape', where), where, 'target_shape') }),
+  },
+});

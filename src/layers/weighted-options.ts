@@ -5,7 +5,8 @@
  * The options that Dense and Conv2D share (Keras's `activation`, `use_bias`, `kernel_initializer`,
  * `bias_initializer`, `input_shape`), checked and with Keras's defaults, in one place.
  */
-import { type Activation, getActivation } from '../activations.js';
+import { ACTIVATION_NAMES, type Activation, getActivation } from '../activations.js';
+import type { OptionSpec } from './descriptor.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption } from '../errors.js';
 
@@ -49,3 +50,19 @@ export function affineOptions(where: string, o: AffineOptions) {
   checkInitializer(gammaInitializer, `${where} gammaInitializer`);
   return { center: o.center ?? true, scale: o.scale ?? true, betaInitializer, gammaInitializer };
 }
+
+/** The shared options as a descriptor declares them (see layers/descriptor.ts), in Keras's order. */
+export const WEIGHTED_OPTION_SPECS: Record<string, OptionSpec> = {
+  activation: { default: 'linear', rule: `one of ${ACTIVATION_NAMES.join(', ')}`, check: (v) => typeof v === 'string' && (ACTIVATION_NAMES.includes(v) || v === 'silu') },
+  useBias: { default: true, rule: 'true or false', check: (v) => typeof v === 'boolean' },
+  kernelInitializer: { default: 'glorot_uniform' },
+  biasInitializer: { default: 'zeros' },
+};
+
+/** The affine options as a descriptor declares them. */
+export const AFFINE_OPTION_SPECS: Record<string, OptionSpec> = {
+  center: { default: true },
+  scale: { default: true },
+  betaInitializer: { default: 'zeros' },
+  gammaInitializer: { default: 'ones' },
+};

@@ -69,9 +69,21 @@ export function parseGrid(entries: readonly string[] = []): GridPoint[] {
     if (repeated !== undefined) fail(`${key} value ${repeated} is listed twice`);
     axes.push([key, values]);
   }
+  // Counted before the product is built: three long lists would else fill the memory first.
+  const count = axes.reduce((n, [, values]) => n * values.length, 1);
+  if (count > MAX_JOBS) throw new UsageError(`--grid makes ${count} combinations (${axes.map(([k, v]) => `${v.length} ${k}`).join(' x ')}); the limit is ${MAX_JOBS} jobs`);
   let points: GridPoint[] = [{}];
   for (const [key, values] of axes) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   return points;
+}
+
+/** Throws a usage error giving the count when seeds x grid points would make more than MAX_JOBS jobs. */
+export function checkJobCount(seeds: number, points: number): void {
+  const jobs = seeds * points;
+  if (jobs === 0) throw new UsageError('a sweep needs at least one seed and one grid point');
+  if (jobs > MAX_JOBS) {
+    throw new UsageError(`--seeds and --grid make ${jobs} jobs (${seeds} seed${seeds === 1 ? '' : 's'} x ${points} grid point${points === 1 ? '' : 's'}); the limit is ${MAX_JOBS}: split the sweep, or give fewer seeds or values`);
+  }
 }
 
 /** `learningRate=0.001 batchSize=64`, or `(defaults)` for the empty point. */

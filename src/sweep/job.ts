@@ -23,9 +23,9 @@ export interface JobSpec {
   batchSize: number;
   /** `'test'`: the built-in family's test split; a fraction: Keras's validationSplit. */
   validation: 'test' | number;
-  /** The data flags of `train` (a `--data` file must be at the same path on every worker). */
+  /** The data flags of `train` (on a queue, a `--data` path is relative to each worker's `--data-root`). */
   data: DataFlags;
-  /** SHA-256 of the `--data` file (and the `--y` file): a worker holding other bytes refuses the job. */
+  /** SHA-256 of the `--data` file (and the `--y` file): a worker reads only a file with these bytes. */
   dataFileHash?: string;
 }
 
@@ -45,6 +45,10 @@ export async function dataFileHash(flags: DataFlags): Promise<string | undefined
   const files = [flags.data, flags.y].filter((f): f is string => f !== undefined && !DATASET_NAMES.includes(f));
   if (files.length === 0) return undefined;
   const stats = await Promise.all(files.map((f) => stat(f)));
+  // A FIFO would block the read forever, a device never end it.
+  stats.forEach((st, i) => {
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { path: files[i] });
+  });
   const key = JSON.stringify(files.map((f, i) => [f, stats[i].size, stats[i].mtimeMs]));
   let hash = hashes.get(key);
   if (hash === undefined) {

@@ -22,7 +22,7 @@ const PREFIX = 'lockstep';
 /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
 export function parseQueueUrl(url: string, name = DEFAULT_QUEUE_NAME): QueueAddress {
   const fail = (why: string): never => {
-    throw new UsageError(`--queue ${JSON.stringify(url)}: ${why}; expected redis://HOST:PORT, e.g. redis://127.0.0.1:6379`);
+    throw new UsageError(`--queue ${JSON.stringify(maskPassword(url))}: ${why}; expected redis://HOST:PORT, e.g. redis://127.0.0.1:6379`);
   };
   let u: URL;
   try {
@@ -48,6 +48,21 @@ export function parseQueueUrl(url: string, name = DEFAULT_QUEUE_NAME): QueueAddr
   };
   const display = `${u.protocol}//${u.hostname}:${port}${path ? `/${path}` : ''}`;
   return { connection, name, prefix: PREFIX, display };
+}
+
+/**
+ * `url` with its password replaced by `***`, for any message: `redis://user:***@host`. Works on text that is
+ * not a valid URL too (a password holding '@' or '/' unencoded), by hiding everything between the scheme
+ * (or the start) and the last '@', except a username before the first ':'.
+ */
+export function maskPassword(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const scheme = url.indexOf('//');
+  const start = scheme >= 0 && scheme < at ? scheme + 2 : 0;
+  const userinfo = url.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  return `${url.slice(0, start)}${colon < 0 ? '***' : `${userinfo.slice(0, colon)}:***`}${url.slice(at)}`;
 }
 
 /** The Redis key of a job's last checkpoint. */

@@ -17,7 +17,7 @@ import type { History } from '../history.js';
 import type { Matrix } from '../matrix.js';
 import type { Model } from '../model.js';
 import { savePreprocessing, PREPROCESSING_FILE } from '../data/index.js';
-import { buildFor, trainingData } from '../cli/commands.js';
+import { buildFor, trainingData, type DataFlags } from '../cli/commands.js';
 import { loadData, shapedFor, type Dataset } from '../cli/data.js';
 import { EXAMPLES, type ModelSpec } from '../cli/examples.js';
 import { parseConfig } from '../cli/config.js';
@@ -26,6 +26,7 @@ import { UsageError } from '../cli/errors.js';
 import { digestRun } from '../verify/digest.js';
 import { canonicalJson, fingerprint, sha256, type Fingerprint } from '../verify/fingerprint.js';
 import { dataFileHash, jobId, type JobSpec } from './job.js';
+import { paramsOnData } from './job-check.js';
 
 /** A job's state after a whole epoch: enough to continue it bit for bit. */
 export interface Checkpoint {
@@ -69,6 +70,10 @@ export interface RunJobOptions {
   checkpoints?: CheckpointStore;
   /** Called after every epoch (and its checkpoint), awaited: progress lines. */
   onEpoch?: (epoch: number, logs: Logs) => void | Promise<void>;
+  /** The job's data flags with its files replaced by checked copies (data-root.ts): read these instead. */
+  dataFiles?: DataFlags;
+  /** Refuse a model with more parameters than this on the job's data, before building it. */
+  maxParams?: number;
 }
 
 const b64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -98,12 +103,12 @@ interface JobData {
 // Jobs of a sweep share their data: MNIST is read (and hashed) once per process, not once per seed.
 const dataCache = new Map<string, Promise<JobData>>();
 
-function jobData(model: ModelSpec, spec: JobSpec): Promise<JobData> {
-  const key = canonicalJson({ family: model.data, data: spec.data, validation: spec.validation });
+function jobData(model: ModelSpec, spec: JobSpec, flags: DataFlags): Promise<JobData> {
+  const key = canonicalJson({ family: model.data, data: spec.data, hash: spec.dataFileHash ?? null, validation: spec.validation });
   let entry = dataCache.get(key);
   if (!entry) {
     entry = (async () => {
-      const { data: read, split } = await trainingData(model, spec.data, spec.validation);
+      const { data: read, split } = await trainingData(model, flags, spec.validation);
       const validation = split === 'test' ? await loadData(`${model.data}-test`) : undefined;
       const y = read.y!;
       const dataHash = sha256(read.x.data, y instanceof Int32Array ? y : y.data, ...(validation ? [validation.x.data] : []));
@@ -159,11 +164,16 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
   const started = performance.now();
   const id = jobId(spec);
   const model = modelSpecOf(spec);
-  if (spec.dataFileHash !== undefined && (await dataFileHash(spec.data)) !== spec.dataFileHash) {
-    throw new Error(`--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} on ${hostname()} holds other bytes than the sweep's copy: put the same file at the same path on every worker`);
+  if (options.dataFiles === undefined && spec.dataFileHash !== undefined && (await dataFileHash(spec.data)) !== spec.dataFileHash) {
+    throw new Error(`--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} changed since the sweep started (its bytes differ from the job's hash): run the sweep again`);
   }
-  const { read, split, validation, dataHash } = await jobData(model, spec);
-  const net = buildFor(model, spec.seed, spec.data.data === undefined ? undefined : read.x);
+  const { read, split, validation, dataHash } = await jobData(model, spec, options.dataFiles ?? spec.data);
+  const x = spec.data.data === undefined ? undefined : read.x;
+  if (options.maxParams !== undefined) {
+    const params = await paramsOnData(model, spec, x);
+    if (params > options.maxParams) throw new UsageError(`the model has ${params} parameters on this data, more than this worker's --max-params ${options.maxParams}`);
+  }
+  const net = buildFor(model, spec.seed, x);
   try {
     if (spec.point.learningRate !== undefined) net.learningRate = spec.point.learningRate;
     const data = shapedFor(read, net.inputSampleShape());

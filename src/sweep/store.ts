@@ -10,7 +10,7 @@
  *   out/<id>/checkpoint.json   a job in progress (without a queue): its last whole epoch
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logs } from '../callbacks/callback.js';
 import type { Fingerprint } from '../verify/fingerprint.js';
@@ -53,13 +53,19 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await rename(tmp, file);
 }
 
+/** A job's folder: `out/<id>`, for a job id only (a name of letters, digits, '.', '-' and '_'; never '..'). */
+export function jobDir(out: string, id: string): string {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(id) || /^\.+$/.test(id)) throw new Error(`not a job id: ${JSON.stringify(String(id)).slice(0, 80)}`);
+  return join(out, id);
+}
+
 export function isDone(out: string, id: string): boolean {
-  return existsSync(join(out, id, RESULT_FILE));
+  return existsSync(join(jobDir(out, id), RESULT_FILE));
 }
 
 /** Writes a finished job's folder; result.json goes last. */
 export async function writeResult(out: string, r: JobResult): Promise<StoredResult> {
-  const dir = join(out, r.id);
+  const dir = jobDir(out, r.id);
   await mkdir(dir, { recursive: true });
   await writeJson(join(dir, 'job.json'), r.spec);
   await writeJson(join(dir, 'history.json'), r.history);
@@ -88,7 +94,7 @@ export async function writeResult(out: string, r: JobResult): Promise<StoredResu
 }
 
 export async function writeFailure(out: string, spec: JobSpec, id: string, error: string): Promise<StoredFailure> {
-  const dir = join(out, id);
+  const dir = jobDir(out, id);
   await mkdir(dir, { recursive: true });
   const failure = { id, seed: spec.seed, point: spec.point, error };
   await writeJson(join(dir, 'job.json'), spec);
@@ -105,12 +111,4 @@ export async function writeRecheck(out: string, id: string, recheck: NonNullable
   const stored = { ...(await readResult(out, id)), recheck };
   await writeJson(join(out, id, RESULT_FILE), stored);
   return stored;
-}
-
-/** Every done job's result.json under `out` (folders without one are skipped). */
-export async function readResults(out: string): Promise<StoredResult[]> {
-  if (!existsSync(out)) return [];
-  const entries = await readdir(out, { withFileTypes: true });
-  const ids = entries.filter((e) => e.isDirectory() && existsSync(join(out, e.name, RESULT_FILE))).map((e) => e.name).sort();
-  return Promise.all(ids.map((id) => readResult(out, id)));
 }

@@ -11,10 +11,11 @@ import { checkDataName, checkFileOptions } from '../cli/data.js';
 import { EXAMPLES } from '../cli/examples.js';
 import { UsageError } from '../cli/errors.js';
 import { pyFormat } from '../callbacks/format.js';
-import { describePoint, type GridPoint } from './grid.js';
+import { checkJobCount, type GridPoint } from './grid.js';
 import { dataFileHash, jobId, type JobSpec } from './job.js';
 import type { PlannedJob, RunnerEvents } from './events.js';
 import { runLocal } from './local.js';
+import { claimOut, specHash, SWEEP_FILE } from './out-dir.js';
 import { SweepProgress } from './progress.js';
 import { checkReachable, parseQueueUrl } from './redis.js';
 import { runJob, type JobResult } from './run-job.js';
@@ -60,6 +61,7 @@ export function localDefaults(o: Pick<SweepOptions, 'workers' | 'concurrency'>):
 
 /** Every job of the sweep, in grid-point then seed order. */
 export async function planJobs(o: SweepOptions): Promise<PlannedJob[]> {
+  checkJobCount(o.seeds.length, o.grid.length);
   const model = await resolveSpec(o.model);
   // A config file travels as JSON inside each job: workers need no copy of it.
   const config = EXAMPLES[o.model] ? undefined : (JSON.parse(await readFile(o.model, 'utf8')) as unknown);
@@ -106,9 +108,11 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
     throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
   }
   const jobs = await planJobs(o);
+  const hash = specHash(jobs[0].spec);
+  const sweepId = await claimOut(o.out, hash, o.model);
   if (address) await checkReachable(address);
   await mkdir(o.out, { recursive: true });
-  await writeFile(join(o.out, 'sweep.json'), `${JSON.stringify({ model: o.model, seeds: o.seeds, grid: o.grid, jobs: jobs.map((j) => j.id) }, null, 2)}\n`);
+  await writeFile(join(o.out, SWEEP_FILE), `${JSON.stringify({ model: o.model, seeds: o.seeds, grid: o.grid, jobs: jobs.map((j) => j.id), sweepId, specHash: hash }, null, 2)}\n`);
 
   const todo = jobs.filter((j) => !isDone(o.out, j.id));
   const skipped = jobs.length - todo.length;
@@ -132,7 +136,7 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   };
   try {
     if (todo.length > 0) {
-      if (address) await (await import('./queue.js')).runOnQueue(todo, address, events);
+      if (address) await (await import('./queue.js')).runOnQueue(todo, address, events, { scope: sweepId });
       else await runLocal(todo, { ...localDefaults(o), out: o.out }, events);
     }
   } finally {
@@ -140,7 +144,7 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   }
 
   const done = jobs.filter((j) => isDone(o.out, j.id));
-  if ((o.recheck ?? 0) > 0 && done.length > 0) await recheck(done.slice(0, o.recheck), o, address, out);
+  if ((o.recheck ?? 0) > 0 && done.length > 0) await recheck(done.slice(0, o.recheck), o, address, sweepId, out);
   const results = await Promise.all(done.map((j) => readResult(o.out, j.id)));
   const lines = summaryLines(results, failures);
   for (const line of lines) out(line);
@@ -160,8 +164,8 @@ function describeLocal(d: { workers?: number; concurrency: number }): string {
   return d.concurrency === 1 ? `here, one job at a time on ${threads}` : `here, ${d.concurrency} jobs at a time, each on ${threads}`;
 }
 
-/** Trains `jobs` again (here, or on the queue under ids `<id>.recheck`) and records whether the weights match. */
-async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<typeof parseQueueUrl> | undefined, out: (line: string) => void): Promise<void> {
+/** Trains `jobs` again (here, or on the queue under ids `<sweep id>.<id>.recheck`) and records whether the weights match. */
+async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<typeof parseQueueUrl> | undefined, sweepId: string, out: (line: string) => void): Promise<void> {
   out(`Re-running ${jobs.length} job${jobs.length === 1 ? '' : 's'} to check their weights come out the same`);
   const compare = async (r: JobResult) => {
     const first = await readResult(o.out, r.id);
@@ -172,7 +176,7 @@ async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<
   const failed = async (job: PlannedJob, error: string) => out(`  ${job.id}: the re-run failed: ${error}`);
   const events: RunnerEvents = { started: () => {}, epoch: () => {}, finished: compare, failed };
   if (address) {
-    await (await import('./queue.js')).runOnQueue(jobs.map((j) => ({ id: `${j.id}.recheck`, spec: j.spec })), address, events);
+    await (await import('./queue.js')).runOnQueue(jobs, address, events, { scope: sweepId, tag: '.recheck' });
   } else {
     for (const job of jobs) {
       try {

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { Network, type Plan } from '../../src/engine/network.js';
+import { NO_HOOKS, type TaskHooks } from '../../src/testing.js';
 import { fillDropoutMask, foldIn, keyFor, Purpose, seedKey, type Key } from '../../src/rng.js';
 import {
   ACTIVATIONS,
@@ -172,8 +173,8 @@ export function transpose(x: ArrayLike<number>, rows: number, cols: number): Flo
 }
 
 /** lockstep's gradient of the batch-mean loss (scale = 1 / rows), and its loss sum. */
-export function lockstepGradients(c: Case): { grad: Float32Array; lossSum: number; net: Network } {
-  const net = new Network(toPlan(c.spec));
+export function lockstepGradients(c: Case, hooks: TaskHooks = NO_HOOKS): { grad: Float32Array; lossSum: number; net: Network } {
+  const net = new Network(toPlan(c.spec), hooks);
   const x = Float32Array.from(c.x);
   net.loadWeights(Float32Array.from(c.params));
   try {
