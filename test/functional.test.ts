@@ -4,7 +4,8 @@
  * "Connected to", a Sequential used as a layer, and a chain's bits equal to the same model as a Sequential.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, layers, Matrix, Model, Sequential } from '../src/index.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { callbacks, initBackend, layers, Matrix, Model, Sequential } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -86,5 +87,24 @@ describe('functional models', () => {
     const bad = new Matrix(Float32Array.from({ length: 60 }, (_, r) => (r === 7 ? 3 : 0)), 60, 1);
     await expect(m.predict({ nums: x, cats: bad }, { workers: 0 })).rejects.toThrow(`x[cats] row 7: value 3 at column 0 is not an index in [0, 3) of layer 'emb' (Embedding, inputDim 3)`);
     await expect(m.predict({ nums: x }, { workers: 0 })).rejects.toThrow(`x has no entry for input 'cats'`);
+  });
+
+  it('leaks no tensors across epochs (merges, Embedding, a shared layer, BatchNormalization, two outputs)', async () => {
+    const nums = layers.Input({ shape: [4] });
+    const cats = layers.Input({ shape: [1] });
+    const shared = layers.Dense({ units: 4, activation: 'tanh' });
+    const h = layers.Maximum().apply([shared.apply(nums), layers.Flatten().apply(layers.Embedding({ inputDim: 3, outputDim: 4 }).apply(cats))]);
+    const b = layers.BatchNormalization().apply(layers.Average().apply([h, shared.apply(h)]));
+    const m = new Model({ inputs: [nums, cats], outputs: [layers.Dense({ units: 1 }).apply(b), layers.Dense({ units: 1 }).apply(layers.Concatenate().apply([h, b]))] });
+    m.compile({ loss: ['mse', 'mae'], optimizer: 'adam' });
+    const counts: number[] = [];
+    class Count extends callbacks.Callback {
+      onEpochEnd(): void {
+        counts.push(tf.memory().numTensors);
+      }
+    }
+    const cat = new Matrix(Float32Array.from({ length: 60 }, (_, r) => r % 3), 60, 1);
+    await m.fit([x, cat], [y, y], { epochs: 4, batchSize: 16, workers: 0, verbose: 0, validationSplit: 0.2, callbacks: [new Count()] });
+    expect(new Set(counts.slice(1)).size).toBe(1);
   });
 });
