@@ -26,7 +26,7 @@ function residualBlock(x: SymbolicTensor, filters: number): SymbolicTensor {
 }
 
 const input = layers.Input({ shape: [28, 28, 1], name: 'image' });
-let x = relu(convBn(input, 16));
+let x: SymbolicTensor = relu(convBn(input, 16));
 x = residualBlock(x, 16);
 x = layers.MaxPooling2D({ poolSize: 2 }).apply(x);
 x = relu(convBn(x, 32));

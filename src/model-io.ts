@@ -8,7 +8,9 @@
 import { Sequential } from './sequential.js';
 import { Model } from './model.js';
 import { InputLayer, layerFromConfig, type Layer } from './layers/index.js';
-import type { SymbolicTensor } from './layers/symbolic-tensor.js';
+import type { SymbolicTensor as AnyTensor } from './layers/symbolic-tensor.js';
+
+type SymbolicTensor = AnyTensor<Layer>;
 import { fromFunctionalTopology, isFunctionalTopology } from './io/functional-topology.js';
 import { fromModelTopology, loadArtifacts, MODEL_JSON } from './io/index.js';
 import { recordInput } from './layers/index.js';

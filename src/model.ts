@@ -14,7 +14,11 @@
 import { availableParallelism } from 'node:os';
 import { Layer, InputLayer } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
-import { SymbolicTensor, type CallNode } from './layers/symbolic-tensor.js';
+import { SymbolicTensor as AnyTensor, type CallNode as AnyCall } from './layers/symbolic-tensor.js';
+
+/** The graph's tensors and calls, with lockstep's layers. */
+type SymbolicTensor = AnyTensor<Layer>;
+type CallNode = AnyCall<Layer>;
 import { getLoss } from './losses.js';
 import { getMetric } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
@@ -50,8 +54,8 @@ export interface CompileOptions {
 }
 
 export interface ModelOptions {
-  inputs: SymbolicTensor | SymbolicTensor[];
-  outputs: SymbolicTensor | SymbolicTensor[];
+  inputs: AnyTensor | AnyTensor[];
+  outputs: AnyTensor | AnyTensor[];
   name?: string;
   /** Seed for the initial weights; default: the global seed (setRandomSeed) when the model is built. */
   seed?: number;
@@ -119,7 +123,7 @@ export class Model implements TrainingModel {
   private buildGraph(o: Partial<ModelOptions>): void {
     const list = (v: unknown, what: string): SymbolicTensor[] => {
       const a = Array.isArray(v) ? v : [v];
-      if (a.length === 0 || !a.every((t) => t instanceof SymbolicTensor)) throw badOption('Model', what, 'a symbolic tensor (layers.Input(...) or layer.apply(...)) or an array of them', v);
+      if (a.length === 0 || !a.every((t) => t instanceof AnyTensor)) throw badOption('Model', what, 'a symbolic tensor (layers.Input(...) or layer.apply(...)) or an array of them', v);
       return a as SymbolicTensor[];
     };
     const inputs = list(o.inputs, 'inputs');
@@ -218,8 +222,8 @@ export class Model implements TrainingModel {
    * Calls the whole model on symbolic tensors, as a layer inside another model: its calls are repeated on
    * them (the same layers, so the same weights: the new model starts from this one's).
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
-    const list = Array.isArray(inputs) ? inputs : [inputs];
+  apply(inputs: AnyTensor | AnyTensor[]): SymbolicTensor | SymbolicTensor[] {
+    const list = (Array.isArray(inputs) ? inputs : [inputs]) as SymbolicTensor[];
     if (list.length !== this.inputs.length) throw new Error(`Model '${this.name}' takes ${this.inputs.length} inputs. Received: ${list.length}`);
     const map = new Map<SymbolicTensor, SymbolicTensor>();
     this.inputs.forEach((t, i) => {

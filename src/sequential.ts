@@ -14,6 +14,7 @@
 import { Layer, InputLayer, layerFromConfig } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { SymbolicTensor } from './layers/symbolic-tensor.js';
+
 import { initialize } from './initializers.js';
 import { keyFor, Purpose, seedKey } from './rng.js';
 import { currentSeed } from './seed.js';
@@ -40,7 +41,7 @@ export class Sequential extends Model {
   add(item: Layer | SymbolicTensor): this {
     this.assertIdle('add', false);
     // layers.Input(...) gives a symbolic tensor; its InputLayer is what a stack holds.
-    const layer = item instanceof SymbolicTensor && item.node.layer instanceof InputLayer ? item.node.layer : item;
+    const layer = item instanceof SymbolicTensor && item.node.layer instanceof InputLayer ? (item.node.layer as InputLayer) : item;
     if (!(layer instanceof Layer)) throw new TypeError(`Sequential.add expects a layer (layers.Dense(...)...). Received: ${String(layer)}`);
     if (this.layers.includes(layer)) throw new Error(`Layer '${layer.name}' is already in model '${this.name}'`);
     if (layer instanceof InputLayer) {
@@ -113,9 +114,9 @@ export class Sequential extends Model {
   }
 
   /** Calls the stack on a symbolic tensor, as a layer inside another model (the same layers and weights). */
-  apply(input: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+  apply(input: SymbolicTensor | SymbolicTensor[]): SymbolicTensor<Layer> {
     this.assertBuilt('apply');
-    let t = Array.isArray(input) && input.length === 1 ? input[0] : input;
+    let t = (Array.isArray(input) && input.length === 1 ? input[0] : input) as SymbolicTensor<Layer>;
     if (!(t instanceof SymbolicTensor)) throw new TypeError(`Sequential '${this.name}'.apply expects one symbolic tensor. Received: ${String(input)}`);
     for (const layer of this.topology().weightLayers) {
       Model.markWeightSource(layer, this);

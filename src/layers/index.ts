@@ -65,9 +65,9 @@ export { ActivationLayer, AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, 
 export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOptions };
 
 /** Keras's `Input`: a symbolic tensor for `layer.apply` and `new Model({ inputs, outputs })`; `Sequential.add` takes it too. */
-export const Input = (options: InputOptions): SymbolicTensor => recordInput(INPUT_LAYER.create(options));
+export const Input = (options: InputOptions): SymbolicTensor<Layer> => recordInput(INPUT_LAYER.create(options));
 /** The symbolic tensor of an InputLayer (its one call). */
-export const recordInput = (layer: InputLayer): SymbolicTensor => layer.calls[0]?.output ?? recordCall(layer, [], layer.shape, layer.calls);
+export const recordInput = (layer: InputLayer): SymbolicTensor<Layer> => layer.calls[0]?.output ?? recordCall<Layer>(layer, [], layer.shape, layer.calls);
 export const Dense = DENSE.create;
 export const Dropout = DROPOUT.create;
 export const Conv2D = CONV2D.create;

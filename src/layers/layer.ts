@@ -137,7 +137,7 @@ export abstract class Layer {
   /** Tensors made by the default `stageWeights`, freed by `releaseWeights`. */
   private staged: tf.Tensor[] = [];
   /** The layer's calls on symbolic tensors (`apply`), in order. */
-  readonly calls: CallNode[] = [];
+  readonly calls: CallNode<Layer>[] = [];
 
   constructor(name: string | undefined) {
     this.name = name ?? '';
@@ -211,8 +211,8 @@ export abstract class Layer {
    * for their shapes and returns the output tensor, for `new Model({ inputs, outputs })`. A merge layer takes
    * an array. A layer applied twice keeps one set of weights, so its inputs must have the same shapes.
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
-    const list = Array.isArray(inputs) ? inputs : [inputs];
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor<Layer> {
+    const list = (Array.isArray(inputs) ? inputs : [inputs]) as SymbolicTensor<Layer>[];
     const who = `Layer '${this.name || this.defaultName}' (${this.className})`;
     if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
       throw new TypeError(`${who}.apply expects a symbolic tensor (layers.Input(...) or another layer's output) or an array of them. Received: ${String(inputs)}`);
@@ -225,7 +225,7 @@ export abstract class Layer {
       }
     }
     this.buildCall(shapes);
-    return recordCall(this, list, this.outputShape!, this.calls);
+    return recordCall<Layer>(this, list, this.outputShape!, this.calls);
   }
 
   /** One call's forward pass on its inputs (one tensor, except for merge layers). */
