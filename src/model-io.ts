@@ -16,6 +16,8 @@ import { fromModelTopology, loadArtifacts, MODEL_JSON } from './io/index.js';
 import { recordInput } from './layers/index.js';
 import type { LockstepTraining } from './io/save-model.js';
 import { isObject } from './io/json.js';
+import { checkTopologyWeights } from './io/weight-check.js';
+import type { NamedWeight } from './callbacks/callback.js';
 import { formatValue } from './errors.js';
 import { join } from 'node:path';
 import type { LayerConfig } from './layers/layer.js';
@@ -35,8 +37,9 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
 /** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
 export async function loadModel(dir: string): Promise<Sequential | Model> {
   const artifacts = await loadArtifacts(dir);
-  // Build and check everything on a new model: a bad file throws before anything is returned.
-  const model = modelFromTopology(artifacts.modelTopology);
+  // Build and check everything on a new model: a bad file throws before anything is returned. Weight sizes are
+  // checked first: building the model draws every initial weight, which a bad topology makes huge.
+  const model = modelFromTopology(artifacts.modelTopology, { weights: artifacts.weights, where: `loadModel(${dir})` });
   const byName = new Map(artifacts.weights.map((w) => [w.name, w]));
   const expected = model.getWeights();
   const weights = expected.map((w) => {
@@ -74,11 +77,12 @@ export async function loadModel(dir: string): Promise<Sequential | Model> {
 }
 
 /** A model from a `modelTopology` (or a whole model.json): Sequential or functional, with fresh weights. */
-export function modelFromTopology(json: unknown, options: { name?: string; seed?: number } = {}): Sequential | Model {
+export function modelFromTopology(json: unknown, options: { name?: string; seed?: number; weights?: NamedWeight[]; where?: string } = {}): Sequential | Model {
   let topology = isObject(json) && isObject(json.modelTopology) ? json.modelTopology : json;
   if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
   if (!isFunctionalTopology(topology)) {
     const { modelName, layers } = fromModelTopology(topology);
+    if (options.weights) checkTopologyWeights(layers as unknown as LayerConfig[], options.weights, options.where ?? 'loadModel');
     return Sequential.fromConfigs(layers as unknown as LayerConfig[], options.name ?? modelName, options.seed);
   }
   const f = fromFunctionalTopology(topology as never);
@@ -108,10 +112,24 @@ export function modelFromTopology(json: unknown, options: { name?: string; seed?
   }
   const stuck = f.layers.find((l) => next.get(l.config.name)! < l.calls.length);
   if (stuck) throw new Error(`modelTopology: layer '${stuck.config.name}' reads a tensor that no layer makes (or the calls form a cycle)`);
+  if (options.weights) checkLayerWeights([...layers.values()], options.weights, options.where ?? 'loadModel');
   const tensor = ([n, c]: [string, number, number], what: string) => {
     const t = made.get(key(n, c));
     if (!t) throw new Error(`modelTopology.config.${what} refers to call ${c} of layer '${n}', which does not exist`);
     return t;
   };
   return new Model({ name: options.name ?? f.modelName, ...(options.seed !== undefined ? { seed: options.seed } : {}), inputs: f.inputs.map((r) => tensor(r, 'input_layers')), outputs: f.outputs.map((r) => tensor(r, 'output_layers')) });
+}
+
+/** Built layers' weights (shapes only: nothing drawn yet) against a file's, naming the first that differs. */
+function checkLayerWeights(layers: Layer[], weights: NamedWeight[], where: string): void {
+  const byName = new Map(weights.map((w) => [w.name, w]));
+  for (const layer of layers) {
+    for (const p of layer.params()) {
+      const name = `${layer.name}/${p.name}`;
+      const found = byName.get(name);
+      if (!found) throw new Error(`${where}: weight '${name}' is missing from weights.bin (found: ${[...byName.keys()].join(', ')})`);
+      if (found.shape.join(',') !== p.shape.join(',')) throw new Error(`${where}: weight '${name}' has shape [${found.shape}] but layer needs [${p.shape}]`);
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * saved with its preprocessing and applied to new CSVs; NumPy .npy and .npz files; the errors.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, lockstep, type Run } from './helpers/cli.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/npy/${name}`, import.meta.url));
+const HITTERS = fileURLToPath(new URL('../data/hitters.csv', import.meta.url));
 
 let tmp: string;
 const MODEL = {
@@ -62,10 +63,12 @@ describe('lockstep train --data FILE.csv', () => {
     expect(saved.columns).toEqual(['a', 'b', 'colour_green', 'colour_red']);
     expect(saved.targets).toEqual([{ name: 'label', kind: 'categorical', categories: ['no', 'yes'] }]);
 
-    const e = await lockstep('evaluate', out, '--data', join(tmp, 'train.csv'), '--json');
+    // Scoring keeps every row: a missing value is an error naming its line, unless --skip-missing (which lists them).
+    expectOneLineError(await lockstep('evaluate', out, '--data', join(tmp, 'train.csv')), 1, 'train.csv:5:1: column "a" has no value', '(--skip-missing)');
+    const e = await lockstep('evaluate', out, '--data', join(tmp, 'train.csv'), '--json', '--skip-missing');
     expect(e.code, e.stderr).toBe(0);
     const logs = JSON.parse(e.stdout);
-    expect(logs).toMatchObject({ rows: 113, droppedRows: 7 });
+    expect(logs).toMatchObject({ rows: 113, droppedRows: 7, skippedLines: [5, 22, 39, 56, 73, 90, 107] });
     expect(logs.accuracy).toBeGreaterThan(0.5);
 
     const p = await lockstep('predict', out, '--data', join(tmp, 'new.csv'), '--json');
@@ -73,6 +76,16 @@ describe('lockstep train --data FILE.csv', () => {
     const pred = JSON.parse(p.stdout);
     expect(pred.rows).toBe(2);
     expect(pred.classes).toHaveLength(2);
+    // The string labels come back by name, beside their lines.
+    expect(pred.lines).toEqual([2, 3]);
+    expect(pred.classNames).toEqual(pred.classes.map((c: number) => ['no', 'yes'][c]));
+    const table = await lockstep('predict', out, '--data', join(tmp, 'train.csv'), '--limit', '3', '--skip-missing');
+    expect(table.stdout.split('\n')[0]).toMatch(/^line {2}class {2}probability {2}label$/);
+    expect(table.stdout).toMatch(/\n +2 +(yes|no) +0\.\d{4} +no\n/);
+    const svg = join(tmp, 'confusion.svg');
+    const c = await lockstep('evaluate', out, '--data', join(tmp, 'train.csv'), '--skip-missing', '--confusion', svg);
+    expect(c.code, c.stderr).toBe(0);
+    expect(await readFile(svg, 'utf8')).toMatch(/>yes</);
 
     expectOneLineError(await lockstep('predict', out, '--data', join(tmp, 'unseen.csv')), 1, 'unseen.csv:3:1', '"purple", a category the model was not trained on');
     expectOneLineError(await lockstep('evaluate', out, '--data', join(tmp, 'new.csv')), 1, 'no target column "label"');
@@ -107,5 +120,83 @@ describe('lockstep train --data FILE.npy / .npz', () => {
   it('reports a bad .npy with its file', async () => {
     expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('big-endian.npy'), '--y', fixture('i8-labels.npy')), 1, 'big-endian.npy: big-endian data');
     expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy')), 2, 'give their .npy file with --y');
+  });
+});
+
+describe('lockstep predict / evaluate on a CSV keep every row (issue 22)', () => {
+  const REGRESSION = { layers: [{ className: 'Dense', units: 4, activation: 'relu' }, { className: 'Dense', units: 1 }], compile: { loss: 'mse', optimizer: 'adam' }, fit: { epochs: 1, batchSize: 64 } };
+  const SIGMOID = { ...MODEL, layers: [MODEL.layers[0], { className: 'Dense', units: 1, activation: 'sigmoid' }], compile: { loss: 'binary_crossentropy', optimizer: 'adam', metrics: ['accuracy'] } };
+
+  it('Hitters: 322 predictions for 322 rows, each with its CSV line and --id, in the table, --json and --output', async () => {
+    const out = join(tmp, 'hitters');
+    await writeFile(join(tmp, 'reg.json'), JSON.stringify(REGRESSION));
+    const t = await lockstep('train', join(tmp, 'reg.json'), '--data', HITTERS, '--target', 'Salary', '--features', 'AtBat,Hits,Years,League', '--standardize', '--workers', '0', '--verbose', '0', '--out', out);
+    expect(t.code, t.stderr).toBe(0);
+    const csv = join(tmp, 'predictions.csv');
+    const j = await lockstep('predict', out, '--data', HITTERS, '--id', 'Names', '--json', '--output', csv, '--workers', '0');
+    expect(j.code, j.stderr).toBe(0);
+    const pred = JSON.parse(j.stdout);
+    expect(pred.rows).toBe(322);
+    expect(pred.lines).toEqual(Array.from({ length: 322 }, (_, i) => i + 2));
+    expect(pred.ids[0]).toBe('-Andy Allanson'); // no salary: predicted all the same
+    expect(pred.predictions).toHaveLength(322);
+    const written = (await readFile(csv, 'utf8')).trimEnd().split('\n');
+    expect(written).toHaveLength(323);
+    expect(written[0]).toBe('line,Names,prediction,target');
+    expect(written[1]).toBe(`2,-Andy Allanson,${pred.predictions[0][0]},`);
+    expect(written[2]).toMatch(/^3,-Alan Ashby,[-\d.e]+,475$/);
+
+    const table = await lockstep('predict', out, '--data', HITTERS, '--id', 'Names', '--limit', '2', '--workers', '0');
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^line {2}Names +prediction +target$/),
+      expect.stringMatching(/^ {3}2 {2}-Andy Allanson +-?\d+\.\d{4}$/),
+      expect.stringMatching(/^ {3}3 {2}-Alan Ashby +-?\d+\.\d{4} +475\.0000$/),
+    ]);
+    expectOneLineError(await lockstep('predict', out, '--data', HITTERS, '--output', HITTERS), 2, '--output', 'is the --data file itself');
+
+    // Without its preprocessing.json the model cannot read a CSV: an error naming the file, not a new scaler.
+    const bare = join(tmp, 'hitters-bare');
+    await cp(out, bare, { recursive: true });
+    await rm(join(bare, 'preprocessing.json'));
+    expectOneLineError(await lockstep('predict', bare, '--data', HITTERS), 1, `${join(bare, 'preprocessing.json')} is missing`);
+  });
+
+  it('a missing feature is an error naming its line; --skip-missing skips it and says which lines', async () => {
+    const rows = (await readFile(HITTERS, 'utf8')).split('\n');
+    rows[4] = rows[4].replace(/^("[^"]*"),\d+,/, '$1,NA,'); // line 5: no AtBat
+    const holes = join(tmp, 'hitters-holes.csv');
+    await writeFile(holes, rows.join('\n'));
+    const out = join(tmp, 'hitters');
+    expectOneLineError(await lockstep('predict', out, '--data', holes), 1, 'hitters-holes.csv:5:2: column "AtBat" has no value');
+    const p = await lockstep('predict', out, '--data', holes, '--skip-missing', '--json', '--workers', '0');
+    expect(p.code, p.stderr).toBe(0);
+    const pred = JSON.parse(p.stdout);
+    expect([pred.rows, pred.skippedLines]).toEqual([321, [5]]);
+    expect(pred.lines.slice(2, 4)).toEqual([4, 6]);
+    const text = await lockstep('predict', out, '--data', holes, '--skip-missing', '--limit', '4', '--workers', '0');
+    expect(text.stdout).toContain('(skipped 1 row of');
+    expect(text.stdout).toContain('with a missing value (--skip-missing): line 5)');
+  });
+
+  it('a sigmoid model prints its class by name next to the probability', async () => {
+    await writeFile(join(tmp, 'sigmoid.json'), JSON.stringify(SIGMOID));
+    const out = join(tmp, 'sigmoid');
+    const t = await lockstep('train', join(tmp, 'sigmoid.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--workers', '0', '--verbose', '0', '--out', out);
+    expect(t.code, t.stderr).toBe(0);
+    const p = await lockstep('predict', out, '--data', join(tmp, 'new.csv'), '--workers', '0');
+    expect(p.code, p.stderr).toBe(0);
+    const lines = p.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^line {2}class {2}probability$/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {3}2 {2}(yes|no) +0\.\d{4}$/), expect.stringMatching(/^ {3}3 {2}(yes|no) +0\.\d{4}$/)]);
+  });
+
+  it('repeated columns in --features / --target, and a bad --delimiter, are usage errors naming them; --delimiter reads a ; file', async () => {
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--features', 'a,a'), 2, '--features names column "a" twice');
+    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label,label'), 2, '--target names column "label" twice');
+    expectOneLineError(await lockstep('predict', join(tmp, 'm'), '--data', join(tmp, 'new.csv'), '--delimiter', ';;'), 2, '--delimiter must be one ASCII character');
+    await writeFile(join(tmp, 'semicolon.csv'), 'colour;b;a\nblue;0.5;0.25\n');
+    const p = await lockstep('predict', join(tmp, 'm'), '--data', join(tmp, 'semicolon.csv'), '--delimiter', ';', '--json', '--workers', '0');
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({ rows: 1, lines: [2] });
   });
 });

@@ -3,11 +3,12 @@
  * Build first (`npx tsc -p .`; `npm test` does it).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
+import { loadCsv, savePreprocessing } from '../src/data/index.js';
 import { parseConfig } from '../src/cli/config.js';
 import { CLI, lockstep, type Run } from './helpers/cli.js';
 
@@ -124,12 +125,18 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     const header = [...Array.from({ length: xTest.cols }, (_, c) => `f${c}`), 'y'].join(',');
     await writeFile(csv, [header, ...xTest.toArray().map((row, r) => [...row, yTest.data[r]].join(','))].join('\n'));
     const builtIn = await lockstep('evaluate', model, '--data', 'hitters-test', '--workers', '0', '--json');
+    // A model scores a CSV only with its preprocessing.json: here the columns as they are (no scaler).
+    const withCsv = join(tmp, 'hitters-csv-model');
+    await cp(model, withCsv, { recursive: true });
+    expectOneLineError(await lockstep('evaluate', withCsv, '--data', csv, '--workers', '0'), 1, `${join(withCsv, 'preprocessing.json')} is missing`);
+    await savePreprocessing(withCsv, (await loadCsv(csv, { target: 'y' })).preprocessing);
     for (const file of [json, csv]) {
-      const run = await lockstep('evaluate', model, '--data', file, '--workers', '0', '--json');
+      const run = await lockstep('evaluate', file === csv ? withCsv : model, '--data', file, '--workers', '0', '--json');
       expect(run.code, run.stderr).toBe(0);
-      // A CSV also reports how many rows it dropped for a missing value (none here).
-      const { droppedRows, ...logs } = JSON.parse(run.stdout);
+      // A CSV also reports how many rows it skipped for a missing value (none here).
+      const { droppedRows, skippedLines, ...logs } = JSON.parse(run.stdout);
       expect(droppedRows).toBe(file === csv ? 0 : undefined);
+      expect(skippedLines).toEqual(file === csv ? [] : undefined);
       expect({ ...logs, data: 'hitters-test' }).toEqual(JSON.parse(builtIn.stdout));
     }
     // Without targets: predict works (no target column), evaluate says what is missing.
@@ -152,7 +159,13 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     // column): a later non-number is named by file line and column.
     const lines = Array.from({ length: 1100 }, (_, r) => [...rows[r % 3].map((v, c) => (r === 1050 && c === 2 ? 'oops' : v)), yTest.data[r % 3]].join(','));
     await writeFile(badCsv, [header, ...lines].join('\n'));
-    expectOneLineError(await lockstep('evaluate', model, '--data', badCsv, '--workers', '0'), 1, 'bad-rows.csv:1052:3: column "f2" holds "oops", which is not a number');
+    // The model scores a CSV with its preprocessing.json: the columns as they are.
+    const withCsv = join(tmp, 'bad-rows-model');
+    await cp(model, withCsv, { recursive: true });
+    const clean = join(tmp, 'clean-rows.csv');
+    await writeFile(clean, [header, lines[0]].join('\n'));
+    await savePreprocessing(withCsv, (await loadCsv(clean, { target: 'y' })).preprocessing);
+    expectOneLineError(await lockstep('evaluate', withCsv, '--data', badCsv, '--workers', '0'), 1, 'bad-rows.csv:1052:3: column "f2" holds "oops", which is not a number');
     const loaded = await loadModel(model);
     const x = rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? (null as never) : v)) : r));
     await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow('x: row 1, column 2 holds null, not a number');

@@ -62,9 +62,16 @@ describe('parseNumber', () => {
   });
 
   it('refuses what pandas would not read as a number', () => {
-    for (const s of ['0x10', 'Infinity', '1_000', '1e', '.', '-', '1.2.3', 'abc', '']) {
+    for (const s of ['0x10', 'Infinit', '1_000', '1e', '.', '-', '1.2.3', 'abc', '', 'nan']) {
       const b = Buffer.from(s);
       expect(parseNumber(b, 0, b.length), s).toBeNaN();
+    }
+  });
+
+  it('reads inf and Infinity as pandas does (infinite: the CSV reader then names the cell)', () => {
+    for (const [s, v] of [['inf', Infinity], ['-Infinity', -Infinity], ['+INF', Infinity], ['1e400', Infinity]] as const) {
+      const b = Buffer.from(s);
+      expect(parseNumber(b, 0, b.length), s).toBe(v);
     }
   });
 });
@@ -204,7 +211,7 @@ describe('loadCsv', () => {
       ['a ragged row', 'a,b,y\n1,2,3\n4,5\n', 3, 3, /ragged row: 2 fields but the header has 3 \(missing column 3 \("y"\)\)/],
       ['a row with an extra field', 'a,b,y\n1,2,3,4\n', 2, 4, /ragged row: 4 fields but the header has 3 \(an extra field\)/],
       ['a non-number in a numeric column', `a,y\n${'1,2\n'.repeat(1200)}1x,2\n`, 1202, 1, /column "a" holds "1x", which is not a number \(its first 1000 rows hold numbers\)/],
-      ['a value too large for float32', 'a,y\n1e39,2\n', 2, 1, /"a" holds 1e\+39, which does not fit in float32/],
+      ['a value too large for float32', 'a,y\n1e39,2\n', 2, 1, /"a" holds "1e39", which does not fit in float32/],
       ['an unclosed quote', 'a,y\n"1,2\n', 2, undefined, /quoted field is never closed/],
       ['a duplicate column', 'a,a,y\n1,2,3\n', 1, 2, /names column "a" twice/],
     ])('%s', async (_what, text, line, column, message) => {

@@ -98,3 +98,23 @@ describe('weights files', () => {
     await expect(loadModel(dir)).rejects.toThrow(/weight 'dense\/kernel\/momentum' holds a non-finite value \(Infinity\) at index 0/);
   });
 });
+
+describe('topology against weights, before any layer is built', () => {
+  // Building first drew 10^10 initial weights for this Dense (a RangeError, or 76 s and 3.1 GB at 20000 x 20000)
+  // before the shapes were compared.
+  it('a huge Dense with a small weights.bin fails at once, naming the weight', async () => {
+    const dir = await saved();
+    await editJson(dir, (j) => {
+      const layers = j.modelTopology.config.layers;
+      layers[0].config.batch_input_shape = [null, 100000];
+      layers[1].config.units = 100000;
+    });
+    await expect(loadModel(dir)).rejects.toThrow(`loadModel(${dir}): weight 'dense/kernel' has shape [2,3] but layer needs [100000,100000]`);
+  });
+
+  it('a weight the topology needs and the manifest lacks is named', async () => {
+    const dir = await saved();
+    await editJson(dir, (j) => (j.weightsManifest[0].weights[1].name = 'dense/bias_renamed'));
+    await expect(loadModel(dir)).rejects.toThrow(/weight 'dense\/bias' is missing from weights.bin/);
+  });
+});

@@ -27,9 +27,10 @@ export const EXAMPLE_NAMES = Object.keys(EXAMPLE_DESCRIPTIONS);
 export const DATA_HELP = `Data (--data): ${DATASET_NAMES.join(', ')}, or a file:
   .csv   a header row; --target names the label column(s) (default "y"), --features the inputs (default: the
          others). Non-numeric columns are one-hot encoded without their first category (pandas' get_dummies
-         with drop_first), a non-numeric target becomes class indices, rows with a missing value (empty, NA,
-         NaN...) are dropped. train --out saves this preprocessing (and the --standardize scaler) as
-         preprocessing.json beside the model; evaluate and predict apply it to new CSVs.
+         with drop_first), a non-numeric target becomes class indices; train drops rows with a missing value
+         (empty, NA, NaN...). train --out saves this preprocessing (and the --standardize scaler) as
+         preprocessing.json beside the model; evaluate and predict apply it to new CSVs and keep every row
+         (a missing feature is an error naming its line, unless --skip-missing). --delimiter, --encoding.
   .npy   x; its targets in a second .npy file given with --y (float32/64, bool and integer dtypes; any shape)
   .npz   arrays "x" and "y", or Keras's "x_train"/"y_train" (train) and "x_test"/"y_test" (evaluate, predict)
   .json  { "x": [[...], ...], "y": [...] }  (y optional for predict)

@@ -5,12 +5,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, Matrix, type Logs, type Model } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
-import { loadPreprocessing, savePreprocessing } from '../data/index.js';
+import { loadPreprocessing, PREPROCESSING_FILE, savePreprocessing } from '../data/index.js';
+import { checkOutputFile, num, predictionRows, printTable, skippedNote, writeCsv } from './predictions.js';
 import { EXAMPLE_NAMES } from './catalog.js';
 import { EXAMPLES, type ModelSpec } from './examples.js';
 import { readConfig } from './config.js';
@@ -40,12 +41,33 @@ export interface TrainOptions {
   standardize?: boolean;
   /** .npy: the file of the targets. */
   y?: string;
+  /** CSV: the field separator (`;`, `tab`...). */
+  delimiter?: string;
+  /** CSV: the text encoding (utf8, latin1). */
+  encoding?: string;
 }
 
 /** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
-function fileOptions(o: { target?: string; features?: string; standardize?: boolean; y?: string }): FileOptions {
-  const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return { target: list(o.target), features: list(o.features), standardize: o.standardize || undefined, y: o.y };
+function fileOptions(o: { target?: string; features?: string; standardize?: boolean; y?: string; delimiter?: string; encoding?: string }): FileOptions {
+  const list = (flag: string, v: string | undefined) => {
+    const names = v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const twice = names?.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new UsageError(`${flag} names column "${twice}" twice. Received: ${flag} ${v}`);
+    return names;
+  };
+  return { target: list('--target', o.target), features: list('--features', o.features), standardize: o.standardize || undefined, y: o.y, ...textOptions(o) };
+}
+
+/** --delimiter and --encoding as loadCsv takes them (`tab` or `\t` for a tab; `utf-8`, `latin-1` spelled either way). */
+function textOptions(o: { delimiter?: string; encoding?: string }): Pick<FileOptions, 'delimiter' | 'encoding'> {
+  const d = o.delimiter === undefined ? undefined : ['tab', '\\t'].includes(o.delimiter.toLowerCase()) ? '\t' : o.delimiter;
+  if (d !== undefined && !(/^[\x01-\x7f]$/.test(d) && !'"\r\n'.includes(d))) {
+    throw new UsageError(`--delimiter must be one ASCII character such as ';' or '|', or 'tab'. Received: --delimiter ${JSON.stringify(o.delimiter)}`);
+  }
+  const e = o.encoding?.toLowerCase().replace('-', '');
+  const encoding = e === undefined ? undefined : e === 'utf8' ? 'utf8' : e === 'latin1' || e === 'iso88591' ? 'latin1' : undefined;
+  if (o.encoding !== undefined && encoding === undefined) throw new UsageError(`--encoding must be utf8 or latin1. Received: --encoding ${JSON.stringify(o.encoding)}`);
+  return { ...(d === undefined ? {} : { delimiter: d }), ...(encoding === undefined ? {} : { encoding }) };
 }
 
 /** One line about a data file: rows, dropped rows, categorical columns. */
@@ -70,7 +92,7 @@ export async function resolveSpec(target: string): Promise<ModelSpec> {
 }
 
 /** The data flags train and verify share. */
-export type DataFlags = Pick<TrainOptions, 'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit'>;
+export type DataFlags = Pick<TrainOptions, 'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit' | 'delimiter' | 'encoding'>;
 
 /**
  * The training rows for `spec`: its built-in data, or the `--data` file (checked against the flags first),
@@ -118,6 +140,7 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
 
   const { data: read, split } = await trainingData(spec, o, validation);
   if (o.data !== undefined && o.verbose > 0) out(`Read ${describeData(read)}`);
+  for (const w of read.warnings ?? []) console.error(`lockstep train: warning: ${w}`);
   const model = buildFor(spec, o.seed, o.data === undefined ? undefined : read.x);
   const data = shapedFor(read, model.inputSampleShape());
   try {
@@ -165,18 +188,41 @@ export interface ScoreOptions {
   misclassified?: string;
   /** .npy: the file of the targets. */
   y?: string;
+  /** CSV: a column to print beside each prediction (an ID or a name). */
+  id?: string;
+  /** CSV: skip rows with a missing value (and say which) instead of failing on the first. */
+  skipMissing?: boolean;
+  /** predict: also write the predictions to this .csv file. */
+  output?: string;
+  delimiter?: string;
+  encoding?: string;
 }
 
-/** Loads `--data` for a saved model: a CSV gets the model's saved preprocessing, if it has one. */
+/** The CSV options of evaluate's and predict's flags, checked against the kind of --data. */
+function scoreFileOptions(o: ScoreOptions): FileOptions {
+  const file: FileOptions = { y: o.y, ...(o.id === undefined ? {} : { id: o.id }), ...(o.skipMissing ? { missing: 'drop' as const } : {}), ...textOptions(o) };
+  checkFileOptions(o.data, file);
+  return file;
+}
+
+/**
+ * Loads `--data` for a saved model. A CSV needs the model's preprocessing.json (its columns, categories and
+ * scaler): learning a new one from the file being scored would silently give other inputs.
+ */
 async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean): Promise<Dataset> {
-  const preprocessing = o.data.toLowerCase().endsWith('.csv') ? await loadPreprocessing(dir) : undefined;
-  return loadData(o.data, o.limit, { y: o.y, preprocessing, requireTargets, split: 'test' });
+  const file = scoreFileOptions(o);
+  if (!o.data.toLowerCase().endsWith('.csv')) return loadData(o.data, o.limit, { ...file, requireTargets, split: 'test' });
+  const preprocessing = await loadPreprocessing(dir);
+  if (!preprocessing) {
+    throw new Error(`${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`);
+  }
+  return loadData(o.data, o.limit, { ...file, preprocessing, requireTargets, missing: o.skipMissing ? 'drop' : 'error' });
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--confusion', o.confusion);
-  checkFileOptions(o.data, { y: o.y });
+  scoreFileOptions(o);
   const model = await loadModelDir(dir);
   try {
     if (!model.compiledArgs()) {
@@ -187,9 +233,13 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
     if (o.confusion !== undefined) await drawConfusion(model, data, o.confusion, o);
-    const dropped = data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows };
+    const dropped = data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows, skippedLines: data.droppedLines ?? [] };
     if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...dropped, ...logs, ...(o.confusion !== undefined ? { confusion: o.confusion } : {}) }));
-    else out(`${data.name} (${data.x.rows} rows${data.droppedRows ? `, ${data.droppedRows} dropped with a missing value` : ''}): ${formatLogs(logs)}`);
+    else {
+      const skipped = skippedNote(data);
+      out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
+      if (skipped) out(`(${skipped})`);
+    }
     if (o.confusion !== undefined && !o.json) out(`Wrote the confusion matrix to ${o.confusion}`);
   } finally {
     await model.dispose();
@@ -199,33 +249,23 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--misclassified', o.misclassified);
-  checkFileOptions(o.data, { y: o.y });
+  checkOutputFile(o.output, o.data);
+  if (o.output !== undefined && o.misclassified !== undefined) throw new UsageError('--output writes every prediction; it does not go with --misclassified');
+  const fileFlags = scoreFileOptions(o);
+  if (fileFlags.id !== undefined && o.misclassified !== undefined) throw new UsageError('--id goes with the prediction table; --misclassified lists rows by their line');
   const model = await loadModelDir(dir);
   try {
     // --limit then counts misclassified rows, so every row is scored.
     if (o.misclassified !== undefined) return await drawMisclassified(model, shapedFor(await scoreData(dir, { ...o, limit: undefined }, true), model.inputSampleShape()), o.misclassified, o, out);
     const data = shapedFor(await scoreData(dir, o, false), model.inputSampleShape());
-    if (data.droppedRows && !o.json) out(`(${data.droppedRows} row${data.droppedRows === 1 ? '' : 's'} of ${o.data} dropped with a missing value)`);
+    const skipped = skippedNote(data);
+    if (skipped && !o.json) out(`(${skipped})`);
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
-    const configs = model.layerConfigs();
-    const classes = y.cols > 1 && configs[configs.length - 1].activation === 'softmax';
-    const target = (r: number) => (data.y === undefined ? undefined : data.y instanceof Matrix ? Array.from(data.y.row(r)) : [data.y[r]]);
-    if (o.json) {
-      const rows = Array.from({ length: y.rows }, (_, r) => Array.from(y.row(r)));
-      out(JSON.stringify({ data: data.name, rows: y.rows, ...(data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows }), predictions: rows, ...(classes ? { classes: Array.from(y.argMax()) } : {}) }));
-      return;
-    }
-    const header = classes ? ['row', 'class', 'probability'] : ['row', ...(y.cols === 1 ? ['prediction'] : Array.from({ length: y.cols }, (_, c) => `output_${c}`))];
-    if (data.y !== undefined) header.push(classes ? 'label' : 'target');
-    const table = [header];
-    const argMax = classes ? y.argMax() : undefined;
-    for (let r = 0; r < y.rows; r++) {
-      const values = argMax ? [String(argMax[r]), num(y.get(r, argMax[r]))] : Array.from(y.row(r), num);
-      const t = target(r);
-      table.push([String(r), ...values, ...(t ? [t.map((v) => (classes ? String(v) : num(v))).join(' ')] : [])]);
-    }
-    const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
-    for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+    const rows = predictionRows(model, data, y, o.id);
+    if (o.output !== undefined) await writeCsv(o.output, rows.csv);
+    if (o.json) out(JSON.stringify({ data: data.name, ...rows.json, ...(o.output !== undefined ? { output: o.output } : {}) }));
+    else if (o.output !== undefined) out(`Wrote ${y.rows} prediction${y.rows === 1 ? '' : 's'} of ${data.name} to ${o.output}`);
+    else printTable(rows.header, rows.cells, out);
   } finally {
     await model.dispose();
   }
@@ -301,8 +341,4 @@ export function formatLogs(logs: Logs): string {
   return Object.entries(logs).map(([k, v]) => `${k}: ${num(v)}`).join(' - ');
 }
 
-/** 4 decimals, or scientific below 1e-3, as Keras's progress bar. */
-function num(v: number): string {
-  return v !== 0 && Math.abs(v) < 1e-3 ? pyFormat(v, '.4e') : pyFormat(v, '.4f');
-}
 

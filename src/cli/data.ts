@@ -30,6 +30,13 @@ export interface Dataset {
   preprocessing?: CsvPreprocessing;
   /** A CSV's rows dropped for a missing value. */
   droppedRows?: number;
+  /** A CSV's file line of each row of x, and of each dropped row (the header is line 1). */
+  lines?: Int32Array;
+  droppedLines?: number[];
+  /** A CSV's --id column, per row of x. */
+  ids?: string[];
+  /** A CSV's warnings (a column that looks like an ID...). */
+  warnings?: string[];
   /** A data file's x shape as stored ([n, h, w, c] for images); `x` holds its rows with that sample shape. */
   xShape?: number[];
 }
@@ -52,7 +59,15 @@ export function checkDataName(nameOrFile: string): void {
 /** Throws a UsageError when CSV-only or .npy-only options come with another kind of data. */
 export function checkFileOptions(nameOrFile: string, o: FileOptions): void {
   const ext = extname(nameOrFile).toLowerCase();
-  const csvOnly: [string, unknown][] = [['--target', o.target], ['--features', o.features], ['--standardize', o.standardize || undefined]];
+  const csvOnly: [string, unknown][] = [
+    ['--target', o.target],
+    ['--features', o.features],
+    ['--standardize', o.standardize || undefined],
+    ['--id', o.id],
+    ['--skip-missing', o.missing === 'drop' ? true : undefined],
+    ['--delimiter', o.delimiter],
+    ['--encoding', o.encoding],
+  ];
   for (const [flag, v] of csvOnly) if (v !== undefined && ext !== '.csv') throw new UsageError(`${flag} applies to a .csv --data file. Received: --data ${nameOrFile}`);
   if (o.y !== undefined && ext !== '.npy') throw new UsageError(`--y names the targets of an .npy --data file. Received: --data ${nameOrFile}`);
 }
@@ -79,6 +94,10 @@ export async function loadData(nameOrFile: string, limit?: number, file: FileOpt
     y: y && new Matrix(y.data, y.shape[0], y.shape[1]),
     preprocessing: d.preprocessing,
     droppedRows: d.preprocessing ? d.droppedRows : undefined,
+    droppedLines: d.droppedLines,
+    lines: d.lines,
+    ids: d.ids,
+    warnings: d.warnings,
     xShape: d.x.shape,
   };
 }

@@ -51,6 +51,9 @@ const verbosity = (v: string) => {
 const workersOption = () => new Option('--workers <n>', `worker threads; 0 runs in this thread (default: all cores, ${availableParallelism()})`).argParser(nonNegativeInt);
 const dataOption = () => new Option('--data <name|file>', `dataset to score: ${DATASET_NAMES.join(', ')}, or a .csv / .npy / .npz / .json file`).makeOptionMandatory();
 const yOption = () => new Option('--y <file.npy>', 'the targets of an .npy --data file (x), one row per row of x');
+const delimiterOption = () => new Option('--delimiter <char>', "CSV: the field separator, e.g. ';' or tab (default ',')");
+const encodingOption = () => new Option('--encoding <name>', 'CSV: the text encoding, utf8 or latin1 (default utf8; bytes that are not UTF-8 are then an error naming the line)');
+const skipMissingOption = () => new Option('--skip-missing', 'CSV: skip rows with a missing value, and say which lines (default: such a row is an error naming its line)');
 
 function program(): Command {
   const root = new Command('lockstep')
@@ -84,6 +87,8 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .option('--target <names>', 'CSV: the label column, or several comma-separated for a multi-output model (default: the column "y")')
     .option('--features <names>', 'CSV: the input columns, comma-separated (default: every other column)')
     .option('--standardize', 'CSV: scale inputs to mean 0, variance 1 with a scaler fitted on the training rows only')
+    .addOption(delimiterOption())
+    .addOption(encodingOption())
     .addOption(yOption())
     .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
@@ -100,6 +105,9 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
     .addOption(yOption())
+    .addOption(skipMissingOption())
+    .addOption(delimiterOption())
+    .addOption(encodingOption())
     .option('--json', 'print one JSON object instead of a text line')
     .option('--confusion <file>', 'also draw the confusion matrix of a classifier: .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
@@ -107,14 +115,19 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
 
   root
     .command('predict')
-    .description('print a saved model\'s predictions, one row per line (class and probability for softmax outputs)')
+    .description('print a saved model\'s predictions, one row per line with its CSV line (class and probability for softmax and sigmoid outputs)')
     .argument('<model-dir>', 'a directory written by train --out, model.save() or tfjs-layers')
     .addOption(dataOption())
     .addOption(new Option('--limit <n>', `predict the first n rows only; with --misclassified, list and draw the first n misclassified rows (default ${MISCLASSIFIED_DEFAULT_LIMIT})`).argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', 'rows per forward pass (default 32)').argParser(positiveInt))
     .addOption(workersOption())
     .addOption(yOption())
-    .option('--json', 'print one JSON object { predictions: [[...], ...], classes? } instead of a table')
+    .option('--id <column>', 'CSV: print this column (an ID or a name) beside each prediction')
+    .addOption(skipMissingOption())
+    .addOption(delimiterOption())
+    .addOption(encodingOption())
+    .option('--output <file.csv>', 'also write the predictions (line, id, class, outputs, target) to this CSV file')
+    .option('--json', 'print one JSON object { lines?, ids?, predictions: [[...], ...], classes?, classNames? } instead of a table')
     .option('--misclassified <file>', 'score every row, then list and draw the misclassified ones (images such as MNIST): .svg or .png')
     .addHelpText('after', `\n${DATA_HELP}`)
     .action(async (dir: string, o) => (await commands()).predict(dir, o, out));

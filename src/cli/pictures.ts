@@ -8,6 +8,7 @@ import { toImageStack } from '../plots/image-input.js';
 import { pyFormat } from '../callbacks/format.js';
 import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import type { Dataset } from './data.js';
+import { classNamesOf } from './predictions.js';
 import { UsageError } from './errors.js';
 
 type Out = (line: string) => void;
@@ -47,7 +48,8 @@ export async function drawConfusion(model: Model, data: Dataset, file: string, o
   const kind = classifierKind(model, y.cols);
   if (kind === undefined) throw new UsageError(`--confusion needs a classifier; this model outputs ${y.cols} columns with activation '${lastActivation(model)}'`);
   const predictions = kind === 'softmax' ? y : Array.from(y.data, (p) => (p > 0.5 ? 1 : 0));
-  await plotConfusionMatrix(file, data.y!, predictions, kind === 'sigmoid' ? { numClasses: 2 } : {});
+  const classNames = classNamesOf(data, kind === 'sigmoid' ? 2 : y.cols);
+  await plotConfusionMatrix(file, data.y!, predictions, { ...(kind === 'sigmoid' ? { numClasses: 2 } : {}), ...(classNames ? { classNames } : {}) });
 }
 
 /**
@@ -75,16 +77,22 @@ export async function drawMisclassified(
   }
   const limit = o.limit ?? MISCLASSIFIED_DEFAULT_LIMIT;
   const range = inUnitRange(data.x.data) ? undefined : ('auto' as const);
-  const wrong = await plotMisclassified(file, data.x, data.y, y, { limit, ...(range ? { range } : {}) });
+  const classNames = classNamesOf(data, y.cols);
+  const wrong = await plotMisclassified(file, data.x, data.y, y, { limit, ...(range ? { range } : {}), ...(classNames ? { classNames } : {}) });
   const shown = wrong.slice(0, limit);
+  // A CSV's rows go by their file line; names for a CSV's string labels.
+  const where = data.lines ? 'line' : 'row';
+  const at = (i: number) => (data.lines ? data.lines[i] : i);
+  const name = (c: number) => classNames?.[c] ?? String(c);
   if (o.json) {
-    const rows = shown.map((m) => ({ row: m.index, label: m.label, predicted: m.predicted, probability: m.probability, probabilities: Array.from(y.row(m.index)) }));
+    const names = (m: (typeof shown)[number]) => (classNames ? { labelName: name(m.label), predictedName: name(m.predicted) } : {});
+    const rows = shown.map((m) => ({ [where]: at(m.index), label: m.label, predicted: m.predicted, ...names(m), probability: m.probability, probabilities: Array.from(y.row(m.index)) }));
     out(JSON.stringify({ data: data.name, rows: y.rows, misclassified: wrong.length, file, drawn: rows }));
     return;
   }
-  const table = [['row', 'label', 'predicted', 'probability', 'probabilities']];
+  const table = [[where, 'label', 'predicted', 'probability', 'probabilities']];
   for (const m of shown) {
-    table.push([String(m.index), String(m.label), String(m.predicted), pyFormat(m.probability, '.4f'), probabilities(y, m.index)]);
+    table.push([String(at(m.index)), name(m.label), name(m.predicted), pyFormat(m.probability, '.4f'), probabilities(y, m.index)]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   if (shown.length) for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());

@@ -32,8 +32,8 @@ export interface ScanResult {
   lines: number;
 }
 
-/** Reads `file` and feeds its records to `sink`; `chunkBytes` is the read size (a record may be longer). */
-export async function scanCsv(file: string, sink: FieldSink, chunkBytes = 1 << 22): Promise<ScanResult> {
+/** Reads `file` and feeds its records to `sink`; `chunkBytes` is the read size (a record may be longer), `delimiter` the separator byte. */
+export async function scanCsv(file: string, sink: FieldSink, chunkBytes = 1 << 22, delimiter = COMMA): Promise<ScanResult> {
   const fh = await open(file, 'r');
   try {
     let carry: Buffer | null = null;
@@ -54,7 +54,7 @@ export async function scanCsv(file: string, sink: FieldSink, chunkBytes = 1 << 2
       let p = 0;
       if (first && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) p = 3;
       first = false;
-      const r = scanRecords(buf, p, eof, line, sink, file);
+      const r = scanRecords(buf, p, eof, line, sink, file, delimiter);
       line = r.line;
       if (r.stopped || eof) return { bytes, lines: line };
       carry = r.next < buf.length ? Buffer.from(buf.subarray(r.next)) : null;
@@ -65,7 +65,7 @@ export async function scanCsv(file: string, sink: FieldSink, chunkBytes = 1 << 2
 }
 
 /** Scans the complete records of `buf` from `p`; returns where the first incomplete one starts. */
-function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: FieldSink, file: string) {
+function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: FieldSink, file: string, sep: number) {
   const n = buf.length;
   // Where the next quote is: records before it take the fast path (no quote handling at all).
   let nextQuote = buf.indexOf(QUOTE, p);
@@ -77,7 +77,7 @@ function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: F
       end = n;
     }
     if (nextQuote >= end) {
-      // No quote in this record: split on commas.
+      // No quote in this record: split on the separator.
       let stop = end;
       if (stop > p && buf[stop - 1] === CR) stop--;
       if (stop === p) {
@@ -89,7 +89,7 @@ function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: F
       let col = 0;
       let s = p;
       for (let i = p; i < stop; i++) {
-        if (buf[i] === COMMA) {
+        if (buf[i] === sep) {
           sink.field(buf, s, i, false, col++, line);
           s = i + 1;
         }
@@ -102,7 +102,7 @@ function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: F
       continue;
     }
     // A record with quotes: walk it field by field; it may span lines.
-    const r = quotedRecord(buf, p, eof, line, sink, file);
+    const r = quotedRecord(buf, p, eof, line, sink, file, sep);
     if (r === null) break;
     p = r.next;
     line = r.line;
@@ -114,7 +114,7 @@ function scanRecords(buf: Buffer, p: number, eof: boolean, line: number, sink: F
 }
 
 /** One record that holds quotes, or null when it does not end inside `buf` (and more bytes are coming). */
-function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: FieldSink, file: string) {
+function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: FieldSink, file: string, sep: number) {
   const n = buf.length;
   // Find the record's end first (newlines inside quotes do not end it), so a record cut by the chunk's end
   // is left whole for the next chunk instead of half-delivered. A quote opens a quoted field only at the
@@ -135,7 +135,7 @@ function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: 
     } else if (b === QUOTE && atStart) {
       inQuote = true;
       atStart = false;
-    } else if (b === COMMA) atStart = true;
+    } else if (b === sep) atStart = true;
     else if (b === LF) {
       end = i;
       break;
@@ -160,14 +160,14 @@ function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: 
       }
       sink.field(buf, i + 1, j, true, col++, line);
       const after = j + 1;
-      if (after < stop && buf[after] !== COMMA) {
+      if (after < stop && buf[after] !== sep) {
         throw new DataFileError(file, `unexpected character ${JSON.stringify(String.fromCharCode(buf[after]))} after the closing quote of field ${col}`, line, col);
       }
       if (after >= stop) break;
       i = after + 1;
     } else {
       let j = i;
-      while (j < stop && buf[j] !== COMMA) j++;
+      while (j < stop && buf[j] !== sep) j++;
       sink.field(buf, i, j, false, col++, line);
       if (j >= stop) break;
       i = j + 1;

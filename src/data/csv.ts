@@ -18,7 +18,7 @@
  * ```
  */
 import { stat } from 'node:fs/promises';
-import { badOption, checkFraction, checkOptionKeys, checkPositiveInt } from '../errors.js';
+import { badOption, checkFraction, checkOptionKeys, checkPositiveInt, formatValue } from '../errors.js';
 import { scanCsv, type FieldSink } from './csv-scan.js';
 import { DataFileError, type Tensor } from './errors.js';
 import { applyScaler, expandFeatures, fitScaler, pickTargets } from './columns.js';
@@ -29,6 +29,7 @@ import { checkPreprocessing, makePreprocessing, type CsvColumn, type CsvPreproce
 const SNIFF_ROWS = 1000;
 /** pandas' default missing-value markers (`read_csv`'s na_values). */
 const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+const FLOAT32_MAX = 3.4028234663852886e38;
 /** The largest raw buffer a resizable ArrayBuffer can reserve in Node 20. */
 const MAX_RAW_BYTES = 2 ** 32;
 
@@ -49,8 +50,23 @@ export interface CsvOptions {
   limit?: number;
   /** Bytes per read (tests use small ones to cut records across reads). Default 4 MiB. */
   chunkBytes?: number;
+  /**
+   * A row with a missing value in a used column: 'drop' it (pandas' dropna; listed in `droppedLines`) or
+   * make it an 'error' naming its line and column. Default: 'drop' when learning a preprocessing (training),
+   * 'error' with a saved one (evaluate and predict keep every row unless told otherwise). With
+   * `requireTargets: false` a missing target never counts: the row is kept, its y is NaN.
+   */
+  missing?: 'drop' | 'error';
+  /** A column passed through as text (an ID or a name), one per kept row in `ids`; it may also be a feature. */
+  id?: string;
+  /** The field separator, one ASCII character. Default ','. */
+  delimiter?: string;
+  /** How text fields and the header are decoded: 'utf8' (bytes that are not UTF-8 are an error naming the cell) or 'latin1'. Default 'utf8'. */
+  encoding?: 'utf8' | 'latin1';
 }
-const OPTION_KEYS = ['target', 'features', 'standardize', 'validationSplit', 'preprocessing', 'requireTargets', 'limit', 'chunkBytes'];
+const OPTION_KEYS = ['target', 'features', 'standardize', 'validationSplit', 'preprocessing', 'requireTargets', 'limit', 'chunkBytes', 'missing', 'id', 'delimiter', 'encoding'];
+/** The options loadDataFile passes on to loadCsv. */
+export const CSV_OPTION_KEYS = OPTION_KEYS;
 
 export interface CsvData {
   x: Tensor;
@@ -60,6 +76,14 @@ export interface CsvData {
   preprocessing: CsvPreprocessing;
   /** Rows dropped because a used column was missing. */
   droppedRows: number;
+  /** The file line of each dropped row (1-based, the header is line 1). */
+  droppedLines: number[];
+  /** The file line of each row of x (1-based, the header is line 1). */
+  lines: Int32Array;
+  /** With `id`: that column's text, one per row of x. */
+  ids?: string[];
+  /** Things the user should know (a column that looks like an ID, one-hot encoded). */
+  warnings: string[];
   /** Bytes read. */
   bytes: number;
 }
@@ -70,7 +94,7 @@ export async function loadCsv(file: string, options: CsvOptions = {}): Promise<C
   checkCsvOptions(options);
   const size = await fileSize(file);
   const reader = new CsvReader(file, size, options);
-  const { bytes, lines } = await scanCsv(file, reader, options.chunkBytes);
+  const { bytes, lines } = await scanCsv(file, reader, options.chunkBytes, (options.delimiter ?? ',').charCodeAt(0));
   return reader.finish(bytes, lines);
 }
 
@@ -78,6 +102,17 @@ function checkCsvOptions(o: CsvOptions): void {
   const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string' && n !== '');
   if (o.target !== undefined && !(typeof o.target === 'string' && o.target !== '') && !names(o.target)) throw badOption('loadCsv', 'target', 'a column name or a non-empty array of them', o.target);
   if (o.features !== undefined && !names(o.features)) throw badOption('loadCsv', 'features', 'a non-empty array of column names', o.features);
+  for (const k of ['target', 'features'] as const) {
+    const seen = new Set<string>();
+    const twice = [o[k] ?? []].flat().find((name) => seen.size === seen.add(name).size);
+    if (twice !== undefined) throw new RangeError(`loadCsv: ${k} names column "${twice}" twice. Received: ${k}=${formatValue(o[k])}`);
+  }
+  if (o.missing !== undefined && o.missing !== 'drop' && o.missing !== 'error') throw badOption('loadCsv', 'missing', "'drop' or 'error'", o.missing);
+  if (o.id !== undefined && (typeof o.id !== 'string' || o.id === '')) throw badOption('loadCsv', 'id', 'a column name', o.id);
+  if (o.delimiter !== undefined && !(typeof o.delimiter === 'string' && /^[\x01-\x7f]$/.test(o.delimiter) && !'"\r\n'.includes(o.delimiter))) {
+    throw badOption('loadCsv', 'delimiter', 'one ASCII character other than a quote or a newline, such as "," ";" or "\\t"', o.delimiter);
+  }
+  if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1') throw badOption('loadCsv', 'encoding', "'utf8' or 'latin1'", o.encoding);
   if (o.standardize !== undefined && typeof o.standardize !== 'boolean') throw badOption('loadCsv', 'standardize', 'true or false', o.standardize);
   if (o.requireTargets !== undefined && typeof o.requireTargets !== 'boolean') throw badOption('loadCsv', 'requireTargets', 'true or false', o.requireTargets);
   if (o.validationSplit !== undefined) checkFraction('loadCsv', 'validationSplit', o.validationSplit);
@@ -102,9 +137,15 @@ async function fileSize(file: string): Promise<number> {
 /** Per used column, where its values go in the raw row, and how to read them. */
 interface Slot {
   column: CsvColumn;
+  /** Its index in the file's header. */
+  col: number;
   /** Category -> code while reading (codes in order of first appearance unless fixed by a saved preprocessing). */
   codes?: Map<string, number>;
 }
+
+/** Columns with every value distinct, from this many rows on, look like IDs (a warning says so). */
+const ID_LIKE_ROWS = 10;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 class CsvReader implements FieldSink {
   private header: string[] | null = null;
@@ -113,14 +154,23 @@ class CsvReader implements FieldSink {
   private slots: Slot[] = [];
   private featureSlots = 0;
   private targetsPresent = false;
+  /** A saved preprocessing that lets targets be absent (predict): a missing target is NaN, not a missing row. */
+  private readonly targetsOptional: boolean;
+  private readonly missing: 'drop' | 'error';
+  /** The id column's index in the header, or -1. */
+  private idCol = -1;
+  private rowId = '';
+  private readonly ids: string[] = [];
   /** The first rows' fields as text, until the column kinds are decided. */
-  private sniffed: { fields: (string | null)[]; line: number }[] | null = null;
+  private sniffed: { fields: (string | null)[]; line: number; id: string }[] | null = null;
   private sniffRow: (string | null)[] = [];
   private raw: Float32Array = new Float32Array(0);
   private rawBuffer: ArrayBuffer | null = null;
+  private lines: Int32Array = new Int32Array(1024);
   private rows = 0;
-  private dropped = 0;
-  private rowMissing = false;
+  private readonly droppedLines: number[] = [];
+  /** The header index of the row's first missing used column, or -1. */
+  private missingCol = -1;
   private readonly limit: number;
 
   constructor(
@@ -129,17 +179,20 @@ class CsvReader implements FieldSink {
     private readonly o: CsvOptions,
   ) {
     this.limit = o.limit ?? Infinity;
+    this.targetsOptional = o.preprocessing !== undefined && o.requireTargets === false;
+    this.missing = o.missing ?? (o.preprocessing ? 'error' : 'drop');
   }
 
   field(buf: Buffer, start: number, end: number, quoted: boolean, col: number, line: number): void {
     if (this.header === null) {
-      this.sniffRow.push(text(buf, start, end, quoted));
+      this.sniffRow.push(this.text(buf, start, end, quoted, line, col));
       return;
     }
+    if (col === this.idCol) this.rowId = this.text(buf, start, end, quoted, line, col);
     const s = col < this.slotOf.length ? this.slotOf[col] : -1;
     if (s < 0) return;
     if (this.sniffed !== null) {
-      const t = text(buf, start, end, quoted);
+      const t = this.text(buf, start, end, quoted, line, col);
       this.sniffRow[s] = MISSING.has(t.trim()) ? null : t;
       return;
     }
@@ -148,15 +201,23 @@ class CsvReader implements FieldSink {
     if (slot.codes === undefined) {
       const v = parseNumber(buf, start, end);
       if (v === v) {
-        this.raw[at] = this.checkRange(v, line, col);
+        if (Math.abs(v) > FLOAT32_MAX) this.notFloat32(this.text(buf, start, end, quoted, line, col), v, line, col);
+        this.raw[at] = v;
         return;
       }
-      const t = text(buf, start, end, quoted);
-      if (MISSING.has(t.trim())) this.rowMissing = true;
+      const t = this.text(buf, start, end, quoted, line, col);
+      if (MISSING.has(t.trim())) this.raw[at] = this.noValue(s, col);
       else this.notANumber(t, line, col);
     } else {
-      this.raw[at] = this.code(slot, text(buf, start, end, quoted), line, col);
+      const t = this.text(buf, start, end, quoted, line, col);
+      this.raw[at] = MISSING.has(t.trim()) ? this.noValue(s, col) : this.code(slot, t, line, col);
     }
+  }
+
+  /** A missing value in slot `s`: NaN for an optional target, else the row is marked. */
+  private noValue(s: number, col: number): number {
+    if (!(this.targetsOptional && s >= this.featureSlots) && this.missingCol < 0) this.missingCol = col;
+    return NaN;
   }
 
   endRecord(fields: number, line: number): boolean {
@@ -171,21 +232,33 @@ class CsvReader implements FieldSink {
       throw new DataFileError(this.file, `ragged row: ${fields} fields but the header has ${this.header.length} (${which})`, line, col);
     }
     if (this.sniffed !== null) {
-      this.sniffed.push({ fields: this.sniffRow, line });
+      this.sniffed.push({ fields: this.sniffRow, line, id: this.rowId });
       this.sniffRow = new Array(this.slots.length).fill(null);
       if (this.sniffed.length < SNIFF_ROWS) return true;
       this.decideKinds();
       return this.rows < this.limit;
     }
-    return this.commitRow();
+    return this.commitRow(line);
   }
 
-  /** Counts the row just read, or drops it when a value was missing; false once `limit` rows are in. */
-  private commitRow(): boolean {
-    if (this.rowMissing) {
-      this.dropped++;
-      this.rowMissing = false;
+  /** Counts the row just read, or drops it (or fails) when a value was missing; false once `limit` rows are in. */
+  private commitRow(line: number): boolean {
+    if (this.missingCol >= 0) {
+      const col = this.missingCol;
+      this.missingCol = -1;
+      if (this.missing === 'error') {
+        const fix = "missing: 'drop' (--skip-missing) skips such rows";
+        throw new DataFileError(this.file, `column "${this.header![col]}" has no value (empty or a missing-value marker) in this row; ${fix}`, line, col + 1);
+      }
+      this.droppedLines.push(line);
     } else {
+      if (this.rows === this.lines.length) {
+        const grown = new Int32Array(this.lines.length * 2);
+        grown.set(this.lines);
+        this.lines = grown;
+      }
+      this.lines[this.rows] = line;
+      if (this.idCol >= 0) this.ids.push(this.rowId);
       this.rows++;
       this.reserve(this.rows + 1);
     }
@@ -194,42 +267,55 @@ class CsvReader implements FieldSink {
 
   private setHeader(names: (string | null)[], line: number): void {
     const header = names.map((n) => n ?? '');
-    const dup = header.find((c, i) => header.indexOf(c) !== i);
-    if (dup !== undefined) throw new DataFileError(this.file, `the header names column "${dup}" twice`, line, header.lastIndexOf(dup) + 1);
+    // By name, so a header of tens of thousands of columns is read in linear time.
+    const index = new Map<string, number>();
+    header.forEach((c, i) => {
+      if (index.has(c)) throw new DataFileError(this.file, `the header names column "${c}" twice`, line, i + 1);
+      index.set(c, i);
+    });
     this.header = header;
     const saved = this.o.preprocessing;
-    const missing = (name: string, what: string) =>
-      new DataFileError(this.file, `no ${what} column "${name}" in the header (columns: ${header.join(', ')})`, line);
+    const missing = (name: string, what: string) => {
+      const shown = header.length > 50 ? `${header.slice(0, 50).join(', ')}, ... (${header.length} in all)` : header.join(', ');
+      const other = [';', '\t', '|'].find((d) => header.length === 1 && header[0].includes(d));
+      const hint = other ? `; the header is one column holding ${JSON.stringify(other)}: give that separator with delimiter (--delimiter)` : '';
+      return new DataFileError(this.file, `no ${what} column "${name}" in the header (columns: ${shown})${hint}`, line);
+    };
     let targets: CsvColumn[];
     let features: CsvColumn[];
     if (saved) {
-      for (const f of saved.features) if (!header.includes(f.name)) throw missing(f.name, 'input');
-      const present = saved.targets.filter((t) => header.includes(t.name));
+      for (const f of saved.features) if (!index.has(f.name)) throw missing(f.name, 'input');
+      const present = saved.targets.filter((t) => index.has(t.name));
       if (present.length < saved.targets.length && ((this.o.requireTargets ?? true) || present.length > 0)) {
-        throw missing(saved.targets.find((t) => !header.includes(t.name))!.name, 'target');
+        throw missing(saved.targets.find((t) => !index.has(t.name))!.name, 'target');
       }
       targets = present.map((t) => ({ ...t }));
       features = saved.features.map((f) => ({ ...f }));
     } else {
-      const names = this.o.target === undefined ? (header.includes('y') ? ['y'] : []) : [this.o.target].flat();
-      for (const t of names) if (!header.includes(t)) throw missing(t, 'target');
+      const names = this.o.target === undefined ? (index.has('y') ? ['y'] : []) : [this.o.target].flat();
+      for (const t of names) if (!index.has(t)) throw missing(t, 'target');
       const featureNames = this.o.features ?? header.filter((c) => !names.includes(c));
       for (const f of featureNames) {
-        if (!header.includes(f)) throw missing(f, 'feature');
+        if (!index.has(f)) throw missing(f, 'feature');
         if (names.includes(f)) throw new DataFileError(this.file, `column "${f}" is both a feature and a target`, line);
       }
       if (featureNames.length === 0) throw new DataFileError(this.file, 'no feature columns (every column is a target)', line);
       targets = names.map((name) => ({ name, kind: 'numeric' }));
       features = featureNames.map((name) => ({ name, kind: 'numeric' }));
     }
+    if (this.o.id !== undefined) {
+      if (!index.has(this.o.id)) throw missing(this.o.id, 'id');
+      this.idCol = index.get(this.o.id)!;
+    }
     this.targetsPresent = targets.length > 0;
     this.featureSlots = features.length;
     this.slots = [...features, ...targets].map((column) => ({
       column,
+      col: index.get(column.name)!,
       codes: column.kind === 'categorical' ? new Map(column.categories!.map((c, i) => [c, i])) : undefined,
     }));
     this.slotOf = new Int32Array(header.length).fill(-1);
-    this.slots.forEach((s, i) => (this.slotOf[header.indexOf(s.column.name)] = i));
+    this.slots.forEach((s, i) => (this.slotOf[s.col] = i));
     if (saved) this.startRaw();
     else {
       this.sniffed = [];
@@ -237,12 +323,16 @@ class CsvReader implements FieldSink {
     }
   }
 
-  /** Column kinds from the first rows (numbers or missing only: numeric), then those rows into the raw buffer. */
+  /**
+   * Column kinds from the first rows, then those rows into the raw buffer. A column is numeric when each of
+   * those values is missing or written as a number, whatever its size: `1e400` or `inf` in a number column is
+   * then the same error (naming its cell) in row 5 as in row 5,000, never a reason to one-hot the column.
+   */
   private decideKinds(): void {
     const rows = this.sniffed!;
     this.sniffed = null;
     this.slots.forEach((slot, s) => {
-      const numeric = rows.every((r) => r.fields[s] === null || Number.isFinite(parseText(r.fields[s]!)));
+      const numeric = rows.every((r) => r.fields[s] === null || !Number.isNaN(parseText(r.fields[s]!)));
       if (!numeric) {
         slot.column.kind = 'categorical';
         slot.codes = new Map();
@@ -250,15 +340,19 @@ class CsvReader implements FieldSink {
     });
     this.startRaw();
     for (const r of rows) {
-      this.rowMissing = r.fields.some((f) => f === null);
-      if (!this.rowMissing) {
-        r.fields.forEach((t, s) => {
-          const at = this.rows * this.slots.length + s;
-          const slot = this.slots[s];
-          this.raw[at] = slot.codes ? this.code(slot, t!, r.line, this.header!.indexOf(slot.column.name)) : this.checkRange(parseText(t!), r.line, this.header!.indexOf(slot.column.name));
-        });
-      }
-      if (!this.commitRow()) break;
+      const at = this.rows * this.slots.length;
+      r.fields.forEach((t, s) => {
+        const slot = this.slots[s];
+        if (t === null) this.raw[at + s] = this.noValue(s, slot.col);
+        else if (slot.codes) this.raw[at + s] = this.code(slot, t, r.line, slot.col);
+        else {
+          const v = parseText(t);
+          if (Math.abs(v) > FLOAT32_MAX) this.notFloat32(t, v, r.line, slot.col);
+          this.raw[at + s] = v;
+        }
+      });
+      this.rowId = r.id;
+      if (!this.commitRow(r.line)) break;
     }
   }
 
@@ -283,10 +377,6 @@ class CsvReader implements FieldSink {
   }
 
   private code(slot: Slot, t: string, line: number, col: number): number {
-    if (MISSING.has(t.trim())) {
-      this.rowMissing = true;
-      return 0;
-    }
     let c = slot.codes!.get(t);
     if (c === undefined) {
       if (this.o.preprocessing) {
@@ -299,11 +389,9 @@ class CsvReader implements FieldSink {
     return c;
   }
 
-  private checkRange(v: number, line: number, col: number): number {
-    if (Math.abs(v) > 3.4028234663852886e38) {
-      throw new DataFileError(this.file, `column "${this.header![col]}" holds ${v}, which does not fit in float32`, line, col + 1);
-    }
-    return v;
+  private notFloat32(text: string, v: number, line: number, col: number): never {
+    const why = Number.isFinite(v) ? 'which does not fit in float32' : 'which is not a finite number';
+    throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(text.trim())}, ${why}`, line, col + 1);
   }
 
   private notANumber(t: string, line: number, col: number): never {
@@ -311,24 +399,51 @@ class CsvReader implements FieldSink {
     throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(t)}, which is not a number (${how})`, line, col + 1);
   }
 
+  /** The field's text (quoted: with doubled quotes undone); bytes that are not UTF-8 are an error naming the cell. */
+  private text(buf: Buffer, start: number, end: number, quoted: boolean, line: number, col: number): string {
+    let t: string;
+    if (this.o.encoding === 'latin1') t = buf.toString('latin1', start, end);
+    else {
+      t = buf.toString('utf8', start, end);
+      // U+FFFD is also a character a file may really hold: only then is the strict decoder asked.
+      if (t.includes('\uFFFD')) {
+        try {
+          UTF8.decode(buf.subarray(start, end));
+        } catch {
+          const where = this.header ? `column "${this.header[col]}"` : 'the header';
+          throw new DataFileError(this.file, `${where} holds bytes that are not UTF-8 (${JSON.stringify(buf.toString('latin1', start, end))} read as latin1); give the file's encoding with encoding (--encoding latin1)`, line, col + 1);
+        }
+      }
+    }
+    return quoted ? t.replaceAll('""', '"') : t;
+  }
+
   finish(bytes: number, lines: number): CsvData {
     if (this.header === null) throw new DataFileError(this.file, 'empty file: no header row');
     if (this.sniffed !== null) this.decideKinds();
+    const dropped = this.droppedLines.length;
     if (this.rows === 0) {
-      throw new DataFileError(this.file, this.dropped > 0 ? `no usable rows: all ${this.dropped} data rows have a missing value` : 'no data rows after the header', lines);
+      throw new DataFileError(this.file, dropped > 0 ? `no usable rows: all ${dropped} data rows have a missing value` : 'no data rows after the header', lines);
     }
     const w = this.slots.length;
     const raw = this.raw.subarray(0, this.rows * w);
-    // Categories in sorted order, as pandas lists them; re-map the codes given in order of appearance.
-    for (const slot of this.slots) {
-      if (!slot.codes || this.o.preprocessing) continue;
+    const warnings: string[] = [];
+    // Categories in sorted order, as pandas lists them, and only those of kept rows (pandas drops the rows
+    // first); re-map the codes given in order of appearance.
+    this.slots.forEach((slot, s) => {
+      if (!slot.codes || this.o.preprocessing) return;
       const byCode = [...slot.codes.keys()];
-      const sorted = [...byCode].sort();
-      const remap = Float32Array.from(byCode, (c) => sorted.indexOf(c));
+      const used = new Uint8Array(byCode.length);
+      for (let i = s; i < raw.length; i += w) used[raw[i]] = 1;
+      const sorted = byCode.filter((_, c) => used[c] === 1).sort();
+      const rank = new Map(sorted.map((c, i) => [c, i]));
+      const remap = Float32Array.from(byCode, (c) => rank.get(c) ?? -1);
       slot.column.categories = sorted;
-      const s = this.slots.indexOf(slot);
       for (let i = s; i < raw.length; i += w) raw[i] = remap[raw[i]];
-    }
+      if (s < this.featureSlots && sorted.length === this.rows && this.rows >= ID_LIKE_ROWS) {
+        warnings.push(`${this.file}: column "${slot.column.name}" has a different value in each of its ${this.rows} rows, so it looks like an ID or a name, yet it becomes ${sorted.length - 1} one-hot input columns; leave it out with features (--features)`);
+      }
+    });
     const features = this.slots.slice(0, this.featureSlots).map((s) => s.column);
     const targets = this.slots.slice(this.featureSlots).map((s) => s.column);
     const x = expandFeatures(raw, this.rows, w, features);
@@ -344,16 +459,21 @@ class CsvReader implements FieldSink {
     const preprocessing = saved ?? makePreprocessing(features, targets, scaler);
     this.raw = new Float32Array(0);
     this.rawBuffer = null;
-    return { x, y, preprocessing, droppedRows: this.dropped, bytes };
+    return {
+      x,
+      y,
+      preprocessing,
+      droppedRows: dropped,
+      droppedLines: this.droppedLines,
+      lines: this.lines.slice(0, this.rows),
+      ...(this.idCol >= 0 ? { ids: this.ids } : {}),
+      warnings,
+      bytes,
+    };
   }
 }
 
-/** The field's text (quoted: with doubled quotes undone). */
-function text(buf: Buffer, start: number, end: number, quoted: boolean): string {
-  const t = buf.toString('utf8', start, end);
-  return quoted ? t.replaceAll('""', '"') : t;
-}
-
+/** A sniffed field's number (its text is ASCII when it is one); NaN when it is not written as a number. */
 function parseText(t: string): number {
   const b = Buffer.from(t, 'latin1');
   return parseNumber(b, 0, b.length);

@@ -15,7 +15,7 @@
  */
 import { extname } from 'node:path';
 import { badOption, checkOptionKeys, checkPositiveInt } from '../errors.js';
-import { loadCsv, type CsvOptions } from './csv.js';
+import { CSV_OPTION_KEYS, loadCsv, type CsvOptions } from './csv.js';
 import { DataFileError, type Tensor } from './errors.js';
 import { loadNpy } from './npy.js';
 import { loadNpz, npzKeys } from './npz.js';
@@ -35,8 +35,8 @@ export interface DataFileOptions extends CsvOptions {
   /** For an .npz without `x`/`y` arrays: which of Keras's `x_train`/`y_train` or `x_test`/`y_test` to read. Default 'train'. */
   split?: 'train' | 'test';
 }
-const OPTION_KEYS = ['target', 'features', 'standardize', 'validationSplit', 'preprocessing', 'requireTargets', 'limit', 'chunkBytes', 'y', 'split'];
-const CSV_ONLY = ['target', 'features', 'standardize', 'preprocessing'] as const;
+const OPTION_KEYS = [...CSV_OPTION_KEYS, 'y', 'split'];
+const CSV_ONLY = ['target', 'features', 'standardize', 'preprocessing', 'missing', 'id', 'delimiter', 'encoding'] as const;
 
 export interface DataFile {
   x: Tensor;
@@ -45,6 +45,13 @@ export interface DataFile {
   preprocessing?: CsvPreprocessing;
   /** CSV only: rows dropped for a missing value. */
   droppedRows: number;
+  /** CSV only: the file line of each row of x, and of each dropped row (the header is line 1). */
+  lines?: Int32Array;
+  droppedLines?: number[];
+  /** CSV only, with `id`: that column's text per row of x. */
+  ids?: string[];
+  /** CSV only: things the user should know (see CsvData.warnings). */
+  warnings?: string[];
   /** Where x and y came from, for messages (`mnist.npz: x_train, y_train`). */
   source: string;
 }
@@ -63,7 +70,8 @@ export async function loadDataFile(file: string, options: DataFileOptions = {}):
     if (options.y !== undefined) throw new DataFileError(file, 'a CSV holds its targets: name the column with target (--target), not a y file');
     const { y: _y, split: _s, ...csv } = options;
     const d = await loadCsv(file, csv);
-    return { x: d.x, y: d.y, preprocessing: d.preprocessing, droppedRows: d.droppedRows, source: file };
+    const { x, y, preprocessing, droppedRows, droppedLines, lines, ids, warnings } = d;
+    return { x, y, preprocessing, droppedRows, droppedLines, lines, ids, warnings, source: file };
   }
   for (const k of CSV_ONLY) {
     if (options[k] !== undefined) {
@@ -81,10 +89,13 @@ export async function loadDataFile(file: string, options: DataFileOptions = {}):
   const keys = await npzKeys(file);
   const split = options.split ?? 'train';
   const [xKey, yKey] = keys.includes('x') ? ['x', 'y'] : [`x_${split}`, `y_${split}`];
-  const arrays = await loadNpz(file, keys.includes(yKey) ? [xKey, yKey] : [xKey]);
+  // Rows are compared from the headers, before either array is inflated.
+  const arrays = await loadNpz(file, keys.includes(yKey) ? [xKey, yKey] : [xKey], (shapes) => {
+    const [xs, ys] = [shapes[xKey], shapes[yKey]];
+    if (ys && ys[0] !== xs[0]) throw new DataFileError(file, `${yKey} has ${ys[0]} rows but ${xKey} has ${xs[0]}`);
+  });
   const x = arrays[xKey];
   const y = arrays[yKey];
-  if (y && y.shape[0] !== x.shape[0]) throw new DataFileError(file, `${yKey} has ${y.shape[0]} rows but ${xKey} has ${x.shape[0]}`);
   return { x: limit(x)!, y: limit(y), droppedRows: 0, source: `${file}: ${y ? `${xKey}, ${yKey}` : xKey}` };
 }
 

@@ -9,9 +9,12 @@
  * from npm (npyjs) was not used: it needs the whole file in memory and does not report truncation.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { DataFileError, sharedFloats, type Tensor } from './errors.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** NumPy itself refuses longer headers (np.load's max_header_size), which only a hostile file has. */
+const MAX_HEADER_BYTES = 10000;
 
 /** How each supported dtype is read: its size and a typed-array constructor over aligned bytes. */
 const DTYPES: Record<string, { size: number; view: (b: ArrayBuffer, n: number) => ArrayLike<number | bigint> }> = {
@@ -30,9 +33,15 @@ const DTYPES: Record<string, { size: number; view: (b: ArrayBuffer, n: number) =
 
 /** Reads an .npy file into `{ data: Float32Array, shape }`. */
 export async function loadNpy(file: string): Promise<Tensor> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw new DataFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+  }
   const stream = createReadStream(file, { highWaterMark: 1 << 22 });
   try {
-    return await readNpy(stream, file);
+    return await readNpy(stream, file, size);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DataFileError(file, 'no such file');
     throw err;
@@ -41,36 +50,84 @@ export async function loadNpy(file: string): Promise<Tensor> {
   }
 }
 
-/** Parses an .npy byte stream; `source` names it in errors (`mnist.npz:x_train.npy`). */
-export async function readNpy(chunks: AsyncIterable<Buffer>, source: string): Promise<Tensor> {
-  let head = Buffer.alloc(0);
+/**
+ * Parses an .npy byte stream; `source` names it in errors (`mnist.npz:x_train.npy`). With `byteSize` (the
+ * file's size, or a zip entry's declared one) the header's shape must match it before anything is allocated.
+ */
+export async function readNpy(chunks: AsyncIterable<Buffer>, source: string, byteSize?: number): Promise<Tensor> {
+  return (await readNpyStream(chunks, source, byteSize, false)) as Tensor;
+}
+
+/** The shape an .npy stream declares, checked against `byteSize`, reading only its header. */
+export async function readNpyShape(chunks: AsyncIterable<Buffer>, source: string, byteSize: number): Promise<number[]> {
+  return (await readNpyStream(chunks, source, byteSize, true)) as number[];
+}
+
+async function readNpyStream(chunks: AsyncIterable<Buffer>, source: string, byteSize: number | undefined, headerOnly: boolean): Promise<Tensor | number[]> {
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let need = 12;
   let reader: ElementReader | null = null;
   for await (const chunk of chunks) {
     if (reader) {
       reader.push(chunk);
       continue;
     }
-    head = Buffer.concat([head, chunk]);
-    const parsed = parseHeader(head, source);
-    if (parsed === null) continue;
-    reader = new ElementReader(parsed.dtype, parsed.shape, source);
-    reader.push(head.subarray(parsed.dataStart));
+    // Chunks are joined only once enough bytes for the next step have come, so a header is joined a few times at most.
+    head.push(chunk);
+    headBytes += chunk.length;
+    if (headBytes < need) continue;
+    const b = head.length === 1 ? head[0] : Buffer.concat(head);
+    head.length = 0;
+    head.push(b);
+    const parsed = parseHeader(b, source);
+    if (typeof parsed === 'number') {
+      need = parsed;
+      continue;
+    }
+    if (headerOnly) return checkSize(parsed, source, byteSize);
+    reader = startReader(parsed, source, byteSize);
+    reader.push(b.subarray(parsed.dataStart));
   }
   if (!reader) {
-    const h = parseHeader(head, source, true);
-    reader = new ElementReader(h!.dtype, h!.shape, source);
+    const h = parseHeader(Buffer.concat(head), source, true) as Header;
+    if (headerOnly) return checkSize(h, source, byteSize);
+    reader = startReader(h, source, byteSize);
   }
   return reader.finish();
 }
 
+/** The header's shape against the bytes there are (when known); returns the shape. */
+function checkSize(h: Header, source: string, byteSize: number | undefined): number[] {
+  const dataBytes = h.shape.reduce((a, d) => a * d, 1) * DTYPES[h.dtype].size;
+  if (byteSize !== undefined && h.dataStart + dataBytes !== byteSize) {
+    const shape = `shape (${h.shape.join(', ')}) of ${h.dtype}`;
+    const have = Math.max(0, byteSize - h.dataStart);
+    throw new DataFileError(source, have < dataBytes ? `truncated: ${shape} needs ${dataBytes} bytes of data but the file has ${have}` : `${have - dataBytes} bytes after the data that ${shape} describes: the file is damaged`);
+  }
+  return h.shape;
+}
+
+/** The header's shape against the bytes there are, then the output buffer. */
+function startReader(h: Header, source: string, byteSize: number | undefined): ElementReader {
+  checkSize(h, source, byteSize);
+  const n = h.shape.reduce((a, d) => a * d, 1);
+  const shape = `shape (${h.shape.join(', ')}) of ${h.dtype}`;
+  try {
+    return new ElementReader(h.dtype, h.shape, source);
+  } catch (err) {
+    if (err instanceof RangeError) throw new DataFileError(source, `${shape} needs ${n * 4} bytes as float32, more than this process can allocate (${err.message})`);
+    throw err;
+  }
+}
 interface Header {
   dtype: string;
   shape: number[];
   dataStart: number;
 }
 
-/** The header, or null when more bytes are needed (an error at the end of the stream: `final`). */
-function parseHeader(b: Buffer, source: string, final = false): Header | null {
+/** The header, or how many bytes it needs when more must come first (an error at the end of the stream: `final`). */
+function parseHeader(b: Buffer, source: string, final = false): Header | number {
   const fail = (why: string) => new DataFileError(source, why);
   if (b.length === 0 && final) throw fail('empty file: not an .npy file');
   for (let i = 0; i < Math.min(b.length, MAGIC.length); i++) {
@@ -78,17 +135,18 @@ function parseHeader(b: Buffer, source: string, final = false): Header | null {
   }
   if (b.length < 10) {
     if (final) throw fail(`truncated: ${b.length} bytes, shorter than an .npy header`);
-    return null;
+    return 12;
   }
   const major = b[6];
   if (major < 1 || major > 3) throw fail(`unsupported .npy format version ${major}.${b[7]} (1, 2 and 3 are read)`);
   const lenBytes = major === 1 ? 2 : 4;
-  if (b.length < 8 + lenBytes) return final ? (() => { throw fail('truncated inside the header'); })() : null;
+  if (b.length < 8 + lenBytes) return final ? (() => { throw fail('truncated inside the header'); })() : 8 + lenBytes;
   const len = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (len > MAX_HEADER_BYTES) throw fail(`the header claims ${len} bytes; an .npy header is at most ${MAX_HEADER_BYTES} (NumPy refuses longer ones too)`);
   const dataStart = 8 + lenBytes + len;
   if (b.length < dataStart) {
     if (final) throw fail(`truncated inside the header (${b.length} of ${dataStart} bytes)`);
-    return null;
+    return dataStart;
   }
   const text = b.toString(major === 3 ? 'utf8' : 'latin1', 8 + lenBytes, dataStart);
   const descr = /'descr'\s*:\s*(['"])(.*?)\1/.exec(text)?.[2];

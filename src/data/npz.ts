@@ -6,7 +6,7 @@
  */
 import yauzl from 'yauzl';
 import { DataFileError, type Tensor } from './errors.js';
-import { readNpy } from './npy.js';
+import { readNpy, readNpyShape } from './npy.js';
 
 /** The names of the arrays in an .npz (its entries without `.npy`). */
 export async function npzKeys(file: string): Promise<string[]> {
@@ -18,28 +18,42 @@ export async function npzKeys(file: string): Promise<string[]> {
   }
 }
 
-/** Reads the arrays `keys` of an .npz; an absent key is an error listing the arrays that are there. */
-export async function loadNpz(file: string, keys: string[]): Promise<Record<string, Tensor>> {
+/**
+ * Reads the arrays `keys` of an .npz; an absent key is an error listing the arrays that are there. Every
+ * array's header is read and checked against the size the zip's central directory declares before any is
+ * inflated, and `check` (given the shapes) may refuse them then, before anything large is allocated.
+ */
+export async function loadNpz(file: string, keys: string[], check?: (shapes: Record<string, number[]>) => void): Promise<Record<string, Tensor>> {
   const zip = await openZip(file);
   try {
     const all = await entries(zip, file);
-    const out: Record<string, Tensor> = {};
-    for (const key of keys) {
+    const found = keys.map((key) => {
       const entry = all.find((e) => e.fileName === `${key}.npy` || e.fileName === key);
       if (!entry) throw new DataFileError(file, `no array "${key}" in the archive (it holds: ${all.map((e) => e.fileName.replace(/\.npy$/, '')).join(', ') || 'nothing'})`);
-      const stream = await zip.openReadStreamPromise(entry);
-      try {
-        out[key] = await readNpy(stream, `${file}:${entry.fileName}`);
-      } catch (err) {
-        if (err instanceof DataFileError) throw err;
-        throw new DataFileError(`${file}:${entry.fileName}`, (err as Error).message);
-      } finally {
-        stream.destroy();
-      }
-    }
+      return { key, entry };
+    });
+    const shapes: Record<string, number[]> = {};
+    for (const { key, entry } of found) shapes[key] = await fromEntry(zip, entry, file, (s, at) => readNpyShape(s, at, entry.uncompressedSize));
+    check?.(shapes);
+    const out: Record<string, Tensor> = {};
+    for (const { key, entry } of found) out[key] = await fromEntry(zip, entry, file, (s, at) => readNpy(s, at, entry.uncompressedSize));
     return out;
   } finally {
     zip.close();
+  }
+}
+
+/** Runs `read` on an entry's inflating stream (yauzl stops it past the declared size), naming the entry in errors. */
+async function fromEntry<T>(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string, read: (s: NodeJS.ReadableStream & AsyncIterable<Buffer>, at: string) => Promise<T>): Promise<T> {
+  const at = `${file}:${entry.fileName}`;
+  const stream = await zip.openReadStreamPromise(entry);
+  try {
+    return await read(stream as never, at);
+  } catch (err) {
+    if (err instanceof DataFileError) throw err;
+    throw new DataFileError(at, (err as Error).message);
+  } finally {
+    (stream as unknown as { destroy(): void }).destroy();
   }
 }
 

@@ -3,11 +3,14 @@
  * string. Fast path (Clinger's): up to 15 significant digits and a power of ten up to 22 are both exact
  * doubles, so one multiply or divide rounds correctly. Anything else (more digits, big exponents, spaces
  * around the number) goes through `Number` on the field's text, which a strict pattern checks first so
- * that `0x10`, `Infinity` or `1_000` are not numbers, as in pandas.
+ * that `0x10` or `1_000` are not numbers, as in pandas (which reads `inf` and `Infinity` as infinities, as
+ * this does too).
  */
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+/** pandas reads these as infinities; they are numbers here too, so a column holding one stays numeric (and the reader refuses the value). */
+const INFINITY = /^\s*([+-]?)inf(inity)?\s*$/i;
 
 /** The number in bytes [start, end) of `buf`, or NaN when they do not hold one. */
 export function parseNumber(buf: Uint8Array, start: number, end: number): number {
@@ -67,5 +70,7 @@ export function parseNumber(buf: Uint8Array, start: number, end: number): number
 
 function slow(buf: Uint8Array, start: number, end: number): number {
   const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
-  return NUMBER.test(text) ? Number(text) : NaN;
+  if (NUMBER.test(text)) return Number(text);
+  const inf = INFINITY.exec(text);
+  return inf ? (inf[1] === '-' ? -Infinity : Infinity) : NaN;
 }

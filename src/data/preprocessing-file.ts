@@ -100,6 +100,20 @@ export function checkPreprocessing(json: unknown, file: string): CsvPreprocessin
   };
   const features = columns('features');
   const targets = columns('targets');
+  // Whole-file rules: one input per column, each category once (a repeat would leave an input at zero).
+  const seen = new Map<string, string>();
+  [...features.map((c, i) => [c, `features[${i}]`] as const), ...targets.map((c, i) => [c, `targets[${i}]`] as const)].forEach(([c, at]) => {
+    if (c.name === '') fail(`${at}.name`, 'must not be empty');
+    const first = seen.get(c.name);
+    if (first !== undefined) fail(`${at}.name`, `repeats column "${c.name}" (already ${first}${first.startsWith('features') && at.startsWith('targets') ? ': a target cannot also be a feature' : ''})`);
+    seen.set(c.name, at);
+    const cats = new Set<string>();
+    for (const k of c.categories ?? []) {
+      if (cats.has(k)) fail(`${at}.categories`, `repeats category ${JSON.stringify(k)}`);
+      cats.add(k);
+    }
+  });
+  if (features.length === 0) fail('features', 'must list at least one column');
   const expected = expandedColumns(features);
   if (!Array.isArray(o.columns) || o.columns.join('\u0000') !== expected.join('\u0000')) fail('columns', `must be the features' columns: ${JSON.stringify(expected)}`);
   let scaler: CsvPreprocessing['scaler'] = null;

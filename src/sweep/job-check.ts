@@ -14,7 +14,7 @@ import type { Matrix } from '../matrix.js';
 import { InputLayer } from '../layers/index.js';
 import { GRID_KEYS } from './grid.js';
 import type { JobSpec } from './job.js';
-import { printable } from './result-check.js';
+import { printable } from './printable.js';
 
 /** A worker's default `--max-params`: 10 million weights (40 MB, several times that with gradients and state). */
 export const DEFAULT_MAX_PARAMS = 10_000_000;

@@ -10,7 +10,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { PlannedJob, RunnerEvents } from './events.js';
 import type { QueueAddress } from './redis.js';
-import { BadResult, checkResult, cleanText } from './result-check.js';
+import { BadResult, checkResult } from './result-check.js';
+import { cleanText } from './printable.js';
 
 export interface QueueRunOptions {
   /**

@@ -10,6 +10,7 @@ import { canonicalJson, type Fingerprint } from '../verify/fingerprint.js';
 import { checkManifest } from '../io/weights.js';
 import type { PlannedJob } from './events.js';
 import type { JobResult } from './run-job.js';
+import { cleanText, printable } from './printable.js';
 
 export class BadResult extends Error {
   override name = 'BadResult';
@@ -26,16 +27,6 @@ const FINGERPRINT_FIELDS = ['lockstep', 'tfjs', 'node', 'arch', 'platform', 'con
 const FIELDS = ['id', 'spec', 'history', 'metrics', 'fingerprint', 'optimizerHash', 'historyHash', 'files', 'resumedFromEpoch', 'host', 'workers', 'seconds'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** A value for a message: short, and without control characters that would reach the terminal. */
-export function printable(v: unknown, max = 80): string {
-  const s = (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v)).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
-}
-/** A worker's text (a failed job's reason, a host name) made safe to print: no control characters, bounded. */
-export function cleanText(text: unknown, max = 2000): string {
-  const s = (typeof text === 'string' ? text : String(text)).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?').replace(/\n/g, ' ');
-  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
-}
 
 /** Returns `value` as the result of `job`, or throws a BadResult naming the first thing wrong with it. */
 export function checkResult(value: unknown, job: PlannedJob): JobResult {

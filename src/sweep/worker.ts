@@ -14,7 +14,7 @@ import type { Logs } from '../callbacks/callback.js';
 import { UsageError } from '../cli/errors.js';
 import { dataRoot, DEFAULT_MAX_DATA_MB, stageJobData, type StagedData } from './data-root.js';
 import { checkJob, DEFAULT_MAX_PARAMS } from './job-check.js';
-import { cleanText } from './result-check.js';
+import { cleanText } from './printable.js';
 import { holdForTest } from './hold.js';
 import { runJob, type Checkpoint, type CheckpointStore, type JobResult } from './run-job.js';
 import { checkpointKey, checkReachable, redisClient, type QueueAddress } from './redis.js';
