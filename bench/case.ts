@@ -15,6 +15,7 @@ import { backendInfo, Callback, initBackend, setRandomSeed, type EpochTiming } f
 import { MODELS, buildLockstep, headRows, isConvnet, loadData, type ModelName } from './models.js';
 import { profileStep, type StepProfile } from './profile-step.js';
 import { probeMatmuls, type MatmulProbe } from './matmul-probe.js';
+import { probeSimdCeiling, type SimdCeiling } from './simd-ceiling.js';
 import { trainingFlopsPerSample } from './flops.js';
 import { planOf } from './models.js';
 import { shardRowsFor } from '../src/engine/layout.js';
@@ -27,8 +28,10 @@ export interface CaseSpec {
   runner: Runner;
   model: ModelName;
   batch: number;
-  /** lockstep: pool workers (0 = in process). torch: intra-op threads. Others: 1 (they use one thread). */
+  /** lockstep: pool workers (0 = in process). torch: intra-op threads, or processes with `ddp`. Others: 1 (they use one thread). */
   workers: number;
+  /** torch only: DistributedDataParallel over `workers` processes of 1 thread each (gloo), the batch split between them. */
+  ddp?: boolean;
   /** Timed epochs (after the warm-up). */
   epochs: number;
   /** Keep only the first `rows` training rows (quick runs); undefined = all. */
@@ -92,6 +95,8 @@ export interface CaseResult {
   flopsPerSample?: number;
   /** lockstep: each matmul of a step timed alone at a micro-shard's rows, after the timed epochs (matmul-probe.ts). */
   matmulProbe?: MatmulProbe;
+  /** lockstep: the WebAssembly SIMD ceiling of one thread, probed after the timed epochs (simd-ceiling.ts). */
+  simdCeiling?: SimdCeiling;
   /** lockstep: the case process's cold start (it is a fresh process, like a user's program). */
   cold?: ColdStart;
 }
@@ -165,6 +170,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const profile = isConvnet(model) ? await profileStep(model, xTrain, yTrain as Int32Array, { seed: spec.seed }) : undefined;
   const plan = planOf(model);
   const matmulProbe = await probeMatmuls(plan, Math.min(xTrain.rows, shardRowsFor(spec.batch)));
+  const simdCeiling = await probeSimdCeiling();
 
   return {
     spec,
@@ -186,6 +192,7 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
     profile,
     flopsPerSample: trainingFlopsPerSample(plan),
     matmulProbe,
+    simdCeiling,
     cold,
   };
 }

@@ -91,6 +91,25 @@ export async function removeRawData(raw: RawData): Promise<void> {
   await rm(raw.dir, { recursive: true, force: true });
 }
 
+/**
+ * The peer's process at its best. glibc returns each freed large tensor to the system and the next step maps
+ * it again: run plainly on this kind of VM, PyTorch spends most of its convnet step in page faults (121 ms a
+ * step; 35 ms with these settings; jemalloc was worse, 300 ms). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which
+ * some machines set for old OpenBLAS builds, pin OpenBLAS to older kernels: unset for the peer.
+ */
+export const TORCH_ALLOCATOR = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296', MALLOC_TOP_PAD_: '268435456' } as const;
+export const UNSET_FOR_PEER = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
+
+/** The environment of a python peer's process: ours, with the allocator settings and without OpenBLAS's pins. */
+export function peerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...TORCH_ALLOCATOR };
+  for (const k of UNSET_FOR_PEER) delete env[k];
+  return env;
+}
+
+/** The peer settings as the report prints them. */
+export const PEER_SETTINGS = `${Object.entries(TORCH_ALLOCATOR).map(([k, v]) => `${k}=${v}`).join(' ')}; ${UNSET_FOR_PEER.join(' and ')} unset`;
+
 /** Shared by both scripts: config, data loading, the timing rule and the result line. */
 const PRELUDE = String.raw`
 import json, resource, sys, time
@@ -123,98 +142,140 @@ started = time.perf_counter()
 `;
 
 const TORCH_SCRIPT = PRELUDE + String.raw`
+import os
 import torch
-torch.manual_seed(case['seed'])
-torch.set_num_threads(max(1, case['workers']))
-xs, xt = torch.from_numpy(x_train), torch.from_numpy(x_test)
-if classify:
-    ys, yt = torch.from_numpy(y_train[:, 0]).long(), torch.from_numpy(y_test[:, 0]).long()
-    loss_fn = torch.nn.CrossEntropyLoss()
-else:
-    ys, yt = torch.from_numpy(y_train), torch.from_numpy(y_test)
-    loss_fn = torch.nn.MSELoss()
-shape = spec['inputShape']
-if len(shape) == 3:
-    # Keras's images are channels last (n, h, w, c); torch's convolutions take (n, c, h, w).
-    xs = xs.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
-    xt = xt.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
-    shape = [shape[2], shape[0], shape[1]]
-convnet = any(layer['kind'] == 'conv2d' for layer in spec['layers'])
-mods = []
-for layer in spec['layers']:
-    kind = layer['kind']
-    if kind == 'dropout':
-        mods.append(torch.nn.Dropout(layer['rate']))
-        continue
-    if kind == 'maxpool2d':
-        mods.append(torch.nn.MaxPool2d(tuple(layer['poolSize'])))
-        shape = [shape[0], shape[1] // layer['poolSize'][0], shape[2] // layer['poolSize'][1]]
-        continue
-    if kind == 'flatten':
-        mods.append(torch.nn.Flatten())
-        shape = [int(np.prod(shape))]
-        continue
-    if kind == 'conv2d':
-        k = layer['kernelSize']
-        mods.append(torch.nn.Conv2d(shape[0], layer['filters'], tuple(k)))
-        shape = [layer['filters'], shape[1] - k[0] + 1, shape[2] - k[1] + 1]
+PEER_ENV_KEYS = ${JSON.stringify([...Object.keys(TORCH_ALLOCATOR), ...UNSET_FOR_PEER])}
+ddp = bool(case.get('ddp'))
+world = max(1, case['workers']) if ddp else 1
+if ddp:
+    # One process per core, 1 intra-op thread each, the global batch split between them (DistributedDataParallel
+    # over gloo on 127.0.0.1). Forked after the data is loaded and before torch has run anything (no thread pool yet).
+    import socket
+    import torch.distributed as dist
+    import torch.multiprocessing as tmp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+def run(rank):
+    if ddp:
+        os.environ['MASTER_ADDR'], os.environ['MASTER_PORT'] = '127.0.0.1', str(port)
+        dist.init_process_group('gloo', rank=rank, world_size=world)
+    torch.manual_seed(case['seed'])
+    torch.set_num_threads(1 if ddp else max(1, case['workers']))
+    body(rank)
+    if ddp: dist.destroy_process_group()
+def body(rank):
+    xs, xt = torch.from_numpy(x_train), torch.from_numpy(x_test)
+    if classify:
+        ys, yt = torch.from_numpy(y_train[:, 0]).long(), torch.from_numpy(y_test[:, 0]).long()
+        loss_fn = torch.nn.CrossEntropyLoss()
     else:
-        lin = torch.nn.Linear(shape[0], layer['units'])
-        if not convnet:
-            torch.nn.init.xavier_uniform_(lin.weight)
-            torch.nn.init.zeros_(lin.bias)
-        mods.append(lin)
-        shape = [layer['units']]
-    act = layer['activation']
-    if act == 'relu': mods.append(torch.nn.ReLU())
-    elif act == 'tanh': mods.append(torch.nn.Tanh())
-    # softmax is folded into CrossEntropyLoss; linear needs nothing
-model = torch.nn.Sequential(*mods)
-if spec['optimizer'] == 'adam':
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+        ys, yt = torch.from_numpy(y_train), torch.from_numpy(y_test)
+        loss_fn = torch.nn.MSELoss()
+    shape = spec['inputShape']
+    if len(shape) == 3:
+        # Keras's images are channels last (n, h, w, c); torch's convolutions take (n, c, h, w).
+        xs = xs.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
+        xt = xt.reshape(-1, *shape).permute(0, 3, 1, 2).contiguous()
+        shape = [shape[2], shape[0], shape[1]]
+    convnet = any(layer['kind'] == 'conv2d' for layer in spec['layers'])
+    mods = []
+    for layer in spec['layers']:
+        kind = layer['kind']
+        if kind == 'dropout':
+            mods.append(torch.nn.Dropout(layer['rate']))
+            continue
+        if kind == 'maxpool2d':
+            mods.append(torch.nn.MaxPool2d(tuple(layer['poolSize'])))
+            shape = [shape[0], shape[1] // layer['poolSize'][0], shape[2] // layer['poolSize'][1]]
+            continue
+        if kind == 'flatten':
+            mods.append(torch.nn.Flatten())
+            shape = [int(np.prod(shape))]
+            continue
+        if kind == 'conv2d':
+            k = layer['kernelSize']
+            mods.append(torch.nn.Conv2d(shape[0], layer['filters'], tuple(k)))
+            shape = [layer['filters'], shape[1] - k[0] + 1, shape[2] - k[1] + 1]
+        else:
+            lin = torch.nn.Linear(shape[0], layer['units'])
+            if not convnet:
+                torch.nn.init.xavier_uniform_(lin.weight)
+                torch.nn.init.zeros_(lin.bias)
+            mods.append(lin)
+            shape = [layer['units']]
+        act = layer['activation']
+        if act == 'relu': mods.append(torch.nn.ReLU())
+        elif act == 'tanh': mods.append(torch.nn.Tanh())
+        # softmax is folded into CrossEntropyLoss; linear needs nothing
+    model = torch.nn.Sequential(*mods)
+    net = torch.nn.parallel.DistributedDataParallel(model) if ddp else model
+    if spec['optimizer'] == 'adam':
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    else:
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+
+    def stop(steps, timed_start):
+        """over(), agreed between the DDP processes (every 8 steps: each process's clock differs a little)."""
+        if not ddp: return over(steps, timed_start)
+        if case['maxSteps'] > 0 and steps >= case['maxSteps']: return True
+        if steps % 8: return False
+        flag = torch.tensor([1.0 if out_of_time(timed_start) else 0.0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return flag.item() > 0
+
+    def train(x, y, timed_start=None):
+        """One epoch, cut short by over() when timed_start is given; returns steps, mean loss and its times."""
+        net.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(x.shape[0])
+        first = last = t0
+        steps, total, rows = 0, 0.0, 0
+        for start in range(0, x.shape[0], batch):
+            if steps == 0: first = time.perf_counter()
+            idx = perm[start:start + batch]
+            if ddp: idx = idx.tensor_split(world)[rank]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            steps += 1
+            total += loss.item() * len(idx)
+            rows += len(idx)
+            last = time.perf_counter()
+            if timed_start is not None and stop(steps, timed_start): break
+        if ddp:
+            sums = torch.tensor([total, float(rows)], dtype=torch.float64)
+            dist.all_reduce(sums)
+            total, rows = sums.tolist()
+        return steps, total / rows, first, last, t0
+
+    warm = case['warmupSteps'] * batch
+    trained = train(xs[:warm], ys[:warm])[0]
+    epoch_seconds, steps_timed, final_loss = [], 0, float('nan')
+    timed_start = time.perf_counter()
+    for e in range(case['epochs']):
+        if e > 0 and out_of_time(timed_start): break
+        steps, final_loss, first, last, t0 = train(xs, ys, timed_start)
+        end = time.perf_counter()
+        epoch_seconds.append((first - t0) + (end - last) + (last - first) / steps * steps_per_epoch)
+        steps_timed += steps
+        trained += steps
+    if rank > 0: return
+    model.eval()
+    with torch.no_grad():
+        # In chunks: the convnet's first activations for 10,000 images would take 865 MB at once.
+        out = torch.cat([model(xt[i:i + 1000]) for i in range(0, xt.shape[0], 1000)])
+        test_loss = loss_fn(out, yt).item()
+        test_metric = (out.argmax(1) == yt).float().mean().item() if classify else (out - yt).abs().mean().item()
+    emit(epoch_seconds, steps_timed, trained, final_loss, test_loss, test_metric,
+         dict(backend='torch-cpu', torch=torch.__version__, threads=torch.get_num_threads(), processes=world,
+              mode='DistributedDataParallel (gloo, 127.0.0.1)' if ddp else 'threads',
+              env={k: os.environ.get(k) for k in PEER_ENV_KEYS}), None)
+if ddp:
+    tmp.start_processes(run, nprocs=world, start_method='fork')
 else:
-    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-
-def train(x, y, timed_start=None):
-    """One epoch, cut short by over() when timed_start is given; returns steps, mean loss and its times."""
-    model.train()
-    t0 = time.perf_counter()
-    perm = torch.randperm(x.shape[0])
-    first = last = t0
-    steps, total, rows = 0, 0.0, 0
-    for start in range(0, x.shape[0], batch):
-        if steps == 0: first = time.perf_counter()
-        idx = perm[start:start + batch]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x[idx]), y[idx])
-        loss.backward()
-        opt.step()
-        steps += 1
-        total += loss.item() * len(idx)
-        rows += len(idx)
-        last = time.perf_counter()
-        if timed_start is not None and over(steps, timed_start): break
-    return steps, total / rows, first, last, t0
-
-warm = case['warmupSteps'] * batch
-trained = train(xs[:warm], ys[:warm])[0]
-epoch_seconds, steps_timed, final_loss = [], 0, float('nan')
-timed_start = time.perf_counter()
-for e in range(case['epochs']):
-    if e > 0 and out_of_time(timed_start): break
-    steps, final_loss, first, last, t0 = train(xs, ys, timed_start)
-    end = time.perf_counter()
-    epoch_seconds.append((first - t0) + (end - last) + (last - first) / steps * steps_per_epoch)
-    steps_timed += steps
-    trained += steps
-model.eval()
-with torch.no_grad():
-    # In chunks: the convnet's first activations for 10,000 images would take 865 MB at once.
-    out = torch.cat([model(xt[i:i + 1000]) for i in range(0, xt.shape[0], 1000)])
-    test_loss = loss_fn(out, yt).item()
-    test_metric = (out.argmax(1) == yt).float().mean().item() if classify else (out - yt).abs().mean().item()
-emit(epoch_seconds, steps_timed, trained, final_loss, test_loss, test_metric,
-     dict(backend='torch-cpu', torch=torch.__version__, threads=torch.get_num_threads()), None)
+    run(0)
 `;
 
 const SKLEARN_SCRIPT = PRELUDE + String.raw`
@@ -288,5 +349,5 @@ export const PYTHON_SCRIPTS = { torch: TORCH_SCRIPT, sklearn: SKLEARN_SCRIPT } a
 export function runPythonCase(python: string, spec: CaseSpec, raw: RawData, timeoutMs: number): Promise<CaseResult> {
   if (spec.runner !== 'torch' && spec.runner !== 'sklearn') throw new Error(`not a python runner: ${spec.runner}`);
   const config = JSON.stringify({ spec: MODELS[spec.model], case: spec, raw });
-  return runChild(python, ['-c', PYTHON_SCRIPTS[spec.runner], config], timeoutMs);
+  return runChild(python, ['-c', PYTHON_SCRIPTS[spec.runner], config], timeoutMs, peerEnv());
 }

@@ -24,8 +24,10 @@ export interface SummaryRow {
   model: ModelName;
   batch: number;
   runner: Runner;
-  /** lockstep: pool workers (0 = in process); peers: threads. */
+  /** lockstep: pool workers (0 = in process); peers: threads (processes for PyTorch with `ddp`). */
   workers: number;
+  /** PyTorch: DistributedDataParallel, `workers` processes of 1 thread each. */
+  ddp?: boolean;
   repeats: number;
   /** Median over repeats of each repeat's median s/epoch; min and max of those per-repeat values. */
   secondsPerEpoch: number;
@@ -69,6 +71,8 @@ export interface SummaryRow {
   effectiveGflops?: number;
   probeGflops?: number;
   matmulEfficiency?: number;
+  /** lockstep only: the WebAssembly SIMD ceiling of one thread (simd-ceiling.ts), best round, median over repeats. */
+  ceilingGflops?: number;
   /** lockstep only: cold start, medians over repeats (each repeat is a fresh process); see case.ts ColdStart. */
   coldFitToFirstStep?: number;
   coldProcessToFirstEpoch?: number;
@@ -108,6 +112,8 @@ export interface PhaseSplit {
   filterGradient: number;
   /** Max pooling, forward and backward. */
   pooling: number;
+  /** Winograd's transforms (kernel, input, output and output-gradient tiles), taken out of the three conv phases. */
+  transforms: number;
   rest: number;
 }
 
@@ -119,11 +125,16 @@ export interface PhaseSplit {
 export function phaseSplit(p: StepProfile): PhaseSplit {
   const per = (label: string) => (p.phaseMs[label] ?? 0) / p.steps;
   const stepMs = p.stepMs / p.steps;
-  const convForward = per('Conv2D forward');
-  const inputGradient = per('Conv2D input gradient');
-  const filterGradient = per('Conv2D filter gradient');
+  // The transforms are timed inside the conv phases (ops/winograd.ts): taken out, so the columns add up.
+  const forwardT = per('Conv2D forward transforms');
+  const inputT = per('Conv2D input gradient transforms');
+  const filterT = per('Conv2D filter gradient transforms');
+  const transforms = forwardT + inputT + filterT;
+  const convForward = per('Conv2D forward') - forwardT;
+  const inputGradient = per('Conv2D input gradient') - inputT;
+  const filterGradient = per('Conv2D filter gradient') - filterT;
   const pooling = per('MaxPooling2D forward') + per('MaxPooling2D backward');
-  return { rows: p.rows, steps: p.steps, stepMs, convForward, inputGradient, filterGradient, pooling, rest: stepMs - convForward - inputGradient - filterGradient - pooling };
+  return { rows: p.rows, steps: p.steps, stepMs, convForward, inputGradient, filterGradient, transforms, pooling, rest: stepMs - convForward - inputGradient - filterGradient - transforms - pooling };
 }
 
 /** Of several profiles, the one with the median step time (lower middle): one coherent split, whose parts add up. */
@@ -151,12 +162,12 @@ export function bestPeers(rows: readonly SummaryRow[], model: ModelName, batch: 
 export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
   const groups = new Map<string, CaseRecord[]>();
   for (const r of records) {
-    const key = `${r.spec.model}|${r.spec.batch}|${r.spec.runner}|${r.spec.workers}`;
+    const key = `${r.spec.model}|${r.spec.batch}|${r.spec.runner}|${r.spec.workers}|${r.spec.ddp ? 'ddp' : ''}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rows: SummaryRow[] = [];
   for (const group of groups.values()) {
-    const { model, batch, runner, workers } = group[0].spec;
+    const { model, batch, runner, workers, ddp } = group[0].spec;
     const ok = group.map((g) => g.result).filter((r): r is CaseResult => r !== undefined && r.epochSeconds.length > 0);
     const errors = group.filter((g) => g.error).map((g) => g.error!);
     const perRepeat = ok.map((r) => median(r.epochSeconds));
@@ -172,6 +183,7 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       batch,
       runner,
       workers,
+      ...(ddp ? { ddp } : {}),
       repeats: ok.length,
       secondsPerEpoch: seconds,
       minSeconds: Math.min(...perRepeat),
@@ -229,7 +241,9 @@ function matmulColumns(ok: CaseResult[], seconds: number, workers: number): Part
   const gflopPerEpoch = (probed[0].flopsPerSample! * probed[0].trainRows) / 1e9;
   const effectiveGflops = gflopPerEpoch / seconds / Math.max(1, workers);
   const probeGflops = median(probed.map((r) => r.matmulProbe!.gflops));
-  return { gflopPerEpoch, effectiveGflops, probeGflops, matmulEfficiency: effectiveGflops / probeGflops };
+  const ceilings = probed.filter((r) => r.simdCeiling).map((r) => r.simdCeiling!.best);
+  const ceilingGflops = ceilings.length ? median(ceilings) : undefined;
+  return { gflopPerEpoch, effectiveGflops, probeGflops, matmulEfficiency: effectiveGflops / probeGflops, ceilingGflops };
 }
 
 function coldColumns(ok: CaseResult[]): Partial<SummaryRow> {
@@ -246,16 +260,16 @@ export function matmulTable(rows: readonly SummaryRow[]): string[] {
   const mine = rows.filter((r) => r.runner === 'lockstep' && r.matmulEfficiency !== undefined);
   if (!mine.length) return [];
   const out = [
-    `Matmul efficiency and cold start. GFLOP/epoch: the model's matmul and convolution FLOPs per epoch (forward, weight gradients, input gradients; bench/flops.ts); ` +
-      `effective GFLOPS: that / s per epoch, per worker; matmul GFLOPS: the same step's matmuls timed alone on XNNPACK at a micro-shard's rows, in the same processes after their timed epochs (bench/matmul-probe.ts); ` +
-      `efficiency = effective / matmul (1.0: the step is nothing but its matmuls). Cold start (each repeat is a fresh process, medians): fit() called → first step done, and process start → end of the first epoch over all training rows (data loading included).`,
+    `Matmul efficiency and cold start. GFLOP/epoch: the model's matmul and convolution FLOPs per epoch (forward, weight gradients, input gradients; bench/flops.ts), convolutions counted as direct ones; ` +
+      `direct-equivalent GFLOPS: that / s per epoch, per worker (Winograd's convolutions do fewer multiplications, so this can pass the matmuls' rate); matmul GFLOPS: the same step's matmuls and direct convolutions timed alone on XNNPACK at a micro-shard's rows, in the same processes after their timed epochs (bench/matmul-probe.ts); ` +
+      `efficiency = direct-equivalent / matmul (1.0: the step is nothing but its matmuls, done directly); SIMD ceiling: a 4x8 register-blocked multiply-add loop in WebAssembly SIMD without FMA, one thread, best round (bench/simd-ceiling.ts), and the direct-equivalent rate as a share of it. Cold start (each repeat is a fresh process, medians): fit() called → first step done, and process start → end of the first epoch over all training rows (data loading included).`,
     '',
-    '| batch | workers | s/epoch | GFLOP/epoch | effective GFLOPS per worker | matmul GFLOPS | matmul efficiency | fit → 1st step s | process start → 1st epoch end s |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| batch | workers | s/epoch | GFLOP/epoch | direct-equivalent GFLOPS per worker | matmul GFLOPS | matmul efficiency | SIMD ceiling GFLOPS | of ceiling | fit → 1st step s | process start → 1st epoch end s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of mine) {
     const toEpoch = r.coldProcessToFirstEpoch === undefined ? '—' : `${r.coldExact ? '' : '≈ '}${sig(r.coldProcessToFirstEpoch)}`;
-    out.push(`| ${[r.batch, workersLabel(r), sig(r.secondsPerEpoch), sig(r.gflopPerEpoch!), sig(r.effectiveGflops!), sig(r.probeGflops!), sig(r.matmulEfficiency!, 2), r.coldFitToFirstStep === undefined ? '—' : sig(r.coldFitToFirstStep), toEpoch].join(' | ')} |`);
+    out.push(`| ${[r.batch, workersLabel(r), sig(r.secondsPerEpoch), sig(r.gflopPerEpoch!), sig(r.effectiveGflops!), sig(r.probeGflops!), sig(r.matmulEfficiency!, 2), r.ceilingGflops === undefined ? '—' : sig(r.ceilingGflops), r.ceilingGflops === undefined ? '—' : pct(r.effectiveGflops! / r.ceilingGflops), r.coldFitToFirstStep === undefined ? '—' : sig(r.coldFitToFirstStep), toEpoch].join(' | ')} |`);
   }
   if (mine.some((r) => r.coldExact === false)) out.push('', '≈: the warm-up covers only part of an epoch; its end is projected at the pace of its steps after the first.');
   out.push('');
@@ -287,6 +301,7 @@ export function formatMetric(metric: 'accuracy' | 'mae', v: number): string {
 
 function workersLabel(row: SummaryRow): string {
   if (row.runner === 'lockstep') return row.workers === 0 ? '0 (in-process)' : String(row.workers);
+  if (row.ddp) return `DDP ${row.workers} processes × 1 thread`;
   return `${row.workers} thread${row.workers === 1 ? '' : 's'}`;
 }
 
@@ -317,7 +332,7 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
       '1st epoch is lockstep\'s first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; ' +
       'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
       'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ the peer\'s samples/s in its fastest configuration in this run ' +
-      '(>1: lockstep faster; for PyTorch and scikit-learn the fastest of their thread counts, named under each table). ' +
+      '(>1: lockstep faster; for scikit-learn the fastest of its thread counts, for PyTorch the fastest of its thread counts and DistributedDataParallel, named under each table). ' +
       'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
     '',
   );
@@ -413,15 +428,15 @@ export function phaseTable(rows: readonly SummaryRow[]): string[] {
   const out = [
     `Where a lockstep step goes: one ${p0.rows}-row gradient step (a worker's share of a batch of ${2 * p0.rows} on 2 workers) on one thread, random weights, ` +
       `${p0.steps} steps profiled after a warm-up, run by each lockstep case after its timed epochs (ops/profile.ts). ms per step (% of the step); ` +
-      'pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).',
+      'the conv columns are their matmuls and direct convolutions; transforms = Winograd\'s tile and kernel transforms of all three passes; pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).',
     '',
-    '| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of profiled) {
     const p = r.phases!;
     const label = r.workers === 0 ? 'in process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`;
-    out.push(`| ${r.batch} | ${label} | ${[p.convForward, p.inputGradient, p.filterGradient, p.pooling, p.rest].map((v) => cell(v, p.stepMs)).join(' | ')} | ${ms(p.stepMs)} |`);
+    out.push(`| ${r.batch} | ${label} | ${[p.convForward, p.inputGradient, p.filterGradient, p.transforms ?? 0, p.pooling, p.rest].map((v) => cell(v, p.stepMs)).join(' | ')} | ${ms(p.stepMs)} |`);
   }
   out.push('');
   return out;

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { runChild, type CaseResult, type CaseSpec, type Runner } from './case.js';
 import { MODELS, MODEL_NAMES, isConvnet, loadData, parseModelName, type ModelName } from './models.js';
-import { detectPython, removeRawData, runPythonCase, writeRawData, type PythonPeers, type RawData } from './peers-python.js';
+import { detectPython, PEER_SETTINGS, removeRawData, runPythonCase, writeRawData, type PythonPeers, type RawData } from './peers-python.js';
 import { chartSvg, fmtDuration, markdown, summarise, type CaseRecord, type ReportMeta } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -164,7 +164,9 @@ export function casesFor(o: Options, model: ModelName, batch: number, python: Py
   // The python peers use threads, not workers: one run per distinct thread count (workers 0 counts as 1).
   const threads = [...new Set(o.workers.map((w) => Math.max(1, w)))];
   // PyTorch is quick enough for whole epochs (the time cap still applies); scikit-learn gets the step bound.
+  // PyTorch's best on a multicore CPU: threads, and DistributedDataParallel with one process per core.
   if (python.torch) for (const t of threads) cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t });
+  if (python.torch) for (const t of threads.filter((n) => n > 1)) cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t, ddp: true });
   // scikit-learn has no convolutional layers (the report says so).
   if (python.sklearn && !convnet) for (const t of threads) cases.push({ ...base, ...bounded, runner: 'sklearn', workers: t });
   return cases;
@@ -174,7 +176,7 @@ export function casesFor(o: Options, model: ModelName, batch: number, python: Py
 const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toPrecision(4) : '—');
 
 function describe(spec: CaseSpec): string {
-  const who = spec.runner === 'lockstep' ? `lockstep w${spec.workers}` : spec.runner === 'torch' || spec.runner === 'sklearn' ? `${spec.runner} t${spec.workers}` : spec.runner;
+  const who = spec.runner === 'lockstep' ? `lockstep w${spec.workers}` : spec.ddp ? `torch ddp${spec.workers}` : spec.runner === 'torch' || spec.runner === 'sklearn' ? `${spec.runner} t${spec.workers}` : spec.runner;
   return `${spec.model} b${spec.batch} ${who}`;
 }
 
@@ -334,6 +336,7 @@ async function main(): Promise<void> {
   const loadAvgStart = loadavg()[0];
   const python: PythonPeers = o.peers ? detectPython(o.python) : { python: o.python, notes: [] };
   const notes = o.peers ? [...python.notes] : ['Peers skipped (--no-peers).'];
+  if (o.peers && (python.torch || python.sklearn)) notes.push(`Python peers' processes run with ${PEER_SETTINGS}; PyTorch runs with 1..N intra-op threads and with DistributedDataParallel (gloo on 127.0.0.1, one process per core, 1 thread each, the batch split between them).`);
   console.log(`lockstep bench: models ${o.models.join(',')}; workers ${o.workers.join(',')}; batch ${o.batches.join(',')}; repeats ${o.repeats}${o.quick ? ' (quick)' : ''}`);
   for (const n of notes) console.log(`  note: ${n}`);
 

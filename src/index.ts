@@ -1,4 +1,7 @@
-/** lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible. */
+/**
+ * lockstep: Keras-style neural networks trained on every CPU core, bit-for-bit reproducible.
+ * @module lockstep
+ */
 export { Sequential, type CompileOptions, type SequentialOptions } from './sequential.js';
 export { Model, type ModelOptions } from './model.js';
 export { SymbolicTensor } from './layers/symbolic-tensor.js';
@@ -26,3 +29,6 @@ export { verifyDeterminism, compareDigests, type VerifyOptions, type VerifyRepor
 export { fingerprint, compareFingerprints, canonicalJson, sha256, type Fingerprint, type FingerprintInput } from './verify/fingerprint.js';
 export { digestRun, firstDifference, type RunDigest, type Difference } from './verify/digest.js';
 export { Ensemble, average as averagePredictions, type EnsembleScores } from './sweep/ensemble.js';
+export * as metrics from './metrics.js';
+export * as regularizers from './regularizers.js';
+export * as schedules from './schedules.js';

@@ -10,6 +10,8 @@
  * with respect to z is simply (p - y) * scale.
  */
 import { own, unknownName } from './errors.js';
+// Engine-independent exp/log (Math.exp's bits differ between Node and browsers).
+import { exp, log, log1p } from './ops/libm.js';
 
 export interface Loss {
   name: string;
@@ -33,11 +35,11 @@ export function softmaxRow(z: Float32Array, off: number, cols: number, p: Float6
   let max = -Infinity;
   for (let c = 0; c < cols; c++) max = Math.max(max, z[off + c]);
   let sum = 0;
-  for (let c = 0; c < cols; c++) sum += Math.exp(z[off + c] - max);
-  const logSum = Math.log(sum) + max;
+  for (let c = 0; c < cols; c++) sum += exp(z[off + c] - max);
+  const logSum = log(sum) + max;
   for (let c = 0; c < cols; c++) {
     logp[c] = z[off + c] - logSum;
-    p[c] = Math.exp(logp[c]);
+    p[c] = exp(logp[c]);
   }
 }
 
@@ -62,7 +64,7 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
         for (let c = 0; c < cols; c++) {
           const q = out[off + c] / s;
           p[c] = Math.min(Math.max(q, EPSILON), 1 - EPSILON);
-          logp[c] = Math.log(p[c]);
+          logp[c] = log(p[c]);
           // Terms whose probability is clipped are constant: they contribute no gradient.
           if (p[c] === q) tLive += (sparse ? (c === label ? 1 : 0) : y[off + c]);
         }
@@ -101,14 +103,14 @@ const binaryCrossEntropy: Loss['compute'] = (out, y, rows, cols, grad, scale, fu
     if (fused) {
       // Stable form on logits: max(z, 0) - z t + log(1 + e^{-|z|}); d/dz = sigmoid(z) - t.
       const z = out[i];
-      l = Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z)));
-      const sigmoid = 1 / (1 + Math.exp(-z));
+      l = Math.max(z, 0) - z * t + log1p(exp(-Math.abs(z)));
+      const sigmoid = 1 / (1 + exp(-z));
       if (probs) probs[i] = sigmoid;
       g = sigmoid - t;
     } else {
       const x = out[i];
       const p = Math.min(Math.max(x, EPSILON), 1 - EPSILON);
-      l = -(t * Math.log(p) + (1 - t) * Math.log(1 - p));
+      l = -(t * log(p) + (1 - t) * log(1 - p));
       g = x !== p ? 0 : -t / p + (1 - t) / (1 - p);
     }
     total += l / cols;

@@ -28,7 +28,7 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
   const bad = (field: string, rule: string, value: unknown) => new Error(`${file}: trainingConfig.lockstep.${field} must be ${rule}. Received: ${field}=${formatValue(value)}`);
   if (!isObject(t)) throw new Error(`${file}: trainingConfig.lockstep must be an object. Received: ${formatValue(t)}`);
   if (typeof t.loss !== 'string') throw bad('loss', 'a loss name', t.loss);
-  if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string')) throw bad('metrics', 'an array of metric names', t.metrics);
+  if (!Array.isArray(t.metrics) || !t.metrics.every((m) => typeof m === 'string' || (isObject(m) && typeof m.className === 'string' && isObject(m.config)))) throw bad('metrics', 'an array of metric names or { className, config }', t.metrics);
   if (!isObject(t.optimizer) || typeof t.optimizer.className !== 'string') throw bad('optimizer', 'an optimizer config { className, learningRate, ... }', t.optimizer);
   if (typeof t.iterations !== 'number' || !Number.isSafeInteger(t.iterations) || t.iterations < 0) throw bad('iterations', 'a non-negative integer', t.iterations);
   return t as unknown as LockstepTraining;

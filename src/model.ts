@@ -11,7 +11,6 @@
  *
  * The weights and optimizer state live in SharedArrayBuffers, double-buffered (see engine/layout.ts).
  */
-import { availableParallelism } from 'node:os';
 import { Layer, InputLayer } from './layers/index.js';
 import type { LayerConfig } from './layers/layer.js';
 import { SymbolicTensor as AnyTensor, type CallNode as AnyCall } from './layers/symbolic-tensor.js';
@@ -20,7 +19,7 @@ import { SymbolicTensor as AnyTensor, type CallNode as AnyCall } from './layers/
 type SymbolicTensor = AnyTensor<Layer>;
 type CallNode = AnyCall<Layer>;
 import { getLoss } from './losses.js';
-import { getMetric } from './metrics.js';
+import { getMetrics, metricConfig, type MetricConfig, type MetricSpec } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { initialize } from './initializers.js';
 import { keyFor, Purpose, seedKey } from './rng.js';
@@ -29,10 +28,11 @@ import { functionalSummaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { Network, paramLayout, sizeOf, type GraphPlan, type HeadPlan, type ParamSlot, type Plan } from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
-import { InProcessExecutor, PoolExecutor, type Executor } from './engine/executor.js';
+import type { Executor } from './engine/executor.js';
+import { createExecutor, defaultWorkers, executorInfo } from './engine/executors.js';
 import { abortWorkers } from './engine/barrier.js';
 import { badOption, checkOptionKeys, formatValue } from './errors.js';
-import { backendInfo, initBackend, type BackendInfo } from './backend.js';
+import type { BackendInfo } from './backend.js';
 import type { NamedWeight } from './callbacks/callback.js';
 import { checkFitOptions, fit, type FitData, type FitOptions, type Many } from './engine/trainer.js';
 import { checkInferenceOptions, inference, targetsFor, type InferenceOptions } from './engine/inference.js';
@@ -41,14 +41,18 @@ import type { History } from './history.js';
 import type { Logs } from './callbacks/callback.js';
 import { saveModel } from './io/save-model.js';
 import { testHooksOf } from './testing.js';
+import { appendWeights, rowWeights } from './sample-weights.js';
 import { toFunctionalTopology } from './io/functional-topology.js';
 
 export interface CompileOptions {
   /** A loss name; with several outputs, one per output (an array, or an object keyed by output name). */
   loss: string | string[] | Record<string, string>;
   optimizer?: string | Optimizer | OptimizerConfig;
-  /** Metric names; with several outputs, for every output, or one list per output (array or object). */
-  metrics?: string[] | string[][] | Record<string, string[]>;
+  /**
+   * Metric names ('accuracy', 'AUC'...) or metric objects (new metrics.AUC({ curve: 'PR' })); with several
+   * outputs, for every output, or one list per output (array or object).
+   */
+  metrics?: MetricSpec[] | MetricSpec[][] | Record<string, MetricSpec[]>;
   /** Several outputs: each loss's weight in the total (default 1 each). */
   lossWeights?: number[] | Record<string, number>;
 }
@@ -295,7 +299,7 @@ export class Model implements TrainingModel {
       if (shape.length > 1 && (loss.target === 'sparse' || loss.name === 'categorical_crossentropy')) {
         throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${layer.name}' (${layer.className}) outputs ${shapeText(shape)}: add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
       }
-      h.metrics.forEach((m) => getMetric(m, loss, sizeOf(shape)));
+      getMetrics(h.metrics, loss, sizeOf(shape));
     });
     const plan: Plan = {
       layers: top.weightLayers.map((l) => l.getConfig()),
@@ -350,9 +354,12 @@ export class Model implements TrainingModel {
       if (typeof options?.loss !== 'string' && !(Array.isArray(options?.loss) && options.loss.length === 1) && !isPlainObject(options?.loss)) throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     }
     const losses = perOutput<string>(options?.loss, 'loss', isName, undefined, 'a loss name such as "mse"');
-    const metrics = options.metrics !== undefined && Array.isArray(options.metrics) && options.metrics.every(isName) ? names.map(() => options.metrics as string[]) : perOutput<string[]>(options.metrics, 'metrics', isNames, [], 'an array of metric names');
+    // A metric is a name, a metric object or its config; a list of them is for every output.
+    const isMetric = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v));
+    const isMetrics = (v: unknown) => Array.isArray(v) && v.every(isMetric);
+    const metrics = options.metrics !== undefined && isMetrics(options.metrics) ? names.map(() => options.metrics as MetricSpec[]) : perOutput<MetricSpec[]>(options.metrics, 'metrics', isMetrics, [], 'an array of metric names or objects');
     const weights = perOutput<number>(options.lossWeights, 'lossWeights', isWeight, 1, 'a non-negative number');
-    return names.map((name, k) => ({ name, loss: losses[k], metrics: [...metrics[k]], weight: weights[k] }));
+    return names.map((name, k) => ({ name, loss: losses[k], metrics: metrics[k].map(metricConfig), weight: weights[k] }));
   }
 
   /** @internal */
@@ -377,7 +384,7 @@ export class Model implements TrainingModel {
    * The compile arguments (loss as the user wrote it and its canonical name, metrics), if compiled. A model
    * with several outputs has a canonical loss per output.
    */
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: string[]; heads?: HeadPlan[] } | undefined {
+  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined {
     const c = this.compiled;
     if (!c) return undefined;
     if (c.plan.heads) return { lossName: JSON.stringify(c.args.loss), canonicalLoss: JSON.stringify(c.canonicalLoss), metrics: [], heads: c.plan.heads.map((h) => ({ ...h, metrics: [...h.metrics] })) };
@@ -389,8 +396,9 @@ export class Model implements TrainingModel {
     return this.compiled?.optimizer;
   }
 
+  /** The rate of the next update (a schedule's value at the current update count). */
   get learningRate(): number {
-    return this.requireCompiled('reading the learning rate').optimizer.learningRate;
+    return this.requireCompiled('reading the learning rate').optimizer.rateAt(this.iterations);
   }
 
   set learningRate(lr: number) {
@@ -471,11 +479,11 @@ export class Model implements TrainingModel {
 
   /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
   async executorFor(workers: number | undefined): Promise<Executor> {
-    const n = workers ?? availableParallelism();
+    const n = workers ?? defaultWorkers();
     if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
     if (this.executor && this.executor.workers === n) return this.executor;
     await this.executor?.dispose();
-    this.executor = n === 0 ? new InProcessExecutor() : new PoolExecutor(n);
+    this.executor = createExecutor(n);
     return this.executor;
   }
 
@@ -494,8 +502,16 @@ export class Model implements TrainingModel {
       executor.catch(() => undefined);
       // Check everything before touching the model, so a bad call changes nothing.
       const data: FitData = { x: this.packInputs(x, 'x'), y: this.packTargets(compiled.net, y, 'y') };
+      data.weights = rowWeightsOf(compiled.net, 'fit', data.y, settings.sampleWeight, settings.classWeight);
+      data.classWeighted = settings.classWeight !== undefined;
       const v = options?.validationData;
-      if (v !== undefined) data.validation = { x: this.packInputs(v[0], 'validationData[0]'), y: this.packTargets(compiled.net, v[1], 'validationData[1]') };
+      if (v !== undefined) {
+        let vy = this.packTargets(compiled.net, v[1], 'validationData[1]');
+        // [x, y, sampleWeight]: the weights travel as one more target column (see sample-weights.ts).
+        const vw = v.length === 3 ? rowWeightsOf(compiled.net, 'fit: validationData[2]', vy, v[2], undefined) : null;
+        if (vw) vy = appendWeights(vy, vw);
+        data.validation = { x: this.packInputs(v[0], 'validationData[0]'), y: vy };
+      }
       return fit(this, compiled, data, settings, executor, calledAt);
     });
   }
@@ -506,7 +522,9 @@ export class Model implements TrainingModel {
       const s = checkInferenceOptions('evaluate', options);
       const c = this.requireCompiled('evaluate');
       const xm = this.packInputs(x, 'x');
-      const ym = this.packTargets(c.net, y, 'y');
+      let ym = this.packTargets(c.net, y, 'y');
+      const w = rowWeightsOf(c.net, 'evaluate', ym, s.sampleWeight, undefined);
+      if (w) ym = appendWeights(ym, w);
       const r = await inference({ ...c, params: this.currentParams(), control: this.control, hooks: testHooksOf(this), fitInterrupted: () => this.fitInterrupted }, xm, ym, s, await this.executorFor(s.workers));
       return r.logs!;
     });
@@ -679,10 +697,7 @@ export class Model implements TrainingModel {
 
   /** What each worker computes with (backend, simd...), starting the pool if needed; [this thread's] for workers 0. */
   async workerInfo(workers?: number): Promise<(BackendInfo & { threadId: number })[]> {
-    const executor = await this.executorFor(workers);
-    if (executor instanceof PoolExecutor) return executor.info();
-    await initBackend();
-    return [{ ...backendInfo(), threadId: 0 }];
+    return executorInfo(await this.executorFor(workers));
   }
 
   /**
@@ -718,4 +733,13 @@ function sideBySide(ms: Matrix[], what: string): Matrix {
     off += m.cols;
   }
   return new Matrix(data, rows, cols);
+}
+
+/**
+ * One weight per row of packed targets `y` from sampleWeight or classWeight (null for neither). A class
+ * weight needs one output's labels: a model with several outputs takes sampleWeight only.
+ */
+function rowWeightsOf(net: Network, owner: string, y: Matrix, sampleWeight: unknown, classWeight: unknown): Float32Array | null {
+  if (net.heads.length > 1 && classWeight !== undefined && classWeight !== null) throw badOption(owner, 'classWeight', 'absent for a model with several outputs (give sampleWeight)', classWeight);
+  return rowWeights(owner, y, net.loss.target === 'sparse', sampleWeight, classWeight);
 }

@@ -15,6 +15,10 @@
  */
 import { badOption, checkOptionKeys, checkPositiveNumber, own, unknownName } from './errors.js';
 import type { SimdKernels } from './kernels/index.js';
+// b ** step from engine-independent exp and log: Math.pow's bits differ between engines (Node and browsers).
+import { powPositive } from './ops/libm.js';
+import { CLIP_OPTIONS, checkClipping, type ClipOptions } from './clipping.js';
+import { getSchedule, type LearningRateSchedule, type ScheduleConfig } from './schedules.js';
 
 const f = Math.fround;
 
@@ -45,18 +49,46 @@ export interface UpdateArgs {
 
 export interface OptimizerConfig {
   className: string;
-  learningRate: number;
+  /** A rate, or a schedule's config (see schedules.ts). */
+  learningRate: number | ScheduleConfig;
   [option: string]: unknown;
 }
 
+/** What an optimizer's `learningRate` option takes: a rate, a schedule, or a schedule's config. */
+export type LearningRate = number | LearningRateSchedule | ScheduleConfig;
+
 export abstract class Optimizer {
   abstract readonly className: string;
-  learningRate: number;
   /** Per-parameter state arrays (momentum, velocity...), with Keras's names. */
   abstract readonly stateNames: string[];
+  /** The schedule the rate follows, when `learningRate` was given one: the rate is then schedule.at(iterations). */
+  readonly schedule?: LearningRateSchedule;
+  private rate: number;
 
-  constructor(learningRate: number, owner: string) {
-    this.learningRate = checkPositiveNumber(owner, 'learningRate', learningRate);
+  /** Gradient clipping (clipnorm, clipvalue or globalClipnorm; see clipping.ts). */
+  readonly clipping: ClipOptions;
+
+  constructor(learningRate: LearningRate, owner: string, options?: ClipOptions) {
+    this.clipping = checkClipping(owner, options);
+    if (typeof learningRate === 'object' && learningRate !== null) {
+      this.schedule = getSchedule(learningRate, `${owner} learningRate`);
+      this.rate = this.schedule.at(0);
+    } else this.rate = checkPositiveNumber(owner, 'learningRate', learningRate);
+  }
+
+  /** The rate (with a schedule: its value at step 0; see `rateAt`). Keras refuses to set a scheduled rate. */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  set learningRate(lr: number) {
+    if (this.schedule) throw new TypeError(`${this.className}: the learning rate follows a ${this.schedule.className} schedule, so it cannot be set (as in Keras); use a fixed rate to set it from a callback`);
+    this.rate = lr;
+  }
+
+  /** The rate of the update after `iterations` updates. */
+  rateAt(iterations: number): number {
+    return this.schedule ? this.schedule.at(iterations) : this.rate;
   }
 
   /** Initial value of each state array. */
@@ -80,12 +112,12 @@ const boolean = (owner: string, option: string, v: unknown) => {
 
 /** Checks an options object's keys (Keras rejects unknown ones: a typo must not train with a default). */
 function checked<T extends object>(owner: string, options: T | undefined, keys: readonly string[]): T {
-  checkOptionKeys(owner, options, keys);
+  checkOptionKeys(owner, options, [...keys, ...CLIP_OPTIONS]);
   return options ?? ({} as T);
 }
 
-export interface SGDOptions {
-  learningRate?: number;
+export interface SGDOptions extends ClipOptions {
+  learningRate?: LearningRate;
   momentum?: number;
   nesterov?: boolean;
 }
@@ -97,7 +129,7 @@ export class SGD extends Optimizer {
 
   constructor(options?: SGDOptions) {
     const { learningRate = 0.01, momentum = 0, nesterov = false } = checked('SGD', options, ['learningRate', 'momentum', 'nesterov']);
-    super(learningRate, 'SGD');
+    super(learningRate, 'SGD', options);
     this.momentum = fraction('SGD', 'momentum', momentum);
     this.nesterov = boolean('SGD', 'nesterov', nesterov);
   }
@@ -129,8 +161,8 @@ export class SGD extends Optimizer {
   }
 }
 
-export interface AdagradOptions {
-  learningRate?: number;
+export interface AdagradOptions extends ClipOptions {
+  learningRate?: LearningRate;
   initialAccumulatorValue?: number;
   epsilon?: number;
 }
@@ -143,7 +175,7 @@ export class Adagrad extends Optimizer {
 
   constructor(options?: AdagradOptions) {
     const { learningRate = 0.001, initialAccumulatorValue = 0.1, epsilon = 1e-7 } = checked('Adagrad', options, ['learningRate', 'initialAccumulatorValue', 'epsilon']);
-    super(learningRate, 'Adagrad');
+    super(learningRate, 'Adagrad', options);
     if (typeof initialAccumulatorValue !== 'number' || !(initialAccumulatorValue >= 0) || !Number.isFinite(initialAccumulatorValue)) throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
     this.initialAccumulatorValue = initialAccumulatorValue;
     this.epsilon = checkPositiveNumber('Adagrad', 'epsilon', epsilon);
@@ -171,8 +203,8 @@ export class Adagrad extends Optimizer {
   }
 }
 
-export interface RMSpropOptions {
-  learningRate?: number;
+export interface RMSpropOptions extends ClipOptions {
+  learningRate?: LearningRate;
   rho?: number;
   momentum?: number;
   epsilon?: number;
@@ -188,7 +220,7 @@ export class RMSprop extends Optimizer {
 
   constructor(options?: RMSpropOptions) {
     const { learningRate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false } = checked('RMSprop', options, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
-    super(learningRate, 'RMSprop');
+    super(learningRate, 'RMSprop', options);
     this.rho = fraction('RMSprop', 'rho', rho);
     this.momentum = fraction('RMSprop', 'momentum', momentum);
     this.epsilon = checkPositiveNumber('RMSprop', 'epsilon', epsilon);
@@ -248,8 +280,8 @@ export class RMSprop extends Optimizer {
   }
 }
 
-export interface AdamOptions {
-  learningRate?: number;
+export interface AdamOptions extends ClipOptions {
+  learningRate?: LearningRate;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
@@ -265,7 +297,7 @@ export class Adam extends Optimizer {
   constructor(options?: AdamOptions, owner = 'Adam') {
     const keys = ['learningRate', 'beta1', 'beta2', 'epsilon'];
     const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 } = checked(owner, options, owner === 'AdamW' ? [...keys, 'weightDecay'] : keys);
-    super(learningRate, owner);
+    super(learningRate, owner, options);
     this.beta1 = fraction(owner, 'beta1', beta1);
     this.beta2 = fraction(owner, 'beta2', beta2);
     this.epsilon = checkPositiveNumber(owner, 'epsilon', epsilon);
@@ -280,7 +312,7 @@ export class Adam extends Optimizer {
     const { grads, state, paramsOut, stateOut, start, end, step, kernels } = a;
     const lr = f(a.learningRate);
     // Keras computes the bias correction in float32 scalar ops; here it is float64, rounded once.
-    const alpha = f((lr * Math.sqrt(1 - this.beta2 ** step)) / (1 - this.beta1 ** step));
+    const alpha = f((lr * Math.sqrt(1 - powPositive(this.beta2, step))) / (1 - powPositive(this.beta1, step)));
     const c1 = f(1 - this.beta1);
     const c2 = f(1 - this.beta2);
     const eps = f(this.epsilon);
@@ -321,7 +353,7 @@ export class AdamW extends Adam {
   readonly weightDecay: number;
 
   constructor(options?: AdamWOptions) {
-    checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay']);
+    checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', ...CLIP_OPTIONS]);
     const { weightDecay = 0.004, ...adam } = options ?? {};
     super(adam, 'AdamW');
     if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
@@ -346,6 +378,11 @@ const BY_NAME: Record<string, (o: Record<string, unknown>) => Optimizer> = {
 };
 
 export const OPTIMIZER_NAMES = Object.keys(BY_NAME);
+
+/** An optimizer's config with its schedule's config as `learningRate` and its clipping (what workers rebuild it from and saves keep). */
+export function optimizerConfig(opt: Optimizer): OptimizerConfig {
+  return { ...opt.getConfig(), learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate, ...opt.clipping };
+}
 
 /** An optimizer from a Keras name ('rmsprop'), a config ({ className: 'Adam', learningRate }) or an instance. */
 export function getOptimizer(spec: string | Optimizer | OptimizerConfig): Optimizer {

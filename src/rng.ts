@@ -10,6 +10,8 @@
  * const u = uniform(k, 7); // the 8th uniform of that stream, always the same
  * ```
  */
+// Engine-independent exp/log (Math.exp's bits differ between Node and browsers).
+import { exp, log } from './ops/libm.js';
 
 export type Key = readonly [number, number];
 
@@ -178,7 +180,7 @@ export function permutation(key: Key, n: number): Int32Array {
 export function erfinv(x: number): number {
   if (x <= -1) return -Infinity;
   if (x >= 1) return Infinity;
-  let w = -Math.log((1 - x) * (1 + x));
+  let w = -log((1 - x) * (1 + x));
   let p: number;
   if (w < 5) {
     w -= 2.5;
@@ -192,7 +194,7 @@ export function erfinv(x: number): number {
   let y = p * x;
   // One Newton step on erf(y) = x brings the float32 polynomial to near double precision.
   const err = erf(y) - x;
-  y -= err / ((2 / Math.sqrt(Math.PI)) * Math.exp(-y * y));
+  y -= err / ((2 / Math.sqrt(Math.PI)) * exp(-y * y));
   return y;
 }
 
@@ -215,7 +217,7 @@ export function erf(x: number): number {
   // Lentz continued fraction for erfc.
   let f = ax;
   for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  const erfc = exp(-ax * ax) / Math.sqrt(Math.PI) / f;
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 

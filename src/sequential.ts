@@ -30,6 +30,21 @@ export interface SequentialOptions {
   seed?: number;
 }
 
+/**
+ * Keras's linear stack of layers: `add` layers, `compile`, then `fit`, `evaluate`, `predict`, `save`.
+ * Training runs on every core (`workers`, default one per core) with the same bits for any worker count.
+ *
+ * @example
+ * const model = new Sequential({ seed: 13 });
+ * model.add(layers.Input({ shape: [784] }));
+ * model.add(layers.Dense({ units: 128, activation: 'relu' }));
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ * model.add(layers.Dense({ units: 10, activation: 'softmax' }));
+ * model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+ * const history = await model.fit(train.images, train.labels, { epochs: 5, batchSize: 128, validationSplit: 0.1 });
+ * const logs = await model.evaluate(test.images, test.labels); // { loss, accuracy }
+ * await model.save('models/mnist'); // in a browser: 'indexeddb://mnist' or 'downloads://mnist'
+ */
 export class Sequential extends Model {
   private inputShape?: number[];
 

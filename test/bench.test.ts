@@ -21,6 +21,7 @@ import {
   type CaseRecord,
 } from '../bench/report.js';
 import type { StepProfile } from '../bench/profile-step.js';
+import { PEER_SETTINGS, peerEnv } from '../bench/peers-python.js';
 
 const noPython = { python: 'python3', notes: [] };
 
@@ -95,7 +96,7 @@ describe('bench cases', () => {
     const plain = casesFor(o, 'mlp', 128, noPython);
     expect(plain.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:0', 'lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1']);
     const withPython = casesFor(o, 'mlp', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(withPython.filter((c) => c.runner === 'torch').map((c) => c.workers)).toEqual([1, 2]);
+    expect(withPython.filter((c) => c.runner === 'torch').map((c) => `${c.workers}${c.ddp ? ' ddp' : ''}`)).toEqual(['1', '2', '2 ddp']);
     expect(withPython.filter((c) => c.runner === 'sklearn').map((c) => c.workers)).toEqual([1, 2]);
     // Peers score the test set in the first repeat only; lockstep always does.
     expect(casesFor(o, 'mlp', 128, noPython, 1).filter((c) => c.evaluate).map((c) => c.runner)).toEqual(['lockstep', 'lockstep', 'lockstep']);
@@ -105,7 +106,8 @@ describe('bench cases', () => {
   it('bounds tfjs-layers on the convnet to a few steps without scoring, and runs no scikit-learn for it', () => {
     const o = parseOptions(['--workers', '1,2'], 2);
     const cases = casesFor(o, 'convnet', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2']);
+    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2', 'torch:2']);
+    expect(cases.filter((c) => c.runner === 'torch').map((c) => c.ddp ?? false)).toEqual([false, false, true]);
     const cpu = cases.find((c) => c.runner === 'tfjs-cpu')!;
     expect(cpu).toMatchObject({ maxSteps: 3, warmupSteps: 1, evaluate: false });
     expect(cases.find((c) => c.runner === 'lockstep')!.warmupSteps).toBe(150);
@@ -267,6 +269,24 @@ describe('bench report', () => {
     expect(bestPeers(failed, 'mlp', 128).torch!.workers).toBe(2);
   });
 
+  it("counts PyTorch's DistributedDataParallel as its own configuration, and the best when fastest", () => {
+    const ddp = (seconds: number): CaseRecord => {
+      const r = record('torch', 2, [seconds]);
+      return { ...r, spec: { ...r.spec, ddp: true }, result: { ...r.result!, spec: { ...r.spec, ddp: true } } };
+    };
+    const rows = summarise([record('lockstep', 2, [2]), record('torch', 1, [3]), record('torch', 2, [2.5]), ddp(1.5)]);
+    expect(rows.filter((r) => r.runner === 'torch').map((r) => [r.workers, r.ddp ?? false, r.secondsPerEpoch])).toEqual([[1, false, 3], [2, false, 2.5], [2, true, 1.5]]);
+    expect(bestPeers(rows, 'mlp', 128).torch!.ddp).toBe(true);
+    expect(rows.find((r) => r.runner === 'lockstep')!.ratios.torch).toBeCloseTo(1.5 / 2);
+    expect(bestPeerLine(rows, 'mlp', 128)[0]).toContain('PyTorch CPU at DDP 2 processes × 1 thread (1.5 s/epoch)');
+  });
+
+  it("runs the python peers with glibc's allocator tuned and OpenBLAS's core pins unset", () => {
+    const env = peerEnv({ PATH: '/bin', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', MALLOC_TOP_PAD_: '1' });
+    expect(env).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296', MALLOC_TOP_PAD_: '268435456' });
+    expect(PEER_SETTINGS).toBe('MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset');
+  });
+
   it('reports a peer that cannot train the model as a row and a note, not a failure', () => {
     const message = "tfjs-layers cannot train this model on its wasm backend: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
     const records = [
@@ -289,16 +309,28 @@ describe('bench report', () => {
     expect(chartSvg('convnet', rows)).not.toMatch(/NaN|undefined/);
   });
 
-  it('splits a step profile into conv forward, input and filter gradients, pooling and the rest', () => {
+  it("splits a step profile into conv forward, input and filter gradients, Winograd's transforms, pooling and the rest", () => {
     const profile = (stepMs: number): StepProfile => ({
       rows: 64,
       warmupSteps: 50,
       steps: 100,
       stepMs,
       // 'Conv2D backward' holds both gradients and is not counted again.
-      phaseMs: { 'Conv2D forward': 1000, 'Conv2D backward': 2600, 'Conv2D input gradient': 800, 'Conv2D filter gradient': 1500, 'MaxPooling2D forward': 300, 'MaxPooling2D backward': 200, 'Dense forward': 50 },
+      // The transforms are timed inside their conv phases and taken out of them.
+      phaseMs: {
+        'Conv2D forward': 1000,
+        'Conv2D forward transforms': 100,
+        'Conv2D backward': 2600,
+        'Conv2D input gradient': 800,
+        'Conv2D input gradient transforms': 200,
+        'Conv2D filter gradient': 1500,
+        'Conv2D filter gradient transforms': 300,
+        'MaxPooling2D forward': 300,
+        'MaxPooling2D backward': 200,
+        'Dense forward': 50,
+      },
     });
-    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 10, inputGradient: 8, filterGradient: 15, pooling: 5, rest: 12 });
+    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 9, inputGradient: 6, filterGradient: 12, transforms: 6, pooling: 5, rest: 12 });
     // Each row takes the repeat with the median step time, whole (its parts add up).
     const records = [
       record('lockstep', 1, [4], { profile: profile(7000) }, 0, 'convnet'),
@@ -311,11 +343,11 @@ describe('bench report', () => {
     expect(rows[0].phases!.rest).toBe(22);
     const table = phaseTable(rows);
     expect(table[0]).toMatch(/^Where a lockstep step goes: one 64-row gradient step .* 100 steps profiled/);
-    expect(table).toContain('| 128 | 1 worker | 10.0 (17%) | 8.00 (13%) | 15.0 (25%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
-    expect(table).toContain('| 128 | 2 workers | 10.0 (20%) | 8.00 (16%) | 15.0 (30%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
+    expect(table).toContain('| 128 | 1 worker | 9.00 (15%) | 6.00 (10%) | 12.0 (20%) | 6.00 (10%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
+    expect(table).toContain('| 128 | 2 workers | 9.00 (18%) | 6.00 (12%) | 12.0 (24%) | 6.00 (12%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
     expect(phaseTable(summarise([record('lockstep', 1, [4])]))).toEqual([]);
     const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
-    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | pooling | rest | step ms |');
+    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |');
   });
 });
 
@@ -339,9 +371,9 @@ describe('bench matmul efficiency and cold start', () => {
     const cold = (fitToFirstStep: number, processToFirstEpochEnd: number) => ({ fitToFirstStep, processToFirstEpochEnd, exact: true });
     const perSample = 454_400;
     const records = [
-      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4) }),
-      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2) }, 1),
-      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0) }, 2),
+      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4), simdCeiling: { best: 52, median: 50 } }),
+      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2), simdCeiling: { best: 50, median: 40 } }, 1),
+      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0), simdCeiling: { best: 54, median: 50 } }, 2),
       record('lockstep', 2, [0.65], { flopsPerSample: perSample, matmulProbe: probe(32), cold: { ...cold(0.6, 1.9), exact: false } }),
     ];
     const rows = summarise(records);
@@ -355,7 +387,10 @@ describe('bench matmul efficiency and cold start', () => {
     // Per worker: the epoch's FLOPs over 2 workers.
     expect(two.effectiveGflops).toBeCloseTo((perSample * 60000) / 1e9 / 0.65 / 2);
     const table = matmulTable(rows).join('\n');
-    expect(table).toContain('| 128 | 1 | 1.3 | 27.3 | 21 | 32 | 0.66 | 0.6 | 2.2 |');
+    // The SIMD ceiling: the median of each repeat's best round, and the step's direct-equivalent rate as a share of it.
+    expect(one.ceilingGflops).toBe(52);
+    expect(table).toContain('| 128 | 1 | 1.3 | 27.3 | 21 | 32 | 0.66 | 52 | 40% | 0.6 | 2.2 |');
+    expect(table).toContain('| 128 | 2 | 0.65 | 27.3 | 21 | 32 | 0.66 | — | — | 0.6 | ≈ 1.9 |');
     expect(table).toContain('≈ 1.9');
     expect(matmulTable(summarise([record('lockstep', 1, [1])]))).toEqual([]);
   });

@@ -13,7 +13,8 @@
  * patience 1, restoreBestWeights), mnist (false), phase ('full' | 'first' | 'resume'), stopAfter (k: epochs
  * of the 'first' phase), dir (where 'first' saves and 'resume' loads), convnet (false: the features as 4x4
  * images of features/16 channels through a small convnet instead), batchnorm (false: a BatchNormalization
- * after each hidden Dense or Conv2D, momentum 0.9 so its moving statistics move visibly). The model: Dense(hidden, relu),
+ * after each hidden Dense or Conv2D, momentum 0.9 so its moving statistics move visibly), winograd (false: the
+ * convnet's second convolution 3x3 'same', on the Winograd path). The model: Dense(hidden, relu),
  * Dropout(0.2), Dense(classes, softmax), sparse categorical cross-entropy, accuracy; or Conv2D(4, 3x3, relu,
  * same) -> MaxPooling2D -> Conv2D(6, 2x2, tanh) -> Flatten -> Dropout(0.25) -> Dense(classes, softmax). fit
  * shuffles, holds out 20% for validation, and the last batch is partial. The planted bug comes from
@@ -45,6 +46,7 @@ const o = {
   convnet: false,
   batchnorm: false,
   functional: false,
+  winograd: false,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 
@@ -130,7 +132,8 @@ function build(features, classes) {
     model.add(layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', padding: 'same' }));
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9 }));
     model.add(layers.MaxPooling2D({ poolSize: 2, strides: 1 }));
-    model.add(layers.Conv2D({ filters: 6, kernelSize: [2, 2], activation: 'tanh' }));
+    // winograd: a 3x3 'same' convolution of the first one's 4 channels, which runs as Winograd's F(4x4,3x3).
+    model.add(layers.Conv2D(o.winograd ? { filters: 6, kernelSize: 3, padding: 'same', activation: 'tanh' } : { filters: 6, kernelSize: [2, 2], activation: 'tanh' }));
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9, epsilon: 0.01 }));
     model.add(layers.Flatten());
     model.add(layers.Dropout({ rate: 0.25 }));

@@ -157,6 +157,28 @@ describe('a small convnet (Conv2D, MaxPooling2D, Flatten, Dropout) is the same b
   }, TIMEOUT);
 });
 
+describe('a convnet on the Winograd path (a 3x3 stride-1 Conv2D of 4 channels) is the same bits for any worker count', () => {
+  const WINO = { convnet: true, winograd: true, features: 32, epochs: 3, earlyStopping: false };
+  const counts = [0, 1, 3];
+
+  it(`workers ${counts.join(', ')} give identical weights, optimizer state and history`, async () => {
+    const runs: RunResult[] = [];
+    for (const w of counts) runs.push(await run({ ...WINO, workers: w }));
+    assertSame(runs, counts.map((w) => `winograd convnet, workers ${w}`));
+    const loss = runs[0].history.loss;
+    expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+  }, TIMEOUT);
+
+  it('stopping, saving and resuming in another process equals the uninterrupted run', async () => {
+    const whole = await run({ ...WINO, workers: 2 });
+    const dir = join(scratch, 'winograd');
+    const first = await run({ ...WINO, workers: 3, phase: 'first', stopAfter: 1, dir });
+    const rest = await run({ ...WINO, workers: 1, phase: 'resume', stopAfter: 1, dir });
+    const resumed = { ...rest, epochs: [...first.epochs, ...rest.epochs], history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])) };
+    assertSame([whole, resumed], ['uninterrupted', 'stopped after 1, saved, resumed']);
+  }, TIMEOUT);
+});
+
 describe('BatchNormalization (statistics of the whole batch, exchanged between workers) is the same bits for any worker count', () => {
   // Batches of 64 in eight micro-shards of 8, the last batch partial (4 shards: with 8 workers, half of them
   // hold no shard in that step and must not take part in the exchange); EarlyStopping restores the best

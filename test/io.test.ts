@@ -123,7 +123,8 @@ describe('toModelTopology / fromModelTopology', () => {
     ['a missing units', seq(input, { class_name: 'Dense', config: { name: 'd', activation: 'relu' } }), `layer 1 (Dense 'd'): missing field 'units'`],
     ['a missing rate', seq(input, { class_name: 'Dropout', config: { name: 'drop' } }), `layer 1 (Dropout 'drop'): missing field 'rate'`],
     ['a missing name', seq(input, { class_name: 'Dense', config: { units: 2 } }), `layer 1 (Dense): missing field 'name'`],
-    ['a regularizer', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_regularizer: { class_name: 'L1L2', config: { l2: 0.01 } } } }), `layer 1 (Dense 'd'): kernel_regularizer is not supported. Received: kernel_regularizer={"class_name":"L1L2"`],
+    ['a constraint', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_constraint: { class_name: 'MaxNorm', config: { max_value: 2 } } } }), `layer 1 (Dense 'd'): kernel_constraint is not supported. Received: kernel_constraint={"class_name":"MaxNorm"`],
+    ['an unknown regularizer', seq(input, { class_name: 'Dense', config: { name: 'd', units: 2, kernel_regularizer: { class_name: 'OrthogonalRegularizer', config: {} } } }), `layer 1 (Dense 'd') kernel_regularizer must be 'l1', 'l2', 'l1_l2' or a regularizer`],
     ['an InputLayer after the first layer', seq(input, { ...input, config: { ...input.config, name: 'in2' } }), `layer 1 (InputLayer 'in2'): an InputLayer must be the first layer`],
     ['no input shape at all', seq({ class_name: 'Dense', config: { name: 'd', units: 2 } }), `layer 0 (Dense 'd'): the first layer has no batch_input_shape`],
     ['a bad input shape', seq({ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, -4] } }), `batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=[null,-4]`],
@@ -285,7 +286,7 @@ describe('image layers in the topology', () => {
     ['channels_first on a global pooling', layer('GlobalAveragePooling2D', { data_format: 'channels_first' }), `layer 1 (GlobalAveragePooling2D 'l'): data_format must be 'channels_last'`],
     ['channels_first on a Flatten', layer('Flatten', { data_format: 'channels_first' }), `layer 1 (Flatten 'l'): data_format must be 'channels_last'`],
     ['a grouped convolution', conv({ groups: 2 }), `layer 1 (Conv2D 'conv'): grouped convolutions are not supported (groups must be 1). Received: groups=2`],
-    ['a kernel regularizer on a Conv2D', conv({ kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } }), `layer 1 (Conv2D 'conv'): kernel_regularizer is not supported. Received: kernel_regularizer={"class_name":"L2"`],
+    ['a bias constraint on a Conv2D', conv({ bias_constraint: { class_name: 'NonNeg', config: {} } }), `layer 1 (Conv2D 'conv'): bias_constraint is not supported. Received: bias_constraint={"class_name":"NonNeg"`],
     ['an activity regularizer on a pooling', layer('MaxPooling2D', { activity_regularizer: { class_name: 'L1', config: { l1: 0.1 } } }), `layer 1 (MaxPooling2D 'l'): activity_regularizer is not supported`],
     ['strides with dilation', conv({ strides: [2, 2], dilation_rate: [2, 2] }), `layer 1 (Conv2D 'conv'): strides > 1 together with dilation_rate > 1 is not supported. Received: strides=[2,2], dilation_rate=[2,2]`],
     ["tfjs's in-memory name for dilation", conv({ dilationRate: 2 }), `layer 1 (Conv2D 'conv'): unknown field 'dilationRate'; did you mean 'dilation_rate'?`],
@@ -334,7 +335,7 @@ describe('saveArtifacts / loadArtifacts', () => {
     expect(loaded.weights).toEqual(weights);
     expect(loaded.optimizerWeights).toEqual(optimizerWeights(weights));
     expect(loaded.trainingConfig).toEqual(trainingConfig);
-    expect(loaded.generatedBy).toBe('lockstep 0.1.0');
+    expect(loaded.generatedBy).toBe('lockstep 0.2.0');
 
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     expect(json).toMatchObject({ format: 'layers-model', convertedBy: null, weightsManifest: [{ paths: ['weights.bin'] }] });

@@ -68,7 +68,7 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('the npm package', () => {
   it('holds the built library, its types, the worker script, the CLI and the Hitters data; no tests, sources, bench results or source maps', () => {
-    for (const f of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/engine-worker.js', 'dist/src/cli/main.js', 'dist/src/cli/verify-run.js', 'dist/src/kernels/optimizer-wasm.js', 'data/hitters.csv', 'docs/design.md']) {
+    for (const f of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/engine-worker.js', 'dist/src/cli/main.js', 'dist/src/cli/verify-run.js', 'dist/src/kernels/optimizer-wasm.js', 'data/hitters.csv', 'docs/design.md', 'dist/browser/lockstep.js', 'dist/browser/browser-worker.js', 'dist/browser/tfjs-backend-wasm-simd.wasm']) {
       expect(files).toContain(f);
     }
     const unwanted = files.filter((f) => /^(test|bench|src|examples|scripts|workers)\//.test(f) || f.startsWith('dist/bench/') || f.startsWith('dist/examples/') || f.endsWith('.map') || f.endsWith('.wat'));

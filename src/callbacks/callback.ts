@@ -33,6 +33,18 @@ export interface TrainParams {
   verbose: number;
 }
 
+/**
+ * The base of fit's callbacks, with Keras's hooks. Defining onBatchBegin or onBatchEnd makes fit run them at
+ * the exact step boundary (the workers wait); epoch hooks cost nothing.
+ *
+ * @example
+ * class PrintLoss extends Callback {
+ *   onEpochEnd(epoch: number, logs?: Logs) {
+ *     console.log(`epoch ${epoch + 1}: loss ${logs?.loss.toFixed(4)}`);
+ *   }
+ * }
+ * await model.fit(x, y, { epochs: 5, callbacks: [new PrintLoss()] });
+ */
 export abstract class Callback {
   model!: CallbackModel;
   params: TrainParams = { epochs: 0, steps: 0, verbose: 0 };

@@ -17,3 +17,7 @@ export { ModelCheckpoint } from './model-checkpoint.js';
 export type { ModelCheckpointOptions } from './model-checkpoint.js';
 export { ProgbarLogger } from './progress.js';
 export type { ProgbarLoggerOptions } from './progress.js';
+export { LearningRateScheduler } from './learning-rate-scheduler.js';
+export type { LearningRateSchedulerOptions } from './learning-rate-scheduler.js';
+export { TensorBoard } from './tensorboard.js';
+export type { TensorBoardOptions } from './tensorboard.js';

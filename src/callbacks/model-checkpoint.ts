@@ -40,6 +40,9 @@ const DEFAULTS = Object.freeze({
  *
  * Like Keras, `best` is kept across `fit` calls (so a second fit does not overwrite a better checkpoint);
  * the batch counter is reset in `onTrainBegin`.
+ *
+ * @example
+ * new ModelCheckpoint('checkpoints/model-{epoch:02d}', { monitor: 'val_loss', saveBestOnly: true })
  */
 export class ModelCheckpoint extends MonitorCallback {
   readonly filepath: string;

@@ -53,6 +53,10 @@ function formatEta(eta: number): string {
  * `Epoch i/n` is printed only when `params.epochs > 1`. Metrics appear in the order the logs first held
  * them, with 4 decimals (scientific below 1e-3). The bar counts `params.steps` steps; per-step times leave
  * out the first step, which is usually slow, as Keras does.
+ *
+ * @example
+ * // fit adds one for verbose 1 or 2; to print elsewhere, pass verbose: 0 and your own:
+ * await model.fit(x, y, { epochs: 5, verbose: 0, callbacks: [new ProgbarLogger({ verbose: 2, stream: process.stderr })] });
  */
 export class ProgbarLogger extends Callback {
   readonly verbose: 1 | 2;

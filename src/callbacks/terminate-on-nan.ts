@@ -13,6 +13,9 @@ const DEFAULTS = Object.freeze({ raiseError: false });
 /**
  * Checks `logs.loss` after every batch; on NaN or ±Infinity prints `Batch N: Invalid loss, terminating
  * training` and sets `model.stopTraining` (or throws, with `raiseError: true`).
+ *
+ * @example
+ * await model.fit(x, y, { epochs: 10, callbacks: [new TerminateOnNaN()] });
  */
 export class TerminateOnNaN extends Callback {
   readonly raiseError: boolean;

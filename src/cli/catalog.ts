@@ -52,11 +52,16 @@ export const CONFIG_HELP = `Model config file (lockstep train my-model.json):
     ],
     "compile": { "loss": "sparse_categorical_crossentropy",
                  "optimizer": "adam",      or { "className": "Adam", "learningRate": 0.001 }; default "rmsprop"
-                 "metrics": ["accuracy"] },
-    "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2 }   optional defaults for the flags
+                 "metrics": ["accuracy"] },   also "AUC", "precision", "recall", "f1_score", or
+                                           { "className": "AUC", "config": { "curve": "PR" } }
+    "fit": { "epochs": 5, "batchSize": 128, "validationSplit": 0.2,   optional defaults for the flags
+             "callbacks": ["TerminateOnNaN", { "className": "EarlyStopping", "patience": 3 }] }
+                                           EarlyStopping, ReduceLROnPlateau, CSVLogger ("filename"),
+                                           ModelCheckpoint ("filepath"), TensorBoard, TerminateOnNaN
   }
   Layers and their fields (all take "name"; Keras's names and defaults; images are [height, width, channels]):
-    Dense: units, activation, useBias, kernelInitializer, biasInitializer.   Dropout: rate.
+    Dense: units, activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer,
+      activityRegularizer ("l2", or { "className": "L2", "config": { "l2": 0.01 } }).   Dropout: rate.
     Conv2D: filters, kernelSize (3 or [3, 3]), strides (1), padding ("valid" or "same"), dilationRate (1),
       activation, useBias, kernelInitializer, biasInitializer, dataFormat (only "channels_last").
     MaxPooling2D, AveragePooling2D: poolSize (2), strides (poolSize), padding ("valid"), dataFormat.

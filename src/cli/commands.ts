@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, Matrix, type Logs, type Model } from '../index.js';
+import { callbacks, loadModel, Matrix, type Logs, type Model } from '../index.js';
+import { buildCallbacks } from './fit-callbacks.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
 import { loadPreprocessing, PREPROCESSING_FILE, savePreprocessing } from '../data/index.js';
@@ -45,6 +46,10 @@ export interface TrainOptions {
   delimiter?: string;
   /** CSV: the text encoding (utf8, latin1). */
   encoding?: string;
+  /** Replaces the compiled optimizer's learning rate. */
+  learningRate?: number;
+  /** Write TensorBoard event files there. */
+  tensorboard?: string;
 }
 
 /** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
@@ -153,9 +158,19 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       const plural = epochs === 1 ? 'epoch' : 'epochs';
       out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
     }
+    if (o.learningRate !== undefined) {
+      try {
+        model.learningRate = o.learningRate;
+      } catch (err) {
+        throw new UsageError(`--learning-rate: ${(err as Error).message}`);
+      }
+    }
+    const fitCallbacks = buildCallbacks(spec.fit.callbacks ?? [], 'fit.callbacks');
+    if (o.tensorboard !== undefined) fitCallbacks.push(new callbacks.TensorBoard({ logDir: o.tensorboard }));
     const history = await model.fit(data.x, data.y!, {
       epochs,
       batchSize,
+      callbacks: fitCallbacks,
       workers: o.workers,
       seed: o.seed,
       verbose: o.verbose,
@@ -165,7 +180,10 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       await model.save(o.out);
       // evaluate and predict read it to transform new CSVs exactly as the training rows were.
       if (data.preprocessing) await savePreprocessing(o.out, data.preprocessing);
-      if (o.verbose > 0) out(`Saved the model to ${o.out}${data.preprocessing ? ' (with its preprocessing.json)' : ''}`);
+      // The history beside the model, as Keras users keep history.history: the numbers and the figure.
+      await writeFile(join(o.out, 'history.json'), `${JSON.stringify({ epoch: history.epoch, history: history.history }, null, 1)}\n`);
+      await history.plot(join(o.out, 'history.svg'));
+      if (o.verbose > 0) out(`Saved the model to ${o.out}${data.preprocessing ? ' (with its preprocessing.json)' : ''}, with history.json and history.svg`);
     }
     if (o.plot !== undefined) {
       await history.plot(o.plot);
@@ -279,7 +297,7 @@ export async function summary(target: string, out: Out): Promise<void> {
     const args = model.compiledArgs();
     if (args) {
       const opt = model.optimizer!.getConfig();
-      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(opt.learningRate, 'g')}), metrics [${args.metrics.join(', ')}]; ${model.iterations} updates so far`);
+      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(model.learningRate, 'g')}${model.optimizer!.schedule ? `, ${model.optimizer!.schedule.className}` : ''}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`);
     } else {
       out(' Not compiled (saved without a training config): predict only');
     }

@@ -27,13 +27,14 @@ import { getOptimizer, OPTIMIZER_NAMES } from '../optimizers.js';
 import { FAMILIES, FEATURES, type Family } from './catalog.js';
 import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
+import { buildCallbacks, CALLBACK_NAMES } from './fit-callbacks.js';
 
 const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'modelTopology', 'compile', 'fit'];
 // A config's layers: every layer type but the input (its shape is `inputShape`), with the options its
 // descriptor declares (layers/descriptor.ts); the layer's constructor checks every value in full.
 const CONFIG_LAYERS = LAYER_DESCRIPTORS.filter((d) => !d.input).map((d) => d.className);
 const COMPILE_FIELDS = ['loss', 'optimizer', 'metrics'];
-const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit'];
+const FIT_FIELDS = ['epochs', 'batchSize', 'validationSplit', 'callbacks'];
 
 /** Reads and checks a config file; the returned spec builds a fresh compiled model for each seed. */
 export async function readConfig(file: string): Promise<ModelSpec> {
@@ -107,9 +108,11 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     attempt(() => getOptimizer(optimizer as string), `${file}: compile.optimizer`);
   }
   if (compile.metrics !== undefined) {
-    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names', compile.metrics);
+    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names or { "className": ..., "config": {...} }', compile.metrics);
     (compile.metrics as unknown[]).forEach((m, i) => {
-      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}`, m);
+      // A metric object's options are checked when the model compiles, below.
+      if (isObject(m) && typeof m.className === 'string') return;
+      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}, or { "className": "AUC", "config": { "curve": "PR" } }`, m);
     });
   }
 
@@ -127,6 +130,11 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     fit.epochs = (f.epochs as number | undefined) ?? fit.epochs;
     fit.batchSize = (f.batchSize as number | undefined) ?? fit.batchSize;
     if (f.validationSplit !== undefined) fit.validation = f.validationSplit as number;
+    if (f.callbacks !== undefined) {
+      if (!Array.isArray(f.callbacks)) fail('fit.callbacks', `must be an array of callbacks (${CALLBACK_NAMES.join(', ')}), each a name or { "className": ..., options }`, f.callbacks);
+      attempt(() => buildCallbacks(f.callbacks as unknown[], 'fit.callbacks'), file);
+      fit.callbacks = f.callbacks as unknown[];
+    }
   }
 
   const compileOptions = compile as unknown as CompileOptions;

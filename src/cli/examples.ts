@@ -25,6 +25,8 @@ export interface ModelSpec {
     batchSize: number;
     /** `'test'`: validate on the family's test split; a number in [0, 1): Keras's validationSplit (0: none). */
     validation: 'test' | number;
+    /** A config's `fit.callbacks` (see fit-callbacks.ts). */
+    callbacks?: unknown[];
   };
 }
 

@@ -33,6 +33,11 @@ const nonNegativeInt = (v: string) => {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('Expected a non-negative integer');
   return Number(v);
 };
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('Expected a positive number');
+  return n;
+};
 const fraction = (v: string) => {
   const n = Number(v);
   if (v.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('Expected a number in [0, 1)');
@@ -92,6 +97,8 @@ Set LOCKSTEP_DEBUG=1 to print stack traces.`,
     .addOption(yOption())
     .option('--out <dir>', 'save the trained model there (TensorFlow.js layers format: model.json + weights.bin)')
     .option('--plot <file>', 'write the training history figure: .svg, or .png')
+    .addOption(new Option('--learning-rate <lr>', "replace the optimizer's learning rate").argParser(positiveNumber))
+    .option('--tensorboard <dir>', 'write TensorBoard event files there (train/ and validation/ runs)')
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').argParser(verbosity).default(1))
     .addHelpText('after', `\nExamples:\n${EXAMPLE_NAMES.map((n) => `  ${n.padEnd(13)} ${EXAMPLE_DESCRIPTIONS[n]}`).join('\n')}\n\n${DATA_HELP}\n\n${CONFIG_HELP}`)
     .action(async (model: string, o) => (await commands()).train(model, o, out));

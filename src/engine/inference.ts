@@ -17,6 +17,8 @@ export interface InferenceOptions {
   batchSize?: number;
   /** Worker threads; default os.availableParallelism(); 0 = this thread. */
   workers?: number;
+  /** evaluate only: one weight per row (Keras's sample_weight). */
+  sampleWeight?: ArrayLike<number>;
 }
 
 /**
@@ -73,14 +75,13 @@ export interface InferenceTarget {
   fitInterrupted: () => Error | undefined;
 }
 
-const INFERENCE_OPTIONS = ['batchSize', 'workers'];
 
 /** Checks evaluate's or predict's options and fills in the defaults. */
-export function checkInferenceOptions(owner: 'evaluate' | 'predict', options: InferenceOptions = {}): { owner: 'evaluate' | 'predict'; batchSize: number; workers?: number } {
-  checkOptionKeys(owner, options, INFERENCE_OPTIONS);
+export function checkInferenceOptions(owner: 'evaluate' | 'predict', options: InferenceOptions = {}): { owner: 'evaluate' | 'predict'; batchSize: number; workers?: number; sampleWeight?: ArrayLike<number> } {
+  checkOptionKeys(owner, options, owner === 'evaluate' ? ['batchSize', 'workers', 'sampleWeight'] : ['batchSize', 'workers']);
   const batchSize = options?.batchSize === undefined ? 32 : checkPositiveInt(owner, 'batchSize', options.batchSize);
   if (options?.workers !== undefined) checkNonNegativeInt(owner, 'workers', options.workers);
-  return { owner, batchSize, workers: options?.workers };
+  return { owner, batchSize, workers: options?.workers, sampleWeight: options?.sampleWeight };
 }
 
 /** Runs the forward pass on packed x; with y, also the loss and metrics (Keras's evaluate logs). */
@@ -92,7 +93,7 @@ export async function inference(m: InferenceTarget, x: Matrix, y: Matrix | undef
   if (y !== undefined && x.rows === 0) throw new Error('evaluate: x has no rows; a loss over 0 rows is undefined');
   const data = shareData(x, yy);
   const chunks = Math.ceil(x.rows / batchSize);
-  const width = statWidth(plan);
+  const width = statWidth(net);
   const out = sharedF32(x.rows * net.outputCols);
   const stats = sharedF64(chunks * width);
   let params = m.params;

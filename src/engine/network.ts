@@ -7,13 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getLoss, softmaxRow, type Loss } from '../losses.js';
-import { getMetric, type Metric } from '../metrics.js';
+import { getMetrics, metricLogs, metricsWidth, type Metric, type MetricConfig } from '../metrics.js';
+import { WeightSplitter } from '../sample-weights.js';
+import { addPenaltyGradient, penalty, type RegularizedSlot, type RegularizerConfig } from '../regularizers.js';
 import { layerFromConfig } from '../layers/index.js';
 import type { BatchSync, Layer, LayerConfig, RowPart, T, Weights } from '../layers/layer.js';
 import { ShardExchange } from './shard-exchange.js';
 import { heapView } from '../ops/heap.js';
 import type { Key } from '../rng.js';
 import { timed } from '../ops/profile.js';
+import { exp } from '../ops/libm.js';
 import { NO_HOOKS, type TaskHooks } from '../testing.js';
 
 /** Memory for one inference pass's layer outputs (see Network.forward). */
@@ -32,6 +35,8 @@ export interface ParamSlot {
   size: number;
   /** A non-trainable moving average (see ParamSpec.movingAverage): the optimizer's update is replaced for it. */
   movingAverage?: { momentum: number };
+  /** A penalty on this weight (kernelRegularizer, biasRegularizer). */
+  regularizer?: RegularizerConfig;
 }
 
 /** Where each weight of built `layers` lives in the flat parameter vector: layer by layer, in params() order. */
@@ -41,7 +46,7 @@ export function paramLayout(layers: Layer[]): ParamSlot[] {
   layers.forEach((layer, i) => {
     for (const p of layer.params()) {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}) });
+      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}), ...(p.regularizer ? { regularizer: p.regularizer } : {}) });
       offset += size;
     }
   });
@@ -65,7 +70,8 @@ export interface GraphPlan {
 export interface HeadPlan {
   name: string;
   loss: string;
-  metrics: string[];
+  /** Metric names, or configs of metric objects (AUC, Precision...). */
+  metrics: (string | MetricConfig)[];
   weight: number;
 }
 
@@ -78,7 +84,8 @@ export interface Plan {
   graph?: GraphPlan;
   /** The loss and metrics of a model with one output. */
   loss: string;
-  metrics: string[];
+  /** Metric names, or configs of metric objects (AUC, Precision...). */
+  metrics: (string | MetricConfig)[];
   /** One per output when the model has several (then `loss` and `metrics` are unused). */
   heads?: HeadPlan[];
 }
@@ -96,7 +103,10 @@ export interface Head {
   name: string;
   loss: Loss;
   metrics: Metric[];
-  metricNames: string[];
+  /** Float64 accumulators of its metrics in a shard's stats. */
+  metricsWidth: number;
+  /** Prefixed to its metrics' names in the logs ('' for a model with one output). */
+  prefix: string;
   weight: number;
   tensor: number;
   shape: number[];
@@ -120,10 +130,9 @@ function graphOf(plan: Plan): GraphPlan {
   };
 }
 
-/** Float64 values per step and shard in the stats: the loss, each output's loss (several outputs), [sum, count] per metric. */
-export function statWidthOf(plan: Plan): number {
-  if (!plan.heads) return 1 + 2 * plan.metrics.length;
-  return 1 + plan.heads.length + 2 * plan.heads.reduce((n, h) => n + h.metrics.length, 0);
+/** Float64 values per step and shard in the stats: the loss, each output's loss (several outputs), every metric's accumulators. */
+export function statWidthOf(net: Network): number {
+  return 1 + (net.plan.heads ? net.heads.length : 0) + net.metricsWidth;
 }
 
 /** One micro-shard of a batch, gathered into host memory. */
@@ -150,8 +159,8 @@ export interface GradientPart {
 
 export interface ShardStats {
   loss: number;
-  /** [sum, count] per metric, in plan order. */
-  metrics: number[];
+  /** Each metric's accumulators, one metric after another in plan order (see metrics/metric.ts). */
+  metrics: Float64Array;
 }
 
 export class Network {
@@ -170,6 +179,8 @@ export class Network {
   /** The first output's loss, metrics and shape (the only ones of a model with one output). */
   readonly loss: Loss;
   readonly metrics: Metric[];
+  /** Float64 accumulators of all the metrics of a shard (every output's). */
+  readonly metricsWidth: number;
   readonly outputShape: number[];
   /** Whether the first output's activation is folded into the loss (softmax/sigmoid + cross-entropy). */
   readonly fusedOutput: boolean;
@@ -177,6 +188,8 @@ export class Network {
   readonly syncWidth: number;
   /** The weights kept as moving averages (BatchNormalization's moving statistics), which the optimizer skips. */
   readonly movingAverages: ParamSlot[];
+  /** The weights with a penalty (regularizers.ts): its value joins the loss, its gradient the summed gradient. */
+  readonly regularized: RegularizedSlot[];
   /** A node reading the only input takes the rows transposed, built while gathering (see `wantsInputTransposed`). */
   readonly wantsInputTransposed: boolean;
   /** Per tensor: a gradient flows to it (a layer with weights produced it or something before it). */
@@ -224,11 +237,18 @@ export class Network {
       this.needsGrad[node.out] = this.layerSlots[node.layerIndex].length > 0 || node.inbound.some((t) => this.needsGrad[t]);
     }
     this.layerNeedsDx = this.layers.map((_, i) => this.nodes.some((n) => n.layerIndex === i && n.inbound.some((t) => this.needsGrad[t])));
+    this.regularized = this.slots.flatMap((s) => (s.regularizer ? [{ offset: s.offset, size: s.size, regularizer: s.regularizer }] : []));
     this.heads = this.buildHeads(plan, graph, shapes);
+    this.metricsWidth = this.heads.reduce((n, h) => n + h.metricsWidth, 0);
     this.layerLogits = this.layers.map((_, i) => this.heads.some((h) => h.fused && this.nodes[h.tensor - first].layerIndex === i));
     this.outputCols = this.heads.reduce((n, h) => n + h.cols, 0);
     this.targetCols = this.heads.reduce((n, h) => n + h.yCols, 0);
     [{ loss: this.loss, metrics: this.metrics, shape: this.outputShape, fused: this.fusedOutput }] = this.heads;
+    // The fused path never materialises the output layer's activated output, which its penalty would need.
+    for (const h of this.heads) {
+      const last = this.nodes[h.tensor - first].layer;
+      if (h.fused && last.activityRegularizer) throw new Error(`Layer '${last.name}' (${last.className}): an activityRegularizer on the output layer of a ${h.loss.name} model is not supported; put it on a hidden layer`);
+    }
     this.wantsInputTransposed = this.inputs.length === 1 && this.nodes.some((n) => n.inbound[0] === 0 && n.inbound.length === 1 && n.layer.wantsInputTransposed);
   }
 
@@ -249,34 +269,22 @@ export class Network {
       const alone = !this.nodes.some((n) => n.inbound.includes(tensor)) && this.nodes.filter((n) => n.layerIndex === producer.layerIndex).length === 1 && graph.outputs.filter((t) => t === tensor).length === 1;
       const fused = loss.fusedActivation !== undefined && producer.layer.outputActivation === loss.fusedActivation && shape.length === 1 && alone;
       const yCols = loss.target === 'sparse' ? 1 : cols;
-      const metrics = spec.metrics.map((m) => getMetric(m, loss, cols));
-      const metricNames = plan.heads ? metrics.map((m) => `${spec.name}_${m.name}`) : [...spec.metrics];
-      const head: Head = { name: spec.name, loss, metrics, metricNames, weight: spec.weight, tensor, shape, cols, outOffset, yOffset, yCols, fused };
+      const metrics = getMetrics(spec.metrics, loss, cols);
+      const head: Head = { name: spec.name, loss, metrics, metricsWidth: metricsWidth(metrics), prefix: plan.heads ? `${spec.name}_` : '', weight: spec.weight, tensor, shape, cols, outOffset, yOffset, yCols, fused };
       outOffset += cols;
       yOffset += yCols;
       return head;
     });
   }
 
-  /** The keys of Keras's logs, in stats order: loss, each output's loss (several outputs), the metrics. */
-  logNames(): string[] {
-    const several = this.plan.heads !== undefined;
-    return ['loss', ...(several ? this.heads.map((h) => `${h.name}_loss`) : []), ...this.heads.flatMap((h) => h.metricNames)];
-  }
-
   /** Keras's logs from stats summed over `rows` rows (laid out as `statWidthOf` says). */
-  logsOf(sums: Float64Array | number[], rows: number, names = this.logNames()): Record<string, number> {
+  logsOf(sums: Float64Array, rows: number): Record<string, number> {
     const logs: Record<string, number> = { loss: rows ? sums[0] / rows : NaN };
     let at = 1;
     if (this.plan.heads) for (const h of this.heads) logs[`${h.name}_loss`] = rows ? sums[at++] / rows : NaN;
-    const losses = at;
-    let k = 0;
     for (const h of this.heads) {
-      for (const m of h.metrics) {
-        logs[names[losses + k]] = m.finish(sums[at], sums[at + 1]);
-        at += 2;
-        k++;
-      }
+      metricLogs(h.metrics, sums.subarray(at, at + h.metricsWidth), logs, h.prefix);
+      at += h.metricsWidth;
     }
     return logs;
   }
@@ -336,6 +344,21 @@ export class Network {
     return { values, caches };
   }
 
+  /** Adds an activity penalty on output `a` to each part's loss, and its gradient to `dy` (returned anew). */
+  private addActivityPenalty(reg: RegularizerConfig, a: T, dy: T, parts: GradientPart[], stats: ShardStats[], scale: number): T {
+    const av = heapView(a);
+    const cols = av.length / a.shape[0];
+    const g = heapView(dy).slice();
+    parts.forEach((p, j) => {
+      stats[j].loss += penalty(reg, av, p.start * cols, (p.start + p.rows) * cols) / scale;
+      addPenaltyGradient(reg, av, g, p.start * cols, (p.start + p.rows) * cols);
+    });
+    return tf.tensor(g, dy.shape);
+  }
+
+  /** The activity penalties of the last inference pass(es) since `forward` began, summed in layer order. */
+  private activityPenalty = 0;
+
   /** `gradientsOfParts` for a single shard: its gradient goes to `gradOut`. */
   gradients(shard: ShardInput, dropoutKeys: (Key | undefined)[], scale: number, gradOut: Float32Array): ShardStats {
     return this.gradientsOfParts(shard, [{ start: 0, rows: shard.rows, xT: shard.xT, gradOut }], dropoutKeys, scale)[0];
@@ -370,7 +393,7 @@ export class Network {
       const { values, caches } = this.run(this.inputTensors(x2, rows), true, true, input, dropoutKeys, batch);
       const dOuts = this.heads.map((h) => new Float32Array(rows * h.cols));
       const outs = this.heads.map((h) => heapView(values[h.tensor]));
-      stats = parts.map((p) => this.scoreRows(outs, input.y, p.start, p.rows, dOuts, scale));
+      stats = parts.map((p) => this.scoreRows(outs, input.y, rows, p.start, p.rows, dOuts, scale));
       const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
       // Only a node that reads the raw (only) input can use the host-built transposes.
       const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
@@ -381,7 +404,10 @@ export class Network {
         const node = this.nodes[k];
         const dys = grads[node.out];
         if (!this.needsGrad[node.out] || dys.length === 0) continue;
-        const dy = dys.reduce((a, b) => tf.add(a, b));
+        let dy = dys.reduce((a, b) => tf.add(a, b));
+        // Keras adds an activity penalty per batch, undivided: each part adds its rows' share to its loss
+        // (as batch-size-weighted loss, like the rows' losses) and its gradient to dy, row by row.
+        if (node.layer.activityRegularizer) dy = this.addActivityPenalty(node.layer.activityRegularizer, values[node.out], dy, parts, stats, scale);
         const needDx = node.inbound.some((t) => this.needsGrad[t]);
         const own = node.inbound.length === 1 && node.inbound[0] === 0 && this.inputs.length === 1 ? first : plain;
         const r = timed(`${node.layer.className} backward`, () => node.layer.backwardCall(dy, caches[k], w[node.layerIndex], needDx, own));
@@ -406,60 +432,106 @@ export class Network {
 
   /**
    * Loss and metric sums of rows [start, start + rows) of every output (logits where fused), from the outputs
-   * of all rows; fills each output's `dOuts` rows with its scaled loss gradient.
+   * of all rows; fills each output's `dOuts` rows with its scaled loss gradient. `y` holds all rows' targets.
    */
-  private scoreRows(outs: Float32Array[], y: Float32Array, start: number, rows: number, dOuts: Float32Array[], scale: number): ShardStats {
+  private scoreRows(outs: Float32Array[], y: Float32Array, allRows: number, start: number, rows: number, dOuts: Float32Array[], scale: number): ShardStats {
+    const yCols = allRows ? y.length / allRows : 0;
+    const ys = y.subarray(start * yCols, (start + rows) * yCols);
     if (!this.plan.heads) {
       const C = this.outputCols;
-      const yCols = this.targetCols;
-      return this.score(outs[0].subarray(start * C, (start + rows) * C), y.subarray(start * yCols, (start + rows) * yCols), rows, dOuts[0].subarray(start * C, (start + rows) * C), scale);
+      return this.score(outs[0].subarray(start * C, (start + rows) * C), ys, rows, dOuts[0].subarray(start * C, (start + rows) * C), scale);
     }
     return this.scoreHeads(
       this.heads.map((h, k) => outs[k].subarray(start * h.cols, (start + rows) * h.cols)),
-      this.targetsOfRows(y, start, rows),
+      ys,
       rows,
       dOuts.map((d, k) => d.subarray(start * this.heads[k].cols, (start + rows) * this.heads[k].cols)),
       scale,
     );
   }
 
-  /** Each output's targets of rows [start, start + rows), as rows x yCols blocks. */
-  private targetsOfRows(y: Float32Array, start: number, rows: number): Float32Array[] {
+  /** Each output's targets, as rows x yCols blocks, from rows of all targets (`targetCols` a row). */
+  private targetsOfRows(y: Float32Array, rows: number): Float32Array[] {
     const T = this.targetCols;
     return this.heads.map((h) => {
       const out = new Float32Array(rows * h.yCols);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < h.yCols; c++) out[r * h.yCols + c] = y[(start + r) * T + h.yOffset + c];
+      for (let r = 0; r < rows; r++) for (let c = 0; c < h.yCols; c++) out[r * h.yCols + c] = y[r * T + h.yOffset + c];
       return out;
     });
   }
 
-  /** Several outputs: the weighted sum of their losses, then each one's loss and its metrics (see `statWidthOf`). */
-  private scoreHeads(outs: Float32Array[], ys: Float32Array[], rows: number, dOuts: Float32Array[] | null, scale: number, probs?: (Float32Array | undefined)[]): ShardStats {
+  /** One output's loss sum; with sample weights, each row's loss and gradient multiplied by its weight. */
+  private headLoss(h: Head, out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, fill: Float32Array | null, weights: Float32Array | null): number {
+    const C = h.cols;
+    if (!weights) return h.loss.compute(out, y, rows, C, dOut, scale, h.fused, fill);
+    const Y = h.yCols;
+    let loss = 0;
+    for (let r = 0; r < rows; r++) {
+      const w = weights[r];
+      const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
+      loss += w * h.loss.compute(row(out, C), row(y, Y), 1, C, dOut && row(dOut, C), scale * w, h.fused, fill && row(fill, C));
+    }
+    return loss;
+  }
+
+  /**
+   * Several outputs: the weighted sum of their losses, then each one's loss and its metrics (see `statWidthOf`).
+   * `yIn` holds rows of all outputs' targets, plus each row's sample weight as one more column if given.
+   */
+  private scoreHeads(outs: Float32Array[], yIn: Float32Array, rows: number, dOuts: Float32Array[] | null, scale: number, probs?: (Float32Array | undefined)[]): ShardStats {
+    const { y, weights } = this.splitter.split(yIn, rows, this.targetCols);
+    const ys = this.targetsOfRows(y, rows);
     let total = 0;
-    const losses: number[] = [];
-    const metrics: number[] = [];
+    const H = this.heads.length;
+    const metrics = new Float64Array(H + this.metricsWidth);
+    let at = H;
     this.heads.forEach((h, k) => {
       const given = probs?.[k];
       const fill = h.fused && !given && h.metrics.length > 0 ? this.probsScratch(outs[k].length) : null;
-      const loss = h.loss.compute(outs[k], ys[k], rows, h.cols, dOuts ? dOuts[k] : null, scale * h.weight, h.fused, fill);
+      const loss = this.headLoss(h, outs[k], ys[k], rows, dOuts ? dOuts[k] : null, scale * h.weight, fill, weights);
       total += h.weight * loss;
-      losses.push(loss);
+      metrics[k] = loss;
       const p = given ?? fill ?? outs[k];
-      for (const m of h.metrics) metrics.push(...m.update(p, ys[k], rows, h.cols));
+      for (const m of h.metrics) {
+        m.update(p, ys[k], rows, h.cols, metrics.subarray(at, at + m.width), weights);
+        at += m.width;
+      }
     });
-    return { loss: total, metrics: [...losses, ...metrics] };
+    return { loss: total, metrics };
   }
 
-  /** Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has them); fills `dOut` with the scaled loss gradient if given. */
-  score(out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+  /**
+   * Loss and metric sums of outputs (logits when fused; `probs` are the activated outputs, if the caller has
+   * them); fills `dOut` with the scaled loss gradient if given. Targets may carry each row's sample weight as
+   * one more column (see sample-weights.ts): each row's loss, gradient and metric contributions are then
+   * multiplied by it.
+   */
+  score(out: Float32Array, yIn: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+    const C = this.outputCols;
+    const targetCols = this.loss.target === 'sparse' ? 1 : C;
+    const { y, weights } = this.splitter.split(yIn, rows, targetCols);
     // Fused: the loss activates the logits anyway and hands the probabilities to the metrics.
     const fill = this.fusedOutput && !probs && this.metrics.length > 0 ? this.probsScratch(out.length) : null;
-    const loss = this.loss.compute(out, y, rows, this.outputCols, dOut, scale, this.fusedOutput, fill);
+    let loss = 0;
+    if (!weights) loss = this.loss.compute(out, y, rows, C, dOut, scale, this.fusedOutput, fill);
+    else {
+      for (let r = 0; r < rows; r++) {
+        const w = weights[r];
+        const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
+        loss += w * this.loss.compute(row(out, C), row(y, targetCols), 1, C, dOut && row(dOut, C), scale * w, this.fusedOutput, fill && row(fill, C));
+      }
+    }
     const p = probs ?? fill ?? out;
-    const metrics: number[] = [];
-    for (const m of this.metrics) metrics.push(...m.update(p, y, rows, this.outputCols));
+    const metrics = new Float64Array(this.metricsWidth);
+    let at = 0;
+    for (const m of this.metrics) {
+      m.update(p, y, rows, C, metrics.subarray(at, at + m.width), weights);
+      at += m.width;
+    }
     return { loss, metrics };
   }
+
+  private readonly splitter = new WeightSplitter();
 
   private probs = new Float32Array(0);
   /** A reused buffer for a shard's activated outputs (read by the metrics before the next score). */
@@ -473,7 +545,7 @@ export class Network {
     const cols = head.cols;
     const p = new Float32Array(z.length);
     if (head.loss.fusedActivation === 'sigmoid') {
-      for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + Math.exp(-z[i]));
+      for (let i = 0; i < z.length; i++) p[i] = 1 / (1 + exp(-z[i]));
       return p;
     }
     const p64 = new Float64Array(cols);
@@ -494,6 +566,7 @@ export class Network {
     // shrinks: so a pass takes at most `passRows` rows (a convnet's predict with batchSize 1024 grew each
     // worker's memory by about 200 MB). Rows do not affect one another, so the bits are the same.
     const per = this.passRows;
+    this.activityPenalty = 0;
     if (rows <= per) return this.forwardPass(x, rows, logits);
     const out = new Float32Array(rows * this.outputCols);
     for (let r = 0; r < rows; r += per) {
@@ -512,6 +585,9 @@ export class Network {
   private forwardPass(x: Float32Array, rows: number, logits: boolean): Float32Array {
     const out = tf.tidy(() => {
       const { values } = this.run(this.inputTensors(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits);
+      for (const node of this.nodes) {
+        if (node.layer.activityRegularizer) this.activityPenalty += penalty(node.layer.activityRegularizer, heapView(values[node.out]));
+      }
       if (this.heads.length === 1) return values[this.heads[0].tensor];
       return tf.concat(this.heads.map((h) => tf.reshape(values[h.tensor], [rows, h.cols])), 1);
     });
@@ -525,7 +601,10 @@ export class Network {
     const raw = this.forward(x, rows, true);
     if (!this.plan.heads) {
       const out = this.fusedOutput ? this.activateLogits(raw, rows) : raw;
-      return { out, stats: this.score(raw, y, rows, null, 1, out) };
+      const stats = this.score(raw, y, rows, null, 1, out);
+      // A chunk's loss as Keras's evaluate reports it: its rows' losses plus its activity penalties, per row.
+      stats.loss += this.activityPenalty * rows;
+      return { out, stats };
     }
     const C = this.outputCols;
     const zs = this.heads.map((h) => {
@@ -538,6 +617,8 @@ export class Network {
     this.heads.forEach((h, k) => {
       for (let r = 0; r < rows; r++) out.set(probs[k].subarray(r * h.cols, (r + 1) * h.cols), r * C + h.outOffset);
     });
-    return { out, stats: this.scoreHeads(zs, this.targetsOfRows(y, 0, rows), rows, null, 1, probs) };
+    const stats = this.scoreHeads(zs, y, rows, null, 1, probs);
+    stats.loss += this.activityPenalty * rows;
+    return { out, stats };
   }
 }

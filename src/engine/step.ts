@@ -23,6 +23,8 @@ import { SimdKernels } from '../kernels/index.js';
 import { HeapStage } from '../ops/row-stage.js';
 import { ShardExchange, type ExchangeArea } from './shard-exchange.js';
 import { updateMovingAverages } from './moving-averages.js';
+import { addWeightPenaltyGradients, weightPenalty } from '../regularizers.js';
+import { applyClipping, clipNorms, needsNorm } from '../clipping.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
 export interface TrainTask {
@@ -34,7 +36,7 @@ export interface TrainTask {
   slotStride: number;
   /** The summed gradient (paramCount floats, in buffers.memory); each worker fills its own range. */
   grad: Float32Array;
-  /** Per step and shard: loss sum, then [sum, count] per metric. */
+  /** Per step and shard: loss sum, then each metric's accumulators (statWidth float64s). */
   stats: Float64Array;
   /** The batch-statistics exchange's shared slots; null when no layer exchanges (see shard-exchange.ts). */
   exchange: ExchangeArea | null;
@@ -64,6 +66,7 @@ export interface TrainTask {
   hooks: TaskHooks;
 }
 
+/** Float64s per shard in the stats: the loss sum, each output's loss (several outputs), every metric's accumulators. */
 export const statWidth = statWidthOf;
 
 /** Shards of step `step`: [firstRow, rows] pairs in epoch order. */
@@ -168,6 +171,8 @@ export class EpochRunner {
   private readonly keys: (Key | undefined)[];
   private readonly kernels: SimdKernels;
   private readonly range: [number, number];
+  /** The trainable weights' spans (not the moving averages), for gradient clipping. */
+  private readonly trainable: { offset: number; size: number }[];
   private readonly width: number;
   private readonly firstWantsXT: boolean;
   /** Buffers for even and odd steps: the next step's rows can be gathered while this step's are in use. */
@@ -183,7 +188,8 @@ export class EpochRunner {
     this.keys = this.net.nodes.map((n, i) => (n.layer.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
-    this.width = statWidth(task.plan);
+    this.trainable = this.net.slots.filter((s) => !s.movingAverage);
+    this.width = statWidth(this.net);
     this.firstWantsXT = this.net.wantsInputTransposed;
     this.buffers = [new StepBuffers(true), new StepBuffers(true)];
   }
@@ -281,9 +287,12 @@ export class EpochRunner {
       // Waiting at the exchange is synchronisation, not compute.
       t.timing[tm + Timing.Compute] -= waitedMs;
     }
+    // The weights' penalties are part of the batch's loss (Keras adds them once per batch); the part of shard 0
+    // carries them, weighted by the batch's rows like the rows' losses.
+    const reg = this.net.regularized.length ? weightPenalty(this.net.regularized, t.buffers.params[cur]) * g.batchRows : 0;
     stats.forEach((st, k) => {
       const cell = (step * t.maxShards + parts[k].j) * this.width;
-      t.stats[cell] = st.loss;
+      t.stats[cell] = parts[k].j === 0 ? st.loss + reg : st.loss;
       t.stats.set(st.metrics, cell + 1);
     });
   }
@@ -328,6 +337,15 @@ export class EpochRunner {
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
     const first = t.hooks.plant === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
+    if (this.net.regularized.length) addWeightPenaltyGradients(this.net.regularized, t.buffers.params[cur], t.grad, lo, hi);
+    const clip = this.opt.clipping;
+    if (clip.clipnorm != null || clip.globalClipnorm != null || clip.clipvalue != null) {
+      // A norm reads every worker's summed range: all must be summed before, and read before any is scaled.
+      if (needsNorm(clip)) barrier(control, t.workers);
+      const sums = clipNorms(clip, this.trainable, t.grad);
+      if (needsNorm(clip)) barrier(control, t.workers);
+      applyClipping(clip, this.trainable, t.grad, lo, hi, sums);
+    }
     const next = 1 - cur;
     // One set of arguments serves the optimizer and the moving averages (which take a subset of them).
     const range = {
@@ -339,7 +357,8 @@ export class EpochRunner {
       start: lo,
       end: hi,
       step: updates + 1,
-      learningRate: t.rate[0],
+      // A schedule is a function of the update count, the same in every worker; a fixed rate is the main thread's.
+      learningRate: this.opt.schedule ? this.opt.schedule.at(updates) : t.rate[0],
       kernels: this.kernels,
     };
     this.opt.update(range);
@@ -375,7 +394,7 @@ export interface ForwardTask {
   data: SharedData;
   /** rows x outputCols outputs (probabilities/values, never logits). */
   out: Float32Array;
-  /** Per chunk: loss sum, [sum, count] per metric (only when `score`). */
+  /** Per chunk: loss sum, then each metric's accumulators (only when `score`). */
   stats: Float64Array;
   score: boolean;
   chunkRows: number;
@@ -389,8 +408,9 @@ export interface ForwardTask {
 export function runForward(task: ForwardTask): void {
   const net = networkFor(task.plan, task.hooks);
   const { data, chunkRows } = task;
-  const width = statWidth(task.plan);
+  const width = statWidth(net);
   const chunks = Math.ceil(data.rows / chunkRows);
+  const reg = task.score && net.regularized.length ? weightPenalty(net.regularized, task.params) : 0;
   net.loadWeights(task.params);
   try {
     for (let c = task.workerIndex; c < chunks; c += task.workers) {
@@ -402,7 +422,7 @@ export function runForward(task: ForwardTask): void {
         const y = data.y.subarray(first * data.yCols, (first + rows) * data.yCols);
         const { out, stats } = net.evaluate(x, y, rows);
         task.out.set(out, first * net.outputCols);
-        task.stats[c * width] = stats.loss;
+        task.stats[c * width] = stats.loss + reg * rows;
         task.stats.set(stats.metrics, c * width + 1);
       } else {
         task.out.set(net.forward(x, rows), first * net.outputCols);

@@ -14,6 +14,8 @@ import { currentSeed } from '../seed.js';
 import { testHooksOf, type TaskHooks } from '../testing.js';
 import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
 import { statWidth } from './step.js';
+import { optimizerConfig } from '../optimizers.js';
+import { appendWeights } from '../sample-weights.js';
 import { inference, shareData } from './inference.js';
 import { allocExchangeArea } from './shard-exchange.js';
 import type { Executor } from './executor.js';
@@ -27,8 +29,12 @@ export interface FitOptions {
   epochs?: number;
   /** Rows per gradient step. Default 32. */
   batchSize?: number;
-  /** Evaluated at the end of each epoch; its logs get the `val_` prefix. */
-  validationData?: [Many<MatrixLike>, Many<MatrixLike | Int32Array>];
+  /** Evaluated at the end of each epoch; its logs get the `val_` prefix. A third item weights its rows. */
+  validationData?: [Many<MatrixLike>, Many<MatrixLike | Int32Array>] | [Many<MatrixLike>, Many<MatrixLike | Int32Array>, ArrayLike<number>];
+  /** One weight per row: its loss and metric terms are multiplied by it (Keras's sample_weight). */
+  sampleWeight?: ArrayLike<number>;
+  /** Weights by class index, { 0: 1, 1: 5 }: each training row is weighted by its class's (Keras's class_weight). */
+  classWeight?: Record<number, number>;
   /** Fraction of the rows, taken from the end before shuffling (as Keras), held out for validation. */
   validationSplit?: number;
   /** Reshuffle the training rows every epoch (keyed by seed and epoch). Default true. */
@@ -63,6 +69,8 @@ export interface FitSettings {
   seed: number;
   signal?: AbortSignal;
   microBatchSize?: number;
+  sampleWeight?: ArrayLike<number>;
+  classWeight?: Record<number, number>;
 }
 
 /** fit's data, checked against the model and packed: x and y of the same rows, and the validation pair. */
@@ -70,6 +78,10 @@ export interface FitData {
   x: Matrix;
   y: Matrix;
   validation?: { x: Matrix; y: Matrix };
+  /** One weight per row (sampleWeight or classWeight: see sample-weights.ts), appended to y as one more column. */
+  weights?: Float32Array | null;
+  /** The weights come from classWeight, which weights the training rows only. */
+  classWeighted?: boolean;
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -79,7 +91,7 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-const FIT_OPTIONS = ['epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
+const FIT_OPTIONS = ['sampleWeight', 'classWeight', 'epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
 
 /** Checks every option of fit (before anything changes) and fills in the defaults. */
 export function checkFitOptions(options: FitOptions = {}): FitSettings {
@@ -97,10 +109,10 @@ export function checkFitOptions(options: FitOptions = {}): FitSettings {
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw badOption('fit', 'signal', 'an AbortSignal', o.signal);
   const callbacks = o.callbacks ?? [];
   if (!Array.isArray(callbacks) || callbacks.some((c) => !(c instanceof Callback))) throw badOption('fit', 'callbacks', 'an array of Callback instances', callbacks);
-  if (o.validationData !== undefined && (!Array.isArray(o.validationData) || o.validationData.length !== 2)) throw badOption('fit', 'validationData', 'a pair [x, y]', typeof o.validationData);
+  if (o.validationData !== undefined && (!Array.isArray(o.validationData) || (o.validationData.length !== 2 && o.validationData.length !== 3))) throw badOption('fit', 'validationData', 'a pair [x, y] or a triple [x, y, sampleWeight]', typeof o.validationData);
   return {
     epochs, batchSize, initialEpoch, verbose: verbose as 0 | 1 | 2, validationSplit: o.validationSplit ?? 0, shuffle: o.shuffle ?? true,
-    workers: o.workers, callbacks, seed: currentSeed(o.seed), signal: o.signal, microBatchSize: o.microBatchSize,
+    workers: o.workers, callbacks, seed: currentSeed(o.seed), signal: o.signal, microBatchSize: o.microBatchSize, sampleWeight: o.sampleWeight, classWeight: o.classWeight,
   };
 }
 
@@ -125,8 +137,11 @@ function prepareData(d: FitData, s: FitSettings): { data: SharedData; nTrain: nu
     }
   }
   if (nTrain === 0) throw new Error(`fit: no training rows (x has ${x.rows} rows${s.validationSplit ? ` and validationSplit=${s.validationSplit} holds them all out` : ''})`);
+  // Weighted rows carry their weight as one more target column; class weights apply to training rows only.
+  const weights = d.weights ?? null;
+  if (weights && d.classWeighted) weights.fill(1, nTrain);
   // The caller's arrays as they are now: a copy per call, so a buffer refilled between calls is seen fresh.
-  const data = shareData(x, y);
+  const data = shareData(x, weights ? appendWeights(y, weights) : y);
   if (val === undefined && nTrain < x.rows) {
     const vData: SharedData = { ...data, rows: x.rows - nTrain, x: data.x.subarray(nTrain * data.xCols), y: data.y.subarray(nTrain * data.yCols) };
     val = { x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape), y: new Matrix(vData.y, vData.rows, vData.yCols) };
@@ -140,7 +155,7 @@ function allocBuffers(c: CompiledModel, s: FitSettings, nTrain: number) {
   const steps = Math.ceil(nTrain / s.batchSize);
   const shardRows = shardRowsFor(s.batchSize, s.microBatchSize);
   const maxShards = Math.ceil(s.batchSize / shardRows);
-  const width = statWidth(plan);
+  const width = statWidth(net);
   // Gradient slots and their sum share the model's memory with the weights, for the SIMD kernels.
   const slotStride = lineAligned(net.paramCount);
   const scratch = scratchF32(buffers, (maxShards + 1) * slotStride);
@@ -222,7 +237,6 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
   stats.fill(0);
   const timing = sharedF64(Math.max(1, executor.workers) * Timing.Length);
   const signal = s.signal;
-  const names = net.logNames();
 
   const run: RunningStats = { sums: new Float64Array(width), rows: 0, seen: 0 };
   let aborted = false;
@@ -233,7 +247,7 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
     }
     run.rows += Math.min(s.batchSize, nTrain - step * s.batchSize);
     run.seen = step + 1;
-    const batchLogs = net.logsOf(run.sums, run.rows, names);
+    const batchLogs = net.logsOf(run.sums, run.rows);
     await cbs.call((cb) => cb.onBatchEnd(step, batchLogs));
   };
   // Fast path: the callbacks trail the workers (only the progress bar has batch hooks here).
@@ -262,7 +276,7 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
   await executor.trainEpoch(
     {
       plan,
-      optimizer: { ...optimizer.getConfig(), learningRate: optimizer.learningRate },
+      optimizer: optimizerConfig(optimizer),
       buffers,
       slots: b.slots,
       slotStride: b.slotStride,

@@ -11,7 +11,9 @@ import { ACTIVATIONS, type ActivationName, type InitializerSpec, type LayerConfi
 // Keras 3 calls swish 'silu'.
 const ACTIVATION_ALIASES: Record<string, ActivationName> = { silu: 'swish' };
 /** Fields Dense and Conv2D write as null and refuse when set. */
-export const UNSUPPORTED_IF_SET = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'];
+export const UNSUPPORTED_IF_SET = ['kernel_constraint', 'bias_constraint'];
+/** Dense's and Conv2D's penalties (see regularizers.ts: regularizersToKeras, regularizersFromKeras). */
+export const REGULARIZER_FIELDS = ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer'];
 /** Keras 3's LoRA and quantization (Dense, Conv2D): fine-tuning deltas and int8 kernels, which must be off. */
 export const KERAS3_EXTRAS = ['lora_rank', 'lora_alpha', 'quantization_config'];
 

@@ -7,7 +7,8 @@
  */
 import { saveArtifacts } from './artifacts.js';
 import type { NamedWeight } from '../callbacks/callback.js';
-import type { Optimizer, OptimizerConfig } from '../optimizers.js';
+import { optimizerConfig, type Optimizer, type OptimizerConfig } from '../optimizers.js';
+import { isStatefulMetric, type MetricConfig } from '../metrics.js';
 import type { HeadPlan } from '../engine/network.js';
 
 /** What saving needs of a model. */
@@ -16,14 +17,14 @@ export interface SavableModel {
   readonly optimizer: Optimizer | undefined;
   snapshot(): { params: Float32Array; state: Float32Array[]; iterations: number };
   weightsOf(params: Float32Array): NamedWeight[];
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: string[]; heads?: HeadPlan[] } | undefined;
+  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined;
   /** model.json's `modelTopology`. */
   modelTopology(): Record<string, unknown>;
 }
 
 export interface LockstepTraining {
   loss: string;
-  metrics: string[];
+  metrics: (string | MetricConfig)[];
   optimizer: OptimizerConfig;
   iterations: number;
   /** Several outputs: each one's loss, metrics and weight (then `loss` and `metrics` are unused). */
@@ -35,6 +36,8 @@ const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_
 // tfjs has no AdamW: it reads one as Adam (the same moments), so a model continued in tfjs loses the weight decay.
 const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp', AdamW: 'Adam' };
 
+const tfjsMetrics = (metrics: (string | MetricConfig)[]): string[] =>
+  metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => TFJS_METRICS[m] ?? m);
 
 function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
   const config: Record<string, unknown> = { learning_rate: c.learningRate };
@@ -76,13 +79,16 @@ export async function saveModel(model: SavableModel, dir: string): Promise<void>
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: { ...optimizer.getConfig() }, iterations: snap.iterations, ...(compiled.heads ? { heads: compiled.heads } : {}) };
+  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: optimizerConfig(optimizer), iterations: snap.iterations, ...(compiled.heads ? { heads: compiled.heads } : {}) };
   // tfjs-layers 4.22 refuses loss_weights ("not supported yet"): they ride in trainingConfig.lockstep only.
   const heads = compiled.heads;
   const trainingConfig = {
     loss: heads ? Object.fromEntries(heads.map((h) => [h.name, h.loss])) : compiled.canonicalLoss,
-    metrics: heads ? Object.fromEntries(heads.map((h) => [h.name, h.metrics.map((m) => TFJS_METRICS[m] ?? m)])) : compiled.metrics.map((m) => TFJS_METRICS[m] ?? m),
-    optimizer_config: tfjsOptimizerConfig(optimizer.getConfig()),
+    // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
+    // those are kept in the lockstep part only.
+    metrics: heads ? Object.fromEntries(heads.map((h) => [h.name, tfjsMetrics(h.metrics)])) : tfjsMetrics(compiled.metrics),
+    // tfjs-layers has no schedules: it gets the rate of the next update.
+    optimizer_config: tfjsOptimizerConfig({ ...optimizer.getConfig(), learningRate: optimizer.rateAt(snap.iterations) }),
     lockstep,
   };
   await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });

@@ -6,7 +6,7 @@
  * keys, Keras initializer objects, `data_format: 'channels_last'` on the image layers. Read: what tfjs-layers
  * and Keras 2 / 3 write, with or without an InputLayer entry (then the first layer's `batch_input_shape`
  * gives the input), Keras 3's `batch_shape`, and the `{ model_config }` wrapper. Anything lockstep cannot
- * run exactly (channels_first, grouped convolutions, a regularizer, a field it does not know) is an error
+ * run exactly (channels_first, grouped convolutions, a regularizer outside Dense and Conv2D, a field it does not know) is an error
  * naming the layer and the field, never a silent approximation.
  *
  * @example
@@ -146,7 +146,8 @@ function layerFromKeras(entry: unknown, i: number): LayerConfig[] {
     input.push({ className: INPUT.className, name: `${name}_input`, ...INPUT.keras.fromKeras(c, where) });
   }
   checkFields(c, descriptor.keras.fields, where);
-  notSet(c, ['activity_regularizer'], where);
+  // Dense and Conv2D read their activity_regularizer (regularizers.ts); any other layer must have none.
+  if (!descriptor.keras.fields.includes('activity_regularizer')) notSet(c, ['activity_regularizer'], where);
   return [...input, { className: descriptor.className, name, ...descriptor.keras.fromKeras(c, where) }];
 }
 

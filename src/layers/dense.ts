@@ -8,10 +8,11 @@ import { PackedOperands } from '../ops/packed-operands.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { PackedKernel } from '../ops/packed-kernel.js';
 import { hookedActivation } from '../testing.js';
-import { WEIGHTED_OPTION_SPECS, weightedLayerOptions } from './weighted-options.js';
+import { REGULARIZER_OPTIONS, REGULARIZER_OPTION_SPECS, WEIGHTED_OPTION_SPECS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
+import { regularizersFromKeras, regularizersToKeras, type RegularizerConfig, type RegularizerSpec } from '../regularizers.js';
 import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { KERAS3_EXTRAS, UNSUPPORTED_IF_SET, activation, bool, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import { KERAS3_EXTRAS, REGULARIZER_FIELDS, UNSUPPORTED_IF_SET, activation, bool, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
 
 type T2 = tf.Tensor2D;
 
@@ -36,6 +37,10 @@ export interface DenseOptions {
   /** Keras 2 style: the shape of one input row, instead of a separate Input layer. */
   inputShape?: number[];
   name?: string;
+  /** Penalties added to the loss: regularizers.l2() etc. (Keras's kernel_regularizer...). */
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
 }
 
 interface DenseCache {
@@ -52,6 +57,8 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
+  readonly kernelRegularizer?: RegularizerConfig;
+  readonly biasRegularizer?: RegularizerConfig;
   readonly wantsInputTransposed = true;
   /** The packed operators, built on the first `stageWeights` and kept across steps (see `dispose`). */
   private packed?: { kernel: PackedKernel; transposed?: PackedKernel };
@@ -59,11 +66,12 @@ export class Dense extends Layer {
   private dzOperands?: PackedOperands;
 
   constructor(options: DenseOptions) {
-    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name'], { activation: 'name', inputShape: 'shape' });
+    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS], { activation: 'name', inputShape: 'shape' });
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
     ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
+    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -83,8 +91,8 @@ export class Dense extends Layer {
 
   params(): ParamSpec[] {
     const fanIn = this.inputShape![0];
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units });
+    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units, regularizer: this.kernelRegularizer }];
+    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units, regularizer: this.biasRegularizer });
     return p;
   }
 
@@ -169,6 +177,7 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: this.kernelInitializer,
       biasInitializer: this.biasInitializer,
+      ...regularizerConfig(this),
       ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
     };
   }
@@ -177,15 +186,16 @@ export class Dense extends Layer {
 /** Dense as a layer type: options, factory and saved format (see layers/descriptor.ts). */
 export const DENSE = describeLayer({
   className: 'Dense',
-  options: { units: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 }, ...WEIGHTED_OPTION_SPECS },
+  options: { units: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 }, ...WEIGHTED_OPTION_SPECS, ...REGULARIZER_OPTION_SPECS },
   create: (options: DenseOptions) => new Dense(options),
   keras: {
-    fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
     toKeras: (l, where) => ({
       units: positiveInt(l.units, where, 'units'),
       activation: activation(l.activation, where),
       use_bias: bool(l.useBias, where, 'useBias'),
       ...initializersToKeras(l, where),
+      ...regularizersToKeras(l, where),
       ...nulls(UNSUPPORTED_IF_SET),
     }),
     fromKeras: (c, where) => {
@@ -195,6 +205,7 @@ export const DENSE = describeLayer({
         activation: activation(c.activation ?? 'linear', where),
         useBias: bool(c.use_bias ?? true, where, 'use_bias'),
         ...initializersFromKeras(c, where),
+        ...regularizersFromKeras(c, where),
       };
     },
   },

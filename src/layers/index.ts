@@ -64,20 +64,80 @@ export type { LayerDescriptor, OptionSpec, KerasCodec } from './descriptor.js';
 export { ActivationLayer, AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer, SymbolicTensor };
 export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOptions };
 
-/** Keras's `Input`: a symbolic tensor for `layer.apply` and `new Model({ inputs, outputs })`; `Sequential.add` takes it too. */
+/**
+ * The shape of one sample, without the batch axis: a symbolic tensor for `layer.apply` and
+ * `new Model({ inputs, outputs })`; `Sequential.add` takes it too.
+ * @example
+ * model.add(layers.Input({ shape: [28, 28, 1] }));
+ */
 export const Input = (options: InputOptions): SymbolicTensor<Layer> => recordInput(INPUT_LAYER.create(options));
 /** The symbolic tensor of an InputLayer (its one call). */
 export const recordInput = (layer: InputLayer): SymbolicTensor<Layer> => layer.calls[0]?.output ?? recordCall<Layer>(layer, [], layer.shape, layer.calls);
+/**
+ * A fully connected layer: `activation(x @ kernel + bias)`.
+ * @example
+ * model.add(layers.Dense({ units: 64, activation: 'relu' }));
+ */
 export const Dense = DENSE.create;
+/**
+ * Zeroes a fraction `rate` of its inputs while training (keyed by seed, epoch and row: the same for any worker count).
+ * @example
+ * model.add(layers.Dropout({ rate: 0.2 }));
+ */
 export const Dropout = DROPOUT.create;
+/**
+ * A 2-D convolution over images (channels last).
+ * @example
+ * model.add(layers.Conv2D({ filters: 32, kernelSize: [3, 3], activation: 'relu', padding: 'same' }));
+ */
 export const Conv2D = CONV2D.create;
+/**
+ * The maximum over each pooling window.
+ * @example
+ * model.add(layers.MaxPooling2D({ poolSize: [2, 2] }));
+ */
 export const MaxPooling2D = MAX_POOLING_2D.create;
+/**
+ * The mean over each pooling window.
+ * @example
+ * model.add(layers.AveragePooling2D({ poolSize: 2, strides: 2 }));
+ */
 export const AveragePooling2D = AVERAGE_POOLING_2D.create;
+/**
+ * Each channel's mean over the image.
+ * @example
+ * model.add(layers.GlobalAveragePooling2D());
+ */
 export const GlobalAveragePooling2D = GLOBAL_AVERAGE_POOLING_2D.create;
+/**
+ * Each channel's maximum over the image.
+ * @example
+ * model.add(layers.GlobalMaxPooling2D());
+ */
 export const GlobalMaxPooling2D = GLOBAL_MAX_POOLING_2D.create;
+/**
+ * One row per sample.
+ * @example
+ * model.add(layers.Flatten());
+ */
 export const Flatten = FLATTEN.create;
+/**
+ * A new shape for each sample (same number of values).
+ * @example
+ * model.add(layers.Reshape({ targetShape: [28, 28, 1] }));
+ */
 export const Reshape = RESHAPE.create;
+/**
+ * Normalizes by the whole batch's statistics while training (exchanged between workers), by moving averages otherwise.
+ * @example
+ * model.add(layers.BatchNormalization({ momentum: 0.99 }));
+ */
 export const BatchNormalization = BATCH_NORMALIZATION.create;
+/**
+ * Normalizes each sample over its last axis.
+ * @example
+ * model.add(layers.LayerNormalization({ epsilon: 1e-3 }));
+ */
 export const LayerNormalization = LAYER_NORMALIZATION.create;
 export const Activation = ACTIVATION.create;
 export const Add = ADD.create;

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
+import type { RegularizerConfig } from '../regularizers.js';
 import type { TaskHooks } from '../testing.js';
 import { recordCall, SymbolicTensor, type CallNode } from './symbolic-tensor.js';
 
@@ -29,6 +30,8 @@ export interface ParamSpec {
    * momentum) in float32, as Keras does.
    */
   movingAverage?: { momentum: number };
+  /** A penalty on this weight added to the loss (kernelRegularizer, biasRegularizer; see regularizers.ts). */
+  regularizer?: RegularizerConfig;
 }
 
 export interface LayerConfig {
@@ -134,6 +137,8 @@ export abstract class Layer {
   readonly usesRandomKey: boolean = false;
   /** As the first layer, it wants each part's input rows transposed (built cheaply while gathering rows). */
   readonly wantsInputTransposed: boolean = false;
+  /** A penalty on the layer's output, added to the loss (Keras's activity_regularizer; see regularizers.ts). */
+  activityRegularizer?: RegularizerConfig;
   /** Tensors made by the default `stageWeights`, freed by `releaseWeights`. */
   private staged: tf.Tensor[] = [];
   /** The layer's calls on symbolic tensors (`apply`), in order. */

@@ -9,6 +9,7 @@ import { ACTIVATION_NAMES, type Activation, getActivation } from '../activations
 import type { OptionSpec } from './descriptor.js';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { badOption } from '../errors.js';
+import { checkRegularizer, type RegularizerConfig, type RegularizerSpec } from '../regularizers.js';
 
 export interface WeightedLayerOptions {
   activation?: string;
@@ -16,6 +17,29 @@ export interface WeightedLayerOptions {
   kernelInitializer?: InitializerConfig;
   biasInitializer?: InitializerConfig;
   inputShape?: number[];
+  kernelRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec;
+}
+
+/** The option names of `WeightedLayerOptions`' regularizers (Keras's kernel_regularizer...). */
+export const REGULARIZER_OPTIONS = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer'] as const;
+
+/** The checked regularizers, and the config fields to write for them (none when unset: configs stay as before). */
+export function regularizerOptions(where: string, options: WeightedLayerOptions) {
+  const kernelRegularizer = checkRegularizer(`${where} kernelRegularizer`, options.kernelRegularizer);
+  const biasRegularizer = checkRegularizer(`${where} biasRegularizer`, options.biasRegularizer);
+  const activityRegularizer = checkRegularizer(`${where} activityRegularizer`, options.activityRegularizer);
+  return { kernelRegularizer, biasRegularizer, activityRegularizer };
+}
+
+/** The regularizers of a layer as config fields (only those set). */
+export function regularizerConfig(r: { kernelRegularizer?: RegularizerConfig; biasRegularizer?: RegularizerConfig; activityRegularizer?: RegularizerConfig }) {
+  return {
+    ...(r.kernelRegularizer ? { kernelRegularizer: r.kernelRegularizer } : {}),
+    ...(r.biasRegularizer ? { biasRegularizer: r.biasRegularizer } : {}),
+    ...(r.activityRegularizer ? { activityRegularizer: r.activityRegularizer } : {}),
+  };
 }
 
 /** The checked shared options; `where` names the layer in errors ("Dense 'dense_1'"). */
@@ -65,4 +89,11 @@ export const AFFINE_OPTION_SPECS: Record<string, OptionSpec> = {
   scale: { default: true },
   betaInitializer: { default: 'zeros' },
   gammaInitializer: { default: 'ones' },
+};
+
+/** The regularizer options as a descriptor declares them: none by default. */
+export const REGULARIZER_OPTION_SPECS: Record<string, OptionSpec> = {
+  kernelRegularizer: { default: null, rule: "'l1', 'l2', 'l1_l2' or { className: 'L2', config: { l2: 0.01 } }" },
+  biasRegularizer: { default: null, rule: "'l1', 'l2', 'l1_l2' or { className: 'L2', config: { l2: 0.01 } }" },
+  activityRegularizer: { default: null, rule: "'l1', 'l2', 'l1_l2' or { className: 'L2', config: { l2: 0.01 } }" },
 };

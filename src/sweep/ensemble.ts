@@ -15,7 +15,7 @@ import type { Logs } from '../callbacks/callback.js';
 import type { InferenceOptions } from '../engine/inference.js';
 import { checkOptionKeys } from '../errors.js';
 import { getLoss } from '../losses.js';
-import { getMetric } from '../metrics.js';
+import { getMetrics, metricLogs, type MetricSpec } from '../metrics.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
 import { Model } from '../model.js';
 
@@ -93,16 +93,18 @@ export function average(predictions: readonly Matrix[]): Matrix {
 }
 
 /** A function giving Keras-named logs for a prediction matrix against `y`. */
-function scorer(lossName: string, metricNames: readonly string[], yIn: MatrixLike | Int32Array, shape: Matrix): (p: Matrix) => Logs {
+function scorer(lossName: string, metricNames: readonly MetricSpec[], yIn: MatrixLike | Int32Array, shape: Matrix): (p: Matrix) => Logs {
   const loss = getLoss(lossName);
   const y = yIn instanceof Int32Array ? new Matrix(Float32Array.from(yIn), yIn.length, 1) : toMatrix(yIn, 'Ensemble.evaluate: y');
   if (y.rows !== shape.rows) throw new Error(`Ensemble.evaluate: x has ${shape.rows} rows but y has ${y.rows}`);
   const wantCols = loss.target === 'sparse' ? 1 : shape.cols;
   if (y.cols !== wantCols) throw new Error(`Ensemble.evaluate: y has ${y.cols} column${y.cols === 1 ? '' : 's'} but ${loss.name} on ${shape.cols} outputs needs ${wantCols}`);
-  const metrics = metricNames.map((m) => getMetric(m, loss, shape.cols));
+  const metrics = getMetrics(metricNames, loss, shape.cols);
   return (p) => {
     const logs: Logs = { loss: loss.compute(p.data, y.data, p.rows, p.cols, null, 1, false) / p.rows };
-    for (const m of metrics) logs[m.name] = m.finish(...m.update(p.data, y.data, p.rows, p.cols));
+    const acc = metrics.map((m) => new Float64Array(m.width));
+    metrics.forEach((m, k) => m.update(p.data, y.data, p.rows, p.cols, acc[k], null));
+    metrics.forEach((m, k) => metricLogs([m], acc[k], logs));
     return logs;
   };
 }

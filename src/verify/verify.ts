@@ -57,7 +57,13 @@ export interface VerifyReport {
   fingerprint: Fingerprint;
 }
 
-/** Trains `buildModel()` with each worker count and compares the results bit for bit; see the module comment. */
+/**
+ * Trains `buildModel()` with each worker count and compares the results bit for bit; see the module comment.
+ *
+ * @example
+ * const report = await verifyDeterminism(buildModel, x, y, { workers: [0, 1, 2, 4], epochs: 2 });
+ * if (!report.ok) throw new Error(report.message);
+ */
 export async function verifyDeterminism(buildModel: () => Sequential, x: MatrixLike, y: MatrixLike | Int32Array, options: VerifyOptions = {}): Promise<VerifyReport> {
   checkOptionKeys('verifyDeterminism', options, OPTION_KEYS);
   const workers = options.workers ?? [0, 1, 2, 4];
