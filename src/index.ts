@@ -3,6 +3,8 @@
  * @module lockstep
  */
 export { Sequential, type CompileOptions, type SequentialOptions } from './sequential.js';
+export { Model, type ModelOptions } from './model.js';
+export { SymbolicTensor } from './layers/symbolic-tensor.js';
 export * as layers from './layers/index.js';
 export * as callbacks from './callbacks/index.js';
 export { Callback, type Logs, type NamedWeight } from './callbacks/callback.js';
@@ -12,7 +14,7 @@ export { getDummies, oneHot, dropNA, frameToMatrix, DataFrame, StandardScaler, t
 export { Matrix, type MatrixLike } from './matrix.js';
 export { History, type EpochTiming } from './history.js';
 export { setRandomSeed } from './seed.js';
-export { loadModel } from './model-io.js';
+export { loadModel, modelFromTopology } from './model-io.js';
 export { plotHistory, historyToSvg } from './plot.js';
 export * from './plots/index.js';
 export { backendInfo, initBackend } from './backend.js';

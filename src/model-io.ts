@@ -1,85 +1,26 @@
 /**
- * Saving and loading Sequential models in the TensorFlow.js layers format (model.json + weights.bin).
+ * Loading models in the TensorFlow.js layers format (model.json + weights.bin); saving is io/save-model.ts.
  *
  * The optimizer state rides along as tfjs does it (weights in group 'optimizer': the step counter, then each
  * state array split per weight), and `trainingConfig.lockstep` keeps lockstep's own compile arguments, so
  * `loadModel` resumes training bit for bit. tfjs-layers reads the same files with `loadLayersModel`.
  */
 import { Sequential } from './sequential.js';
-import { toModelTopology, fromModelTopology, saveArtifacts, loadArtifacts, MODEL_JSON } from './io/index.js';
+import { Model } from './model.js';
+import { InputLayer, layerFromConfig, type Layer } from './layers/index.js';
+import type { SymbolicTensor as AnyTensor } from './layers/symbolic-tensor.js';
+
+type SymbolicTensor = AnyTensor<Layer>;
+import { fromFunctionalTopology, isFunctionalTopology } from './io/functional-topology.js';
+import { fromModelTopology, loadArtifacts, MODEL_JSON } from './io/index.js';
+import { recordInput } from './layers/index.js';
+import type { LockstepTraining } from './io/save-model.js';
 import { isObject } from './io/json.js';
 import { checkTopologyWeights } from './io/weight-check.js';
-import { formatValue, own } from './errors.js';
-import { join } from 'node:path';
 import type { NamedWeight } from './callbacks/callback.js';
+import { formatValue } from './errors.js';
+import { join } from 'node:path';
 import type { LayerConfig } from './layers/layer.js';
-import { optimizerConfig, type OptimizerConfig } from './optimizers.js';
-import { isStatefulMetric, type MetricConfig } from './metrics.js';
-
-// tfjs-layers accepts only its own spellings in trainingConfig: long loss names, short metric names.
-const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_squared_error: 'mse', acc: 'accuracy' };
-// tfjs has no AdamW: it reads one as Adam (the same moments), so a model continued in tfjs loses the weight decay.
-const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp', AdamW: 'Adam' };
-
-interface LockstepTraining {
-  loss: string;
-  metrics: (string | MetricConfig)[];
-  optimizer: OptimizerConfig;
-  iterations: number;
-}
-
-function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
-  const config: Record<string, unknown> = { learning_rate: c.learningRate };
-  if (c.className === 'Adam' || c.className === 'AdamW') Object.assign(config, { beta_1: c.beta1, beta_2: c.beta2, epsilon: c.epsilon });
-  // tfjs's RMSProp.fromConfig reads rho under its old name, `decay`.
-  if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, decay: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
-  if (c.className === 'SGD') Object.assign(config, { momentum: c.momentum, nesterov: c.nesterov });
-  return { class_name: own(TFJS_OPTIMIZERS, c.className) ?? c.className, config };
-}
-
-export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  // One completed step's weights, state and count, even while a fit runs.
-  const snap = model.snapshot();
-  const weights = model.weightsOf(snap.params);
-  const modelTopology = toModelTopology(model.name, model.layerConfigs() as never) as unknown as Record<string, never>;
-  const optimizer = model.optimizer;
-  const compiled = model.compiledArgs();
-  if (!optimizer || !compiled) {
-    await saveArtifacts(dir, { modelTopology, weights });
-    return;
-  }
-  // tfjs's layout: the step counter, then for each state array one entry per weight, in weight order.
-  const state = snap.state;
-  const optimizerWeights: NamedWeight[] = [{ name: 'iter', shape: [], data: Float32Array.of(snap.iterations) }];
-  let offset = 0;
-  const spans = weights.map((w) => {
-    const span = [offset, offset + w.data.length];
-    offset += w.data.length;
-    return span;
-  });
-  // tfjs's RMSProp always has a momentum slot (ms, mom[, mg]) and splits the list by count; lockstep has none at
-  // momentum 0, so zeros stand in (tfjs multiplies them by that 0) and loadModel, reading by name, skips them.
-  const names = optimizer.stateNames;
-  const slots = optimizer.className === 'RMSprop' && !names.includes('momentum') ? [names[0], 'momentum', ...names.slice(1)] : names;
-  slots.forEach((stateName) => {
-    const k = names.indexOf(stateName);
-    weights.forEach((w, i) => {
-      const data = k < 0 ? new Float32Array(w.data.length) : state[k].slice(spans[i][0], spans[i][1]);
-      optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
-    });
-  });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: optimizerConfig(optimizer), iterations: snap.iterations };
-  const trainingConfig = {
-    loss: compiled.canonicalLoss,
-    // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
-    // those are kept in the lockstep part only.
-    metrics: compiled.metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => own(TFJS_METRICS, m) ?? m),
-    // tfjs-layers has no schedules: it gets the rate of the next update.
-    optimizer_config: tfjsOptimizerConfig({ ...optimizer.getConfig(), learningRate: optimizer.rateAt(snap.iterations) }),
-    lockstep,
-  };
-  await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });
-}
 
 /** trainingConfig.lockstep as lockstep writes it, checked field by field (undefined: the file has none). */
 function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
@@ -93,16 +34,12 @@ function checkTraining(t: unknown, file: string): LockstepTraining | undefined {
   return t as unknown as LockstepTraining;
 }
 
-/**
- * Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how.
- */
-export async function loadModel(dir: string): Promise<Sequential> {
+/** Reads a model written by `model.save` or by tfjs-layers; compiled (optimizer state included) when the file says how. */
+export async function loadModel(dir: string): Promise<Sequential | Model> {
   const artifacts = await loadArtifacts(dir);
-  const { modelName, layers } = fromModelTopology(artifacts.modelTopology);
-  // Sizes first: building the model draws every initial weight, which a bad topology makes huge.
-  checkTopologyWeights(layers as unknown as LayerConfig[], artifacts.weights, `loadModel(${dir})`);
-  // Build and check everything on a new model: a bad file throws before anything is returned.
-  const model = Sequential.fromConfigs(layers as unknown as LayerConfig[], modelName);
+  // Build and check everything on a new model: a bad file throws before anything is returned. Weight sizes are
+  // checked first: building the model draws every initial weight, which a bad topology makes huge.
+  const model = modelFromTopology(artifacts.modelTopology, { weights: artifacts.weights, where: `loadModel(${dir})` });
   const byName = new Map(artifacts.weights.map((w) => [w.name, w]));
   const expected = model.getWeights();
   const weights = expected.map((w) => {
@@ -118,7 +55,9 @@ export async function loadModel(dir: string): Promise<Sequential> {
   model.setWeights(weights);
   const training = checkTraining((artifacts.trainingConfig as { lockstep?: unknown } | undefined)?.lockstep, join(dir, MODEL_JSON));
   if (training) {
-    model.compile({ loss: training.loss, metrics: training.metrics, optimizer: training.optimizer });
+    const heads = training.heads;
+    if (heads) model.compile({ loss: heads.map((h) => h.loss), metrics: heads.map((h) => h.metrics), lossWeights: heads.map((h) => h.weight), optimizer: training.optimizer });
+    else model.compile({ loss: training.loss, metrics: training.metrics, optimizer: training.optimizer });
     const stateNames = model.optimizer!.stateNames;
     const opt = new Map(artifacts.optimizerWeights.map((w) => [w.name, w]));
     const state = stateNames.map((stateName) => {
@@ -135,4 +74,62 @@ export async function loadModel(dir: string): Promise<Sequential> {
     model.setOptimizerState(state, training.iterations);
   }
   return model;
+}
+
+/** A model from a `modelTopology` (or a whole model.json): Sequential or functional, with fresh weights. */
+export function modelFromTopology(json: unknown, options: { name?: string; seed?: number; weights?: NamedWeight[]; where?: string } = {}): Sequential | Model {
+  let topology = isObject(json) && isObject(json.modelTopology) ? json.modelTopology : json;
+  if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
+  if (!isFunctionalTopology(topology)) {
+    const { modelName, layers } = fromModelTopology(topology);
+    if (options.weights) checkTopologyWeights(layers as unknown as LayerConfig[], options.weights, options.where ?? 'loadModel');
+    return Sequential.fromConfigs(layers as unknown as LayerConfig[], options.name ?? modelName, options.seed);
+  }
+  const f = fromFunctionalTopology(topology as never);
+  const layers = new Map<string, Layer>(f.layers.map((l) => [l.config.name, layerFromConfig(l.config as never)]));
+  const made = new Map<string, SymbolicTensor>();
+  const key = (name: string, call: number) => `${name}:${call}`;
+  for (const l of f.layers) {
+    const layer = layers.get(l.config.name)!;
+    if (layer instanceof InputLayer) made.set(key(layer.name, 0), recordInput(layer));
+  }
+  // Calls in an order where every input exists: a layer's calls in their order, layers as soon as they can.
+  const next = new Map(f.layers.map((l) => [l.config.name, 0]));
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const l of f.layers) {
+      const name = l.config.name;
+      for (let k = next.get(name)!; k < l.calls.length; k++) {
+        const inputs = l.calls[k].map(([n, c]) => made.get(key(n, c)));
+        if (inputs.some((t) => t === undefined)) break;
+        const layer = layers.get(name)!;
+        const out = layer.apply(inputs.length === 1 ? inputs[0]! : (inputs as SymbolicTensor[]));
+        made.set(key(name, k), out);
+        next.set(name, k + 1);
+        progress = true;
+      }
+    }
+  }
+  const stuck = f.layers.find((l) => next.get(l.config.name)! < l.calls.length);
+  if (stuck) throw new Error(`modelTopology: layer '${stuck.config.name}' reads a tensor that no layer makes (or the calls form a cycle)`);
+  if (options.weights) checkLayerWeights([...layers.values()], options.weights, options.where ?? 'loadModel');
+  const tensor = ([n, c]: [string, number, number], what: string) => {
+    const t = made.get(key(n, c));
+    if (!t) throw new Error(`modelTopology.config.${what} refers to call ${c} of layer '${n}', which does not exist`);
+    return t;
+  };
+  return new Model({ name: options.name ?? f.modelName, ...(options.seed !== undefined ? { seed: options.seed } : {}), inputs: f.inputs.map((r) => tensor(r, 'input_layers')), outputs: f.outputs.map((r) => tensor(r, 'output_layers')) });
+}
+
+/** Built layers' weights (shapes only: nothing drawn yet) against a file's, naming the first that differs. */
+function checkLayerWeights(layers: Layer[], weights: NamedWeight[], where: string): void {
+  const byName = new Map(weights.map((w) => [w.name, w]));
+  for (const layer of layers) {
+    for (const p of layer.params()) {
+      const name = `${layer.name}/${p.name}`;
+      const found = byName.get(name);
+      if (!found) throw new Error(`${where}: weight '${name}' is missing from weights.bin (found: ${[...byName.keys()].join(', ')})`);
+      if (found.shape.join(',') !== p.shape.join(',')) throw new Error(`${where}: weight '${name}' has shape [${found.shape}] but layer needs [${p.shape}]`);
+    }
+  }
 }

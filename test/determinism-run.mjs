@@ -31,7 +31,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const lib = await import('../dist/src/index.js');
-const { Sequential, layers, callbacks, Matrix, datasets } = lib;
+const { Sequential, Model, layers, callbacks, Matrix, datasets } = lib;
 
 const o = {
   workers: 0,
@@ -49,6 +49,7 @@ const o = {
   phase: 'full',
   convnet: false,
   batchnorm: false,
+  functional: false,
   winograd: false,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
@@ -111,7 +112,43 @@ async function cachedMnist(dir) {
 const inputShape = () => (o.mnist ? (o.convnet ? [28, 28, 1] : [784]) : o.convnet ? imageShape(o.features) : [o.features]);
 const imageShape = (features) => [4, 4, features / 16];
 
-function build(classes) {
+/**
+ * functional: two inputs (the first half of the features, and the rest), a residual block whose Dense is
+ * shared by two calls, Dropout and BatchNormalization in a branch, Concatenate, and two outputs (the class,
+ * and a regression on the first feature) with their own losses, a loss weight and per-output metrics.
+ */
+function buildFunctional(features, classes) {
+  const half = features / 2;
+  const a = layers.Input({ shape: [half], name: 'left' });
+  const b = layers.Input({ shape: [features - half], name: 'right' });
+  const h = layers.Dense({ units: o.hidden, activation: 'relu' }).apply(a);
+  const shared = layers.Dense({ units: o.hidden, activation: 'tanh', name: 'shared' });
+  const res = layers.Add().apply([h, shared.apply(h)]);
+  const branch = layers.BatchNormalization({ momentum: 0.9 }).apply(layers.Dropout({ rate: 0.2 }).apply(layers.Dense({ units: o.hidden }).apply(b)));
+  const joined = layers.Add().apply([res, shared.apply(branch)]);
+  const both = layers.Concatenate().apply([joined, branch]);
+  const cls = layers.Dense({ units: classes, activation: 'softmax', name: 'cls' }).apply(both);
+  const reg = layers.Dense({ units: 1, name: 'reg' }).apply(res);
+  const model = new Model({ inputs: [a, b], outputs: [cls, reg], seed: o.seed });
+  model.compile({
+    loss: { cls: 'sparse_categorical_crossentropy', reg: 'mse' },
+    lossWeights: { cls: 1, reg: 0.5 },
+    metrics: { cls: ['accuracy'], reg: ['mae'] },
+    optimizer: { className: 'Adam', learningRate: o.learningRate },
+  });
+  return model;
+}
+
+/** The functional model's inputs and targets, from the synthetic features. */
+function functionalData(x, y, features) {
+  const half = features / 2;
+  const cut = (from, to) => new Matrix(Float32Array.from({ length: x.rows * (to - from) }, (_, i) => x.data[Math.floor(i / (to - from)) * features + from + (i % (to - from))]), x.rows, to - from);
+  const reg = new Matrix(Float32Array.from({ length: x.rows }, (_, r) => x.data[r * features]), x.rows, 1);
+  return { x: { left: cut(0, half), right: cut(half, features) }, y: { cls: y, reg } };
+}
+
+function build(features, classes) {
+  if (o.functional) return buildFunctional(features, classes);
   const model = new Sequential({ seed: o.seed });
   model.add(layers.Input({ shape: inputShape() }));
   if (o.convnet) {
@@ -141,7 +178,7 @@ const fitOptions = (extra) => ({
   workers: o.workers,
   seed: o.seed,
   verbose: 0,
-  callbacks: o.earlyStopping ? [new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 1, restoreBestWeights: true })] : [],
+  callbacks: o.earlyStopping ? [new callbacks.EarlyStopping({ monitor: o.functional ? 'val_cls_loss' : 'val_loss', patience: 1, restoreBestWeights: true })] : [],
   ...extra,
 });
 
@@ -169,7 +206,9 @@ function report(model, histories, extra = {}) {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-const { x, y } = await data();
+const raw = await data();
+const features = o.mnist ? raw.x.cols : o.features;
+const { x, y } = o.functional ? functionalData(raw.x, raw.y, features) : raw;
 const classes = o.mnist ? 10 : o.classes;
 const canSave = typeof lib.loadModel === 'function';
 

@@ -255,3 +255,28 @@ describe.each(MODES)('$name', (mode) => {
     }, TIMEOUT);
   });
 });
+
+describe('a functional model (two inputs, a residual block with a shared layer, Dropout and BatchNormalization in a branch, two outputs) is the same bits for any worker count', () => {
+  // Batches of 64 in eight micro-shards of 8; losses and metrics per output, a loss weight, EarlyStopping on
+  // one output's validation loss.
+  const counts = [0, 1, 2, 3, 8];
+  const FUNCTIONAL = { functional: true, epochs: 4 };
+
+  it(`workers ${counts.join(', ')} give identical weights, optimizer state and history (per-output keys)`, async () => {
+    const runs: RunResult[] = [];
+    for (const w of counts) runs.push(await run({ ...FUNCTIONAL, workers: w }));
+    assertSame(runs, counts.map((w) => `functional, workers ${w}`));
+    expect(Object.keys(runs[0].history).sort()).toEqual(['cls_accuracy', 'cls_loss', 'loss', 'reg_loss', 'reg_mae', 'val_cls_accuracy', 'val_cls_loss', 'val_loss', 'val_reg_loss', 'val_reg_mae']);
+  }, TIMEOUT);
+
+  it('stopping, saving and resuming in another process equals the uninterrupted run', async () => {
+    const common = { ...FUNCTIONAL, earlyStopping: false };
+    const whole = await run({ ...common, workers: 0 });
+    const dir = join(scratch, 'functional');
+    const first = await run({ ...common, workers: 2, phase: 'first', stopAfter: 2, dir });
+    expect(first.resumedVia).toBe('saved');
+    const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: 2, dir });
+    const resumed = { ...rest, epochs: [...first.epochs, ...rest.epochs], history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])) };
+    assertSame([whole, resumed], ['uninterrupted', 'stopped after 2, saved, resumed']);
+  }, TIMEOUT);
+});

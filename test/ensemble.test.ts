@@ -114,7 +114,7 @@ describe('Ensemble', () => {
 
   it('names what is wrong with its members', async () => {
     expect(() => new Ensemble([])).toThrow('Ensemble: models must be a non-empty array');
-    expect(() => new Ensemble([classifier(1), {} as Sequential])).toThrow('Ensemble: models[1] is not a Sequential model');
+    expect(() => new Ensemble([classifier(1), {} as Sequential])).toThrow('Ensemble: models[1] is not a Sequential model or a Model');
     const wide = [classifier(1), classifier(2, 4)];
     models.push(...wide);
     await expect(new Ensemble(wide).predict(x, { workers: 0 })).rejects.toThrow('Ensemble: models[1] predicts 4 values per row but models[0] predicts 3');

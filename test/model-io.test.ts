@@ -505,7 +505,7 @@ describe('loadModel on damaged files', () => {
     ['an unknown activation', (f) => void (layerEntries(f.json)[3].config.activation = 'mish'), `layer 3 (Dense 'dense_1'): unknown activation "mish"`],
     ['a kernel constraint', (f) => void (layerEntries(f.json)[1].config.kernel_constraint = { class_name: 'MaxNorm', config: { max_value: 2 } }), 'kernel_constraint is not supported'],
     ['a bad kernel regularizer', (f) => void (layerEntries(f.json)[1].config.kernel_regularizer = { class_name: 'L2', config: { l2: -1 } }), 'kernel_regularizer'],
-    ['a functional model', (f) => void (f.json.modelTopology!.class_name = 'Model'), 'Only Sequential models can be read'],
+    ['a Sequential layer list labelled as a functional model', (f) => void (f.json.modelTopology!.class_name = 'Model'), `layer 1 (Dense 'dense'): the layer is never called (no inbound_nodes)`],
     ['optimizer state dropped from the manifest only', (f) => void (f.json.weightsManifest[0].weights = specs(f.json).filter((s) => !s.name.endsWith('/velocity'))), 'expected 668 bytes for 9 weights'],
     ['an unknown optimizer in the training config', (f) => void (f.json.trainingConfig.lockstep.optimizer.className = 'Lion'), 'Unknown optimizer: "Lion"'],
     ['an unknown loss in the training config', (f) => void (f.json.trainingConfig.lockstep.loss = 'focal'), 'Unknown loss: "focal"'],

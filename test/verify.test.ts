@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, compareFingerprints, fingerprint, layers, Matrix, Sequential, verifyDeterminism } from '../src/index.js';
+import { canonicalJson, compareFingerprints, fingerprint, layers, Matrix, Model, Sequential, verifyDeterminism } from '../src/index.js';
 import { firstDifference, type RunDigest } from '../src/verify/digest.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -151,6 +151,22 @@ describe('lockstep verify', () => {
     expect(otherSeed.code).toBe(1);
     expect(JSON.parse(otherSeed.stdout).against.differences[0]).toMatch(/^configHash: /);
   }, 180_000);
+
+  it('verifies a functional config (a TensorFlow.js topology with a residual Add) across 0 and 2 workers', async () => {
+    const input = layers.Input({ shape: [19], name: 'stats' });
+    const h = layers.Dense({ units: 8, activation: 'relu' }).apply(input);
+    const out = layers.Dense({ units: 1, name: 'salary' }).apply(layers.Add().apply([h, layers.Dense({ units: 8, activation: 'tanh' }).apply(h)]));
+    const config = join(tmp, 'functional.json');
+    await writeFile(config, JSON.stringify({ data: 'hitters', modelTopology: new Model({ inputs: input, outputs: out }).modelTopology(), compile: { loss: 'mse', optimizer: 'rmsprop' } }));
+    const run = await lockstep(['verify', config, '--epochs', '2', '--micro-batch-size', '8', '--workers', '0,2']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('OK: the same weights, optimizer state and history, bit for bit, with 0, 2 workers');
+    const both = join(tmp, 'both.json');
+    await writeFile(both, JSON.stringify({ data: 'hitters', modelTopology: {}, layers: [], compile: { loss: 'mse' } }));
+    const bad = await lockstep(['verify', both, '--workers', '0,2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('modelTopology replaces "layers" and "inputShape"');
+  }, 120_000);
 
   it('verifies a config on a CSV file, and rejects bad flags with exit 2', async () => {
     const csv = join(tmp, 'rows.csv');

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callbacks, loadModel, Matrix, type History, type Logs, type Sequential } from '../index.js';
+import { callbacks, loadModel, Matrix, type History, type Logs, type Model } from '../index.js';
 import { buildCallbacks } from './fit-callbacks.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
@@ -126,7 +126,7 @@ export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 't
  * The model of `spec` for data `x` (a --data file's rows): its input is the file's sample shape (images
  * [h, w, c]) when the layers take it, else the rows flattened (an MLP config on image files).
  */
-export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): Sequential {
+export function buildFor(spec: ModelSpec, seed: number, x: Matrix | undefined): Model {
   if (!x || x.sampleShape.length === 1) return spec.build(seed, x && [x.cols]);
   try {
     return spec.build(seed, x.sampleShape);
@@ -226,7 +226,7 @@ async function newRunDir(name: string, seed: number): Promise<string> {
 }
 
 /** The model (TF.js layers format), its history (history.json and history.svg) and a CSV's preprocessing. */
-async function saveRun(dir: string, model: Sequential, history: History, preprocessing: Dataset['preprocessing']): Promise<void> {
+async function saveRun(dir: string, model: Model, history: History, preprocessing: Dataset['preprocessing']): Promise<void> {
   await model.save(dir);
   // The history beside the model, as Keras users keep history.history: the numbers and the figure.
   await writeFile(join(dir, 'history.json'), `${JSON.stringify({ epoch: history.epoch, history: history.history }, null, 1)}\n`);
@@ -362,7 +362,7 @@ export async function summary(target: string, out: Out): Promise<void> {
   // A TF.js model.json named directly stands for its directory.
   if (!exampleSpec(target) && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
   const spec = await resolveSpec(target);
-  let model: Sequential;
+  let model: Model;
   try {
     model = spec.build(13);
   } catch (err) {
@@ -389,7 +389,7 @@ export function bench(args: string[]): Promise<number> {
   });
 }
 
-async function loadModelDir(dir: string): Promise<Sequential> {
+async function loadModelDir(dir: string): Promise<Model> {
   if (!existsSync(dir)) throw new Error(`no model directory ${dir}`);
   if (!isDirectory(dir)) throw new Error(`${dir} is not a model directory (one holding model.json and weights.bin)`);
   return loadModel(dir);

@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { layers as L, Sequential, type CompileOptions } from '../index.js';
+import { layers as L, Sequential, modelFromTopology, type CompileOptions } from '../index.js';
 import { descriptorOf, LAYER_DESCRIPTORS } from '../layers/index.js';
 import { LOSS_NAMES } from '../losses.js';
 import { METRIC_NAMES } from '../metrics.js';
@@ -30,7 +30,7 @@ import type { ModelSpec } from './examples.js';
 import { UsageError } from './errors.js';
 import { buildCallbacks, CALLBACK_NAMES } from './fit-callbacks.js';
 
-const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'compile', 'fit'];
+const TOP_FIELDS = ['name', 'data', 'inputShape', 'layers', 'modelTopology', 'compile', 'fit'];
 // A config's layers: every layer type but the input (its shape is `inputShape`), with the options its
 // descriptor declares (layers/descriptor.ts); the layer's constructor checks every value in full.
 const CONFIG_LAYERS = LAYER_DESCRIPTORS.filter((d) => !d.input).map((d) => d.className);
@@ -85,10 +85,15 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   const name = json.name ?? (basename(file, extname(file)).replace(/[^A-Za-z0-9_]/g, '_') || 'sequential');
   if (typeof name !== 'string' || name === '') fail('name', 'must be a non-empty string', name);
 
-  if (!Array.isArray(json.layers) || json.layers.length === 0) {
+  // A functional model comes as a TensorFlow.js topology (what model.json's modelTopology holds) instead of layers.
+  const topology = json.modelTopology;
+  if (topology !== undefined) {
+    if (json.layers !== undefined || json.inputShape !== undefined) fail('modelTopology', 'replaces "layers" and "inputShape": give one or the other', topology);
+    if (!isObject(topology)) fail('modelTopology', 'must be a TensorFlow.js model topology { "class_name": "Model", "config": { ... } }', topology);
+  } else if (!Array.isArray(json.layers) || json.layers.length === 0) {
     fail('layers', 'must be a non-empty array of layer objects such as { "className": "Dense", "units": 10 }', json.layers);
   }
-  const layerConfigs = (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
+  const layerConfigs = topology !== undefined ? [] : (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
 
   if (!isObject(json.compile)) return fail('compile', 'is required: { "loss": ..., "optimizer": ..., "metrics": [...] }', json.compile);
   const compile = json.compile;
@@ -139,6 +144,14 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     description: `model config ${file}`,
     data: family,
     build(seed, inputShape) {
+      if (topology !== undefined) {
+        const model = attempt(() => modelFromTopology(topology, { name: name as string, seed }), `${file}: modelTopology`);
+        const top = model.topology();
+        if (top.inputs.length !== 1 || top.outputs.length !== 1) throw new UsageError(`${file}: modelTopology: the command line trains models of one input and one output; this one has ${top.inputs.length} inputs and ${top.outputs.length} outputs`);
+        if (features !== undefined && top.inputs[0].shape.reduce((a, b) => a * b, 1) !== features) throw new UsageError(`${file}: modelTopology: input '${top.inputs[0].name}' has shape [${top.inputs[0].shape}], which does not hold the ${features} values per row of data "${family}"`);
+        attempt(() => model.compile(compileOptions), `${file}: compile`);
+        return model;
+      }
       const model = new Sequential({ name: name as string, seed });
       // A declared shape wins; else the --data file's sample shape; [1] only for the dry build below.
       model.add(L.Input({ shape: declared ?? inputShape ?? [1] }));

@@ -2,7 +2,7 @@
  * The models `lockstep train <name>` knows by name: the architectures of examples/*.ts, with their data
  * and fit settings. (examples/ are scripts that train on import, so they are mirrored here, not imported.)
  */
-import { layers, Sequential } from '../index.js';
+import { layers, Sequential, type Model } from '../index.js';
 import { EXAMPLE_DESCRIPTIONS, FEATURES, type Family } from './catalog.js';
 import { own } from '../errors.js';
 
@@ -20,7 +20,7 @@ export interface ModelSpec {
    * A new compiled model whose initial weights come from `seed`; `inputShape` replaces the input shape, for
    * training on a `--data` file with another number of columns.
    */
-  build(seed: number, inputShape?: number[]): Sequential;
+  build(seed: number, inputShape?: number[]): Model;
   fit: {
     epochs: number;
     batchSize: number;

@@ -4,13 +4,13 @@
  * exiting with 130 as a shell expects of Ctrl-C. Before training starts, or a second time, it exits at once
  * and says what was (not) kept. The progress bar gives the terminal back on its own (callbacks/live-lines).
  */
-import { Callback, type Sequential } from '../index.js';
+import { Callback, type Model } from '../index.js';
 
 /** The shell's exit status for a process stopped by Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
 export class TrainInterrupt {
-  #model: Sequential | undefined;
+  #model: Model | undefined;
   #saving: string | undefined;
   #count = 0;
 
@@ -25,7 +25,7 @@ export class TrainInterrupt {
   }
 
   /** From now on, Ctrl-C stops `model` after its current step. */
-  training(model: Sequential): void {
+  training(model: Model): void {
     this.#model = model;
   }
 

@@ -3,7 +3,7 @@
  * its confusion matrix. Each checks what it can before the data is scored, so a bad flag costs nothing.
  */
 import { extname } from 'node:path';
-import { Matrix, plotConfusionMatrix, plotMisclassified, type Sequential } from '../index.js';
+import { Matrix, plotConfusionMatrix, plotMisclassified, type Model } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import type { Dataset } from './data.js';
@@ -20,7 +20,7 @@ export function checkPictureFile(flag: string, file: string | undefined): void {
 }
 
 /** The model's output kind: 'softmax' (a column per class), 'sigmoid' (one column, two classes) or neither. */
-function classifierKind(model: Sequential, outputs?: number): 'softmax' | 'sigmoid' | undefined {
+function classifierKind(model: Model, outputs?: number): 'softmax' | 'sigmoid' | undefined {
   const configs = model.layerConfigs();
   const activation = configs[configs.length - 1].activation;
   if (activation === 'softmax' && outputs !== 1) return 'softmax';
@@ -28,13 +28,13 @@ function classifierKind(model: Sequential, outputs?: number): 'softmax' | 'sigmo
   return undefined;
 }
 
-function lastActivation(model: Sequential): string {
+function lastActivation(model: Model): string {
   const configs = model.layerConfigs();
   return String(configs[configs.length - 1].activation ?? 'none');
 }
 
 /** `evaluate --confusion`: checks that the model classifies (before any scoring). */
-export function checkConfusion(model: Sequential): void {
+export function checkConfusion(model: Model): void {
   const activation = lastActivation(model);
   if (activation !== 'softmax' && activation !== 'sigmoid') {
     throw new UsageError(`--confusion needs a classifier (a softmax or sigmoid output); this model's last layer has activation '${activation}'`);
@@ -42,7 +42,7 @@ export function checkConfusion(model: Sequential): void {
 }
 
 /** `evaluate --confusion FILE`: predicts every row and draws the confusion matrix (sigmoid outputs cut at 0.5). */
-export async function drawConfusion(model: Sequential, data: Dataset, file: string, o: { batchSize?: number; workers?: number }): Promise<void> {
+export async function drawConfusion(model: Model, data: Dataset, file: string, o: { batchSize?: number; workers?: number }): Promise<void> {
   const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
   const kind = classifierKind(model, y.cols);
   if (kind === undefined) throw new UsageError(`--confusion needs a classifier; this model outputs ${y.cols} columns with activation '${lastActivation(model)}'`);
@@ -56,7 +56,7 @@ export async function drawConfusion(model: Sequential, data: Dataset, file: stri
  * prediction, its probability, then every class's probability, as the chapter prints them) and draws them.
  */
 export async function drawMisclassified(
-  model: Sequential,
+  model: Model,
   data: Dataset,
   file: string,
   o: { batchSize?: number; workers?: number; limit?: number; json?: boolean; imageShape?: number[] },
@@ -95,7 +95,7 @@ export async function drawMisclassified(
 }
 
 /** `predict --misclassified`: the model must classify into classes (checked before any scoring). */
-export function checkMisclassifiedModel(model: Sequential): void {
+export function checkMisclassifiedModel(model: Model): void {
   const activation = lastActivation(model);
   if (activation !== 'softmax') {
     const what = activation === 'sigmoid' ? 'a sigmoid output (one probability)' : `a last layer with activation '${activation}' (a regression model)`;

@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Matrix, type Sequential } from '../index.js';
+import { Matrix, type Model } from '../index.js';
 import { pyFormat } from '../callbacks/format.js';
 import type { Dataset } from './data.js';
 import { UsageError } from './errors.js';
@@ -14,7 +14,7 @@ import { UsageError } from './errors.js';
 type Out = (line: string) => void;
 
 /** A classifier's output: 'softmax' (a column per class), 'sigmoid' (one column, two classes) or neither. */
-export function outputKind(model: Sequential, outputs: number): 'softmax' | 'sigmoid' | undefined {
+export function outputKind(model: Model, outputs: number): 'softmax' | 'sigmoid' | undefined {
   const configs = model.layerConfigs();
   const activation = configs[configs.length - 1].activation;
   if (activation === 'softmax' && outputs > 1) return 'softmax';
@@ -55,7 +55,7 @@ export interface PredictionRows {
 }
 
 /** The rows of `predict` for the predictions `y` of `data`. */
-export function predictionRows(model: Sequential, data: Dataset, y: Matrix, id: string | undefined): PredictionRows {
+export function predictionRows(model: Model, data: Dataset, y: Matrix, id: string | undefined): PredictionRows {
   const kind = outputKind(model, y.cols);
   const names = kind ? classNamesOf(data, kind === 'sigmoid' ? 2 : y.cols) : undefined;
   const name = (c: number) => (Number.isNaN(c) ? '' : names?.[c] ?? String(c));

@@ -13,7 +13,7 @@
  * Shard boundaries depend only on the batch size and every sum has a fixed order, so the new weights are the
  * same bits for any worker count.
  */
-import { Network, type Plan, type ShardInput } from './network.js';
+import { Network, statWidthOf, type Plan, type ShardInput } from './network.js';
 import { Ctrl, Timing, paramRange, type ModelBuffers, type SharedData } from './layout.js';
 import { awaitGate, barrier } from './barrier.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from '../optimizers.js';
@@ -66,8 +66,8 @@ export interface TrainTask {
   hooks: TaskHooks;
 }
 
-/** Float64s per shard in the stats: the loss sum, then every metric's accumulators. */
-export const statWidth = (net: Network) => 1 + net.metricsWidth;
+/** Float64s per shard in the stats: the loss sum, each output's loss (several outputs), every metric's accumulators. */
+export const statWidth = statWidthOf;
 
 /** Shards of step `step`: [firstRow, rows] pairs in epoch order. */
 export function shardsOf(task: Pick<TrainTask, 'order' | 'batchSize' | 'shardRows'>, step: number): [number, number][] {
@@ -184,12 +184,13 @@ export class EpochRunner {
   constructor(private readonly task: TrainTask) {
     this.net = networkFor(task.plan, task.hooks);
     this.opt = getOptimizer(task.optimizer);
-    this.keys = this.net.layers.map((l, i) => (l.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
+    // One key per node: a layer called at two places draws two masks.
+    this.keys = this.net.nodes.map((n, i) => (n.layer.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
     this.trainable = this.net.slots.filter((s) => !s.movingAverage);
     this.width = statWidth(this.net);
-    this.firstWantsXT = this.net.layers[0]?.wantsInputTransposed ?? false;
+    this.firstWantsXT = this.net.wantsInputTransposed;
     this.buffers = [new StepBuffers(true), new StepBuffers(true)];
   }
 

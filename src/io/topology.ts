@@ -75,6 +75,31 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
   return { class_name: descriptor.className, config };
 }
 
+/** One layer's Keras JSON in a functional model: its input shape, if any, comes from the graph. */
+export function layerToKerasJson(layer: LayerConfigLike, where: string): KerasLayerJson {
+  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
+  const descriptor = descriptorFor(layer.className, where);
+  const fields = descriptor.keras.toKeras(withDefaults(descriptor, layer), where);
+  if (descriptor.input) return { class_name: descriptor.className, config: { ...fields, name: layer.name } };
+  return { class_name: descriptor.className, config: { ...fields, name: layer.name, trainable: true, dtype: 'float32' } };
+}
+
+/** One layer of a functional model's JSON → its lockstep config (an InputLayer's shape from its batch shape). */
+export function layerFromKerasJson(entry: unknown, i: number): LayerConfig {
+  if (!isObject(entry) || typeof entry.class_name !== 'string' || !isObject(entry.config)) {
+    throw new Error(`layer ${i}: expected { class_name, config }. Received: ${quote(entry)}`);
+  }
+  const c = entry.config;
+  const where = describe(i, entry.class_name, c.name);
+  if (typeof c.name !== 'string' || c.name === '') throw new Error(`${where}: missing field 'name'`);
+  const descriptor = descriptorFor(entry.class_name, where);
+  if (!descriptor.input) {
+    checkFields(c, descriptor.keras.fields, where);
+    notSet(c, ['activity_regularizer'], where);
+  }
+  return { className: descriptor.className, name: c.name, ...descriptor.keras.fromKeras(c, where) };
+}
+
 /**
  * Keras `modelTopology` (or a whole model.json) → lockstep layer configs, InputLayer first.
  *

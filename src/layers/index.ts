@@ -13,6 +13,11 @@ import { Flatten as FlattenLayer, FLATTEN, type FlattenOptions } from './flatten
 import { Reshape as ReshapeLayer, RESHAPE, type ReshapeOptions } from './reshape.js';
 import { BatchNormalization as BatchNormalizationLayer, BATCH_NORMALIZATION, type BatchNormalizationOptions } from './batch-normalization.js';
 import { LayerNormalization as LayerNormalizationLayer, LAYER_NORMALIZATION, type LayerNormalizationOptions } from './layer-normalization.js';
+import { Add as AddLayer, Subtract as SubtractLayer, Multiply as MultiplyLayer, Average as AverageLayer, Maximum as MaximumLayer, Minimum as MinimumLayer, ADD, SUBTRACT, MULTIPLY, AVERAGE, MAXIMUM, MINIMUM, type MergeOptions } from './merge.js';
+import { Concatenate as ConcatenateLayer, CONCATENATE, type ConcatenateOptions } from './concatenate.js';
+import { Embedding as EmbeddingLayer, EMBEDDING, type EmbeddingOptions } from './embedding.js';
+import { Activation as ActivationLayer, ACTIVATION, type ActivationOptions } from './activation.js';
+import { recordCall, SymbolicTensor } from './symbolic-tensor.js';
 import type { LayerDescriptor } from './descriptor.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { own, unknownName } from '../errors.js';
@@ -31,6 +36,15 @@ export const LAYER_DESCRIPTORS: readonly LayerDescriptor[] = [
   RESHAPE,
   BATCH_NORMALIZATION,
   LAYER_NORMALIZATION,
+  ACTIVATION,
+  ADD,
+  SUBTRACT,
+  MULTIPLY,
+  AVERAGE,
+  MAXIMUM,
+  MINIMUM,
+  CONCATENATE,
+  EMBEDDING,
 ];
 
 // A null-prototype table: a user-given class name such as 'constructor' or '__proto__' finds nothing.
@@ -47,13 +61,18 @@ export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 export type { LayerDescriptor, OptionSpec, KerasCodec } from './descriptor.js';
+export { ActivationLayer, AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer, SymbolicTensor };
+export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOptions };
 
 /**
- * The shape of one sample, without the batch axis; a model's first layer.
+ * The shape of one sample, without the batch axis: a symbolic tensor for `layer.apply` and
+ * `new Model({ inputs, outputs })`; `Sequential.add` takes it too.
  * @example
  * model.add(layers.Input({ shape: [28, 28, 1] }));
  */
-export const Input = INPUT_LAYER.create;
+export const Input = (options: InputOptions): SymbolicTensor<Layer> => recordInput(INPUT_LAYER.create(options));
+/** The symbolic tensor of an InputLayer (its one call). */
+export const recordInput = (layer: InputLayer): SymbolicTensor<Layer> => layer.calls[0]?.output ?? recordCall<Layer>(layer, [], layer.shape, layer.calls);
 /**
  * A fully connected layer: `activation(x @ kernel + bias)`.
  * @example
@@ -120,6 +139,15 @@ export const BatchNormalization = BATCH_NORMALIZATION.create;
  * model.add(layers.LayerNormalization({ epsilon: 1e-3 }));
  */
 export const LayerNormalization = LAYER_NORMALIZATION.create;
+export const Activation = ACTIVATION.create;
+export const Add = ADD.create;
+export const Subtract = SUBTRACT.create;
+export const Multiply = MULTIPLY.create;
+export const Average = AVERAGE.create;
+export const Maximum = MAXIMUM.create;
+export const Minimum = MINIMUM.create;
+export const Concatenate = CONCATENATE.create;
+export const Embedding = EMBEDDING.create;
 /** Lower-case aliases. */
 export const dense = Dense;
 export const dropout = Dropout;

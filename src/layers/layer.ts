@@ -10,6 +10,7 @@ import type { InitializerConfig } from '../initializers.js';
 import type { Key } from '../rng.js';
 import type { RegularizerConfig } from '../regularizers.js';
 import type { TaskHooks } from '../testing.js';
+import { recordCall, SymbolicTensor, type CallNode } from './symbolic-tensor.js';
 
 /** A batch: [rows, ...sample shape]. */
 export type T = tf.Tensor;
@@ -119,6 +120,12 @@ export interface BackwardResult {
   grads: (T | Float32Array)[][];
 }
 
+/** `backwardCall`'s result: one dL/dx per input of the call (absent when not needed). */
+export interface CallBackwardResult {
+  dxs: (T | undefined)[];
+  grads: (T | Float32Array)[][];
+}
+
 export abstract class Layer {
   abstract readonly className: string;
   name: string;
@@ -134,6 +141,8 @@ export abstract class Layer {
   activityRegularizer?: RegularizerConfig;
   /** Tensors made by the default `stageWeights`, freed by `releaseWeights`. */
   private staged: tf.Tensor[] = [];
+  /** The layer's calls on symbolic tensors (`apply`), in order. */
+  readonly calls: CallNode<Layer>[] = [];
 
   constructor(name: string | undefined) {
     this.name = name ?? '';
@@ -191,6 +200,56 @@ export abstract class Layer {
   /** Frees everything the layer holds in tfjs. */
   dispose(): void {
     this.releaseWeights();
+  }
+
+  /**
+   * Builds for one call of the layer on tensors of `shapes` (one per input). A layer of one input takes one
+   * shape; merge layers (Add, Concatenate...) override this to take several and check them.
+   */
+  buildCall(shapes: number[][]): void {
+    if (shapes.length !== 1) throw new Error(`Layer '${this.name}' (${this.className}) takes one input. Received: ${shapes.length} inputs of shapes ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+    this.build(shapes[0]);
+  }
+
+  /**
+   * Calls the layer on symbolic tensors (`layers.Input(...)` or another layer's output): checks and builds
+   * for their shapes and returns the output tensor, for `new Model({ inputs, outputs })`. A merge layer takes
+   * an array. A layer applied twice keeps one set of weights, so its inputs must have the same shapes.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor<Layer> {
+    const list = (Array.isArray(inputs) ? inputs : [inputs]) as SymbolicTensor<Layer>[];
+    const who = `Layer '${this.name || this.defaultName}' (${this.className})`;
+    if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
+      throw new TypeError(`${who}.apply expects a symbolic tensor (layers.Input(...) or another layer's output) or an array of them. Received: ${String(inputs)}`);
+    }
+    const shapes = list.map((t) => t.shape);
+    if (this.calls.length > 0) {
+      const first = this.calls[0].inputs.map((t) => t.shape.join(','));
+      if (shapes.length !== first.length || shapes.some((s, i) => s.join(',') !== first[i])) {
+        throw new Error(`${who} is shared, so every call needs inputs of the shapes of its first: ${this.calls[0].inputs.map((t) => `(None, ${t.shape.join(', ')})`).join(', ')}. Received: ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+      }
+    }
+    this.buildCall(shapes);
+    return recordCall<Layer>(this, list, this.outputShape!, this.calls);
+  }
+
+  /** One call's forward pass on its inputs (one tensor, except for merge layers). */
+  forwardCall(xs: T[], w: Weights, ctx: ForwardContext): ForwardResult {
+    return this.forward(xs[0], w, ctx);
+  }
+
+  /** One call's backward pass: a dL/dx per input (see `backward`). */
+  backwardCall(dy: T, cache: unknown, w: Weights, needDx: boolean, parts: RowPart[]): CallBackwardResult {
+    const r = this.backward(dy, cache, w, needDx, parts);
+    return { dxs: [r.dx], grads: r.grads };
+  }
+
+  /**
+   * For a layer that reads a model input directly: the first of `rows` samples (`cols` values each) it cannot
+   * take, as a message naming the row (Embedding's indices must be integers in range); undefined when all fit.
+   */
+  checkInputValues(_values: Float32Array, _rows: number, _cols: number): string | undefined {
+    return undefined;
   }
 
   abstract forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult;

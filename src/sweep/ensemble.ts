@@ -17,7 +17,7 @@ import { checkOptionKeys } from '../errors.js';
 import { getLoss } from '../losses.js';
 import { getMetrics, metricLogs, type MetricSpec } from '../metrics.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
-import { Sequential } from '../sequential.js';
+import { Model } from '../model.js';
 
 export interface EnsembleScores {
   /** Each member's loss and metrics, in member order. */
@@ -29,13 +29,13 @@ export interface EnsembleScores {
 }
 
 export class Ensemble {
-  readonly members: readonly Sequential[];
+  readonly members: readonly Model[];
 
   /** `models`: one or more models with the same output width; for `evaluate`, compiled with the same loss. */
-  constructor(models: readonly Sequential[]) {
-    if (!Array.isArray(models) || models.length === 0) throw new TypeError(`Ensemble: models must be a non-empty array of Sequential models. Received: ${Array.isArray(models) ? '[]' : typeof models}`);
+  constructor(models: readonly Model[]) {
+    if (!Array.isArray(models) || models.length === 0) throw new TypeError(`Ensemble: models must be a non-empty array of models. Received: ${Array.isArray(models) ? '[]' : typeof models}`);
     models.forEach((m, i) => {
-      if (!(m instanceof Sequential)) throw new TypeError(`Ensemble: models[${i}] is not a Sequential model`);
+      if (!(m instanceof Model)) throw new TypeError(`Ensemble: models[${i}] is not a Sequential model or a Model`);
     });
     this.members = [...models];
   }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Callback, type Logs } from '../callbacks/callback.js';
 import type { History } from '../history.js';
 import type { Matrix } from '../matrix.js';
-import type { Sequential } from '../sequential.js';
+import type { Model } from '../model.js';
 import { savePreprocessing, PREPROCESSING_FILE } from '../data/index.js';
 import { buildFor, trainingData, type DataFlags } from '../cli/commands.js';
 import { loadData, shapedFor, type Dataset } from '../cli/data.js';
@@ -134,7 +134,7 @@ class CheckpointEachEpoch extends Callback {
     private readonly id: string,
     private readonly store: CheckpointStore,
     private readonly past: Record<string, number[]>,
-    private readonly sequential: Sequential,
+    private readonly sequential: Model,
     private readonly onEpoch?: RunJobOptions['onEpoch'],
   ) {
     super();
@@ -228,7 +228,7 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
 }
 
 /** The model in the TensorFlow.js format, as the bytes `model.save` writes. */
-async function modelFiles(net: Sequential, data: Dataset): Promise<JobResult['files']> {
+async function modelFiles(net: Model, data: Dataset): Promise<JobResult['files']> {
   const dir = await mkdtemp(join(tmpdir(), 'lockstep-job-'));
   try {
     await net.save(dir);

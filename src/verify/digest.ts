@@ -4,7 +4,7 @@
  * element where two runs part.
  */
 import type { History } from '../history.js';
-import type { Sequential } from '../sequential.js';
+import type { Model } from '../model.js';
 import { canonicalJson, sha256 } from './fingerprint.js';
 
 export interface NamedTensor {
@@ -25,7 +25,7 @@ export interface RunDigest {
 }
 
 /** The digest of a trained model and the history its fit returned. */
-export function digestRun(model: Sequential, history: History, workers: number): RunDigest {
+export function digestRun(model: Model, history: History, workers: number): RunDigest {
   const weights = model.getWeights().map((w) => ({ name: w.name, shape: [...w.shape], data: w.data }));
   const state = model.currentOptimizerState();
   const names = model.optimizer?.stateNames ?? [];
