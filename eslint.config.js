@@ -6,10 +6,36 @@ import tseslint from 'typescript-eslint';
 // Node's globals, for the .mjs scripts (TypeScript itself checks names in .ts files).
 const nodeGlobals = Object.fromEntries(
   [
-    'process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
-    'setImmediate', 'queueMicrotask', 'performance', 'TextDecoder', 'TextEncoder', 'WebAssembly',
-    'SharedArrayBuffer', 'Atomics', 'structuredClone', 'AbortController', 'AbortSignal', 'fetch', 'globalThis',
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'queueMicrotask',
+    'performance',
+    'TextDecoder',
+    'TextEncoder',
+    'WebAssembly',
+    'SharedArrayBuffer',
+    'Atomics',
+    'structuredClone',
+    'AbortController',
+    'AbortSignal',
+    'fetch',
+    'globalThis',
   ].map((name) => [name, 'readonly']),
+);
+
+// The demo pages and the page-side callbacks of the browser bench run in a browser.
+const browserGlobals = Object.fromEntries(
+  ['window', 'document', 'crossOriginIsolated', 'navigator', 'location', 'Worker', 'Blob'].map((name) => [
+    name,
+    'readonly',
+  ]),
 );
 
 export default tseslint.config(
@@ -39,6 +65,9 @@ export default tseslint.config(
       // Off: every control character in a regex here is deliberate, stripping or refusing terminal escapes in
       // untrusted text (sweep job and result checks) and matching them in terminal output (live lines, tests).
       'no-control-regex': 'off',
+      // A closure over an object literal's methods needs the outer `this` under one conventional name.
+      '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['self'] }],
     },
   },
+  { files: ['demo/**/*.js', 'scripts/bench-browser.mjs'], languageOptions: { globals: browserGlobals } },
 );

@@ -12,7 +12,13 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { Sequential, layers, datasets, toCategorical, initBackend } from '../src/index.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '6000' }, epochs: { type: 'string', default: '1' }, workers: { type: 'string', default: '1,2' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '6000' },
+    epochs: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1,2' },
+  },
+});
 const rows = Number(values.rows);
 const epochs = Number(values.epochs);
 const workerCounts = values.workers!.split(',').map(Number);
@@ -48,7 +54,13 @@ for (const batchnorm of [false, true]) {
     const initial = fresh.getWeights();
     // Warm-up on the same pool (V8 and the wasm kernels in its threads), on 1,000 rows; then the timed
     // epochs from the initial weights, with a new optimizer (compile starts its state afresh).
-    await fresh.fit(x.sliceRows(0, 1000), y.sliceRows(0, 1000), { batchSize: 128, epochs: 1, workers, verbose: 0, shuffle: false });
+    await fresh.fit(x.sliceRows(0, 1000), y.sliceRows(0, 1000), {
+      batchSize: 128,
+      epochs: 1,
+      workers,
+      verbose: 0,
+      shuffle: false,
+    });
     fresh.setWeights(initial);
     fresh.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
     const h = await fresh.fit(x, y, { batchSize: 128, epochs, workers, verbose: 0, seed: 13 });
@@ -63,15 +75,22 @@ for (const batchnorm of [false, true]) {
     const bnLayers = batchnorm ? 2 : 0;
     lines.push(
       `${batchnorm ? 'with BatchNormalization   ' : 'without BatchNormalization'} workers ${workers}: ${step.toFixed(1)} ms/step` +
-        (bnLayers ? `, exchange ${exchange.toFixed(3)} ms/step (${(exchange / bnLayers).toFixed(3)} ms per BatchNormalization layer, ${calls.toFixed(1)} calls/step)` : '') +
+        (bnLayers
+          ? `, exchange ${exchange.toFixed(3)} ms/step (${(exchange / bnLayers).toFixed(3)} ms per BatchNormalization layer, ${calls.toFixed(1)} calls/step)`
+          : '') +
         `, accuracy: training ${h.history.accuracy.at(-1)!.toFixed(4)} (batch statistics), test ${score.accuracy.toFixed(4)} after ${epochs} epoch(s) of ${rows} rows`,
     );
     console.log(lines[lines.length - 1]);
     await fresh.dispose();
   }
-  if (shas.size !== 1) throw new Error(`${batchnorm ? 'with' : 'without'} BatchNormalization: the worker counts gave different weights`);
+  if (shas.size !== 1)
+    throw new Error(`${batchnorm ? 'with' : 'without'} BatchNormalization: the worker counts gave different weights`);
 }
-console.log(`\nsame weights on workers ${workerCounts.join(', ')}: yes (SHA-256 of the weights, moving statistics included)`);
+console.log(
+  `\nsame weights on workers ${workerCounts.join(', ')}: yes (SHA-256 of the weights, moving statistics included)`,
+);
 // Keras's behaviour, not a lockstep one: at momentum 0.99 the moving statistics need a few hundred steps to
 // forget their initial zeros and ones, and evaluate uses them; a short run scores low on the test set.
-console.log(`moving statistics (momentum 0.99) after ${Math.ceil(rows / 128) * epochs} steps: ${(100 * (1 - 0.99 ** (Math.ceil(rows / 128) * epochs))).toFixed(0)}% of the way from their initial values`);
+console.log(
+  `moving statistics (momentum 0.99) after ${Math.ceil(rows / 128) * epochs} steps: ${(100 * (1 - 0.99 ** (Math.ceil(rows / 128) * epochs))).toFixed(0)}% of the way from their initial values`,
+);

@@ -28,9 +28,15 @@ export interface CaseSpec {
   runner: Runner;
   model: ModelName;
   batch: number;
-  /** lockstep: pool workers (0 = in process). torch: intra-op threads, or processes with `ddp`. Others: 1 (they use one thread). */
+  /**
+   * lockstep: pool workers (0 = in process). torch: intra-op threads, or processes with `ddp`. Others: 1 (they use
+   * one thread).
+   */
   workers: number;
-  /** torch only: DistributedDataParallel over `workers` processes of 1 thread each (gloo), the batch split between them. */
+  /**
+   * torch only: DistributedDataParallel over `workers` processes of 1 thread each (gloo), the batch split between
+   * them.
+   */
   ddp?: boolean;
   /** Timed epochs (after the warm-up). */
   epochs: number;
@@ -136,7 +142,11 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   let warmTrained = 0;
   if (warmSteps >= stepsPerEpoch) {
     const first = await net.fit(xTrain, yTrain, { ...fitOptions, epochs: 1 });
-    cold = { fitToFirstStep: first.timing[0].firstStepSeconds ?? NaN, processToFirstEpochEnd: performance.now() / 1000, exact: true };
+    cold = {
+      fitToFirstStep: first.timing[0].firstStepSeconds ?? NaN,
+      processToFirstEpochEnd: performance.now() / 1000,
+      exact: true,
+    };
     const rest = warmSteps - stepsPerEpoch;
     const restEpochs = Math.min(model.warmup.maxEpochs - 1, Math.ceil(rest / stepsPerEpoch));
     if (rest > 0 && restEpochs > 0) {
@@ -152,7 +162,11 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
     // The rest of the epoch at the pace of the steps after the first (the first carries the pool's start-up).
     const first = t.firstStepSeconds ?? 0;
     const pace = t.steps > 1 ? Math.max(0, t.seconds - first) / (t.steps - 1) : t.seconds;
-    cold = { fitToFirstStep: t.firstStepSeconds ?? NaN, processToFirstEpochEnd: performance.now() / 1000 + pace * (stepsPerEpoch - t.steps), exact: false };
+    cold = {
+      fitToFirstStep: t.firstStepSeconds ?? NaN,
+      processToFirstEpochEnd: performance.now() / 1000 + pace * (stepsPerEpoch - t.steps),
+      exact: false,
+    };
   }
   const coldEpoch = warmHistory.timing[0];
   warmTrained += warmHistory.timing.reduce((n, t) => n + t.steps, 0);
@@ -167,7 +181,9 @@ export async function runLockstepCase(spec: CaseSpec): Promise<CaseResult> {
   const peak = peakRssMiB();
   // The main thread has no backend of its own when workers > 0; start it (after reading the peak) to report it.
   await initBackend();
-  const profile = isConvnet(model) ? await profileStep(model, xTrain, yTrain as Int32Array, { seed: spec.seed }) : undefined;
+  const profile = isConvnet(model)
+    ? await profileStep(model, xTrain, yTrain as Int32Array, { seed: spec.seed })
+    : undefined;
   const plan = planOf(model);
   const matmulProbe = await probeMatmuls(plan, Math.min(xTrain.rows, shardRowsFor(spec.batch)));
   const simdCeiling = await probeSimdCeiling();
@@ -203,7 +219,12 @@ export function peakRssMiB(): number {
 }
 
 /** Starts a child, waits for it, and parses the RESULT_PREFIX line of its stdout; stderr is kept for errors. */
-export function runChild(command: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<CaseResult> {
+export function runChild(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
     let stdout = '';
@@ -222,11 +243,16 @@ export function runChild(command: string, args: string[], timeoutMs: number, env
         resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as CaseResult);
         return;
       }
-      const why = signal === 'SIGKILL' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${code ?? signal}`;
+      const why =
+        signal === 'SIGKILL' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${code ?? signal}`;
       // First line: the error message (what the report shows); then the end of stderr for the JSON.
       const lines = stderr.trim().split('\n').filter(Boolean);
       const message = lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? '';
-      reject(new Error(`${why}${message ? `: ${message.trim()}` : ''}${lines.length ? `\n${lines.slice(-8).join('\n')}` : ''}`));
+      reject(
+        new Error(
+          `${why}${message ? `: ${message.trim()}` : ''}${lines.length ? `\n${lines.slice(-8).join('\n')}` : ''}`,
+        ),
+      );
     });
   });
 }
@@ -235,8 +261,12 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as CaseSpec;
   let result: CaseResult;
   if (spec.runner === 'lockstep') result = await runLockstepCase(spec);
-  else if (spec.runner === 'tfjs-wasm' || spec.runner === 'tfjs-cpu') result = await (await import('./peers-tfjs.js')).runTfjsCase(spec);
-  else throw new Error(`case.ts runs lockstep and tfjs-layers cases, not '${spec.runner}' (python peers run in peers-python.ts)`);
+  else if (spec.runner === 'tfjs-wasm' || spec.runner === 'tfjs-cpu')
+    result = await (await import('./peers-tfjs.js')).runTfjsCase(spec);
+  else
+    throw new Error(
+      `case.ts runs lockstep and tfjs-layers cases, not '${spec.runner}' (python peers run in peers-python.ts)`,
+    );
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 

@@ -17,7 +17,13 @@ const spec = MODELS.mlp;
 const data = await loadData(spec, { rows, testRows: 1, shared: true });
 setRandomSeed(13);
 const model = buildLockstep(spec);
-const fit = (gated: boolean) => model.fit(data.xTrain, data.yTrain, { batchSize: 128, workers, verbose: 0, callbacks: gated ? [new BatchHook()] : [] });
+const fit = (gated: boolean) =>
+  model.fit(data.xTrain, data.yTrain, {
+    batchSize: 128,
+    workers,
+    verbose: 0,
+    callbacks: gated ? [new BatchHook()] : [],
+  });
 // Warm-up: the JIT compiles the per-step code for a few thousand steps (see bench/case.ts).
 const steps = Math.ceil(data.xTrain.rows / 128);
 for (let s = 0; s < 2500; s += steps * 2) await fit((s / steps) % 4 === 0);
@@ -28,8 +34,12 @@ for (let p = 0; p < pairs; p++) {
   const ms: Record<string, number> = {};
   for (const gated of order) ms[String(gated)] = ((await fit(gated)).timing[0].seconds * 1000) / steps;
   extra.push(ms.true - ms.false);
-  console.log(`pair ${p + 1}: fast ${ms.false.toFixed(3)} ms/step, gated ${ms.true.toFixed(3)} ms/step, ${signed(ms.true - ms.false)}`);
+  console.log(
+    `pair ${p + 1}: fast ${ms.false.toFixed(3)} ms/step, gated ${ms.true.toFixed(3)} ms/step, ${signed(ms.true - ms.false)}`,
+  );
 }
 extra.sort((a, b) => a - b);
-console.log(`gated path, ${workers} workers, batch 128: median ${signed(extra[Math.floor(extra.length / 2)])} ms per step over ${pairs} pairs`);
+console.log(
+  `gated path, ${workers} workers, batch 128: median ${signed(extra[Math.floor(extra.length / 2)])} ms per step over ${pairs} pairs`,
+);
 await model.dispose();

@@ -21,7 +21,7 @@ async function generate(): Promise<void> {
   const cols = Array.from({ length: 20 }, (_, i) => `f${i}`);
   out.write(`${cols.join(',')},color,target\n`);
   let s = 1;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
   const colors = ['red', 'green', 'blue', 'cyan', 'grey'];
   let written = 0;
   while (written < mb * 1e6) {

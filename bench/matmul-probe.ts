@@ -65,15 +65,27 @@ export async function probeMatmuls(plan: Plan, rows: number): Promise<MatmulProb
 const rand = (shape: number[]) => tf.randomUniform(shape, -0.5, 0.5, 'float32', 7);
 
 /** A call that runs one product on operands made once (kept in the caller's tidy while it is timed). */
-function probeFor(className: string, kind: Product['kind'], input: number[], output: number[], config: Record<string, unknown>, rows: number): () => tf.Tensor {
+function probeFor(
+  className: string,
+  kind: Product['kind'],
+  input: number[],
+  output: number[],
+  config: Record<string, unknown>,
+  rows: number,
+): () => tf.Tensor {
   // tfjs-wasm's kernels called directly, as the engine calls them (the op wrappers cost 7-16 µs a call).
   const direct = directMatMul();
   const matMul = (a: tf.Tensor2D, b: tf.Tensor2D) => (direct ? direct.matMul(a, b) : tf.matMul(a, b));
   if (className === 'Dense') {
     const [fanIn, units] = [input[0], output[0]];
     if (kind === 'forward') {
-      const [x, w, b] = [rand([rows, fanIn]) as tf.Tensor2D, rand([fanIn, units]) as tf.Tensor2D, rand([units]) as tf.Tensor1D];
-      return () => (direct ? direct.fused(x, w, b, 'relu') : tf.fused.matMul({ a: x, b: w, bias: b, activation: 'relu' }));
+      const [x, w, b] = [
+        rand([rows, fanIn]) as tf.Tensor2D,
+        rand([fanIn, units]) as tf.Tensor2D,
+        rand([units]) as tf.Tensor1D,
+      ];
+      return () =>
+        direct ? direct.fused(x, w, b, 'relu') : tf.fused.matMul({ a: x, b: w, bias: b, activation: 'relu' });
     }
     if (kind === 'weight gradient') {
       const [xT, dz] = [rand([fanIn, rows]) as tf.Tensor2D, rand([rows, units]) as tf.Tensor2D];
@@ -91,13 +103,20 @@ function probeFor(className: string, kind: Product['kind'], input: number[], out
   const kernel = rand([kh, kw, cin, cout]) as tf.Tensor4D;
   if (kind === 'forward') {
     const [x, b] = [rand([rows, h, w, cin]) as tf.Tensor4D, rand([cout])];
-    return () => tf.fused.conv2d({ x, filter: kernel, strides, pad: padding, dilations: dilation, bias: b, activation: 'relu' });
+    return () =>
+      tf.fused.conv2d({ x, filter: kernel, strides, pad: padding, dilations: dilation, bias: b, activation: 'relu' });
   }
   if (kind === 'weight gradient') {
-    const [pT, dz] = [rand([kh * kw * cin, rows * oh * ow]) as tf.Tensor2D, rand([rows * oh * ow, cout]) as tf.Tensor2D];
+    const [pT, dz] = [
+      rand([kh * kw * cin, rows * oh * ow]) as tf.Tensor2D,
+      rand([rows * oh * ow, cout]) as tf.Tensor2D,
+    ];
     return () => matMul(pT, dz);
   }
-  const plan = [axisPlan(h, kh, strides[0], dilation[0], padding)!, axisPlan(w, kw, strides[1], dilation[1], padding)!] as ConvGeometry['plan'];
+  const plan = [
+    axisPlan(h, kh, strides[0], dilation[0], padding)!,
+    axisPlan(w, kw, strides[1], dilation[1], padding)!,
+  ] as ConvGeometry['plan'];
   const geometry: ConvGeometry = { kernel: [kh, kw], strides, dilation, plan };
   const dz = rand([rows, oh, ow, cout]) as tf.Tensor4D;
   // tidy: the full convolution makes intermediate tensors (the turned kernel, padding).

@@ -45,7 +45,12 @@ export interface ModelSpec {
 
 const dense = (units: number, activation: Activation): LayerSpec => ({ kind: 'dense', units, activation });
 const dropout = (rate: number): LayerSpec => ({ kind: 'dropout', rate });
-const conv2d = (filters: number, kernel: number, activation: Activation): LayerSpec => ({ kind: 'conv2d', filters, kernelSize: [kernel, kernel], activation });
+const conv2d = (filters: number, kernel: number, activation: Activation): LayerSpec => ({
+  kind: 'conv2d',
+  filters,
+  kernelSize: [kernel, kernel],
+  activation,
+});
 const maxpool2d = (pool: number): LayerSpec => ({ kind: 'maxpool2d', poolSize: [pool, pool] });
 const MLP_WARMUP = { steps: 2500, maxEpochs: 6 };
 
@@ -101,7 +106,15 @@ export const MODELS: Record<ModelName, ModelSpec> = {
     title: 'MNIST convnet 28x28x1-conv32(3x3,relu)-pool2-conv64(3x3,relu)-pool2-flatten-drop0.5-10(softmax), Adam',
     dataset: 'mnist',
     inputShape: [28, 28, 1],
-    layers: [conv2d(32, 3, 'relu'), maxpool2d(2), conv2d(64, 3, 'relu'), maxpool2d(2), { kind: 'flatten' }, dropout(0.5), dense(10, 'softmax')],
+    layers: [
+      conv2d(32, 3, 'relu'),
+      maxpool2d(2),
+      conv2d(64, 3, 'relu'),
+      maxpool2d(2),
+      { kind: 'flatten' },
+      dropout(0.5),
+      dense(10, 'softmax'),
+    ],
     loss: 'sparse_categorical_crossentropy',
     optimizer: 'adam',
     metric: 'accuracy',
@@ -110,7 +123,8 @@ export const MODELS: Record<ModelName, ModelSpec> = {
 };
 
 export function parseModelName(name: string): ModelName {
-  if (!(MODEL_NAMES as readonly string[]).includes(name)) throw new Error(`unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}`);
+  if (!(MODEL_NAMES as readonly string[]).includes(name))
+    throw new Error(`unknown model '${name}'; expected one of ${MODEL_NAMES.join(', ')}`);
   return name as ModelName;
 }
 
@@ -157,23 +171,39 @@ export interface BenchData {
  * features standardized on the training rows; the target is the raw salary. `shared` puts the MNIST arrays
  * in SharedArrayBuffers (what lockstep's pool reads without copying).
  */
-export async function loadData(spec: ModelSpec, options: { rows?: number; testRows?: number; shared?: boolean } = {}): Promise<BenchData> {
+export async function loadData(
+  spec: ModelSpec,
+  options: { rows?: number; testRows?: number; shared?: boolean } = {},
+): Promise<BenchData> {
   const { rows, testRows, shared = false } = options;
   if (spec.dataset === 'mnist') {
     const { train, test } = await datasets.mnist({ shared, imageShape: spec.inputShape });
     const n = Math.min(rows ?? Infinity, train.images.rows);
     const t = Math.min(testRows ?? Infinity, test.images.rows);
-    return { xTrain: train.images.sliceRows(0, n), yTrain: train.labels.subarray(0, n), xTest: test.images.sliceRows(0, t), yTest: test.labels.subarray(0, t) };
+    return {
+      xTrain: train.images.sliceRows(0, n),
+      yTrain: train.labels.subarray(0, n),
+      xTest: test.images.sliceRows(0, t),
+      yTest: test.labels.subarray(0, t),
+    };
   }
   const { x, y } = await datasets.hittersXY();
   const { xTrain, xTest, yTrain, yTest } = trainTestSplit(x, y, { testSize: 1 / 3, seed: 1 });
   const scaler = new StandardScaler().fit(xTrain);
   const n = rows === undefined ? xTrain.rows : Math.min(rows, xTrain.rows);
-  return { xTrain: scaler.transform(xTrain).sliceRows(0, n), yTrain: yTrain.sliceRows(0, n), xTest: scaler.transform(xTest), yTest };
+  return {
+    xTrain: scaler.transform(xTrain).sliceRows(0, n),
+    yTrain: yTrain.sliceRows(0, n),
+    xTest: scaler.transform(xTest),
+    yTest,
+  };
 }
 
 /** The rows of `data` as [first n rows of x, first n targets]. */
-export function headRows(data: { x: Matrix; y: Int32Array | Matrix }, n: number): { x: Matrix; y: Int32Array | Matrix } {
+export function headRows(
+  data: { x: Matrix; y: Int32Array | Matrix },
+  n: number,
+): { x: Matrix; y: Int32Array | Matrix } {
   const k = Math.min(n, data.x.rows);
   return { x: data.x.sliceRows(0, k), y: data.y instanceof Matrix ? data.y.sliceRows(0, k) : data.y.subarray(0, k) };
 }

@@ -36,7 +36,10 @@ export interface PythonPeers {
 /** Which python peers can run: versions of what imports, and a note for what does not. */
 export function detectPython(python: string): PythonPeers {
   const version = (module: string): string | undefined => {
-    const r = spawnSync(python, ['-c', `import ${module}; print(${module}.__version__)`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(python, ['-c', `import ${module}; print(${module}.__version__)`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     return r.status === 0 ? r.stdout.trim() : undefined;
   };
   const found: PythonPeers = { python, notes: [] };
@@ -53,7 +56,8 @@ export function detectPython(python: string): PythonPeers {
   found.torch = version('torch');
   found.sklearn = version('sklearn');
   if (!found.torch) found.notes.push(`PyTorch skipped: \`${python} -c 'import torch'\` failed (not installed)`);
-  if (!found.sklearn) found.notes.push(`scikit-learn skipped: \`${python} -c 'import sklearn'\` failed (not installed)`);
+  if (!found.sklearn)
+    found.notes.push(`scikit-learn skipped: \`${python} -c 'import sklearn'\` failed (not installed)`);
   return found;
 }
 
@@ -97,7 +101,11 @@ export async function removeRawData(raw: RawData): Promise<void> {
  * step; 35 ms with these settings; jemalloc was worse, 300 ms). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which
  * some machines set for old OpenBLAS builds, pin OpenBLAS to older kernels: unset for the peer.
  */
-export const TORCH_ALLOCATOR = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296', MALLOC_TOP_PAD_: '268435456' } as const;
+export const TORCH_ALLOCATOR = {
+  MALLOC_MMAP_THRESHOLD_: '33554432',
+  MALLOC_TRIM_THRESHOLD_: '4294967296',
+  MALLOC_TOP_PAD_: '268435456',
+} as const;
 export const UNSET_FOR_PEER = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
 
 /** The environment of a python peer's process: ours, with the allocator settings and without OpenBLAS's pins. */
@@ -108,7 +116,9 @@ export function peerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEn
 }
 
 /** The peer settings as the report prints them. */
-export const PEER_SETTINGS = `${Object.entries(TORCH_ALLOCATOR).map(([k, v]) => `${k}=${v}`).join(' ')}; ${UNSET_FOR_PEER.join(' and ')} unset`;
+export const PEER_SETTINGS = `${Object.entries(TORCH_ALLOCATOR)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(' ')}; ${UNSET_FOR_PEER.join(' and ')} unset`;
 
 /** Shared by both scripts: config, data loading, the timing rule and the result line. */
 const PRELUDE = String.raw`
@@ -141,7 +151,9 @@ def emit(epoch_seconds, steps_timed, trained_steps, final_loss, test_loss, test_
 started = time.perf_counter()
 `;
 
-const TORCH_SCRIPT = PRELUDE + String.raw`
+const TORCH_SCRIPT =
+  PRELUDE +
+  String.raw`
 import os
 import torch
 PEER_ENV_KEYS = ${JSON.stringify([...Object.keys(TORCH_ALLOCATOR), ...UNSET_FOR_PEER])}
@@ -278,7 +290,9 @@ else:
     run(0)
 `;
 
-const SKLEARN_SCRIPT = PRELUDE + String.raw`
+const SKLEARN_SCRIPT =
+  PRELUDE +
+  String.raw`
 import warnings
 import sklearn
 from sklearn.neural_network import MLPClassifier, MLPRegressor

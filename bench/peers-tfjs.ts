@@ -15,33 +15,47 @@ import { Matrix } from '../src/index.js';
 import { peakRssMiB, type CaseResult, type CaseSpec } from './case.js';
 import { MODELS, headRows, loadData, type LayerSpec, type ModelSpec } from './models.js';
 
-const TFJS_LOSS = { sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy', mse: 'meanSquaredError' } as const;
+const TFJS_LOSS = {
+  sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  mse: 'meanSquaredError',
+} as const;
 const TFJS_METRIC = { accuracy: 'accuracy', mae: 'mae' } as const;
 
 type Of<K extends LayerSpec['kind']> = Extract<LayerSpec, { kind: K }>;
 const TFJS_LAYER: { [K in LayerSpec['kind']]: (l: Of<K>, input: { inputShape?: number[] }) => tfl.layers.Layer } = {
   dense: (l, input) => tfl.layers.dense({ units: l.units, activation: l.activation, ...input }),
   dropout: (l, input) => tfl.layers.dropout({ rate: l.rate, ...input }),
-  conv2d: (l, input) => tfl.layers.conv2d({ filters: l.filters, kernelSize: l.kernelSize, activation: l.activation, ...input }),
+  conv2d: (l, input) =>
+    tfl.layers.conv2d({ filters: l.filters, kernelSize: l.kernelSize, activation: l.activation, ...input }),
   maxpool2d: (l, input) => tfl.layers.maxPooling2d({ poolSize: l.poolSize, ...input }),
   flatten: (_, input) => tfl.layers.flatten(input),
 };
 
 /** Keras's defaults of each optimizer, as tfjs-core spells them. */
-const TFJS_OPTIMIZER = { rmsprop: () => tf.train.rmsprop(0.001, 0.9, 0, 1e-7), adam: () => tf.train.adam(0.001, 0.9, 0.999, 1e-7) };
+const TFJS_OPTIMIZER = {
+  rmsprop: () => tf.train.rmsprop(0.001, 0.9, 0, 1e-7),
+  adam: () => tf.train.adam(0.001, 0.9, 0.999, 1e-7),
+};
 
 /**
  * The tfjs-layers twin of buildLockstep: same layers, tfjs's (= Keras's) Glorot-uniform kernels and optimizer defaults.
  */
 export function buildTfjs(spec: ModelSpec): tfl.Sequential {
   const model = tfl.sequential();
-  spec.layers.forEach((l, i) => model.add(TFJS_LAYER[l.kind](l as never, i === 0 ? { inputShape: spec.inputShape } : {})));
-  model.compile({ optimizer: TFJS_OPTIMIZER[spec.optimizer](), loss: TFJS_LOSS[spec.loss], metrics: [TFJS_METRIC[spec.metric]] });
+  spec.layers.forEach((l, i) =>
+    model.add(TFJS_LAYER[l.kind](l as never, i === 0 ? { inputShape: spec.inputShape } : {})),
+  );
+  model.compile({
+    optimizer: TFJS_OPTIMIZER[spec.optimizer](),
+    loss: TFJS_LOSS[spec.loss],
+    metrics: [TFJS_METRIC[spec.metric]],
+  });
   return model;
 }
 
 function toTensors(x: Matrix, y: Int32Array | Matrix): [tf.Tensor, tf.Tensor2D] {
-  const ys = y instanceof Matrix ? tf.tensor2d(y.data, [y.rows, y.cols]) : tf.tensor2d(Float32Array.from(y), [y.length, 1]);
+  const ys =
+    y instanceof Matrix ? tf.tensor2d(y.data, [y.rows, y.cols]) : tf.tensor2d(Float32Array.from(y), [y.length, 1]);
   return [tf.tensor(x.data, x.shape), ys];
 }
 
@@ -119,7 +133,9 @@ export async function runTfjsCase(spec: CaseSpec): Promise<CaseResult> {
     finalLoss = Number(history.history.loss.at(-1));
   }
   // Scoring the test set is slow on the cpu backend (about a minute for the wide MLP), so repeats may skip it.
-  const [testLoss, testMetric] = spec.evaluate ? (model.evaluate(xTest, yTest, { batchSize: 1024 }) as tf.Scalar[]).map((s) => s.dataSync()[0]) : [NaN, NaN];
+  const [testLoss, testMetric] = spec.evaluate
+    ? (model.evaluate(xTest, yTest, { batchSize: 1024 }) as tf.Scalar[]).map((s) => s.dataSync()[0])
+    : [NaN, NaN];
   const peak = peakRssMiB();
   tf.dispose([xTrain, yTrain, xTest, yTest]);
   model.dispose();
@@ -136,12 +152,27 @@ export async function runTfjsCase(spec: CaseSpec): Promise<CaseResult> {
     trainedSteps,
     peakRssMiB: peak,
     wallSeconds: (performance.now() - started) / 1000,
-    backend: { backend: tf.getBackend(), simd: backend === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : false, tfjsVersion: tf.version_core, tfjsLayers: tfl.version_layers },
+    backend: {
+      backend: tf.getBackend(),
+      simd: backend === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : false,
+      tfjsVersion: tf.version_core,
+      tfjsLayers: tfl.version_layers,
+    },
   };
 }
 
 /** A result with nothing timed or scored. */
 function emptyResult(spec: CaseSpec, stepsPerEpoch: number, trainRows: number, started: number): CaseResult {
   const nothing = { finalLoss: NaN, testLoss: NaN, testMetric: NaN, trainedSteps: 0 };
-  return { spec, epochSeconds: [], stepsPerEpoch, stepsTimed: 0, extrapolated: false, trainRows, ...nothing, peakRssMiB: peakRssMiB(), wallSeconds: (performance.now() - started) / 1000 };
+  return {
+    spec,
+    epochSeconds: [],
+    stepsPerEpoch,
+    stepsTimed: 0,
+    extrapolated: false,
+    trainRows,
+    ...nothing,
+    peakRssMiB: peakRssMiB(),
+    wallSeconds: (performance.now() - started) / 1000,
+  };
 }

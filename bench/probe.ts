@@ -46,6 +46,8 @@ export const SLOW_PROBE = 1.15;
 // A probe's worker: the first fifth of the chunks run before V8 has optimized the loop.
 if (!isMainThread && typeof workerData?.probeChunks === 'number') {
   const chunks: number = workerData.probeChunks;
-  const s = chunkTimes(chunks).slice(Math.floor(chunks / 5)).sort((x, y) => x - y);
+  const s = chunkTimes(chunks)
+    .slice(Math.floor(chunks / 5))
+    .sort((x, y) => x - y);
   parentPort!.postMessage(s[s.length >> 1]);
 }

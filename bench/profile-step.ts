@@ -25,14 +25,21 @@ export interface StepProfile {
  * Times `steps` gradient steps of `rows` consecutive training rows each (after `warmupSteps`) on random
  * weights, in this thread; the labels are sparse class indices.
  */
-export async function profileStep(spec: ModelSpec, x: Matrix, labels: Int32Array, options: { rows?: number; warmupSteps?: number; steps?: number; seed?: number } = {}): Promise<StepProfile> {
+export async function profileStep(
+  spec: ModelSpec,
+  x: Matrix,
+  labels: Int32Array,
+  options: { rows?: number; warmupSteps?: number; steps?: number; seed?: number } = {},
+): Promise<StepProfile> {
   const { rows = 64, warmupSteps = 50, steps = 100, seed = 1 } = options;
   if (x.rows < rows) throw new RangeError(`profileStep: ${x.rows} training rows, fewer than one step of ${rows}`);
   await initBackend();
   const net = new Network(planOf(spec));
   // Small uniform weights from a fixed LCG: the kernels' time does not depend on the values.
   let s = 12345;
-  const params = new Float32Array(net.paramCount).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1);
+  const params = new Float32Array(net.paramCount).map(
+    () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1,
+  );
   const grad = new Float32Array(net.paramCount);
   const windows = Math.floor(x.rows / rows);
   let stepMs = 0;

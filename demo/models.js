@@ -56,9 +56,22 @@ export const VALIDATION_ROWS = 2000;
 export function demoRun(lib, mnist, s, extra = {}) {
   const { x, y } = trainingRows(lib, mnist, s.kind, s.rows);
   const test = mnist.test;
-  const valX = new lib.Matrix(test.images.data.subarray(0, VALIDATION_ROWS * 784), VALIDATION_ROWS, 784, MODELS[s.kind].imageShape);
+  const valX = new lib.Matrix(
+    test.images.data.subarray(0, VALIDATION_ROWS * 784),
+    VALIDATION_ROWS,
+    784,
+    MODELS[s.kind].imageShape,
+  );
   const valY = test.labels.subarray(0, VALIDATION_ROWS);
   const model = MODELS[s.kind].build(lib, s.seed);
-  const options = { epochs: s.epochs, batchSize: 128, workers: s.workers, seed: s.seed, verbose: 0, validationData: [valX, valY], ...extra };
+  const options = {
+    epochs: s.epochs,
+    batchSize: 128,
+    workers: s.workers,
+    seed: s.seed,
+    verbose: 0,
+    validationData: [valX, valY],
+    ...extra,
+  };
   return { model, x, y, valX, valY, options };
 }

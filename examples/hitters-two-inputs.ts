@@ -6,7 +6,18 @@
  *
  *   node dist/examples/hitters-two-inputs.js [--workers N] [--epochs N]
  */
-import { Model, Matrix, layers, callbacks, datasets, setRandomSeed, dropNA, frameToMatrix, StandardScaler, trainTestSplit } from '../src/index.js';
+import {
+  Model,
+  Matrix,
+  layers,
+  callbacks,
+  datasets,
+  setRandomSeed,
+  dropNA,
+  frameToMatrix,
+  StandardScaler,
+  trainTestSplit,
+} from '../src/index.js';
 import { exampleArgs } from './args.js';
 
 const args = exampleArgs({ epochs: 1500 });
@@ -34,12 +45,25 @@ for (let r = 0; r < n; r++) {
 }
 const y = frameToMatrix(frame.select(['Salary']));
 const split = trainTestSplit(both, y, { testSize: 1 / 3, seed: args.seed });
-const columns = (m: Matrix, from: number, to: number) => new Matrix(Float32Array.from({ length: m.rows * (to - from) }, (_, i) => m.data[Math.floor(i / (to - from)) * m.cols + from + (i % (to - from))]), m.rows, to - from);
+const columns = (m: Matrix, from: number, to: number) =>
+  new Matrix(
+    Float32Array.from(
+      { length: m.rows * (to - from) },
+      (_, i) => m.data[Math.floor(i / (to - from)) * m.cols + from + (i % (to - from))],
+    ),
+    m.rows,
+    to - from,
+  );
 const scaler = new StandardScaler().fit(columns(split.xTrain, 0, numbers.cols));
-const inputs = (m: Matrix) => ({ numbers: scaler.transform(columns(m, 0, numbers.cols)), categories: columns(m, numbers.cols, numbers.cols + 3) });
+const inputs = (m: Matrix) => ({
+  numbers: scaler.transform(columns(m, 0, numbers.cols)),
+  categories: columns(m, numbers.cols, numbers.cols + 3),
+});
 const train = inputs(split.xTrain);
 const test = inputs(split.xTest);
-console.log(`Hitters: ${n} players, ${numbers.cols} numeric inputs and 3 categorical; ${split.xTrain.rows} to train, ${split.xTest.rows} to test`);
+console.log(
+  `Hitters: ${n} players, ${numbers.cols} numeric inputs and 3 categorical; ${split.xTrain.rows} to train, ${split.xTest.rows} to test`,
+);
 
 const numbersIn = layers.Input({ shape: [numbers.cols], name: 'numbers' });
 const categoriesIn = layers.Input({ shape: [3], name: 'categories' });
@@ -51,8 +75,22 @@ const model = new Model({ inputs: [numbersIn, categoriesIn], outputs: salary, na
 model.summary(console.log);
 model.compile({ loss: 'mse', optimizer: 'rmsprop', metrics: ['mean_absolute_error'] });
 
-const stopper = new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 10, minDelta: 0.1, restoreBestWeights: true });
-const history = await model.fit(train, split.yTrain, { epochs: args.epochs, batchSize: 32, validationData: [test, split.yTest], callbacks: [stopper], workers: args.workers, verbose: 0 });
+const stopper = new callbacks.EarlyStopping({
+  monitor: 'val_loss',
+  patience: 10,
+  minDelta: 0.1,
+  restoreBestWeights: true,
+});
+const history = await model.fit(train, split.yTrain, {
+  epochs: args.epochs,
+  batchSize: 32,
+  validationData: [test, split.yTest],
+  callbacks: [stopper],
+  workers: args.workers,
+  verbose: 0,
+});
 const { mean_absolute_error: mae } = await model.evaluate(test, split.yTest, { workers: args.workers });
-console.log(`EarlyStopping stopped after ${history.epoch.length} epochs (best epoch ${stopper.bestEpoch + 1}): test MAE ${mae.toFixed(1)} (one input with dummies: about 290)`);
+console.log(
+  `EarlyStopping stopped after ${history.epoch.length} epochs (best epoch ${stopper.bestEpoch + 1}): test MAE ${mae.toFixed(1)} (one input with dummies: about 290)`,
+);
 await model.dispose();

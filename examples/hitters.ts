@@ -5,7 +5,18 @@
  *
  *   node dist/examples/hitters.js [--workers N]
  */
-import { Sequential, layers, callbacks, datasets, setRandomSeed, dropNA, getDummies, frameToMatrix, StandardScaler, trainTestSplit } from '../src/index.js';
+import {
+  Sequential,
+  layers,
+  callbacks,
+  datasets,
+  setRandomSeed,
+  dropNA,
+  getDummies,
+  frameToMatrix,
+  StandardScaler,
+  trainTestSplit,
+} from '../src/index.js';
 import { exampleArgs } from './args.js';
 
 const args = exampleArgs({ epochs: 200 });
@@ -29,7 +40,12 @@ function build(): Sequential {
   return model;
 }
 
-const fitOptions = { batchSize: 32, validationData: [xTest, yTest] as [typeof xTest, typeof yTest], workers: args.workers, verbose: 0 as const };
+const fitOptions = {
+  batchSize: 32,
+  validationData: [xTest, yTest] as [typeof xTest, typeof yTest],
+  workers: args.workers,
+  verbose: 0 as const,
+};
 const mae = async (m: Sequential) => (await m.evaluate(xTest, yTest, { workers: args.workers })).mean_absolute_error;
 
 const model = build();
@@ -41,7 +57,14 @@ console.log(`after 100 more: test MAE ${(await mae(model)).toFixed(1)}`);
 await model.dispose();
 
 const early = build();
-const stopper = new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 10, minDelta: 0.1, restoreBestWeights: true });
+const stopper = new callbacks.EarlyStopping({
+  monitor: 'val_loss',
+  patience: 10,
+  minDelta: 0.1,
+  restoreBestWeights: true,
+});
 const history = await early.fit(xTrain, yTrain, { ...fitOptions, epochs: 1500, callbacks: [stopper] });
-console.log(`EarlyStopping stopped after ${history.epoch.length} epochs (best epoch ${stopper.bestEpoch + 1}): test MAE ${(await mae(early)).toFixed(1)} (the chapter: 290)`);
+console.log(
+  `EarlyStopping stopped after ${history.epoch.length} epochs (best epoch ${stopper.bestEpoch + 1}): test MAE ${(await mae(early)).toFixed(1)} (the chapter: 290)`,
+);
 await early.dispose();

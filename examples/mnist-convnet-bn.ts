@@ -18,7 +18,9 @@ const yTrain = toCategorical(train.labels, 10);
 const yTest = toCategorical(test.labels, 10);
 await initBackend();
 const info = backendInfo();
-console.log(`lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`);
+console.log(
+  `lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`,
+);
 
 const model = new Sequential({ name: 'mnist_convnet_bn' });
 model.add(layers.Input({ shape: [28, 28, 1] }));
@@ -45,7 +47,9 @@ const history = await model.fit(train.images, yTrain, {
 const seconds = (performance.now() - started) / 1000;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const t = history.timing;
-console.log(`trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${median(t.map((e) => e.seconds)).toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`);
+console.log(
+  `trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${median(t.map((e) => e.seconds)).toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`,
+);
 const exchange = median(t.map((e) => e.exchangeMsPerStep ?? 0));
 console.log(
   `batch statistics exchange: ${median(t.map((e) => e.exchangesPerStep ?? 0)).toFixed(1)} calls a step, ${exchange.toFixed(3)} ms a step waiting ` +

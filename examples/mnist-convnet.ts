@@ -17,7 +17,9 @@ const yTrain = toCategorical(train.labels, 10);
 const yTest = toCategorical(test.labels, 10);
 await initBackend();
 const info = backendInfo();
-console.log(`lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`);
+console.log(
+  `lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`,
+);
 
 const model = new Sequential({ name: 'mnist_convnet' });
 model.add(layers.Input({ shape: [28, 28, 1] }));
@@ -41,7 +43,9 @@ const history = await model.fit(train.images, yTrain, {
 });
 const seconds = (performance.now() - started) / 1000;
 const perEpoch = history.timing.map((t) => t.seconds).sort((a, b) => a - b)[Math.floor(history.timing.length / 2)];
-console.log(`trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${perEpoch.toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`);
+console.log(
+  `trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${perEpoch.toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`,
+);
 
 const score = await model.evaluate(test.images, yTest, { workers: args.workers, batchSize: 500 });
 console.log(`Test loss: ${score.loss.toFixed(4)}`);

@@ -16,7 +16,13 @@ model.add(layers.Input({ shape: [784] }));
 model.add(layers.Dense({ units: 10, activation: 'softmax' }));
 model.summary(console.log);
 model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'rmsprop', metrics: ['accuracy'] });
-await model.fit(train.images, train.labels, { epochs: args.epochs, batchSize: 128, validationSplit: 0.2, workers: args.workers, verbose: args.verbose });
+await model.fit(train.images, train.labels, {
+  epochs: args.epochs,
+  batchSize: 128,
+  validationSplit: 0.2,
+  workers: args.workers,
+  verbose: args.verbose,
+});
 const { accuracy } = await model.evaluate(test.images, test.labels, { workers: args.workers, batchSize: 500 });
 console.log(`test accuracy: ${accuracy.toFixed(4)}`);
 await model.dispose();

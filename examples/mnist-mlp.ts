@@ -8,7 +8,16 @@
  *   node dist/examples/mnist-mlp.js --workers 1 --epochs 5 --out /tmp/mnist
  */
 import { join } from 'node:path';
-import { Sequential, layers, datasets, setRandomSeed, backendInfo, initBackend, plotMisclassified, plotConfusionMatrix } from '../src/index.js';
+import {
+  Sequential,
+  layers,
+  datasets,
+  setRandomSeed,
+  backendInfo,
+  initBackend,
+  plotMisclassified,
+  plotConfusionMatrix,
+} from '../src/index.js';
 import { exampleArgs } from './args.js';
 
 const args = exampleArgs({ epochs: 20 });
@@ -16,7 +25,9 @@ setRandomSeed(args.seed);
 const { train, test } = await datasets.mnist();
 await initBackend();
 const info = backendInfo();
-console.log(`lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`);
+console.log(
+  `lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`,
+);
 
 const model = new Sequential({ name: 'mnist_mlp' });
 model.add(layers.Input({ shape: [784] }));
@@ -38,7 +49,9 @@ const history = await model.fit(train.images, train.labels, {
 });
 const seconds = (performance.now() - started) / 1000;
 const perEpoch = history.timing.map((t) => t.seconds).sort((a, b) => a - b)[Math.floor(history.timing.length / 2)];
-console.log(`trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${perEpoch.toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`);
+console.log(
+  `trained ${args.epochs} epochs in ${seconds.toFixed(1)} s (median ${perEpoch.toFixed(2)} s/epoch of ${history.params.steps} steps) on ${history.params.workers} workers`,
+);
 
 const { accuracy } = await model.evaluate(test.images, test.labels, { workers: args.workers, batchSize: 500 });
 console.log(`test accuracy: ${accuracy.toFixed(4)}`);
@@ -52,7 +65,9 @@ const wrong = await plotMisclassified(wrongFile, test.images.sliceRows(0, 500), 
 console.log(`misclassified among the first 500 test images: ${wrong.length}`);
 for (const m of wrong) {
   const p = Array.from(first.row(m.index), (v) => v.toFixed(2)).join(' ');
-  console.log(`  image ${m.index}: label ${m.label}, predicted ${m.predicted} (${m.probability.toFixed(2)}); probabilities ${p}`);
+  console.log(
+    `  image ${m.index}: label ${m.label}, predicted ${m.predicted} (${m.probability.toFixed(2)}); probabilities ${p}`,
+  );
 }
 console.log(`drew them in ${wrongFile}`);
 const confusionFile = join(out, 'confusion.png');

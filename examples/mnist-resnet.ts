@@ -14,9 +14,14 @@ setRandomSeed(args.seed);
 const { train, test } = await datasets.mnist({ imageShape: [28, 28, 1] });
 await initBackend();
 const info = backendInfo();
-console.log(`lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`);
+console.log(
+  `lockstep: training on ${args.workers === 0 ? 'the main thread' : `${args.workers} worker${args.workers === 1 ? '' : 's'}`} (tfjs ${info.backend}, simd: ${info.simd})`,
+);
 
-const convBn = (x: SymbolicTensor, filters: number) => layers.BatchNormalization().apply(layers.Conv2D({ filters, kernelSize: 3, padding: 'same', useBias: false }).apply(x));
+const convBn = (x: SymbolicTensor, filters: number) =>
+  layers
+    .BatchNormalization()
+    .apply(layers.Conv2D({ filters, kernelSize: 3, padding: 'same', useBias: false }).apply(x));
 const relu = (x: SymbolicTensor) => layers.Activation({ activation: 'relu' }).apply(x);
 
 /** Conv-BN-ReLU, Conv-BN, plus the block's input, then ReLU. */
@@ -40,7 +45,13 @@ model.summary(console.log);
 model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
 
 const started = performance.now();
-const history = await model.fit(train.images, train.labels, { epochs: args.epochs, batchSize: 128, validationSplit: 0.1, workers: args.workers, verbose: args.verbose });
+const history = await model.fit(train.images, train.labels, {
+  epochs: args.epochs,
+  batchSize: 128,
+  validationSplit: 0.1,
+  workers: args.workers,
+  verbose: args.verbose,
+});
 const seconds = (performance.now() - started) / 1000;
 console.log(`trained ${history.epoch.length} epochs in ${seconds.toFixed(1)} s on ${history.params.workers} workers`);
 const score = await model.evaluate(test.images, test.labels, { workers: args.workers, batchSize: 500 });

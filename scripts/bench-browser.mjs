@@ -19,7 +19,13 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 };
-const config = { kinds: ['mlp', 'convnet'], workers: [1, 2], rows: { mlp: arg('mlp-rows', 12800), convnet: arg('convnet-rows', 2560) }, epochs: arg('epochs', 3), seed: 1 };
+const config = {
+  kinds: ['mlp', 'convnet'],
+  workers: [1, 2],
+  rows: { mlp: arg('mlp-rows', 12800), convnet: arg('convnet-rows', 2560) },
+  epochs: arg('epochs', 3),
+  seed: 1,
+};
 
 async function bundleSize() {
   const dir = join(ROOT, 'dist', 'browser');
@@ -44,9 +50,18 @@ async function inNode() {
     for (const w of config.workers) {
       const model = MODELS[kind].build(lib, config.seed);
       const { x, y } = trainingRows(lib, mnist, kind, config.rows[kind]);
-      const history = await model.fit(x, y, { epochs: config.epochs, batchSize: 128, workers: w, seed: config.seed, verbose: 0 });
+      const history = await model.fit(x, y, {
+        epochs: config.epochs,
+        batchSize: 128,
+        workers: w,
+        seed: config.seed,
+        verbose: 0,
+      });
       await model.dispose();
-      const seconds = history.timing.slice(1).map((t) => t.seconds).sort((a, b) => a - b);
+      const seconds = history.timing
+        .slice(1)
+        .map((t) => t.seconds)
+        .sort((a, b) => a - b);
       out.push({ kind, workers: w, secondsPerEpoch: seconds[Math.floor(seconds.length / 2)] });
     }
   }
@@ -54,7 +69,10 @@ async function inNode() {
 }
 
 const server = await startServer({ mounts: { '/': ROOT } });
-const browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+});
 try {
   const version = await browser.version();
   const page = await browser.newPage();
@@ -64,13 +82,29 @@ try {
   const chromium = await page.evaluate((c) => window.bench(c), config);
   const node = await inNode();
   const size = await bundleSize();
-  const result = { chromium: version, node: process.version, config, size, load, rows: chromium.map((r, i) => ({ ...r, nodeSecondsPerEpoch: node[i].secondsPerEpoch })) };
+  const result = {
+    chromium: version,
+    node: process.version,
+    config,
+    size,
+    load,
+    rows: chromium.map((r, i) => ({ ...r, nodeSecondsPerEpoch: node[i].secondsPerEpoch })),
+  };
   await writeFile(join(ROOT, 'dist', 'bench-browser.json'), JSON.stringify(result, null, 2));
-  console.log(`${version} vs Node ${process.version}; medians of epochs 2..${config.epochs}; the machine may be shared, so compare within one run`);
+  console.log(
+    `${version} vs Node ${process.version}; medians of epochs 2..${config.epochs}; the machine may be shared, so compare within one run`,
+  );
   console.log('model    rows   workers  chromium s/epoch  node s/epoch  ratio');
-  for (const r of result.rows) console.log(`${r.kind.padEnd(8)} ${String(r.rows).padEnd(6)} ${String(r.workers).padEnd(8)} ${r.secondsPerEpoch.toFixed(3).padStart(16)}  ${r.nodeSecondsPerEpoch.toFixed(3).padStart(12)}  ${(r.secondsPerEpoch / r.nodeSecondsPerEpoch).toFixed(2)}`);
-  console.log(`bundle: ${(size.jsBytes / 1024).toFixed(0)} KiB of JavaScript (${(size.jsGzipBytes / 1024).toFixed(0)} KiB gzipped) + ${(size.simdWasmBytes / 1024).toFixed(0)} KiB tfjs SIMD wasm`);
-  console.log(`page load to: library loaded ${load.moduleLoaded.toFixed(0)} ms, MNIST loaded ${load.mnistLoaded.toFixed(0)} ms, first step ${load.firstStep.toFixed(0)} ms (${(load.firstStep - load.fitCalled).toFixed(0)} ms after fit was called, ${load.workers} workers)`);
+  for (const r of result.rows)
+    console.log(
+      `${r.kind.padEnd(8)} ${String(r.rows).padEnd(6)} ${String(r.workers).padEnd(8)} ${r.secondsPerEpoch.toFixed(3).padStart(16)}  ${r.nodeSecondsPerEpoch.toFixed(3).padStart(12)}  ${(r.secondsPerEpoch / r.nodeSecondsPerEpoch).toFixed(2)}`,
+    );
+  console.log(
+    `bundle: ${(size.jsBytes / 1024).toFixed(0)} KiB of JavaScript (${(size.jsGzipBytes / 1024).toFixed(0)} KiB gzipped) + ${(size.simdWasmBytes / 1024).toFixed(0)} KiB tfjs SIMD wasm`,
+  );
+  console.log(
+    `page load to: library loaded ${load.moduleLoaded.toFixed(0)} ms, MNIST loaded ${load.mnistLoaded.toFixed(0)} ms, first step ${load.firstStep.toFixed(0)} ms (${(load.firstStep - load.fitCalled).toFixed(0)} ms after fit was called, ${load.workers} workers)`,
+  );
 } finally {
   await browser.close();
   await server.close();

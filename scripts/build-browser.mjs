@@ -39,13 +39,43 @@ const seams = {
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
       const name = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
       if (BUILTINS[name]) return { path: join(ROOT, BUILTINS[name]) };
-      if (!['fs', 'fs/promises', 'os', 'path', 'url', 'worker_threads', 'child_process', 'module', 'util', 'zlib', 'crypto', 'http', 'net', 'readline'].includes(name.slice(5))) return undefined;
+      if (
+        ![
+          'fs',
+          'fs/promises',
+          'os',
+          'path',
+          'url',
+          'worker_threads',
+          'child_process',
+          'module',
+          'util',
+          'zlib',
+          'crypto',
+          'http',
+          'net',
+          'readline',
+        ].includes(name.slice(5))
+      )
+        return undefined;
       const from = relative(ROOT, args.importer);
       // Packages (tfjs) guard their Node branches and map these to false in their "browser" field.
       if (from.includes('node_modules')) return undefined;
-      return { errors: [{ text: `${from} imports ${args.path}, which a browser lacks: give it a browser variant in scripts/build-browser.mjs (REPLACE)` }] };
+      return {
+        errors: [
+          {
+            text: `${from} imports ${args.path}, which a browser lacks: give it a browser variant in scripts/build-browser.mjs (REPLACE)`,
+          },
+        ],
+      };
     });
-    b.onResolve({ filter: /^piscina$/ }, (args) => ({ errors: [{ text: `${relative(ROOT, args.importer)} imports piscina: the browser build runs on Web Workers (src/browser/executors.ts)` }] }));
+    b.onResolve({ filter: /^piscina$/ }, (args) => ({
+      errors: [
+        {
+          text: `${relative(ROOT, args.importer)} imports piscina: the browser build runs on Web Workers (src/browser/executors.ts)`,
+        },
+      ],
+    }));
     // Relative imports name .js files; lockstep's sources are .ts.
     b.onResolve({ filter: /^\.\.?\// }, async (args) => {
       if (args.importer.includes('node_modules')) return undefined;
@@ -60,7 +90,9 @@ const seams = {
       if (args.path.includes('node_modules')) return undefined;
       const text = await readFile(args.path, 'utf8');
       if (args.path === GLOBALS_FILE) return { contents: text, loader: 'ts' };
-      const used = GLOBALS.filter((g) => new RegExp(`(?<![.\\w$'"])${g}\\b(?!\\s*:)`).test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+      const used = GLOBALS.filter((g) =>
+        new RegExp(`(?<![.\\w$'"])${g}\\b(?!\\s*:)`).test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
+      );
       if (used.length === 0) return { contents: text, loader: 'ts' };
       return { contents: `import { ${used.join(', ')} } from ${JSON.stringify(GLOBALS_FILE)};\n${text}`, loader: 'ts' };
     });
@@ -82,7 +114,11 @@ export async function buildBrowser({ quiet = false } = {}) {
   const result = await build({
     // testing.js: the test hooks (setTestHooks), for lockstep's own browser tests; it shares the chunks, so
     // the hooks reach the same module instances as the library's.
-    entryPoints: { lockstep: join(SRC, 'browser', 'index.ts'), 'browser-worker': join(ROOT, 'workers', 'browser-worker.ts'), testing: join(SRC, 'testing.ts') },
+    entryPoints: {
+      lockstep: join(SRC, 'browser', 'index.ts'),
+      'browser-worker': join(ROOT, 'workers', 'browser-worker.ts'),
+      testing: join(SRC, 'testing.ts'),
+    },
     outdir: OUT,
     bundle: true,
     splitting: true,
@@ -101,7 +137,8 @@ export async function buildBrowser({ quiet = false } = {}) {
     logLevel: quiet ? 'error' : 'warning',
   });
   const wasmDir = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) await copyFile(join(wasmDir, f), join(OUT, f));
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
+    await copyFile(join(wasmDir, f), join(OUT, f));
   return result;
 }
 

@@ -20,7 +20,9 @@ function canonical(cycle) {
 const graph = await madge(['src', 'workers'], { fileExtensions: ['ts'], tsConfig: 'tsconfig.json' });
 const { skipped } = graph.warnings();
 if (skipped.length > 0) {
-  console.error(`check-cycles: imports madge could not resolve (the check would be blind to them):\n  ${skipped.join('\n  ')}`);
+  console.error(
+    `check-cycles: imports madge could not resolve (the check would be blind to them):\n  ${skipped.join('\n  ')}`,
+  );
   process.exit(1);
 }
 const found = new Set(graph.circular().map(canonical));
@@ -35,4 +37,6 @@ const stale = [...allowed].filter((c) => !found.has(c));
 for (const c of unexpected) console.error(`import cycle: ${c}`);
 for (const c of stale) console.error(`${ALLOW_LIST} lists a cycle that is gone; delete the line: ${c}`);
 if (unexpected.length > 0 || stale.length > 0) process.exit(1);
-console.log(`check-cycles: ${Object.keys(graph.obj()).length} modules, no import cycle${found.size > 0 ? ` besides the ${found.size} known in ${ALLOW_LIST}` : ''}`);
+console.log(
+  `check-cycles: ${Object.keys(graph.obj()).length} modules, no import cycle${found.size > 0 ? ` besides the ${found.size} known in ${ALLOW_LIST}` : ''}`,
+);

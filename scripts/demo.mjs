@@ -12,7 +12,10 @@ import { startServer } from './static-server.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = process.env.PORT === undefined ? 0 : Number(process.env.PORT);
-if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number. Received: ${process.env.PORT}`);
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  throw new Error(`PORT must be a port number. Received: ${process.env.PORT}`);
 const { url } = await startServer({ mounts: { '/': ROOT }, port });
-console.log(`lockstep demo: ${url}demo/  (bench: ${url}demo/bench.html, API reference: ${url}dist/docs/api/index.html)`);
+console.log(
+  `lockstep demo: ${url}demo/  (bench: ${url}demo/bench.html, API reference: ${url}dist/docs/api/index.html)`,
+);
 console.log('Ctrl-C stops the server.');

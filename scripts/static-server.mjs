@@ -31,11 +31,16 @@ export async function startServer({ mounts, isolated = true, port = 0 }) {
     .sort((a, b) => b[0].length - a[0].length);
   const server = createServer(async (req, res) => {
     const headers = { 'Cache-Control': 'no-store' };
-    if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    if (isolated)
+      Object.assign(headers, {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      });
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       const mount = table.find(([prefix]) => path.startsWith(prefix) || `${path}/` === prefix);
-      if (!mount || (req.method !== 'GET' && req.method !== 'HEAD')) throw Object.assign(new Error('not found'), { status: 404 });
+      if (!mount || (req.method !== 'GET' && req.method !== 'HEAD'))
+        throw Object.assign(new Error('not found'), { status: 404 });
       const [prefix, dir] = mount;
       let file = normalize(join(dir, path.slice(prefix.length)));
       // Never serve outside the mounted directory.
@@ -46,7 +51,11 @@ export async function startServer({ mounts, isolated = true, port = 0 }) {
         info = await stat(file).catch(() => null);
       }
       if (!info?.isFile()) throw Object.assign(new Error('not found'), { status: 404 });
-      res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size });
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': info.size,
+      });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).pipe(res);
     } catch (err) {

@@ -53,8 +53,30 @@ export const VARIANTS = {
 
 /** The instructions of one lane type: four channels in a v128, or one (the channels left over) in an f32. */
 const TYPES = {
-  v: { t: 'v128', add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', neg: 'f32x4.neg', max: 'f32x4.max', load: 'v128.load', store: 'v128.store', k: (x) => `(v128.const f32x4 ${x} ${x} ${x} ${x})`, bytes: 16 },
-  s: { t: 'f32', add: 'f32.add', sub: 'f32.sub', mul: 'f32.mul', neg: 'f32.neg', max: 'f32.max', load: 'f32.load', store: 'f32.store', k: (x) => `(f32.const ${x})`, bytes: 4 },
+  v: {
+    t: 'v128',
+    add: 'f32x4.add',
+    sub: 'f32x4.sub',
+    mul: 'f32x4.mul',
+    neg: 'f32x4.neg',
+    max: 'f32x4.max',
+    load: 'v128.load',
+    store: 'v128.store',
+    k: (x) => `(v128.const f32x4 ${x} ${x} ${x} ${x})`,
+    bytes: 16,
+  },
+  s: {
+    t: 'f32',
+    add: 'f32.add',
+    sub: 'f32.sub',
+    mul: 'f32.mul',
+    neg: 'f32.neg',
+    max: 'f32.max',
+    load: 'f32.load',
+    store: 'f32.store',
+    k: (x) => `(f32.const ${x})`,
+    bytes: 4,
+  },
 };
 
 const num = (k) => String(Math.fround(k));
@@ -80,8 +102,26 @@ function combine(T, terms) {
 function transform2d(T, L, R, x, tmp, use) {
   const lines = [];
   const cols = R[0].length;
-  for (let p = 0; p < L.length; p++) for (let j = 0; j < cols; j++) lines.push(`(local.set $${tmp(p, j)} ${combine(T, L[p].map((k, i) => [k, `(local.get $${x(i, j)})`]))})`);
-  for (let p = 0; p < L.length; p++) for (let q = 0; q < R.length; q++) lines.push(use(p, q, combine(T, R[q].map((k, j) => [k, `(local.get $${tmp(p, j)})`]))));
+  for (let p = 0; p < L.length; p++)
+    for (let j = 0; j < cols; j++)
+      lines.push(
+        `(local.set $${tmp(p, j)} ${combine(
+          T,
+          L[p].map((k, i) => [k, `(local.get $${x(i, j)})`]),
+        )})`,
+      );
+  for (let p = 0; p < L.length; p++)
+    for (let q = 0; q < R.length; q++)
+      lines.push(
+        use(
+          p,
+          q,
+          combine(
+            T,
+            R[q].map((k, j) => [k, `(local.get $${tmp(p, j)})`]),
+          ),
+        ),
+      );
   return lines;
 }
 
@@ -116,12 +156,23 @@ function inputKernel(m) {
     for (const i of range(a))
       for (const j of range(a)) {
         const at = `(i32.add (local.get $rp${i}) (local.get $co${j}))`;
-        out.push(ok ? `(local.set $${x(i, j)} (if (result ${T.t}) (i32.and (local.get $okr${i}) (local.get $okc${j})) (then (${T.load} ${at})) (else ${T.k('0')})))` : `(local.set $${x(i, j)} (${T.load} ${at}))`);
+        out.push(
+          ok
+            ? `(local.set $${x(i, j)} (if (result ${T.t}) (i32.and (local.get $okr${i}) (local.get $okc${j})) (then (${T.load} ${at})) (else ${T.k('0')})))`
+            : `(local.set $${x(i, j)} (${T.load} ${at}))`,
+        );
       }
     return out;
   };
   const compute = (T, letter) =>
-    transform2d(T, BT, BT, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (p, q, e) => `(${T.store} (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`);
+    transform2d(
+      T,
+      BT,
+      BT,
+      (i, j) => `${letter}x${i}_${j}`,
+      (p, j) => `${letter}t${p}_${j}`,
+      (p, q, e) => `(${T.store} (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`,
+    );
   const step = (T, letter) => [
     `(if (local.get $inside) (then`,
     ...lane(T, letter, false),
@@ -141,8 +192,14 @@ function inputKernel(m) {
   const tileBody = [
     `(local.set $c0 (i32.sub (i32.mul (local.get $tj) (i32.const ${m})) (local.get $left)))`,
     `(local.set $inside (i32.and (i32.and (i32.ge_s (local.get $r0) (i32.const 0)) (i32.le_s (i32.add (local.get $r0) (i32.const ${a})) (local.get $h))) (i32.and (i32.ge_s (local.get $c0) (i32.const 0)) (i32.le_s (i32.add (local.get $c0) (i32.const ${a})) (local.get $w)))))`,
-    ...range(a).map((i) => `(local.set $okr${i} (i32.and (i32.ge_s (i32.add (local.get $r0) (i32.const ${i})) (i32.const 0)) (i32.lt_s (i32.add (local.get $r0) (i32.const ${i})) (local.get $h))))`),
-    ...range(a).map((j) => `(local.set $okc${j} (i32.and (i32.ge_s (i32.add (local.get $c0) (i32.const ${j})) (i32.const 0)) (i32.lt_s (i32.add (local.get $c0) (i32.const ${j})) (local.get $w))))`),
+    ...range(a).map(
+      (i) =>
+        `(local.set $okr${i} (i32.and (i32.ge_s (i32.add (local.get $r0) (i32.const ${i})) (i32.const 0)) (i32.lt_s (i32.add (local.get $r0) (i32.const ${i})) (local.get $h))))`,
+    ),
+    ...range(a).map(
+      (j) =>
+        `(local.set $okc${j} (i32.and (i32.ge_s (i32.add (local.get $c0) (i32.const ${j})) (i32.const 0)) (i32.lt_s (i32.add (local.get $c0) (i32.const ${j})) (local.get $w))))`,
+    ),
     // rp_i: row r0 + i, column c0 of sample b (wraps below zero for tiles over the padding; only read where ok).
     `(local.set $p (i32.add (local.get $src) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $r0)) (local.get $w)) (local.get $c0)) (local.get $cs))))`,
     ...range(a).map((i) => `(local.set $rp${i} (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const ${i}))))`),
@@ -163,12 +220,30 @@ function inputKernel(m) {
   ];
   const decl = [
     locals(['b', 'ti', 'tj', 'ch', 'c4', 'cs', 'rs', 'o', 'r0', 'c0', 'inside', 'p'], 'i32'),
-    locals(xi.map((k) => `d${k}`), 'i32'),
-    locals(range(a).flatMap((i) => [`rp${i}`, `co${i}`, `okr${i}`, `okc${i}`]), 'i32'),
-    locals(range(a).flatMap((i) => range(a).flatMap((j) => [`vx${i}_${j}`, `vt${i}_${j}`])), 'v128'),
-    locals(range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`])), 'f32'),
+    locals(
+      xi.map((k) => `d${k}`),
+      'i32',
+    ),
+    locals(
+      range(a).flatMap((i) => [`rp${i}`, `co${i}`, `okr${i}`, `okc${i}`]),
+      'i32',
+    ),
+    locals(
+      range(a).flatMap((i) => range(a).flatMap((j) => [`vx${i}_${j}`, `vt${i}_${j}`])),
+      'v128',
+    ),
+    locals(
+      range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`])),
+      'f32',
+    ),
   ];
-  return [`(func (export "input${m}") (param $src i32) (param $dsts i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $top i32) (param $left i32) (param $th i32) (param $tw i32)`, ...decl, ...body, ...tiles, ')'];
+  return [
+    `(func (export "input${m}") (param $src i32) (param $dsts i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $top i32) (param $left i32) (param $th i32) (param $tw i32)`,
+    ...decl,
+    ...body,
+    ...tiles,
+    ')',
+  ];
 }
 
 /**
@@ -183,15 +258,28 @@ function outputKernel(m) {
   const xi = range(a * a);
   const step = (T, letter) => {
     const out = [];
-    for (const p of range(a)) for (const q of range(a)) out.push(`(local.set $${letter}x${p}_${q} (${T.load} (i32.add (local.get $s${p * a + q}) (local.get $o))))`);
-    out.push(`(local.set $${letter}bias (if (result ${T.t}) (local.get $bias) (then (${T.load} (i32.add (local.get $bias) (local.get $bo)))) (else ${T.k('0')})))`);
-    out.push(`(local.set $${letter}floor (if (result ${T.t}) (local.get $relu) (then ${T.k('0')}) (else ${T.k('-inf')})))`);
+    for (const p of range(a))
+      for (const q of range(a))
+        out.push(`(local.set $${letter}x${p}_${q} (${T.load} (i32.add (local.get $s${p * a + q}) (local.get $o))))`);
     out.push(
-      ...transform2d(T, AT, AT, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (p, q, e) => {
-        const value = `(${T.max} (${T.add} ${e} (local.get $${letter}bias)) (local.get $${letter}floor))`;
-        const store = `(${T.store} (i32.add (local.get $wp${p}) (local.get $oc${q})) ${value})`;
-        return `(if (i32.and (local.get $okr${p}) (local.get $okc${q})) (then ${store}))`;
-      }),
+      `(local.set $${letter}bias (if (result ${T.t}) (local.get $bias) (then (${T.load} (i32.add (local.get $bias) (local.get $bo)))) (else ${T.k('0')})))`,
+    );
+    out.push(
+      `(local.set $${letter}floor (if (result ${T.t}) (local.get $relu) (then ${T.k('0')}) (else ${T.k('-inf')})))`,
+    );
+    out.push(
+      ...transform2d(
+        T,
+        AT,
+        AT,
+        (i, j) => `${letter}x${i}_${j}`,
+        (p, j) => `${letter}t${p}_${j}`,
+        (p, q, e) => {
+          const value = `(${T.max} (${T.add} ${e} (local.get $${letter}bias)) (local.get $${letter}floor))`;
+          const store = `(${T.store} (i32.add (local.get $wp${p}) (local.get $oc${q})) ${value})`;
+          return `(if (i32.and (local.get $okr${p}) (local.get $okc${q})) (then ${store}))`;
+        },
+      ),
     );
     out.push(`(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`);
     out.push(`(local.set $bo (i32.add (local.get $bo) (i32.const ${T.bytes})))`);
@@ -200,7 +288,9 @@ function outputKernel(m) {
   };
   const tileBody = [
     `(local.set $c0 (i32.mul (local.get $tj) (i32.const ${m})))`,
-    ...range(m).map((q) => `(local.set $okc${q} (i32.lt_s (i32.add (local.get $c0) (i32.const ${q})) (local.get $ow)))`),
+    ...range(m).map(
+      (q) => `(local.set $okc${q} (i32.lt_s (i32.add (local.get $c0) (i32.const ${q})) (local.get $ow)))`,
+    ),
     `(local.set $p (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $r0)) (local.get $ow)) (local.get $c0)) (local.get $cs))))`,
     ...range(m).map((p) => `(local.set $wp${p} (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const ${p}))))`),
     `(local.set $bo (i32.const 0))`,
@@ -214,7 +304,9 @@ function outputKernel(m) {
       `(local.set $ti (i32.const 0))`,
       ...loop('ti', 'ti', '(local.get $th)', 1, [
         `(local.set $r0 (i32.mul (local.get $ti) (i32.const ${m})))`,
-        ...range(m).map((p) => `(local.set $okr${p} (i32.lt_s (i32.add (local.get $r0) (i32.const ${p})) (local.get $oh)))`),
+        ...range(m).map(
+          (p) => `(local.set $okr${p} (i32.lt_s (i32.add (local.get $r0) (i32.const ${p})) (local.get $oh)))`,
+        ),
         `(local.set $tj (i32.const 0))`,
         ...loop('tj', 'tj', '(local.get $tw)', 1, tileBody),
       ]),
@@ -230,12 +322,30 @@ function outputKernel(m) {
   ];
   const decl = [
     locals(['b', 'ti', 'tj', 'ch', 'c4', 'cs', 'rs', 'o', 'bo', 'r0', 'c0', 'p'], 'i32'),
-    locals(xi.map((k) => `s${k}`), 'i32'),
-    locals(range(m).flatMap((i) => [`wp${i}`, `oc${i}`, `okr${i}`, `okc${i}`]), 'i32'),
-    locals(['vbias', 'vfloor', ...range(a).flatMap((i) => range(a).flatMap((j) => [`vx${i}_${j}`, `vt${i}_${j}`]))], 'v128'),
-    locals(['sbias', 'sfloor', ...range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`]))], 'f32'),
+    locals(
+      xi.map((k) => `s${k}`),
+      'i32',
+    ),
+    locals(
+      range(m).flatMap((i) => [`wp${i}`, `oc${i}`, `okr${i}`, `okc${i}`]),
+      'i32',
+    ),
+    locals(
+      ['vbias', 'vfloor', ...range(a).flatMap((i) => range(a).flatMap((j) => [`vx${i}_${j}`, `vt${i}_${j}`]))],
+      'v128',
+    ),
+    locals(
+      ['sbias', 'sfloor', ...range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`]))],
+      'f32',
+    ),
   ];
-  return [`(func (export "output${m}") (param $srcs i32) (param $dst i32) (param $n i32) (param $oh i32) (param $ow i32) (param $f i32) (param $th i32) (param $tw i32) (param $bias i32) (param $relu i32)`, ...decl, ...body, ...tiles, ')'];
+  return [
+    `(func (export "output${m}") (param $srcs i32) (param $dst i32) (param $n i32) (param $oh i32) (param $ow i32) (param $f i32) (param $th i32) (param $tw i32) (param $bias i32) (param $relu i32)`,
+    ...decl,
+    ...body,
+    ...tiles,
+    ')',
+  ];
 }
 
 /**
@@ -254,21 +364,30 @@ function gradKernel(m) {
     for (const i of range(m))
       for (const j of range(m)) {
         const at = `(i32.add (local.get $rp${i}) (local.get $co${j}))`;
-        out.push(`(local.set $${letter}x${i}_${j} (if (result ${T.t}) (i32.and (local.get $okr${i}) (local.get $okc${j})) (then (${T.load} ${at})) (else ${T.k('0')})))`);
+        out.push(
+          `(local.set $${letter}x${i}_${j} (if (result ${T.t}) (i32.and (local.get $okr${i}) (local.get $okc${j})) (then (${T.load} ${at})) (else ${T.k('0')})))`,
+        );
       }
     out.push(
-      ...transform2d(T, A, A, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (p, q, e) => {
-        const at = `(i32.add (local.get $d${p * a + q}) (local.get $o))`;
-        if (letter === 's') return `(f32.store ${at} ${e})`;
-        return [
-          `(local.set $v ${e})`,
-          `(local.set $at ${at})`,
-          `(f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $v)))`,
-          `(f32.store (i32.add (local.get $at) (local.get $t4)) (f32x4.extract_lane 1 (local.get $v)))`,
-          `(f32.store (i32.add (local.get $at) (local.get $t8)) (f32x4.extract_lane 2 (local.get $v)))`,
-          `(f32.store (i32.add (local.get $at) (local.get $t12)) (f32x4.extract_lane 3 (local.get $v)))`,
-        ].join(' ');
-      }),
+      ...transform2d(
+        T,
+        A,
+        A,
+        (i, j) => `${letter}x${i}_${j}`,
+        (p, j) => `${letter}t${p}_${j}`,
+        (p, q, e) => {
+          const at = `(i32.add (local.get $d${p * a + q}) (local.get $o))`;
+          if (letter === 's') return `(f32.store ${at} ${e})`;
+          return [
+            `(local.set $v ${e})`,
+            `(local.set $at ${at})`,
+            `(f32.store (local.get $at) (f32x4.extract_lane 0 (local.get $v)))`,
+            `(f32.store (i32.add (local.get $at) (local.get $t4)) (f32x4.extract_lane 1 (local.get $v)))`,
+            `(f32.store (i32.add (local.get $at) (local.get $t8)) (f32x4.extract_lane 2 (local.get $v)))`,
+            `(f32.store (i32.add (local.get $at) (local.get $t12)) (f32x4.extract_lane 3 (local.get $v)))`,
+          ].join(' ');
+        },
+      ),
     );
     out.push(`(local.set $o (i32.add (local.get $o) (i32.mul (local.get $t4) (i32.const ${T.bytes / 4}))))`);
     out.push(...range(m).map((i) => `(local.set $rp${i} (i32.add (local.get $rp${i}) (i32.const ${T.bytes})))`));
@@ -276,7 +395,9 @@ function gradKernel(m) {
   };
   const tileBody = [
     `(local.set $c0 (i32.mul (local.get $tj) (i32.const ${m})))`,
-    ...range(m).map((j) => `(local.set $okc${j} (i32.lt_s (i32.add (local.get $c0) (i32.const ${j})) (local.get $ow)))`),
+    ...range(m).map(
+      (j) => `(local.set $okc${j} (i32.lt_s (i32.add (local.get $c0) (i32.const ${j})) (local.get $ow)))`,
+    ),
     `(local.set $p (i32.add (local.get $src) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $r0)) (local.get $ow)) (local.get $c0)) (local.get $cs))))`,
     ...range(m).map((i) => `(local.set $rp${i} (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const ${i}))))`),
     `(local.set $o (i32.shl (local.get $t) (i32.const 2)))`,
@@ -292,7 +413,9 @@ function gradKernel(m) {
       `(local.set $ti (i32.const 0))`,
       ...loop('ti', 'ti', '(local.get $th)', 1, [
         `(local.set $r0 (i32.mul (local.get $ti) (i32.const ${m})))`,
-        ...range(m).map((i) => `(local.set $okr${i} (i32.lt_s (i32.add (local.get $r0) (i32.const ${i})) (local.get $oh)))`),
+        ...range(m).map(
+          (i) => `(local.set $okr${i} (i32.lt_s (i32.add (local.get $r0) (i32.const ${i})) (local.get $oh)))`,
+        ),
         `(local.set $tj (i32.const 0))`,
         ...loop('tj', 'tj', '(local.get $tw)', 1, tileBody),
       ]),
@@ -310,12 +433,27 @@ function gradKernel(m) {
   ];
   const decl = [
     locals(['b', 'ti', 'tj', 't', 'ch', 'c4', 'cs', 'rs', 'o', 'r0', 'c0', 'p', 'at', 't4', 't8', 't12'], 'i32'),
-    locals(xi.map((k) => `d${k}`), 'i32'),
-    locals(range(m).flatMap((i) => [`rp${i}`, `co${i}`, `okr${i}`, `okc${i}`]), 'i32'),
+    locals(
+      xi.map((k) => `d${k}`),
+      'i32',
+    ),
+    locals(
+      range(m).flatMap((i) => [`rp${i}`, `co${i}`, `okr${i}`, `okc${i}`]),
+      'i32',
+    ),
     locals(['v', ...range(a).flatMap((i) => range(a).flatMap((j) => [`vx${i}_${j}`, `vt${i}_${j}`]))], 'v128'),
-    locals(range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`])), 'f32'),
+    locals(
+      range(a).flatMap((i) => range(a).flatMap((j) => [`sx${i}_${j}`, `st${i}_${j}`])),
+      'f32',
+    ),
   ];
-  return [`(func (export "grad${m}") (param $src i32) (param $dsts i32) (param $n i32) (param $oh i32) (param $ow i32) (param $f i32) (param $th i32) (param $tw i32) (param $tiles i32)`, ...decl, ...body, ...tiles, ')'];
+  return [
+    `(func (export "grad${m}") (param $src i32) (param $dsts i32) (param $n i32) (param $oh i32) (param $ow i32) (param $f i32) (param $th i32) (param $tw i32) (param $tiles i32)`,
+    ...decl,
+    ...body,
+    ...tiles,
+    ')',
+  ];
 }
 
 /** Four lanes of v stored as floats at `at`, at + stride, at + 2 stride, at + 3 stride (locals $at, $z1..$z3). */
@@ -345,21 +483,36 @@ function kernelKernel(m) {
         out.push(`(local.set $${letter}x${i}_${j} (${T.load} (i32.add (local.get $q) (local.get $k${si * 3 + sj}))))`);
       }
     out.push(
-      ...transform2d(T, G, G, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (p, q, e) => {
-        if (!turned) return `(${T.store} (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`;
-        const at = `(local.set $at (i32.add (local.get $d${p * a + q}) (local.get $o)))`;
-        return letter === 's' ? `(f32.store (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})` : `${at} ${scatter(e)}`;
-      }),
+      ...transform2d(
+        T,
+        G,
+        G,
+        (i, j) => `${letter}x${i}_${j}`,
+        (p, j) => `${letter}t${p}_${j}`,
+        (p, q, e) => {
+          if (!turned) return `(${T.store} (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`;
+          const at = `(local.set $at (i32.add (local.get $d${p * a + q}) (local.get $o)))`;
+          return letter === 's'
+            ? `(f32.store (i32.add (local.get $d${p * a + q}) (local.get $o)) ${e})`
+            : `${at} ${scatter(e)}`;
+        },
+      ),
     );
     out.push(`(local.set $q (i32.add (local.get $q) (i32.const ${T.bytes})))`);
-    out.push(turned ? `(local.set $o (i32.add (local.get $o) (i32.mul (local.get $z1) (i32.const ${T.bytes / 4}))))` : `(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`);
+    out.push(
+      turned
+        ? `(local.set $o (i32.add (local.get $o) (i32.mul (local.get $z1) (i32.const ${T.bytes / 4}))))`
+        : `(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`,
+    );
     return out;
   };
   const perChannel = (turned) => [
     `(local.set $f (i32.const 0))`,
     // q: kernel[0][0][c][f]; o: the output's [c][f] (or [f][c]).
     `(local.set $q (i32.add (local.get $src) (i32.mul (local.get $c) (local.get $rb))))`,
-    turned ? `(local.set $o (i32.shl (local.get $c) (i32.const 2)))` : `(local.set $o (i32.mul (local.get $c) (local.get $rb)))`,
+    turned
+      ? `(local.set $o (i32.shl (local.get $c) (i32.const 2)))`
+      : `(local.set $o (i32.mul (local.get $c) (local.get $rb)))`,
     ...loop(`fv${turned ? 't' : ''}`, 'f', '(local.get $f4)', 4, step(TYPES.v, 'v', turned)),
     ...loop(`fs${turned ? 't' : ''}`, 'f', '(local.get $cout)', 1, step(TYPES.s, 's', turned)),
   ];
@@ -382,10 +535,28 @@ function kernelKernel(m) {
   const decl = [
     locals(['c', 'f', 'f4', 'rb', 'q', 'o', 'at', 'z1', 'z2', 'z3'], 'i32'),
     locals([...xi.map((k) => `d${k}`), ...range(9).map((k) => `k${k}`)], 'i32'),
-    locals(['v', ...range(3).flatMap((i) => range(3).map((j) => `vx${i}_${j}`)), ...range(a).flatMap((p) => range(3).map((j) => `vt${p}_${j}`))], 'v128'),
-    locals([...range(3).flatMap((i) => range(3).map((j) => `sx${i}_${j}`)), ...range(a).flatMap((p) => range(3).map((j) => `st${p}_${j}`))], 'f32'),
+    locals(
+      [
+        'v',
+        ...range(3).flatMap((i) => range(3).map((j) => `vx${i}_${j}`)),
+        ...range(a).flatMap((p) => range(3).map((j) => `vt${p}_${j}`)),
+      ],
+      'v128',
+    ),
+    locals(
+      [
+        ...range(3).flatMap((i) => range(3).map((j) => `sx${i}_${j}`)),
+        ...range(a).flatMap((p) => range(3).map((j) => `st${p}_${j}`)),
+      ],
+      'f32',
+    ),
   ];
-  return [`(func (export "kernel${m}") (param $src i32) (param $dsts i32) (param $cin i32) (param $cout i32) (param $turned i32)`, ...decl, ...body, ')'];
+  return [
+    `(func (export "kernel${m}") (param $src i32) (param $dsts i32) (param $cin i32) (param $cout i32) (param $turned i32)`,
+    ...decl,
+    ...body,
+    ')',
+  ];
 }
 
 /**
@@ -399,12 +570,23 @@ function filterKernel(m) {
   const xi = range(a * a);
   const step = (T, letter) => {
     const out = [];
-    for (const p of range(a)) for (const q of range(a)) out.push(`(local.set $${letter}x${p}_${q} (${T.load} (i32.add (local.get $s${p * a + q}) (local.get $o))))`);
+    for (const p of range(a))
+      for (const q of range(a))
+        out.push(`(local.set $${letter}x${p}_${q} (${T.load} (i32.add (local.get $s${p * a + q}) (local.get $o))))`);
     out.push(
-      ...transform2d(T, GT, GT, (i, j) => `${letter}x${i}_${j}`, (p, j) => `${letter}t${p}_${j}`, (i, j, e) => {
-        const at = `(local.set $at (i32.add (local.get $q) (local.get $k${i * 3 + j})))`;
-        return letter === 's' ? `(f32.store (i32.add (local.get $q) (local.get $k${i * 3 + j})) ${e})` : `${at} ${scatter(e)}`;
-      }),
+      ...transform2d(
+        T,
+        GT,
+        GT,
+        (i, j) => `${letter}x${i}_${j}`,
+        (p, j) => `${letter}t${p}_${j}`,
+        (i, j, e) => {
+          const at = `(local.set $at (i32.add (local.get $q) (local.get $k${i * 3 + j})))`;
+          return letter === 's'
+            ? `(f32.store (i32.add (local.get $q) (local.get $k${i * 3 + j})) ${e})`
+            : `${at} ${scatter(e)}`;
+        },
+      ),
     );
     out.push(`(local.set $o (i32.add (local.get $o) (i32.const ${T.bytes})))`);
     out.push(`(local.set $q (i32.add (local.get $q) (i32.mul (local.get $z1) (i32.const ${T.bytes / 4}))))`);
@@ -430,10 +612,28 @@ function filterKernel(m) {
   const decl = [
     locals(['c', 'f', 'c4', 'q', 'o', 'at', 'z1', 'z2', 'z3'], 'i32'),
     locals([...xi.map((k) => `s${k}`), ...range(9).map((k) => `k${k}`)], 'i32'),
-    locals(['v', ...range(a).flatMap((p) => range(a).map((q) => `vx${p}_${q}`)), ...range(3).flatMap((i) => range(a).map((q) => `vt${i}_${q}`))], 'v128'),
-    locals([...range(a).flatMap((p) => range(a).map((q) => `sx${p}_${q}`)), ...range(3).flatMap((i) => range(a).map((q) => `st${i}_${q}`))], 'f32'),
+    locals(
+      [
+        'v',
+        ...range(a).flatMap((p) => range(a).map((q) => `vx${p}_${q}`)),
+        ...range(3).flatMap((i) => range(a).map((q) => `vt${i}_${q}`)),
+      ],
+      'v128',
+    ),
+    locals(
+      [
+        ...range(a).flatMap((p) => range(a).map((q) => `sx${p}_${q}`)),
+        ...range(3).flatMap((i) => range(a).map((q) => `st${i}_${q}`)),
+      ],
+      'f32',
+    ),
   ];
-  return [`(func (export "filter${m}") (param $srcs i32) (param $dst i32) (param $cin i32) (param $cout i32)`, ...decl, ...body, ')'];
+  return [
+    `(func (export "filter${m}") (param $srcs i32) (param $dst i32) (param $cin i32) (param $cout i32)`,
+    ...decl,
+    ...body,
+    ')',
+  ];
 }
 
 const header = `;; Winograd convolution's tile transforms, F(2x2,3x3) and F(4x4,3x3) (ops/winograd.ts runs the convolution:
@@ -446,6 +646,12 @@ const header = `;; Winograd convolution's tile transforms, F(2x2,3x3) and F(4x4,
   (import "env" "memory" (memory 1))
 `;
 
-const text = header + [2, 4].flatMap((m) => [...inputKernel(m), ...outputKernel(m), ...gradKernel(m), ...kernelKernel(m), ...filterKernel(m)]).map((l) => '  ' + l).join('\n') + '\n)\n';
+const text =
+  header +
+  [2, 4]
+    .flatMap((m) => [...inputKernel(m), ...outputKernel(m), ...gradKernel(m), ...kernelKernel(m), ...filterKernel(m)])
+    .map((l) => '  ' + l)
+    .join('\n') +
+  '\n)\n';
 writeFileSync(new URL('../src/kernels/winograd.wat', import.meta.url), text);
 console.log(`wrote src/kernels/winograd.wat (${text.length} characters)`);

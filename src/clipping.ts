@@ -29,10 +29,14 @@ export function checkClipping(owner: string, o: ClipOptions = {}): ClipOptions {
   for (const k of CLIP_OPTIONS) {
     const v = o[k];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badOption(owner, k, 'a positive finite number', v);
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      throw badOption(owner, k, 'a positive finite number', v);
     out[k] = v;
   }
-  if (Object.keys(out).length > 1) throw new Error(`${owner}: only one of clipnorm, clipvalue and globalClipnorm can be set (as in Keras). Received: ${JSON.stringify(out)}`);
+  if (Object.keys(out).length > 1)
+    throw new Error(
+      `${owner}: only one of clipnorm, clipvalue and globalClipnorm can be set (as in Keras). Received: ${JSON.stringify(out)}`,
+    );
   return out;
 }
 
@@ -67,7 +71,14 @@ export function clipNorms(c: ClipOptions, weights: readonly Span[], grad: Float3
 }
 
 /** Clips `grad` over [lo, hi), with the sums of squares from `clipNorms`. */
-export function applyClipping(c: ClipOptions, weights: readonly Span[], grad: Float32Array, lo: number, hi: number, sums: number[]): void {
+export function applyClipping(
+  c: ClipOptions,
+  weights: readonly Span[],
+  grad: Float32Array,
+  lo: number,
+  hi: number,
+  sums: number[],
+): void {
   const each = (scale: (w: number, v: number) => number) =>
     weights.forEach((w, k) => {
       for (let i = Math.max(lo, w.offset); i < Math.min(hi, w.offset + w.size); i++) grad[i] = scale(k, grad[i]);
@@ -90,6 +101,12 @@ export function applyClipping(c: ClipOptions, weights: readonly Span[], grad: Fl
 }
 
 /** Clips the whole of `grad` in one thread (norms, then scaling). */
-export function clipGradients(c: ClipOptions, weights: readonly Span[], grad: Float32Array, lo = 0, hi = grad.length): void {
+export function clipGradients(
+  c: ClipOptions,
+  weights: readonly Span[],
+  grad: Float32Array,
+  lo = 0,
+  hi = grad.length,
+): void {
   applyClipping(c, weights, grad, lo, hi, clipNorms(c, weights, grad));
 }

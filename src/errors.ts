@@ -11,7 +11,9 @@ export function own<T>(table: Readonly<Record<string, T>>, key: unknown): T | un
 /** An unknown name (loss, metric, optimizer, activation...), listing the valid ones. */
 export function unknownName(kind: string, received: unknown, valid: readonly string[], where?: string): Error {
   const plural = kind.endsWith('s') ? `${kind}es` : `${kind}s`;
-  return new Error(`${where ? `${where}: ` : ''}Unknown ${kind}: ${JSON.stringify(received)}. Valid ${plural}: ${valid.join(', ')}`);
+  return new Error(
+    `${where ? `${where}: ` : ''}Unknown ${kind}: ${JSON.stringify(received)}. Valid ${plural}: ${valid.join(', ')}`,
+  );
 }
 
 /** An invalid option: `${owner}: ${option} must be ${rule}. Received: ${option}=${value}`. */
@@ -25,26 +27,36 @@ export function badOption(owner: string, option: string, rule: string, value: un
  * 20 items.
  */
 export function formatValue(value: unknown, depth = 0): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined)
+    return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
   if (typeof value === 'symbol') return value.toString();
   if (value === null) return 'null';
   if (depth >= 3) return Array.isArray(value) ? '[...]' : '{...}';
-  if (Array.isArray(value)) return `[${value.slice(0, 20).map((v) => formatValue(v, depth + 1)).join(',')}${value.length > 20 ? ',...' : ''}]`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length ?? value.byteLength})`;
+  if (Array.isArray(value))
+    return `[${value
+      .slice(0, 20)
+      .map((v) => formatValue(v, depth + 1))
+      .join(',')}${value.length > 20 ? ',...' : ''}]`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length ?? value.byteLength})`;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return `[object ${proto?.constructor?.name ?? 'Object'}]`;
-  return `{${Object.entries(value as object).map(([k, v]) => `${JSON.stringify(k)}:${formatValue(v, depth + 1)}`).join(',')}}`;
+  return `{${Object.entries(value as object)
+    .map(([k, v]) => `${JSON.stringify(k)}:${formatValue(v, depth + 1)}`)
+    .join(',')}}`;
 }
 
 export function checkPositiveInt(owner: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw badOption(owner, option, 'a positive integer', value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw badOption(owner, option, 'a positive integer', value);
   return value;
 }
 
 export function checkNonNegativeInt(owner: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw badOption(owner, option, 'a non-negative integer', value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw badOption(owner, option, 'a non-negative integer', value);
   return value;
 }
 
@@ -55,7 +67,8 @@ export function checkFraction(owner: string, option: string, value: unknown, { c
 }
 
 export function checkPositiveNumber(owner: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw badOption(owner, option, 'a positive finite number', value);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw badOption(owner, option, 'a positive finite number', value);
   return value;
 }
 
@@ -63,7 +76,8 @@ const LAYER_VALUE_RULES = {
   /** a name looked up later (activation...): a string, or null / undefined for the default */
   name: (v: unknown) => v == null || typeof v === 'string',
   /** a shape: a non-empty array of positive integers */
-  shape: (v: unknown) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0)),
+  shape: (v: unknown) =>
+    v === undefined || (Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && d > 0)),
 };
 const LAYER_VALUE_TEXT = { name: 'a name such as "relu"', shape: 'a non-empty array of positive integers, e.g. [784]' };
 
@@ -71,11 +85,18 @@ const LAYER_VALUE_TEXT = { name: 'a name such as "relu"', shape: 'a non-empty ar
  * A layer constructor's options: known keys only, a non-empty string `name` if any, and the type of each
  * option listed in `types`; the constructor checks ranges and names.
  */
-export function checkLayerOptions(owner: string, options: unknown, known: readonly string[], types: Record<string, keyof typeof LAYER_VALUE_RULES> = {}): void {
+export function checkLayerOptions(
+  owner: string,
+  options: unknown,
+  known: readonly string[],
+  types: Record<string, keyof typeof LAYER_VALUE_RULES> = {},
+): void {
   checkOptionKeys(owner, options, known);
   const o = (options ?? {}) as Record<string, unknown>;
-  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw badOption(owner, 'name', 'a non-empty string', o.name);
-  for (const [key, rule] of Object.entries(types)) if (!LAYER_VALUE_RULES[rule](o[key])) throw badOption(owner, key, LAYER_VALUE_TEXT[rule], o[key]);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+    throw badOption(owner, 'name', 'a non-empty string', o.name);
+  for (const [key, rule] of Object.entries(types))
+    if (!LAYER_VALUE_RULES[rule](o[key])) throw badOption(owner, key, LAYER_VALUE_TEXT[rule], o[key]);
 }
 
 /** Edit distance, for "did you mean" suggestions. */
@@ -120,6 +141,8 @@ export function checkOptionKeys(owner: string, options: unknown, known: readonly
     const open = known.filter((k) => !k.startsWith('__'));
     const near = closestName(key, open);
     const valid = open.length ? `Valid options: ${open.join(', ')}` : `${owner} takes no options`;
-    throw new TypeError(`Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : '.'} ${valid}`);
+    throw new TypeError(
+      `Unrecognized option '${key}' for ${owner}${near ? `; did you mean '${near}'?` : '.'} ${valid}`,
+    );
   }
 }

@@ -27,7 +27,12 @@ export class History {
   readonly history: Record<string, number[]> = {};
   readonly epoch: number[] = [];
   readonly timing: EpochTiming[] = [];
-  params: { epochs: number; steps: number; verbose: number; workers: number } = { epochs: 0, steps: 0, verbose: 0, workers: 0 };
+  params: { epochs: number; steps: number; verbose: number; workers: number } = {
+    epochs: 0,
+    steps: 0,
+    verbose: 0,
+    workers: 0,
+  };
 
   record(epoch: number, logs: Logs, timing: EpochTiming): void {
     this.epoch.push(epoch);

@@ -58,7 +58,13 @@ export function checkInitializer(init: InitializerConfig, what: string): void {
 }
 
 /** Fills a new Float32Array of `size` values for a weight with the given fans. */
-export function initialize(init: InitializerConfig, key: Key, size: number, fanIn: number, fanOut: number): Float32Array {
+export function initialize(
+  init: InitializerConfig,
+  key: Key,
+  size: number,
+  fanIn: number,
+  fanOut: number,
+): Float32Array {
   const name = canonical(typeof init === 'string' ? init : init.className);
   const config = typeof init === 'string' ? {} : (init.config ?? {});
   const out = new Float32Array(size);

@@ -24,7 +24,16 @@ export interface Loss {
    * as the loss computes them in float64, rounded to float32; the metrics read them, so the activation runs
    * once per row instead of twice (the same values as `Network.activateLogits`).
    */
-  compute(out: Float32Array, y: Float32Array, rows: number, cols: number, grad: Float32Array | null, scale: number, fused: boolean, probs?: Float32Array | null): number;
+  compute(
+    out: Float32Array,
+    y: Float32Array,
+    rows: number,
+    cols: number,
+    grad: Float32Array | null,
+    scale: number,
+    fused: boolean,
+    probs?: Float32Array | null,
+  ): number;
 }
 
 // Keras clips probabilities to [EPSILON, 1 - EPSILON] when it has no logits.
@@ -66,11 +75,11 @@ function crossEntropy(sparse: boolean): Loss['compute'] {
           p[c] = Math.min(Math.max(q, EPSILON), 1 - EPSILON);
           logp[c] = log(p[c]);
           // Terms whose probability is clipped are constant: they contribute no gradient.
-          if (p[c] === q) tLive += (sparse ? (c === label ? 1 : 0) : y[off + c]);
+          if (p[c] === q) tLive += sparse ? (c === label ? 1 : 0) : y[off + c];
         }
       }
       for (let c = 0; c < cols; c++) {
-        const t = (sparse ? (c === label ? 1 : 0) : y[off + c]);
+        const t = sparse ? (c === label ? 1 : 0) : y[off + c];
         if (t !== 0) total -= t * logp[c];
         if (grad) {
           if (fused) {
@@ -135,7 +144,14 @@ function elementwise(f: (e: number) => number, df: (e: number) => number): Loss[
 const HUBER_DELTA = 1;
 
 const LOSSES: Record<string, Loss> = {
-  mean_squared_error: { name: 'mean_squared_error', target: 'dense', compute: elementwise((e) => e * e, (e) => 2 * e) },
+  mean_squared_error: {
+    name: 'mean_squared_error',
+    target: 'dense',
+    compute: elementwise(
+      (e) => e * e,
+      (e) => 2 * e,
+    ),
+  },
   mean_absolute_error: { name: 'mean_absolute_error', target: 'dense', compute: elementwise(Math.abs, Math.sign) },
   huber: {
     name: 'huber',
@@ -145,8 +161,18 @@ const LOSSES: Record<string, Loss> = {
       (e) => Math.max(-HUBER_DELTA, Math.min(HUBER_DELTA, e)),
     ),
   },
-  binary_crossentropy: { name: 'binary_crossentropy', fusedActivation: 'sigmoid', target: 'dense', compute: binaryCrossEntropy },
-  categorical_crossentropy: { name: 'categorical_crossentropy', fusedActivation: 'softmax', target: 'dense', compute: crossEntropy(false) },
+  binary_crossentropy: {
+    name: 'binary_crossentropy',
+    fusedActivation: 'sigmoid',
+    target: 'dense',
+    compute: binaryCrossEntropy,
+  },
+  categorical_crossentropy: {
+    name: 'categorical_crossentropy',
+    fusedActivation: 'softmax',
+    target: 'dense',
+    compute: crossEntropy(false),
+  },
   sparse_categorical_crossentropy: {
     name: 'sparse_categorical_crossentropy',
     fusedActivation: 'softmax',

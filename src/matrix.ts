@@ -46,7 +46,9 @@ export class Matrix {
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
       if (!Array.isArray(row) || row.length !== cols) {
-        throw new RangeError(`${what}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values, row 0 has ${cols}`);
+        throw new RangeError(
+          `${what}: row ${r} has ${Array.isArray(row) ? row.length : 'no'} values, row 0 has ${cols}`,
+        );
       }
       for (let c = 0; c < cols; c++) checkNumber(row[c], what, r, c);
       data.set(row, r * cols);
@@ -129,7 +131,9 @@ function fromNested(values: NestedArray, what: string): Matrix {
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw new RangeError(`${where()} has ${Array.isArray(v) ? v.length : 'no'} entries where ${what}${path.map(() => '[0]').join('')} has ${shape[depth]}: nested arrays must be rectangular`);
+      throw new RangeError(
+        `${where()} has ${Array.isArray(v) ? v.length : 'no'} entries where ${what}${path.map(() => '[0]').join('')} has ${shape[depth]}: nested arrays must be rectangular`,
+      );
     }
     v.forEach((e, i) => walk(e, depth + 1, [...path, i]));
   };
@@ -138,7 +142,10 @@ function fromNested(values: NestedArray, what: string): Matrix {
 }
 
 function checkNumber(v: unknown, what: string, r: number, c: number): void {
-  if (typeof v !== 'number') throw new TypeError(`${what}: row ${r}, column ${c} holds ${v === undefined ? 'undefined' : JSON.stringify(v)}, not a number`);
+  if (typeof v !== 'number')
+    throw new TypeError(
+      `${what}: row ${r}, column ${c} holds ${v === undefined ? 'undefined' : JSON.stringify(v)}, not a number`,
+    );
 }
 
 /**
@@ -153,16 +160,22 @@ export function toMatrix(value: MatrixLike, what: string): Matrix {
   else if (value && value.data instanceof Float32Array && Array.isArray(value.shape)) {
     const shape = value.shape;
     if (shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new RangeError(`${what}: shape must be [rows, ...sample shape] of non-negative integers. Received: [${shape}]`);
+      throw new RangeError(
+        `${what}: shape must be [rows, ...sample shape] of non-negative integers. Received: [${shape}]`,
+      );
     }
     const sample = shape.length === 1 ? [1] : shape.slice(1);
     const cols = sample.reduce((a, b) => a * b, 1);
     if (value.data.length !== shape[0] * cols) {
-      throw new RangeError(`${what}: data has ${value.data.length} values but shape [${shape}] needs ${shape[0] * cols}`);
+      throw new RangeError(
+        `${what}: data has ${value.data.length} values but shape [${shape}] needs ${shape[0] * cols}`,
+      );
     }
     m = new Matrix(value.data, shape[0], cols, sample);
   } else {
-    throw new TypeError(`${what} must be nested number arrays, a Matrix or { data: Float32Array, shape: [rows, ...sample shape] }`);
+    throw new TypeError(
+      `${what} must be nested number arrays, a Matrix or { data: Float32Array, shape: [rows, ...sample shape] }`,
+    );
   }
   assertFinite(m, what);
   return m;

@@ -32,18 +32,21 @@ function argmaxRow(a: Float32Array, off: number, cols: number): number {
 type RowValue = (out: Float32Array, y: Float32Array, r: number, cols: number) => number;
 
 const sparseAccuracy: RowValue = (out, y, r, cols) => (argmaxRow(out, r * cols, cols) === y[r] ? 1 : 0);
-const categoricalAccuracy: RowValue = (out, y, r, cols) => (argmaxRow(out, r * cols, cols) === argmaxRow(y, r * cols, cols) ? 1 : 0);
+const categoricalAccuracy: RowValue = (out, y, r, cols) =>
+  argmaxRow(out, r * cols, cols) === argmaxRow(y, r * cols, cols) ? 1 : 0;
 // Keras averages over the last axis per sample, then over samples.
 const binaryAccuracy: RowValue = (out, y, r, cols) => {
   let hits = 0;
   for (let c = 0; c < cols; c++) if ((out[r * cols + c] > 0.5 ? 1 : 0) === y[r * cols + c]) hits++;
   return hits / cols;
 };
-const rowMean = (g: (e: number) => number): RowValue => (out, y, r, cols) => {
-  let s = 0;
-  for (let c = 0; c < cols; c++) s += g(out[r * cols + c] - y[r * cols + c]);
-  return s / cols;
-};
+const rowMean =
+  (g: (e: number) => number): RowValue =>
+  (out, y, r, cols) => {
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += g(out[r * cols + c] - y[r * cols + c]);
+    return s / cols;
+  };
 
 /** A weighted mean of row values: accumulators (sum of w * value, sum of w). */
 function meanMetric(name: string, value: RowValue, finish: (mean: number) => number = (m) => m): Metric {
@@ -67,7 +70,11 @@ function meanMetric(name: string, value: RowValue, finish: (mean: number) => num
 
 /** Root mean squared error: unweighted, over every element (as before); weighted, over rows' means (Keras's Mean). */
 function rmse(name: string): Metric {
-  const weighted = meanMetric(name, rowMean((e) => e * e), Math.sqrt);
+  const weighted = meanMetric(
+    name,
+    rowMean((e) => e * e),
+    Math.sqrt,
+  );
   return {
     ...weighted,
     update(out, y, rows, cols, acc, weights) {
@@ -82,14 +89,22 @@ function rmse(name: string): Metric {
 
 const MEANS: Record<string, (name: string) => Metric> = {
   mean_absolute_error: (n) => meanMetric(n, rowMean(Math.abs)),
-  mean_squared_error: (n) => meanMetric(n, rowMean((e) => e * e)),
+  mean_squared_error: (n) =>
+    meanMetric(
+      n,
+      rowMean((e) => e * e),
+    ),
   root_mean_squared_error: rmse,
   sparse_categorical_accuracy: (n) => meanMetric(n, sparseAccuracy),
   categorical_accuracy: (n) => meanMetric(n, categoricalAccuracy),
   binary_accuracy: (n) => meanMetric(n, binaryAccuracy),
 };
 
-const ALIASES: Record<string, string> = { mae: 'mean_absolute_error', mse: 'mean_squared_error', rmse: 'root_mean_squared_error' };
+const ALIASES: Record<string, string> = {
+  mae: 'mean_absolute_error',
+  mse: 'mean_squared_error',
+  rmse: 'root_mean_squared_error',
+};
 
 /** The stateful metrics, by class name; Keras also takes their snake_case names. */
 const CLASSES: Record<string, (o: Record<string, unknown>) => MetricObject> = {
@@ -111,7 +126,14 @@ const SNAKE: Record<string, string> = {
   sparse_top_k_categorical_accuracy: 'SparseTopKCategoricalAccuracy',
 };
 
-export const METRIC_NAMES = ['accuracy', 'acc', ...Object.keys(MEANS), ...Object.keys(ALIASES), ...Object.keys(CLASSES), ...Object.keys(SNAKE)];
+export const METRIC_NAMES = [
+  'accuracy',
+  'acc',
+  ...Object.keys(MEANS),
+  ...Object.keys(ALIASES),
+  ...Object.keys(CLASSES),
+  ...Object.keys(SNAKE),
+];
 
 /** The metric object a stateful name or config stands for; undefined for the mean metrics' names. */
 function metricObject(spec: MetricSpec): MetricObject | undefined {
@@ -120,10 +142,12 @@ function metricObject(spec: MetricSpec): MetricObject | undefined {
     const cls = own(CLASSES, spec) ? spec : own(SNAKE, spec);
     return cls ? CLASSES[cls]({}) : undefined;
   }
-  if (spec === null || typeof spec !== 'object' || typeof spec.className !== 'string') throw badOption('compile', 'metrics', 'metric names, metric objects or { className, config }', spec);
+  if (spec === null || typeof spec !== 'object' || typeof spec.className !== 'string')
+    throw badOption('compile', 'metrics', 'metric names, metric objects or { className, config }', spec);
   const make = own(CLASSES, spec.className);
   if (!make) throw unknownName('metric class', spec.className, Object.keys(CLASSES));
-  if (spec.config !== undefined && (spec.config === null || typeof spec.config !== 'object')) throw badOption(spec.className, 'config', 'an object', spec.config);
+  if (spec.config !== undefined && (spec.config === null || typeof spec.config !== 'object'))
+    throw badOption(spec.className, 'config', 'an object', spec.config);
   // Keys set to undefined (left out of the saved JSON) take their defaults.
   return make(Object.fromEntries(Object.entries(spec.config ?? {}).filter(([, v]) => v !== undefined)));
 }
@@ -144,11 +168,17 @@ export function getMetric(spec: MetricSpec, loss: Loss, outputCols: number): Met
   const obj = metricObject(spec);
   if (obj instanceof AUC) return obj.build();
   if (obj instanceof Precision || obj instanceof Recall) {
-    if (sparse) throw new Error(`${obj.className} needs one target per output (a binary or one-hot target); loss ${loss.name} has class indices`);
+    if (sparse)
+      throw new Error(
+        `${obj.className} needs one target per output (a binary or one-hot target); loss ${loss.name} has class indices`,
+      );
     return obj.build(outputCols);
   }
   if (obj instanceof FBetaScore) return obj.build(outputCols, sparse);
-  if (obj instanceof SparseTopKCategoricalAccuracy && !sparse) throw new Error(`SparseTopKCategoricalAccuracy needs class-index targets (loss sparse_categorical_crossentropy); loss ${loss.name} has one target per output: use TopKCategoricalAccuracy`);
+  if (obj instanceof SparseTopKCategoricalAccuracy && !sparse)
+    throw new Error(
+      `SparseTopKCategoricalAccuracy needs class-index targets (loss sparse_categorical_crossentropy); loss ${loss.name} has one target per output: use TopKCategoricalAccuracy`,
+    );
   if (obj instanceof TopKCategoricalAccuracy) return obj.build(sparse);
   if (obj) throw new Error(`lockstep internal: metric ${obj.className} has no builder`);
   const name = spec as string;
@@ -182,7 +212,12 @@ export const metricsWidth = (metrics: readonly Metric[]): number => metrics.redu
  * into `logs`. A value per class or threshold logs as `name_0`, `name_1`... (Keras keeps an array); a single
  * one as `name`.
  */
-export function metricLogs(metrics: readonly Metric[], acc: Float64Array, logs: Record<string, number>, prefix = ''): void {
+export function metricLogs(
+  metrics: readonly Metric[],
+  acc: Float64Array,
+  logs: Record<string, number>,
+  prefix = '',
+): void {
   let at = 0;
   for (const m of metrics) {
     const v = m.result(acc.subarray(at, at + m.width));

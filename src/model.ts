@@ -26,7 +26,15 @@ import { keyFor, Purpose, seedKey } from './rng.js';
 import { currentSeed } from './seed.js';
 import { functionalSummaryTable } from './summary.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
-import { Network, paramLayout, sizeOf, type GraphPlan, type HeadPlan, type ParamSlot, type Plan } from './engine/network.js';
+import {
+  Network,
+  paramLayout,
+  sizeOf,
+  type GraphPlan,
+  type HeadPlan,
+  type ParamSlot,
+  type Plan,
+} from './engine/network.js';
 import { allocModelBuffers, Ctrl, sharedI32, type ModelBuffers } from './engine/layout.js';
 import type { Executor } from './engine/executor.js';
 import { createExecutor, defaultWorkers, executorInfo } from './engine/executors.js';
@@ -79,7 +87,11 @@ export interface Topology {
 
 interface Compiled extends CompiledModel {
   /** The compile arguments as given (loss names as written), for save and verify. */
-  args: { loss: CompileOptions['loss']; metrics: CompileOptions['metrics']; lossWeights?: CompileOptions['lossWeights'] };
+  args: {
+    loss: CompileOptions['loss'];
+    metrics: CompileOptions['metrics'];
+    lossWeights?: CompileOptions['lossWeights'];
+  };
   canonicalLoss: string | string[];
 }
 
@@ -87,7 +99,13 @@ interface Compiled extends CompiledModel {
 const weightSource = new WeakMap<Layer, Model>();
 
 const shapeText = (s: number[]) => `(None, ${s.join(', ')})`;
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Matrix) && !ArrayBuffer.isView(v) && !('data' in v && 'shape' in v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  !(v instanceof Matrix) &&
+  !ArrayBuffer.isView(v) &&
+  !('data' in v && 'shape' in v);
 
 export class Model implements TrainingModel {
   readonly name: string;
@@ -116,8 +134,10 @@ export class Model implements TrainingModel {
     const functional = new.target === Model;
     checkOptionKeys(owner, options, functional ? ['inputs', 'outputs', 'name', 'seed'] : ['name', 'seed']);
     const o = (options ?? {}) as Partial<ModelOptions>;
-    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw badOption(owner, 'name', 'a non-empty string', o.name);
-    if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0)) throw badOption(owner, 'seed', 'a non-negative safe integer', o.seed);
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+      throw badOption(owner, 'name', 'a non-empty string', o.name);
+    if (o.seed !== undefined && (!Number.isSafeInteger(o.seed) || o.seed < 0))
+      throw badOption(owner, 'seed', 'a non-negative safe integer', o.seed);
     this.name = o.name ?? (functional ? 'functional' : 'sequential');
     this.seed = o.seed;
     if (functional) this.buildGraph(o);
@@ -127,13 +147,22 @@ export class Model implements TrainingModel {
   private buildGraph(o: Partial<ModelOptions>): void {
     const list = (v: unknown, what: string): SymbolicTensor[] => {
       const a = Array.isArray(v) ? v : [v];
-      if (a.length === 0 || !a.every((t) => t instanceof AnyTensor)) throw badOption('Model', what, 'a symbolic tensor (layers.Input(...) or layer.apply(...)) or an array of them', v);
+      if (a.length === 0 || !a.every((t) => t instanceof AnyTensor))
+        throw badOption(
+          'Model',
+          what,
+          'a symbolic tensor (layers.Input(...) or layer.apply(...)) or an array of them',
+          v,
+        );
       return a as SymbolicTensor[];
     };
     const inputs = list(o.inputs, 'inputs');
     const outputs = list(o.outputs, 'outputs');
     inputs.forEach((t, i) => {
-      if (!(t.node.layer instanceof InputLayer)) throw new Error(`Model '${this.name}': inputs[${i}] must come from layers.Input(...); it is the output of layer '${t.node.layer.name}' (${t.node.layer.className})`);
+      if (!(t.node.layer instanceof InputLayer))
+        throw new Error(
+          `Model '${this.name}': inputs[${i}] must come from layers.Input(...); it is the output of layer '${t.node.layer.name}' (${t.node.layer.className})`,
+        );
       if (inputs.indexOf(t) !== i) throw new Error(`Model '${this.name}': inputs[${i}] is given twice`);
     });
     const seen = new Set<CallNode>();
@@ -141,7 +170,10 @@ export class Model implements TrainingModel {
       const node = t.node;
       if (seen.has(node)) return;
       if (node.layer instanceof InputLayer) {
-        if (!inputs.includes(t)) throw new Error(`Model '${this.name}': graph disconnected: layer '${from?.name || from?.defaultName}' (${from?.className}) reads input '${node.layer.name || 'input_layer'}', which is not among the model's inputs`);
+        if (!inputs.includes(t))
+          throw new Error(
+            `Model '${this.name}': graph disconnected: layer '${from?.name || from?.defaultName}' (${from?.className}) reads input '${node.layer.name || 'input_layer'}', which is not among the model's inputs`,
+          );
         return;
       }
       for (const input of node.inputs) visit(input, node.layer);
@@ -149,7 +181,8 @@ export class Model implements TrainingModel {
       this.nodes.push(node);
     };
     for (const t of outputs) {
-      if (t.node.layer instanceof InputLayer) throw new Error(`Model '${this.name}': an output must be a layer's output, not an input`);
+      if (t.node.layer instanceof InputLayer)
+        throw new Error(`Model '${this.name}': an output must be a layer's output, not an input`);
       visit(t, undefined);
     }
     this.inputs.push(...inputs);
@@ -160,7 +193,9 @@ export class Model implements TrainingModel {
     for (const layer of layers) {
       const calls = this.nodes.filter((n) => n.layer === layer).length;
       if (calls > 1 && layer.params().some((p) => p.movingAverage)) {
-        throw new Error(`Model '${this.name}': layer '${layer.name}' (${layer.className}) is called ${calls} times, but a layer with moving statistics can be called once only`);
+        throw new Error(
+          `Model '${this.name}': layer '${layer.name}' (${layer.className}) is called ${calls} times, but a layer with moving statistics can be called once only`,
+        );
       }
     }
     this.layers.push(...layers);
@@ -192,7 +227,10 @@ export class Model implements TrainingModel {
       const theirs = source && source !== this ? new Map(source.getWeights().map((w) => [w.name, w.data])) : undefined;
       layer.params().forEach((p, k) => {
         const size = sizeOf(p.shape);
-        chunks.push(theirs?.get(`${layer.name}/${p.name}`)?.slice() ?? initialize(p.initializer, keyFor(seedKey(seed), Purpose.Init, i, k), size, p.fanIn, p.fanOut));
+        chunks.push(
+          theirs?.get(`${layer.name}/${p.name}`)?.slice() ??
+            initialize(p.initializer, keyFor(seedKey(seed), Purpose.Init, i, k), size, p.fanIn, p.fanOut),
+        );
       });
     });
     this.flat = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -211,11 +249,18 @@ export class Model implements TrainingModel {
     const names = this.outputs.map((t) => t.node.layer.name);
     return {
       inputs: this.inputs.map((t) => ({ name: t.node.layer.name, shape: [...t.shape] })),
-      outputs: this.outputs.map((t, k) => ({ name: names.indexOf(names[k]) === k ? names[k] : `${names[k]}_${k}`, shape: [...t.shape], layer: t.node.layer })),
+      outputs: this.outputs.map((t, k) => ({
+        name: names.indexOf(names[k]) === k ? names[k] : `${names[k]}_${k}`,
+        shape: [...t.shape],
+        layer: t.node.layer,
+      })),
       weightLayers,
       graph: {
         inputs: this.inputs.map((t) => ({ name: t.node.layer.name, shape: [...t.shape] })),
-        nodes: this.nodes.map((n) => ({ layer: weightLayers.indexOf(n.layer), inbound: n.inputs.map((t) => ids.get(t)!) })),
+        nodes: this.nodes.map((n) => ({
+          layer: weightLayers.indexOf(n.layer),
+          inbound: n.inputs.map((t) => ids.get(t)!),
+        })),
         outputs: this.outputs.map((t) => ids.get(t)!),
       },
       nodes: [...this.nodes],
@@ -228,10 +273,14 @@ export class Model implements TrainingModel {
    */
   apply(inputs: AnyTensor | AnyTensor[]): SymbolicTensor | SymbolicTensor[] {
     const list = (Array.isArray(inputs) ? inputs : [inputs]) as SymbolicTensor[];
-    if (list.length !== this.inputs.length) throw new Error(`Model '${this.name}' takes ${this.inputs.length} inputs. Received: ${list.length}`);
+    if (list.length !== this.inputs.length)
+      throw new Error(`Model '${this.name}' takes ${this.inputs.length} inputs. Received: ${list.length}`);
     const map = new Map<SymbolicTensor, SymbolicTensor>();
     this.inputs.forEach((t, i) => {
-      if (list[i].shape.join(',') !== t.shape.join(',')) throw new Error(`Model '${this.name}': input '${t.name}' has shape ${shapeText(t.shape)}. Received: ${shapeText(list[i].shape)}`);
+      if (list[i].shape.join(',') !== t.shape.join(','))
+        throw new Error(
+          `Model '${this.name}': input '${t.name}' has shape ${shapeText(t.shape)}. Received: ${shapeText(list[i].shape)}`,
+        );
       map.set(t, list[i]);
     });
     for (const n of this.nodes) {
@@ -258,13 +307,16 @@ export class Model implements TrainingModel {
 
   protected assertBuilt(what: string): void {
     if (!this.built) {
-      throw new Error(`Model '${this.name}' has no input shape yet, so ${what} is not possible: add layers.Input({ shape: [...] }) first`);
+      throw new Error(
+        `Model '${this.name}' has no input shape yet, so ${what} is not possible: add layers.Input({ shape: [...] }) first`,
+      );
     }
   }
 
   /** Keras's summary table; also printed through `print` when given (e.g. console.log). */
   summary(print?: (text: string) => void): string {
-    const calls = (t: SymbolicTensor) => `${t.node.layer.name}[${this.nodes.filter((n) => n.layer === t.node.layer).indexOf(t.node) + (t.node.layer instanceof InputLayer ? 1 : 0)}][0]`;
+    const calls = (t: SymbolicTensor) =>
+      `${t.node.layer.name}[${this.nodes.filter((n) => n.layer === t.node.layer).indexOf(t.node) + (t.node.layer instanceof InputLayer ? 1 : 0)}][0]`;
     const rows = [
       ...this.inputs.map((t) => ({ layer: t.node.layer, shape: t.shape, connected: [] as string[] })),
       ...this.nodes.map((n) => ({ layer: n.layer, shape: n.output.shape, connected: n.inputs.map(calls) })),
@@ -297,7 +349,9 @@ export class Model implements TrainingModel {
       // outputs as one row, which is the same for elementwise losses (mse, mae, huber, binary cross-entropy)
       // but not for a distribution over classes.
       if (shape.length > 1 && (loss.target === 'sparse' || loss.name === 'categorical_crossentropy')) {
-        throw new Error(`compile: ${loss.name} needs an output of shape (None, classes), but layer '${layer.name}' (${layer.className}) outputs ${shapeText(shape)}: add a Flatten or GlobalAveragePooling2D and a Dense classifier`);
+        throw new Error(
+          `compile: ${loss.name} needs an output of shape (None, classes), but layer '${layer.name}' (${layer.className}) outputs ${shapeText(shape)}: add a Flatten or GlobalAveragePooling2D and a Dense classifier`,
+        );
       }
       getMetrics(h.metrics, loss, sizeOf(shape));
     });
@@ -311,7 +365,14 @@ export class Model implements TrainingModel {
     const weights = this.currentParams();
     const net = new Network(plan);
     const canonicalLoss = heads.length > 1 ? heads.map((h) => getLoss(h.loss).name) : plan.loss;
-    this.compiled = { optimizer, plan, net, buffers: undefined as never, args: { loss: options.loss, metrics: options.metrics ?? [], lossWeights: options.lossWeights }, canonicalLoss };
+    this.compiled = {
+      optimizer,
+      plan,
+      net,
+      buffers: undefined as never,
+      args: { loss: options.loss, metrics: options.metrics ?? [], lossWeights: options.lossWeights },
+      canonicalLoss,
+    };
     // A new optimizer starts from fresh state, as in Keras; the weights carry over.
     this.buffers = allocModelBuffers(weights.length, optimizer.stateNames.length);
     this.compiled.buffers = this.buffers;
@@ -323,19 +384,34 @@ export class Model implements TrainingModel {
   /** compile's loss, metrics and loss weights, one set per output (checked against the output names). */
   private headsOf(options: CompileOptions, top: Topology): HeadPlan[] {
     const names = top.outputs.map((o) => o.name);
-    const perOutput = <V>(value: unknown, what: string, isOne: (v: unknown) => boolean, fallback: V | undefined, rule: string): V[] => {
+    const perOutput = <V>(
+      value: unknown,
+      what: string,
+      isOne: (v: unknown) => boolean,
+      fallback: V | undefined,
+      rule: string,
+    ): V[] => {
       if (value === undefined) {
         if (fallback === undefined) throw badOption('compile', what, rule, value);
         return names.map(() => fallback);
       }
       if (isOne(value)) return names.map(() => value as V);
       if (Array.isArray(value)) {
-        if (value.length !== names.length || !value.every(isOne)) throw badOption('compile', what, `${rule}, or an array of ${names.length} (one per output: ${names.join(', ')})`, value);
+        if (value.length !== names.length || !value.every(isOne))
+          throw badOption(
+            'compile',
+            what,
+            `${rule}, or an array of ${names.length} (one per output: ${names.join(', ')})`,
+            value,
+          );
         return value as V[];
       }
       if (isPlainObject(value)) {
         const extra = Object.keys(value).find((k) => !names.includes(k));
-        if (extra !== undefined) throw new Error(`compile: ${what} names output '${extra}', but the outputs are ${names.map((n) => `'${n}'`).join(', ')}`);
+        if (extra !== undefined)
+          throw new Error(
+            `compile: ${what} names output '${extra}', but the outputs are ${names.map((n) => `'${n}'`).join(', ')}`,
+          );
         return names.map((n) => {
           if (!(n in value)) {
             if (fallback === undefined) throw new Error(`compile: ${what} has no entry for output '${n}'`);
@@ -348,24 +424,45 @@ export class Model implements TrainingModel {
       throw badOption('compile', what, rule, value);
     };
     const isName = (v: unknown) => typeof v === 'string';
-    const isNames = (v: unknown) => Array.isArray(v) && v.every(isName);
     const isWeight = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
     if (names.length === 1) {
-      if (typeof options?.loss !== 'string' && !(Array.isArray(options?.loss) && options.loss.length === 1) && !isPlainObject(options?.loss)) throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
+      if (
+        typeof options?.loss !== 'string' &&
+        !(Array.isArray(options?.loss) && options.loss.length === 1) &&
+        !isPlainObject(options?.loss)
+      )
+        throw badOption('compile', 'loss', 'a loss name such as "mse"', options?.loss);
     }
     const losses = perOutput<string>(options?.loss, 'loss', isName, undefined, 'a loss name such as "mse"');
     // A metric is a name, a metric object or its config; a list of them is for every output.
-    const isMetric = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v));
+    const isMetric = (v: unknown) =>
+      typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v));
     const isMetrics = (v: unknown) => Array.isArray(v) && v.every(isMetric);
-    const metrics = options.metrics !== undefined && isMetrics(options.metrics) ? names.map(() => options.metrics as MetricSpec[]) : perOutput<MetricSpec[]>(options.metrics, 'metrics', isMetrics, [], 'an array of metric names or objects');
+    const metrics =
+      options.metrics !== undefined && isMetrics(options.metrics)
+        ? names.map(() => options.metrics as MetricSpec[])
+        : perOutput<MetricSpec[]>(options.metrics, 'metrics', isMetrics, [], 'an array of metric names or objects');
     const weights = perOutput<number>(options.lossWeights, 'lossWeights', isWeight, 1, 'a non-negative number');
-    return names.map((name, k) => ({ name, loss: losses[k], metrics: metrics[k].map(metricConfig), weight: weights[k] }));
+    return names.map((name, k) => ({
+      name,
+      loss: losses[k],
+      metrics: metrics[k].map(metricConfig),
+      weight: weights[k],
+    }));
   }
 
   /** @internal */
   requireCompiled(what: string): CompiledModel {
-    if (!this.compiled || !this.buffers) throw new Error(`Model '${this.name}' must be compiled before ${what}: call model.compile({ loss, optimizer, metrics })`);
-    return { plan: this.compiled.plan, net: this.compiled.net, optimizer: this.compiled.optimizer, buffers: this.buffers };
+    if (!this.compiled || !this.buffers)
+      throw new Error(
+        `Model '${this.name}' must be compiled before ${what}: call model.compile({ loss, optimizer, metrics })`,
+      );
+    return {
+      plan: this.compiled.plan,
+      net: this.compiled.net,
+      optimizer: this.compiled.optimizer,
+      buffers: this.buffers,
+    };
   }
 
   /** The current flat parameter vector (a view: the live set of the double buffer). */
@@ -384,12 +481,23 @@ export class Model implements TrainingModel {
    * The compile arguments (loss as the user wrote it and its canonical name, metrics), if compiled. A model
    * with several outputs has a canonical loss per output.
    */
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined {
+  compiledArgs():
+    { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined {
     const c = this.compiled;
     if (!c) return undefined;
-    if (c.plan.heads) return { lossName: JSON.stringify(c.args.loss), canonicalLoss: JSON.stringify(c.canonicalLoss), metrics: [], heads: c.plan.heads.map((h) => ({ ...h, metrics: [...h.metrics] })) };
+    if (c.plan.heads)
+      return {
+        lossName: JSON.stringify(c.args.loss),
+        canonicalLoss: JSON.stringify(c.canonicalLoss),
+        metrics: [],
+        heads: c.plan.heads.map((h) => ({ ...h, metrics: [...h.metrics] })),
+      };
     const loss = c.args.loss;
-    return { lossName: typeof loss === 'string' ? loss : c.plan.loss, canonicalLoss: c.plan.loss, metrics: [...c.plan.metrics] };
+    return {
+      lossName: typeof loss === 'string' ? loss : c.plan.loss,
+      canonicalLoss: c.plan.loss,
+      metrics: [...c.plan.metrics],
+    };
   }
 
   get optimizer(): Optimizer | undefined {
@@ -436,7 +544,11 @@ export class Model implements TrainingModel {
 
   /** @internal `params` (a flat vector) cut into named weights, copied. */
   weightsOf(params: Float32Array): NamedWeight[] {
-    return this.slotNames().map((s) => ({ name: s.name, shape: s.shape, data: params.slice(s.offset, s.offset + s.size) }));
+    return this.slotNames().map((s) => ({
+      name: s.name,
+      shape: s.shape,
+      data: params.slice(s.offset, s.offset + s.size),
+    }));
   }
 
   /** Replaces every weight; checks all shapes first, so a bad list changes nothing. */
@@ -444,12 +556,16 @@ export class Model implements TrainingModel {
     this.assertIdle('setWeights', true);
     const slots = this.slotNames();
     if (!Array.isArray(weights) || weights.length !== slots.length) {
-      throw new Error(`setWeights on model '${this.name}' expects ${slots.length} arrays (${slots.map((s) => s.name).join(', ')}). Received: ${Array.isArray(weights) ? weights.length : typeof weights}`);
+      throw new Error(
+        `setWeights on model '${this.name}' expects ${slots.length} arrays (${slots.map((s) => s.name).join(', ')}). Received: ${Array.isArray(weights) ? weights.length : typeof weights}`,
+      );
     }
     const arrays = weights.map((w, i) => {
       const data = w instanceof Float32Array ? w : w?.data;
       if (!(data instanceof Float32Array) || data.length !== slots[i].size) {
-        throw new Error(`setWeights: ${slots[i].name} needs ${slots[i].size} values (shape [${slots[i].shape}]). Received: ${data?.length ?? typeof data}`);
+        throw new Error(
+          `setWeights: ${slots[i].name} needs ${slots[i].size} values (shape [${slots[i].shape}]). Received: ${data?.length ?? typeof data}`,
+        );
       }
       if (!(w instanceof Float32Array) && w.shape && w.shape.join(',') !== slots[i].shape.join(',')) {
         throw new Error(`setWeights: ${slots[i].name} has shape [${slots[i].shape}]. Received: [${w.shape}]`);
@@ -464,7 +580,10 @@ export class Model implements TrainingModel {
   setOptimizerState(state: Float32Array[], iterations: number): void {
     this.assertIdle('setOptimizerState', true);
     const { buffers, optimizer } = this.requireCompiled('setting optimizer state');
-    if (state.length !== optimizer.stateNames.length) throw new Error(`Optimizer ${optimizer.className} has ${optimizer.stateNames.length} state arrays. Received: ${state.length}`);
+    if (state.length !== optimizer.stateNames.length)
+      throw new Error(
+        `Optimizer ${optimizer.className} has ${optimizer.stateNames.length} state arrays. Received: ${state.length}`,
+      );
     const params = this.currentParams().slice();
     Atomics.store(this.control, Ctrl.Updates, iterations);
     const cur = iterations % 2;
@@ -480,7 +599,8 @@ export class Model implements TrainingModel {
   /** The executor for `workers` (0 = this thread), reusing the pool across calls while the size matches. */
   async executorFor(workers: number | undefined): Promise<Executor> {
     const n = workers ?? defaultWorkers();
-    if (!Number.isInteger(n) || n < 0) throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
+    if (!Number.isInteger(n) || n < 0)
+      throw badOption('lockstep', 'workers', 'a non-negative integer (0 = in process)', workers);
     if (this.executor && this.executor.workers === n) return this.executor;
     await this.executor?.dispose();
     this.executor = createExecutor(n);
@@ -498,7 +618,9 @@ export class Model implements TrainingModel {
       const settings = checkFitOptions(options);
       // The workers start (and build the network) while the input is checked and copied below: a pool's
       // start-up is most of a first fit's time to its first step. Starting threads changes nothing in the model.
-      const executor = this.executorFor(settings.workers).then((e) => (e.prepare(compiled.plan, compiled.buffers.params[0]), e));
+      const executor = this.executorFor(settings.workers).then(
+        (e) => (e.prepare(compiled.plan, compiled.buffers.params[0]), e),
+      );
       executor.catch(() => undefined);
       // Check everything before touching the model, so a bad call changes nothing.
       const data: FitData = { x: this.packInputs(x, 'x'), y: this.packTargets(compiled.net, y, 'y') };
@@ -525,7 +647,19 @@ export class Model implements TrainingModel {
       let ym = this.packTargets(c.net, y, 'y');
       const w = rowWeightsOf(c.net, 'evaluate', ym, s.sampleWeight, undefined);
       if (w) ym = appendWeights(ym, w);
-      const r = await inference({ ...c, params: this.currentParams(), control: this.control, hooks: testHooksOf(this), fitInterrupted: () => this.fitInterrupted }, xm, ym, s, await this.executorFor(s.workers));
+      const r = await inference(
+        {
+          ...c,
+          params: this.currentParams(),
+          control: this.control,
+          hooks: testHooksOf(this),
+          fitInterrupted: () => this.fitInterrupted,
+        },
+        xm,
+        ym,
+        s,
+        await this.executorFor(s.workers),
+      );
       return r.logs!;
     });
   }
@@ -537,7 +671,20 @@ export class Model implements TrainingModel {
       // predict works on an uncompiled model, as in Keras: any loss will do, outputs are never scored.
       const { plan, net } = this.compiled ?? this.inferencePlan();
       const xm = this.packInputs(x, 'x');
-      const r = await inference({ plan, net, params: this.currentParams(), control: this.control, hooks: testHooksOf(this), fitInterrupted: () => this.fitInterrupted }, xm, undefined, s, await this.executorFor(s.workers));
+      const r = await inference(
+        {
+          plan,
+          net,
+          params: this.currentParams(),
+          control: this.control,
+          hooks: testHooksOf(this),
+          fitInterrupted: () => this.fitInterrupted,
+        },
+        xm,
+        undefined,
+        s,
+        await this.executorFor(s.workers),
+      );
       return net.heads.length === 1 ? r.out : (this.splitOutputs(net, r.out) as unknown as Matrix);
     });
   }
@@ -551,7 +698,9 @@ export class Model implements TrainingModel {
       ...(top.graph ? { graph: top.graph } : { inputShape: top.inputs[0].shape }),
       loss: 'mse',
       metrics: [],
-      ...(top.outputs.length > 1 ? { heads: top.outputs.map((o) => ({ name: o.name, loss: 'mse', metrics: [], weight: 1 })) } : {}),
+      ...(top.outputs.length > 1
+        ? { heads: top.outputs.map((o) => ({ name: o.name, loss: 'mse', metrics: [], weight: 1 })) }
+        : {}),
     };
     return { plan, net: new Network(plan) };
   }
@@ -560,7 +709,8 @@ export class Model implements TrainingModel {
   private splitOutputs(net: Network, out: Matrix): Matrix[] {
     return net.heads.map((h) => {
       const data = new Float32Array(out.rows * h.cols);
-      for (let r = 0; r < out.rows; r++) data.set(out.data.subarray(r * out.cols + h.outOffset, r * out.cols + h.outOffset + h.cols), r * h.cols);
+      for (let r = 0; r < out.rows; r++)
+        data.set(out.data.subarray(r * out.cols + h.outOffset, r * out.cols + h.outOffset + h.cols), r * h.cols);
       return new Matrix(data, out.rows, h.cols, h.shape);
     });
   }
@@ -575,19 +725,29 @@ export class Model implements TrainingModel {
     if (Array.isArray(value) && value.length === names.length) return value as V[];
     if (isPlainObject(value)) {
       const extra = Object.keys(value).find((k) => !names.includes(k));
-      if (extra !== undefined) throw new Error(`${what} names ${kind} '${extra}', but model '${this.name}' has ${kind}s ${names.map((n) => `'${n}'`).join(', ')}`);
+      if (extra !== undefined)
+        throw new Error(
+          `${what} names ${kind} '${extra}', but model '${this.name}' has ${kind}s ${names.map((n) => `'${n}'`).join(', ')}`,
+        );
       return names.map((n) => {
         if (!(n in value)) throw new Error(`${what} has no entry for ${kind} '${n}'`);
         return value[n] as V;
       });
     }
-    throw new Error(`${what}: model '${this.name}' has ${names.length} ${kind}s (${names.join(', ')}), so it takes an array of ${names.length} or an object keyed by ${kind} name. Received: ${formatValue(value)}`);
+    throw new Error(
+      `${what}: model '${this.name}' has ${names.length} ${kind}s (${names.join(', ')}), so it takes an array of ${names.length} or an object keyed by ${kind} name. Received: ${formatValue(value)}`,
+    );
   }
 
   /** x as one Matrix: each input's values side by side in a row, each checked against its input's shape. */
   protected packInputs(x: unknown, what: string): Matrix {
     const inputs = this.topology().inputs;
-    const parts = this.perName<MatrixLike>(x, inputs.map((i) => i.name), what, 'input');
+    const parts = this.perName<MatrixLike>(
+      x,
+      inputs.map((i) => i.name),
+      what,
+      'input',
+    );
     const ms = parts.map((p, i) => {
       const w = inputs.length === 1 ? what : `${what}[${inputs[i].name}]`;
       const m = toMatrix(p, w);
@@ -600,8 +760,21 @@ export class Model implements TrainingModel {
   /** y as one Matrix: each output's targets (checked against its loss) side by side in a row. */
   protected packTargets(net: Network, y: unknown, what: string): Matrix {
     const top = this.topology();
-    const parts = this.perName<MatrixLike | Int32Array>(y, top.outputs.map((o) => o.name), what, 'output');
-    const ms = net.heads.map((h, k) => targetsFor(h.loss, h.cols, `'${top.outputs[k].layer.name}'`, parts[k], net.heads.length === 1 ? what : `${what}[${h.name}]`));
+    const parts = this.perName<MatrixLike | Int32Array>(
+      y,
+      top.outputs.map((o) => o.name),
+      what,
+      'output',
+    );
+    const ms = net.heads.map((h, k) =>
+      targetsFor(
+        h.loss,
+        h.cols,
+        `'${top.outputs[k].layer.name}'`,
+        parts[k],
+        net.heads.length === 1 ? what : `${what}[${h.name}]`,
+      ),
+    );
     return ms.length === 1 ? ms[0] : sideBySide(ms, what);
   }
 
@@ -611,10 +784,13 @@ export class Model implements TrainingModel {
    */
   checkInput(x: Matrix, what: string, i = 0): void {
     const want = this.topology().inputs[i].shape;
-    const ok = x.sampleShape.length === 1 && want.length === 1 ? x.cols === want[0] : x.sampleShape.join(',') === want.join(',');
+    const ok =
+      x.sampleShape.length === 1 && want.length === 1 ? x.cols === want[0] : x.sampleShape.join(',') === want.join(',');
     if (!ok) {
       const reader = this.readerOf(i);
-      throw new Error(`${what} has shape (${x.shape.join(', ')}) but layer '${reader.name}' (${reader.className}) expects input shape ${shapeText(want)}`);
+      throw new Error(
+        `${what} has shape (${x.shape.join(', ')}) but layer '${reader.name}' (${reader.className}) expects input shape ${shapeText(want)}`,
+      );
     }
     // A layer that reads the input directly may restrict its values (Embedding's indices).
     for (const layer of this.readersOf(i)) {
@@ -675,16 +851,25 @@ export class Model implements TrainingModel {
 
   /** model.json's `modelTopology`: the functional format (class_name 'Functional', inbound_nodes...). */
   modelTopology(): Record<string, unknown> {
-    return toFunctionalTopology(this.name, this.layers.map((layer) => ({
-      config: layer.getConfig(),
-      calls: this.nodes.filter((n) => n.layer === layer).map((n) => n.inputs.map((t) => this.callRef(t))),
-    })), this.inputs.map((t) => this.callRef(t)), this.outputs.map((t) => this.callRef(t)));
+    return toFunctionalTopology(
+      this.name,
+      this.layers.map((layer) => ({
+        config: layer.getConfig(),
+        calls: this.nodes.filter((n) => n.layer === layer).map((n) => n.inputs.map((t) => this.callRef(t))),
+      })),
+      this.inputs.map((t) => this.callRef(t)),
+      this.outputs.map((t) => this.callRef(t)),
+    );
   }
 
   /** [layer name, call index within this model, tensor index]: how the saved format points at a tensor. */
   private callRef(t: SymbolicTensor): [string, number, number] {
     const layer = t.node.layer;
-    return [layer.name, layer instanceof InputLayer ? 0 : this.nodes.filter((n) => n.layer === layer).indexOf(t.node), 0];
+    return [
+      layer.name,
+      layer instanceof InputLayer ? 0 : this.nodes.filter((n) => n.layer === layer).indexOf(t.node),
+      0,
+    ];
   }
 
   /** Writes the TensorFlow.js layers format (model.json + weights.bin) to `dir`, atomically. */
@@ -708,7 +893,9 @@ export class Model implements TrainingModel {
   async dispose(): Promise<void> {
     const executor = this.executor;
     if (this.running === 'fit') {
-      this.fitInterrupted ??= new Error(`lockstep: model '${this.name}' was disposed during fit; it keeps the weights of the last completed step`);
+      this.fitInterrupted ??= new Error(
+        `lockstep: model '${this.name}' was disposed during fit; it keeps the weights of the last completed step`,
+      );
       abortWorkers(this.control);
       // Not the fit itself: dispose may be called from one of its callbacks, which fit awaits.
       await executor?.idle();
@@ -724,7 +911,10 @@ export class Model implements TrainingModel {
 function sideBySide(ms: Matrix[], what: string): Matrix {
   const rows = ms[0].rows;
   const bad = ms.findIndex((m) => m.rows !== rows);
-  if (bad >= 0) throw new Error(`${what}: every input (output) needs the same rows; the first has ${rows}, number ${bad + 1} has ${ms[bad].rows}`);
+  if (bad >= 0)
+    throw new Error(
+      `${what}: every input (output) needs the same rows; the first has ${rows}, number ${bad + 1} has ${ms[bad].rows}`,
+    );
   const cols = ms.reduce((n, m) => n + m.cols, 0);
   const data = new Float32Array(rows * cols);
   let off = 0;
@@ -739,7 +929,14 @@ function sideBySide(ms: Matrix[], what: string): Matrix {
  * One weight per row of packed targets `y` from sampleWeight or classWeight (null for neither). A class
  * weight needs one output's labels: a model with several outputs takes sampleWeight only.
  */
-function rowWeightsOf(net: Network, owner: string, y: Matrix, sampleWeight: unknown, classWeight: unknown): Float32Array | null {
-  if (net.heads.length > 1 && classWeight !== undefined && classWeight !== null) throw badOption(owner, 'classWeight', 'absent for a model with several outputs (give sampleWeight)', classWeight);
+function rowWeightsOf(
+  net: Network,
+  owner: string,
+  y: Matrix,
+  sampleWeight: unknown,
+  classWeight: unknown,
+): Float32Array | null {
+  if (net.heads.length > 1 && classWeight !== undefined && classWeight !== null)
+    throw badOption(owner, 'classWeight', 'absent for a model with several outputs (give sampleWeight)', classWeight);
   return rowWeights(owner, y, net.loss.target === 'sparse', sampleWeight, classWeight);
 }

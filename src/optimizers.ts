@@ -82,7 +82,10 @@ export abstract class Optimizer {
   }
 
   set learningRate(lr: number) {
-    if (this.schedule) throw new TypeError(`${this.className}: the learning rate follows a ${this.schedule.className} schedule, so it cannot be set (as in Keras); use a fixed rate to set it from a callback`);
+    if (this.schedule)
+      throw new TypeError(
+        `${this.className}: the learning rate follows a ${this.schedule.className} schedule, so it cannot be set (as in Keras); use a fixed rate to set it from a callback`,
+      );
     this.rate = lr;
   }
 
@@ -128,7 +131,11 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
 
   constructor(options?: SGDOptions) {
-    const { learningRate = 0.01, momentum = 0, nesterov = false } = checked('SGD', options, ['learningRate', 'momentum', 'nesterov']);
+    const {
+      learningRate = 0.01,
+      momentum = 0,
+      nesterov = false,
+    } = checked('SGD', options, ['learningRate', 'momentum', 'nesterov']);
     super(learningRate, 'SGD', options);
     this.momentum = fraction('SGD', 'momentum', momentum);
     this.nesterov = boolean('SGD', 'nesterov', nesterov);
@@ -157,7 +164,12 @@ export class SGD extends Optimizer {
   }
 
   getConfig(): OptimizerConfig {
-    return { className: this.className, learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
+    return {
+      className: this.className,
+      learningRate: this.learningRate,
+      momentum: this.momentum,
+      nesterov: this.nesterov,
+    };
   }
 }
 
@@ -174,9 +186,18 @@ export class Adagrad extends Optimizer {
   readonly epsilon: number;
 
   constructor(options?: AdagradOptions) {
-    const { learningRate = 0.001, initialAccumulatorValue = 0.1, epsilon = 1e-7 } = checked('Adagrad', options, ['learningRate', 'initialAccumulatorValue', 'epsilon']);
+    const {
+      learningRate = 0.001,
+      initialAccumulatorValue = 0.1,
+      epsilon = 1e-7,
+    } = checked('Adagrad', options, ['learningRate', 'initialAccumulatorValue', 'epsilon']);
     super(learningRate, 'Adagrad', options);
-    if (typeof initialAccumulatorValue !== 'number' || !(initialAccumulatorValue >= 0) || !Number.isFinite(initialAccumulatorValue)) throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
+    if (
+      typeof initialAccumulatorValue !== 'number' ||
+      !(initialAccumulatorValue >= 0) ||
+      !Number.isFinite(initialAccumulatorValue)
+    )
+      throw badOption('Adagrad', 'initialAccumulatorValue', 'non-negative', initialAccumulatorValue);
     this.initialAccumulatorValue = initialAccumulatorValue;
     this.epsilon = checkPositiveNumber('Adagrad', 'epsilon', epsilon);
   }
@@ -199,7 +220,12 @@ export class Adagrad extends Optimizer {
   }
 
   getConfig(): OptimizerConfig {
-    return { className: this.className, learningRate: this.learningRate, initialAccumulatorValue: this.initialAccumulatorValue, epsilon: this.epsilon };
+    return {
+      className: this.className,
+      learningRate: this.learningRate,
+      initialAccumulatorValue: this.initialAccumulatorValue,
+      epsilon: this.epsilon,
+    };
   }
 }
 
@@ -219,7 +245,13 @@ export class RMSprop extends Optimizer {
   readonly centered: boolean;
 
   constructor(options?: RMSpropOptions) {
-    const { learningRate = 0.001, rho = 0.9, momentum = 0, epsilon = 1e-7, centered = false } = checked('RMSprop', options, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
+    const {
+      learningRate = 0.001,
+      rho = 0.9,
+      momentum = 0,
+      epsilon = 1e-7,
+      centered = false,
+    } = checked('RMSprop', options, ['learningRate', 'rho', 'momentum', 'epsilon', 'centered']);
     super(learningRate, 'RMSprop', options);
     this.rho = fraction('RMSprop', 'rho', rho);
     this.momentum = fraction('RMSprop', 'momentum', momentum);
@@ -296,7 +328,12 @@ export class Adam extends Optimizer {
 
   constructor(options?: AdamOptions, owner = 'Adam') {
     const keys = ['learningRate', 'beta1', 'beta2', 'epsilon'];
-    const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7 } = checked(owner, options, owner === 'AdamW' ? [...keys, 'weightDecay'] : keys);
+    const {
+      learningRate = 0.001,
+      beta1 = 0.9,
+      beta2 = 0.999,
+      epsilon = 1e-7,
+    } = checked(owner, options, owner === 'AdamW' ? [...keys, 'weightDecay'] : keys);
     super(learningRate, owner, options);
     this.beta1 = fraction(owner, 'beta1', beta1);
     this.beta2 = fraction(owner, 'beta2', beta2);
@@ -356,7 +393,8 @@ export class AdamW extends Adam {
     checkOptionKeys('AdamW', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', ...CLIP_OPTIONS]);
     const { weightDecay = 0.004, ...adam } = options ?? {};
     super(adam, 'AdamW');
-    if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
+    if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay))
+      throw badOption('AdamW', 'weightDecay', 'non-negative', weightDecay);
     this.weightDecay = weightDecay;
   }
 
@@ -379,9 +417,16 @@ const BY_NAME: Record<string, (o: Record<string, unknown>) => Optimizer> = {
 
 export const OPTIMIZER_NAMES = Object.keys(BY_NAME);
 
-/** An optimizer's config with its schedule's config as `learningRate` and its clipping (what workers rebuild it from and saves keep). */
+/**
+ * An optimizer's config with its schedule's config as `learningRate` and its clipping (what workers rebuild it from
+ * and saves keep).
+ */
 export function optimizerConfig(opt: Optimizer): OptimizerConfig {
-  return { ...opt.getConfig(), learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate, ...opt.clipping };
+  return {
+    ...opt.getConfig(),
+    learningRate: opt.schedule ? opt.schedule.toConfig() : opt.learningRate,
+    ...opt.clipping,
+  };
 }
 
 /** An optimizer from a Keras name ('rmsprop'), a config ({ className: 'Adam', learningRate }) or an instance. */

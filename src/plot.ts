@@ -50,11 +50,16 @@ export function historyToSvg(history: History | { history: History }, options: P
 /** Writes the figure to `file`: SVG for `.svg`, PNG for `.png`. Creates the parent directory. */
 function checkPlotOptions(options: PlotOptions): void {
   checkOptionKeys('plotHistory', options, ['panelWidth', 'panelHeight', 'columns', 'scale']);
-  for (const k of ['panelWidth', 'panelHeight', 'scale'] as const) if (options[k] !== undefined) checkPositiveNumber('plotHistory', k, options[k]);
+  for (const k of ['panelWidth', 'panelHeight', 'scale'] as const)
+    if (options[k] !== undefined) checkPositiveNumber('plotHistory', k, options[k]);
   if (options.columns !== undefined) checkPositiveInt('plotHistory', 'columns', options.columns);
 }
 
-export async function plotHistory(history: History | { history: History }, file: string, options: PlotOptions = {}): Promise<void> {
+export async function plotHistory(
+  history: History | { history: History },
+  file: string,
+  options: PlotOptions = {},
+): Promise<void> {
   figureFormat('plotHistory', file);
   await writeFigure('plotHistory', file, historyToSvg(history, options), options.scale ?? 2);
 }
@@ -62,11 +67,15 @@ export async function plotHistory(history: History | { history: History }, file:
 function checkHistory(history: unknown): History {
   const h = isRecord(history) && isRecord(history.history) ? history.history : history;
   if (!isRecord(h) || Object.keys(h).length === 0) {
-    throw new Error(`plotHistory: history must be an object of metric arrays, e.g. { loss: [...] }. Received: ${JSON.stringify(h)}`);
+    throw new Error(
+      `plotHistory: history must be an object of metric arrays, e.g. { loss: [...] }. Received: ${JSON.stringify(h)}`,
+    );
   }
   for (const [k, v] of Object.entries(h)) {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || x === null)) {
-      throw new Error(`plotHistory: history.${k} must be an array of numbers. Received: ${JSON.stringify(v)?.slice(0, 80)}`);
+      throw new Error(
+        `plotHistory: history.${k} must be an array of numbers. Received: ${JSON.stringify(v)?.slice(0, 80)}`,
+      );
     }
   }
   return h as History;
@@ -95,7 +104,9 @@ function panel(h: History, metric: string, x0: number, y0: number, W: number, H:
   const finite = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const epochs = Math.max(1, ...series.map((s) => s.points.length));
   const xs = axis(1, epochs, true, 7);
-  const ys = finite.length ? axis(Math.min(...finite.map((p) => p[1])), Math.max(...finite.map((p) => p[1])), false, 8) : axis(0, 1, false, 8);
+  const ys = finite.length
+    ? axis(Math.min(...finite.map((p) => p[1])), Math.max(...finite.map((p) => p[1])), false, 8)
+    : axis(0, 1, false, 8);
 
   // Room for the longest y tick label, then the rotated y label.
   const labelWidth = Math.max(...ys.ticks.map((t) => ys.format(t).length)) * DIGIT_WIDTH;
@@ -106,19 +117,36 @@ function panel(h: History, metric: string, x0: number, y0: number, W: number, H:
 
   const what = pretty(metric);
   const only = series.length === 1 ? series[0].label : '';
-  const title = only === 'Training' ? capitalize(what) : only === 'Validation' ? `Validation ${what}` : `Training and validation ${what}`;
+  const title =
+    only === 'Training'
+      ? capitalize(what)
+      : only === 'Validation'
+        ? `Validation ${what}`
+        : `Training and validation ${what}`;
   const [center, mid] = [box.left + box.w / 2, box.top + box.h / 2];
   return [
     `<g class="panel" data-metric="${esc(metric)}" transform="translate(${x0},${y0})">`,
     el('text', { class: 'title', x: center, y: box.top - 12, 'text-anchor': 'middle', 'font-size': 13.5 }, title),
-    ...ys.ticks.map((t) => el('line', { class: 'grid', x1: box.left, x2: box.left + box.w, y1: py(t), y2: py(t), ...GRID })),
-    ...xs.ticks.map((t) => el('line', { class: 'grid', x1: px(t), x2: px(t), y1: box.top, y2: box.top + box.h, ...GRID })),
+    ...ys.ticks.map((t) =>
+      el('line', { class: 'grid', x1: box.left, x2: box.left + box.w, y1: py(t), y2: py(t), ...GRID }),
+    ),
+    ...xs.ticks.map((t) =>
+      el('line', { class: 'grid', x1: px(t), x2: px(t), y1: box.top, y2: box.top + box.h, ...GRID }),
+    ),
     ...series.map((s) => curve(s, px, py, epochs <= 30)),
     el('rect', { class: 'frame', x: box.left, y: box.top, width: box.w, height: box.h, fill: 'none', ...LINE }),
     ...ticks(xs, ys, box, px, py),
     el('text', { class: 'x-label', x: center, y: box.top + box.h + 35, ...LABEL }, 'Epoch'),
-    el('text', { class: 'y-label', transform: `translate(${r(box.left - labelWidth - 20)},${r(mid)}) rotate(-90)`, ...LABEL }, capitalize(what)),
-    legend(series, finite.map(([x, y]) => [px(x), py(y)]), box),
+    el(
+      'text',
+      { class: 'y-label', transform: `translate(${r(box.left - labelWidth - 20)},${r(mid)}) rotate(-90)`, ...LABEL },
+      capitalize(what),
+    ),
+    legend(
+      series,
+      finite.map(([x, y]) => [px(x), py(y)]),
+      box,
+    ),
     '</g>',
   ].join('\n');
 }
@@ -148,20 +176,39 @@ function curve(s: Series, px: (x: number) => number, py: (y: number) => number, 
     if (Number.isFinite(y)) d += `${pen ? 'L' : 'M'}${r(px(x))},${r(py(y))}`;
     pen = Number.isFinite(y);
   }
-  const style = { fill: 'none', stroke: s.color, 'stroke-width': 1.6, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' };
+  const style = {
+    fill: 'none',
+    stroke: s.color,
+    'stroke-width': 1.6,
+    'stroke-linejoin': 'round',
+    'stroke-linecap': 'round',
+  };
   const path = el('path', { class: 'series', 'data-series': s.key, d, ...style });
   if (!dots) return path;
   // A line alone hides a single point, so with few epochs each one is marked.
-  const marks = s.points.filter(([, y]) => Number.isFinite(y)).map(([x, y]) => el('circle', { cx: px(x), cy: py(y), r: 2.6, fill: s.color }));
+  const marks = s.points
+    .filter(([, y]) => Number.isFinite(y))
+    .map(([x, y]) => el('circle', { cx: px(x), cy: py(y), r: 2.6, fill: s.color }));
   return [path, ...marks].join('\n');
 }
 
 /** Legend in the corner that covers the fewest data points (matplotlib's loc='best'), upper right first. */
 function legend(series: Series[], pts: Point[], box: Box): string {
   const [bw, bh, pad] = [96, 8 + 17 * series.length, 8];
-  const [left, right, top, bottom] = [box.left + pad, box.left + box.w - bw - pad, box.top + pad, box.top + box.h - bh - pad];
-  const corners: Point[] = [[right, top], [left, top], [left, bottom], [right, bottom]];
-  const covered = ([x, y]: Point) => pts.filter(([a, b]) => a >= x - 4 && a <= x + bw + 4 && b >= y - 4 && b <= y + bh + 4).length;
+  const [left, right, top, bottom] = [
+    box.left + pad,
+    box.left + box.w - bw - pad,
+    box.top + pad,
+    box.top + box.h - bh - pad,
+  ];
+  const corners: Point[] = [
+    [right, top],
+    [left, top],
+    [left, bottom],
+    [right, bottom],
+  ];
+  const covered = ([x, y]: Point) =>
+    pts.filter(([a, b]) => a >= x - 4 && a <= x + bw + 4 && b >= y - 4 && b <= y + bh + 4).length;
   const [x, y] = corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
   const frame = { rx: 3, fill: '#ffffff', 'fill-opacity': 0.85, stroke: '#cccccc', 'stroke-width': 0.8 };
   const rows = series.flatMap((s, i) => {

@@ -42,7 +42,10 @@ export class DataFrame {
   /** A frame with only `names`, in that order. */
   select(names: readonly string[]): DataFrame {
     this.check(names);
-    return new DataFrame(names, this.rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n]]))));
+    return new DataFrame(
+      names,
+      this.rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n]]))),
+    );
   }
 
   /** A frame without the columns `names`. */
@@ -53,7 +56,10 @@ export class DataFrame {
 
   /** A frame without the rows that hold a missing value in any column. */
   dropNA(): DataFrame {
-    return new DataFrame(this.columns, this.rows.filter((r) => this.columns.every((c) => r[c] !== null)));
+    return new DataFrame(
+      this.columns,
+      this.rows.filter((r) => this.columns.every((c) => r[c] !== null)),
+    );
   }
 
   /** The numeric columns `names` (default: all) as a float32 Matrix; see `frameToMatrix`. */
@@ -63,7 +69,8 @@ export class DataFrame {
 
   private check(names: readonly string[]): void {
     for (const n of names) {
-      if (!this.columns.includes(n)) throw new Error(`DataFrame has no column "${n}". Columns: ${this.columns.join(', ')}`);
+      if (!this.columns.includes(n))
+        throw new Error(`DataFrame has no column "${n}". Columns: ${this.columns.join(', ')}`);
     }
   }
 }
@@ -106,9 +113,18 @@ export interface GetDummiesOptions {
  */
 export function getDummies(frame: DataFrame, options: GetDummiesOptions = {}): DataFrame {
   checkOptionKeys('getDummies', options, ['dropFirst', 'columns']);
-  if (options.dropFirst !== undefined && typeof options.dropFirst !== 'boolean') throw badOption('getDummies', 'dropFirst', 'true or false', options.dropFirst);
-  if (options.columns !== undefined && !(Array.isArray(options.columns) && options.columns.every((c) => frame.columns.includes(c)))) {
-    throw badOption('getDummies', 'columns', `an array of column names of the frame (${frame.columns.join(', ')})`, options.columns);
+  if (options.dropFirst !== undefined && typeof options.dropFirst !== 'boolean')
+    throw badOption('getDummies', 'dropFirst', 'true or false', options.dropFirst);
+  if (
+    options.columns !== undefined &&
+    !(Array.isArray(options.columns) && options.columns.every((c) => frame.columns.includes(c)))
+  ) {
+    throw badOption(
+      'getDummies',
+      'columns',
+      `an array of column names of the frame (${frame.columns.join(', ')})`,
+      options.columns,
+    );
   }
   const encode = options.columns ?? frame.columns.filter((c) => frame.rows.some((r) => typeof r[c] === 'string'));
   const keep = frame.columns.filter((c) => !encode.includes(c));
@@ -129,7 +145,8 @@ export function getDummies(frame: DataFrame, options: GetDummiesOptions = {}): D
 function levelsOf(values: Cell[]): string[] {
   const present = values.filter((v): v is number | string => v !== null);
   // Numbers sort by value (2 before 10) as pandas sorts them; a column holding any string sorts as text.
-  if (present.every((v) => typeof v === 'number')) return [...new Set(present as number[])].sort((a, b) => a - b).map(String);
+  if (present.every((v) => typeof v === 'number'))
+    return [...new Set(present as number[])].sort((a, b) => a - b).map(String);
   return [...new Set(present.map(String))].sort();
 }
 
@@ -147,7 +164,8 @@ export class StandardScaler {
   scale: Float64Array | null = null;
 
   fit(x: Matrix): this {
-    if (x.rows === 0) throw new RangeError(`StandardScaler.fit needs at least one row. Received: shape [${x.rows}, ${x.cols}]`);
+    if (x.rows === 0)
+      throw new RangeError(`StandardScaler.fit needs at least one row. Received: shape [${x.rows}, ${x.cols}]`);
     assertFinite(x, 'StandardScaler.fit x');
     const mean = new Float64Array(x.cols);
     const sq = new Float64Array(x.cols);
@@ -212,11 +230,16 @@ export interface Split<Y> {
  * A fractional test size rounds up (`ceil(testSize * n)` rows). The first rows of the seeded permutation form
  * the test set, so the split depends only on the seed and the row count.
  */
-export function trainTestSplit<Y extends Matrix | Int32Array>(x: Matrix, y: Y, options: TrainTestSplitOptions = {}): Split<Y> {
+export function trainTestSplit<Y extends Matrix | Int32Array>(
+  x: Matrix,
+  y: Y,
+  options: TrainTestSplitOptions = {},
+): Split<Y> {
   checkOptionKeys('trainTestSplit', options, ['testSize', 'seed']);
   const { testSize = 0.25, seed = 0 } = options;
   if (typeof testSize !== 'number') throw badOption('trainTestSplit', 'testSize', 'a number', testSize);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw badOption('trainTestSplit', 'seed', 'a non-negative safe integer', seed);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw badOption('trainTestSplit', 'seed', 'a non-negative safe integer', seed);
   const n = x.rows;
   const yRows = y instanceof Matrix ? y.rows : y.length;
   if (yRows !== n) throw new RangeError(`trainTestSplit: x has ${n} rows but y has ${yRows}`);

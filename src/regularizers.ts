@@ -23,7 +23,8 @@ export interface RegularizerConfig {
 export type RegularizerSpec = RegularizerConfig | 'l1' | 'l2' | 'l1_l2' | 'l1l2';
 
 const factor = (owner: string, option: string, v: unknown): number => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw badOption(owner, option, 'a finite non-negative number', v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw badOption(owner, option, 'a finite non-negative number', v);
   return v;
 };
 
@@ -42,7 +43,13 @@ export function l2(options: { l2?: number } = {}): RegularizerConfig {
 /** Both: l1 * sum(|x|) + l2 * sum(x^2). Defaults 0.01 each (Keras's l1_l2). */
 export function l1l2(options: { l1?: number; l2?: number } = {}): RegularizerConfig {
   checkOptionKeys('regularizers.l1l2', options, ['l1', 'l2']);
-  return { className: 'L1L2', config: { l1: factor('regularizers.l1l2', 'l1', options.l1 ?? 0.01), l2: factor('regularizers.l1l2', 'l2', options.l2 ?? 0.01) } };
+  return {
+    className: 'L1L2',
+    config: {
+      l1: factor('regularizers.l1l2', 'l1', options.l1 ?? 0.01),
+      l2: factor('regularizers.l1l2', 'l2', options.l2 ?? 0.01),
+    },
+  };
 }
 
 /** A checked regularizer config (or undefined for none); `where` names the layer and option in errors. */
@@ -51,7 +58,10 @@ export function checkRegularizer(where: string, spec: unknown): RegularizerConfi
   if (spec === 'l1') return l1();
   if (spec === 'l2') return l2();
   if (spec === 'l1_l2' || spec === 'l1l2') return l1l2();
-  const bad = () => new Error(`${where} must be 'l1', 'l2', 'l1_l2' or a regularizer (regularizers.l2({ l2: 0.01 }), { className: 'L2', config: { l2: 0.01 } }). Received: ${JSON.stringify(spec)}`);
+  const bad = () =>
+    new Error(
+      `${where} must be 'l1', 'l2', 'l1_l2' or a regularizer (regularizers.l2({ l2: 0.01 }), { className: 'L2', config: { l2: 0.01 } }). Received: ${JSON.stringify(spec)}`,
+    );
   if (typeof spec !== 'object' || Array.isArray(spec)) throw bad();
   const { className, config } = spec as { className?: unknown; config?: unknown };
   if (config !== undefined && (config === null || typeof config !== 'object')) throw bad();
@@ -59,7 +69,8 @@ export function checkRegularizer(where: string, spec: unknown): RegularizerConfi
   if (className === 'L1') return { className, config: { l1: factor(where, 'l1', c.l1 ?? 0.01) } };
   if (className === 'L2') return { className, config: { l2: factor(where, 'l2', c.l2 ?? 0.01) } };
   // Keras's L1L2 class (and tfjs-layers') defaults both factors to 0 when built from a config.
-  if (className === 'L1L2') return { className, config: { l1: factor(where, 'l1', c.l1 ?? 0), l2: factor(where, 'l2', c.l2 ?? 0) } };
+  if (className === 'L1L2')
+    return { className, config: { l1: factor(where, 'l1', c.l1 ?? 0), l2: factor(where, 'l2', c.l2 ?? 0) } };
   throw bad();
 }
 
@@ -78,7 +89,14 @@ export function penalty(r: RegularizerConfig, x: ArrayLike<number>, from = 0, to
 }
 
 /** Adds the penalty's gradient at x[i] to g[i] for i in [from, to), in float32 as the autodiff of Keras's graph. */
-export function addPenaltyGradient(r: RegularizerConfig, x: Float32Array, g: Float32Array, from: number, to: number, gOffset = 0): void {
+export function addPenaltyGradient(
+  r: RegularizerConfig,
+  x: Float32Array,
+  g: Float32Array,
+  from: number,
+  to: number,
+  gOffset = 0,
+): void {
   const [a, b] = factors(r).map(f);
   for (let i = from; i < to; i++) {
     const v = x[i];
@@ -104,7 +122,13 @@ export function weightPenalty(slots: readonly RegularizedSlot[], params: Float32
 }
 
 /** Adds the weight penalties' gradients into `grad` over the parameter range [lo, hi). */
-export function addWeightPenaltyGradients(slots: readonly RegularizedSlot[], params: Float32Array, grad: Float32Array, lo: number, hi: number): void {
+export function addWeightPenaltyGradients(
+  slots: readonly RegularizedSlot[],
+  params: Float32Array,
+  grad: Float32Array,
+  lo: number,
+  hi: number,
+): void {
   for (const s of slots) {
     const from = Math.max(lo, s.offset);
     const to = Math.min(hi, s.offset + s.size);
@@ -136,12 +160,20 @@ export function regularizersFromKeras(c: Record<string, unknown>, where: string)
     const v = c[keras];
     if (v == null) continue;
     const o = v as { class_name?: unknown; config?: unknown };
-    if (typeof v !== 'object' || typeof o.class_name !== 'string') throw new Error(`${where}: ${keras} must be { class_name, config }. Received: ${JSON.stringify(v)}`);
+    if (typeof v !== 'object' || typeof o.class_name !== 'string')
+      throw new Error(`${where}: ${keras} must be { class_name, config }. Received: ${JSON.stringify(v)}`);
     // Keras 3 adds registered_name/module beside them; tfjs-layers writes the class alone.
     const r = checkRegularizer(`${where} ${keras}`, { className: o.class_name, config: o.config })!;
     // What tfjs-layers writes for l1() or l2() reads back as that.
     const [a, b] = factors(r);
-    out[ours] = r.className !== 'L1L2' ? r : b === 0 && a !== 0 ? { className: 'L1', config: { l1: a } } : a === 0 && b !== 0 ? { className: 'L2', config: { l2: b } } : r;
+    out[ours] =
+      r.className !== 'L1L2'
+        ? r
+        : b === 0 && a !== 0
+          ? { className: 'L1', config: { l1: a } }
+          : a === 0 && b !== 0
+            ? { className: 'L2', config: { l2: b } }
+            : r;
   }
   return out;
 }

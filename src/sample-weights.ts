@@ -10,26 +10,42 @@ import { Matrix } from './matrix.js';
 import { badOption } from './errors.js';
 
 /** Per-row weights from `sampleWeight` or `classWeight` (Keras rejects both at once); null for neither. */
-export function rowWeights(owner: string, y: Matrix, sparse: boolean, sampleWeight: unknown, classWeight: unknown): Float32Array | null {
+export function rowWeights(
+  owner: string,
+  y: Matrix,
+  sparse: boolean,
+  sampleWeight: unknown,
+  classWeight: unknown,
+): Float32Array | null {
   if (sampleWeight !== undefined && sampleWeight !== null && classWeight !== undefined && classWeight !== null) {
     throw new Error(`${owner}: give sampleWeight or classWeight, not both (as Keras)`);
   }
   if (sampleWeight !== undefined && sampleWeight !== null) {
-    if (!(sampleWeight instanceof Float32Array || sampleWeight instanceof Float64Array || Array.isArray(sampleWeight))) throw badOption(owner, 'sampleWeight', 'an array of one number per row', sampleWeight);
-    if (sampleWeight.length !== y.rows) throw new Error(`${owner}: sampleWeight has ${sampleWeight.length} values but y has ${y.rows} rows: give one weight per row`);
+    if (!(sampleWeight instanceof Float32Array || sampleWeight instanceof Float64Array || Array.isArray(sampleWeight)))
+      throw badOption(owner, 'sampleWeight', 'an array of one number per row', sampleWeight);
+    if (sampleWeight.length !== y.rows)
+      throw new Error(
+        `${owner}: sampleWeight has ${sampleWeight.length} values but y has ${y.rows} rows: give one weight per row`,
+      );
     const w = Float32Array.from(sampleWeight as ArrayLike<number>);
     w.forEach((v, r) => {
-      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${owner}: sampleWeight[${r}] is ${String((sampleWeight as ArrayLike<unknown>)[r])}; weights must be finite and non-negative`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new RangeError(
+          `${owner}: sampleWeight[${r}] is ${String((sampleWeight as ArrayLike<unknown>)[r])}; weights must be finite and non-negative`,
+        );
     });
     return w;
   }
   if (classWeight === undefined || classWeight === null) return null;
-  if (typeof classWeight !== 'object' || Array.isArray(classWeight)) throw badOption(owner, 'classWeight', 'an object mapping class index to weight, e.g. { 0: 1, 1: 5 }', classWeight);
+  if (typeof classWeight !== 'object' || Array.isArray(classWeight))
+    throw badOption(owner, 'classWeight', 'an object mapping class index to weight, e.g. { 0: 1, 1: 5 }', classWeight);
   const table = new Map<number, number>();
   for (const [k, v] of Object.entries(classWeight as Record<string, unknown>)) {
     const c = Number(k);
-    if (!Number.isInteger(c) || c < 0) throw badOption(owner, `classWeight key '${k}'`, 'a class index (a non-negative integer)', k);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw badOption(owner, `classWeight[${k}]`, 'a finite non-negative number', v);
+    if (!Number.isInteger(c) || c < 0)
+      throw badOption(owner, `classWeight key '${k}'`, 'a class index (a non-negative integer)', k);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw badOption(owner, `classWeight[${k}]`, 'a finite non-negative number', v);
     table.set(c, v);
   }
   // Keras: the class of a row is its label, the argmax of a one-hot row, or a single column rounded.
@@ -68,7 +84,10 @@ export class WeightSplitter {
 
   split(y: Float32Array, rows: number, targetCols: number): { y: Float32Array; weights: Float32Array | null } {
     if (rows === 0 || y.length === rows * targetCols) return { y, weights: null };
-    if (y.length !== rows * (targetCols + 1)) throw new Error(`lockstep internal: ${y.length / rows} target columns per row, expected ${targetCols} or ${targetCols + 1}`);
+    if (y.length !== rows * (targetCols + 1))
+      throw new Error(
+        `lockstep internal: ${y.length / rows} target columns per row, expected ${targetCols} or ${targetCols + 1}`,
+      );
     if (this.targets.length < rows * targetCols) this.targets = new Float32Array(rows * targetCols);
     if (this.weights.length < rows) this.weights = new Float32Array(rows);
     const t = this.targets.subarray(0, rows * targetCols);

@@ -5,7 +5,9 @@
  * at the same step in any process, and a resumed fit (which restores the count) continues exactly.
  *
  * ```ts
- * const lr = new schedules.CosineDecay({ initialLearningRate: 0.01, decaySteps: 1000, warmupTarget: 0.1, warmupSteps: 100 });
+ * const lr = new schedules.CosineDecay({
+ *   initialLearningRate: 0.01, decaySteps: 1000, warmupTarget: 0.1, warmupSteps: 100,
+ * });
  * model.compile({ loss: 'binary_crossentropy', optimizer: new optimizers.Adam({ learningRate: lr }) });
  * ```
  */
@@ -30,7 +32,8 @@ export abstract class LearningRateSchedule {
 }
 
 const positive = (owner: string, k: string, v: unknown): number => {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badOption(owner, k, 'a positive finite number', v);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    throw badOption(owner, k, 'a positive finite number', v);
   return v;
 };
 const nonNegative = (owner: string, k: string, v: unknown): number => {
@@ -70,7 +73,12 @@ export class ExponentialDecay extends LearningRateSchedule {
     return f(f(this.initialLearningRate) * f(Math.pow(f(this.decayRate), p)));
   }
   getConfig() {
-    return { initialLearningRate: this.initialLearningRate, decaySteps: this.decaySteps, decayRate: this.decayRate, staircase: this.staircase };
+    return {
+      initialLearningRate: this.initialLearningRate,
+      decaySteps: this.decaySteps,
+      decayRate: this.decayRate,
+      staircase: this.staircase,
+    };
   }
 }
 
@@ -81,7 +89,10 @@ export interface PiecewiseConstantDecayOptions {
   values: number[];
 }
 
-/** values[0] while step <= boundaries[0], values[i + 1] while boundaries[i] < step <= boundaries[i + 1], then the last. */
+/**
+ * values[0] while step <= boundaries[0], values[i + 1] while boundaries[i] < step <= boundaries[i + 1], then the
+ * last.
+ */
 export class PiecewiseConstantDecay extends LearningRateSchedule {
   readonly className = 'PiecewiseConstantDecay';
   readonly boundaries: number[];
@@ -90,8 +101,16 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
     super();
     checkOptionKeys('PiecewiseConstantDecay', o, ['boundaries', 'values']);
     const { boundaries, values } = o ?? ({} as PiecewiseConstantDecayOptions);
-    if (!Array.isArray(boundaries) || boundaries.length === 0 || boundaries.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || (i > 0 && b <= boundaries[i - 1]))) throw badOption('PiecewiseConstantDecay', 'boundaries', 'a non-empty increasing array of numbers', boundaries);
-    if (!Array.isArray(values) || values.length !== boundaries.length + 1) throw new Error(`PiecewiseConstantDecay: values must have one more element than boundaries (${boundaries.length + 1}). Received: ${JSON.stringify(values)}`);
+    if (
+      !Array.isArray(boundaries) ||
+      boundaries.length === 0 ||
+      boundaries.some((b, i) => typeof b !== 'number' || !Number.isFinite(b) || (i > 0 && b <= boundaries[i - 1]))
+    )
+      throw badOption('PiecewiseConstantDecay', 'boundaries', 'a non-empty increasing array of numbers', boundaries);
+    if (!Array.isArray(values) || values.length !== boundaries.length + 1)
+      throw new Error(
+        `PiecewiseConstantDecay: values must have one more element than boundaries (${boundaries.length + 1}). Received: ${JSON.stringify(values)}`,
+      );
     values.forEach((v, i) => positive('PiecewiseConstantDecay', `values[${i}]`, v));
     this.boundaries = [...boundaries];
     this.values = [...values];
@@ -135,7 +154,12 @@ export class InverseTimeDecay extends LearningRateSchedule {
     return f(f(this.initialLearningRate) / f(1 + f(f(this.decayRate) * p)));
   }
   getConfig() {
-    return { initialLearningRate: this.initialLearningRate, decaySteps: this.decaySteps, decayRate: this.decayRate, staircase: this.staircase };
+    return {
+      initialLearningRate: this.initialLearningRate,
+      decaySteps: this.decaySteps,
+      decayRate: this.decayRate,
+      staircase: this.staircase,
+    };
   }
 }
 
@@ -178,7 +202,13 @@ export class PolynomialDecay extends LearningRateSchedule {
     return f(f(f(init - end) * f(Math.pow(f(1 - p), f(this.power)))) + end);
   }
   getConfig() {
-    return { initialLearningRate: this.initialLearningRate, decaySteps: this.decaySteps, endLearningRate: this.endLearningRate, power: this.power, cycle: this.cycle };
+    return {
+      initialLearningRate: this.initialLearningRate,
+      decaySteps: this.decaySteps,
+      endLearningRate: this.endLearningRate,
+      power: this.power,
+      cycle: this.cycle,
+    };
   }
 }
 
@@ -214,7 +244,10 @@ export class CosineDecay extends LearningRateSchedule {
     this.initialLearningRate = nonNegative('CosineDecay', 'initialLearningRate', o?.initialLearningRate);
     this.decaySteps = positive('CosineDecay', 'decaySteps', o.decaySteps);
     this.alpha = nonNegative('CosineDecay', 'alpha', o.alpha ?? 0);
-    this.warmupTarget = o.warmupTarget === undefined || o.warmupTarget === null ? null : positive('CosineDecay', 'warmupTarget', o.warmupTarget);
+    this.warmupTarget =
+      o.warmupTarget === undefined || o.warmupTarget === null
+        ? null
+        : positive('CosineDecay', 'warmupTarget', o.warmupTarget);
     this.warmupSteps = nonNegative('CosineDecay', 'warmupSteps', o.warmupSteps ?? 0);
   }
   at(step: number): number {
@@ -229,7 +262,13 @@ export class CosineDecay extends LearningRateSchedule {
     return cosineDecay(f(s - ws), ds, target, this.alpha);
   }
   getConfig() {
-    return { initialLearningRate: this.initialLearningRate, decaySteps: this.decaySteps, alpha: this.alpha, warmupTarget: this.warmupTarget, warmupSteps: this.warmupSteps };
+    return {
+      initialLearningRate: this.initialLearningRate,
+      decaySteps: this.decaySteps,
+      alpha: this.alpha,
+      warmupTarget: this.warmupTarget,
+      warmupSteps: this.warmupSteps,
+    };
   }
 }
 
@@ -281,7 +320,13 @@ export class CosineDecayRestarts extends LearningRateSchedule {
     return f(init * decayed);
   }
   getConfig() {
-    return { initialLearningRate: this.initialLearningRate, firstDecaySteps: this.firstDecaySteps, tMul: this.tMul, mMul: this.mMul, alpha: this.alpha };
+    return {
+      initialLearningRate: this.initialLearningRate,
+      firstDecaySteps: this.firstDecaySteps,
+      tMul: this.tMul,
+      mMul: this.mMul,
+      alpha: this.alpha,
+    };
   }
 }
 
@@ -299,6 +344,7 @@ export function getSchedule(spec: LearningRateSchedule | ScheduleConfig, owner =
   if (spec instanceof LearningRateSchedule) return spec;
   const make = typeof spec?.className === 'string' ? own(CLASSES, spec.className) : undefined;
   if (!make) throw unknownName(`${owner} schedule`, spec?.className, Object.keys(CLASSES));
-  if (spec.config === null || typeof spec.config !== 'object') throw badOption(spec.className, 'config', 'an object', spec.config);
+  if (spec.config === null || typeof spec.config !== 'object')
+    throw badOption(spec.className, 'config', 'an object', spec.config);
   return make(spec.config as never);
 }

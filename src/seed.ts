@@ -10,14 +10,16 @@ let globalSeed: number | undefined;
 let processSeed: number | undefined;
 
 export function setRandomSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw badOption('setRandomSeed', 'seed', 'a non-negative safe integer', seed);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw badOption('setRandomSeed', 'seed', 'a non-negative safe integer', seed);
   globalSeed = seed;
 }
 
 /** The seed to use now: an explicit one, else the global seed, else a per-process random seed. */
 export function currentSeed(explicit?: number): number {
   if (explicit !== undefined) {
-    if (!Number.isSafeInteger(explicit) || explicit < 0) throw badOption('lockstep', 'seed', 'a non-negative safe integer', explicit);
+    if (!Number.isSafeInteger(explicit) || explicit < 0)
+      throw badOption('lockstep', 'seed', 'a non-negative safe integer', explicit);
     return explicit;
   }
   if (globalSeed !== undefined) return globalSeed;

@@ -56,8 +56,10 @@ export class Sequential extends Model {
   add(item: Layer | SymbolicTensor): this {
     this.assertIdle('add', false);
     // layers.Input(...) gives a symbolic tensor; its InputLayer is what a stack holds.
-    const layer = item instanceof SymbolicTensor && item.node.layer instanceof InputLayer ? (item.node.layer as InputLayer) : item;
-    if (!(layer instanceof Layer)) throw new TypeError(`Sequential.add expects a layer (layers.Dense(...)...). Received: ${String(layer)}`);
+    const layer =
+      item instanceof SymbolicTensor && item.node.layer instanceof InputLayer ? (item.node.layer as InputLayer) : item;
+    if (!(layer instanceof Layer))
+      throw new TypeError(`Sequential.add expects a layer (layers.Dense(...)...). Received: ${String(layer)}`);
     if (this.layers.includes(layer)) throw new Error(`Layer '${layer.name}' is already in model '${this.name}'`);
     if (layer instanceof InputLayer) {
       if (this.layers.length > 0) throw new Error(`An Input layer must come first in model '${this.name}'`);
@@ -122,7 +124,9 @@ export class Sequential extends Model {
     const first = this.layers[0];
     const last = this.layers[this.layers.length - 1];
     return {
-      inputs: this.inputShape ? [{ name: first instanceof InputLayer ? first.name : 'input_layer', shape: [...this.inputShape] }] : [],
+      inputs: this.inputShape
+        ? [{ name: first instanceof InputLayer ? first.name : 'input_layer', shape: [...this.inputShape] }]
+        : [],
       outputs: last?.outputShape ? [{ name: last.name, shape: [...last.outputShape], layer: last }] : [],
       weightLayers: this.layers.filter((l) => !(l instanceof InputLayer)),
     };
@@ -132,7 +136,8 @@ export class Sequential extends Model {
   apply(input: SymbolicTensor | SymbolicTensor[]): SymbolicTensor<Layer> {
     this.assertBuilt('apply');
     let t = (Array.isArray(input) && input.length === 1 ? input[0] : input) as SymbolicTensor<Layer>;
-    if (!(t instanceof SymbolicTensor)) throw new TypeError(`Sequential '${this.name}'.apply expects one symbolic tensor. Received: ${String(input)}`);
+    if (!(t instanceof SymbolicTensor))
+      throw new TypeError(`Sequential '${this.name}'.apply expects one symbolic tensor. Received: ${String(input)}`);
     for (const layer of this.topology().weightLayers) {
       Model.markWeightSource(layer, this);
       t = layer.apply(t);

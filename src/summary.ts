@@ -21,15 +21,22 @@ export function paramCount(layer: Layer): number {
 
 /** A built layer's weights that no optimizer trains (BatchNormalization's moving statistics). */
 function nonTrainableCount(layer: Layer): number {
-  return layer.built ? layer.params().reduce((n, p) => n + (p.movingAverage ? p.shape.reduce((a, b) => a * b, 1) : 0), 0) : 0;
+  return layer.built
+    ? layer.params().reduce((n, p) => n + (p.movingAverage ? p.shape.reduce((a, b) => a * b, 1) : 0), 0)
+    : 0;
 }
 
 export function summaryTable(modelName: string, layers: Layer[]): string {
   const widths = [33, 24, 15];
   const rows = layers
     .filter((l) => l.className !== 'InputLayer')
-    .map((l) => [`${l.name} (${l.className})`, l.outputShape ? `(None, ${l.outputShape.join(', ')})` : '?', fmt(paramCount(l))]);
-  const cell = (text: string, i: number) => (i === 2 ? ` ${text.padStart(widths[i] - 2)} ` : ` ${text.padEnd(widths[i] - 2)} `);
+    .map((l) => [
+      `${l.name} (${l.className})`,
+      l.outputShape ? `(None, ${l.outputShape.join(', ')})` : '?',
+      fmt(paramCount(l)),
+    ]);
+  const cell = (text: string, i: number) =>
+    i === 2 ? ` ${text.padStart(widths[i] - 2)} ` : ` ${text.padEnd(widths[i] - 2)} `;
   const line = (l: string, m: string, r: string, fill: string) => l + widths.map((w) => fill.repeat(w)).join(m) + r;
   const out = [
     `Model: "${modelName}"`,
@@ -51,10 +58,26 @@ export function summaryTable(modelName: string, layers: Layer[]): string {
 }
 
 /** Keras 3's table for a functional model: every layer call, with the calls it reads ("Connected to"). */
-export function functionalSummaryTable(modelName: string, rows: { layer: Layer; shape: number[]; connected: string[] }[], layers: Layer[]): string {
+export function functionalSummaryTable(
+  modelName: string,
+  rows: { layer: Layer; shape: number[]; connected: string[] }[],
+  layers: Layer[],
+): string {
   const longest = (texts: string[], min: number) => Math.max(min, ...texts.map((t) => t.length + 2));
-  const widths = [longest(rows.map((r) => `${r.layer.name} (${r.layer.className})`), 29), 22, 11, longest(rows.flatMap((r) => r.connected), 24)];
-  const cell = (text: string, i: number) => (i === 2 ? ` ${text.padStart(widths[i] - 2)} ` : ` ${text.padEnd(widths[i] - 2)} `);
+  const widths = [
+    longest(
+      rows.map((r) => `${r.layer.name} (${r.layer.className})`),
+      29,
+    ),
+    22,
+    11,
+    longest(
+      rows.flatMap((r) => r.connected),
+      24,
+    ),
+  ];
+  const cell = (text: string, i: number) =>
+    i === 2 ? ` ${text.padStart(widths[i] - 2)} ` : ` ${text.padEnd(widths[i] - 2)} `;
   const line = (l: string, m: string, r: string, fill: string) => l + widths.map((w) => fill.repeat(w)).join(m) + r;
   const out = [
     `Model: "${modelName}"`,
@@ -69,7 +92,10 @@ export function functionalSummaryTable(modelName: string, rows: { layer: Layer; 
     counted.add(r.layer);
     const connected = r.connected.length ? r.connected : ['-'];
     connected.forEach((c, k) => {
-      const cells = k === 0 ? [`${r.layer.name} (${r.layer.className})`, `(None, ${r.shape.join(', ')})`, fmt(params), c] : ['', '', '', c];
+      const cells =
+        k === 0
+          ? [`${r.layer.name} (${r.layer.className})`, `(None, ${r.shape.join(', ')})`, fmt(params), c]
+          : ['', '', '', c];
       out.push('│' + cells.map(cell).join('│') + '│');
     });
     if (i < rows.length - 1) out.push(line('├', '┼', '┤', '─'));

@@ -51,7 +51,8 @@ export function testHooksOf(model: object): TaskHooks {
   if (own) return own;
   const plant = process.env.LOCKSTEP_PLANT;
   if (!plant) return NO_HOOKS;
-  if (!(PLANTED_BUGS as readonly string[]).includes(plant)) throw new Error(`LOCKSTEP_PLANT must be one of ${PLANTED_BUGS.join(', ')}. Received: ${JSON.stringify(plant)}`);
+  if (!(PLANTED_BUGS as readonly string[]).includes(plant))
+    throw new Error(`LOCKSTEP_PLANT must be one of ${PLANTED_BUGS.join(', ')}. Received: ${JSON.stringify(plant)}`);
   return { plant: plant as PlantedBug };
 }
 

@@ -10,7 +10,12 @@ describe('barrier', () => {
   it('the last arriver opens it and runs lastArrival, not whileWaiting', () => {
     const ctrl = sharedI32(Ctrl.Length);
     const calls: string[] = [];
-    barrier(ctrl, 1, () => calls.push('last'), () => calls.push('waiting'));
+    barrier(
+      ctrl,
+      1,
+      () => calls.push('last'),
+      () => calls.push('waiting'),
+    );
     expect(calls).toEqual(['last']);
     expect(Atomics.load(ctrl, Ctrl.BarrierGeneration)).toBe(1);
     expect(Atomics.load(ctrl, Ctrl.BarrierCount)).toBe(0);
@@ -21,7 +26,14 @@ describe('barrier', () => {
     // Abort is already set, so after its spin the waiter throws instead of sleeping for the second party.
     Atomics.store(ctrl, Ctrl.Abort, 1);
     const calls: string[] = [];
-    expect(() => barrier(ctrl, 2, () => calls.push('last'), () => calls.push('waiting'))).toThrow(AbortedError);
+    expect(() =>
+      barrier(
+        ctrl,
+        2,
+        () => calls.push('last'),
+        () => calls.push('waiting'),
+      ),
+    ).toThrow(AbortedError);
     expect(calls).toEqual(['waiting']);
     expect(Atomics.load(ctrl, Ctrl.BarrierCount)).toBe(1);
   });

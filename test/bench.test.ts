@@ -25,9 +25,34 @@ import { PEER_SETTINGS, peerEnv } from '../bench/peers-python.js';
 
 const noPython = { python: 'python3', notes: [] };
 
-function record(runner: Runner, workers: number, seconds: number[], extra: Partial<CaseResult> = {}, repeat = 0, model: CaseSpec['model'] = 'mlp'): CaseRecord {
-  const spec: CaseSpec = { runner, model, batch: 128, workers, epochs: seconds.length, warmupSteps: 2, maxSteps: 0, maxSeconds: 0, seed: 1, evaluate: true };
-  const timing = seconds.map((s) => ({ seconds: s, steps: 469, workers, computeMsPerStep: 5, reduceMsPerStep: 1, syncMsPerStep: 0.5 }));
+function record(
+  runner: Runner,
+  workers: number,
+  seconds: number[],
+  extra: Partial<CaseResult> = {},
+  repeat = 0,
+  model: CaseSpec['model'] = 'mlp',
+): CaseRecord {
+  const spec: CaseSpec = {
+    runner,
+    model,
+    batch: 128,
+    workers,
+    epochs: seconds.length,
+    warmupSteps: 2,
+    maxSteps: 0,
+    maxSeconds: 0,
+    seed: 1,
+    evaluate: true,
+  };
+  const timing = seconds.map((s) => ({
+    seconds: s,
+    steps: 469,
+    workers,
+    computeMsPerStep: 5,
+    reduceMsPerStep: 1,
+    syncMsPerStep: 0.5,
+  }));
   const result: CaseResult = {
     spec,
     epochSeconds: seconds,
@@ -74,7 +99,10 @@ describe('bench options', () => {
   });
 
   it('accepts repeated and comma-separated models and lists, and --no-peers', () => {
-    const o = parseOptions(['--model', 'mlp,wide', '--model', 'hitters', '--workers', '0,2', '--batch', '64', '--epochs', '5', '--no-peers'], 2);
+    const o = parseOptions(
+      ['--model', 'mlp,wide', '--model', 'hitters', '--workers', '0,2', '--batch', '64', '--epochs', '5', '--no-peers'],
+      2,
+    );
     expect(o.models).toEqual(['mlp', 'wide', 'hitters']);
     expect(o.workers).toEqual([0, 2]);
     expect(o.batches).toEqual([64]);
@@ -94,34 +122,74 @@ describe('bench cases', () => {
   it('lists lockstep per worker count, then the tfjs peers; python peers per thread count when present', () => {
     const o = parseOptions(['--workers', '0,1,2'], 2);
     const plain = casesFor(o, 'mlp', 128, noPython);
-    expect(plain.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:0', 'lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1']);
+    expect(plain.map((c) => `${c.runner}:${c.workers}`)).toEqual([
+      'lockstep:0',
+      'lockstep:1',
+      'lockstep:2',
+      'tfjs-wasm:1',
+      'tfjs-cpu:1',
+    ]);
     const withPython = casesFor(o, 'mlp', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(withPython.filter((c) => c.runner === 'torch').map((c) => `${c.workers}${c.ddp ? ' ddp' : ''}`)).toEqual(['1', '2', '2 ddp']);
+    expect(withPython.filter((c) => c.runner === 'torch').map((c) => `${c.workers}${c.ddp ? ' ddp' : ''}`)).toEqual([
+      '1',
+      '2',
+      '2 ddp',
+    ]);
     expect(withPython.filter((c) => c.runner === 'sklearn').map((c) => c.workers)).toEqual([1, 2]);
     // Peers score the test set in the first repeat only; lockstep always does.
-    expect(casesFor(o, 'mlp', 128, noPython, 1).filter((c) => c.evaluate).map((c) => c.runner)).toEqual(['lockstep', 'lockstep', 'lockstep']);
+    expect(
+      casesFor(o, 'mlp', 128, noPython, 1)
+        .filter((c) => c.evaluate)
+        .map((c) => c.runner),
+    ).toEqual(['lockstep', 'lockstep', 'lockstep']);
     expect(casesFor(parseOptions(['--no-peers'], 2), 'mlp', 128, noPython)).toHaveLength(3);
   });
 
   it('bounds tfjs-layers on the convnet to a few steps without scoring, and runs no scikit-learn for it', () => {
     const o = parseOptions(['--workers', '1,2'], 2);
     const cases = casesFor(o, 'convnet', 128, { ...noPython, numpy: '2', torch: '2', sklearn: '1' });
-    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual(['lockstep:1', 'lockstep:2', 'tfjs-wasm:1', 'tfjs-cpu:1', 'torch:1', 'torch:2', 'torch:2']);
+    expect(cases.map((c) => `${c.runner}:${c.workers}`)).toEqual([
+      'lockstep:1',
+      'lockstep:2',
+      'tfjs-wasm:1',
+      'tfjs-cpu:1',
+      'torch:1',
+      'torch:2',
+      'torch:2',
+    ]);
     expect(cases.filter((c) => c.runner === 'torch').map((c) => c.ddp ?? false)).toEqual([false, false, true]);
     const cpu = cases.find((c) => c.runner === 'tfjs-cpu')!;
     expect(cpu).toMatchObject({ maxSteps: 3, warmupSteps: 1, evaluate: false });
     expect(cases.find((c) => c.runner === 'lockstep')!.warmupSteps).toBe(150);
     // --peer-steps below 3 still bounds it; the MLP's tfjs peers keep the general bound.
-    expect(casesFor(parseOptions(['--peer-steps', '2'], 2), 'convnet', 128, noPython).find((c) => c.runner === 'tfjs-cpu')!.maxSteps).toBe(2);
-    expect(casesFor(o, 'mlp', 128, noPython).find((c) => c.runner === 'tfjs-cpu')).toMatchObject({ maxSteps: 100, warmupSteps: 5, evaluate: true });
+    expect(
+      casesFor(parseOptions(['--peer-steps', '2'], 2), 'convnet', 128, noPython).find((c) => c.runner === 'tfjs-cpu')!
+        .maxSteps,
+    ).toBe(2);
+    expect(casesFor(o, 'mlp', 128, noPython).find((c) => c.runner === 'tfjs-cpu')).toMatchObject({
+      maxSteps: 100,
+      warmupSteps: 5,
+      evaluate: true,
+    });
   });
 
   it('writes the results JSON with one case record per line', () => {
     const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4])];
     const text = resultsJson({ date: 'd', summary: [{ a: 1 }] }, records);
-    expect(JSON.parse(text)).toMatchObject({ date: 'd', summary: [{ a: 1 }], cases: [{ spec: records[0].spec }, { spec: records[1].spec }] });
+    expect(JSON.parse(text)).toMatchObject({
+      date: 'd',
+      summary: [{ a: 1 }],
+      cases: [{ spec: records[0].spec }, { spec: records[1].spec }],
+    });
     expect(JSON.parse(text).cases[0].result.finalLoss).toBe(0.25);
-    expect(JSON.parse(text).cases[0].result.timing).toEqual({ seconds: [5], steps: [469], workers: [0], computeMsPerStep: [5], reduceMsPerStep: [1], syncMsPerStep: [0.5] });
+    expect(JSON.parse(text).cases[0].result.timing).toEqual({
+      seconds: [5],
+      steps: [469],
+      workers: [0],
+      computeMsPerStep: [5],
+      reduceMsPerStep: [1],
+      syncMsPerStep: [0.5],
+    });
     expect(text.split('\n').filter((l) => l.startsWith('    {"spec"'))).toHaveLength(2);
     // A field on a fit's first epoch only (firstStepSeconds) is null on the others.
     const first = record('lockstep', 2, [3, 2]);
@@ -135,7 +203,15 @@ describe('bench cases', () => {
     expect(paramCount(MODELS.hitters)).toBe(19 * 50 + 50 + 51);
     // Keras's summary of the "Simple MNIST convnet".
     expect(paramCount(MODELS.convnet)).toBe(34_826);
-    expect(layerShapes(MODELS.convnet)).toEqual([[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [1600], [1600], [10]]);
+    expect(layerShapes(MODELS.convnet)).toEqual([
+      [26, 26, 32],
+      [13, 13, 32],
+      [11, 11, 64],
+      [5, 5, 64],
+      [1600],
+      [1600],
+      [10],
+    ]);
   });
 
   it('derives the convnet plan from its spec, with Keras default names', () => {
@@ -193,16 +269,31 @@ describe('bench report', () => {
     expect(wasm.extrapolatedFrom).toBe(100);
     expect(rows.find((r) => r.runner === 'tfjs-cpu')!.errors).toEqual(['exited with 1']);
     expect(determinism(records, 'mlp', 128)).toMatchObject({ runs: 4, identical: true });
-    expect(determinism([...records, record('lockstep', 0, [5], { finalLoss: 0.26 })], 'mlp', 128).identical).toBe(false);
+    expect(determinism([...records, record('lockstep', 0, [5], { finalLoss: 0.26 })], 'mlp', 128).identical).toBe(
+      false,
+    );
   });
 
   it('writes a Markdown table and a well-formed SVG', () => {
-    const records = [record('lockstep', 0, [5]), record('lockstep', 1, [4]), record('lockstep', 2, [2.5], { firstEpochSeconds: 3.5 }), record('tfjs-wasm', 1, [20], { extrapolated: true, stepsTimed: 100 })];
+    const records = [
+      record('lockstep', 0, [5]),
+      record('lockstep', 1, [4]),
+      record('lockstep', 2, [2.5], { firstEpochSeconds: 3.5 }),
+      record('tfjs-wasm', 1, [20], { extrapolated: true, stepsTimed: 100 }),
+    ];
     const rows = summarise(records);
     expect(rows.find((r) => r.runner === 'lockstep' && r.workers === 2)!.firstEpochSeconds).toBe(3.5);
     expect(rows.find((r) => r.runner === 'lockstep' && r.workers === 1)!.firstEpochSeconds).toBeUndefined();
     const md = markdown(
-      { date: '2025-01-01T00:00:00Z', stamp: 's', command: 'npm run bench', settings: { repeats: 1 }, machine: { cpuModel: 'cpu', cores: 2 }, notes: ['PyTorch skipped'], wallSeconds: 42 },
+      {
+        date: '2025-01-01T00:00:00Z',
+        stamp: 's',
+        command: 'npm run bench',
+        settings: { repeats: 1 },
+        machine: { cpuModel: 'cpu', cores: 2 },
+        notes: ['PyTorch skipped'],
+        wallSeconds: 42,
+      },
       rows,
       records,
       (m) => `s-${m}.svg`,
@@ -235,7 +326,9 @@ describe('bench report', () => {
     const lines = repeatLines(records, 'mlp');
     expect(lines[0]).toBe('- batch 128, 1 worker, per repeat: 4.1, 4.1');
     expect(lines[1]).toBe('- batch 128, 2 workers, per repeat: 2.45 (0.50), 3.9 (0.50)*');
-    expect(lines[2]).toMatch(/\* = the probe just before it found a vCPU at least 15% slower than the run's fastest probe \(0.93 ms per chunk\)/);
+    expect(lines[2]).toMatch(
+      /\* = the probe just before it found a vCPU at least 15% slower than the run's fastest probe \(0.93 ms per chunk\)/,
+    );
     // Records from before the probe existed: no lines.
     expect(repeatLines([record('lockstep', 1, [4])], 'mlp')).toEqual([]);
   });
@@ -263,9 +356,18 @@ describe('bench report', () => {
     expect(bestPeerLine(rows, 'mlp', 128)).toEqual([
       "- batch 128: ×peer columns are against each peer's fastest configuration in this run: tfjs-layers cpu at 1 thread (40 s/epoch), PyTorch CPU at 1 thread (3 s/epoch), scikit-learn MLP at 2 threads (8 s/epoch).",
     ]);
-    expect(bestPeerLine(rows.filter((r) => r.runner === 'lockstep'), 'mlp', 128)).toEqual([]);
+    expect(
+      bestPeerLine(
+        rows.filter((r) => r.runner === 'lockstep'),
+        'mlp',
+        128,
+      ),
+    ).toEqual([]);
     // A failed peer configuration is never the best.
-    const failed = summarise([...records.filter((r) => r.spec.runner !== 'torch' || r.spec.workers !== 1), { ...record('torch', 1, [1]), result: undefined, error: 'killed' }]);
+    const failed = summarise([
+      ...records.filter((r) => r.spec.runner !== 'torch' || r.spec.workers !== 1),
+      { ...record('torch', 1, [1]), result: undefined, error: 'killed' },
+    ]);
     expect(bestPeers(failed, 'mlp', 128).torch!.workers).toBe(2);
   });
 
@@ -275,7 +377,13 @@ describe('bench report', () => {
       return { ...r, spec: { ...r.spec, ddp: true }, result: { ...r.result!, spec: { ...r.spec, ddp: true } } };
     };
     const rows = summarise([record('lockstep', 2, [2]), record('torch', 1, [3]), record('torch', 2, [2.5]), ddp(1.5)]);
-    expect(rows.filter((r) => r.runner === 'torch').map((r) => [r.workers, r.ddp ?? false, r.secondsPerEpoch])).toEqual([[1, false, 3], [2, false, 2.5], [2, true, 1.5]]);
+    expect(rows.filter((r) => r.runner === 'torch').map((r) => [r.workers, r.ddp ?? false, r.secondsPerEpoch])).toEqual(
+      [
+        [1, false, 3],
+        [2, false, 2.5],
+        [2, true, 1.5],
+      ],
+    );
     expect(bestPeers(rows, 'mlp', 128).torch!.ddp).toBe(true);
     expect(rows.find((r) => r.runner === 'lockstep')!.ratios.torch).toBeCloseTo(1.5 / 2);
     expect(bestPeerLine(rows, 'mlp', 128)[0]).toContain('PyTorch CPU at DDP 2 processes × 1 thread (1.5 s/epoch)');
@@ -283,12 +391,20 @@ describe('bench report', () => {
 
   it("runs the python peers with glibc's allocator tuned and OpenBLAS's core pins unset", () => {
     const env = peerEnv({ PATH: '/bin', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', MALLOC_TOP_PAD_: '1' });
-    expect(env).toEqual({ PATH: '/bin', MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296', MALLOC_TOP_PAD_: '268435456' });
-    expect(PEER_SETTINGS).toBe('MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset');
+    expect(env).toEqual({
+      PATH: '/bin',
+      MALLOC_MMAP_THRESHOLD_: '33554432',
+      MALLOC_TRIM_THRESHOLD_: '4294967296',
+      MALLOC_TOP_PAD_: '268435456',
+    });
+    expect(PEER_SETTINGS).toBe(
+      'MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset',
+    );
   });
 
   it('reports a peer that cannot train the model as a row and a note, not a failure', () => {
-    const message = "tfjs-layers cannot train this model on its wasm backend: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
+    const message =
+      "tfjs-layers cannot train this model on its wasm backend: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
     const records = [
       record('lockstep', 1, [4], {}, 0, 'convnet'),
       record('tfjs-wasm', 1, [], { unsupported: message, finalLoss: NaN, testMetric: NaN }, 0, 'convnet'),
@@ -300,7 +416,12 @@ describe('bench report', () => {
     const lockstep = rows.find((r) => r.runner === 'lockstep')!;
     expect(lockstep.ratios['tfjs-wasm']).toBeUndefined();
     expect(lockstep.ratios['tfjs-cpu']).toBeCloseTo(900 / 4);
-    const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
+    const md = markdown(
+      { date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 },
+      rows,
+      records,
+      (m) => `${m}.svg`,
+    );
     expect(md).toContain('| 128 | tfjs-layers wasm | 1 thread | cannot train |');
     expect(md).toContain(`- tfjs-layers wasm: ${message}.`);
     expect(md).toContain('- scikit-learn is not run: it has no convolutional layers.');
@@ -330,7 +451,17 @@ describe('bench report', () => {
         'Dense forward': 50,
       },
     });
-    expect(phaseSplit(profile(5000))).toEqual({ rows: 64, steps: 100, stepMs: 50, convForward: 9, inputGradient: 6, filterGradient: 12, transforms: 6, pooling: 5, rest: 12 });
+    expect(phaseSplit(profile(5000))).toEqual({
+      rows: 64,
+      steps: 100,
+      stepMs: 50,
+      convForward: 9,
+      inputGradient: 6,
+      filterGradient: 12,
+      transforms: 6,
+      pooling: 5,
+      rest: 12,
+    });
     // Each row takes the repeat with the median step time, whole (its parts add up).
     const records = [
       record('lockstep', 1, [4], { profile: profile(7000) }, 0, 'convnet'),
@@ -343,11 +474,22 @@ describe('bench report', () => {
     expect(rows[0].phases!.rest).toBe(22);
     const table = phaseTable(rows);
     expect(table[0]).toMatch(/^Where a lockstep step goes: one 64-row gradient step .* 100 steps profiled/);
-    expect(table).toContain('| 128 | 1 worker | 9.00 (15%) | 6.00 (10%) | 12.0 (20%) | 6.00 (10%) | 5.00 (8%) | 22.0 (37%) | 60.0 |');
-    expect(table).toContain('| 128 | 2 workers | 9.00 (18%) | 6.00 (12%) | 12.0 (24%) | 6.00 (12%) | 5.00 (10%) | 12.0 (24%) | 50.0 |');
+    expect(table).toContain(
+      '| 128 | 1 worker | 9.00 (15%) | 6.00 (10%) | 12.0 (20%) | 6.00 (10%) | 5.00 (8%) | 22.0 (37%) | 60.0 |',
+    );
+    expect(table).toContain(
+      '| 128 | 2 workers | 9.00 (18%) | 6.00 (12%) | 12.0 (24%) | 6.00 (12%) | 5.00 (10%) | 12.0 (24%) | 50.0 |',
+    );
     expect(phaseTable(summarise([record('lockstep', 1, [4])]))).toEqual([]);
-    const md = markdown({ date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 }, rows, records, (m) => `${m}.svg`);
-    expect(md).toContain('| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |');
+    const md = markdown(
+      { date: 'd', stamp: 's', command: 'c', settings: {}, machine: {}, notes: [], wallSeconds: 1 },
+      rows,
+      records,
+      (m) => `${m}.svg`,
+    );
+    expect(md).toContain(
+      '| batch | lockstep case | conv forward | input gradient | filter gradient | transforms | pooling | rest | step ms |',
+    );
   });
 });
 
@@ -363,18 +505,57 @@ describe('bench matmul efficiency and cold start', () => {
     const conv1 = 2 * (9 * 32 * 64 * 11 * 11);
     const dense = 2 * 1600 * 10;
     expect(trainingFlopsPerSample(CONVNET_PLAN)).toBe(2 * (conv + conv1 + dense) + conv1 + dense);
-    expect(trainingProducts(CONVNET_PLAN).filter((p) => p.kind === 'input gradient').map((p) => p.layer)).toEqual(['dense', 'conv2d_1']);
+    expect(
+      trainingProducts(CONVNET_PLAN)
+        .filter((p) => p.kind === 'input gradient')
+        .map((p) => p.layer),
+    ).toEqual(['dense', 'conv2d_1']);
   });
 
   it('reports effective GFLOPS per worker against the probe, and the cold start, as medians over repeats', () => {
     const probe = (gflops: number) => ({ rows: 64, products: [], gflops, shardMs: 1 });
-    const cold = (fitToFirstStep: number, processToFirstEpochEnd: number) => ({ fitToFirstStep, processToFirstEpochEnd, exact: true });
+    const cold = (fitToFirstStep: number, processToFirstEpochEnd: number) => ({
+      fitToFirstStep,
+      processToFirstEpochEnd,
+      exact: true,
+    });
     const perSample = 454_400;
     const records = [
-      record('lockstep', 1, [1.2], { flopsPerSample: perSample, matmulProbe: probe(30), cold: cold(0.5, 2.4), simdCeiling: { best: 52, median: 50 } }),
-      record('lockstep', 1, [1.4], { flopsPerSample: perSample, matmulProbe: probe(32), cold: cold(0.7, 2.2), simdCeiling: { best: 50, median: 40 } }, 1),
-      record('lockstep', 1, [1.3], { flopsPerSample: perSample, matmulProbe: probe(34), cold: cold(0.6, 2.0), simdCeiling: { best: 54, median: 50 } }, 2),
-      record('lockstep', 2, [0.65], { flopsPerSample: perSample, matmulProbe: probe(32), cold: { ...cold(0.6, 1.9), exact: false } }),
+      record('lockstep', 1, [1.2], {
+        flopsPerSample: perSample,
+        matmulProbe: probe(30),
+        cold: cold(0.5, 2.4),
+        simdCeiling: { best: 52, median: 50 },
+      }),
+      record(
+        'lockstep',
+        1,
+        [1.4],
+        {
+          flopsPerSample: perSample,
+          matmulProbe: probe(32),
+          cold: cold(0.7, 2.2),
+          simdCeiling: { best: 50, median: 40 },
+        },
+        1,
+      ),
+      record(
+        'lockstep',
+        1,
+        [1.3],
+        {
+          flopsPerSample: perSample,
+          matmulProbe: probe(34),
+          cold: cold(0.6, 2.0),
+          simdCeiling: { best: 54, median: 50 },
+        },
+        2,
+      ),
+      record('lockstep', 2, [0.65], {
+        flopsPerSample: perSample,
+        matmulProbe: probe(32),
+        cold: { ...cold(0.6, 1.9), exact: false },
+      }),
     ];
     const rows = summarise(records);
     const one = rows.find((r) => r.workers === 1)!;

@@ -190,7 +190,9 @@ describe('EarlyStopping', () => {
     const es = attach(new EarlyStopping({ patience: 0 }), model);
     expect(await runEpochs(es, model, [1, 2, 3], 'loss')).toBe(3);
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0][0]).toBe('Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss');
+    expect(warn.mock.calls[0][0]).toBe(
+      'Early stopping conditioned on metric `val_loss` which is not available. Available metrics are: loss',
+    );
   });
 
   it('prints the stop and the restore with verbose 1', async () => {
@@ -205,14 +207,28 @@ describe('EarlyStopping', () => {
   });
 
   it('validates every option, naming it', () => {
-    expect(() => new EarlyStopping({ patience: -1 })).toThrow('EarlyStopping: patience must be a non-negative integer. Received: patience=-1');
-    expect(() => new EarlyStopping({ startFromEpoch: 1.5 })).toThrow('EarlyStopping: startFromEpoch must be a non-negative integer. Received: startFromEpoch=1.5');
-    expect(() => new EarlyStopping({ mode: 'up' as never })).toThrow("EarlyStopping: mode must be one of 'auto', 'min', 'max'. Received: mode=\"up\"");
-    expect(() => new EarlyStopping({ minDelta: Number.NaN })).toThrow('EarlyStopping: minDelta must be a finite number');
-    expect(() => new EarlyStopping({ baseline: Number.POSITIVE_INFINITY })).toThrow('EarlyStopping: baseline must be a finite number');
+    expect(() => new EarlyStopping({ patience: -1 })).toThrow(
+      'EarlyStopping: patience must be a non-negative integer. Received: patience=-1',
+    );
+    expect(() => new EarlyStopping({ startFromEpoch: 1.5 })).toThrow(
+      'EarlyStopping: startFromEpoch must be a non-negative integer. Received: startFromEpoch=1.5',
+    );
+    expect(() => new EarlyStopping({ mode: 'up' as never })).toThrow(
+      "EarlyStopping: mode must be one of 'auto', 'min', 'max'. Received: mode=\"up\"",
+    );
+    expect(() => new EarlyStopping({ minDelta: Number.NaN })).toThrow(
+      'EarlyStopping: minDelta must be a finite number',
+    );
+    expect(() => new EarlyStopping({ baseline: Number.POSITIVE_INFINITY })).toThrow(
+      'EarlyStopping: baseline must be a finite number',
+    );
     expect(() => new EarlyStopping({ monitor: '' })).toThrow('EarlyStopping: monitor must be a non-empty string');
-    expect(() => new EarlyStopping({ restoreBestWeights: 1 as never })).toThrow('EarlyStopping: restoreBestWeights must be a boolean');
-    expect(() => new EarlyStopping({ restore_best_weights: true } as never)).toThrow("Unrecognized option 'restore_best_weights' for EarlyStopping; did you mean 'restoreBestWeights'?");
+    expect(() => new EarlyStopping({ restoreBestWeights: 1 as never })).toThrow(
+      'EarlyStopping: restoreBestWeights must be a boolean',
+    );
+    expect(() => new EarlyStopping({ restore_best_weights: true } as never)).toThrow(
+      "Unrecognized option 'restore_best_weights' for EarlyStopping; did you mean 'restoreBestWeights'?",
+    );
     expect(() => new EarlyStopping({ patience: undefined })).not.toThrow();
   });
 });
@@ -304,11 +320,19 @@ describe('ReduceLROnPlateau', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new ReduceLROnPlateau({ factor: 1 })).toThrow('ReduceLROnPlateau: factor must be a number in [0, 1). Received: factor=1');
+    expect(() => new ReduceLROnPlateau({ factor: 1 })).toThrow(
+      'ReduceLROnPlateau: factor must be a number in [0, 1). Received: factor=1',
+    );
     expect(() => new ReduceLROnPlateau({ factor: 2.5 })).toThrow('factor=2.5');
-    expect(() => new ReduceLROnPlateau({ cooldown: -1 })).toThrow('ReduceLROnPlateau: cooldown must be a non-negative integer. Received: cooldown=-1');
-    expect(() => new ReduceLROnPlateau({ minLr: -0.1 })).toThrow('ReduceLROnPlateau: minLr must be a non-negative number. Received: minLr=-0.1');
-    expect(() => new ReduceLROnPlateau({ patience: 0.5 })).toThrow('ReduceLROnPlateau: patience must be a non-negative integer');
+    expect(() => new ReduceLROnPlateau({ cooldown: -1 })).toThrow(
+      'ReduceLROnPlateau: cooldown must be a non-negative integer. Received: cooldown=-1',
+    );
+    expect(() => new ReduceLROnPlateau({ minLr: -0.1 })).toThrow(
+      'ReduceLROnPlateau: minLr must be a non-negative number. Received: minLr=-0.1',
+    );
+    expect(() => new ReduceLROnPlateau({ patience: 0.5 })).toThrow(
+      'ReduceLROnPlateau: patience must be a non-negative integer',
+    );
   });
 });
 
@@ -343,9 +367,7 @@ describe('CSVLogger', () => {
     await run(attach(new CSVLogger(file)), epochs);
     // Keys sorted; epochs 0-based; 1 -> 1.0 and 1e-5 -> 1e-05 as Python's str(float).
     expect(await readFile(file, 'utf8')).toBe(
-      'epoch,accuracy,loss,val_accuracy,val_loss\n' +
-        '0,0.75,0.5,0.5,0.625\n' +
-        '1,1.0,0.25,0.875,1e-05\n',
+      'epoch,accuracy,loss,val_accuracy,val_loss\n' + '0,0.75,0.5,0.5,0.625\n' + '1,1.0,0.25,0.875,1e-05\n',
     );
   });
 
@@ -382,7 +404,9 @@ describe('CSVLogger', () => {
 
   it('validates its options', () => {
     expect(() => new CSVLogger('x.csv', { separator: '' })).toThrow('CSVLogger: separator must be a non-empty string');
-    expect(() => new CSVLogger('x.csv', { append: 'yes' as never })).toThrow('CSVLogger: append must be a boolean. Received: append="yes"');
+    expect(() => new CSVLogger('x.csv', { append: 'yes' as never })).toThrow(
+      'CSVLogger: append must be a boolean. Received: append="yes"',
+    );
   });
 });
 
@@ -428,11 +452,17 @@ describe('ModelCheckpoint', () => {
 
   it('maximises accuracy, and starts from initialValueThreshold', async () => {
     let model = new FakeModel();
-    const acc = attach(new ModelCheckpoint(join(dir, 'a-{epoch}-{val_accuracy:.3f}'), { monitor: 'val_accuracy', saveBestOnly: true }), model);
+    const acc = attach(
+      new ModelCheckpoint(join(dir, 'a-{epoch}-{val_accuracy:.3f}'), { monitor: 'val_accuracy', saveBestOnly: true }),
+      model,
+    );
     expect(await run(acc, model, [0.5, 0.4, 0.7], 'val_accuracy')).toEqual(['a-1-0.500', 'a-3-0.700']);
     // threshold 0.45: e0 0.5 does not beat it; e1 0.4 does; e2 0.42 not below 0.4; e3 0.3 does.
     model = new FakeModel();
-    const thr = attach(new ModelCheckpoint(join(dir, 't-{epoch}'), { saveBestOnly: true, initialValueThreshold: 0.45 }), model);
+    const thr = attach(
+      new ModelCheckpoint(join(dir, 't-{epoch}'), { saveBestOnly: true, initialValueThreshold: 0.45 }),
+      model,
+    );
     expect(await run(thr, model, [0.5, 0.4, 0.42, 0.3])).toEqual(['t-2', 't-4']);
   });
 
@@ -466,9 +496,15 @@ describe('ModelCheckpoint', () => {
     const model = new FakeModel();
     const cb = attach(new ModelCheckpoint(join(dir, 'm-{val_acc:.2f}')), model);
     await expect(run(cb, model, [0.5])).rejects.toThrow("Reason: KeyError: 'val_acc'");
-    expect(() => new ModelCheckpoint('m', { saveFreq: 0 })).toThrow("ModelCheckpoint: saveFreq must be 'epoch' or a positive integer. Received: saveFreq=0");
-    expect(() => new ModelCheckpoint('m', { saveBestOnly: 'true' as never })).toThrow('ModelCheckpoint: saveBestOnly must be a boolean');
-    expect(() => new ModelCheckpoint('m', { save_best_only: true } as never)).toThrow("Unrecognized option 'save_best_only' for ModelCheckpoint; did you mean 'saveBestOnly'?");
+    expect(() => new ModelCheckpoint('m', { saveFreq: 0 })).toThrow(
+      "ModelCheckpoint: saveFreq must be 'epoch' or a positive integer. Received: saveFreq=0",
+    );
+    expect(() => new ModelCheckpoint('m', { saveBestOnly: 'true' as never })).toThrow(
+      'ModelCheckpoint: saveBestOnly must be a boolean',
+    );
+    expect(() => new ModelCheckpoint('m', { save_best_only: true } as never)).toThrow(
+      "Unrecognized option 'save_best_only' for ModelCheckpoint; did you mean 'saveBestOnly'?",
+    );
   });
 });
 
@@ -490,9 +526,18 @@ describe('ProgbarLogger', () => {
   it('verbose 2 prints Keras 3 lines: epoch header, steps, time, ms/step, metrics in log order', async () => {
     let t = 0;
     const stream = new Capture();
-    const cb = attach(new ProgbarLogger({ verbose: 2, stream, now: () => t }), new FakeModel(), { epochs: 2, steps: 9, verbose: 2 });
+    const cb = attach(new ProgbarLogger({ verbose: 2, stream, now: () => t }), new FakeModel(), {
+      epochs: 2,
+      steps: 9,
+      verbose: 2,
+    });
     const epochsLogs: Logs[] = [
-      { loss: 452430.46875, mean_absolute_error: 533.708923, val_loss: 538436.6875, val_mean_absolute_error: 565.33984 },
+      {
+        loss: 452430.46875,
+        mean_absolute_error: 533.708923,
+        val_loss: 538436.6875,
+        val_mean_absolute_error: 565.33984,
+      },
       { loss: 0.5, mean_absolute_error: 0.0005, val_loss: -0.25, val_mean_absolute_error: 0.001 },
     ];
     const times = [
@@ -522,7 +567,11 @@ describe('ProgbarLogger', () => {
   it('verbose 1 off a terminal writes one bar line per epoch; the step time leaves out the first step', async () => {
     let t = 0;
     const stream = new Capture(false);
-    const cb = attach(new ProgbarLogger({ verbose: 1, stream, now: () => t }), new FakeModel(), { epochs: 1, steps: 12, verbose: 1 });
+    const cb = attach(new ProgbarLogger({ verbose: 1, stream, now: () => t }), new FakeModel(), {
+      epochs: 1,
+      steps: 12,
+      verbose: 1,
+    });
     await cb.onTrainBegin();
     await cb.onEpochBegin(0);
     // Step 1 takes 1 s, later steps 100 ms each: (1000 + 11*100 - 1000) / 11 = 100 ms/step; 2.1 s elapsed -> '2s'.
@@ -539,7 +588,11 @@ describe('ProgbarLogger', () => {
   it('verbose 1 on a terminal draws a live bar that ends on the final line', async () => {
     let t = 0;
     const stream = new Capture(true);
-    const cb = attach(new ProgbarLogger({ verbose: 1, stream, now: () => t }), new FakeModel(), { epochs: 2, steps: 4, verbose: 1 });
+    const cb = attach(new ProgbarLogger({ verbose: 1, stream, now: () => t }), new FakeModel(), {
+      epochs: 2,
+      steps: 4,
+      verbose: 1,
+    });
     await cb.onTrainBegin();
     for (let epoch = 0; epoch < 2; epoch++) {
       await cb.onEpochBegin(epoch);
@@ -570,7 +623,9 @@ describe('ProgbarLogger', () => {
   });
 
   it('validates verbose', () => {
-    expect(() => new ProgbarLogger({ verbose: 0 as never })).toThrow('ProgbarLogger: verbose must be 1 or 2. Received: verbose=0');
+    expect(() => new ProgbarLogger({ verbose: 0 as never })).toThrow(
+      'ProgbarLogger: verbose must be 1 or 2. Received: verbose=0',
+    );
   });
 });
 
@@ -594,6 +649,8 @@ describe('Python number formatting', () => {
     expect(pyRepr(1.5e-5)).toBe('1.5e-05');
     expect(pyRepr(0.0001)).toBe('0.0001');
     expect(pyRepr(123456789012345.6)).toBe('123456789012345.6');
-    expect(pyTemplate('{{x}}-{epoch:02d}-{loss}', { epoch: { value: 3, isInt: true }, loss: { value: 1, isInt: false } })).toBe('{x}-03-1.0');
+    expect(
+      pyTemplate('{{x}}-{epoch:02d}-{loss}', { epoch: { value: 3, isInt: true }, loss: { value: 1, isInt: false } }),
+    ).toBe('{x}-03-1.0');
   });
 });

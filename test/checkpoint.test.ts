@@ -23,9 +23,17 @@ function values(count: number, seed: number): Float32Array {
 }
 // A noisy regression with few rows and a large learning rate, so val_loss goes down and up again.
 const x = new Matrix(values(64 * 4, 1), 64, 4);
-const y = new Matrix(Float32Array.from({ length: 64 }, (_, r) => x.get(r, 0) - 2 * x.get(r, 1) + 0.5 * values(64, 9)[r]), 64, 1);
+const y = new Matrix(
+  Float32Array.from({ length: 64 }, (_, r) => x.get(r, 0) - 2 * x.get(r, 1) + 0.5 * values(64, 9)[r]),
+  64,
+  1,
+);
 const xVal = new Matrix(values(24 * 4, 2), 24, 4);
-const yVal = new Matrix(Float32Array.from({ length: 24 }, (_, r) => xVal.get(r, 0) - 2 * xVal.get(r, 1)), 24, 1);
+const yVal = new Matrix(
+  Float32Array.from({ length: 24 }, (_, r) => xVal.get(r, 0) - 2 * xVal.get(r, 1)),
+  24,
+  1,
+);
 
 function model(): Sequential {
   const m = new Sequential({ name: 'ckpt', seed: 3 });
@@ -48,7 +56,14 @@ class Recorder extends Callback {
 }
 
 const EPOCHS = 12;
-const fitOptions = { epochs: EPOCHS, batchSize: 8, workers: 0, verbose: 0 as const, seed: 11, validationData: [xVal, yVal] as [Matrix, Matrix] };
+const fitOptions = {
+  epochs: EPOCHS,
+  batchSize: 8,
+  workers: 0,
+  verbose: 0 as const,
+  seed: 11,
+  validationData: [xVal, yVal] as [Matrix, Matrix],
+};
 
 /** Epochs (0-based) whose `key` beat every earlier one (strictly lower), as saveBestOnly in mode min decides. */
 function improvements(logs: Logs[], key: string): number[] {
@@ -71,35 +86,53 @@ describe('ModelCheckpoint in a real fit', () => {
     expect(improved.length).toBeLessThan(EPOCHS);
     const names = improved.map((e) => `model-${String(e + 1).padStart(2, '0')}`);
     expect((await readdir(dir)).sort()).toEqual(names);
-    for (const e of improved) expect(await weightsOf(join(dir, names[improved.indexOf(e)]))).toEqual(recorder.weights[e]);
+    for (const e of improved)
+      expect(await weightsOf(join(dir, names[improved.indexOf(e)]))).toEqual(recorder.weights[e]);
     expect(checkpoint.best).toBe(recorder.logs[improved[improved.length - 1]].val_loss);
   });
 
-  it('saveBestOnly to one path leaves the best epoch there; the saved model resumes with that epoch\'s optimizer state', async () => {
+  it("saveBestOnly to one path leaves the best epoch there; the saved model resumes with that epoch's optimizer state", async () => {
     const path = join(root, 'single', 'best');
     const recorder = new Recorder();
-    await model().fit(x, y, { ...fitOptions, callbacks: [recorder, new callbacks.ModelCheckpoint(path, { saveBestOnly: true })] });
+    await model().fit(x, y, {
+      ...fitOptions,
+      callbacks: [recorder, new callbacks.ModelCheckpoint(path, { saveBestOnly: true })],
+    });
     const improved = improvements(recorder.logs, 'val_loss');
     const best = improved[improved.length - 1];
     expect(best).toBeLessThan(EPOCHS - 1); // the last epochs did not improve, so the file holds an older model
     const loaded = await loadModel(path);
     expect(loaded.getWeights().map((w) => w.data)).toEqual(recorder.weights[best]);
     expect(loaded.iterations).toBe((best + 1) * 8);
-    expect(await loaded.evaluate(xVal, yVal, { workers: 0, batchSize: 8 })).toEqual({ loss: recorder.logs[best].val_loss, mae: recorder.logs[best].val_mae });
+    expect(await loaded.evaluate(xVal, yVal, { workers: 0, batchSize: 8 })).toEqual({
+      loss: recorder.logs[best].val_loss,
+      mae: recorder.logs[best].val_mae,
+    });
   });
 
   it('without saveBestOnly, saves every epoch; metric values format into the path', async () => {
     const dir = join(root, 'every');
     const recorder = new Recorder();
-    await model().fit(x, y, { ...fitOptions, epochs: 3, callbacks: [recorder, new callbacks.ModelCheckpoint(join(dir, 'e{epoch:02d}-{val_loss:.3f}'))] });
+    await model().fit(x, y, {
+      ...fitOptions,
+      epochs: 3,
+      callbacks: [recorder, new callbacks.ModelCheckpoint(join(dir, 'e{epoch:02d}-{val_loss:.3f}'))],
+    });
     const names = recorder.logs.map((l, e) => `e${String(e + 1).padStart(2, '0')}-${l.val_loss.toFixed(3)}`);
     expect((await readdir(dir)).sort()).toEqual(names.sort());
-    for (let e = 0; e < 3; e++) expect(await weightsOf(join(dir, `e${String(e + 1).padStart(2, '0')}-${recorder.logs[e].val_loss.toFixed(3)}`))).toEqual(recorder.weights[e]);
+    for (let e = 0; e < 3; e++)
+      expect(
+        await weightsOf(join(dir, `e${String(e + 1).padStart(2, '0')}-${recorder.logs[e].val_loss.toFixed(3)}`)),
+      ).toEqual(recorder.weights[e]);
   });
 
   it('saveFreq in batches saves mid-epoch models that load', async () => {
     const dir = join(root, 'batches');
-    await model().fit(x, y, { ...fitOptions, epochs: 2, callbacks: [new callbacks.ModelCheckpoint(join(dir, 'e{epoch}-b{batch}'), { saveFreq: 5 })] });
+    await model().fit(x, y, {
+      ...fitOptions,
+      epochs: 2,
+      callbacks: [new callbacks.ModelCheckpoint(join(dir, 'e{epoch}-b{batch}'), { saveFreq: 5 })],
+    });
     // 8 steps per epoch, 16 in all: saves after steps 5, 10 and 15, i.e. epoch 1 batch 5, epoch 2 batches 2 and 7.
     expect((await readdir(dir)).sort()).toEqual(['e1-b5', 'e2-b2', 'e2-b7']);
     expect((await loadModel(join(dir, 'e2-b2'))).iterations).toBe(10);

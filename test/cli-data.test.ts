@@ -29,7 +29,10 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'lockstep-cli-data-'));
   await writeFile(join(tmp, 'model.json'), JSON.stringify(MODEL));
   // The .npy labels are 3, 1, 4 and the .npz ones 0..2: five classes.
-  await writeFile(join(tmp, 'five.json'), JSON.stringify({ ...MODEL, layers: [MODEL.layers[0], { ...MODEL.layers[1], units: 5 }] }));
+  await writeFile(
+    join(tmp, 'five.json'),
+    JSON.stringify({ ...MODEL, layers: [MODEL.layers[0], { ...MODEL.layers[1], units: 5 }] }),
+  );
   // 120 rows: two numbers, a colour, a yes/no label; 7 rows (i % 17 === 3) miss a value.
   const rows = ['a,b,colour,label'];
   for (let i = 0; i < 120; i++) {
@@ -53,7 +56,21 @@ function expectOneLineError(run: Run, code: number, ...mentions: string[]): void
 describe('lockstep train --data FILE.csv', () => {
   it('trains on a CSV (one-hot colour, string labels, dropped rows counted), saves the preprocessing, and evaluate/predict apply it', async () => {
     const out = join(tmp, 'm');
-    const t = await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--standardize', '--workers', '2', '--verbose', '2', '--out', out);
+    const t = await lockstep(
+      'train',
+      join(tmp, 'model.json'),
+      '--data',
+      join(tmp, 'train.csv'),
+      '--target',
+      'label',
+      '--standardize',
+      '--workers',
+      '2',
+      '--verbose',
+      '2',
+      '--out',
+      out,
+    );
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toContain('Read 113 rows x 4 inputs');
     expect(t.stdout).toContain('dropped 7 rows with a missing value');
@@ -64,7 +81,12 @@ describe('lockstep train --data FILE.csv', () => {
     expect(saved.targets).toEqual([{ name: 'label', kind: 'categorical', categories: ['no', 'yes'] }]);
 
     // Scoring keeps every row: a missing value is an error naming its line, unless --skip-missing (which lists them).
-    expectOneLineError(await lockstep('evaluate', out, '--data', join(tmp, 'train.csv')), 1, 'train.csv:5:1: column "a" has no value', '(--skip-missing)');
+    expectOneLineError(
+      await lockstep('evaluate', out, '--data', join(tmp, 'train.csv')),
+      1,
+      'train.csv:5:1: column "a" has no value',
+      '(--skip-missing)',
+    );
     const e = await lockstep('evaluate', out, '--data', join(tmp, 'train.csv'), '--json', '--skip-missing');
     expect(e.code, e.stderr).toBe(0);
     const logs = JSON.parse(e.stdout);
@@ -87,13 +109,27 @@ describe('lockstep train --data FILE.csv', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(await readFile(svg, 'utf8')).toMatch(/>yes</);
 
-    expectOneLineError(await lockstep('predict', out, '--data', join(tmp, 'unseen.csv')), 1, 'unseen.csv:3:1', '"purple", a category the model was not trained on');
+    expectOneLineError(
+      await lockstep('predict', out, '--data', join(tmp, 'unseen.csv')),
+      1,
+      'unseen.csv:3:1',
+      '"purple", a category the model was not trained on',
+    );
     expectOneLineError(await lockstep('evaluate', out, '--data', join(tmp, 'new.csv')), 1, 'no target column "label"');
   });
 
   it('names a missing target column and CSV flags given with other data', async () => {
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'price'), 1, 'train.csv:1', 'no target column "price"');
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy'), '--target', 'y'), 2, '--target applies to a .csv --data file');
+    expectOneLineError(
+      await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'price'),
+      1,
+      'train.csv:1',
+      'no target column "price"',
+    );
+    expectOneLineError(
+      await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy'), '--target', 'y'),
+      2,
+      '--target applies to a .csv --data file',
+    );
     expectOneLineError(await lockstep('train', join(tmp, 'model.json')), 2, 'give --data FILE');
     expectOneLineError(await lockstep('train', 'hitters', '--standardize'), 2, 'need --data FILE');
   });
@@ -102,13 +138,45 @@ describe('lockstep train --data FILE.csv', () => {
 describe('lockstep train --data FILE.npy / .npz', () => {
   it('trains on an x .npy with --y labels (images flattened to rows) and evaluates on a Keras-style .npz', async () => {
     const out = join(tmp, 'npy');
-    const t = await lockstep('train', join(tmp, 'five.json'), '--data', fixture('u1-images.npy'), '--y', fixture('i8-labels.npy'), '--workers', '0', '--verbose', '0', '--epochs', '1', '--validation-split', '0', '--out', out);
+    const t = await lockstep(
+      'train',
+      join(tmp, 'five.json'),
+      '--data',
+      fixture('u1-images.npy'),
+      '--y',
+      fixture('i8-labels.npy'),
+      '--workers',
+      '0',
+      '--verbose',
+      '0',
+      '--epochs',
+      '1',
+      '--validation-split',
+      '0',
+      '--out',
+      out,
+    );
     expect(t.code, t.stderr).toBe(0);
     expect(existsSync(join(out, 'preprocessing.json'))).toBe(false);
     const s = await lockstep('summary', out);
     expect(s.stdout).toMatch(/dense \(Dense\) .* 136 │/); // 16 inputs (4x4x1 pixels) x 8 units + 8 biases
 
-    const z = await lockstep('train', join(tmp, 'five.json'), '--data', fixture('keras-style.npz'), '--workers', '0', '--verbose', '1', '--epochs', '1', '--validation-split', '0', '--out', join(tmp, 'npz'));
+    const z = await lockstep(
+      'train',
+      join(tmp, 'five.json'),
+      '--data',
+      fixture('keras-style.npz'),
+      '--workers',
+      '0',
+      '--verbose',
+      '1',
+      '--epochs',
+      '1',
+      '--validation-split',
+      '0',
+      '--out',
+      join(tmp, 'npz'),
+    );
     expect(z.code, z.stderr).toBe(0);
     expect(z.stdout).toContain('keras-style.npz: x_train, y_train');
     const e = await lockstep('evaluate', join(tmp, 'npz'), '--data', fixture('keras-style.npz'), '--json');
@@ -118,22 +186,76 @@ describe('lockstep train --data FILE.npy / .npz', () => {
   });
 
   it('reports a bad .npy with its file', async () => {
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('big-endian.npy'), '--y', fixture('i8-labels.npy')), 1, 'big-endian.npy: big-endian data');
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy')), 2, 'give their .npy file with --y');
+    expectOneLineError(
+      await lockstep(
+        'train',
+        join(tmp, 'model.json'),
+        '--data',
+        fixture('big-endian.npy'),
+        '--y',
+        fixture('i8-labels.npy'),
+      ),
+      1,
+      'big-endian.npy: big-endian data',
+    );
+    expectOneLineError(
+      await lockstep('train', join(tmp, 'model.json'), '--data', fixture('f4.npy')),
+      2,
+      'give their .npy file with --y',
+    );
   });
 });
 
 describe('lockstep predict / evaluate on a CSV keep every row (issue 22)', () => {
-  const REGRESSION = { layers: [{ className: 'Dense', units: 4, activation: 'relu' }, { className: 'Dense', units: 1 }], compile: { loss: 'mse', optimizer: 'adam' }, fit: { epochs: 1, batchSize: 64 } };
-  const SIGMOID = { ...MODEL, layers: [MODEL.layers[0], { className: 'Dense', units: 1, activation: 'sigmoid' }], compile: { loss: 'binary_crossentropy', optimizer: 'adam', metrics: ['accuracy'] } };
+  const REGRESSION = {
+    layers: [
+      { className: 'Dense', units: 4, activation: 'relu' },
+      { className: 'Dense', units: 1 },
+    ],
+    compile: { loss: 'mse', optimizer: 'adam' },
+    fit: { epochs: 1, batchSize: 64 },
+  };
+  const SIGMOID = {
+    ...MODEL,
+    layers: [MODEL.layers[0], { className: 'Dense', units: 1, activation: 'sigmoid' }],
+    compile: { loss: 'binary_crossentropy', optimizer: 'adam', metrics: ['accuracy'] },
+  };
 
   it('Hitters: 322 predictions for 322 rows, each with its CSV line and --id, in the table, --json and --output', async () => {
     const out = join(tmp, 'hitters');
     await writeFile(join(tmp, 'reg.json'), JSON.stringify(REGRESSION));
-    const t = await lockstep('train', join(tmp, 'reg.json'), '--data', HITTERS, '--target', 'Salary', '--features', 'AtBat,Hits,Years,League', '--standardize', '--workers', '0', '--verbose', '0', '--out', out);
+    const t = await lockstep(
+      'train',
+      join(tmp, 'reg.json'),
+      '--data',
+      HITTERS,
+      '--target',
+      'Salary',
+      '--features',
+      'AtBat,Hits,Years,League',
+      '--standardize',
+      '--workers',
+      '0',
+      '--verbose',
+      '0',
+      '--out',
+      out,
+    );
     expect(t.code, t.stderr).toBe(0);
     const csv = join(tmp, 'predictions.csv');
-    const j = await lockstep('predict', out, '--data', HITTERS, '--id', 'Names', '--json', '--output', csv, '--workers', '0');
+    const j = await lockstep(
+      'predict',
+      out,
+      '--data',
+      HITTERS,
+      '--id',
+      'Names',
+      '--json',
+      '--output',
+      csv,
+      '--workers',
+      '0',
+    );
     expect(j.code, j.stderr).toBe(0);
     const pred = JSON.parse(j.stdout);
     expect(pred.rows).toBe(322);
@@ -152,13 +274,22 @@ describe('lockstep predict / evaluate on a CSV keep every row (issue 22)', () =>
       expect.stringMatching(/^ {3}2 {2}-Andy Allanson +-?\d+\.\d{4}$/),
       expect.stringMatching(/^ {3}3 {2}-Alan Ashby +-?\d+\.\d{4} +475\.0000$/),
     ]);
-    expectOneLineError(await lockstep('predict', out, '--data', HITTERS, '--output', HITTERS), 2, '--output', 'is the --data file itself');
+    expectOneLineError(
+      await lockstep('predict', out, '--data', HITTERS, '--output', HITTERS),
+      2,
+      '--output',
+      'is the --data file itself',
+    );
 
     // Without its preprocessing.json the model cannot read a CSV: an error naming the file, not a new scaler.
     const bare = join(tmp, 'hitters-bare');
     await cp(out, bare, { recursive: true });
     await rm(join(bare, 'preprocessing.json'));
-    expectOneLineError(await lockstep('predict', bare, '--data', HITTERS), 1, `${join(bare, 'preprocessing.json')} is missing`);
+    expectOneLineError(
+      await lockstep('predict', bare, '--data', HITTERS),
+      1,
+      `${join(bare, 'preprocessing.json')} is missing`,
+    );
   });
 
   it('a missing feature is an error naming its line; --skip-missing skips it and says which lines', async () => {
@@ -167,7 +298,11 @@ describe('lockstep predict / evaluate on a CSV keep every row (issue 22)', () =>
     const holes = join(tmp, 'hitters-holes.csv');
     await writeFile(holes, rows.join('\n'));
     const out = join(tmp, 'hitters');
-    expectOneLineError(await lockstep('predict', out, '--data', holes), 1, 'hitters-holes.csv:5:2: column "AtBat" has no value');
+    expectOneLineError(
+      await lockstep('predict', out, '--data', holes),
+      1,
+      'hitters-holes.csv:5:2: column "AtBat" has no value',
+    );
     const p = await lockstep('predict', out, '--data', holes, '--skip-missing', '--json', '--workers', '0');
     expect(p.code, p.stderr).toBe(0);
     const pred = JSON.parse(p.stdout);
@@ -181,21 +316,68 @@ describe('lockstep predict / evaluate on a CSV keep every row (issue 22)', () =>
   it('a sigmoid model prints its class by name next to the probability', async () => {
     await writeFile(join(tmp, 'sigmoid.json'), JSON.stringify(SIGMOID));
     const out = join(tmp, 'sigmoid');
-    const t = await lockstep('train', join(tmp, 'sigmoid.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--workers', '0', '--verbose', '0', '--out', out);
+    const t = await lockstep(
+      'train',
+      join(tmp, 'sigmoid.json'),
+      '--data',
+      join(tmp, 'train.csv'),
+      '--target',
+      'label',
+      '--workers',
+      '0',
+      '--verbose',
+      '0',
+      '--out',
+      out,
+    );
     expect(t.code, t.stderr).toBe(0);
     const p = await lockstep('predict', out, '--data', join(tmp, 'new.csv'), '--workers', '0');
     expect(p.code, p.stderr).toBe(0);
     const lines = p.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^line {2}class {2}probability$/);
-    expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {3}2 {2}(yes|no) +0\.\d{4}$/), expect.stringMatching(/^ {3}3 {2}(yes|no) +0\.\d{4}$/)]);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^ {3}2 {2}(yes|no) +0\.\d{4}$/),
+      expect.stringMatching(/^ {3}3 {2}(yes|no) +0\.\d{4}$/),
+    ]);
   });
 
   it('repeated columns in --features / --target, and a bad --delimiter, are usage errors naming them; --delimiter reads a ; file', async () => {
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label', '--features', 'a,a'), 2, '--features names column "a" twice');
-    expectOneLineError(await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label,label'), 2, '--target names column "label" twice');
-    expectOneLineError(await lockstep('predict', join(tmp, 'm'), '--data', join(tmp, 'new.csv'), '--delimiter', ';;'), 2, '--delimiter must be one ASCII character');
+    expectOneLineError(
+      await lockstep(
+        'train',
+        join(tmp, 'model.json'),
+        '--data',
+        join(tmp, 'train.csv'),
+        '--target',
+        'label',
+        '--features',
+        'a,a',
+      ),
+      2,
+      '--features names column "a" twice',
+    );
+    expectOneLineError(
+      await lockstep('train', join(tmp, 'model.json'), '--data', join(tmp, 'train.csv'), '--target', 'label,label'),
+      2,
+      '--target names column "label" twice',
+    );
+    expectOneLineError(
+      await lockstep('predict', join(tmp, 'm'), '--data', join(tmp, 'new.csv'), '--delimiter', ';;'),
+      2,
+      '--delimiter must be one ASCII character',
+    );
     await writeFile(join(tmp, 'semicolon.csv'), 'colour;b;a\nblue;0.5;0.25\n');
-    const p = await lockstep('predict', join(tmp, 'm'), '--data', join(tmp, 'semicolon.csv'), '--delimiter', ';', '--json', '--workers', '0');
+    const p = await lockstep(
+      'predict',
+      join(tmp, 'm'),
+      '--data',
+      join(tmp, 'semicolon.csv'),
+      '--delimiter',
+      ';',
+      '--json',
+      '--workers',
+      '0',
+    );
     expect(p.code, p.stderr).toBe(0);
     expect(JSON.parse(p.stdout)).toMatchObject({ rows: 1, lines: [2] });
   });

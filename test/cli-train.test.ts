@@ -66,7 +66,22 @@ describe('a convnet config without inputShape trains on an image file', () => {
       }),
     );
     const out = join(tmp, 'cnn');
-    const run = await lockstep('train', config, '--data', data, '--epochs', '2', '--batch-size', '8', '--workers', '0', '--verbose', '2', '--out', out);
+    const run = await lockstep(
+      'train',
+      config,
+      '--data',
+      data,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--workers',
+      '0',
+      '--verbose',
+      '2',
+      '--out',
+      out,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('(None, 6, 6, 2)');
     const model = await loadModel(out);
@@ -77,12 +92,20 @@ describe('a convnet config without inputShape trains on an image file', () => {
 
     const summary = await lockstep('summary', config);
     expect(summary.code).toBe(2);
-    expect(summary.stderr).toContain('gives no "inputShape", so its shapes and parameter counts follow the --data file');
+    expect(summary.stderr).toContain(
+      'gives no "inputShape", so its shapes and parameter counts follow the --data file',
+    );
   });
 
   it('a bad layer option is still refused before any data is read', async () => {
     const config = join(tmp, 'bad-cnn.json');
-    await writeFile(config, JSON.stringify({ layers: [{ className: 'Conv2D', filters: 2, kernelSize: 3, padding: 'full' }], compile: { loss: 'mse' } }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        layers: [{ className: 'Conv2D', filters: 2, kernelSize: 3, padding: 'full' }],
+        compile: { loss: 'mse' },
+      }),
+    );
     const run = await lockstep('train', config, '--data', join(tmp, 'no-such.npz'), '--workers', '0');
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain('layers[0]');
@@ -98,7 +121,9 @@ describe('train without --out keeps the model', () => {
     const dirs: string[] = [];
     for (const run of [a, b]) {
       expect(run.code, run.stderr).toBe(0);
-      const said = run.stdout.match(/^Saved the model to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?), with history\.json and history\.svg$/m);
+      const said = run.stdout.match(
+        /^Saved the model to (lockstep-runs\/hitters-seed13-\d{8}-\d{6}(?:-\d+)?), with history\.json and history\.svg$/m,
+      );
       expect(said, run.stdout).not.toBeNull();
       dirs.push(said![1]);
     }
@@ -126,7 +151,11 @@ describe('Ctrl-C during train', () => {
   it('stops after the step in hand, saves it, says what was kept, gives the terminal back and exits 130', async () => {
     const out = join(tmp, 'interrupted');
     const tty = fileURLToPath(new URL('./fixtures/tty-cli.mjs', import.meta.url));
-    const child = spawn(process.execPath, [tty, 'train', 'hitters', '--epochs', '100000', '--workers', '2', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [tty, 'train', 'hitters', '--epochs', '100000', '--workers', '2', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
@@ -145,7 +174,9 @@ describe('Ctrl-C during train', () => {
     // The terminal: the cursor shown again after the last time it was hidden.
     expect(stdout).toContain(HIDE);
     expect(stdout.lastIndexOf(SHOW)).toBeGreaterThan(stdout.lastIndexOf(HIDE));
-    const said = stderr.match(/lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the model after that step to (.+), with history\.json and history\.svg$/m);
+    const said = stderr.match(
+      /lockstep train: interrupted: stopped (?:during|after) epoch (\d+) of 100000.*\(update (\d+)[;)].*saved the model after that step to (.+), with history\.json and history\.svg$/m,
+    );
     expect(said, stderr).not.toBeNull();
     expect(said![3]).toBe(out);
     const model = await loadModel(out);

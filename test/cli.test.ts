@@ -32,11 +32,38 @@ describe('lockstep --help', () => {
   it('lists the commands, examples and exit codes', async () => {
     const run = await lockstep('--help');
     expect(run.code).toBe(0);
-    for (const word of ['train', 'evaluate', 'predict', 'summary', 'bench', 'mnist-mlp', 'mnist-logreg', 'hitters', 'hitters-test', 'Exit status']) expect(run.stdout).toContain(word);
+    for (const word of [
+      'train',
+      'evaluate',
+      'predict',
+      'summary',
+      'bench',
+      'mnist-mlp',
+      'mnist-logreg',
+      'hitters',
+      'hitters-test',
+      'Exit status',
+    ])
+      expect(run.stdout).toContain(word);
   });
 
   it.each([
-    ['train', ['--epochs', '--batch-size', '--workers', '--seed', '--validation-split', '--out', '--plot', '--verbose', '"layers"', '"compile"', '"data"']],
+    [
+      'train',
+      [
+        '--epochs',
+        '--batch-size',
+        '--workers',
+        '--seed',
+        '--validation-split',
+        '--out',
+        '--plot',
+        '--verbose',
+        '"layers"',
+        '"compile"',
+        '"data"',
+      ],
+    ],
     ['evaluate', ['--data', 'mnist-test', 'hitters-test', '--json']],
     ['predict', ['--data', '--limit', '--json']],
     ['summary', ['<model>']],
@@ -69,14 +96,29 @@ describe('train hitters, then evaluate and predict the saved model', () => {
   let train: Run;
   beforeAll(async () => {
     model = join(tmp, 'hitters');
-    train = await lockstep('train', 'hitters', '--epochs', '3', '--workers', '0', '--verbose', '2', '--out', model, '--plot', join(tmp, 'h.svg'));
+    train = await lockstep(
+      'train',
+      'hitters',
+      '--epochs',
+      '3',
+      '--workers',
+      '0',
+      '--verbose',
+      '2',
+      '--out',
+      model,
+      '--plot',
+      join(tmp, 'h.svg'),
+    );
   });
 
   it('trains, prints one line per epoch, saves the model and writes the figure', async () => {
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toBe('');
     expect(train.stdout).toContain('Total params: 1,051');
-    expect(train.stdout).toContain('Training hitters on 175 rows of hitters-train, validating on hitters-test (88 rows); 3 epochs of batch 32, seed 13');
+    expect(train.stdout).toContain(
+      'Training hitters on 175 rows of hitters-train, validating on hitters-test (88 rows); 3 epochs of batch 32, seed 13',
+    );
     expect(train.stdout.match(/^6\/6 - .* - loss: .* - val_mean_absolute_error: /gm)).toHaveLength(3);
     expect(existsSync(join(model, 'model.json')) && existsSync(join(model, 'weights.bin'))).toBe(true);
     const svg = await readFile(join(tmp, 'h.svg'), 'utf8');
@@ -86,13 +128,20 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     expect(loaded.compiledArgs()).toMatchObject({ lossName: 'mse', metrics: ['mean_absolute_error'] });
   });
 
-  it('evaluate on hitters-test gives the last epoch\'s validation numbers', async () => {
+  it("evaluate on hitters-test gives the last epoch's validation numbers", async () => {
     const lastVal = [...train.stdout.matchAll(/val_loss: (\S+) - val_mean_absolute_error: (\S+)/g)].pop()!;
     const run = await lockstep('evaluate', model, '--data', 'hitters-test', '--workers', '0');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(`hitters-test (88 rows): loss: ${lastVal[1]} - mean_absolute_error: ${lastVal[2]}\n`);
-    const json = JSON.parse((await lockstep('evaluate', model, '--data', 'hitters-test', '--workers', '0', '--json')).stdout);
-    expect(json).toEqual({ data: 'hitters-test', rows: 88, loss: expect.any(Number), mean_absolute_error: expect.any(Number) });
+    const json = JSON.parse(
+      (await lockstep('evaluate', model, '--data', 'hitters-test', '--workers', '0', '--json')).stdout,
+    );
+    expect(json).toEqual({
+      data: 'hitters-test',
+      rows: 88,
+      loss: expect.any(Number),
+      mean_absolute_error: expect.any(Number),
+    });
     expect(json.loss.toFixed(2)).toBe(Number(lastVal[1]).toFixed(2));
   });
 
@@ -128,10 +177,22 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     // A model scores a CSV only with its preprocessing.json: here the columns as they are (no scaler).
     const withCsv = join(tmp, 'hitters-csv-model');
     await cp(model, withCsv, { recursive: true });
-    expectOneLineError(await lockstep('evaluate', withCsv, '--data', csv, '--workers', '0'), 1, `${join(withCsv, 'preprocessing.json')} is missing`);
+    expectOneLineError(
+      await lockstep('evaluate', withCsv, '--data', csv, '--workers', '0'),
+      1,
+      `${join(withCsv, 'preprocessing.json')} is missing`,
+    );
     await savePreprocessing(withCsv, (await loadCsv(csv, { target: 'y' })).preprocessing);
     for (const file of [json, csv]) {
-      const run = await lockstep('evaluate', file === csv ? withCsv : model, '--data', file, '--workers', '0', '--json');
+      const run = await lockstep(
+        'evaluate',
+        file === csv ? withCsv : model,
+        '--data',
+        file,
+        '--workers',
+        '0',
+        '--json',
+      );
       expect(run.code, run.stderr).toBe(0);
       // A CSV also reports how many rows it skipped for a missing value (none here).
       const { droppedRows, skippedLines, ...logs } = JSON.parse(run.stdout);
@@ -143,7 +204,12 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     const xOnly = join(tmp, 'x-only.json');
     await writeFile(xOnly, JSON.stringify({ x: xTest.toArray().slice(0, 2) }));
     const predict = await lockstep('predict', model, '--data', xOnly, '--workers', '0');
-    expect(predict.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s+/).length)).toEqual([2, 2, 2]);
+    expect(
+      predict.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).length),
+    ).toEqual([2, 2, 2]);
     expectOneLineError(await lockstep('evaluate', model, '--data', xOnly, '--workers', '0'), 2, 'has no targets (y)');
   });
 
@@ -151,13 +217,22 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     const { xTest, yTest } = await hittersTest();
     const rows = xTest.toArray().slice(0, 3);
     const badJson = join(tmp, 'bad-rows.json');
-    await writeFile(badJson, JSON.stringify({ x: rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? null : v)) : r)), y: [1, 2, 3] }));
-    expectOneLineError(await lockstep('evaluate', model, '--data', badJson, '--workers', '0'), 1, 'row 1, column 2 holds null, not a number');
+    await writeFile(
+      badJson,
+      JSON.stringify({ x: rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? null : v)) : r)), y: [1, 2, 3] }),
+    );
+    expectOneLineError(
+      await lockstep('evaluate', model, '--data', badJson, '--workers', '0'),
+      1,
+      'row 1, column 2 holds null, not a number',
+    );
     const badCsv = join(tmp, 'bad-rows.csv');
     const header = [...Array.from({ length: xTest.cols }, (_, c) => `f${c}`), 'y'].join(',');
     // A CSV column is numeric when its first 1,000 values are (else categorical, as pandas makes it an object
     // column): a later non-number is named by file line and column.
-    const lines = Array.from({ length: 1100 }, (_, r) => [...rows[r % 3].map((v, c) => (r === 1050 && c === 2 ? 'oops' : v)), yTest.data[r % 3]].join(','));
+    const lines = Array.from({ length: 1100 }, (_, r) =>
+      [...rows[r % 3].map((v, c) => (r === 1050 && c === 2 ? 'oops' : v)), yTest.data[r % 3]].join(','),
+    );
     await writeFile(badCsv, [header, ...lines].join('\n'));
     // The model scores a CSV with its preprocessing.json: the columns as they are.
     const withCsv = join(tmp, 'bad-rows-model');
@@ -165,17 +240,25 @@ describe('train hitters, then evaluate and predict the saved model', () => {
     const clean = join(tmp, 'clean-rows.csv');
     await writeFile(clean, [header, lines[0]].join('\n'));
     await savePreprocessing(withCsv, (await loadCsv(clean, { target: 'y' })).preprocessing);
-    expectOneLineError(await lockstep('evaluate', withCsv, '--data', badCsv, '--workers', '0'), 1, 'bad-rows.csv:1052:3: column "f2" holds "oops", which is not a number');
+    expectOneLineError(
+      await lockstep('evaluate', withCsv, '--data', badCsv, '--workers', '0'),
+      1,
+      'bad-rows.csv:1052:3: column "f2" holds "oops", which is not a number',
+    );
     const loaded = await loadModel(model);
     const x = rows.map((r, i) => (i === 1 ? r.map((v, c) => (c === 2 ? (null as never) : v)) : r));
-    await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow('x: row 1, column 2 holds null, not a number');
+    await expect(loaded.evaluate(x, [1, 2, 3], { workers: 0 })).rejects.toThrow(
+      'x: row 1, column 2 holds null, not a number',
+    );
   });
 
   it('summary of the saved directory shows the compile arguments and updates so far', async () => {
     const run = await lockstep('summary', model);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Output (Dense)');
-    expect(run.stdout).toContain('Compiled: loss mse, optimizer RMSprop (learning rate 0.001), metrics [mean_absolute_error]; 18 updates so far');
+    expect(run.stdout).toContain(
+      'Compiled: loss mse, optimizer RMSprop (learning rate 0.001), metrics [mean_absolute_error]; 18 updates so far',
+    );
   });
 });
 
@@ -208,12 +291,37 @@ describe('reproducibility through the CLI', () => {
 describe('MNIST through the CLI (a 2,000-row subset, 1 epoch)', () => {
   it('trains mnist-mlp, then evaluates and predicts classes on mnist-test', async () => {
     const dir = join(tmp, 'mlp');
-    const train = await lockstep('train', 'mnist-mlp', '--epochs', '1', '--limit', '2000', '--workers', '0', '--verbose', '2', '--out', dir);
+    const train = await lockstep(
+      'train',
+      'mnist-mlp',
+      '--epochs',
+      '1',
+      '--limit',
+      '2000',
+      '--workers',
+      '0',
+      '--verbose',
+      '2',
+      '--out',
+      dir,
+    );
     expect(train.code, train.stderr).toBe(0);
-    expect(train.stdout).toContain('on 2000 rows of mnist-train, holding out 20% of them for validation; 1 epoch of batch 128');
+    expect(train.stdout).toContain(
+      'on 2000 rows of mnist-train, holding out 20% of them for validation; 1 epoch of batch 128',
+    );
     expect(train.stdout).toMatch(/13\/13 - .* - loss: \S+ - accuracy: \S+ - val_loss: \S+ - val_accuracy: \S+/);
 
-    const evaluate = await lockstep('evaluate', dir, '--data', 'mnist-test', '--limit', '500', '--workers', '0', '--json');
+    const evaluate = await lockstep(
+      'evaluate',
+      dir,
+      '--data',
+      'mnist-test',
+      '--limit',
+      '500',
+      '--workers',
+      '0',
+      '--json',
+    );
     expect(evaluate.code, evaluate.stderr).toBe(0);
     const logs = JSON.parse(evaluate.stdout);
     expect(logs).toMatchObject({ data: 'mnist-test', rows: 500 });
@@ -225,9 +333,13 @@ describe('MNIST through the CLI (a 2,000-row subset, 1 epoch)', () => {
     expect(lines[0]).toMatch(/^row\s+class\s+probability\s+label$/);
     const cells = lines.slice(1).map((l) => l.trim().split(/\s+/));
     expect(cells.map((c) => c[3])).toEqual(['7', '2', '1']); // the first three test digits
-    const json = JSON.parse((await lockstep('predict', dir, '--data', 'mnist-test', '--limit', '3', '--workers', '0', '--json')).stdout);
+    const json = JSON.parse(
+      (await lockstep('predict', dir, '--data', 'mnist-test', '--limit', '3', '--workers', '0', '--json')).stdout,
+    );
     expect(cells.map((c) => Number(c[1]))).toEqual(json.classes);
-    json.predictions.forEach((p: number[], r: number) => expect(Number(cells[r][2])).toBeCloseTo(p[json.classes[r]], 4));
+    json.predictions.forEach((p: number[], r: number) =>
+      expect(Number(cells[r][2])).toBeCloseTo(p[json.classes[r]], 4),
+    );
   });
 });
 
@@ -235,7 +347,10 @@ describe('model config files', () => {
   const config = {
     name: 'tiny',
     data: 'hitters',
-    layers: [{ className: 'Dense', units: 4, activation: 'relu' }, { className: 'Dense', units: 1 }],
+    layers: [
+      { className: 'Dense', units: 4, activation: 'relu' },
+      { className: 'Dense', units: 1 },
+    ],
     compile: { loss: 'mse', optimizer: { className: 'Adam', learningRate: 0.01 }, metrics: ['mae'] },
     fit: { epochs: 2, batchSize: 16 },
   };
@@ -249,23 +364,68 @@ describe('model config files', () => {
     const file = await write('tiny.json', config);
     const run = await lockstep('train', file, '--workers', '0', '--verbose', '2', '--out', join(tmp, 'tiny'));
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('Training tiny on 175 rows of hitters-train, validating on hitters-test (88 rows); 2 epochs of batch 16');
-    expect((await loadModel(join(tmp, 'tiny'))).optimizer!.getConfig()).toMatchObject({ className: 'Adam', learningRate: 0.01 });
+    expect(run.stdout).toContain(
+      'Training tiny on 175 rows of hitters-train, validating on hitters-test (88 rows); 2 epochs of batch 16',
+    );
+    expect((await loadModel(join(tmp, 'tiny'))).optimizer!.getConfig()).toMatchObject({
+      className: 'Adam',
+      learningRate: 0.01,
+    });
     const summary = await lockstep('summary', file);
     expect(summary.stdout).toContain('Total params: 85');
   });
 
   it.each<[string, unknown, string[]]>([
-    ['a bad units value', { ...config, layers: [{ className: 'Dense', units: 4 }, { className: 'Dense', units: -1 }] }, ['layers[1].units must be a positive integer', 'Received: layers[1].units=-1']],
-    ['a misspelt field', { ...config, layers: [{ className: 'Dense', unit: 4 }] }, ['layers[0].unit is not a known field']],
-    ['an unsupported layer', { ...config, layers: [{ className: 'Conv3D', filters: 8 }] }, ['layers[0].className must be one of Dense, Dropout, Conv2D', '"Conv3D"']],
+    [
+      'a bad units value',
+      {
+        ...config,
+        layers: [
+          { className: 'Dense', units: 4 },
+          { className: 'Dense', units: -1 },
+        ],
+      },
+      ['layers[1].units must be a positive integer', 'Received: layers[1].units=-1'],
+    ],
+    [
+      'a misspelt field',
+      { ...config, layers: [{ className: 'Dense', unit: 4 }] },
+      ['layers[0].unit is not a known field'],
+    ],
+    [
+      'an unsupported layer',
+      { ...config, layers: [{ className: 'Conv3D', filters: 8 }] },
+      ['layers[0].className must be one of Dense, Dropout, Conv2D', '"Conv3D"'],
+    ],
     ['a missing loss', { ...config, compile: { optimizer: 'adam' } }, ['compile.loss is required']],
-    ['an unknown metric', { ...config, compile: { loss: 'mse', metrics: ['f1'] } }, ['compile.metrics[0] must be one of', '"f1"']],
+    [
+      'an unknown metric',
+      { ...config, compile: { loss: 'mse', metrics: ['f1'] } },
+      ['compile.metrics[0] must be one of', '"f1"'],
+    ],
     ['an unknown data set', { ...config, data: 'cifar10' }, ['data must be one of "mnist", "hitters"']],
-    ['an input shape that does not fit the data', { ...config, inputShape: [784] }, ['inputShape must hold 19 values per row for data "hitters"', 'Received: inputShape=[784]']],
-    ['a dropout rate out of range', { ...config, layers: [{ className: 'Dropout', rate: 1.5 }, { className: 'Dense', units: 1 }] }, ['layers[0].rate must be a number in [0, 1)']],
+    [
+      'an input shape that does not fit the data',
+      { ...config, inputShape: [784] },
+      ['inputShape must hold 19 values per row for data "hitters"', 'Received: inputShape=[784]'],
+    ],
+    [
+      'a dropout rate out of range',
+      {
+        ...config,
+        layers: [
+          { className: 'Dropout', rate: 1.5 },
+          { className: 'Dense', units: 1 },
+        ],
+      },
+      ['layers[0].rate must be a number in [0, 1)'],
+    ],
     ['invalid JSON', '{ "data": "hitters", ', ['is not valid JSON']],
-    ['an unknown optimizer option', { ...config, compile: { loss: 'mse', optimizer: { className: 'Adam', learning_rate: 0.5 } } }, ["compile.optimizer", "Unrecognized option 'learning_rate' for Adam; did you mean 'learningRate'?"]],
+    [
+      'an unknown optimizer option',
+      { ...config, compile: { loss: 'mse', optimizer: { className: 'Adam', learning_rate: 0.5 } } },
+      ['compile.optimizer', "Unrecognized option 'learning_rate' for Adam; did you mean 'learningRate'?"],
+    ],
   ])('rejects %s with exit 2 and a message naming the field', async (_what, json, mentions) => {
     const file = await write('bad.json', json);
     const run = await lockstep('train', file, '--workers', '0');
@@ -281,7 +441,15 @@ describe('model config parsing: convnets', () => {
     layers: [
       { className: 'Conv2D', filters: 8, kernelSize: 3, activation: 'relu', padding: 'same', name: 'features' },
       { className: 'MaxPooling2D', poolSize: [2, 2] },
-      { className: 'Conv2D', filters: 4, kernelSize: [3, 3], strides: 2, dilationRate: 1, useBias: false, kernelInitializer: 'he_normal' },
+      {
+        className: 'Conv2D',
+        filters: 4,
+        kernelSize: [3, 3],
+        strides: 2,
+        dilationRate: 1,
+        useBias: false,
+        kernelInitializer: 'he_normal',
+      },
       { className: 'AveragePooling2D', padding: 'same', strides: 1, dataFormat: 'channels_last' },
       { className: 'GlobalMaxPooling2D', keepdims: true },
       { className: 'Reshape', targetShape: [-1] },
@@ -301,25 +469,78 @@ describe('model config parsing: convnets', () => {
     const configs = model.layerConfigs();
     expect(configs.map((c) => c.className)).toEqual(['InputLayer', ...cnn.layers.map((l) => l.className)]);
     expect(configs[0]).toMatchObject({ shape: [28, 28, 1] });
-    expect(configs[1]).toMatchObject({ name: 'features', filters: 8, kernelSize: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu' });
+    expect(configs[1]).toMatchObject({
+      name: 'features',
+      filters: 8,
+      kernelSize: [3, 3],
+      strides: [1, 1],
+      padding: 'same',
+      activation: 'relu',
+    });
     expect(configs[3]).toMatchObject({ strides: [2, 2], useBias: false, kernelInitializer: 'he_normal' });
     expect(configs[4]).toMatchObject({ poolSize: [2, 2], strides: [1, 1], padding: 'same' });
     // 28x28x8 'same' → 14x14x8 → 6x6x4 → 6x6x4 → [1, 1, 4] → [4] → 16 → [4, 4, 1] → [1] → [1] → 10.
     expect(model.countParams()).toBe(8 * 9 + 8 + 4 * 8 * 9 + (4 * 16 + 16) + (1 * 10 + 10));
-    expect(parseConfig({ ...cnn, inputShape: [784], layers: [{ className: 'Reshape', targetShape: [28, 28, 1] }, ...cnn.layers] }, 'flat.json').build(1).countParams()).toBe(model.countParams());
+    expect(
+      parseConfig(
+        { ...cnn, inputShape: [784], layers: [{ className: 'Reshape', targetShape: [28, 28, 1] }, ...cnn.layers] },
+        'flat.json',
+      )
+        .build(1)
+        .countParams(),
+    ).toBe(model.countParams());
   });
 
   it.each<[string, Record<string, unknown>, string[]]>([
-    ['an inputShape that does not hold the data', { inputShape: [28, 28, 3] }, ['cnn.json: inputShape must hold 784 values per row for data "mnist"', 'Received: inputShape=[28,28,3]']],
-    ['a bad inputShape', { inputShape: [28, 0, 28] }, ['inputShape must be an array of positive integers', 'Received: inputShape=[28,0,28]']],
-    ['a snake_case field', { layers: [{ className: 'Conv2D', filters: 8, kernel_size: 3 }] }, ['layers[0].kernel_size is not a known field', 'layers[0].kernelSize']],
-    ['a missing filters', { layers: [{ className: 'Conv2D', kernelSize: 3 }] }, ['layers[0].filters is required (a positive integer)']],
+    [
+      'an inputShape that does not hold the data',
+      { inputShape: [28, 28, 3] },
+      ['cnn.json: inputShape must hold 784 values per row for data "mnist"', 'Received: inputShape=[28,28,3]'],
+    ],
+    [
+      'a bad inputShape',
+      { inputShape: [28, 0, 28] },
+      ['inputShape must be an array of positive integers', 'Received: inputShape=[28,0,28]'],
+    ],
+    [
+      'a snake_case field',
+      { layers: [{ className: 'Conv2D', filters: 8, kernel_size: 3 }] },
+      ['layers[0].kernel_size is not a known field', 'layers[0].kernelSize'],
+    ],
+    [
+      'a missing filters',
+      { layers: [{ className: 'Conv2D', kernelSize: 3 }] },
+      ['layers[0].filters is required (a positive integer)'],
+    ],
     ['a missing targetShape', { layers: [{ className: 'Reshape' }] }, ['layers[0].targetShape is required']],
-    ['a field of another layer', { layers: [{ className: 'Flatten', units: 3 }] }, ['layers[0].units is not a known field; expected layers[0].className, layers[0].name, layers[0].dataFormat']],
-    ['a bad kernelSize', { layers: [{ className: 'Conv2D', filters: 8, kernelSize: [3, 3, 3] }] }, ['cnn.json: layers[0]: Conv2D: kernelSize must be a positive integer or a pair of positive integers', 'Received: kernelSize=[3,3,3]']],
-    ['channels_first', { layers: [{ className: 'MaxPooling2D', dataFormat: 'channels_first' }] }, ["layers[0]: MaxPooling2D: dataFormat must be 'channels_last'"]],
-    ['a Conv2D on flat rows', { inputShape: [784], layers: [{ className: 'Conv2D', filters: 8, kernelSize: 3 }] }, ['layers[0]', 'expects inputs of rank 4', '(None, 784)']],
-    ['a kernel larger than the image', { layers: [{ className: 'Conv2D', filters: 2, kernelSize: 29 }] }, ['layers[0]', 'a kernel of 29x29 does not fit an input of 28x28']],
+    [
+      'a field of another layer',
+      { layers: [{ className: 'Flatten', units: 3 }] },
+      ['layers[0].units is not a known field; expected layers[0].className, layers[0].name, layers[0].dataFormat'],
+    ],
+    [
+      'a bad kernelSize',
+      { layers: [{ className: 'Conv2D', filters: 8, kernelSize: [3, 3, 3] }] },
+      [
+        'cnn.json: layers[0]: Conv2D: kernelSize must be a positive integer or a pair of positive integers',
+        'Received: kernelSize=[3,3,3]',
+      ],
+    ],
+    [
+      'channels_first',
+      { layers: [{ className: 'MaxPooling2D', dataFormat: 'channels_first' }] },
+      ["layers[0]: MaxPooling2D: dataFormat must be 'channels_last'"],
+    ],
+    [
+      'a Conv2D on flat rows',
+      { inputShape: [784], layers: [{ className: 'Conv2D', filters: 8, kernelSize: 3 }] },
+      ['layers[0]', 'expects inputs of rank 4', '(None, 784)'],
+    ],
+    [
+      'a kernel larger than the image',
+      { layers: [{ className: 'Conv2D', filters: 2, kernelSize: 29 }] },
+      ['layers[0]', 'a kernel of 29x29 does not fit an input of 28x28'],
+    ],
   ])('rejects %s, naming the field', (_what, change, mentions) => {
     let message = '';
     try {
@@ -334,14 +555,30 @@ describe('model config parsing: convnets', () => {
 describe('errors', () => {
   it.each<[string, string[], string[]]>([
     ['an unknown option', ['train', 'hitters', '--epoch', '3'], ["unknown option '--epoch'", '--epochs']],
-    ['a bad option value', ['train', 'hitters', '--epochs', '0'], ["option '--epochs <n>' argument '0' is invalid", 'positive integer']],
+    [
+      'a bad option value',
+      ['train', 'hitters', '--epochs', '0'],
+      ["option '--epochs <n>' argument '0' is invalid", 'positive integer'],
+    ],
     ['a bad --verbose', ['train', 'hitters', '--verbose', '3'], ['--verbose']],
     ['a bad --validation-split', ['train', 'hitters', '--validation-split', '1.5'], ['--validation-split']],
-    ['a plot that is neither .svg nor .png', ['train', 'hitters', '--plot', 'h.pdf'], ['--plot must name a .svg or .png file']],
-    ['an unknown example', ['train', 'mnist-cnn'], ['unknown example "mnist-cnn"', 'mnist-mlp, mnist-logreg, mnist-convnet, hitters']],
+    [
+      'a plot that is neither .svg nor .png',
+      ['train', 'hitters', '--plot', 'h.pdf'],
+      ['--plot must name a .svg or .png file'],
+    ],
+    [
+      'an unknown example',
+      ['train', 'mnist-cnn'],
+      ['unknown example "mnist-cnn"', 'mnist-mlp, mnist-logreg, mnist-convnet, hitters'],
+    ],
     ['an unknown command', ['fit', 'hitters'], ["unknown command 'fit'"]],
     ['a missing --data', ['evaluate', tmpdir()], ["required option '--data <name|file>' not specified"]],
-    ['an unknown dataset', ['predict', tmpdir(), '--data', 'cifar-test'], ['--data must be one of mnist-train, mnist-test, hitters-train, hitters-test', 'cifar-test']],
+    [
+      'an unknown dataset',
+      ['predict', tmpdir(), '--data', 'cifar-test'],
+      ['--data must be one of mnist-train, mnist-test, hitters-train, hitters-test', 'cifar-test'],
+    ],
     ['too many arguments', ['summary', 'hitters', 'mnist-mlp'], ['too many arguments']],
   ])('%s: exit 2, one line naming it', async (_what, args, mentions) => {
     expectOneLineError(await lockstep(...args), 2, ...mentions);
@@ -353,5 +590,4 @@ describe('errors', () => {
     const empty = await mkdtemp(join(tmp, 'empty-'));
     expectOneLineError(await lockstep('predict', empty, '--data', 'hitters-test'), 1, `No model.json in '${empty}'`);
   });
-
 });

@@ -8,7 +8,10 @@ import { layers, optimizers, Sequential, setRandomSeed } from '../src/index.js';
 
 const f = Math.fround;
 const grad = () => Float32Array.of(3, -4, 0.5, 12, -5, 0);
-const spans = [{ offset: 0, size: 2 }, { offset: 2, size: 4 }];
+const spans = [
+  { offset: 0, size: 2 },
+  { offset: 2, size: 4 },
+];
 
 describe('clipGradients', () => {
   it('clipvalue clips each element', () => {
@@ -26,7 +29,11 @@ describe('clipGradients', () => {
     // Two workers' ranges: both read the norms before either scales.
     const split = grad();
     const sums = clipNorms({ clipnorm: 2 }, spans, split);
-    for (const [lo, hi] of [[0, 3], [3, 6]]) applyClipping({ clipnorm: 2 }, spans, split, lo, hi, sums);
+    for (const [lo, hi] of [
+      [0, 3],
+      [3, 6],
+    ])
+      applyClipping({ clipnorm: 2 }, spans, split, lo, hi, sums);
     expect(split).toEqual(whole);
     const small = grad();
     clipGradients({ clipnorm: 100 }, spans, small, 0, 6);
@@ -71,7 +78,9 @@ describe('clipping in fit', () => {
     const g = plain.before.map((w, k) => w.map((v, i) => v - plain.after[k][i]));
     const norm = Math.sqrt(g.reduce((s, a) => s + a.reduce((t, v) => t + v * v, 0), 0));
     expect(norm).toBeGreaterThan(1);
-    clipped.after.forEach((w, k) => w.forEach((v, i) => expect(v).toBeCloseTo(clipped.before[k][i] - (g[k][i] * 0.5) / norm, 5)));
+    clipped.after.forEach((w, k) =>
+      w.forEach((v, i) => expect(v).toBeCloseTo(clipped.before[k][i] - (g[k][i] * 0.5) / norm, 5)),
+    );
   });
 
   // globalClipnorm's bits across worker counts are in test/determinism-features.test.ts.

@@ -70,7 +70,11 @@ function kernelAxis(n: number, padding: Padding, dilated: boolean): fc.Arbitrary
 }
 
 /** A Conv2D for [h, w, c]: strides up to 2 without dilation, or dilations up to 2 with stride 1 (Keras's rule). */
-function convArb(shape: Shape, activation: fc.Arbitrary<Conv2DSpec['activation']> = activationArb, filtersArb = int(1, 3)): fc.Arbitrary<Conv2DSpec> {
+function convArb(
+  shape: Shape,
+  activation: fc.Arbitrary<Conv2DSpec['activation']> = activationArb,
+  filtersArb = int(1, 3),
+): fc.Arbitrary<Conv2DSpec> {
   return fc.tuple(paddingArb, fc.boolean()).chain(([padding, dilated]) =>
     fc
       .record({
@@ -98,12 +102,22 @@ function poolArb(shape: Shape, kind: Pooling2DSpec['kind']): fc.Arbitrary<Poolin
   return paddingArb.chain((padding) => {
     const size = (n: number) => int(1, padding === 'valid' ? Math.min(3, n) : 3);
     return fc
-      .record({ poolSize: pair(size(shape[0]), size(shape[1])), strides: fc.option(pair(int(1, 2), int(1, 2)), { nil: undefined }) })
-      .map(({ poolSize, strides }) => ({ kind, poolSize, strides: strides ?? poolSize, stridesGiven: strides !== undefined, padding }));
+      .record({
+        poolSize: pair(size(shape[0]), size(shape[1])),
+        strides: fc.option(pair(int(1, 2), int(1, 2)), { nil: undefined }),
+      })
+      .map(({ poolSize, strides }) => ({
+        kind,
+        poolSize,
+        strides: strides ?? poolSize,
+        stridesGiven: strides !== undefined,
+        padding,
+      }));
   });
 }
 
-const globalArb = (kind: GlobalPooling2DSpec['kind']) => fc.boolean().map((keepdims): GlobalPooling2DSpec => ({ kind, keepdims }));
+const globalArb = (kind: GlobalPooling2DSpec['kind']) =>
+  fc.boolean().map((keepdims): GlobalPooling2DSpec => ({ kind, keepdims }));
 
 /** A Reshape of [h, w, c] to another [a, b, c'] with the same size, sometimes with one -1. */
 function reshapeArb(shape: Shape): fc.Arbitrary<ReshapeSpec> {
@@ -113,7 +127,10 @@ function reshapeArb(shape: Shape): fc.Arbitrary<ReshapeSpec> {
     .constantFrom(...divisors(total))
     .chain((a) => fc.tuple(fc.constant(a), fc.constantFrom(...divisors(total / a))))
     .chain(([a, b]) => fc.tuple(fc.constant([a, b, total / (a * b)]), fc.option(int(0, 2), { nil: undefined })))
-    .map(([target, unknown]) => ({ kind: 'reshape' as const, targetShape: target.map((d, i) => (i === unknown ? -1 : d)) }));
+    .map(([target, unknown]) => ({
+      kind: 'reshape' as const,
+      targetShape: target.map((d, i) => (i === unknown ? -1 : d)),
+    }));
 }
 
 const denseArb = (activation: fc.Arbitrary<DenseHeadSpec['activation']>, units = int(1, 2)) =>
@@ -124,7 +141,10 @@ const denseArb = (activation: fc.Arbitrary<DenseHeadSpec['activation']>, units =
  * step's layers must end flat; a Dense head follows.
  */
 type Step = (shape: Shape) => fc.Arbitrary<ConvLayerSpec[]>;
-function modelArb(steps: Step[], head: fc.Arbitrary<DenseHeadSpec> = denseArb(fc.constant('linear'))): fc.Arbitrary<ConvModelSpec> {
+function modelArb(
+  steps: Step[],
+  head: fc.Arbitrary<DenseHeadSpec> = denseArb(fc.constant('linear')),
+): fc.Arbitrary<ConvModelSpec> {
   const grow = (shape: Shape, rest: Step[]): fc.Arbitrary<ConvLayerSpec[]> => {
     if (!rest.length) return head.map((d) => [d]);
     return rest[0](shape).chain((ls) => {
@@ -139,8 +159,10 @@ const one = <L extends ConvLayerSpec>(a: fc.Arbitrary<L>) => a.map((l): ConvLaye
 const conv: Step = (s) => one(convArb(s));
 const flatten: Step = () => fc.constant([{ kind: 'flatten' }]);
 /** A global pooling, flattened when it keeps its spatial axes. */
-const globalPool = (kind: GlobalPooling2DSpec['kind']): Step => () =>
-  globalArb(kind).map((g): ConvLayerSpec[] => (g.keepdims ? [g, { kind: 'flatten' }] : [g]));
+const globalPool =
+  (kind: GlobalPooling2DSpec['kind']): Step =>
+  () =>
+    globalArb(kind).map((g): ConvLayerSpec[] => (g.keepdims ? [g, { kind: 'flatten' }] : [g]));
 
 // ---------------------------------------------------------------------------------------------------------
 // Cases
@@ -251,17 +273,27 @@ function gradientsAgree(c: Case, slotScales = false): void {
   // Shapes first: they do not depend on kinks.
   const shapes = outputShapes(c.spec);
   net.layers.forEach((l, i) => {
-    if (l.outputShape!.join() !== shapes[i].join()) throw new Error(`${describeCase(c)}: layer ${i} (${l.className}) outputs [${l.outputShape}], Keras [${shapes[i]}]`);
+    if (l.outputShape!.join() !== shapes[i].join())
+      throw new Error(
+        `${describeCase(c)}: layer ${i} (${l.className}) outputs [${l.outputShape}], Keras [${shapes[i]}]`,
+      );
   });
   const want = paramSlots(c.spec);
-  const slotsMatch = want.length === net.slots.length && want.every((w, i) => w.offset === net.slots[i].offset && w.shape.join() === net.slots[i].shape.join());
-  if (!slotsMatch) throw new Error(`${describeCase(c)}: lockstep's weight layout ${JSON.stringify(net.slots)} differs from Keras's ${JSON.stringify(want)}`);
+  const slotsMatch =
+    want.length === net.slots.length &&
+    want.every((w, i) => w.offset === net.slots[i].offset && w.shape.join() === net.slots[i].shape.join());
+  if (!slotsMatch)
+    throw new Error(
+      `${describeCase(c)}: lockstep's weight layout ${JSON.stringify(net.slots)} differs from Keras's ${JSON.stringify(want)}`,
+    );
 
   const numeric = convNumericGradient(c.spec, c.params, c.x, c.y, c.rows);
   const floor = 1e-9 * (1 + Math.abs(numeric.loss));
   // The forward pass too (continuous across kinks, so before the kink check).
   if (!(Math.abs(loss - numeric.loss) <= ATOL * numeric.lossScale + floor)) {
-    throw new Error(`${describeCase(c)}: the loss is ${loss} in lockstep, ${numeric.loss} in the reference (tolerance ${ATOL * numeric.lossScale + floor})`);
+    throw new Error(
+      `${describeCase(c)}: the loss is ${loss} in lockstep, ${numeric.loss} in the reference (tolerance ${ATOL * numeric.lossScale + floor})`,
+    );
   }
   tally.cases++;
   if (numeric.blocked !== undefined) tally.discarded++;
@@ -295,20 +327,27 @@ let usage = 0;
 /** Cases checked, and discarded near a kink. */
 const tally = { cases: 0, discarded: 0 };
 
-const property = (specs: fc.Arbitrary<ConvModelSpec>, slotScales = false) => fc.property(caseArb(specs), (c) => gradientsAgree(c, slotScales));
+const property = (specs: fc.Arbitrary<ConvModelSpec>, slotScales = false) =>
+  fc.property(caseArb(specs), (c) => gradientsAgree(c, slotScales));
 const params = (numRuns: number): fc.Parameters<[Case]> => ({ seed: FC_SEED, numRuns: runs(numRuns) });
 const timeout = (numRuns: number) => Math.max(120_000, runs(numRuns) * 200);
 
 function check(name: string, specs: fc.Arbitrary<ConvModelSpec>, numRuns: number, slotScales = false): void {
-  it(name, () => {
-    usage = 0;
-    tally.cases = tally.discarded = 0;
-    const tensors = tf.memory().numTensors;
-    fc.assert(property(specs, slotScales), params(numRuns));
-    // Building, stepping and disposing a network leaves no tensor behind.
-    expect(tf.memory().numTensors).toBe(tensors);
-    console.log(`${name}: ${tally.cases} cases, ${tally.discarded} discarded near a kink; the worst entry used ${(100 * usage).toFixed(2)}% of its tolerance`);
-  }, timeout(numRuns));
+  it(
+    name,
+    () => {
+      usage = 0;
+      tally.cases = tally.discarded = 0;
+      const tensors = tf.memory().numTensors;
+      fc.assert(property(specs, slotScales), params(numRuns));
+      // Building, stepping and disposing a network leaves no tensor behind.
+      expect(tf.memory().numTensors).toBe(tensors);
+      console.log(
+        `${name}: ${tally.cases} cases, ${tally.discarded} discarded near a kink; the worst entry used ${(100 * usage).toFixed(2)}% of its tolerance`,
+      );
+    },
+    timeout(numRuns),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -317,15 +356,35 @@ function check(name: string, specs: fc.Arbitrary<ConvModelSpec>, numRuns: number
 const convsArb = modelArb([conv, conv, flatten]);
 check('Conv2D: filter, bias and input gradients (two random convolutions, then Flatten and Dense)', convsArb, 150);
 
-check('MaxPooling2D backward matches the reference (Conv2D -> MaxPooling2D -> Flatten -> Dense)', modelArb([conv, (s) => one(poolArb(s, 'maxPooling2d')), flatten]), 150);
+check(
+  'MaxPooling2D backward matches the reference (Conv2D -> MaxPooling2D -> Flatten -> Dense)',
+  modelArb([conv, (s) => one(poolArb(s, 'maxPooling2d')), flatten]),
+  150,
+);
 
-check('AveragePooling2D backward matches the reference (Conv2D -> AveragePooling2D -> Flatten -> Dense)', modelArb([conv, (s) => one(poolArb(s, 'averagePooling2d')), flatten]), 150);
+check(
+  'AveragePooling2D backward matches the reference (Conv2D -> AveragePooling2D -> Flatten -> Dense)',
+  modelArb([conv, (s) => one(poolArb(s, 'averagePooling2d')), flatten]),
+  150,
+);
 
-check('GlobalAveragePooling2D backward matches the reference (keepdims or not)', modelArb([conv, globalPool('globalAveragePooling2d')]), 100);
+check(
+  'GlobalAveragePooling2D backward matches the reference (keepdims or not)',
+  modelArb([conv, globalPool('globalAveragePooling2d')]),
+  100,
+);
 
-check('GlobalMaxPooling2D backward matches the reference (keepdims or not)', modelArb([conv, globalPool('globalMaxPooling2d')]), 100);
+check(
+  'GlobalMaxPooling2D backward matches the reference (keepdims or not)',
+  modelArb([conv, globalPool('globalMaxPooling2d')]),
+  100,
+);
 
-check('Reshape and Flatten keep the row-major order (Conv2D -> Reshape -> Conv2D -> Flatten -> Dense)', modelArb([conv, (s) => one(reshapeArb(s)), conv, flatten]), 100);
+check(
+  'Reshape and Flatten keep the row-major order (Conv2D -> Reshape -> Conv2D -> Flatten -> Dense)',
+  modelArb([conv, (s) => one(reshapeArb(s)), conv, flatten]),
+  100,
+);
 
 /**
  * A 3x3 convolution at stride 1 of 4 to 6 channels, 'valid' where it fits: the Winograd path (ops/winograd.ts),
@@ -334,24 +393,45 @@ check('Reshape and Flatten keep the row-major order (Conv2D -> Reshape -> Conv2D
  */
 const winogradConv: Step = (s) =>
   one(
-    fc.record({ padding: s[0] >= 3 && s[1] >= 3 ? paddingArb : fc.constant<Padding>('same'), filters: int(1, 3), activation: activationArb, useBias: fc.boolean() }).map(
-      (o): Conv2DSpec => ({ kind: 'conv2d', kernelSize: [3, 3], strides: [1, 1], dilationRate: [1, 1], ...o }),
-    ),
+    fc
+      .record({
+        padding: s[0] >= 3 && s[1] >= 3 ? paddingArb : fc.constant<Padding>('same'),
+        filters: int(1, 3),
+        activation: activationArb,
+        useBias: fc.boolean(),
+      })
+      .map((o): Conv2DSpec => ({ kind: 'conv2d', kernelSize: [3, 3], strides: [1, 1], dilationRate: [1, 1], ...o })),
   );
-check('Conv2D on the Winograd path: filter, bias and input gradients (Conv2D of 4-6 filters -> 3x3 Conv2D -> Flatten -> Dense)', modelArb([(s) => one(convArb(s, activationArb, int(4, 6))), winogradConv, flatten]), 100, true);
+check(
+  'Conv2D on the Winograd path: filter, bias and input gradients (Conv2D of 4-6 filters -> 3x3 Conv2D -> Flatten -> Dense)',
+  modelArb([(s) => one(convArb(s, activationArb, int(4, 6))), winogradConv, flatten]),
+  100,
+  true,
+);
 
 /** The whole random convnet: Conv2D -> optional pooling -> Conv2D -> Flatten or GlobalAveragePooling2D -> Dense. */
 const convnetArb = modelArb(
   [
     conv,
-    (s) => fc.option(fc.constantFrom<Pooling2DSpec['kind']>('maxPooling2d', 'averagePooling2d').chain((k) => poolArb(s, k)), { nil: undefined }).map((p) => (p ? [p] : [])),
+    (s) =>
+      fc
+        .option(
+          fc.constantFrom<Pooling2DSpec['kind']>('maxPooling2d', 'averagePooling2d').chain((k) => poolArb(s, k)),
+          { nil: undefined },
+        )
+        .map((p) => (p ? [p] : [])),
     conv,
-    () => fc.constantFrom<ConvLayerSpec[]>([{ kind: 'flatten' }], [{ kind: 'globalAveragePooling2d', keepdims: false }]),
+    () =>
+      fc.constantFrom<ConvLayerSpec[]>([{ kind: 'flatten' }], [{ kind: 'globalAveragePooling2d', keepdims: false }]),
   ],
   denseArb(activationArb, int(1, 3)),
 );
 
-check('whole random convnets (Conv2D -> pooling? -> Conv2D -> Flatten | GlobalAveragePooling2D -> Dense)', convnetArb, 300);
+check(
+  'whole random convnets (Conv2D -> pooling? -> Conv2D -> Flatten | GlobalAveragePooling2D -> Dense)',
+  convnetArb,
+  300,
+);
 
 it('a wrong filter gradient (the planted conv-filter bug, 1% off) is caught, and only by a Conv2D kernel', () => {
   // Convolutions only, and the same cases pass without the bug: the failure is the planted one.
@@ -362,7 +442,9 @@ it('a wrong filter gradient (the planted conv-filter bug, 1% off) is caught, and
     const result = fc.check(property(convsArb), planted);
     expect(result.failed).toBe(true);
     const message = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-    console.log(`planted conv-filter bug: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${message}`);
+    console.log(
+      `planted conv-filter bug: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${message}`,
+    );
     expect(message).toMatch(/d conv2d_\d+\/kernel\[/);
     expect(result.numShrinks).toBeGreaterThan(0);
   } finally {

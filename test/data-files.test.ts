@@ -11,13 +11,42 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasets, Matrix, StandardScaler } from '../src/index.js';
-import { DataFileError, loadCsv, loadDataFile, loadNpy, loadNpz, loadPreprocessing, npzKeys, savePreprocessing } from '../src/data/index.js';
+import {
+  DataFileError,
+  loadCsv,
+  loadDataFile,
+  loadNpy,
+  loadNpz,
+  loadPreprocessing,
+  npzKeys,
+  savePreprocessing,
+} from '../src/data/index.js';
 import { parseNumber } from '../src/data/parse-number.js';
 
 const FC_SEED = Number(process.env.LOCKSTEP_SEED ?? 42);
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/npy/${name}`, import.meta.url));
 const HITTERS = fileURLToPath(new URL('../data/hitters.csv', import.meta.url));
-const HITTERS_FEATURES = ['AtBat', 'Hits', 'HmRun', 'Runs', 'RBI', 'Walks', 'Years', 'CAtBat', 'CHits', 'CHmRun', 'CRuns', 'CRBI', 'CWalks', 'League', 'Division', 'PutOuts', 'Assists', 'Errors', 'NewLeague'];
+const HITTERS_FEATURES = [
+  'AtBat',
+  'Hits',
+  'HmRun',
+  'Runs',
+  'RBI',
+  'Walks',
+  'Years',
+  'CAtBat',
+  'CHits',
+  'CHmRun',
+  'CRuns',
+  'CRBI',
+  'CWalks',
+  'League',
+  'Division',
+  'PutOuts',
+  'Assists',
+  'Errors',
+  'NewLeague',
+];
 
 let tmp: string;
 beforeAll(async () => {
@@ -47,8 +76,12 @@ describe('parseNumber', () => {
   it('gives the double Number() gives, for any way a float is written', () => {
     const forms = fc.oneof(
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => String(v)),
-      fc.tuple(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 12 })).map(([v, d]) => v.toFixed(d)),
-      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 0, max: 16 })).map(([v, d]) => v.toExponential(d)),
+      fc
+        .tuple(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 12 }))
+        .map(([v, d]) => v.toFixed(d)),
+      fc
+        .tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 0, max: 16 }))
+        .map(([v, d]) => v.toExponential(d)),
       fc.stringMatching(/^[+-]?\d{0,20}(\.\d{0,20})?([eE][+-]?\d{1,3})?$/),
     );
     fc.assert(
@@ -69,7 +102,12 @@ describe('parseNumber', () => {
   });
 
   it('reads inf and Infinity as pandas does (infinite: the CSV reader then names the cell)', () => {
-    for (const [s, v] of [['inf', Infinity], ['-Infinity', -Infinity], ['+INF', Infinity], ['1e400', Infinity]] as const) {
+    for (const [s, v] of [
+      ['inf', Infinity],
+      ['-Infinity', -Infinity],
+      ['+INF', Infinity],
+      ['1e400', Infinity],
+    ] as const) {
       const b = Buffer.from(s);
       expect(parseNumber(b, 0, b.length), s).toBe(v);
     }
@@ -84,7 +122,11 @@ describe('loadCsv', () => {
       expect(d.droppedRows).toBe(59);
       expect(d.preprocessing.columns).toEqual(ref.columns);
       expect(d.x.shape).toEqual([263, 19]);
-      expect(Buffer.from(d.x.data.buffer).equals(Buffer.from(ref.x.data.buffer, ref.x.data.byteOffset, ref.x.data.byteLength))).toBe(true);
+      expect(
+        Buffer.from(d.x.data.buffer).equals(
+          Buffer.from(ref.x.data.buffer, ref.x.data.byteOffset, ref.x.data.byteLength),
+        ),
+      ).toBe(true);
       expect(Array.from(d.y!.data)).toEqual(Array.from(ref.y.data));
       expect(d.x.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     }
@@ -92,27 +134,43 @@ describe('loadCsv', () => {
 
   it('reads quoted fields, CRLF, blank lines and a BOM as a reference parser does, cut at any byte', async () => {
     const cell = fc.oneof(
-      fc.double({ min: -1e9, max: 1e9, noNaN: true }).map((v) => ({ num: Math.fround(v), text: String(Math.fround(v)) })),
+      fc
+        .double({ min: -1e9, max: 1e9, noNaN: true })
+        .map((v) => ({ num: Math.fround(v), text: String(Math.fround(v)) })),
       fc.integer({ min: -999, max: 999 }).map((v) => ({ num: v, text: String(v) })),
     );
-    const table = fc.record({
-      cols: fc.integer({ min: 1, max: 4 }),
-      rows: fc.integer({ min: 1, max: 12 }),
-      crlf: fc.boolean(),
-      bom: fc.boolean(),
-      chunk: fc.integer({ min: 1, max: 64 }),
-      quoteMask: fc.integer({ min: 0, max: 255 }),
-      blankAfter: fc.integer({ min: 0, max: 12 }),
-    }).chain((t) => fc.record({ t: fc.constant(t), cells: fc.array(cell, { minLength: t.cols * t.rows, maxLength: t.cols * t.rows }), cats: fc.array(fc.constantFrom('a', 'b,c', 'say "hi"', 'x\ny', '5" pipe', '"q"'), { minLength: t.rows, maxLength: t.rows }) }));
+    const table = fc
+      .record({
+        cols: fc.integer({ min: 1, max: 4 }),
+        rows: fc.integer({ min: 1, max: 12 }),
+        crlf: fc.boolean(),
+        bom: fc.boolean(),
+        chunk: fc.integer({ min: 1, max: 64 }),
+        quoteMask: fc.integer({ min: 0, max: 255 }),
+        blankAfter: fc.integer({ min: 0, max: 12 }),
+      })
+      .chain((t) =>
+        fc.record({
+          t: fc.constant(t),
+          cells: fc.array(cell, { minLength: t.cols * t.rows, maxLength: t.cols * t.rows }),
+          cats: fc.array(fc.constantFrom('a', 'b,c', 'say "hi"', 'x\ny', '5" pipe', '"q"'), {
+            minLength: t.rows,
+            maxLength: t.rows,
+          }),
+        }),
+      );
     await fc.assert(
       fc.asyncProperty(table, async ({ t, cells, cats }) => {
         const nl = t.crlf ? '\r\n' : '\n';
         // Quoted when the mask says so or it must be: a quote inside an unquoted field is an ordinary character.
-        const q = (s: string, i: number) => ((t.quoteMask >> i % 8) & 1 || /^"|[,\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+        const q = (s: string, i: number) =>
+          (t.quoteMask >> (i % 8)) & 1 || /^"|[,\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
         const header = [...Array.from({ length: t.cols }, (_, c) => `c${c}`), 'cat'].map(q).join(',');
         const lines = [header];
         for (let r = 0; r < t.rows; r++) {
-          lines.push([...cells.slice(r * t.cols, (r + 1) * t.cols).map((c, i) => q(c.text, i + r)), q(cats[r], r)].join(','));
+          lines.push(
+            [...cells.slice(r * t.cols, (r + 1) * t.cols).map((c, i) => q(c.text, i + r)), q(cats[r], r)].join(','),
+          );
           if (r === t.blankAfter) lines.push('');
         }
         const file = await csvFile(`${t.bom ? '\ufeff' : ''}${lines.join(nl)}${nl}`);
@@ -184,16 +242,23 @@ describe('loadCsv', () => {
     const p = await loadCsv(fresh, { preprocessing: saved, requireTargets: false });
     expect(p.y).toBeUndefined();
     const cols = fitted.x.shape[1];
-    expect(Array.from(p.x.data)).toEqual([...fitted.x.data.subarray(0, cols), ...fitted.x.data.subarray(2 * cols, 3 * cols)]);
+    expect(Array.from(p.x.data)).toEqual([
+      ...fitted.x.data.subarray(0, cols),
+      ...fitted.x.data.subarray(2 * cols, 3 * cols),
+    ]);
     expect(await loadPreprocessing(join(tmp, 'no-such-model'))).toBeUndefined();
   });
 
   it('rejects an unseen category and a missing column of a saved preprocessing, naming them', async () => {
     const train = await csvFile('size,colour,price\n1,red,10\n2,blue,20\n');
     const { preprocessing } = await loadCsv(train, { target: 'price' });
-    const unseen = await fileError(async () => loadCsv(await csvFile('size,colour,price\n1,red,1\n2,purple,2\n'), { preprocessing }));
+    const unseen = await fileError(async () =>
+      loadCsv(await csvFile('size,colour,price\n1,red,1\n2,purple,2\n'), { preprocessing }),
+    );
     expect([unseen.line, unseen.column]).toEqual([3, 2]);
-    expect(unseen.message).toMatch(/"colour" holds "purple", a category the model was not trained on \(known: "blue", "red"\)/);
+    expect(unseen.message).toMatch(
+      /"colour" holds "purple", a category the model was not trained on \(known: "blue", "red"\)/,
+    );
     const noColumn = await fileError(async () => loadCsv(await csvFile('size,price\n1,1\n'), { preprocessing }));
     expect(noColumn.message).toMatch(/no input column "colour"/);
     const noTarget = await fileError(async () => loadCsv(await csvFile('size,colour\n1,red\n'), { preprocessing }));
@@ -202,15 +267,43 @@ describe('loadCsv', () => {
 
   it('checks a hand-edited preprocessing.json field by field', async () => {
     const dir = await mkdtemp(join(tmp, 'pp-'));
-    await writeFile(join(dir, 'preprocessing.json'), JSON.stringify({ format: 'lockstep-csv-preprocessing', version: 1, features: [{ name: 'a', kind: 'numeric' }], targets: [], columns: ['a'], scaler: { mean: [0], scale: [0] } }));
+    await writeFile(
+      join(dir, 'preprocessing.json'),
+      JSON.stringify({
+        format: 'lockstep-csv-preprocessing',
+        version: 1,
+        features: [{ name: 'a', kind: 'numeric' }],
+        targets: [],
+        columns: ['a'],
+        scaler: { mean: [0], scale: [0] },
+      }),
+    );
     await expect(loadPreprocessing(dir)).rejects.toThrow(/scaler.scale must be positive/);
   });
 
   describe('bad files: the error names the file, line and column', () => {
     it.each([
-      ['a ragged row', 'a,b,y\n1,2,3\n4,5\n', 3, 3, /ragged row: 2 fields but the header has 3 \(missing column 3 \("y"\)\)/],
-      ['a row with an extra field', 'a,b,y\n1,2,3,4\n', 2, 4, /ragged row: 4 fields but the header has 3 \(an extra field\)/],
-      ['a non-number in a numeric column', `a,y\n${'1,2\n'.repeat(1200)}1x,2\n`, 1202, 1, /column "a" holds "1x", which is not a number \(its first 1000 rows hold numbers\)/],
+      [
+        'a ragged row',
+        'a,b,y\n1,2,3\n4,5\n',
+        3,
+        3,
+        /ragged row: 2 fields but the header has 3 \(missing column 3 \("y"\)\)/,
+      ],
+      [
+        'a row with an extra field',
+        'a,b,y\n1,2,3,4\n',
+        2,
+        4,
+        /ragged row: 4 fields but the header has 3 \(an extra field\)/,
+      ],
+      [
+        'a non-number in a numeric column',
+        `a,y\n${'1,2\n'.repeat(1200)}1x,2\n`,
+        1202,
+        1,
+        /column "a" holds "1x", which is not a number \(its first 1000 rows hold numbers\)/,
+      ],
       ['a value too large for float32', 'a,y\n1e39,2\n', 2, 1, /"a" holds "1e39", which does not fit in float32/],
       ['an unclosed quote', 'a,y\n"1,2\n', 2, undefined, /quoted field is never closed/],
       ['a duplicate column', 'a,a,y\n1,2,3\n', 1, 2, /names column "a" twice/],
@@ -225,8 +318,12 @@ describe('loadCsv', () => {
 
     it('an empty file, a header alone, rows all missing, a missing target column, no file', async () => {
       expect((await fileError(async () => loadCsv(await csvFile('')))).message).toMatch(/empty file: no header row/);
-      expect((await fileError(async () => loadCsv(await csvFile('a,y\n')))).message).toMatch(/no data rows after the header/);
-      expect((await fileError(async () => loadCsv(await csvFile('a,y\nNA,1\n1,\n')))).message).toMatch(/all 2 data rows have a missing value/);
+      expect((await fileError(async () => loadCsv(await csvFile('a,y\n')))).message).toMatch(
+        /no data rows after the header/,
+      );
+      expect((await fileError(async () => loadCsv(await csvFile('a,y\nNA,1\n1,\n')))).message).toMatch(
+        /all 2 data rows have a missing value/,
+      );
       const noTarget = await fileError(async () => loadCsv(await csvFile('a,b\n1,2\n'), { target: 'price' }));
       expect(noTarget.message).toMatch(/no target column "price" in the header \(columns: a, b\)/);
       expect(noTarget.line).toBe(1);
@@ -253,10 +350,14 @@ describe('.npy and .npz files written by NumPy', () => {
   });
 
   it('rejects big-endian, object, float16 and Fortran-order arrays with the NumPy fix', async () => {
-    await expect(loadNpy(fixture('big-endian.npy'))).rejects.toThrow(/big-endian data \(dtype >f4\) is not supported: save a.astype\('<f4'\)/);
+    await expect(loadNpy(fixture('big-endian.npy'))).rejects.toThrow(
+      /big-endian data \(dtype >f4\) is not supported: save a.astype\('<f4'\)/,
+    );
     await expect(loadNpy(fixture('object.npy'))).rejects.toThrow(/object arrays \(dtype \|O\) cannot be read/);
     await expect(loadNpy(fixture('f2.npy'))).rejects.toThrow(/dtype <f2 is not supported/);
-    await expect(loadNpy(fixture('fortran.npy'))).rejects.toThrow(/Fortran-order arrays are not supported: save np.ascontiguousarray/);
+    await expect(loadNpy(fixture('fortran.npy'))).rejects.toThrow(
+      /Fortran-order arrays are not supported: save np.ascontiguousarray/,
+    );
   });
 
   it('rejects a truncated file, at any length, and trailing bytes', async () => {
@@ -287,7 +388,9 @@ describe('.npy and .npz files written by NumPy', () => {
     const xy = await loadDataFile(fixture('xy-compressed.npz'));
     expect(xy.x).toEqual({ data: Float32Array.from(base), shape: [2, 3, 2] });
     expect(Array.from(xy.y!.data)).toEqual([1, 2]);
-    await expect(loadNpz(keras, ['images'])).rejects.toThrow(/no array "images" in the archive \(it holds: x_train, y_train, x_test, y_test\)/);
+    await expect(loadNpz(keras, ['images'])).rejects.toThrow(
+      /no array "images" in the archive \(it holds: x_train, y_train, x_test, y_test\)/,
+    );
     await expect(loadNpz(fixture('f4.npy'), ['x'])).rejects.toThrow(/not a readable .npz \(zip\) archive/);
   });
 
@@ -295,22 +398,38 @@ describe('.npy and .npz files written by NumPy', () => {
     const d = await loadDataFile(fixture('u1-images.npy'), { y: fixture('i8-labels.npy'), limit: 2 });
     expect(d.x.shape).toEqual([2, 4, 4, 1]);
     expect(Array.from(d.y!.data)).toEqual([3, 1]);
-    await expect(loadDataFile(fixture('f4.npy'), { y: fixture('i8-labels.npy') })).rejects.toThrow(/has 3 rows but .*f4.npy has 2/);
-    await expect(loadDataFile(fixture('f4.npy'), { target: 'y' })).rejects.toThrow(/option target applies to CSV files only/);
+    await expect(loadDataFile(fixture('f4.npy'), { y: fixture('i8-labels.npy') })).rejects.toThrow(
+      /has 3 rows but .*f4.npy has 2/,
+    );
+    await expect(loadDataFile(fixture('f4.npy'), { target: 'y' })).rejects.toThrow(
+      /option target applies to CSV files only/,
+    );
     await expect(loadDataFile(join(tmp, 'data.parquet'))).rejects.toThrow(/unknown data file type ".parquet"/);
   });
 });
 
 describe('loader options', () => {
   it('are checked, each error naming the option and the value received', async () => {
-    await expect(loadCsv(HITTERS, { target: 7 } as never)).rejects.toThrow(/loadCsv: target must be a column name or a non-empty array of them. Received: target=7/);
-    await expect(loadCsv(HITTERS, { features: [] })).rejects.toThrow(/features must be a non-empty array of column names/);
-    await expect(loadCsv(HITTERS, { standardize: 'yes' } as never)).rejects.toThrow(/standardize must be true or false/);
+    await expect(loadCsv(HITTERS, { target: 7 } as never)).rejects.toThrow(
+      /loadCsv: target must be a column name or a non-empty array of them. Received: target=7/,
+    );
+    await expect(loadCsv(HITTERS, { features: [] })).rejects.toThrow(
+      /features must be a non-empty array of column names/,
+    );
+    await expect(loadCsv(HITTERS, { standardize: 'yes' } as never)).rejects.toThrow(
+      /standardize must be true or false/,
+    );
     await expect(loadCsv(HITTERS, { validationSplit: 1 })).rejects.toThrow(/validationSplit must be in \[0, 1\)/);
     await expect(loadCsv(HITTERS, { limit: 0 })).rejects.toThrow(/limit must be a positive integer/);
     const { preprocessing } = await loadCsv(HITTERS, { target: 'Salary', features: ['Hits'] });
-    await expect(loadCsv(HITTERS, { preprocessing, standardize: true })).rejects.toThrow(/standardize must be left out with a saved preprocessing/);
-    await expect(loadCsv(HITTERS, { preprocessing: { ...preprocessing, columns: ['x'] } })).rejects.toThrow(/loadCsv: preprocessing: columns must be/);
-    await expect(loadDataFile(fixture('keras-style.npz'), { split: 'validation' } as never)).rejects.toThrow(/split must be 'train' or 'test'/);
+    await expect(loadCsv(HITTERS, { preprocessing, standardize: true })).rejects.toThrow(
+      /standardize must be left out with a saved preprocessing/,
+    );
+    await expect(loadCsv(HITTERS, { preprocessing: { ...preprocessing, columns: ['x'] } })).rejects.toThrow(
+      /loadCsv: preprocessing: columns must be/,
+    );
+    await expect(loadDataFile(fixture('keras-style.npz'), { split: 'validation' } as never)).rejects.toThrow(
+      /split must be 'train' or 'test'/,
+    );
   });
 });

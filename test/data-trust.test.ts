@@ -87,10 +87,14 @@ describe('a number is a number everywhere in the file', () => {
 
 describe('text', () => {
   it('bytes that are not UTF-8 are an error naming the cell, or read with encoding latin1', async () => {
-    const f = await file(Buffer.concat([Buffer.from('city,y\nParis,1\n'), Buffer.from('Caf\xe9,2\nCaf\xea,3\n', 'latin1')]));
+    const f = await file(
+      Buffer.concat([Buffer.from('city,y\nParis,1\n'), Buffer.from('Caf\xe9,2\nCaf\xea,3\n', 'latin1')]),
+    );
     const err = await fileError(() => loadCsv(f));
     expect([err.line, err.column]).toEqual([3, 1]);
-    expect(err.message).toMatch(/column "city" holds bytes that are not UTF-8 \("Café" read as latin1\).*\(--encoding latin1\)/);
+    expect(err.message).toMatch(
+      /column "city" holds bytes that are not UTF-8 \("Café" read as latin1\).*\(--encoding latin1\)/,
+    );
     const d = await loadCsv(f, { encoding: 'latin1' });
     expect(d.preprocessing.features[0].categories).toEqual(['Café', 'Cafê', 'Paris']);
   });
@@ -98,7 +102,9 @@ describe('text', () => {
   it('a semicolon file reads with delimiter, and without it the error suggests one', async () => {
     const f = await file('a;b;y\n1;2;3\n4;5;6\n');
     const err = await fileError(() => loadCsv(f, { target: 'y' }));
-    expect(err.message).toMatch(/the header is one column holding ";": give that separator with delimiter \(--delimiter\)/);
+    expect(err.message).toMatch(
+      /the header is one column holding ";": give that separator with delimiter \(--delimiter\)/,
+    );
     const d = await loadCsv(f, { target: 'y', delimiter: ';' });
     expect(d.x).toEqual({ data: Float32Array.of(1, 2, 4, 5), shape: [2, 2] });
     const tabs = await loadCsv(await file('a\t"b"\ty\n1\t2\t3\n'), { delimiter: '\t' });
@@ -106,14 +112,20 @@ describe('text', () => {
   });
 
   it('features and target that name a column twice are refused, naming the option and the column', async () => {
-    await expect(loadCsv(HITTERS, { target: 'Salary', features: ['Hits', 'Hits'] })).rejects.toThrow(/loadCsv: features names column "Hits" twice/);
-    await expect(loadCsv(HITTERS, { target: ['Salary', 'Salary'] })).rejects.toThrow(/loadCsv: target names column "Salary" twice/);
+    await expect(loadCsv(HITTERS, { target: 'Salary', features: ['Hits', 'Hits'] })).rejects.toThrow(
+      /loadCsv: features names column "Hits" twice/,
+    );
+    await expect(loadCsv(HITTERS, { target: ['Salary', 'Salary'] })).rejects.toThrow(
+      /loadCsv: target names column "Salary" twice/,
+    );
   });
 
   it('an ID-like column (every value distinct) is one-hot encoded only with a warning that suggests features', async () => {
     const d = await loadCsv(HITTERS, { target: 'Salary' });
     expect(d.warnings).toHaveLength(1);
-    expect(d.warnings[0]).toMatch(/column "Names" has a different value in each of its 263 rows.*leave it out with features \(--features\)/);
+    expect(d.warnings[0]).toMatch(
+      /column "Names" has a different value in each of its 263 rows.*leave it out with features \(--features\)/,
+    );
     expect((await loadCsv(HITTERS, { target: 'Salary', features: ['Hits', 'League'] })).warnings).toEqual([]);
   });
 });
@@ -121,9 +133,32 @@ describe('text', () => {
 describe('preprocessing.json is checked whole', () => {
   const base = { format: 'lockstep-csv-preprocessing', version: 1, scaler: null };
   it.each<[string, object, RegExp]>([
-    ['a repeated feature', { features: [{ name: 'a', kind: 'numeric' }, { name: 'a', kind: 'numeric' }], targets: [], columns: ['a', 'a'] }, /features\[1\]\.name repeats column "a" \(already features\[0\]\)/],
-    ['a repeated category', { features: [{ name: 'c', kind: 'categorical', categories: ['x', 'y', 'x'] }], targets: [], columns: ['c_y', 'c_x'] }, /features\[0\]\.categories repeats category "x"/],
-    ['the target as a feature', { features: [{ name: 'a', kind: 'numeric' }], targets: [{ name: 'a', kind: 'numeric' }], columns: ['a'] }, /targets\[0\]\.name repeats column "a" .*a target cannot also be a feature/],
+    [
+      'a repeated feature',
+      {
+        features: [
+          { name: 'a', kind: 'numeric' },
+          { name: 'a', kind: 'numeric' },
+        ],
+        targets: [],
+        columns: ['a', 'a'],
+      },
+      /features\[1\]\.name repeats column "a" \(already features\[0\]\)/,
+    ],
+    [
+      'a repeated category',
+      {
+        features: [{ name: 'c', kind: 'categorical', categories: ['x', 'y', 'x'] }],
+        targets: [],
+        columns: ['c_y', 'c_x'],
+      },
+      /features\[0\]\.categories repeats category "x"/,
+    ],
+    [
+      'the target as a feature',
+      { features: [{ name: 'a', kind: 'numeric' }], targets: [{ name: 'a', kind: 'numeric' }], columns: ['a'] },
+      /targets\[0\]\.name repeats column "a" .*a target cannot also be a feature/,
+    ],
     ['no features', { features: [], targets: [], columns: [] }, /features must list at least one column/],
   ])('%s', async (_what, fields, message) => {
     const dir = await mkdtemp(join(tmp, 'pp-'));
@@ -190,28 +225,54 @@ function zip(entries: { name: string; data: Buffer; deflate?: boolean; declared?
 describe('loaders check sizes before they allocate', () => {
   it('an .npy whose header claims more than the file holds is refused, naming the file', async () => {
     for (const shape of ['1000000000', '8000000000']) {
-      const f = await file(npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (${shape},), }`, Buffer.alloc(16)), 'npy');
+      const f = await file(
+        npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (${shape},), }`, Buffer.alloc(16)),
+        'npy',
+      );
       const err = await fileError(() => loadNpy(f));
       expect(err.file).toBe(f);
-      expect(err.message).toMatch(new RegExp(`truncated: shape \\(${shape}\\) of f4 needs ${Number(shape) * 4} bytes of data but the file has 16`));
+      expect(err.message).toMatch(
+        new RegExp(
+          `truncated: shape \\(${shape}\\) of f4 needs ${Number(shape) * 4} bytes of data but the file has 16`,
+        ),
+      );
     }
   });
 
   it('an .npz member that declares a 4 GiB header is refused at once', async () => {
-    const member = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(8000, 0x20)]);
+    const member = Buffer.concat([
+      Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0xff]),
+      Buffer.alloc(8000, 0x20),
+    ]);
     const f = await file(zip([{ name: 'x.npy', data: member }]), 'npz');
-    await expect(loadNpz(f, ['x'])).rejects.toThrow(/x\.npy: the header claims 4294967295 bytes; an \.npy header is at most 10000/);
+    await expect(loadNpz(f, ['x'])).rejects.toThrow(
+      /x\.npy: the header claims 4294967295 bytes; an \.npy header is at most 10000/,
+    );
   });
 
   it('an .npz compares the headers and the declared sizes before inflating anything', async () => {
     // x declares 500,000,000 float32 (2 GB) but holds a few bytes; y has 4 rows. Nothing of x is inflated.
     const xHead = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (500000000,), }", Buffer.alloc(64));
     const y = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", Buffer.alloc(16));
-    const big = await file(zip([{ name: 'x.npy', data: xHead, deflate: true, declared: xHead.length - 64 + 2e9 }, { name: 'y.npy', data: y }]), 'npz');
+    const big = await file(
+      zip([
+        { name: 'x.npy', data: xHead, deflate: true, declared: xHead.length - 64 + 2e9 },
+        { name: 'y.npy', data: y },
+      ]),
+      'npz',
+    );
     await expect(loadDataFile(big)).rejects.toThrow(/y has 4 rows but x has 500000000/);
     // A declared size that is not what the header describes is refused before inflating.
-    const lie = await file(zip([{ name: 'x.npy', data: xHead, deflate: true, declared: 1 << 20 }, { name: 'y.npy', data: y }]), 'npz');
-    await expect(loadDataFile(lie)).rejects.toThrow(/x\.npy: truncated: shape \(500000000\) of f4 needs 2000000000 bytes of data but the file has/);
+    const lie = await file(
+      zip([
+        { name: 'x.npy', data: xHead, deflate: true, declared: 1 << 20 },
+        { name: 'y.npy', data: y },
+      ]),
+      'npz',
+    );
+    await expect(loadDataFile(lie)).rejects.toThrow(
+      /x\.npy: truncated: shape \(500000000\) of f4 needs 2000000000 bytes of data but the file has/,
+    );
   });
 
   // Quadratic in the columns, this took minutes (80,000 columns took 23 s): past vitest's 120 s timeout.

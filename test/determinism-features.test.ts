@@ -25,7 +25,11 @@ interface Result {
 }
 
 async function run(options: Record<string, unknown>): Promise<Result> {
-  const { stdout } = await exec(process.execPath, [join(here, 'determinism-features-run.mjs'), JSON.stringify(options)], { cwd: join(here, '..'), maxBuffer: 16 << 20, timeout: 120_000 });
+  const { stdout } = await exec(
+    process.execPath,
+    [join(here, 'determinism-features-run.mjs'), JSON.stringify(options)],
+    { cwd: join(here, '..'), maxBuffer: 16 << 20, timeout: 120_000 },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
 }
 
@@ -37,11 +41,28 @@ describe('determinism with weights, penalties, clipping, schedules and stateful 
     try {
       const runs = await Promise.all([0, 1, 2, 3].map((workers) => run({ workers })));
       const keys = Object.keys(runs[0].history);
-      for (const k of ['loss', 'auc', 'auc_1', 'precision', 'recall_0', 'recall_1', 'f1_score', 'fbeta_score', 'top_k_categorical_accuracy', 'val_loss', 'val_auc']) expect(keys).toContain(k);
+      for (const k of [
+        'loss',
+        'auc',
+        'auc_1',
+        'precision',
+        'recall_0',
+        'recall_1',
+        'f1_score',
+        'fbeta_score',
+        'top_k_categorical_accuracy',
+        'val_loss',
+        'val_auc',
+      ])
+        expect(keys).toContain(k);
       for (const r of runs.slice(1)) expect(same(r)).toEqual(same(runs[0]));
       await run({ workers: 2, phase: 'first', stopAfter: 1, dir });
       const resumed = await run({ workers: 3, phase: 'resume', stopAfter: 1, dir });
-      expect({ sha: resumed.sha, stateSha: resumed.stateSha, iterations: resumed.iterations }).toEqual({ sha: runs[0].sha, stateSha: runs[0].stateSha, iterations: runs[0].iterations });
+      expect({ sha: resumed.sha, stateSha: resumed.stateSha, iterations: resumed.iterations }).toEqual({
+        sha: runs[0].sha,
+        stateSha: runs[0].stateSha,
+        iterations: runs[0].iterations,
+      });
       expect(resumed.history.loss).toEqual(runs[0].history.loss.slice(1));
       expect(resumed.history.auc).toEqual(runs[0].history.auc.slice(1));
     } finally {

@@ -89,7 +89,10 @@ async function data() {
   const { x, y } = o.mnistCache ? await cachedMnist(o.mnistCache) : await firstMnistRows();
   if (x.rows < o.rows) throw new Error(`determinism-run: ${o.rows} MNIST rows asked for, ${x.rows} available`);
   // The convnet sees each row as the 28 x 28 x 1 image it is.
-  return { x: new Matrix(x.data.slice(0, o.rows * 784), o.rows, 784, o.convnet ? [28, 28, 1] : [784]), y: y.slice(0, o.rows) };
+  return {
+    x: new Matrix(x.data.slice(0, o.rows * 784), o.rows, 784, o.convnet ? [28, 28, 1] : [784]),
+    y: y.slice(0, o.rows),
+  };
 }
 
 async function firstMnistRows() {
@@ -108,8 +111,12 @@ async function cachedMnist(dir) {
   return { x: new Matrix(pixels, labels.length, 784), y: labels };
 }
 
-/** The model's input: MNIST as rows of 784 or 28 x 28 x 1 images; synthetic features as rows or 4x4 images, channels last. */
-const inputShape = () => (o.mnist ? (o.convnet ? [28, 28, 1] : [784]) : o.convnet ? imageShape(o.features) : [o.features]);
+/**
+ * The model's input: MNIST as rows of 784 or 28 x 28 x 1 images; synthetic features as rows or 4x4 images, channels
+ * last.
+ */
+const inputShape = () =>
+  o.mnist ? (o.convnet ? [28, 28, 1] : [784]) : o.convnet ? imageShape(o.features) : [o.features];
 const imageShape = (features) => [4, 4, features / 16];
 
 /**
@@ -124,7 +131,9 @@ function buildFunctional(features, classes) {
   const h = layers.Dense({ units: o.hidden, activation: 'relu' }).apply(a);
   const shared = layers.Dense({ units: o.hidden, activation: 'tanh', name: 'shared' });
   const res = layers.Add().apply([h, shared.apply(h)]);
-  const branch = layers.BatchNormalization({ momentum: 0.9 }).apply(layers.Dropout({ rate: 0.2 }).apply(layers.Dense({ units: o.hidden }).apply(b)));
+  const branch = layers
+    .BatchNormalization({ momentum: 0.9 })
+    .apply(layers.Dropout({ rate: 0.2 }).apply(layers.Dense({ units: o.hidden }).apply(b)));
   const joined = layers.Add().apply([res, shared.apply(branch)]);
   const both = layers.Concatenate().apply([joined, branch]);
   const cls = layers.Dense({ units: classes, activation: 'softmax', name: 'cls' }).apply(both);
@@ -142,8 +151,20 @@ function buildFunctional(features, classes) {
 /** The functional model's inputs and targets, from the synthetic features. */
 function functionalData(x, y, features) {
   const half = features / 2;
-  const cut = (from, to) => new Matrix(Float32Array.from({ length: x.rows * (to - from) }, (_, i) => x.data[Math.floor(i / (to - from)) * features + from + (i % (to - from))]), x.rows, to - from);
-  const reg = new Matrix(Float32Array.from({ length: x.rows }, (_, r) => x.data[r * features]), x.rows, 1);
+  const cut = (from, to) =>
+    new Matrix(
+      Float32Array.from(
+        { length: x.rows * (to - from) },
+        (_, i) => x.data[Math.floor(i / (to - from)) * features + from + (i % (to - from))],
+      ),
+      x.rows,
+      to - from,
+    );
+  const reg = new Matrix(
+    Float32Array.from({ length: x.rows }, (_, r) => x.data[r * features]),
+    x.rows,
+    1,
+  );
   return { x: { left: cut(0, half), right: cut(half, features) }, y: { cls: y, reg } };
 }
 
@@ -156,7 +177,13 @@ function build(features, classes) {
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9 }));
     model.add(layers.MaxPooling2D({ poolSize: 2, strides: 1 }));
     // winograd: a 3x3 'same' convolution of the first one's 4 channels, which runs as Winograd's F(4x4,3x3).
-    model.add(layers.Conv2D(o.winograd ? { filters: 6, kernelSize: 3, padding: 'same', activation: 'tanh' } : { filters: 6, kernelSize: [2, 2], activation: 'tanh' }));
+    model.add(
+      layers.Conv2D(
+        o.winograd
+          ? { filters: 6, kernelSize: 3, padding: 'same', activation: 'tanh' }
+          : { filters: 6, kernelSize: [2, 2], activation: 'tanh' },
+      ),
+    );
     if (o.batchnorm) model.add(layers.BatchNormalization({ momentum: 0.9, epsilon: 0.01 }));
     model.add(layers.Flatten());
     model.add(layers.Dropout({ rate: 0.25 }));
@@ -166,7 +193,11 @@ function build(features, classes) {
     model.add(layers.Dropout({ rate: 0.2 }));
   }
   model.add(layers.Dense({ units: classes, activation: 'softmax' }));
-  model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: o.learningRate }, metrics: ['accuracy'] });
+  model.compile({
+    loss: 'sparse_categorical_crossentropy',
+    optimizer: { className: 'Adam', learningRate: o.learningRate },
+    metrics: ['accuracy'],
+  });
   return model;
 }
 
@@ -178,7 +209,15 @@ const fitOptions = (extra) => ({
   workers: o.workers,
   seed: o.seed,
   verbose: 0,
-  callbacks: o.earlyStopping ? [new callbacks.EarlyStopping({ monitor: o.functional ? 'val_cls_loss' : 'val_loss', patience: 1, restoreBestWeights: true })] : [],
+  callbacks: o.earlyStopping
+    ? [
+        new callbacks.EarlyStopping({
+          monitor: o.functional ? 'val_cls_loss' : 'val_loss',
+          patience: 1,
+          restoreBestWeights: true,
+        }),
+      ]
+    : [],
   ...extra,
 });
 
@@ -237,7 +276,10 @@ if (o.phase === 'full') {
   await model.dispose();
 } else if (o.phase === 'resume') {
   const model = await lib.loadModel(o.dir);
-  if (!model.optimizer) throw new Error('determinism-run: loadModel returned a model without its optimizer, so training cannot resume exactly');
+  if (!model.optimizer)
+    throw new Error(
+      'determinism-run: loadModel returned a model without its optimizer, so training cannot resume exactly',
+    );
   const h = await model.fit(x, y, fitOptions({ initialEpoch: o.stopAfter, epochs: o.epochs }));
   report(model, [h], { resumedVia: 'loadModel' });
   await model.dispose();

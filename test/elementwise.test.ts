@@ -67,7 +67,12 @@ describe('the direct elementwise ops', () => {
 
   it('the column-sums kernel gives the bits of the float64 reference for any shape and row range', () => {
     const direct = directElementwise()!;
-    const arb = fc.record({ rows: fc.integer({ min: 1, max: 70 }), cols: fc.integer({ min: 1, max: 19 }), seed: fc.nat(), raw: fc.boolean() });
+    const arb = fc.record({
+      rows: fc.integer({ min: 1, max: 70 }),
+      cols: fc.integer({ min: 1, max: 19 }),
+      seed: fc.nat(),
+      raw: fc.boolean(),
+    });
     const before = tf.memory().numTensors;
     fc.assert(
       fc.property(arb, ({ rows, cols, seed, raw }) => {
@@ -75,13 +80,19 @@ describe('the direct elementwise ops', () => {
         const word = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
         // Raw patterns with NaNs swapped for 1: a NaN sum's payload is not defined across JavaScript and wasm.
         const values = Float32Array.from(
-          raw ? new Float32Array(Uint32Array.from({ length: rows * cols }, word).buffer).map((v) => (Number.isNaN(v) ? 1 : v)) : Array.from({ length: rows * cols }, () => (word() / 2 ** 32) * 2 - 1),
+          raw
+            ? new Float32Array(Uint32Array.from({ length: rows * cols }, word).buffer).map((v) =>
+                Number.isNaN(v) ? 1 : v,
+              )
+            : Array.from({ length: rows * cols }, () => (word() / 2 ** 32) * 2 - 1),
         );
         const start = word() % rows;
         const n = 1 + (word() % (rows - start));
         tf.tidy(() => {
           const a = tf.tensor2d(values, [rows, cols]);
-          expect(Array.from(new Uint32Array(direct.columnSums(a, start, n).buffer))).toEqual(Array.from(new Uint32Array(columnSums(values, start, n, cols).buffer)));
+          expect(Array.from(new Uint32Array(direct.columnSums(a, start, n).buffer))).toEqual(
+            Array.from(new Uint32Array(columnSums(values, start, n, cols).buffer)),
+          );
         });
       }),
       { seed: FC_SEED, numRuns: 300 },
@@ -92,7 +103,9 @@ describe('the direct elementwise ops', () => {
   it('refuse operands of different shapes, naming both', () => {
     const direct = directElementwise()!;
     tf.tidy(() => {
-      expect(() => direct.mul(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([3, 2]) as tf.Tensor2D)).toThrow(/mul needs two float32 tensors of one shape, got \[2,3\] and \[3,2\]/);
+      expect(() => direct.mul(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([3, 2]) as tf.Tensor2D)).toThrow(
+        /mul needs two float32 tensors of one shape, got \[2,3\] and \[3,2\]/,
+      );
     });
   });
 });

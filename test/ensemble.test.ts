@@ -63,7 +63,8 @@ describe('Ensemble', () => {
     const each = await Promise.all(members.map((m) => m.predict(x, { workers: 0 })));
     const avg = await ensemble.predict(x, { workers: 0 });
     expect([avg.rows, avg.cols]).toEqual([ROWS, 3]);
-    for (let i = 0; i < avg.data.length; i++) expect(avg.data[i]).toBe(Math.fround((each[0].data[i] + each[1].data[i] + each[2].data[i]) / 3));
+    for (let i = 0; i < avg.data.length; i++)
+      expect(avg.data[i]).toBe(Math.fround((each[0].data[i] + each[1].data[i] + each[2].data[i]) / 3));
 
     const scores = await ensemble.evaluate(x, labels, { workers: 0 });
     let loss = 0;
@@ -89,10 +90,14 @@ describe('Ensemble', () => {
     expect(new Set(scores.members.map((l) => l.loss)).size).toBe(3);
   });
 
-  it('averages values for regression; its squared error is at most the members\' mean', async () => {
+  it("averages values for regression; its squared error is at most the members' mean", async () => {
     const members = [4, 5].map((s) => regressor(s));
     models.push(...members);
-    const y = new Matrix(Float32Array.from({ length: ROWS }, (_, r) => Math.sin(r)), ROWS, 1);
+    const y = new Matrix(
+      Float32Array.from({ length: ROWS }, (_, r) => Math.sin(r)),
+      ROWS,
+      1,
+    );
     const scores = await new Ensemble(members).evaluate(x, y, { workers: 0 });
     const [p, q] = await Promise.all(members.map((m) => m.predict(x, { workers: 0 })));
     let se = 0;
@@ -108,20 +113,32 @@ describe('Ensemble', () => {
     // y as nested arrays or { data, shape } scores the same.
     const nested = Array.from({ length: ROWS }, (_, r) => [y.data[r]]);
     expect((await new Ensemble(members).evaluate(x, nested, { workers: 0 })).ensemble).toEqual(scores.ensemble);
-    expect((await new Ensemble(members).evaluate(x, { data: y.data, shape: [ROWS, 1] }, { workers: 0 })).ensemble).toEqual(scores.ensemble);
-    await expect(new Ensemble(members).evaluate(x, [[1, 2]], { workers: 0 })).rejects.toThrow('Ensemble.evaluate: x has 40 rows but y has 1');
+    expect(
+      (await new Ensemble(members).evaluate(x, { data: y.data, shape: [ROWS, 1] }, { workers: 0 })).ensemble,
+    ).toEqual(scores.ensemble);
+    await expect(new Ensemble(members).evaluate(x, [[1, 2]], { workers: 0 })).rejects.toThrow(
+      'Ensemble.evaluate: x has 40 rows but y has 1',
+    );
   });
 
   it('names what is wrong with its members', async () => {
     expect(() => new Ensemble([])).toThrow('Ensemble: models must be a non-empty array');
-    expect(() => new Ensemble([classifier(1), {} as Sequential])).toThrow('Ensemble: models[1] is not a Sequential model or a Model');
+    expect(() => new Ensemble([classifier(1), {} as Sequential])).toThrow(
+      'Ensemble: models[1] is not a Sequential model or a Model',
+    );
     const wide = [classifier(1), classifier(2, 4)];
     models.push(...wide);
-    await expect(new Ensemble(wide).predict(x, { workers: 0 })).rejects.toThrow('Ensemble: models[1] predicts 4 values per row but models[0] predicts 3');
+    await expect(new Ensemble(wide).predict(x, { workers: 0 })).rejects.toThrow(
+      'Ensemble: models[1] predicts 4 values per row but models[0] predicts 3',
+    );
     const mixed = [classifier(1), regressor(1)];
     models.push(...mixed);
-    await expect(new Ensemble(mixed).evaluate(x, labels, { workers: 0 })).rejects.toThrow('models[1] was compiled with loss mse but models[0] with sparse_categorical_crossentropy');
-    await expect(new Ensemble([classifier(1)]).predict(x, { workers: 0, batch: 3 } as never)).rejects.toThrow("Unrecognized option 'batch'");
+    await expect(new Ensemble(mixed).evaluate(x, labels, { workers: 0 })).rejects.toThrow(
+      'models[1] was compiled with loss mse but models[0] with sparse_categorical_crossentropy',
+    );
+    await expect(new Ensemble([classifier(1)]).predict(x, { workers: 0, batch: 3 } as never)).rejects.toThrow(
+      "Unrecognized option 'batch'",
+    );
   });
 });
 
@@ -137,7 +154,9 @@ describe('lockstep ensemble', () => {
     const test = await loadData('hitters-test');
     const scores = await new Ensemble(members).evaluate(test.x, test.y!, { workers: 0 });
     expect(json.rows).toBe(88);
-    expect(json.members.map((m: { dir: string }) => m.dir)).toEqual([0, 1, 2].map((i) => join(root, 'sweep', `job${i}`)));
+    expect(json.members.map((m: { dir: string }) => m.dir)).toEqual(
+      [0, 1, 2].map((i) => join(root, 'sweep', `job${i}`)),
+    );
     expect(json.ensemble).toEqual(scores.ensemble);
     expect(json.members.map(({ dir: _d, ...logs }: { dir: string }) => logs)).toEqual(scores.members);
 

@@ -35,12 +35,21 @@ function model(optimizer = 'adam'): Sequential {
 const SHARDS = { batchSize: 48, microBatchSize: 16, verbose: 0 as const };
 /** Weights and optimizer state, as bytes. */
 const state = (m: Sequential) =>
-  Buffer.concat([...m.getWeights().map((w) => w.data), ...m.currentOptimizerState()].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+  Buffer.concat(
+    [...m.getWeights().map((w) => w.data), ...m.currentOptimizerState()].map((a) =>
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+    ),
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `hook` at onBatchEnd(batch) of the given epoch. */
 class AtBatch extends Callback {
-  constructor(private readonly epoch: number, private readonly batch: number, private readonly hook: (cb: AtBatch) => void, private readonly when: 'begin' | 'end' = 'end') {
+  constructor(
+    private readonly epoch: number,
+    private readonly batch: number,
+    private readonly hook: (cb: AtBatch) => void,
+    private readonly when: 'begin' | 'end' = 'end',
+  ) {
     super();
   }
   #epoch = 0;
@@ -71,9 +80,13 @@ describe('input data is read when the call is made', () => {
       const fresh = model();
       await fresh.fit({ data: b.x.data.slice(), shape: [480, 6] }, b.y, { ...SHARDS, epochs: 1, workers });
       expect(state(m).equals(state(fresh))).toBe(true);
-      expect((await first.predict(x, { workers })).data).toEqual((await first.predict({ data: b.x.data.slice(), shape: [480, 6] }, { workers })).data);
+      expect((await first.predict(x, { workers })).data).toEqual(
+        (await first.predict({ data: b.x.data.slice(), shape: [480, 6] }, { workers })).data,
+      );
       expect((await first.predict(x, { workers })).data).not.toEqual(before.data);
-      expect(await first.evaluate(x, b.y, { workers })).toEqual(await first.evaluate(new Matrix(b.x.data.slice(), 480, 6), b.y, { workers }));
+      expect(await first.evaluate(x, b.y, { workers })).toEqual(
+        await first.evaluate(new Matrix(b.x.data.slice(), 480, 6), b.y, { workers }),
+      );
       for (const n of [first, m, fresh]) await n.dispose();
     });
   }
@@ -85,7 +98,12 @@ describe('batch-level control is step-exact and the same for any worker count', 
     const results: Buffer[] = [];
     for (const workers of [0, 1, 2, 3]) {
       const m = model();
-      await m.fit(x, y, { ...SHARDS, epochs: 3, workers, callbacks: [new AtBatch(1, 3, (cb) => (cb.model.stopTraining = true))] });
+      await m.fit(x, y, {
+        ...SHARDS,
+        epochs: 3,
+        workers,
+        callbacks: [new AtBatch(1, 3, (cb) => (cb.model.stopTraining = true))],
+      });
       expect(m.iterations).toBe(10 + 4);
       results.push(state(m));
       await m.dispose();
@@ -99,7 +117,13 @@ describe('batch-level control is step-exact and the same for any worker count', 
     for (const workers of [0, 1, 2, 3]) {
       const m = model();
       const controller = new AbortController();
-      const p = m.fit(x, y, { ...SHARDS, epochs: 3, workers, signal: controller.signal, callbacks: [new AtBatch(0, 5, () => controller.abort())] });
+      const p = m.fit(x, y, {
+        ...SHARDS,
+        epochs: 3,
+        workers,
+        signal: controller.signal,
+        callbacks: [new AtBatch(0, 5, () => controller.abort())],
+      });
       await expect(p).rejects.toMatchObject({ name: 'AbortError' });
       expect(m.iterations).toBe(6);
       results.push(state(m));
@@ -112,11 +136,21 @@ describe('batch-level control is step-exact and the same for any worker count', 
     const { x, y } = data();
     // SGD with a rate of 1e-30 leaves every weight where it is: the weights must be those after step 3.
     const stopped = model('sgd');
-    await stopped.fit(x, y, { ...SHARDS, epochs: 1, workers: 0, callbacks: [new AtBatch(0, 3, (cb) => (cb.model.stopTraining = true))] });
+    await stopped.fit(x, y, {
+      ...SHARDS,
+      epochs: 1,
+      workers: 0,
+      callbacks: [new AtBatch(0, 3, (cb) => (cb.model.stopTraining = true))],
+    });
     const results: Buffer[] = [];
     for (const workers of [0, 1, 2, 3]) {
       const m = model('sgd');
-      await m.fit(x, y, { ...SHARDS, epochs: 1, workers, callbacks: [new AtBatch(0, 4, (cb) => (cb.model.learningRate = 1e-30), 'begin')] });
+      await m.fit(x, y, {
+        ...SHARDS,
+        epochs: 1,
+        workers,
+        callbacks: [new AtBatch(0, 4, (cb) => (cb.model.learningRate = 1e-30), 'begin')],
+      });
       expect(m.iterations).toBe(10);
       results.push(state(m));
       expect(m.getWeights()).toEqual(stopped.getWeights());
@@ -159,7 +193,12 @@ describe('a rejected fit leaves no worker running', () => {
     expect(m.iterations).toBe(4);
     expect(state(m).equals(after)).toBe(true);
     const reference = model();
-    await reference.fit(x, y, { ...SHARDS, epochs: 1, workers: 0, callbacks: [new AtBatch(0, 3, (cb) => (cb.model.stopTraining = true))] });
+    await reference.fit(x, y, {
+      ...SHARDS,
+      epochs: 1,
+      workers: 0,
+      callbacks: [new AtBatch(0, 3, (cb) => (cb.model.stopTraining = true))],
+    });
     expect(after.equals(state(reference))).toBe(true);
     const h = await m.fit(x, y, { ...SHARDS, epochs: 1, workers: 2 });
     expect(h.epoch).toEqual([0]);
@@ -215,7 +254,9 @@ describe('nothing mutates a model while it trains', () => {
     const m = model();
     const weights = m.getWeights();
     const p = m.fit(x, y, { ...SHARDS, epochs: 2, workers: 2 });
-    expect(() => m.compile({ loss: 'mse', optimizer: 'sgd' })).toThrow(/busy with fit; await it before calling compile/);
+    expect(() => m.compile({ loss: 'mse', optimizer: 'sgd' })).toThrow(
+      /busy with fit; await it before calling compile/,
+    );
     expect(() => m.setWeights(weights)).toThrow(/busy with fit; await it before calling setWeights/);
     expect(() => m.setOptimizerState([], 0)).toThrow(/busy with fit/);
     expect(() => m.add(layers.Dense({ units: 1 }))).toThrow(/busy with fit/);
@@ -238,7 +279,8 @@ describe('nothing mutates a model while it trains', () => {
       }
     }
     await reference.fit(x, y, { ...fitOptions, workers: 0, callbacks: [new Record()] });
-    const bytesOf = (s: ReturnType<Sequential['snapshot']>) => Buffer.concat([s.params, ...s.state].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    const bytesOf = (s: ReturnType<Sequential['snapshot']>) =>
+      Buffer.concat([s.params, ...s.state].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
 
     const dir = await mkdtemp(join(tmpdir(), 'lockstep-snap-'));
     try {
@@ -269,9 +311,11 @@ describe('nothing mutates a model while it trains', () => {
         ref.setOptimizerState(at.get(k)!.state, k);
         await loaded.fit(x, y, { ...SHARDS, epochs: 1, workers: 0 });
         await ref.fit(x, y, { ...SHARDS, epochs: 1, workers: 0 });
-        expect(bytesOf(loaded.snapshot()).equals(bytesOf(ref.snapshot())), `snapshot ${i} (step ${k}) resumed`).toBe(true);
+        expect(bytesOf(loaded.snapshot()).equals(bytesOf(ref.snapshot())), `snapshot ${i} (step ${k}) resumed`).toBe(
+          true,
+        );
       }
-      console.log(`${saved.length} snapshots at steps ${[...steps].join(", ")}`);
+      console.log(`${saved.length} snapshots at steps ${[...steps].join(', ')}`);
       expect(steps.size, `steps saved: ${[...steps].join(', ')}`).toBeGreaterThan(1);
     } finally {
       await rm(dir, { recursive: true, force: true });

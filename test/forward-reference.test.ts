@@ -20,8 +20,32 @@ import { Dropout } from '../src/layers/dropout.js';
 import { getLoss } from '../src/losses.js';
 import { getMetric } from '../src/metrics.js';
 import { fillDropoutMask, foldIn, seedKey } from '../src/rng.js';
-import { ACTIVATIONS, LOSSES, erf, forwardModel, lossValue, metricValue, outputCols, perSampleLoss, type ActivationName, type LossName, type MetricName, type ModelSpec } from './reference.js';
-import { FC_SEED, caseArb, describe as describeCase, dropoutMasks, gridUnit, gridValue, lockstepGradients, modelSpecArb, toPlan, type Case } from './helpers/models.js';
+import {
+  ACTIVATIONS,
+  LOSSES,
+  erf,
+  forwardModel,
+  lossValue,
+  metricValue,
+  outputCols,
+  perSampleLoss,
+  type ActivationName,
+  type LossName,
+  type MetricName,
+  type ModelSpec,
+} from './reference.js';
+import {
+  FC_SEED,
+  caseArb,
+  describe as describeCase,
+  dropoutMasks,
+  gridUnit,
+  gridValue,
+  lockstepGradients,
+  modelSpecArb,
+  toPlan,
+  type Case,
+} from './helpers/models.js';
 import { forwardScales, lossScale } from './helpers/float32.js';
 
 const FORWARD_TOL = 1e-5;
@@ -54,7 +78,10 @@ function forwardAgrees(c: Case): void {
   const { out, scales } = referenceForward(c);
   for (let i = 0; i < out.length; i++) {
     const tol = FORWARD_TOL * scales[i];
-    if (!(Math.abs(got[i] - out[i]) <= tol)) throw new Error(`${describeCase(c)}: output ${i} is ${got[i]} in lockstep, ${out[i]} in float64 (tolerance ${tol})`);
+    if (!(Math.abs(got[i] - out[i]) <= tol))
+      throw new Error(
+        `${describeCase(c)}: output ${i} is ${got[i]} in lockstep, ${out[i]} in float64 (tolerance ${tol})`,
+      );
   }
 }
 
@@ -63,7 +90,11 @@ const width = fc.integer({ min: 1, max: 8 });
 it.each(ACTIVATIONS)('Dense(%s) forward matches the reference', (activation: ActivationName) => {
   const specs = fc
     .record({ inputCols: width, units: width, useBias: fc.boolean() })
-    .map(({ inputCols, units, useBias }): ModelSpec => ({ inputCols, layers: [{ kind: 'dense', units, activation, useBias }], loss: 'mean_squared_error' }));
+    .map(({ inputCols, units, useBias }): ModelSpec => ({
+      inputCols,
+      layers: [{ kind: 'dense', units, activation, useBias }],
+      loss: 'mean_squared_error',
+    }));
   fc.assert(fc.property(caseArb(specs), forwardAgrees), { seed: FC_SEED, numRuns: 60 });
 });
 
@@ -86,7 +117,12 @@ it('Dropout while training is x * mask with the mask of (key, sample index), and
       const key = seedKey(seed);
       const layer = new Dropout({ rate });
       layer.build([cols]);
-      const noWeights = { values: [], transposed: () => { throw new Error('Dropout has no weights'); } };
+      const noWeights = {
+        values: [],
+        transposed: () => {
+          throw new Error('Dropout has no weights');
+        },
+      };
       tf.tidy(() => {
         const xt = tf.tensor2d(x, [rows, cols]);
         const train = layer.forward(xt, noWeights, { training: true, dropoutKey: key, sampleIndices }).y.dataSync();
@@ -140,37 +176,57 @@ it("the reference's own erf matches published values (A&S table 7.1) to float64 
 
 /** Outputs for a loss: probabilities (with exact 0 and 1 and values near the clipping limits), logits, or values. */
 function outputsArb(loss: LossName, fromLogits: boolean, n: number): fc.Arbitrary<number[]> {
-  const probability = fc.oneof(gridUnit(), fc.constantFrom(0, 1, 1e-8, 1e-7, 2e-7, 1 - 1e-7, Math.fround(1 - 1e-7), 0.5));
-  const value = loss === 'binary_crossentropy' || loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy' ? (fromLogits ? gridValue(8) : probability) : gridValue(4);
+  const probability = fc.oneof(
+    gridUnit(),
+    fc.constantFrom(0, 1, 1e-8, 1e-7, 2e-7, 1 - 1e-7, Math.fround(1 - 1e-7), 0.5),
+  );
+  const value =
+    loss === 'binary_crossentropy' || loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy'
+      ? fromLogits
+        ? gridValue(8)
+        : probability
+      : gridValue(4);
   return fc.array(value.map(Math.fround), { minLength: n, maxLength: n });
 }
 
 const lossCaseArb = (loss: LossName) =>
-  fc.record({ rows: fc.integer({ min: 1, max: 6 }), cols: fc.integer({ min: 1, max: 6 }), fused: loss.endsWith('crossentropy') ? fc.boolean() : fc.constant(false) }).chain(({ rows, cols, fused }) =>
-    fc.record({
-      rows: fc.constant(rows),
-      cols: fc.constant(cols),
-      fused: fc.constant(fused),
-      out: outputsArb(loss, fused, rows * cols),
-      y:
-        loss === 'sparse_categorical_crossentropy'
-          ? fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows })
-          : fc.array((loss.endsWith('crossentropy') ? gridUnit() : gridValue(4)).map(Math.fround), { minLength: rows * cols, maxLength: rows * cols }),
-    }),
-  );
+  fc
+    .record({
+      rows: fc.integer({ min: 1, max: 6 }),
+      cols: fc.integer({ min: 1, max: 6 }),
+      fused: loss.endsWith('crossentropy') ? fc.boolean() : fc.constant(false),
+    })
+    .chain(({ rows, cols, fused }) =>
+      fc.record({
+        rows: fc.constant(rows),
+        cols: fc.constant(cols),
+        fused: fc.constant(fused),
+        out: outputsArb(loss, fused, rows * cols),
+        y:
+          loss === 'sparse_categorical_crossentropy'
+            ? fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows })
+            : fc.array((loss.endsWith('crossentropy') ? gridUnit() : gridValue(4)).map(Math.fround), {
+                minLength: rows * cols,
+                maxLength: rows * cols,
+              }),
+      }),
+    );
 
-it.each(LOSSES)('%s: the value equals Keras 3 (clipping at 1e-7 without logits, log-softmax/log-sigmoid with)', (loss: LossName) => {
-  fc.assert(
-    fc.property(lossCaseArb(loss), ({ rows, cols, fused, out, y }) => {
-      const ref = perSampleLoss(loss, out, y, rows, cols, fused).reduce((a, b) => a + b, 0);
-      const got = getLoss(loss).compute(Float32Array.from(out), Float32Array.from(y), rows, cols, null, 1, fused);
-      // A row that sums to 0 has no normalised probabilities: Keras gives NaN, and so must lockstep.
-      if (Number.isNaN(ref)) expect(got).toBeNaN();
-      else expect(Math.abs(got - ref)).toBeLessThanOrEqual(HOST_TOL * Math.max(1, Math.abs(ref)));
-    }),
-    { seed: FC_SEED, numRuns: 200 },
-  );
-});
+it.each(LOSSES)(
+  '%s: the value equals Keras 3 (clipping at 1e-7 without logits, log-softmax/log-sigmoid with)',
+  (loss: LossName) => {
+    fc.assert(
+      fc.property(lossCaseArb(loss), ({ rows, cols, fused, out, y }) => {
+        const ref = perSampleLoss(loss, out, y, rows, cols, fused).reduce((a, b) => a + b, 0);
+        const got = getLoss(loss).compute(Float32Array.from(out), Float32Array.from(y), rows, cols, null, 1, fused);
+        // A row that sums to 0 has no normalised probabilities: Keras gives NaN, and so must lockstep.
+        if (Number.isNaN(ref)) expect(got).toBeNaN();
+        else expect(Math.abs(got - ref)).toBeLessThanOrEqual(HOST_TOL * Math.max(1, Math.abs(ref)));
+      }),
+      { seed: FC_SEED, numRuns: 200 },
+    );
+  },
+);
 
 it('losses reproduce known Keras values', () => {
   const value = (loss: LossName, out: number[], y: number[], rows: number, fused = false) =>
@@ -202,24 +258,34 @@ const METRICS_BY_LOSS: [string, MetricName, LossName][] = [
 it.each(METRICS_BY_LOSS)("'%s' resolves to %s with %s and its value equals Keras's", (name, metric, loss) => {
   // Outputs on a coarse grid make argmax ties and outputs of exactly 0.5 (binary: not > 0.5) common.
   const coarse = fc.integer({ min: 0, max: 4 }).map((i) => i / 4);
-  const arb = fc.record({ rows: fc.integer({ min: 1, max: 8 }), cols: fc.integer({ min: 1, max: 5 }) }).chain(({ rows, cols }) =>
-    fc.record({
-      rows: fc.constant(rows),
-      cols: fc.constant(cols),
-      out: fc.array(metric.includes('accuracy') ? coarse : gridValue(2), { minLength: rows * cols, maxLength: rows * cols }),
-      y:
-        metric === 'sparse_categorical_accuracy'
-          ? fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows })
-          : fc.array(metric.includes('accuracy') ? fc.integer({ min: 0, max: 1 }) : gridValue(2), { minLength: rows * cols, maxLength: rows * cols }),
-    }),
-  );
+  const arb = fc
+    .record({ rows: fc.integer({ min: 1, max: 8 }), cols: fc.integer({ min: 1, max: 5 }) })
+    .chain(({ rows, cols }) =>
+      fc.record({
+        rows: fc.constant(rows),
+        cols: fc.constant(cols),
+        out: fc.array(metric.includes('accuracy') ? coarse : gridValue(2), {
+          minLength: rows * cols,
+          maxLength: rows * cols,
+        }),
+        y:
+          metric === 'sparse_categorical_accuracy'
+            ? fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows })
+            : fc.array(metric.includes('accuracy') ? fc.integer({ min: 0, max: 1 }) : gridValue(2), {
+                minLength: rows * cols,
+                maxLength: rows * cols,
+              }),
+      }),
+    );
   fc.assert(
     fc.property(arb, ({ rows, cols, out, y }) => {
       // 'accuracy' with categorical cross-entropy on one output column is binary accuracy, as in Keras.
-      const resolved = name === 'accuracy' && loss === 'categorical_crossentropy' && cols === 1 ? 'binary_accuracy' : metric;
+      const resolved =
+        name === 'accuracy' && loss === 'categorical_crossentropy' && cols === 1 ? 'binary_accuracy' : metric;
       const m = getMetric(name, getLoss(loss), cols);
-      const [sum, count] = m.update(Float32Array.from(out), Float32Array.from(y), rows, cols);
-      const got = m.finish(sum, count);
+      const acc = new Float64Array(m.width);
+      m.update(Float32Array.from(out), Float32Array.from(y), rows, cols, acc, null);
+      const got = m.result(acc) as number;
       const want = metricValue(resolved, Float32Array.from(out), Float32Array.from(y), rows, cols);
       expect(Math.abs(got - want)).toBeLessThanOrEqual(HOST_TOL * Math.max(1, Math.abs(want)));
     }),
@@ -238,10 +304,12 @@ it("a training batch's loss (dropout masks on, fused or not) matches the referen
       const want = lossValue(c.spec.loss, ref.out, c.y, c.rows, outputCols(c.spec), ref.fused) * c.rows;
       const { lossSum } = lockstepGradients(c);
       if (!Number.isFinite(want)) return expect(Number.isNaN(lossSum) || lossSum === want).toBe(true);
-      const tol = FORWARD_TOL * lossScale(c.spec, ref, forwardScales(c.spec, ref, c.rows), c.y, c.rows) * c.rows + HOST_TOL * Math.abs(want);
-      if (!(Math.abs(lossSum - want) <= tol)) throw new Error(`${describeCase(c)}: loss sum ${lossSum} in lockstep, ${want} in float64 (tolerance ${tol})`);
+      const tol =
+        FORWARD_TOL * lossScale(c.spec, ref, forwardScales(c.spec, ref, c.rows), c.y, c.rows) * c.rows +
+        HOST_TOL * Math.abs(want);
+      if (!(Math.abs(lossSum - want) <= tol))
+        throw new Error(`${describeCase(c)}: loss sum ${lossSum} in lockstep, ${want} in float64 (tolerance ${tol})`);
     }),
     { seed: FC_SEED, numRuns: 150 },
   );
 });
-

@@ -43,9 +43,17 @@ function values(count: number, seed: number): Float32Array {
 }
 const ROWS = 40;
 const nums = new Matrix(values(ROWS * 6, 1), ROWS, 6);
-const cats = new Matrix(Float32Array.from(values(ROWS * 2, 2), (v) => Math.floor((v + 1) * 2.5)), ROWS, 2);
+const cats = new Matrix(
+  Float32Array.from(values(ROWS * 2, 2), (v) => Math.floor((v + 1) * 2.5)),
+  ROWS,
+  2,
+);
 const labels = Int32Array.from({ length: ROWS }, (_, r) => (nums.get(r, 0) > 0 ? 1 : 0) + (cats.get(r, 0) > 2 ? 1 : 0));
-const target = new Matrix(Float32Array.from({ length: ROWS }, (_, r) => nums.get(r, 1)), ROWS, 1);
+const target = new Matrix(
+  Float32Array.from({ length: ROWS }, (_, r) => nums.get(r, 1)),
+  ROWS,
+  1,
+);
 
 function lockstepModel(): Model {
   const a = layers.Input({ shape: [6], name: 'nums' });
@@ -74,19 +82,40 @@ describe('functional models in the TensorFlow.js layers format', () => {
   it('round-trips a trained model exactly: predictions, optimizer state, and training resumes with the same bits', async () => {
     const fitOptions = { batchSize: 16, workers: 0, verbose: 0 as const, seed: 3 };
     const model = lockstepModel();
-    model.compile({ loss: ['sparse_categorical_crossentropy', 'mse'], lossWeights: [1, 0.25], metrics: { cls: ['accuracy'] }, optimizer: 'adam' });
+    model.compile({
+      loss: ['sparse_categorical_crossentropy', 'mse'],
+      lossWeights: [1, 0.25],
+      metrics: { cls: ['accuracy'] },
+      optimizer: 'adam',
+    });
     await model.fit({ nums, cats }, { cls: labels, reg: target }, { ...fitOptions, epochs: 2 });
     const dir = freshDir();
     await model.save(dir);
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     expect(json.modelTopology.class_name).toBe('Model');
-    expect(json.modelTopology.config.input_layers).toEqual([['nums', 0, 0], ['cats', 0, 0]]);
-    expect(json.modelTopology.config.output_layers).toEqual([['cls', 0, 0], ['reg', 0, 0]]);
+    expect(json.modelTopology.config.input_layers).toEqual([
+      ['nums', 0, 0],
+      ['cats', 0, 0],
+    ]);
+    expect(json.modelTopology.config.output_layers).toEqual([
+      ['cls', 0, 0],
+      ['reg', 0, 0],
+    ]);
     const loaded = await loadModel(dir);
-    expect((await predictAll(loaded)).map((m) => bytes(m.data))).toEqual((await predictAll(model)).map((m) => bytes(m.data)));
+    expect((await predictAll(loaded)).map((m) => bytes(m.data))).toEqual(
+      (await predictAll(model)).map((m) => bytes(m.data)),
+    );
     expect(loaded.currentOptimizerState().map(bytes)).toEqual(model.currentOptimizerState().map(bytes));
-    const a = await model.fit({ nums, cats }, { cls: labels, reg: target }, { ...fitOptions, epochs: 3, initialEpoch: 2 });
-    const b = await loaded.fit({ nums, cats }, { cls: labels, reg: target }, { ...fitOptions, epochs: 3, initialEpoch: 2 });
+    const a = await model.fit(
+      { nums, cats },
+      { cls: labels, reg: target },
+      { ...fitOptions, epochs: 3, initialEpoch: 2 },
+    );
+    const b = await loaded.fit(
+      { nums, cats },
+      { cls: labels, reg: target },
+      { ...fitOptions, epochs: 3, initialEpoch: 2 },
+    );
     expect(b.history).toEqual(a.history);
     expect(loaded.getWeights().map((w) => bytes(w.data))).toEqual(model.getWeights().map((w) => bytes(w.data)));
     await model.dispose();
@@ -102,13 +131,22 @@ describe('functional models in the TensorFlow.js layers format', () => {
     const ours = await predictAll(model);
     const theirs = await onCpu(async () => {
       const m = await tfl.loadLayersModel(tfjsFileLoader(dir));
-      const outs = tf.tidy(() => (m.predict([tf.tensor2d(nums.data, [ROWS, 6]), tf.tensor2d(cats.data, [ROWS, 2])]) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+      const outs = tf.tidy(() =>
+        (m.predict([tf.tensor2d(nums.data, [ROWS, 6]), tf.tensor2d(cats.data, [ROWS, 2])]) as tf.Tensor[]).map(
+          (t) => t.dataSync() as Float32Array,
+        ),
+      );
       return { outs, weights: m.getWeights().map((t) => t.dataSync() as Float32Array), names: m.outputNames };
     });
     expect(theirs.names).toEqual(['cls', 'reg']);
     expectClose(theirs.outs[0], ours[0].data);
     expectClose(theirs.outs[1], ours[1].data);
-    expect(theirs.weights.map((w) => bytes(w)).sort(Buffer.compare)).toEqual(model.getWeights().map((w) => bytes(w.data)).sort(Buffer.compare));
+    expect(theirs.weights.map((w) => bytes(w)).sort(Buffer.compare)).toEqual(
+      model
+        .getWeights()
+        .map((w) => bytes(w.data))
+        .sort(Buffer.compare),
+    );
     await model.dispose();
   });
 
@@ -121,13 +159,23 @@ describe('functional models in the TensorFlow.js layers format', () => {
       const shared = tfl.layers.dense({ units: 8, activation: 'tanh' });
       const r = tfl.layers.add().apply([h, shared.apply(h) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
       const avg = tfl.layers.average().apply([r, shared.apply(r) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
-      const e = tfl.layers.flatten().apply(tfl.layers.embedding({ inputDim: 5, outputDim: 3 }).apply(b)) as tfl.SymbolicTensor;
-      const c = tfl.layers.concatenate().apply([avg, e, tfl.layers.multiply().apply([r, h]) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+      const e = tfl.layers
+        .flatten()
+        .apply(tfl.layers.embedding({ inputDim: 5, outputDim: 3 }).apply(b)) as tfl.SymbolicTensor;
+      const c = tfl.layers
+        .concatenate()
+        .apply([avg, e, tfl.layers.multiply().apply([r, h]) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
       const cls = tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(c) as tfl.SymbolicTensor;
-      const reg = tfl.layers.dense({ units: 1 }).apply(tfl.layers.minimum().apply([r, h]) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+      const reg = tfl.layers
+        .dense({ units: 1 })
+        .apply(tfl.layers.minimum().apply([r, h]) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
       const m = tfl.model({ inputs: [a, b], outputs: [cls, reg] });
       await m.save(tfjsFileSaver(dir));
-      return tf.tidy(() => (m.predict([tf.tensor2d(nums.data, [ROWS, 6]), tf.tensor2d(cats.data, [ROWS, 2])]) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
+      return tf.tidy(() =>
+        (m.predict([tf.tensor2d(nums.data, [ROWS, 6]), tf.tensor2d(cats.data, [ROWS, 2])]) as tf.Tensor[]).map(
+          (t) => t.dataSync() as Float32Array,
+        ),
+      );
     });
     const loaded = await loadModel(dir);
     const ours = await predictAll(loaded);
@@ -137,7 +185,25 @@ describe('functional models in the TensorFlow.js layers format', () => {
   });
 
   it('a bad topology fails naming the problem, before any model exists', () => {
-    const topology = { class_name: 'Model', config: { name: 'm', layers: [{ class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, 2] }, inbound_nodes: [] }, { class_name: 'Dense', name: 'd', config: { name: 'd', units: 2 }, inbound_nodes: [[['nowhere', 0, 0, {}]]] }], input_layers: [['in', 0, 0]], output_layers: [['d', 0, 0]] } };
-    expect(() => modelFromTopology(topology)).toThrow(`modelTopology refers to layer 'nowhere', which it does not define`);
+    const topology = {
+      class_name: 'Model',
+      config: {
+        name: 'm',
+        layers: [
+          {
+            class_name: 'InputLayer',
+            name: 'in',
+            config: { name: 'in', batch_input_shape: [null, 2] },
+            inbound_nodes: [],
+          },
+          { class_name: 'Dense', name: 'd', config: { name: 'd', units: 2 }, inbound_nodes: [[['nowhere', 0, 0, {}]]] },
+        ],
+        input_layers: [['in', 0, 0]],
+        output_layers: [['d', 0, 0]],
+      },
+    };
+    expect(() => modelFromTopology(topology)).toThrow(
+      `modelTopology refers to layer 'nowhere', which it does not define`,
+    );
   });
 });

@@ -58,7 +58,8 @@ function gradientsAgree(c: Case): void {
   const numeric = numericGradient(c, masks);
   fc.pre(numeric.blocked === undefined);
   const { grad, net } = lockstepGradients(c, hooks);
-  if (!layoutMatches(net, c.spec)) throw new Error(`lockstep's weight layout differs from Keras's: ${JSON.stringify(net.slots)}`);
+  if (!layoutMatches(net, c.spec))
+    throw new Error(`lockstep's weight layout differs from Keras's: ${JSON.stringify(net.slots)}`);
   const floor = 1e-9 * (1 + Math.abs(numeric.loss));
   for (let i = 0; i < grad.length; i++) {
     const n = numeric.grad[i];
@@ -82,37 +83,76 @@ const dense = (units: fc.Arbitrary<number>, activation: fc.Arbitrary<ActivationN
   fc.record({ kind: fc.constant('dense' as const), units, activation, useBias: fc.boolean() });
 const width = fc.integer({ min: 1, max: 8 });
 
-it.each(ACTIVATIONS)('Dense(%s) backward matches the reference (then a linear Dense, mse)', (activation) => {
-  const specs = fc
-    .record({ inputCols: width, hidden: dense(width, fc.constant(activation)), head: dense(fc.integer({ min: 1, max: 3 }), fc.constant('linear')) })
-    .map(({ inputCols, hidden, head }): ModelSpec => ({ inputCols, layers: [hidden, head], loss: 'mean_squared_error' }));
-  fc.assert(property(specs), params(40));
-}, timeout(40));
+it.each(ACTIVATIONS)(
+  'Dense(%s) backward matches the reference (then a linear Dense, mse)',
+  (activation) => {
+    const specs = fc
+      .record({
+        inputCols: width,
+        hidden: dense(width, fc.constant(activation)),
+        head: dense(fc.integer({ min: 1, max: 3 }), fc.constant('linear')),
+      })
+      .map(({ inputCols, hidden, head }): ModelSpec => ({
+        inputCols,
+        layers: [hidden, head],
+        loss: 'mean_squared_error',
+      }));
+    fc.assert(property(specs), params(40));
+  },
+  timeout(40),
+);
 
-it.each(LOSSES)('%s gradient matches the reference (fused and unfused outputs)', (loss: LossName) => {
-  fc.assert(property(modelSpecArb({ loss, depth: { min: 1, max: 1 }, inputDropout: false })), params(60));
-}, timeout(60));
+it.each(LOSSES)(
+  '%s gradient matches the reference (fused and unfused outputs)',
+  (loss: LossName) => {
+    fc.assert(property(modelSpecArb({ loss, depth: { min: 1, max: 1 }, inputDropout: false })), params(60));
+  },
+  timeout(60),
+);
 
-it('Dropout backward matches the reference with the masks lockstep drew', () => {
-  const specs = fc
-    .record({ inputCols: width, inputRate: fc.option(rateArb, { nil: undefined }), hidden: dense(width, activationArb), rate: rateArb, head: dense(fc.integer({ min: 1, max: 3 }), activationArb) })
-    .map(({ inputCols, inputRate, hidden, rate, head }): ModelSpec => ({
-      inputCols,
-      layers: [...(inputRate === undefined ? [] : [{ kind: 'dropout' as const, rate: inputRate }]), hidden, { kind: 'dropout', rate }, head],
-      loss: 'mean_squared_error',
-    }));
-  fc.assert(property(specs), params(80));
-}, timeout(80));
+it(
+  'Dropout backward matches the reference with the masks lockstep drew',
+  () => {
+    const specs = fc
+      .record({
+        inputCols: width,
+        inputRate: fc.option(rateArb, { nil: undefined }),
+        hidden: dense(width, activationArb),
+        rate: rateArb,
+        head: dense(fc.integer({ min: 1, max: 3 }), activationArb),
+      })
+      .map(({ inputCols, inputRate, hidden, rate, head }): ModelSpec => ({
+        inputCols,
+        layers: [
+          ...(inputRate === undefined ? [] : [{ kind: 'dropout' as const, rate: inputRate }]),
+          hidden,
+          { kind: 'dropout', rate },
+          head,
+        ],
+        loss: 'mean_squared_error',
+      }));
+    fc.assert(property(specs), params(80));
+  },
+  timeout(80),
+);
 
-it('whole random Sequential models (depth 1-3, widths 1-8, any activation, loss and dropout, 1-6 rows)', () => {
-  fc.assert(property(modelSpecArb()), params(250));
-}, timeout(250));
+it(
+  'whole random Sequential models (depth 1-3, widths 1-8, any activation, loss and dropout, 1-6 rows)',
+  () => {
+    fc.assert(property(modelSpecArb()), params(250));
+  },
+  timeout(250),
+);
 
 it('softplus before a log-loss keeps its precision where softplus(z) ~ e^z', () => {
   // Regression: lockstep's softplus derivative was 1 - e^{-y}, which cancels in float32 for z << 0; with
   // binary cross-entropy on the output (which divides by y) the gradient was 5% off at z = -14.5.
   const c: Case = {
-    spec: { inputCols: 1, layers: [{ kind: 'dense', units: 1, activation: 'softplus', useBias: true }], loss: 'binary_crossentropy' },
+    spec: {
+      inputCols: 1,
+      layers: [{ kind: 'dense', units: 1, activation: 'softplus', useBias: true }],
+      loss: 'binary_crossentropy',
+    },
     rows: 1,
     params: [0.5, -15],
     x: [1],
@@ -130,7 +170,9 @@ it('a wrong derivative (the planted tanh bug) is caught, and shrinks to a small 
     const result = fc.check(property(modelSpecArb()), { seed: FC_SEED, numRuns: 200 });
     expect(result.failed).toBe(true);
     const [c] = result.counterexample!;
-    console.log(`planted tanh bug: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${describeCase(c)}`);
+    console.log(
+      `planted tanh bug: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${describeCase(c)}`,
+    );
     const denses = c.spec.layers.filter((l) => l.kind === 'dense');
     // The minimal failing model: tanh somewhere, few layers, few weights, one or two rows.
     expect(denses.some((l) => l.activation === 'tanh')).toBe(true);

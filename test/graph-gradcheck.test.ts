@@ -42,14 +42,26 @@ interface Spec {
 
 const choice = fc.nat(20);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('dense' as const), src: choice, units: fc.integer({ min: 1, max: 4 }), act: fc.constantFrom<Act>('linear', 'tanh', 'sigmoid') }),
+  fc.record({
+    kind: fc.constant('dense' as const),
+    src: choice,
+    units: fc.integer({ min: 1, max: 4 }),
+    act: fc.constantFrom<Act>('linear', 'tanh', 'sigmoid'),
+  }),
   fc.record({ kind: fc.constant('merge' as const), op: fc.constantFrom(...MERGES), a: choice, b: choice }),
   fc.record({ kind: fc.constant('concat' as const), a: choice, b: choice }),
   fc.record({ kind: fc.constant('shared' as const), layer: choice, src: choice }),
 );
 const specArb: fc.Arbitrary<Spec> = fc.record({
   width: fc.integer({ min: 1, max: 4 }),
-  embedding: fc.option(fc.record({ inputDim: fc.integer({ min: 2, max: 4 }), outputDim: fc.integer({ min: 1, max: 3 }), length: fc.integer({ min: 1, max: 2 }) }), { nil: undefined }),
+  embedding: fc.option(
+    fc.record({
+      inputDim: fc.integer({ min: 2, max: 4 }),
+      outputDim: fc.integer({ min: 1, max: 3 }),
+      length: fc.integer({ min: 1, max: 2 }),
+    }),
+    { nil: undefined },
+  ),
   ops: fc.array(opArb, { minLength: 1, maxLength: 5 }),
   twoOutputs: fc.boolean(),
   rows: fc.integer({ min: 1, max: 4 }),
@@ -66,7 +78,13 @@ function build(spec: Spec): Model {
   if (spec.embedding) {
     const cats = layers.Input({ shape: [spec.embedding.length], name: 'cats' });
     inputs.push(cats);
-    pool.push(layers.Flatten().apply(layers.Embedding({ inputDim: spec.embedding.inputDim, outputDim: spec.embedding.outputDim }).apply(cats)));
+    pool.push(
+      layers
+        .Flatten()
+        .apply(
+          layers.Embedding({ inputDim: spec.embedding.inputDim, outputDim: spec.embedding.outputDim }).apply(cats),
+        ),
+    );
   }
   const denses: Layer[] = [];
   const pick = (i: number) => pool[i % pool.length];
@@ -88,8 +106,14 @@ function build(spec: Spec): Model {
     }
   }
   // Every input reaches an output: the last tensor, joined with all inputs' paths through a Concatenate.
-  const joined = layers.Concatenate().apply(pool.length > 1 ? pool.slice(-Math.min(pool.length, 3)) : [pool[0], pool[0]]);
-  const outputs = [layers.Dense({ units: 2, activation: 'tanh', name: 'out_a' }).apply(layers.Concatenate().apply([joined, ...pool.slice(0, inputs.length)]))];
+  const joined = layers
+    .Concatenate()
+    .apply(pool.length > 1 ? pool.slice(-Math.min(pool.length, 3)) : [pool[0], pool[0]]);
+  const outputs = [
+    layers
+      .Dense({ units: 2, activation: 'tanh', name: 'out_a' })
+      .apply(layers.Concatenate().apply([joined, ...pool.slice(0, inputs.length)])),
+  ];
   if (spec.twoOutputs) outputs.push(layers.Dense({ units: 1, name: 'out_b' }).apply(pool[pool.length - 1]));
   return new Model({ inputs, outputs, seed: spec.seed });
 }
@@ -98,7 +122,13 @@ function build(spec: Spec): Model {
 // The float64 reference: the plan's nodes interpreted on plain arrays, one sample at a time.
 
 type Vec = Float64Array;
-function interpret(plan: Plan, params: Float64Array, slots: { layer: number; offset: number; size: number }[], xs: number[][], kinks: number[]): Vec[] {
+function interpret(
+  plan: Plan,
+  params: Float64Array,
+  slots: { layer: number; offset: number; size: number }[],
+  xs: number[][],
+  kinks: number[],
+): Vec[] {
   const g = plan.graph!;
   const values: Vec[] = xs.map((x) => Float64Array.from(x));
   g.nodes.forEach((node) => {
@@ -136,7 +166,14 @@ function interpret(plan: Plan, params: Float64Array, slots: { layer: number; off
         y = new Float64Array(a.length);
         for (let i = 0; i < a.length; i++) {
           if (c.className === 'Maximum' || c.className === 'Minimum') kinks.push(Math.abs(a[i] - b[i]));
-          y[i] = { Add: a[i] + b[i], Subtract: a[i] - b[i], Multiply: a[i] * b[i], Average: (a[i] + b[i]) / 2, Maximum: Math.max(a[i], b[i]), Minimum: Math.min(a[i], b[i]) }[c.className as string]!;
+          y[i] = {
+            Add: a[i] + b[i],
+            Subtract: a[i] - b[i],
+            Multiply: a[i] * b[i],
+            Average: (a[i] + b[i]) / 2,
+            Maximum: Math.max(a[i], b[i]),
+            Minimum: Math.min(a[i], b[i]),
+          }[c.className as string]!;
         }
       }
     }
@@ -155,7 +192,12 @@ const caseArb = specArb.chain((spec) =>
   fc.record({
     spec: fc.constant(spec),
     nums: fc.array(gridValue(1), { minLength: spec.rows * spec.width, maxLength: spec.rows * spec.width }),
-    cats: spec.embedding ? fc.array(fc.nat(spec.embedding.inputDim - 1), { minLength: spec.rows * spec.embedding.length, maxLength: spec.rows * spec.embedding.length }) : fc.constant([]),
+    cats: spec.embedding
+      ? fc.array(fc.nat(spec.embedding.inputDim - 1), {
+          minLength: spec.rows * spec.embedding.length,
+          maxLength: spec.rows * spec.embedding.length,
+        })
+      : fc.constant([]),
     targets: fc.array(gridValue(1), { minLength: spec.rows * 3, maxLength: spec.rows * 3 }),
   }),
 );
@@ -165,15 +207,23 @@ let discarded = 0;
 function gradientsAgree(c: Case): void {
   const { spec } = c;
   const model = build(spec);
-  model.compile({ loss: spec.twoOutputs ? ['mse', 'mse'] : 'mse', lossWeights: spec.twoOutputs ? [1, 0.5] : undefined, optimizer: 'sgd' });
+  model.compile({
+    loss: spec.twoOutputs ? ['mse', 'mse'] : 'mse',
+    lossWeights: spec.twoOutputs ? [1, 0.5] : undefined,
+    optimizer: 'sgd',
+  });
   const plan = model.requireCompiled('gradcheck').plan;
   const net = new Network(plan);
   const params = model.currentParams().slice();
   const rows = spec.rows;
   const L = spec.embedding?.length ?? 0;
-  const xRow = (r: number) => [c.nums.slice(r * spec.width, (r + 1) * spec.width), ...(spec.embedding ? [c.cats.slice(r * L, (r + 1) * L)] : [])];
+  const xRow = (r: number) => [
+    c.nums.slice(r * spec.width, (r + 1) * spec.width),
+    ...(spec.embedding ? [c.cats.slice(r * L, (r + 1) * L)] : []),
+  ];
   const yCols = net.heads.map((h) => h.cols);
-  const yRow = (r: number) => yCols.map((n, k) => c.targets.slice(r * 3 + (k === 0 ? 0 : 2), r * 3 + (k === 0 ? 0 : 2) + n));
+  const yRow = (r: number) =>
+    yCols.map((n, k) => c.targets.slice(r * 3 + (k === 0 ? 0 : 2), r * 3 + (k === 0 ? 0 : 2) + n));
   const weights = net.heads.map((h) => h.weight);
   const kinks: number[] = [];
   const loss = (p: Float64Array, record = false) => {
@@ -211,13 +261,20 @@ function gradientsAgree(c: Case): void {
   }
   net.loadWeights(params);
   const grad = new Float32Array(net.paramCount);
-  net.gradients({ rows, x, y, sampleIndices: Int32Array.from({ length: rows }, (_, r) => r) }, net.nodes.map(() => undefined), 1 / rows, grad);
+  net.gradients(
+    { rows, x, y, sampleIndices: Int32Array.from({ length: rows }, (_, r) => r) },
+    net.nodes.map(() => undefined),
+    1 / rows,
+    grad,
+  );
   net.dispose();
   for (let i = 0; i < grad.length; i++) {
     const tol = 1e-3 * Math.abs(numeric[i]) + 1e-4;
     if (!(Math.abs(grad[i] - numeric[i]) <= tol)) {
       const slot = net.slots.find((s) => i >= s.offset && i < s.offset + s.size)!;
-      throw new Error(`${JSON.stringify(spec)}: d loss / d ${slot.name}[${i - slot.offset}] is ${grad[i]} in lockstep, ${numeric[i]} by central differences`);
+      throw new Error(
+        `${JSON.stringify(spec)}: d loss / d ${slot.name}[${i - slot.offset}] is ${grad[i]} in lockstep, ${numeric[i]} by central differences`,
+      );
     }
   }
 }
@@ -231,6 +288,8 @@ it('random graphs (fan-out, merges, Concatenate, shared Dense, Embedding, 1-2 ou
 
 it('every merge layer and a shared layer are among the cases (the generator reaches them)', () => {
   const seen = new Set<string>();
-  fc.sample(specArb, { seed: FC_SEED, numRuns: runs(150) }).forEach((s) => s.ops.forEach((o) => seen.add(o.kind === 'merge' ? o.op : o.kind)));
+  fc.sample(specArb, { seed: FC_SEED, numRuns: runs(150) }).forEach((s) =>
+    s.ops.forEach((o) => seen.add(o.kind === 'merge' ? o.op : o.kind)),
+  );
   expect([...seen].sort()).toEqual([...MERGES, 'concat', 'dense', 'shared'].sort());
 });

@@ -31,7 +31,13 @@ function data() {
 function build() {
   const ia = layers.Input({ shape: [3], name: 'a' });
   const ib = layers.Input({ shape: [2], name: 'b' });
-  const shared = layers.Dense({ units: 4, activation: 'tanh', name: 'shared', kernelRegularizer: 'l2', activityRegularizer: 'l1' });
+  const shared = layers.Dense({
+    units: 4,
+    activation: 'tanh',
+    name: 'shared',
+    kernelRegularizer: 'l2',
+    activityRegularizer: 'l1',
+  });
   const pa = layers.Dense({ units: 4, name: 'pa' }).apply(ia);
   const pb = layers.Dense({ units: 4, name: 'pb' }).apply(ib);
   const h = layers.Add({}).apply([shared.apply(pa), shared.apply(pb)]);
@@ -51,12 +57,21 @@ async function train(workers: number, weighted: boolean) {
   const d = data();
   const model = build();
   const h = await model.fit([d.a, d.b], [d.cls, d.val], {
-    epochs: 2, batchSize: 24, microBatchSize: 8, workers, verbose: 0, shuffle: true, seed: 3,
+    epochs: 2,
+    batchSize: 24,
+    microBatchSize: 8,
+    workers,
+    verbose: 0,
+    shuffle: true,
+    seed: 3,
     ...(weighted ? { sampleWeight: d.w } : {}),
   });
   const hash = createHash('sha256');
   for (const w of model.getWeights()) hash.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
-  const logs = await model.evaluate([d.a, d.b], [d.cls, d.val], { workers, ...(weighted ? { sampleWeight: d.w } : {}) });
+  const logs = await model.evaluate([d.a, d.b], [d.cls, d.val], {
+    workers,
+    ...(weighted ? { sampleWeight: d.w } : {}),
+  });
   await model.dispose();
   return { sha: hash.digest('hex'), history: h.history, logs };
 }
@@ -68,7 +83,8 @@ describe('i25 features in the graph engine', () => {
     expect(w2.sha).toBe(w0.sha);
     expect(w2.history).toEqual(w0.history);
     expect(w2.logs).toEqual(w0.logs);
-    for (const k of ['loss', 'cls_loss', 'reg_loss', 'cls_auc', 'cls_accuracy', 'reg_mae']) expect(Number.isFinite(w0.logs[k])).toBe(true);
+    for (const k of ['loss', 'cls_loss', 'reg_loss', 'cls_auc', 'cls_accuracy', 'reg_mae'])
+      expect(Number.isFinite(w0.logs[k])).toBe(true);
     // The penalties join the total loss only: it exceeds the weighted sum of the outputs' losses.
     expect(w0.logs.loss).toBeGreaterThan(w0.logs.cls_loss + 0.5 * w0.logs.reg_loss);
     const plain = await train(0, false);

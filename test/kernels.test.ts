@@ -20,10 +20,15 @@ const small = fc.float({ min: -10, max: 10, noNaN: true });
 const caseArb = fc.integer({ min: 1, max: 70 }).chain((n) =>
   fc.record({
     n: fc.constant(n),
-    range: fc.tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
+    range: fc
+      .tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n }))
+      .map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
     p: fc.array(anyFloat, { minLength: n, maxLength: n }),
     g: fc.array(small, { minLength: n, maxLength: n }),
-    s: fc.array(fc.array(fc.float({ min: 0, max: 100, noNaN: true }), { minLength: n, maxLength: n }), { minLength: 2, maxLength: 2 }),
+    s: fc.array(fc.array(fc.float({ min: 0, max: 100, noNaN: true }), { minLength: n, maxLength: n }), {
+      minLength: 2,
+      maxLength: 2,
+    }),
     step: fc.integer({ min: 1, max: 5000 }),
     lr: fc.constantFrom(1e-4, 1e-3, 0.01, 0.3),
   }),
@@ -56,8 +61,23 @@ describe.each(OPTIMIZERS)('%s kernel', (_name, make) => {
         buf.state[1].forEach((a) => a.fill(7));
         const js = { p: new Float32Array(n).fill(7), s: Array.from({ length: k }, () => new Float32Array(n).fill(7)) };
         const common = { start: lo, end: hi, step, learningRate: lr };
-        opt.update({ ...common, params: buf.params[0], grads, state: buf.state[0], paramsOut: buf.params[1], stateOut: buf.state[1], kernels });
-        opt.update({ ...common, params: Float32Array.from(p), grads: Float32Array.from(g), state: s.slice(0, k).map((a) => Float32Array.from(a)), paramsOut: js.p, stateOut: js.s });
+        opt.update({
+          ...common,
+          params: buf.params[0],
+          grads,
+          state: buf.state[0],
+          paramsOut: buf.params[1],
+          stateOut: buf.state[1],
+          kernels,
+        });
+        opt.update({
+          ...common,
+          params: Float32Array.from(p),
+          grads: Float32Array.from(g),
+          state: s.slice(0, k).map((a) => Float32Array.from(a)),
+          paramsOut: js.p,
+          stateOut: js.s,
+        });
         expect(bits(buf.params[1])).toEqual(bits(js.p));
         buf.state[1].forEach((a, j) => expect(bits(a)).toEqual(bits(js.s[j])));
       }),
@@ -76,9 +96,30 @@ describe('flush-to-zero of optimizer state', () => {
       const grads = scratchF32(buf, n);
       buf.params[0].fill(0.5);
       buf.state[0].forEach((a) => a.set(v0));
-      opt.update({ params: buf.params[0], grads, state: buf.state[0], paramsOut: buf.params[1], stateOut: buf.state[1], start: 0, end: n, step: 3, learningRate: 0.01, kernels: new SimdKernels(buf.memory) });
+      opt.update({
+        params: buf.params[0],
+        grads,
+        state: buf.state[0],
+        paramsOut: buf.params[1],
+        stateOut: buf.state[1],
+        start: 0,
+        end: n,
+        step: 3,
+        learningRate: 0.01,
+        kernels: new SimdKernels(buf.memory),
+      });
       const js = Array.from({ length: 2 }, () => new Float32Array(n));
-      opt.update({ params: new Float32Array(n).fill(0.5), grads: new Float32Array(n), state: [Float32Array.from(v0), Float32Array.from(v0)], paramsOut: new Float32Array(n), stateOut: js, start: 0, end: n, step: 3, learningRate: 0.01 });
+      opt.update({
+        params: new Float32Array(n).fill(0.5),
+        grads: new Float32Array(n),
+        state: [Float32Array.from(v0), Float32Array.from(v0)],
+        paramsOut: new Float32Array(n),
+        stateOut: js,
+        start: 0,
+        end: n,
+        step: 3,
+        learningRate: 0.01,
+      });
       buf.state[1].slice(0, opt.stateNames.length).forEach((a, j) => {
         expect(bits(a)).toEqual(bits(js[j]));
         for (const x of a) expect(Number.isNaN(x) || x === 0 || Math.abs(x) >= 2 ** -126).toBe(true);
@@ -93,9 +134,13 @@ describe('sumSlots kernel', () => {
     const arb = fc.integer({ min: 1, max: 40 }).chain((n) =>
       fc.record({
         n: fc.constant(n),
-        slots: fc.integer({ min: 1, max: 9 }).chain((m) => fc.array(fc.array(anyFloat, { minLength: n, maxLength: n }), { minLength: m, maxLength: m })),
+        slots: fc
+          .integer({ min: 1, max: 9 })
+          .chain((m) => fc.array(fc.array(anyFloat, { minLength: n, maxLength: n }), { minLength: m, maxLength: m })),
         firstSeed: fc.nat(),
-        range: fc.tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
+        range: fc
+          .tuple(fc.integer({ min: 0, max: n }), fc.integer({ min: 0, max: n }))
+          .map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const),
       }),
     );
     fc.assert(

@@ -19,12 +19,19 @@ function constructorOptions(create: (options: never) => unknown): string[] {
   throw new Error('the constructor accepted an unknown option');
 }
 
+/** A valid value for each required option that is not a count. */
+const REQUIRED_VALUES: Record<string, unknown> = { shape: [2], targetShape: [2], rate: 0.5, activation: 'relu' };
+
 describe('layer descriptors', () => {
   it('name each class once, and each factory builds a layer of that class', () => {
     const names = LAYER_DESCRIPTORS.map((d) => d.className);
     expect(new Set(names).size).toBe(names.length);
     for (const d of LAYER_DESCRIPTORS) {
-      const required = Object.fromEntries(Object.entries(d.options).filter(([, s]) => !('default' in s)).map(([k]) => [k, k === 'shape' || k === 'targetShape' ? [2] : k === 'rate' ? 0.5 : 2]));
+      const required = Object.fromEntries(
+        Object.entries(d.options)
+          .filter(([, s]) => !('default' in s))
+          .map(([k]) => [k, REQUIRED_VALUES[k] ?? 2]),
+      );
       expect(d.create(required as never).className).toBe(d.className);
     }
   });
@@ -36,12 +43,18 @@ describe('layer descriptors', () => {
     }
   });
 
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('a class name %j is unknown everywhere', (name) => {
-    expect(descriptorOf(name)).toBeUndefined();
-    expect(() => layerFromConfig({ className: name, name: 'x' })).toThrow(/Unknown layer type/);
-    const topology = { class_name: 'Sequential', config: { layers: [{ class_name: name, config: { name: 'x', batch_input_shape: [null, 2] } }] } };
-    expect(() => fromModelTopology(topology)).toThrow(/is not supported; supported: InputLayer, Dense/);
-    const config = { data: 'hitters', layers: [{ className: name }], compile: { loss: 'mse' } };
-    expect(() => parseConfig(config, 'm.json')).toThrow(/layers\[0\]\.className must be one of Dense/);
-  });
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'a class name %j is unknown everywhere',
+    (name) => {
+      expect(descriptorOf(name)).toBeUndefined();
+      expect(() => layerFromConfig({ className: name, name: 'x' })).toThrow(/Unknown layer type/);
+      const topology = {
+        class_name: 'Sequential',
+        config: { layers: [{ class_name: name, config: { name: 'x', batch_input_shape: [null, 2] } }] },
+      };
+      expect(() => fromModelTopology(topology)).toThrow(/is not supported; supported: InputLayer, Dense/);
+      const config = { data: 'hitters', layers: [{ className: name }], compile: { loss: 'mse' } };
+      expect(() => parseConfig(config, 'm.json')).toThrow(/layers\[0\]\.className must be one of Dense/);
+    },
+  );
 });

@@ -18,17 +18,41 @@ function sameAsMath(name: string, mine: (x: number) => number, ref: (x: number) 
   it(`${name} has Math.${name}'s bits`, () => {
     const seed = Date.now() >>> 0;
     console.log(`libm ${name}: fast-check seed ${seed}`);
-    fc.assert(fc.property(arb, (x) => bits(mine(x)) === bits(ref(x)) || Number.isNaN(ref(x)) && Number.isNaN(mine(x))), { seed, numRuns: 200_000 });
+    fc.assert(
+      fc.property(arb, (x) => bits(mine(x)) === bits(ref(x)) || (Number.isNaN(ref(x)) && Number.isNaN(mine(x)))),
+      { seed, numRuns: 200_000 },
+    );
   });
 }
 
 describe('libm', () => {
   sameAsMath('exp', exp, Math.exp, fc.oneof(any, fc.double({ min: -750, max: 710 }), fc.double({ min: -2, max: 2 })));
   sameAsMath('log', log, Math.log, fc.oneof(any, fc.double({ min: 0, max: 4 })));
-  sameAsMath('log1p', log1p, Math.log1p, fc.oneof(any, fc.double({ min: -1, max: 3 }), fc.double({ min: -1e-6, max: 1e-6 })));
+  sameAsMath(
+    'log1p',
+    log1p,
+    Math.log1p,
+    fc.oneof(any, fc.double({ min: -1, max: 3 }), fc.double({ min: -1e-6, max: 1e-6 })),
+  );
 
   it('handles the edges as Math does', () => {
-    for (const x of [0, -0, 1, -1, Infinity, -Infinity, NaN, 5e-324, 1e-310, 709.78, 709.79, -745.13, -745.14, 2 ** -28, -(2 ** -28)]) {
+    for (const x of [
+      0,
+      -0,
+      1,
+      -1,
+      Infinity,
+      -Infinity,
+      NaN,
+      5e-324,
+      1e-310,
+      709.78,
+      709.79,
+      -745.13,
+      -745.14,
+      2 ** -28,
+      -(2 ** -28),
+    ]) {
       // Any NaN will do (V8's and fdlibm's payloads differ).
       const b = (v: number) => (Number.isNaN(v) ? 'NaN' : bits(v));
       expect([b(exp(x)), b(log(x)), b(log1p(x))]).toEqual([b(Math.exp(x)), b(Math.log(x)), b(Math.log1p(x))]);
@@ -37,6 +61,8 @@ describe('libm', () => {
 
   it('powPositive is exp(y log b), within 1e-13 of Math.pow for the step counts training reaches', () => {
     expect(powPositive(0.9, 0)).toBe(1);
-    for (const b of [0.9, 0.99, 0.999, 0.9999]) for (const n of [1, 2, 7, 1000, 123_457]) if (Math.pow(b, n) > 1e-300) expect(Math.abs(powPositive(b, n) / Math.pow(b, n) - 1)).toBeLessThan(1e-13);
+    for (const b of [0.9, 0.99, 0.999, 0.9999])
+      for (const n of [1, 2, 7, 1000, 123_457])
+        if (Math.pow(b, n) > 1e-300) expect(Math.abs(powPositive(b, n) / Math.pow(b, n) - 1)).toBeLessThan(1e-13);
   });
 });

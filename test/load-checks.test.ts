@@ -45,7 +45,9 @@ describe('trainingConfig.lockstep', () => {
   ])('iterations %s is an error naming the file and the field', async (_what, value) => {
     const dir = await saved();
     await editJson(dir, (j) => (j.trainingConfig.lockstep.iterations = value));
-    await expect(loadModel(dir)).rejects.toThrow(`${join(dir, 'model.json')}: trainingConfig.lockstep.iterations must be a non-negative integer. Received: iterations=${JSON.stringify(value)}`);
+    await expect(loadModel(dir)).rejects.toThrow(
+      `${join(dir, 'model.json')}: trainingConfig.lockstep.iterations must be a non-negative integer. Received: iterations=${JSON.stringify(value)}`,
+    );
   });
 
   it('a missing loss or a metrics that is not an array is named too', async () => {
@@ -96,7 +98,9 @@ describe('weights files', () => {
     // After the 13 weights: iter, then dense/kernel/momentum (Adam's first moment)...
     bytes.writeFloatLE(Infinity, (13 + 1) * 4);
     await writeFile(file, bytes);
-    await expect(loadModel(dir)).rejects.toThrow(/weight 'dense\/kernel\/momentum' holds a non-finite value \(Infinity\) at index 0/);
+    await expect(loadModel(dir)).rejects.toThrow(
+      /weight 'dense\/kernel\/momentum' holds a non-finite value \(Infinity\) at index 0/,
+    );
   });
 });
 
@@ -110,7 +114,9 @@ describe('topology against weights, before any layer is built', () => {
       layers[0].config.batch_input_shape = [null, 100000];
       layers[1].config.units = 100000;
     });
-    await expect(loadModel(dir)).rejects.toThrow(`loadModel(${dir}): weight 'dense/kernel' has shape [2,3] but layer needs [100000,100000]`);
+    await expect(loadModel(dir)).rejects.toThrow(
+      `loadModel(${dir}): weight 'dense/kernel' has shape [2,3] but layer needs [100000,100000]`,
+    );
   });
 
   it('a weight the topology needs and the manifest lacks is named', async () => {

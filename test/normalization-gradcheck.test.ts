@@ -20,7 +20,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { Network, type Plan } from '../src/engine/network.js';
 import { NO_HOOKS, type TaskHooks } from '../src/testing.js';
-import { forward, numericGradient, shapesOf, weightsOf, type BatchNormL, type LayerNormL, type NormLayer, type NormModel } from './reference-norm.js';
+import {
+  forward,
+  numericGradient,
+  shapesOf,
+  weightsOf,
+  type BatchNormL,
+  type LayerNormL,
+  type NormLayer,
+  type NormModel,
+} from './reference-norm.js';
 import type { Conv2DSpec } from './reference-conv.js';
 import { FC_SEED, gridValue, runs } from './helpers/models.js';
 
@@ -41,7 +50,8 @@ afterEach(() => (hooks = NO_HOOKS));
 const int = (min: number, max: number) => fc.integer({ min, max });
 const actArb = fc.constantFrom<'linear' | 'tanh'>('linear', 'tanh');
 const epsilonArb = fc.constantFrom(1e-3, 0.01, 0.5);
-const denseArb = (units = int(1, 4)): fc.Arbitrary<NormLayer> => fc.record({ kind: fc.constant('dense' as const), units, activation: actArb, useBias: fc.boolean() });
+const denseArb = (units = int(1, 4)): fc.Arbitrary<NormLayer> =>
+  fc.record({ kind: fc.constant('dense' as const), units, activation: actArb, useBias: fc.boolean() });
 const bnArb = (rank: number): fc.Arbitrary<BatchNormL> =>
   fc.record({
     kind: fc.constant('batchNorm' as const),
@@ -55,7 +65,12 @@ const lnArb = (rank: number): fc.Arbitrary<LayerNormL> =>
   fc.record({
     kind: fc.constant('layerNorm' as const),
     // Any non-empty set of feature axes, in any order (gamma and beta take the order given).
-    axis: fc.shuffledSubarray(Array.from({ length: rank - 1 }, (_, i) => i + 1), { minLength: 1 }).chain((axes) => fc.constant(axes.map((a) => (a % 2 ? a - rank : a)))),
+    axis: fc
+      .shuffledSubarray(
+        Array.from({ length: rank - 1 }, (_, i) => i + 1),
+        { minLength: 1 },
+      )
+      .chain((axes) => fc.constant(axes.map((a) => (a % 2 ? a - rank : a)))),
     epsilon: epsilonArb,
     center: fc.boolean(),
     scale: fc.boolean(),
@@ -63,18 +78,39 @@ const lnArb = (rank: number): fc.Arbitrary<LayerNormL> =>
 
 /** Dense -> normalization -> Dense, on rows of 1-4 features. */
 function denseModelArb(norm: (rank: number) => fc.Arbitrary<NormLayer>): fc.Arbitrary<NormModel> {
-  return fc.record({ inputShape: int(1, 4).map((f) => [f]), layers: fc.tuple(denseArb(), norm(2), denseArb(int(1, 3))).map((l) => [...l]) });
+  return fc.record({
+    inputShape: int(1, 4).map((f) => [f]),
+    layers: fc.tuple(denseArb(), norm(2), denseArb(int(1, 3))).map((l) => [...l]),
+  });
 }
 
 /** Conv2D -> normalization (any feature axis of the image) -> Flatten -> Dense, on 1-4 px images of 1-2 channels. */
 function convModelArb(norm: (rank: number) => fc.Arbitrary<NormLayer>): fc.Arbitrary<NormModel> {
   return fc.tuple(int(1, 4), int(1, 4), int(1, 2)).chain((inputShape) => {
     const conv: fc.Arbitrary<Conv2DSpec> = fc
-      .record({ filters: int(1, 3), kh: int(1, Math.min(2, inputShape[0])), kw: int(1, Math.min(2, inputShape[1])), padding: fc.constantFrom<'valid' | 'same'>('valid', 'same'), activation: actArb, useBias: fc.boolean() })
-      .map(({ filters, kh, kw, padding, activation, useBias }): Conv2DSpec => ({ kind: 'conv2d', filters, kernelSize: [kh, kw], strides: [1, 1], padding, dilationRate: [1, 1], activation, useBias }));
+      .record({
+        filters: int(1, 3),
+        kh: int(1, Math.min(2, inputShape[0])),
+        kw: int(1, Math.min(2, inputShape[1])),
+        padding: fc.constantFrom<'valid' | 'same'>('valid', 'same'),
+        activation: actArb,
+        useBias: fc.boolean(),
+      })
+      .map(({ filters, kh, kw, padding, activation, useBias }): Conv2DSpec => ({
+        kind: 'conv2d',
+        filters,
+        kernelSize: [kh, kw],
+        strides: [1, 1],
+        padding,
+        dilationRate: [1, 1],
+        activation,
+        useBias,
+      }));
     return fc.record({
       inputShape: fc.constant(inputShape),
-      layers: fc.tuple(conv, norm(4), denseArb(int(1, 2))).map(([c, n, d]): NormLayer[] => [{ kind: 'conv2d', conv: c }, n, { kind: 'flatten' }, d]),
+      layers: fc
+        .tuple(conv, norm(4), denseArb(int(1, 2)))
+        .map(([c, n, d]): NormLayer[] => [{ kind: 'conv2d', conv: c }, n, { kind: 'flatten' }, d]),
     });
   });
 }
@@ -96,10 +132,12 @@ function caseArb(models: fc.Arbitrary<NormModel>, minParts = 1): fc.Arbitrary<Ca
     const shapes = shapesOf(model);
     const inputs = rows * shapes[0].reduce((a, b) => a * b, 1);
     const outputs = rows * shapes.at(-1)![0];
-    const cuts = fc.uniqueArray(int(1, rows - 1), { minLength: minParts - 1, maxLength: Math.min(3, rows - 1) }).map((c) => {
-      const at = [0, ...[...c].sort((a, b) => a - b), rows];
-      return at.slice(1).map((v, i) => v - at[i]);
-    });
+    const cuts = fc
+      .uniqueArray(int(1, rows - 1), { minLength: minParts - 1, maxLength: Math.min(3, rows - 1) })
+      .map((c) => {
+        const at = [0, ...[...c].sort((a, b) => a - b), rows];
+        return at.slice(1).map((v, i) => v - at[i]);
+      });
     return fc.record({
       model: fc.constant(model),
       rows: fc.constant(rows),
@@ -145,9 +183,23 @@ function toPlan(m: NormModel): Plan {
       case 'flatten':
         return { className: 'Flatten', name };
       case 'batchNorm':
-        return { className: 'BatchNormalization', name, axis: l.axis, epsilon: l.epsilon, center: l.center, scale: l.scale };
+        return {
+          className: 'BatchNormalization',
+          name,
+          axis: l.axis,
+          epsilon: l.epsilon,
+          center: l.center,
+          scale: l.scale,
+        };
       case 'layerNorm':
-        return { className: 'LayerNormalization', name, axis: l.axis, epsilon: l.epsilon, center: l.center, scale: l.scale };
+        return {
+          className: 'LayerNormalization',
+          name,
+          axis: l.axis,
+          epsilon: l.epsilon,
+          center: l.center,
+          scale: l.scale,
+        };
     }
   });
   return { layers, inputShape: m.inputShape, loss: 'mean_squared_error', metrics: [] };
@@ -164,7 +216,12 @@ function lockstepGradients(c: Case): { perPart: Float32Array[]; net: Network } {
       start += rows;
       return p;
     });
-    net.gradientsOfParts({ rows: c.rows, x: Float32Array.from(c.x), y: Float32Array.from(c.y), sampleIndices: new Int32Array(c.rows) }, parts, c.model.layers.map(() => undefined), 1 / c.rows);
+    net.gradientsOfParts(
+      { rows: c.rows, x: Float32Array.from(c.x), y: Float32Array.from(c.y), sampleIndices: new Int32Array(c.rows) },
+      parts,
+      c.model.layers.map(() => undefined),
+      1 / c.rows,
+    );
     return { perPart: parts.map((p) => p.gradOut), net };
   } finally {
     net.dispose();
@@ -193,8 +250,12 @@ function gradientsAgree(c: Case): void {
         const s = stats.get(w.layer)!;
         const want = (w.name === 'moving_mean' ? s.mean : s.variance)[k];
         const got = perPart[0][i];
-        if (!(Math.abs(got - want) <= 1e-5 * (1 + Math.abs(want)))) throw new Error(`${describeCase(c)}: the batch statistic for ${w.name}[${k}] is ${got} in lockstep, ${want} in the reference`);
-        if (perPart.slice(1).some((g) => g[i] !== 0)) throw new Error(`${describeCase(c)}: ${w.name}[${k}] is carried by a part other than shard 0's`);
+        if (!(Math.abs(got - want) <= 1e-5 * (1 + Math.abs(want))))
+          throw new Error(
+            `${describeCase(c)}: the batch statistic for ${w.name}[${k}] is ${got} in lockstep, ${want} in the reference`,
+          );
+        if (perPart.slice(1).some((g) => g[i] !== 0))
+          throw new Error(`${describeCase(c)}: ${w.name}[${k}] is carried by a part other than shard 0's`);
         continue;
       }
       const got = perPart.reduce((sum, g) => sum + g[i], 0);
@@ -202,7 +263,9 @@ function gradientsAgree(c: Case): void {
       const tol = RTOL * Math.abs(n) + ATOL * scale;
       usage = Math.max(usage, Math.abs(got - n) / tol);
       if (!(Math.abs(got - n) <= tol)) {
-        throw new Error(`${describeCase(c)}: d loss / d ${net.slots.find((s) => s.offset === w.offset)!.name}[${k}] is ${got} in lockstep, ${n} by central differences (tolerance ${tol})`);
+        throw new Error(
+          `${describeCase(c)}: d loss / d ${net.slots.find((s) => s.offset === w.offset)!.name}[${k}] is ${got} in lockstep, ${n} by central differences (tolerance ${tol})`,
+        );
       }
     }
   }
@@ -211,25 +274,41 @@ function gradientsAgree(c: Case): void {
 const params = (numRuns: number): fc.Parameters<[Case]> => ({ seed: FC_SEED, numRuns: runs(numRuns) });
 
 function check(name: string, cases: fc.Arbitrary<Case>, numRuns: number): void {
-  it(name, () => {
-    usage = 0;
-    const tensors = tf.memory().numTensors;
-    fc.assert(fc.property(cases, gradientsAgree), params(numRuns));
-    expect(tf.memory().numTensors).toBe(tensors);
-    console.log(`${name}: the worst entry used ${(100 * usage).toFixed(2)}% of its tolerance`);
-  }, 300_000);
+  it(
+    name,
+    () => {
+      usage = 0;
+      const tensors = tf.memory().numTensors;
+      fc.assert(fc.property(cases, gradientsAgree), params(numRuns));
+      expect(tf.memory().numTensors).toBe(tensors);
+      console.log(`${name}: the worst entry used ${(100 * usage).toFixed(2)}% of its tolerance`);
+    },
+    300_000,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Properties
 
-check('BatchNormalization after Dense: gradients through the whole batch\'s statistics, 1-4 micro-shards', caseArb(denseModelArb(bnArb)), 150);
+check(
+  "BatchNormalization after Dense: gradients through the whole batch's statistics, 1-4 micro-shards",
+  caseArb(denseModelArb(bnArb)),
+  150,
+);
 
-check('BatchNormalization after Conv2D (any feature axis: statistics over rows and the other axes), 1-4 micro-shards', caseArb(convModelArb(bnArb)), 100);
+check(
+  'BatchNormalization after Conv2D (any feature axis: statistics over rows and the other axes), 1-4 micro-shards',
+  caseArb(convModelArb(bnArb)),
+  100,
+);
 
 check('LayerNormalization after Dense: per-row statistics, 1-4 micro-shards', caseArb(denseModelArb(lnArb)), 100);
 
-check('LayerNormalization after Conv2D over any set of feature axes, 1-4 micro-shards', caseArb(convModelArb(lnArb)), 100);
+check(
+  'LayerNormalization after Conv2D over any set of feature axes, 1-4 micro-shards',
+  caseArb(convModelArb(lnArb)),
+  100,
+);
 
 it('a BatchNormalization with per-shard statistics (planted batchnorm-per-shard) is caught, after Dense and after Conv2D', () => {
   const planted = { seed: FC_SEED, numRuns: 100 };
@@ -241,9 +320,14 @@ it('a BatchNormalization with per-shard statistics (planted batchnorm-per-shard)
     try {
       const result = fc.check(fc.property(cases, gradientsAgree), planted);
       expect(result.failed).toBe(true);
-      const message = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-      console.log(`planted batchnorm-per-shard: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${message}`);
-      expect(message).toMatch(/d loss \/ d \w+\/\w+\[\d+\] is .* in lockstep|the batch statistic for moving_\w+\[\d+\] is .* in lockstep/);
+      const message =
+        result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+      console.log(
+        `planted batchnorm-per-shard: seed ${result.seed}, path ${result.counterexamplePath}, ${result.numShrinks} shrinks -> ${message}`,
+      );
+      expect(message).toMatch(
+        /d loss \/ d \w+\/\w+\[\d+\] is .* in lockstep|the batch statistic for moving_\w+\[\d+\] is .* in lockstep/,
+      );
     } finally {
       hooks = NO_HOOKS;
     }
@@ -252,5 +336,11 @@ it('a BatchNormalization with per-shard statistics (planted batchnorm-per-shard)
 
 it('with a single micro-shard the planted per-shard bug changes nothing (so the property above fails for the right reason)', () => {
   hooks = { plant: 'batchnorm-per-shard' };
-  fc.assert(fc.property(caseArb(denseModelArb(bnArb)).map((c) => ({ ...c, parts: [c.rows] })), gradientsAgree), params(30));
+  fc.assert(
+    fc.property(
+      caseArb(denseModelArb(bnArb)).map((c) => ({ ...c, parts: [c.rows] })),
+      gradientsAgree,
+    ),
+    params(30),
+  );
 });

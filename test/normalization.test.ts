@@ -49,7 +49,12 @@ describe('BatchNormalization in a model', () => {
     model.add(bn);
     expect(bn.name).toBe('batch_normalization');
     expect(bn.getConfig()).toMatchObject({ axis: -1, momentum: 0.99, epsilon: 1e-3, center: true, scale: true });
-    expect(model.getWeights().slice(2).map((w) => [w.name, Array.from(w.data)])).toEqual([
+    expect(
+      model
+        .getWeights()
+        .slice(2)
+        .map((w) => [w.name, Array.from(w.data)]),
+    ).toEqual([
       ['batch_normalization/gamma', [1, 1, 1]],
       ['batch_normalization/beta', [0, 0, 0]],
       ['batch_normalization/moving_mean', [0, 0, 0]],
@@ -58,7 +63,12 @@ describe('BatchNormalization in a model', () => {
     // center and scale off: only the moving statistics.
     const bare = layers.BatchNormalization({ center: false, scale: false });
     model.add(bare);
-    expect(model.getWeights().slice(6).map((w) => w.name)).toEqual(['batch_normalization_1/moving_mean', 'batch_normalization_1/moving_variance']);
+    expect(
+      model
+        .getWeights()
+        .slice(6)
+        .map((w) => w.name),
+    ).toEqual(['batch_normalization_1/moving_mean', 'batch_normalization_1/moving_variance']);
   });
 
   it("summary shows the moving statistics as non-trainable parameters with Keras's counts and bytes", () => {
@@ -99,7 +109,14 @@ describe('BatchNormalization in a model', () => {
     let expectMean = [0, 0, 0];
     let expectVar = [1, 1, 1];
     for (let step = 0; step < 2; step++) {
-      await model.fit(new Matrix(x, rows, 3), new Matrix(y, rows, 2), { batchSize: rows, microBatchSize: 4, epochs: 1, shuffle: false, workers: 0, verbose: 0 });
+      await model.fit(new Matrix(x, rows, 3), new Matrix(y, rows, 2), {
+        batchSize: rows,
+        microBatchSize: 4,
+        epochs: 1,
+        shuffle: false,
+        workers: 0,
+        verbose: 0,
+      });
       expectMean = expectMean.map((m, c) => f(f(m * f(0.9)) + f(f(mean[c]) * f(1 - 0.9))));
       expectVar = expectVar.map((v, c) => f(f(v * f(0.9)) + f(f(variance[c]) * f(1 - 0.9))));
       expect(Array.from(weight(model, 'batch_normalization/moving_mean'))).toEqual(expectMean);
@@ -108,7 +125,8 @@ describe('BatchNormalization in a model', () => {
     // gamma and beta trained; the moving statistics' optimizer state is still its initial zeros.
     expect(Array.from(weight(model, 'batch_normalization/gamma'))).not.toEqual([1, 1, 1]);
     const offset = 6; // gamma, beta
-    for (const state of model.currentOptimizerState()) expect(Array.from(state.subarray(offset, offset + 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    for (const state of model.currentOptimizerState())
+      expect(Array.from(state.subarray(offset, offset + 6))).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('predict and evaluate use the moving statistics, not the batch', async () => {
@@ -129,7 +147,9 @@ describe('BatchNormalization in a model', () => {
       expect(Math.abs(out[i] - want)).toBeLessThan(1e-5 * (1 + Math.abs(want)));
     }
     // A single row: batch statistics would give 0 variance and beta exactly; moving statistics do not.
-    const logs = await model.evaluate(new Matrix(x.subarray(0, 2), 1, 2), new Matrix(out.subarray(0, 2), 1, 2), { workers: 0 });
+    const logs = await model.evaluate(new Matrix(x.subarray(0, 2), 1, 2), new Matrix(out.subarray(0, 2), 1, 2), {
+      workers: 0,
+    });
     expect(logs.loss).toBeLessThan(1e-10);
   });
 
@@ -144,7 +164,15 @@ describe('BatchNormalization in a model', () => {
       model.add(layers.BatchNormalization({ momentum: 0.8 }));
       model.add(layers.Dense({ units: 2, activation: 'softmax' }));
       model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam' });
-      const history = await model.fit(new Matrix(x, rows, 4), labels, { batchSize: 16, microBatchSize: 4, epochs: 2, workers, verbose: 0, seed: 9, callbacks });
+      const history = await model.fit(new Matrix(x, rows, 4), labels, {
+        batchSize: 16,
+        microBatchSize: 4,
+        epochs: 2,
+        workers,
+        verbose: 0,
+        seed: 9,
+        callbacks,
+      });
       const bits = model.getWeights().map((w) => Array.from(new Uint32Array(w.data.slice().buffer)));
       await model.dispose();
       return { bits, history };
@@ -153,12 +181,14 @@ describe('BatchNormalization in a model', () => {
     const pooled = await train(2);
     expect(pooled.bits).toEqual(inProcess.bits);
     // The step-exact path (a batch callback: workers wait at every step boundary) exchanges the same way.
-    const gated = await train(2, [new (class extends Callback {
-      steps = 0;
-      onBatchEnd(): void {
-        this.steps++;
-      }
-    })()]);
+    const gated = await train(2, [
+      new (class extends Callback {
+        steps = 0;
+        onBatchEnd(): void {
+          this.steps++;
+        }
+      })(),
+    ]);
     expect(gated.bits).toEqual(inProcess.bits);
     // The exchange was used and timed: 2 calls (forward, backward) per step on each worker.
     const t = pooled.history.timing[0];
@@ -167,7 +197,14 @@ describe('BatchNormalization in a model', () => {
   }, 60_000);
 
   it('layerFromConfig(getConfig()) rebuilds the same layer', () => {
-    const bn = layers.BatchNormalization({ axis: 1, momentum: 0.5, epsilon: 0.1, center: false, gammaInitializer: 'random_normal', name: 'bn' });
+    const bn = layers.BatchNormalization({
+      axis: 1,
+      momentum: 0.5,
+      epsilon: 0.1,
+      center: false,
+      gammaInitializer: 'random_normal',
+      name: 'bn',
+    });
     expect(layerFromConfig(bn.getConfig()).getConfig()).toEqual(bn.getConfig());
     const ln = layers.LayerNormalization({ axis: [1, -1], epsilon: 0.2, scale: false, name: 'ln' });
     expect(layerFromConfig(ln.getConfig()).getConfig()).toEqual(ln.getConfig());
@@ -183,7 +220,10 @@ describe('bad options are named with their layer, and leave the model unchanged'
   };
 
   it.each([
-    [{ axis: 2 }, /BatchNormalization 'batch_normalization': axis must name a feature axis of its input \(None, 3\).*Received: axis=2/],
+    [
+      { axis: 2 },
+      /BatchNormalization 'batch_normalization': axis must name a feature axis of its input \(None, 3\).*Received: axis=2/,
+    ],
     [{ axis: -3 }, /BatchNormalization 'batch_normalization': axis .*Received: axis=-3/],
     [{ axis: 0 }, /axis 0 is the batch\). Received: axis=0/],
   ])('an axis outside the input: %j', (options, message) => {
@@ -209,7 +249,11 @@ describe('bad options are named with their layer, and leave the model unchanged'
   });
 
   it.each([
-    [{ axis: [1, -1] }, [4], /LayerNormalization 'layer_normalization': axis must name distinct feature axes .*Received: axis=\[1,-1\]/],
+    [
+      { axis: [1, -1] },
+      [4],
+      /LayerNormalization 'layer_normalization': axis must name distinct feature axes .*Received: axis=\[1,-1\]/,
+    ],
     [{ axis: 0 }, [4], /axis 0 is the batch/],
     [{ axis: 4 }, [2, 2, 1], /Received: axis=4/],
   ])('LayerNormalization(%j) on (None, %j)', (options, shape, message) => {
@@ -247,7 +291,9 @@ describe('LayerNormalization in a model', () => {
       const row = Array.from(x.subarray(r * 4, r * 4 + 4));
       const mean = row.reduce((a, b) => a + b, 0) / 4;
       const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / 4;
-      row.forEach((v, c) => expect(Math.abs(out[r * 4 + c] - (v - mean) / Math.sqrt(variance + 1e-3))).toBeLessThan(1e-5));
+      row.forEach((v, c) =>
+        expect(Math.abs(out[r * 4 + c] - (v - mean) / Math.sqrt(variance + 1e-3))).toBeLessThan(1e-5),
+      );
     }
   });
 });
@@ -259,21 +305,95 @@ describe('the saved format (Keras / TensorFlow.js layers JSON)', () => {
   it("reads Keras 3's BatchNormalization and LayerNormalization configs, and writes what it reads", () => {
     const keras3 = seq(
       input,
-      { class_name: 'BatchNormalization', config: { name: 'bn', trainable: true, axis: -1, momentum: 0.9, epsilon: 0.001, center: true, scale: false, beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} }, moving_mean_initializer: { class_name: 'Zeros', config: {} }, moving_variance_initializer: { class_name: 'Ones', config: {} }, beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null, synchronized: false } },
-      { class_name: 'LayerNormalization', config: { name: 'ln', axis: [-1], epsilon: 0.01, center: false, scale: true, rms_scaling: false, beta_initializer: { class_name: 'Zeros', config: {} }, gamma_initializer: { class_name: 'Ones', config: {} } } },
+      {
+        class_name: 'BatchNormalization',
+        config: {
+          name: 'bn',
+          trainable: true,
+          axis: -1,
+          momentum: 0.9,
+          epsilon: 0.001,
+          center: true,
+          scale: false,
+          beta_initializer: { class_name: 'Zeros', config: {} },
+          gamma_initializer: { class_name: 'Ones', config: {} },
+          moving_mean_initializer: { class_name: 'Zeros', config: {} },
+          moving_variance_initializer: { class_name: 'Ones', config: {} },
+          beta_regularizer: null,
+          gamma_regularizer: null,
+          beta_constraint: null,
+          gamma_constraint: null,
+          synchronized: false,
+        },
+      },
+      {
+        class_name: 'LayerNormalization',
+        config: {
+          name: 'ln',
+          axis: [-1],
+          epsilon: 0.01,
+          center: false,
+          scale: true,
+          rms_scaling: false,
+          beta_initializer: { class_name: 'Zeros', config: {} },
+          gamma_initializer: { class_name: 'Ones', config: {} },
+        },
+      },
     );
     const { layers: configs } = fromModelTopology(keras3);
-    expect(configs[1]).toEqual({ className: 'BatchNormalization', name: 'bn', axis: -1, momentum: 0.9, epsilon: 0.001, center: true, scale: false, betaInitializer: 'zeros', gammaInitializer: 'ones', movingMeanInitializer: 'zeros', movingVarianceInitializer: 'ones' });
-    expect(configs[2]).toMatchObject({ className: 'LayerNormalization', name: 'ln', axis: [-1], epsilon: 0.01, center: false, scale: true });
+    expect(configs[1]).toEqual({
+      className: 'BatchNormalization',
+      name: 'bn',
+      axis: -1,
+      momentum: 0.9,
+      epsilon: 0.001,
+      center: true,
+      scale: false,
+      betaInitializer: 'zeros',
+      gammaInitializer: 'ones',
+      movingMeanInitializer: 'zeros',
+      movingVarianceInitializer: 'ones',
+    });
+    expect(configs[2]).toMatchObject({
+      className: 'LayerNormalization',
+      name: 'ln',
+      axis: [-1],
+      epsilon: 0.01,
+      center: false,
+      scale: true,
+    });
     expect(fromModelTopology(toModelTopology('s', configs as never)).layers).toEqual(configs);
   });
 
   it.each([
-    ['a regularizer', { class_name: 'BatchNormalization', config: { name: 'bn', gamma_regularizer: { class_name: 'L2', config: { l2: 0.1 } } } }, `layer 1 (BatchNormalization 'bn'): gamma_regularizer is not supported`],
-    ['a momentum outside [0, 1]', { class_name: 'BatchNormalization', config: { name: 'bn', momentum: 2 } }, `layer 1 (BatchNormalization 'bn'): momentum must be in [0, 1]. Received: momentum=2`],
-    ['a zero epsilon', { class_name: 'BatchNormalization', config: { name: 'bn', epsilon: 0 } }, `layer 1 (BatchNormalization 'bn'): epsilon must be a positive number. Received: epsilon=0`],
-    ['an unknown field', { class_name: 'BatchNormalization', config: { name: 'bn', renorm: true } }, `layer 1 (BatchNormalization 'bn'): unknown field 'renorm'`],
-    ['rms_scaling', { class_name: 'LayerNormalization', config: { name: 'ln', rms_scaling: true } }, `layer 1 (LayerNormalization 'ln'): rms_scaling is not supported. Received: rms_scaling=true`],
+    [
+      'a regularizer',
+      {
+        class_name: 'BatchNormalization',
+        config: { name: 'bn', gamma_regularizer: { class_name: 'L2', config: { l2: 0.1 } } },
+      },
+      `layer 1 (BatchNormalization 'bn'): gamma_regularizer is not supported`,
+    ],
+    [
+      'a momentum outside [0, 1]',
+      { class_name: 'BatchNormalization', config: { name: 'bn', momentum: 2 } },
+      `layer 1 (BatchNormalization 'bn'): momentum must be in [0, 1]. Received: momentum=2`,
+    ],
+    [
+      'a zero epsilon',
+      { class_name: 'BatchNormalization', config: { name: 'bn', epsilon: 0 } },
+      `layer 1 (BatchNormalization 'bn'): epsilon must be a positive number. Received: epsilon=0`,
+    ],
+    [
+      'an unknown field',
+      { class_name: 'BatchNormalization', config: { name: 'bn', renorm: true } },
+      `layer 1 (BatchNormalization 'bn'): unknown field 'renorm'`,
+    ],
+    [
+      'rms_scaling',
+      { class_name: 'LayerNormalization', config: { name: 'ln', rms_scaling: true } },
+      `layer 1 (LayerNormalization 'ln'): rms_scaling is not supported. Received: rms_scaling=true`,
+    ],
   ])('rejects %s, naming the layer and the field', (_what, layer, message) => {
     expect(() => fromModelTopology(seq(input, layer))).toThrow(message);
   });

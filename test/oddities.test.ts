@@ -39,7 +39,9 @@ describe('non-numbers inside number[][] and number[]', () => {
   });
 
   it('a null in a flat y names its row', async () => {
-    await expect(model().fit(rows(), [1, 2, null as never, 4], { workers: 0, verbose: 0 })).rejects.toThrow('y: row 2, column 0 holds null, not a number');
+    await expect(model().fit(rows(), [1, 2, null as never, 4], { workers: 0, verbose: 0 })).rejects.toThrow(
+      'y: row 2, column 0 holds null, not a number',
+    );
   });
 });
 
@@ -47,31 +49,50 @@ describe('empty sets', () => {
   it('evaluate on 0 rows is an error', async () => {
     const m = model();
     const empty = { data: new Float32Array(0), shape: [0, 3] as [number, number] };
-    await expect(m.evaluate(empty, { data: new Float32Array(0), shape: [0, 1] }, { workers: 0 })).rejects.toThrow('evaluate: x has no rows');
+    await expect(m.evaluate(empty, { data: new Float32Array(0), shape: [0, 1] }, { workers: 0 })).rejects.toThrow(
+      'evaluate: x has no rows',
+    );
   });
 
   it('a validationSplit that leaves no validation rows is an error, not val_loss 0', async () => {
     const m = model();
-    await expect(m.fit(rows(), y, { validationSplit: 1e-17, workers: 0, verbose: 0 })).rejects.toThrow('fit: validationSplit=1e-17 of 4 rows leaves no validation rows');
+    await expect(m.fit(rows(), y, { validationSplit: 1e-17, workers: 0, verbose: 0 })).rejects.toThrow(
+      'fit: validationSplit=1e-17 of 4 rows leaves no validation rows',
+    );
     expect(m.iterations).toBe(0);
   });
 
   it('empty validationData is an error', async () => {
     const m = model();
-    await expect(m.fit(rows(), y, { validationData: [{ data: new Float32Array(0), shape: [0, 3] }, { data: new Float32Array(0), shape: [0, 1] }], workers: 0, verbose: 0 })).rejects.toThrow('fit: validationData has no rows');
+    await expect(
+      m.fit(rows(), y, {
+        validationData: [
+          { data: new Float32Array(0), shape: [0, 3] },
+          { data: new Float32Array(0), shape: [0, 1] },
+        ],
+        workers: 0,
+        verbose: 0,
+      }),
+    ).rejects.toThrow('fit: validationData has no rows');
   });
 });
 
 describe('received values print as written', () => {
   it('epochs: NaN says Received: epochs=NaN', async () => {
-    await expect(model().fit(rows(), y, { epochs: NaN, workers: 0, verbose: 0 })).rejects.toThrow('fit: epochs must be a positive integer. Received: epochs=NaN');
-    await expect(model().fit(rows(), y, { batchSize: Infinity, workers: 0, verbose: 0 })).rejects.toThrow('Received: batchSize=Infinity');
+    await expect(model().fit(rows(), y, { epochs: NaN, workers: 0, verbose: 0 })).rejects.toThrow(
+      'fit: epochs must be a positive integer. Received: epochs=NaN',
+    );
+    await expect(model().fit(rows(), y, { batchSize: Infinity, workers: 0, verbose: 0 })).rejects.toThrow(
+      'Received: batchSize=Infinity',
+    );
   });
 
   it('formatValue keeps NaN, Infinity, undefined and strings apart', () => {
-    expect([NaN, -Infinity, undefined, '3', [1, NaN], { a: Infinity }, 2n, null, new Float32Array(4)].map((v) => formatValue(v))).toEqual([
-      'NaN', '-Infinity', 'undefined', '"3"', '[1,NaN]', '{"a":Infinity}', '2', 'null', 'Float32Array(4)',
-    ]);
+    expect(
+      [NaN, -Infinity, undefined, '3', [1, NaN], { a: Infinity }, 2n, null, new Float32Array(4)].map((v) =>
+        formatValue(v),
+      ),
+    ).toEqual(['NaN', '-Infinity', 'undefined', '"3"', '[1,NaN]', '{"a":Infinity}', '2', 'null', 'Float32Array(4)']);
     expect(badOption('x', 'rate', 'in [0, 1)', NaN).message).toBe('x: rate must be in [0, 1). Received: rate=NaN');
   });
 });

@@ -89,11 +89,41 @@ function adagrad(epsilon: number): KerasRule {
 
 const CONFIGS: Config[] = [
   { name: 'SGD', make: () => new SGD(), stateNames: [], initial: [], rule: sgd(0, false) },
-  { name: 'SGD momentum 0.9', make: () => new SGD({ momentum: 0.9 }), stateNames: ['momentum'], initial: [0], rule: sgd(0.9, false) },
-  { name: 'SGD momentum 0.8 nesterov', make: () => new SGD({ momentum: 0.8, nesterov: true }), stateNames: ['momentum'], initial: [0], rule: sgd(0.8, true) },
-  { name: 'RMSprop', make: () => new RMSprop(), stateNames: ['velocity'], initial: [0], rule: rmsprop(0.9, 0, 1e-7, false) },
-  { name: 'RMSprop momentum 0.5', make: () => new RMSprop({ momentum: 0.5 }), stateNames: ['velocity', 'momentum'], initial: [0, 0], rule: rmsprop(0.9, 0.5, 1e-7, false) },
-  { name: 'RMSprop centered', make: () => new RMSprop({ centered: true }), stateNames: ['velocity', 'average_gradient'], initial: [0, 0], rule: rmsprop(0.9, 0, 1e-7, true) },
+  {
+    name: 'SGD momentum 0.9',
+    make: () => new SGD({ momentum: 0.9 }),
+    stateNames: ['momentum'],
+    initial: [0],
+    rule: sgd(0.9, false),
+  },
+  {
+    name: 'SGD momentum 0.8 nesterov',
+    make: () => new SGD({ momentum: 0.8, nesterov: true }),
+    stateNames: ['momentum'],
+    initial: [0],
+    rule: sgd(0.8, true),
+  },
+  {
+    name: 'RMSprop',
+    make: () => new RMSprop(),
+    stateNames: ['velocity'],
+    initial: [0],
+    rule: rmsprop(0.9, 0, 1e-7, false),
+  },
+  {
+    name: 'RMSprop momentum 0.5',
+    make: () => new RMSprop({ momentum: 0.5 }),
+    stateNames: ['velocity', 'momentum'],
+    initial: [0, 0],
+    rule: rmsprop(0.9, 0.5, 1e-7, false),
+  },
+  {
+    name: 'RMSprop centered',
+    make: () => new RMSprop({ centered: true }),
+    stateNames: ['velocity', 'average_gradient'],
+    initial: [0, 0],
+    rule: rmsprop(0.9, 0, 1e-7, true),
+  },
   {
     name: 'RMSprop rho 0.8, momentum 0.3, epsilon 1e-5, centered',
     make: () => new RMSprop({ rho: 0.8, momentum: 0.3, epsilon: 1e-5, centered: true }),
@@ -101,12 +131,42 @@ const CONFIGS: Config[] = [
     initial: [0, 0, 0],
     rule: rmsprop(0.8, 0.3, 1e-5, true),
   },
-  { name: 'Adam', make: () => new Adam(), stateNames: ['momentum', 'velocity'], initial: [0, 0], rule: adam(0.9, 0.999, 1e-7) },
-  { name: 'Adam beta1 0.8, beta2 0.99, epsilon 1e-4', make: () => new Adam({ beta1: 0.8, beta2: 0.99, epsilon: 1e-4 }), stateNames: ['momentum', 'velocity'], initial: [0, 0], rule: adam(0.8, 0.99, 1e-4) },
-  { name: 'AdamW', make: () => new AdamW(), stateNames: ['momentum', 'velocity'], initial: [0, 0], rule: adam(0.9, 0.999, 1e-7, 0.004) },
-  { name: 'AdamW weight decay 0.1', make: () => new AdamW({ weightDecay: 0.1 }), stateNames: ['momentum', 'velocity'], initial: [0, 0], rule: adam(0.9, 0.999, 1e-7, 0.1) },
+  {
+    name: 'Adam',
+    make: () => new Adam(),
+    stateNames: ['momentum', 'velocity'],
+    initial: [0, 0],
+    rule: adam(0.9, 0.999, 1e-7),
+  },
+  {
+    name: 'Adam beta1 0.8, beta2 0.99, epsilon 1e-4',
+    make: () => new Adam({ beta1: 0.8, beta2: 0.99, epsilon: 1e-4 }),
+    stateNames: ['momentum', 'velocity'],
+    initial: [0, 0],
+    rule: adam(0.8, 0.99, 1e-4),
+  },
+  {
+    name: 'AdamW',
+    make: () => new AdamW(),
+    stateNames: ['momentum', 'velocity'],
+    initial: [0, 0],
+    rule: adam(0.9, 0.999, 1e-7, 0.004),
+  },
+  {
+    name: 'AdamW weight decay 0.1',
+    make: () => new AdamW({ weightDecay: 0.1 }),
+    stateNames: ['momentum', 'velocity'],
+    initial: [0, 0],
+    rule: adam(0.9, 0.999, 1e-7, 0.1),
+  },
   { name: 'Adagrad', make: () => new Adagrad(), stateNames: ['accumulator'], initial: [0.1], rule: adagrad(1e-7) },
-  { name: 'Adagrad initial 0.5, epsilon 1e-4', make: () => new Adagrad({ initialAccumulatorValue: 0.5, epsilon: 1e-4 }), stateNames: ['accumulator'], initial: [0.5], rule: adagrad(1e-4) },
+  {
+    name: 'Adagrad initial 0.5, epsilon 1e-4',
+    make: () => new Adagrad({ initialAccumulatorValue: 0.5, epsilon: 1e-4 }),
+    stateNames: ['accumulator'],
+    initial: [0.5],
+    rule: adagrad(1e-4),
+  },
 ];
 
 // Weights and gradients: float32 values over many magnitudes (fast-check's float spreads over exponents).
@@ -132,7 +192,10 @@ function buffers(opt: Optimizer, p0: number[]) {
   const n = p0.length;
   const k = opt.stateNames.length;
   const params = [Float32Array.from(p0), new Float32Array(n)];
-  const state = [Array.from({ length: k }, (_, j) => new Float32Array(n).fill(opt.initialState(j))), Array.from({ length: k }, () => new Float32Array(n))];
+  const state = [
+    Array.from({ length: k }, (_, j) => new Float32Array(n).fill(opt.initialState(j))),
+    Array.from({ length: k }, () => new Float32Array(n)),
+  ];
   return { params, state };
 }
 
@@ -151,12 +214,30 @@ describe.each(CONFIGS)('$name', (config) => {
         grads.forEach((g, t) => {
           const cur = t % 2;
           const next = 1 - cur;
-          opt.update({ params: params[cur], grads: Float32Array.from(g), state: state[cur], paramsOut: params[next], stateOut: state[next], start: 0, end: p0.length, step: t + 1, learningRate: lr });
+          opt.update({
+            params: params[cur],
+            grads: Float32Array.from(g),
+            state: state[cur],
+            paramsOut: params[next],
+            stateOut: state[next],
+            start: 0,
+            end: p0.length,
+            step: t + 1,
+            learningRate: lr,
+          });
           for (let i = 0; i < p0.length; i++) {
-            const want = config.rule(params[cur][i], f(g[i]), state[cur].map((s) => s[i]), t + 1, lr);
+            const want = config.rule(
+              params[cur][i],
+              f(g[i]),
+              state[cur].map((s) => s[i]),
+              t + 1,
+              lr,
+            );
             const close = (got: number, ref: number, before: number, what: string) => {
               if (!Object.is(got, ref)) {
-                throw new Error(`step ${t + 1}, element ${i}: ${what} is ${got}, Keras's formula gives ${ref} (before: ${before}, gradient ${g[i]}, lr ${lr})`);
+                throw new Error(
+                  `step ${t + 1}, element ${i}: ${what} is ${got}, Keras's formula gives ${ref} (before: ${before}, gradient ${g[i]}, lr ${lr})`,
+                );
               }
             };
             close(params[next][i], want.p, params[cur][i], 'the weight');
@@ -177,7 +258,10 @@ describe.each(CONFIGS)('$name', (config) => {
         p: fc.array(weight, { minLength: n, maxLength: n }),
         g: fc.array(gradient, { minLength: n, maxLength: n }),
         // Non-negative state keeps velocities and accumulators meaningful; momenta may be either sign anyway.
-        s: fc.array(fc.array(fc.float({ min: 0, max: 4, noNaN: true }), { minLength: n, maxLength: n }), { minLength: 3, maxLength: 3 }),
+        s: fc.array(fc.array(fc.float({ min: 0, max: 4, noNaN: true }), { minLength: n, maxLength: n }), {
+          minLength: 3,
+          maxLength: 3,
+        }),
       }),
     );
     fc.assert(
@@ -189,9 +273,39 @@ describe.each(CONFIGS)('$name', (config) => {
         const state = opt.stateNames.map((_, j) => Float32Array.from(s[j]));
         const whole = { p: new Float32Array(n), s: state.map(() => new Float32Array(n)) };
         const split = { p: new Float32Array(n), s: state.map(() => new Float32Array(n)) };
-        opt.update({ params, grads, state, paramsOut: whole.p, stateOut: whole.s, start: 0, end: n, step, learningRate: lr });
-        opt.update({ params, grads, state, paramsOut: split.p, stateOut: split.s, start: 0, end: k, step, learningRate: lr });
-        opt.update({ params, grads, state, paramsOut: split.p, stateOut: split.s, start: k, end: n, step, learningRate: lr });
+        opt.update({
+          params,
+          grads,
+          state,
+          paramsOut: whole.p,
+          stateOut: whole.s,
+          start: 0,
+          end: n,
+          step,
+          learningRate: lr,
+        });
+        opt.update({
+          params,
+          grads,
+          state,
+          paramsOut: split.p,
+          stateOut: split.s,
+          start: 0,
+          end: k,
+          step,
+          learningRate: lr,
+        });
+        opt.update({
+          params,
+          grads,
+          state,
+          paramsOut: split.p,
+          stateOut: split.s,
+          start: k,
+          end: n,
+          step,
+          learningRate: lr,
+        });
         const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
         expect(bits(split.p)).toEqual(bits(whole.p));
         split.s.forEach((a, j) => expect(bits(a)).toEqual(bits(whole.s[j])));

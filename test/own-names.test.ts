@@ -17,17 +17,20 @@ beforeAll(async () => {
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('own names only', () => {
-  it.each(['constructor', 'toString', 'hasOwnProperty'])(".npy dtype '<%s' is refused, not read as zeros", async (code) => {
-    let header = `{'descr': '<${code}', 'fortran_order': False, 'shape': (2,), }`;
-    header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
-    const pre = Buffer.alloc(10);
-    Buffer.from('\x93NUMPY', 'latin1').copy(pre);
-    pre[6] = 1;
-    pre.writeUInt16LE(header.length, 8);
-    const file = join(tmp, `${code}.npy`);
-    await writeFile(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])]));
-    await expect(loadNpy(file)).rejects.toThrow(`dtype <${code} is not supported`);
-  });
+  it.each(['constructor', 'toString', 'hasOwnProperty'])(
+    ".npy dtype '<%s' is refused, not read as zeros",
+    async (code) => {
+      let header = `{'descr': '<${code}', 'fortran_order': False, 'shape': (2,), }`;
+      header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
+      const pre = Buffer.alloc(10);
+      Buffer.from('\x93NUMPY', 'latin1').copy(pre);
+      pre[6] = 1;
+      pre.writeUInt16LE(header.length, 8);
+      const file = join(tmp, `${code}.npy`);
+      await writeFile(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])]));
+      await expect(loadNpy(file)).rejects.toThrow(`dtype <${code} is not supported`);
+    },
+  );
 
   it("a history metric called 'constructor' is labelled with its own name", () => {
     const svg = historyToSvg({ constructor: [1, 0.5] } as never);

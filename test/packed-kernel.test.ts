@@ -20,7 +20,13 @@ const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.f
 
 describe('PackedKernel', () => {
   it('finds the packed buffer on the pinned tfjs-wasm build, for full and partial column blocks', () => {
-    for (const [fanIn, units] of [[784, 128], [128, 64], [64, 10], [19, 1], [3, 17]]) {
+    for (const [fanIn, units] of [
+      [784, 128],
+      [128, 64],
+      [64, 10],
+      [19, 1],
+      [3, 17],
+    ]) {
       for (const fromTransposed of [false, true]) {
         const pk = new PackedKernel(fanIn, units, !fromTransposed, fromTransposed ? 'linear' : 'relu', fromTransposed);
         const what = `${fanIn}x${units}${fromTransposed ? ' from transposed' : ''}`;
@@ -59,14 +65,16 @@ describe('PackedKernel', () => {
             pk.write(k, b);
             const ours = tf.tidy(() => pk.matMul(x).dataSync());
             const ref = tf.tidy(() =>
-              tf.fused.matMul({
-                a: x,
-                // fromTransposed: k holds the operand transposed, as the backward pass's kernel^T comes from the
-                // kernel.
-                b: fromTransposed ? tf.transpose(tf.tensor2d(k, [units, fanIn])) : tf.tensor2d(k, [fanIn, units]),
-                bias: b ? tf.tensor1d(b) : undefined,
-                activation,
-              }).dataSync(),
+              tf.fused
+                .matMul({
+                  a: x,
+                  // fromTransposed: k holds the operand transposed, as the backward pass's kernel^T comes from the
+                  // kernel.
+                  b: fromTransposed ? tf.transpose(tf.tensor2d(k, [units, fanIn])) : tf.tensor2d(k, [fanIn, units]),
+                  bias: b ? tf.tensor1d(b) : undefined,
+                  activation,
+                })
+                .dataSync(),
             );
             x.dispose();
             expect(bits(ours)).toEqual(bits(ref));
@@ -84,7 +92,12 @@ describe('PackedKernel', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const packer = packerFor(memory);
     const heap = new Float32Array(memory.buffer);
-    const arb = fc.record({ fanIn: fc.integer({ min: 1, max: 30 }), units: fc.integer({ min: 1, max: 30 }), useBias: fc.boolean(), seed: fc.nat() });
+    const arb = fc.record({
+      fanIn: fc.integer({ min: 1, max: 30 }),
+      units: fc.integer({ min: 1, max: 30 }),
+      useBias: fc.boolean(),
+      seed: fc.nat(),
+    });
     fc.assert(
       fc.property(arb, ({ fanIn, units, useBias, seed }) => {
         let s = seed | 1;
@@ -139,26 +152,37 @@ describe('PackedKernel', () => {
   });
 });
 
-describe('PackedOperands (the weight gradients\' dz, kept packed)', () => {
-  it("left @ rows [start, start + rows) of an operand equals tf.matMul on the slice, bit for bit, for any part; and keeps at most 4 operators", async () => {
+describe("PackedOperands (the weight gradients' dz, kept packed)", () => {
+  it('left @ rows [start, start + rows) of an operand equals tf.matMul on the slice, bit for bit, for any part; and keeps at most 4 operators', async () => {
     const { PackedOperands } = await import('../src/ops/packed-operands.js');
     const { transposeRows } = await import('../src/ops/wasm-matmul.js');
     const cols = 13;
     const ops = new PackedOperands(cols);
     let s = 5;
-    const rand = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5));
+    const rand = (n: number) =>
+      Float32Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
     const base = tf.memory().numTensors;
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 40 }), (rows, start, m) => {
-        tf.tidy(() => {
-          const operand = tf.tensor2d(rand((start + rows + 2) * cols), [start + rows + 2, cols]);
-          const x = tf.tensor2d(rand((start + rows + 2) * m), [start + rows + 2, m]);
-          const left = transposeRows(x, start, rows);
-          const want = tf.matMul(tf.transpose(tf.slice(x, [start, 0], [rows, m])), tf.slice(operand, [start, 0], [rows, cols]));
-          expect(Array.from(left.dataSync())).toEqual(Array.from(tf.transpose(tf.slice(x, [start, 0], [rows, m])).dataSync()));
-          expect(bits(ops.times(left, operand, start, rows).dataSync())).toEqual(bits(want.dataSync()));
-        });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 40 }),
+        (rows, start, m) => {
+          tf.tidy(() => {
+            const operand = tf.tensor2d(rand((start + rows + 2) * cols), [start + rows + 2, cols]);
+            const x = tf.tensor2d(rand((start + rows + 2) * m), [start + rows + 2, m]);
+            const left = transposeRows(x, start, rows);
+            const want = tf.matMul(
+              tf.transpose(tf.slice(x, [start, 0], [rows, m])),
+              tf.slice(operand, [start, 0], [rows, cols]),
+            );
+            expect(Array.from(left.dataSync())).toEqual(
+              Array.from(tf.transpose(tf.slice(x, [start, 0], [rows, m])).dataSync()),
+            );
+            expect(bits(ops.times(left, operand, start, rows).dataSync())).toEqual(bits(want.dataSync()));
+          });
+        },
+      ),
       { seed: FC_SEED, numRuns: 60 },
     );
     // One kept kernel tensor per operator, at most 4 of them, whatever the part sizes seen.

@@ -35,7 +35,8 @@ function expectWellFormed(svg: string): void {
   expect(body.replace(/<[^>]*>/g, '')).not.toMatch(/[<>]|&(?!amp;|lt;|gt;|quot;)/);
 }
 
-const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+const texts = (svg: string, cls: string) =>
+  [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
 
 describe('historyToSvg', () => {
   const svg = historyToSvg(fakeHistory());
@@ -61,7 +62,14 @@ describe('historyToSvg', () => {
     const y = texts(svg, 'y-tick');
     expect(y.slice(0, 5)).toEqual(['100k', '150k', '200k', '250k', '300k']);
     expect(y.slice(5)).toEqual(['250', '300', '350', '400', '450', '500', '550']);
-    expect(texts(historyToSvg({ loss: [0.9, 0.6, 0.45, 0.4, 0.38] }), 'y-tick')).toEqual(['0.4', '0.5', '0.6', '0.7', '0.8', '0.9']);
+    expect(texts(historyToSvg({ loss: [0.9, 0.6, 0.45, 0.4, 0.38] }), 'y-tick')).toEqual([
+      '0.4',
+      '0.5',
+      '0.6',
+      '0.7',
+      '0.8',
+      '0.9',
+    ]);
     expect(texts(historyToSvg({ loss: [2e-4, 1e-4] }), 'y-tick')[0]).toBe('1.0e-4');
     expect(texts(historyToSvg({ loss: [-3, 3] }), 'y-tick')[0]).toBe('\u22123');
   });
@@ -76,7 +84,9 @@ describe('historyToSvg', () => {
   it('accepts a History object and rejects what it cannot plot', () => {
     expect(historyToSvg({ history: { loss: [1, 2] } })).toBe(historyToSvg({ loss: [1, 2] }));
     expect(() => historyToSvg({})).toThrow('plotHistory: history must be an object of metric arrays');
-    expect(() => historyToSvg({ loss: [1, '2'] } as never)).toThrow('plotHistory: history.loss must be an array of numbers. Received: [1,"2"]');
+    expect(() => historyToSvg({ loss: [1, '2'] } as never)).toThrow(
+      'plotHistory: history.loss must be an array of numbers. Received: [1,"2"]',
+    );
   });
 });
 
@@ -96,6 +106,8 @@ describe('plotHistory', () => {
   });
 
   it('rejects other extensions, naming the file', async () => {
-    await expect(plotHistory({ loss: [1] }, join(dir, 'history.jpg'))).rejects.toThrow(`plotHistory: file must end in .svg or .png. Received: "${join(dir, 'history.jpg')}"`);
+    await expect(plotHistory({ loss: [1] }, join(dir, 'history.jpg'))).rejects.toThrow(
+      `plotHistory: file must end in .svg or .png. Received: "${join(dir, 'history.jpg')}"`,
+    );
   });
 });

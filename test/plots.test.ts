@@ -53,11 +53,19 @@ function imageBoxes(svg: string): Array<{ x: number; y: number; width: number; h
 }
 
 /** Rendered value of pixel (row, col) of the image in `box` (an image of h x w pixels), sampled at its centre. */
-function pixel(r: ReturnType<typeof render>, box: { x: number; y: number; width: number; height: number }, h: number, w: number, row: number, col: number) {
+function pixel(
+  r: ReturnType<typeof render>,
+  box: { x: number; y: number; width: number; height: number },
+  h: number,
+  w: number,
+  row: number,
+  col: number,
+) {
   return r.rgb(box.x + ((col + 0.5) * box.width) / w, box.y + ((row + 0.5) * box.height) / h);
 }
 
-const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+const texts = (svg: string, cls: string) =>
+  [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
 
 describe('imagesToSvg: pixels', () => {
   it('puts a lit top-left pixel at the top left (not mirrored, not transposed)', () => {
@@ -79,13 +87,21 @@ describe('imagesToSvg: pixels', () => {
 
   it('draws every pixel of any gray or colour image at its own grey level, as [0, 1] -> 0..255 (property)', () => {
     const image = fc
-      .record({ h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), c: fc.constantFrom(1, 3), n: fc.integer({ min: 1, max: 3 }) })
+      .record({
+        h: fc.integer({ min: 1, max: 9 }),
+        w: fc.integer({ min: 1, max: 9 }),
+        c: fc.constantFrom(1, 3),
+        n: fc.integer({ min: 1, max: 3 }),
+      })
       .chain(({ h, w, c, n }) =>
         fc.record({
           h: fc.constant(h),
           w: fc.constant(w),
           c: fc.constant(c),
-          values: fc.array(fc.float({ min: 0, max: 1, noNaN: true }), { minLength: n * h * w * c, maxLength: n * h * w * c }),
+          values: fc.array(fc.float({ min: 0, max: 1, noNaN: true }), {
+            minLength: n * h * w * c,
+            maxLength: n * h * w * c,
+          }),
         }),
       );
     fc.assert(
@@ -118,11 +134,14 @@ describe('imagesToSvg: pixels', () => {
     expect([box.width, box.height]).toEqual([112, 112]); // 4 units per pixel by default
     const r = render(svg);
     for (let row = 0; row < 28; row++) {
-      for (let col = 0; col < 28; col++) expect(pixel(r, box, 28, 28, row, col)[0]).toBe(Math.round(255 * test.images.get(0, row * 28 + col)));
+      for (let col = 0; col < 28; col++)
+        expect(pixel(r, box, 28, 28, row, col)[0]).toBe(Math.round(255 * test.images.get(0, row * 28 + col)));
     }
     // The 7's bar is in the upper half, its stem reaches the lower half: ink in rows 7-9 spans far more columns than in
     // rows 20-22.
-    const ink = (rows: number[]) => new Set(rows.flatMap((row) => [...Array(28).keys()].filter((col) => test.images.get(0, row * 28 + col) > 0.5))).size;
+    const ink = (rows: number[]) =>
+      new Set(rows.flatMap((row) => [...Array(28).keys()].filter((col) => test.images.get(0, row * 28 + col) > 0.5)))
+        .size;
     expect(ink([7, 8, 9])).toBeGreaterThan(3 * ink([20, 21, 22]));
   });
 
@@ -172,22 +191,92 @@ describe('imagesToSvg: layout and inputs', () => {
   });
 
   it.each<[string, unknown, object, string]>([
-    ['rows that are not height x width', { data: new Float32Array(2 * 780), shape: [2, 780] }, { height: 28, width: 28 }, 'imagesToSvg: each image row has 780 values but height x width is 28 x 28 = 784'],
-    ['rows that are not square, without a size', { data: new Float32Array(19), shape: [1, 19] }, {}, 'images are rows of 19 values, which is not a square; give height and width'],
-    ['only one of height and width', { data: new Float32Array(16), shape: [1, 16] }, { height: 4 }, 'give both height and width'],
-    ['a size that contradicts the tensor', { data: new Float32Array(16), shape: [1, 4, 4, 1] }, { width: 8 }, 'width=8 does not match the images\' shape [1, 4, 4, 1] (width 4)'],
+    [
+      'rows that are not height x width',
+      { data: new Float32Array(2 * 780), shape: [2, 780] },
+      { height: 28, width: 28 },
+      'imagesToSvg: each image row has 780 values but height x width is 28 x 28 = 784',
+    ],
+    [
+      'rows that are not square, without a size',
+      { data: new Float32Array(19), shape: [1, 19] },
+      {},
+      'images are rows of 19 values, which is not a square; give height and width',
+    ],
+    [
+      'only one of height and width',
+      { data: new Float32Array(16), shape: [1, 16] },
+      { height: 4 },
+      'give both height and width',
+    ],
+    [
+      'a size that contradicts the tensor',
+      { data: new Float32Array(16), shape: [1, 4, 4, 1] },
+      { width: 8 },
+      "width=8 does not match the images' shape [1, 4, 4, 1] (width 4)",
+    ],
     ['an empty list', [], {}, 'imagesToSvg: images is an empty list: there is nothing to draw'],
     ['no images', { data: new Float32Array(0), shape: [0, 784] }, {}, 'images is empty (shape [0, 784])'],
-    ['two channels', { data: new Float32Array(8), shape: [1, 2, 2, 2] }, {}, 'images must have 1 (gray) or 3 (RGB) channels. Received: shape [1, 2, 2, 2] with 2 channels'],
-    ['data of the wrong length', { data: new Float32Array(5), shape: [1, 2, 2] }, {}, 'images data has 5 values but shape [1, 2, 2] needs 4'],
-    ['a NaN pixel', { data: Float32Array.of(0, 0, 0, 0, 0, 0, NaN, 0), shape: [2, 2, 2] }, {}, 'image 1 has a non-finite value (NaN) at row 1, column 0'],
-    ['not images', { pixels: [] }, {}, 'images must be number[][], a Matrix, or { data: Float32Array, shape: [n, h, w, c] }'],
-    ['titles of the wrong count', { data: new Float32Array(8), shape: [2, 4] }, { titles: ['a'] }, 'imagesToSvg: titles has 1 entries but there are 2 images'],
-    ['titles that are not strings', { data: new Float32Array(4), shape: [1, 4] }, { titles: [7] }, 'titles must be an array of strings'],
-    ['a bad cols', { data: new Float32Array(4), shape: [1, 4] }, { cols: 0 }, 'imagesToSvg: cols must be a positive integer. Received: cols=0'],
-    ['a bad range', { data: new Float32Array(4), shape: [1, 4] }, { range: [1, 0] }, "range must be 'auto' or [low, high] with finite low < high"],
-    ['an unknown cmap', { data: new Float32Array(4), shape: [1, 4] }, { cmap: 'viridis' }, 'cmap must be one of gray, gray_r'],
-    ['a misspelt option', { data: new Float32Array(4), shape: [1, 4] }, { title: ['a'] }, "Unrecognized option 'title' for imagesToSvg; did you mean 'titles'?"],
+    [
+      'two channels',
+      { data: new Float32Array(8), shape: [1, 2, 2, 2] },
+      {},
+      'images must have 1 (gray) or 3 (RGB) channels. Received: shape [1, 2, 2, 2] with 2 channels',
+    ],
+    [
+      'data of the wrong length',
+      { data: new Float32Array(5), shape: [1, 2, 2] },
+      {},
+      'images data has 5 values but shape [1, 2, 2] needs 4',
+    ],
+    [
+      'a NaN pixel',
+      { data: Float32Array.of(0, 0, 0, 0, 0, 0, NaN, 0), shape: [2, 2, 2] },
+      {},
+      'image 1 has a non-finite value (NaN) at row 1, column 0',
+    ],
+    [
+      'not images',
+      { pixels: [] },
+      {},
+      'images must be number[][], a Matrix, or { data: Float32Array, shape: [n, h, w, c] }',
+    ],
+    [
+      'titles of the wrong count',
+      { data: new Float32Array(8), shape: [2, 4] },
+      { titles: ['a'] },
+      'imagesToSvg: titles has 1 entries but there are 2 images',
+    ],
+    [
+      'titles that are not strings',
+      { data: new Float32Array(4), shape: [1, 4] },
+      { titles: [7] },
+      'titles must be an array of strings',
+    ],
+    [
+      'a bad cols',
+      { data: new Float32Array(4), shape: [1, 4] },
+      { cols: 0 },
+      'imagesToSvg: cols must be a positive integer. Received: cols=0',
+    ],
+    [
+      'a bad range',
+      { data: new Float32Array(4), shape: [1, 4] },
+      { range: [1, 0] },
+      "range must be 'auto' or [low, high] with finite low < high",
+    ],
+    [
+      'an unknown cmap',
+      { data: new Float32Array(4), shape: [1, 4] },
+      { cmap: 'viridis' },
+      'cmap must be one of gray, gray_r',
+    ],
+    [
+      'a misspelt option',
+      { data: new Float32Array(4), shape: [1, 4] },
+      { title: ['a'] },
+      "Unrecognized option 'title' for imagesToSvg; did you mean 'titles'?",
+    ],
   ])('rejects %s, naming it', (_what, images, options, message) => {
     expect(() => imagesToSvg(images as never, options as never)).toThrow(message);
   });
@@ -207,7 +296,9 @@ describe('plotImages', () => {
   });
 
   it('rejects other extensions before drawing anything', async () => {
-    await expect(plotImages(join(dir, 'grid.jpg'), [])).rejects.toThrow(`plotImages: file must end in .svg or .png. Received: "${join(dir, 'grid.jpg')}"`);
+    await expect(plotImages(join(dir, 'grid.jpg'), [])).rejects.toThrow(
+      `plotImages: file must end in .svg or .png. Received: "${join(dir, 'grid.jpg')}"`,
+    );
   });
 });
 
@@ -226,7 +317,11 @@ describe('confusionMatrix', () => {
   });
 
   it('reduces matrices of scores (probabilities, one-hot rows) by argmax', () => {
-    const probs = Matrix.fromArray([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.2, 0.2, 0.6]]);
+    const probs = Matrix.fromArray([
+      [0.1, 0.7, 0.2],
+      [0.8, 0.1, 0.1],
+      [0.2, 0.2, 0.6],
+    ]);
     const oneHot = { data: Float32Array.of(0, 1, 0, 0, 1, 0, 0, 0, 1), shape: [3, 3] as const };
     expect(confusionMatrix(oneHot, probs)).toEqual([
       [0, 0, 0],
@@ -235,13 +330,22 @@ describe('confusionMatrix', () => {
     ]);
   });
 
-  it('has row sums equal to each class\'s label count and the diagonal equal to the hits (property)', () => {
+  it("has row sums equal to each class's label count and the diagonal equal to the hits (property)", () => {
     const pairs = fc.integer({ min: 1, max: 12 }).chain((k) =>
-      fc.array(fc.tuple(fc.integer({ min: 0, max: k - 1 }), fc.integer({ min: 0, max: k - 1 })), { minLength: 1, maxLength: 200 }).map((p) => ({ k, p })),
+      fc
+        .array(fc.tuple(fc.integer({ min: 0, max: k - 1 }), fc.integer({ min: 0, max: k - 1 })), {
+          minLength: 1,
+          maxLength: 200,
+        })
+        .map((p) => ({ k, p })),
     );
     fc.assert(
       fc.property(pairs, ({ k, p }) => {
-        const m = confusionMatrix(p.map((x) => x[0]), p.map((x) => x[1]), { numClasses: k });
+        const m = confusionMatrix(
+          p.map((x) => x[0]),
+          p.map((x) => x[1]),
+          { numClasses: k },
+        );
         for (let c = 0; c < k; c++) {
           expect(m[c].reduce((a, b) => a + b, 0)).toBe(p.filter((x) => x[0] === c).length);
           expect(m.reduce((a, row) => a + row[c], 0)).toBe(p.filter((x) => x[1] === c).length);
@@ -253,14 +357,32 @@ describe('confusionMatrix', () => {
   });
 
   it.each<[string, unknown, unknown, object, string]>([
-    ['labels and predictions of different lengths', [0, 1, 2], [0, 1], {}, 'confusionMatrix: labels has 3 entries but predictions has 2; they must match one to one'],
+    [
+      'labels and predictions of different lengths',
+      [0, 1, 2],
+      [0, 1],
+      {},
+      'confusionMatrix: labels has 3 entries but predictions has 2; they must match one to one',
+    ],
     ['empty labels and predictions', [], [], {}, 'labels and predictions are empty'],
     ['a negative label', [0, -1], [0, 1], {}, 'labels[1] = -1 is not a class index (a non-negative integer)'],
     ['a fractional prediction', [0, 1], [0, 0.5], {}, 'predictions[1] = 0.5 is not a class index'],
     ['a label beyond numClasses', [0, 3], [0, 1], { numClasses: 3 }, 'labels[1] = 3 is outside the 3 classes (0 to 2)'],
     ['a bad numClasses', [0], [0], { numClasses: 0 }, 'numClasses must be a positive integer'],
-    ['probabilities of another class count', [0, 4], { data: new Float32Array(6), shape: [2, 3] }, {}, 'predictions has 3 columns (classes) but there are 5 classes'],
-    ['a NaN score', [0], { data: Float32Array.of(NaN, 1), shape: [1, 2] }, {}, 'confusionMatrix: predictions has a non-finite value (NaN) at row 0, column 0'],
+    [
+      'probabilities of another class count',
+      [0, 4],
+      { data: new Float32Array(6), shape: [2, 3] },
+      {},
+      'predictions has 3 columns (classes) but there are 5 classes',
+    ],
+    [
+      'a NaN score',
+      [0],
+      { data: Float32Array.of(NaN, 1), shape: [1, 2] },
+      {},
+      'confusionMatrix: predictions has a non-finite value (NaN) at row 0, column 0',
+    ],
     ['an unknown option', [0], [0], { classes: 2 }, "Unrecognized option 'classes' for confusionMatrix"],
   ])('rejects %s, naming it', (_what, labels, predictions, options, message) => {
     expect(() => confusionMatrix(labels as never, predictions as never, options)).toThrow(message);
@@ -271,7 +393,7 @@ describe('confusionMatrixToSvg', () => {
   const labels = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2];
   const predictions = [0, 0, 1, 1, 1, 2, 2, 2, 0, 0];
 
-  it('writes each count in its cell, row by row, and each class\'s accuracy on the side', () => {
+  it("writes each count in its cell, row by row, and each class's accuracy on the side", () => {
     const svg = confusionMatrixToSvg(labels, predictions, { classNames: ['cat', 'dog', 'bird'] });
     expect(texts(svg, 'count')).toEqual(['2', '1', '0', '0', '2', '0', '2', '0', '3']);
     expect(texts(svg, 'accuracy')).toEqual(['66.7%', '100%', '60.0%']);
@@ -286,7 +408,8 @@ describe('confusionMatrixToSvg', () => {
     const svg = confusionMatrixToSvg(labels, predictions);
     const fills = [...svg.matchAll(/<rect class="cell" data-row="(\d)" data-col="(\d)"[^>]* fill="(#[0-9a-f]{6})"/g)];
     expect(fills).toHaveLength(9);
-    const lightness = (hex: string) => parseInt(hex.slice(1, 3), 16) + parseInt(hex.slice(3, 5), 16) + parseInt(hex.slice(5, 7), 16);
+    const lightness = (hex: string) =>
+      parseInt(hex.slice(1, 3), 16) + parseInt(hex.slice(3, 5), 16) + parseInt(hex.slice(5, 7), 16);
     const byCount = new Map(fills.map((f, i) => [Number(texts(svg, 'count')[i]), lightness(f[3])]));
     expect(byCount.get(3)!).toBeLessThan(byCount.get(2)!);
     expect(byCount.get(2)!).toBeLessThan(byCount.get(1)!);
@@ -299,17 +422,44 @@ describe('confusionMatrixToSvg', () => {
   it('says "no samples" for a class without labels, and is readable for 10 classes', () => {
     expect(texts(confusionMatrixToSvg([0, 2], [0, 2]), 'accuracy')).toEqual(['100%', 'no samples', '100%']);
     const ten = Array.from({ length: 1000 }, (_, i) => i % 10);
-    const svg = confusionMatrixToSvg(ten, ten.map((v, i) => (i % 7 === 0 ? (v + 1) % 10 : v)));
+    const svg = confusionMatrixToSvg(
+      ten,
+      ten.map((v, i) => (i % 7 === 0 ? (v + 1) % 10 : v)),
+    );
     const size = Number(svg.match(/<rect class="cell"[^>]* width="([\d.]+)"/)![1]);
     expect(size).toBeGreaterThanOrEqual(40); // room for 4-digit counts at 11 px
     expect(svg).toMatch(/class="count"[^>]*font-size="11"/);
   });
 
   it.each<[string, unknown, unknown, object, string]>([
-    ['a label outside classNames', [0, 3], [0, 1], { classNames: ['a', 'b', 'c'] }, 'confusionMatrixToSvg: labels[1] = 3 is outside the 3 classNames (a ... c)'],
-    ['a prediction outside classNames', [0, 1], [0, 9], { classNames: ['a', 'b'] }, 'predictions[1] = 9 is outside the 2 classNames'],
-    ['classNames that are not strings', [0], [0], { classNames: [0] }, 'classNames must be a non-empty array of strings'],
-    ['classNames and numClasses that disagree', [0], [0], { classNames: ['a'], numClasses: 2 }, 'numClasses must be equal to the length of classNames (1)'],
+    [
+      'a label outside classNames',
+      [0, 3],
+      [0, 1],
+      { classNames: ['a', 'b', 'c'] },
+      'confusionMatrixToSvg: labels[1] = 3 is outside the 3 classNames (a ... c)',
+    ],
+    [
+      'a prediction outside classNames',
+      [0, 1],
+      [0, 9],
+      { classNames: ['a', 'b'] },
+      'predictions[1] = 9 is outside the 2 classNames',
+    ],
+    [
+      'classNames that are not strings',
+      [0],
+      [0],
+      { classNames: [0] },
+      'classNames must be a non-empty array of strings',
+    ],
+    [
+      'classNames and numClasses that disagree',
+      [0],
+      [0],
+      { classNames: ['a'], numClasses: 2 },
+      'numClasses must be equal to the length of classNames (1)',
+    ],
     ['labels and predictions of different lengths', [0], [0, 1], {}, 'labels has 1 entries but predictions has 2'],
     ['a bad scale', [0], [0], { scale: -1 }, 'scale must be a positive finite number'],
   ])('rejects %s, naming it', (_what, labels, predictions, options, message) => {
@@ -321,7 +471,9 @@ describe('confusionMatrixToSvg', () => {
     expect(await readFile(join(dir, 'cm.svg'), 'utf8')).toBe(confusionMatrixToSvg(labels, predictions));
     await plotConfusionMatrix(join(dir, 'cm.png'), labels, predictions);
     expect([...(await readFile(join(dir, 'cm.png'))).subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]);
-    await expect(plotConfusionMatrix(join(dir, 'cm.pdf'), labels, predictions)).rejects.toThrow('plotConfusionMatrix: file must end in .svg or .png');
+    await expect(plotConfusionMatrix(join(dir, 'cm.pdf'), labels, predictions)).rejects.toThrow(
+      'plotConfusionMatrix: file must end in .svg or .png',
+    );
   });
 });
 
@@ -329,11 +481,19 @@ describe('misclassified images', () => {
   // 4 images of 2 x 2; labels 0, 1, 1, 0; the model gets rows 1 and 3 wrong.
   const images = { data: Float32Array.from({ length: 16 }, (_, i) => i / 15), shape: [4, 4] as const };
   const labels = Int32Array.of(0, 1, 1, 0);
-  const probs = Matrix.fromArray([[0.9, 0.1], [0.71, 0.29], [0.2, 0.8], [0.4, 0.6]]);
+  const probs = Matrix.fromArray([
+    [0.9, 0.1],
+    [0.71, 0.29],
+    [0.2, 0.8],
+    [0.4, 0.6],
+  ]);
 
   it('findMisclassified lists the wrong rows with the probability of the wrong answer', () => {
     const wrong = findMisclassified(labels, probs);
-    expect(wrong.map((m) => [m.index, m.label, m.predicted, m.probability.toFixed(2)])).toEqual([[1, 1, 0, '0.71'], [3, 0, 1, '0.60']]);
+    expect(wrong.map((m) => [m.index, m.label, m.predicted, m.probability.toFixed(2)])).toEqual([
+      [1, 1, 0, '0.71'],
+      [3, 0, 1, '0.60'],
+    ]);
     expect(misclassifiedTitle(wrong[0])).toBe('label 1, predicted 0 (0.71)');
     expect(misclassifiedTitle(wrong[0], ['cat', 'dog'])).toBe('label dog, predicted cat (0.71)');
   });
@@ -346,7 +506,7 @@ describe('misclassified images', () => {
     expect(texts(svg, 'title')).toEqual(['label 1, predicted 0 (0.71)']);
     // The image drawn is row 1: values 4/15 .. 7/15.
     const r = render(svg);
-    expect(pixel(r, imageBoxes(svg)[0], 2, 2, 0, 0)[0]).toBe(Math.round((255 * Math.fround(4 / 15))));
+    expect(pixel(r, imageBoxes(svg)[0], 2, 2, 0, 0)[0]).toBe(Math.round(255 * Math.fround(4 / 15)));
     await plotMisclassified(file, images, labels, probs);
     expect(texts(await readFile(file, 'utf8'), 'title')).toHaveLength(2);
   });
@@ -358,13 +518,50 @@ describe('misclassified images', () => {
   });
 
   it.each<[string, unknown, unknown, unknown, object, string]>([
-    ['images and labels of different counts', { data: new Float32Array(12), shape: [3, 4] }, labels, probs, {}, 'plotMisclassified: there are 3 images but 4 labels'],
-    ['labels and probabilities of different lengths', images, labels.subarray(0, 3), probs, {}, 'labels has 3 entries but probabilities has 4 rows'],
-    ['one column of probabilities', images, labels, [0, 1, 1, 0], {}, 'probabilities must have a row of class scores per sample'],
-    ['a label outside the classes', images, Int32Array.of(0, 1, 2, 0), probs, {}, 'labels[2] = 2 is outside the 2 classes of probabilities (0 to 1)'],
+    [
+      'images and labels of different counts',
+      { data: new Float32Array(12), shape: [3, 4] },
+      labels,
+      probs,
+      {},
+      'plotMisclassified: there are 3 images but 4 labels',
+    ],
+    [
+      'labels and probabilities of different lengths',
+      images,
+      labels.subarray(0, 3),
+      probs,
+      {},
+      'labels has 3 entries but probabilities has 4 rows',
+    ],
+    [
+      'one column of probabilities',
+      images,
+      labels,
+      [0, 1, 1, 0],
+      {},
+      'probabilities must have a row of class scores per sample',
+    ],
+    [
+      'a label outside the classes',
+      images,
+      Int32Array.of(0, 1, 2, 0),
+      probs,
+      {},
+      'labels[2] = 2 is outside the 2 classes of probabilities (0 to 1)',
+    ],
     ['a bad limit', images, labels, probs, { limit: 0 }, 'plotMisclassified: limit must be a positive integer'],
-    ['titles (it makes its own)', images, labels, probs, { titles: [] }, "Unrecognized option 'titles' for plotMisclassified"],
+    [
+      'titles (it makes its own)',
+      images,
+      labels,
+      probs,
+      { titles: [] },
+      "Unrecognized option 'titles' for plotMisclassified",
+    ],
   ])('rejects %s, naming it', async (_what, imgs, l, p, options, message) => {
-    await expect(plotMisclassified(join(dir, 'x.svg'), imgs as never, l as never, p as never, options as never)).rejects.toThrow(message);
+    await expect(
+      plotMisclassified(join(dir, 'x.svg'), imgs as never, l as never, p as never, options as never),
+    ).rejects.toThrow(message);
   });
 });

@@ -34,7 +34,8 @@ function model(): Sequential {
   return m;
 }
 
-const bytes = (m: Sequential) => Buffer.concat(m.getWeights().map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+const bytes = (m: Sequential) =>
+  Buffer.concat(m.getWeights().map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
 
 describe('worker pool', () => {
   it('runs tfjs on the wasm SIMD backend in every worker', async () => {
@@ -51,7 +52,14 @@ describe('worker pool', () => {
     const results = [];
     for (const workers of [0, 1, 2, 3]) {
       const m = model();
-      const h = await m.fit(x, y, { epochs: 3, batchSize: 32, microBatchSize: 8, validationSplit: 0.2, workers, verbose: 0 });
+      const h = await m.fit(x, y, {
+        epochs: 3,
+        batchSize: 32,
+        microBatchSize: 8,
+        validationSplit: 0.2,
+        workers,
+        verbose: 0,
+      });
       results.push({ weights: bytes(m), history: h.history });
       await m.dispose();
     }
@@ -82,14 +90,30 @@ describe('worker pool', () => {
       const m = model();
       // Two 16-row shards per batch, so both workers have work (a worker with no shard does not run).
       setTestHooks(m, { fault: { worker: 1, step: 3, kind } });
-      const failed = m.fit(x, y, { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 2, verbose: 0 });
+      const failed = m.fit(x, y, {
+        epochs: 1,
+        batchSize: 32,
+        microBatchSize: 16,
+        shuffle: false,
+        workers: 2,
+        verbose: 0,
+      });
       await expect(failed).rejects.toThrow(WorkerFailure);
-      await expect(failed).rejects.toThrow(kind === 'throw' ? /worker 1 failed at epoch 1, step 4: injected fault/ : /worker 1 failed at epoch 1, step 4/);
+      await expect(failed).rejects.toThrow(
+        kind === 'throw' ? /worker 1 failed at epoch 1, step 4: injected fault/ : /worker 1 failed at epoch 1, step 4/,
+      );
       setTestHooks(m, undefined);
       // Steps 0..2 completed: the model must hold exactly the weights of a run that did only those 3 steps.
       expect(m.iterations).toBe(3);
       const reference = model();
-      await reference.fit(x.sliceRows(0, 96), y.sliceRows(0, 96), { epochs: 1, batchSize: 32, microBatchSize: 16, shuffle: false, workers: 0, verbose: 0 });
+      await reference.fit(x.sliceRows(0, 96), y.sliceRows(0, 96), {
+        epochs: 1,
+        batchSize: 32,
+        microBatchSize: 16,
+        shuffle: false,
+        workers: 0,
+        verbose: 0,
+      });
       expect(bytes(m).equals(bytes(reference))).toBe(true);
       // The pool was replaced: training goes on.
       const h = await m.fit(x, y, { epochs: 1, workers: 2, verbose: 0 });
@@ -107,7 +131,15 @@ describe('worker pool', () => {
         if (batch === 5) controller.abort(new Error('user pressed stop'));
       }
     }
-    const p = m.fit(x, y, { epochs: 3, batchSize: 32, microBatchSize: 16, workers: 2, verbose: 0, signal: controller.signal, callbacks: [new AbortAt5()] });
+    const p = m.fit(x, y, {
+      epochs: 3,
+      batchSize: 32,
+      microBatchSize: 16,
+      workers: 2,
+      verbose: 0,
+      signal: controller.signal,
+      callbacks: [new AbortAt5()],
+    });
     await expect(p).rejects.toThrow(/training aborted: user pressed stop/);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     // Step-exact: batch 5's callbacks run before step 6 may start.
@@ -124,18 +156,27 @@ describe('worker pool', () => {
   });
 
   it('holds the MNIST dataset once: peak RSS with 2 workers is at most 1.3x that with 1', async () => {
-    const rss = async (workers: number) => JSON.parse((await run(process.execPath, [fixture('rss.mjs'), String(workers)], { timeout: 120_000 })).stdout).maxRssKiB as number;
+    const rss = async (workers: number) =>
+      JSON.parse((await run(process.execPath, [fixture('rss.mjs'), String(workers)], { timeout: 120_000 })).stdout)
+        .maxRssKiB as number;
     const one = await rss(1);
     const two = await rss(2);
-    console.log(`peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`);
+    console.log(
+      `peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`,
+    );
     expect(two / one).toBeLessThanOrEqual(1.3);
   });
 
   it("holds the images once for Keras's MNIST convnet too: peak RSS with 2 workers at most 1.3x that with 1", async () => {
-    const rss = async (workers: number) => JSON.parse((await run(process.execPath, [fixture('rss.mjs'), String(workers), 'convnet'], { timeout: 300_000 })).stdout).maxRssKiB as number;
+    const rss = async (workers: number) =>
+      JSON.parse(
+        (await run(process.execPath, [fixture('rss.mjs'), String(workers), 'convnet'], { timeout: 300_000 })).stdout,
+      ).maxRssKiB as number;
     const one = await rss(1);
     const two = await rss(2);
-    console.log(`convnet peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`);
+    console.log(
+      `convnet peak RSS: 1 worker ${(one / 1024).toFixed(0)} MiB, 2 workers ${(two / 1024).toFixed(0)} MiB (${(two / one).toFixed(2)}x)`,
+    );
     expect(two / one).toBeLessThanOrEqual(1.3);
   }, 600_000);
 });
@@ -158,7 +199,15 @@ describe("a fit's head start", () => {
     const { default: handle } = await import('../workers/engine-worker.js');
     const { networkFor } = await import('../src/engine/step.js');
     const tf = await import('@tensorflow/tfjs-core');
-    const plan = { inputShape: [6], loss: 'mse', metrics: [], layers: [{ className: 'Dense', name: 'dense', units: 5, activation: 'relu' }, { className: 'Dense', name: 'dense_1', units: 1 }] };
+    const plan = {
+      inputShape: [6],
+      loss: 'mse',
+      metrics: [],
+      layers: [
+        { className: 'Dense', name: 'dense', units: 5, activation: 'relu' },
+        { className: 'Dense', name: 'dense_1', units: 1 },
+      ],
+    };
     const params = new Float32Array(6 * 5 + 5 + 5 + 1).fill(0.25);
     await handle({ kind: 'prepare', plan, params });
     const kept = tf.memory().numTensors;

@@ -36,9 +36,16 @@ describe('DataFrame', () => {
   it('frameToMatrix copies numbers and names the cell that is not one', () => {
     const m = frameToMatrix(dropNA(tiny()), ['grade', 'size']);
     expect(m.shape).toEqual([2, 2]);
-    expect(m.toArray()).toEqual([[3, 10], [3, 40]]);
-    expect(() => tiny().toMatrix(['id', 'size'])).toThrow('row 1, column "size" is null, not a number; drop such rows with dropNA');
-    expect(() => tiny().toMatrix()).toThrow('row 0, column "colour" is "red", not a number; encode the column with getDummies');
+    expect(m.toArray()).toEqual([
+      [3, 10],
+      [3, 40],
+    ]);
+    expect(() => tiny().toMatrix(['id', 'size'])).toThrow(
+      'row 1, column "size" is null, not a number; drop such rows with dropNA',
+    );
+    expect(() => tiny().toMatrix()).toThrow(
+      'row 0, column "colour" is "red", not a number; encode the column with getDummies',
+    );
   });
 });
 
@@ -60,8 +67,25 @@ describe('getDummies', () => {
     const frame = (await hitters()).dropNA();
     const x = getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true });
     expect(x.columns).toEqual([
-      'AtBat', 'Hits', 'HmRun', 'Runs', 'RBI', 'Walks', 'Years', 'CAtBat', 'CHits', 'CHmRun', 'CRuns',
-      'CRBI', 'CWalks', 'PutOuts', 'Assists', 'Errors', 'League_N', 'Division_W', 'NewLeague_N',
+      'AtBat',
+      'Hits',
+      'HmRun',
+      'Runs',
+      'RBI',
+      'Walks',
+      'Years',
+      'CAtBat',
+      'CHits',
+      'CHmRun',
+      'CRuns',
+      'CRBI',
+      'CWalks',
+      'PutOuts',
+      'Assists',
+      'Errors',
+      'League_N',
+      'Division_W',
+      'NewLeague_N',
     ]);
     const m = x.toMatrix();
     expect(m.shape).toEqual([263, 19]);
@@ -73,7 +97,12 @@ describe('getDummies', () => {
 });
 
 describe('StandardScaler', () => {
-  const x = () => Matrix.fromArray([[1, 2], [3, 2], [5, 2]]);
+  const x = () =>
+    Matrix.fromArray([
+      [1, 2],
+      [3, 2],
+      [5, 2],
+    ]);
 
   it('uses the population standard deviation and scale 1 for a constant column', () => {
     const input = x();
@@ -89,7 +118,15 @@ describe('StandardScaler', () => {
 
   it('inverseTransform undoes fitTransform', () => {
     const scaler = new StandardScaler();
-    const back = scaler.inverseTransform(scaler.fitTransform(Matrix.fromArray([[10, -4], [20, 7.5], [60, 1]])));
+    const back = scaler.inverseTransform(
+      scaler.fitTransform(
+        Matrix.fromArray([
+          [10, -4],
+          [20, 7.5],
+          [60, 1],
+        ]),
+      ),
+    );
     back.data.forEach((v, i) => expect(v).toBeCloseTo([10, -4, 20, 7.5, 60, 1][i], 4));
   });
 
@@ -136,7 +173,11 @@ describe('trainTestSplit', () => {
 
 describe('toCategorical', () => {
   it('one-hot encodes, with the class count from the labels or given', () => {
-    expect(toCategorical([0, 2, 1]).toArray()).toEqual([[1, 0, 0], [0, 0, 1], [0, 1, 0]]);
+    expect(toCategorical([0, 2, 1]).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 1, 0],
+    ]);
     expect(toCategorical(Int32Array.of(1), 4).toArray()).toEqual([[0, 1, 0, 0]]);
   });
 

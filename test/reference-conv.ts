@@ -58,7 +58,8 @@ export interface DenseHeadSpec {
   activation: ConvActivation;
   useBias: boolean;
 }
-export type ConvLayerSpec = Conv2DSpec | Pooling2DSpec | GlobalPooling2DSpec | FlattenSpec | ReshapeSpec | DenseHeadSpec;
+export type ConvLayerSpec =
+  Conv2DSpec | Pooling2DSpec | GlobalPooling2DSpec | FlattenSpec | ReshapeSpec | DenseHeadSpec;
 
 /** A Sequential model on images of `inputShape` ([h, w, c]), trained on the mean squared error. */
 export interface ConvModelSpec {
@@ -87,10 +88,20 @@ export function axis(input: number, size: number, stride: number, dilation: numb
   return { out, before: Math.floor(total / 2) };
 }
 
-function axes(shape: number[], size: Pair, strides: Pair, dilation: Pair, padding: Padding, where: string): [Axis, Axis] {
+function axes(
+  shape: number[],
+  size: Pair,
+  strides: Pair,
+  dilation: Pair,
+  padding: Padding,
+  where: string,
+): [Axis, Axis] {
   if (shape.length !== 3) throw new Error(`${where} needs an [h, w, c] input, got [${shape}]`);
   const a = [0, 1].map((i) => axis(shape[i], size[i], strides[i], dilation[i], padding));
-  if (!a[0] || !a[1]) throw new Error(`${where}: a window of ${size.join('x')} (dilation ${dilation.join('x')}) does not fit [${shape}] with 'valid'`);
+  if (!a[0] || !a[1])
+    throw new Error(
+      `${where}: a window of ${size.join('x')} (dilation ${dilation.join('x')}) does not fit [${shape}] with 'valid'`,
+    );
   return a as [Axis, Axis];
 }
 
@@ -117,7 +128,8 @@ export function layerOutputShape(layer: ConvLayerSpec, shape: number[]): number[
     case 'reshape': {
       const known = sizeOf(layer.targetShape.filter((d) => d !== -1));
       const out = layer.targetShape.map((d) => (d === -1 ? sizeOf(shape) / known : d));
-      if (sizeOf(out) !== sizeOf(shape) || !out.every(Number.isInteger)) throw new Error(`Reshape: [${layer.targetShape}] does not fit [${shape}]`);
+      if (sizeOf(out) !== sizeOf(shape) || !out.every(Number.isInteger))
+        throw new Error(`Reshape: [${layer.targetShape}] does not fit [${shape}]`);
       return out;
     }
     case 'dense':
@@ -171,7 +183,14 @@ export function convParamCount(spec: ConvModelSpec): number {
 // Layers
 
 /** z = conv(x, kernel) + bias, x [rows, h, w, cin] -> [rows, oh, ow, filters]. */
-export function conv2dForward(x: ArrayLike<number>, rows: number, shape: number[], kernel: ArrayLike<number>, bias: ArrayLike<number> | undefined, l: Conv2DSpec): Float64Array {
+export function conv2dForward(
+  x: ArrayLike<number>,
+  rows: number,
+  shape: number[],
+  kernel: ArrayLike<number>,
+  bias: ArrayLike<number> | undefined,
+  l: Conv2DSpec,
+): Float64Array {
   const [h, w, cin] = shape;
   const [ah, aw] = axes(shape, l.kernelSize, l.strides, l.dilationRate, l.padding, 'Conv2D');
   const [kh, kw] = l.kernelSize;
@@ -189,7 +208,8 @@ export function conv2dForward(x: ArrayLike<number>, rows: number, shape: number[
             for (let kj = 0; kj < kw; kj++) {
               const c = j * l.strides[1] + kj * l.dilationRate[1] - aw.before;
               if (c < 0 || c >= w) continue;
-              for (let ch = 0; ch < cin; ch++) s += x[((b * h + r) * w + c) * cin + ch] * kernel[((ki * kw + kj) * cin + ch) * f + k];
+              for (let ch = 0; ch < cin; ch++)
+                s += x[((b * h + r) * w + c) * cin + ch] * kernel[((ki * kw + kj) * cin + ch) * f + k];
             }
           }
           z[o++] = s;
@@ -279,10 +299,16 @@ export interface ConvForward {
   layers: ConvLayerTrace[];
 }
 
-const slice = (a: ArrayLike<number>, offset: number, n: number) => Float64Array.from({ length: n }, (_, i) => a[offset + i]);
+const slice = (a: ArrayLike<number>, offset: number, n: number) =>
+  Float64Array.from({ length: n }, (_, i) => a[offset + i]);
 
 /** The float64 forward pass of every layer. */
-export function convForward(spec: ConvModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, rows: number): ConvForward {
+export function convForward(
+  spec: ConvModelSpec,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  rows: number,
+): ConvForward {
   const slots = paramSlots(spec);
   const layers: ConvLayerTrace[] = [];
   let h: Float64Array = Float64Array.from(x);
@@ -332,6 +358,12 @@ export function mse(out: ArrayLike<number>, y: ArrayLike<number>, rows: number):
 }
 
 /** The model's loss on (x, y), as a function of the flat parameters. */
-export function convModelLoss(spec: ConvModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): number {
+export function convModelLoss(
+  spec: ConvModelSpec,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+): number {
   return mse(convForward(spec, params, x, rows).out, y, rows);
 }

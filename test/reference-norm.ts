@@ -93,14 +93,25 @@ export function weightsOf(m: NormModel): RefWeight[] {
     } else if (l.kind === 'layerNorm') {
       // The axes' sizes in the order given (the values are laid out over the axes in increasing order).
       const given = l.axis.map((a) => (a < 0 ? a + s.length + 1 : a));
-      if (l.scale) add(i, 'gamma', given.map((a) => s[a - 1]));
-      if (l.center) add(i, 'beta', given.map((a) => s[a - 1]));
+      if (l.scale)
+        add(
+          i,
+          'gamma',
+          given.map((a) => s[a - 1]),
+        );
+      if (l.center)
+        add(
+          i,
+          'beta',
+          given.map((a) => s[a - 1]),
+        );
     }
   });
   return w;
 }
 
-export const normalizedAxes = (axis: number[], rank: number) => [...new Set(axis.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+export const normalizedAxes = (axis: number[], rank: number) =>
+  [...new Set(axis.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
 
 const act = (a: NormActivation, v: number) => (a === 'tanh' ? Math.tanh(v) : v);
 
@@ -108,7 +119,12 @@ const act = (a: NormActivation, v: number) => (a === 'tanh' ? Math.tanh(v) : v);
 export type BatchStats = Map<number, { mean: Float64Array; variance: Float64Array }>;
 
 /** The model's outputs on `rows` rows, and each BatchNormalization's whole-batch statistics. */
-export function forward(m: NormModel, params: ArrayLike<number>, x: ArrayLike<number>, rows: number): { out: Float64Array; stats: BatchStats } {
+export function forward(
+  m: NormModel,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  rows: number,
+): { out: Float64Array; stats: BatchStats } {
   const shapes = shapesOf(m);
   const weights = weightsOf(m);
   const get = (i: number, name: string) => {
@@ -133,7 +149,9 @@ export function forward(m: NormModel, params: ArrayLike<number>, x: ArrayLike<nu
       }
       h = y;
     } else if (l.kind === 'conv2d') {
-      h = conv2dForward(h, rows, s, get(i, 'kernel')!, get(i, 'bias'), { ...l.conv, activation: 'linear' }).map((v) => act(l.conv.activation as NormActivation, v));
+      h = conv2dForward(h, rows, s, get(i, 'kernel')!, get(i, 'bias'), { ...l.conv, activation: 'linear' }).map((v) =>
+        act(l.conv.activation as NormActivation, v),
+      );
     } else if (l.kind === 'batchNorm') {
       const k = (l.axis < 0 ? l.axis + s.length + 1 : l.axis) - 1;
       const c = s[k];
@@ -160,13 +178,23 @@ export function forward(m: NormModel, params: ArrayLike<number>, x: ArrayLike<nu
 }
 
 /** Each row normalized over the given axes, separately for every position of the other axes. */
-function layerNorm(h: Float64Array, rows: number, s: number[], l: LayerNormL, gamma: number[] | undefined, beta: number[] | undefined): Float64Array {
+function layerNorm(
+  h: Float64Array,
+  rows: number,
+  s: number[],
+  l: LayerNormL,
+  gamma: number[] | undefined,
+  beta: number[] | undefined,
+): Float64Array {
   const axes = normalizedAxes(l.axis, s.length + 1).map((a) => a - 1);
   const perRow = prod(s);
   const strides = s.map((_, d) => prod(s.slice(d + 1)));
   const index = (e: number) => s.map((dim, d) => Math.floor(e / strides[d]) % dim);
   // Group of an element: its row and its indices on the axes not normalized; weight index: the others.
-  const groupOf = (e: number) => index(e).map((v, d) => (axes.includes(d) ? 0 : v)).join(',');
+  const groupOf = (e: number) =>
+    index(e)
+      .map((v, d) => (axes.includes(d) ? 0 : v))
+      .join(',');
   const paramOf = (e: number) => {
     const idx = index(e);
     return axes.reduce((p, d) => p * s[d] + idx[d], 0);
@@ -185,7 +213,8 @@ function layerNorm(h: Float64Array, rows: number, s: number[], l: LayerNormL, ga
       const variance = vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length;
       members.forEach((e, j) => {
         const p = paramOf(e);
-        out[r * perRow + e] = (gamma ? gamma[p] : 1) * ((vals[j] - mean) / Math.sqrt(variance + l.epsilon)) + (beta ? beta[p] : 0);
+        out[r * perRow + e] =
+          (gamma ? gamma[p] : 1) * ((vals[j] - mean) / Math.sqrt(variance + l.epsilon)) + (beta ? beta[p] : 0);
       });
     }
   }
@@ -193,7 +222,13 @@ function layerNorm(h: Float64Array, rows: number, s: number[], l: LayerNormL, ga
 }
 
 /** Keras's mean squared error over the batch: the mean over rows of each row's mean over outputs. */
-export function loss(m: NormModel, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): number {
+export function loss(
+  m: NormModel,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+): number {
   const { out } = forward(m, params, x, rows);
   let s = 0;
   for (let i = 0; i < out.length; i++) s += (out[i] - y[i]) ** 2;
@@ -201,7 +236,13 @@ export function loss(m: NormModel, params: ArrayLike<number>, x: ArrayLike<numbe
 }
 
 /** Central differences of `loss` in every parameter (float64; h = 1e-6). */
-export function numericGradient(m: NormModel, params: number[], x: ArrayLike<number>, y: ArrayLike<number>, rows: number): Float64Array {
+export function numericGradient(
+  m: NormModel,
+  params: number[],
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+): Float64Array {
   const p = Float64Array.from(params);
   const g = new Float64Array(p.length);
   const h = 1e-6;

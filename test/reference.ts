@@ -10,7 +10,18 @@
  * derives the error analysis the gradient check needs (kinks, float32 error scales).
  */
 
-export const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'gelu', 'swish'] as const;
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'tanh',
+  'sigmoid',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+  'gelu',
+  'swish',
+] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 export const LOSSES = [
@@ -133,7 +144,8 @@ function fusedActivationOf(loss: LossName): ActivationName | undefined {
 }
 
 /** Columns of y per row: one class index for the sparse loss, else one per output. */
-export const targetCols = (loss: LossName, outCols: number) => (loss === 'sparse_categorical_crossentropy' ? 1 : outCols);
+export const targetCols = (loss: LossName, outCols: number) =>
+  loss === 'sparse_categorical_crossentropy' ? 1 : outCols;
 
 /** Keras's clipping of probabilities when it has no logits. */
 export const clip = (p: number) => Math.min(Math.max(p, EPSILON), 1 - EPSILON);
@@ -146,7 +158,14 @@ export const clip = (p: number) => Math.min(Math.max(p, EPSILON), 1 - EPSILON);
  * loss's probabilities before normalising; the two agree whenever nothing is clipped.) With logits they use
  * log-softmax / log-sigmoid and no clipping, as tf.nn.*_cross_entropy_with_logits does.
  */
-export function perSampleLoss(loss: LossName, out: ArrayLike<number>, y: ArrayLike<number>, rows: number, cols: number, fromLogits: boolean): Float64Array {
+export function perSampleLoss(
+  loss: LossName,
+  out: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  fromLogits: boolean,
+): Float64Array {
   const l = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -217,7 +236,14 @@ function clippedLogRow(p: ArrayLike<number>, off: number, cols: number): Float64
 }
 
 /** Keras's loss value: the mean over rows of the per-sample losses. */
-export function lossValue(loss: LossName, out: ArrayLike<number>, y: ArrayLike<number>, rows: number, cols: number, fromLogits: boolean): number {
+export function lossValue(
+  loss: LossName,
+  out: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  fromLogits: boolean,
+): number {
   const l = perSampleLoss(loss, out, y, rows, cols, fromLogits);
   let s = 0;
   for (const v of l) s += v;
@@ -227,7 +253,14 @@ export function lossValue(loss: LossName, out: ArrayLike<number>, y: ArrayLike<n
 // ---------------------------------------------------------------------------------------------------------
 // Metrics: Keras's per-epoch values over a set of rows (outputs are probabilities, never logits)
 
-export const METRICS = ['mean_absolute_error', 'mean_squared_error', 'root_mean_squared_error', 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy'] as const;
+export const METRICS = [
+  'mean_absolute_error',
+  'mean_squared_error',
+  'root_mean_squared_error',
+  'sparse_categorical_accuracy',
+  'categorical_accuracy',
+  'binary_accuracy',
+] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** First index of the largest value (numpy's argmax). */
@@ -237,7 +270,13 @@ function argmax(a: ArrayLike<number>, off: number, cols: number): number {
   return best;
 }
 
-export function metricValue(metric: MetricName, out: ArrayLike<number>, y: ArrayLike<number>, rows: number, cols: number): number {
+export function metricValue(
+  metric: MetricName,
+  out: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): number {
   let sum = 0;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
@@ -347,7 +386,13 @@ export interface RefForward {
  * pass is a training pass; without a mask, Dropout is the identity (inference). When the loss absorbs the
  * output activation (`isFused`), the last layer outputs its logits, as Keras hands them to the loss.
  */
-export function forwardModel(spec: ModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, rows: number, masks: (ArrayLike<number> | undefined)[] = []): RefForward {
+export function forwardModel(
+  spec: ModelSpec,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  rows: number,
+  masks: (ArrayLike<number> | undefined)[] = [],
+): RefForward {
   const layout = paramLayout(spec);
   const fused = isFused(spec);
   const layers: LayerTrace[] = [];
@@ -374,7 +419,14 @@ export function forwardModel(spec: ModelSpec, params: ArrayLike<number>, x: Arra
 }
 
 /** The loss of the whole model on (x, y): Keras's batch mean. */
-export function modelLoss(spec: ModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number, masks: (ArrayLike<number> | undefined)[] = []): number {
+export function modelLoss(
+  spec: ModelSpec,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  masks: (ArrayLike<number> | undefined)[] = [],
+): number {
   const f = forwardModel(spec, params, x, rows, masks);
   return lossValue(spec.loss, f.out, y, rows, outputCols(spec), f.fused);
 }

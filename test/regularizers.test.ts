@@ -70,9 +70,18 @@ describe('regularizers', () => {
         for (let f = 0; f < F; f++) s += x[r * F + f] * W[f * H + j];
         h[r * H + j] = s;
       }
-      p[r] = c[0] + sum(Array.from({ length: H }, (_, j) => h[r * H + j] * v[j]), (t) => t);
+      p[r] =
+        c[0] +
+        sum(
+          Array.from({ length: H }, (_, j) => h[r * H + j] * v[j]),
+          (t) => t,
+        );
     }
-    const dataLoss = sum(p.map((q, r) => (q - y[r]) ** 2), (t) => t) / rows;
+    const dataLoss =
+      sum(
+        p.map((q, r) => (q - y[r]) ** 2),
+        (t) => t,
+      ) / rows;
     const act = 0.01 * sum(h, (t) => t * t);
     expect((await m.evaluate(X, Y, { batchSize: rows, workers: 0 })).loss).toBeCloseTo(dataLoss + act, 5);
     // dL/dh = 2 (p - y) v / n + 2 * 0.01 * h; dL/dW = x^T dL/dh.
@@ -83,7 +92,14 @@ describe('regularizers', () => {
         for (let f = 0; f < F; f++) gW[f * H + j] += x[r * F + f] * dh;
       }
     }
-    const hist = await m.fit(X, Y, { epochs: 1, batchSize: rows, microBatchSize: 8, shuffle: false, verbose: 0, workers: 0 });
+    const hist = await m.fit(X, Y, {
+      epochs: 1,
+      batchSize: rows,
+      microBatchSize: 8,
+      shuffle: false,
+      verbose: 0,
+      workers: 0,
+    });
     expect(hist.history.loss[0]).toBeCloseTo(dataLoss + act, 5);
     const W1 = m.getWeights()[0].data;
     W.forEach((w, i) => expect(W1[i]).toBeCloseTo(w - lr * gW[i], 6));
@@ -113,7 +129,8 @@ describe('regularizers', () => {
       await tf.setBackend('cpu');
       try {
         const t = await tfl.loadLayersModel(tfjsFileLoader(dir));
-        const cfg = (t.layers[1].getConfig() as { kernelRegularizer: { className: string; config: object } }).kernelRegularizer;
+        const cfg = (t.layers[1].getConfig() as { kernelRegularizer: { className: string; config: object } })
+          .kernelRegularizer;
         expect(cfg).toEqual({ className: 'L1L2', config: { l1: 0.01, l2: 0.01 } });
       } finally {
         await tf.setBackend(previous);
@@ -126,15 +143,26 @@ describe('regularizers', () => {
   });
 
   it('an activityRegularizer saves and loads too (tfjs-layers itself cannot run one)', () => {
-    const conv = layers.Conv2D({ name: 'c', filters: 2, kernelSize: 3, inputShape: [5, 5, 1], activityRegularizer: regularizers.l1({ l1: 0.001 }) });
+    const conv = layers.Conv2D({
+      name: 'c',
+      filters: 2,
+      kernelSize: 3,
+      inputShape: [5, 5, 1],
+      activityRegularizer: regularizers.l1({ l1: 0.001 }),
+    });
     const topology = toModelTopology('m', [conv.getConfig()]);
-    expect(topology.config.layers[0].config.activity_regularizer).toEqual({ class_name: 'L1L2', config: { l1: 0.001, l2: 0 } });
+    expect(topology.config.layers[0].config.activity_regularizer).toEqual({
+      class_name: 'L1L2',
+      config: { l1: 0.001, l2: 0 },
+    });
     expect(fromModelTopology(topology).layers[1]).toEqual({ ...conv.getConfig(), inputShape: undefined });
   });
 
   it('rejects bad regularizers by name', () => {
     expect(() => layers.Dense({ units: 1, kernelRegularizer: 'l3' as never })).toThrow(/kernelRegularizer/);
     expect(() => regularizers.l2({ l2: -1 })).toThrow(/l2/);
-    expect(() => layers.Dense({ units: 1, biasRegularizer: { className: 'L2', config: { l2: 'x' } } as never })).toThrow(/biasRegularizer/);
+    expect(() =>
+      layers.Dense({ units: 1, biasRegularizer: { className: 'L2', config: { l2: 'x' } } as never }),
+    ).toThrow(/biasRegularizer/);
   });
 });

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { fillDropoutMask, threefry2x32, seedKey, foldIn, foldInto, uniform, permutation, fillUniform, erfinv, erf, truncatedNormal, keyFor } from '../src/rng.js';
+import {
+  fillDropoutMask,
+  threefry2x32,
+  seedKey,
+  foldIn,
+  foldInto,
+  uniform,
+  permutation,
+  fillUniform,
+  erfinv,
+  erf,
+  truncatedNormal,
+  keyFor,
+} from '../src/rng.js';
 
 const hex = (p: [number, number]) => p.map((v) => v.toString(16).padStart(8, '0'));
 
@@ -20,7 +33,12 @@ describe('Threefry-2x32-20', () => {
   it('foldInto writes the words of foldIn where it is told, into Int32 or Uint32 arrays', () => {
     const u = new Uint32Array(6);
     const i = new Int32Array(6);
-    for (const [seed, data] of [[0, 0], [13, 7], [2 ** 40 + 5, 0xffffffff], [99, 123456]]) {
+    for (const [seed, data] of [
+      [0, 0],
+      [13, 7],
+      [2 ** 40 + 5, 0xffffffff],
+      [99, 123456],
+    ]) {
       const want = foldIn(seedKey(seed), data);
       foldInto(seedKey(seed), data, u, 3);
       foldInto(seedKey(seed), data, i, 1);
@@ -57,7 +75,7 @@ describe('Threefry-2x32-20', () => {
     for (let i = 0; i < 5000; i++) {
       const v = truncatedNormal(seedKey(3), i);
       expect(Math.abs(v)).toBeLessThanOrEqual(2);
-      s2 += v * v / 5000;
+      s2 += (v * v) / 5000;
     }
     // Variance of a standard normal truncated to [-2, 2] is about 0.774.
     expect(s2).toBeGreaterThan(0.72);

@@ -24,7 +24,12 @@ describe('the SIMD transpose kernel', () => {
   it('writes the bits of transposeRows for any shape and row offset, NaN payloads included, and nothing else', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const kernel = transposerFor(memory);
-    const arb = fc.record({ rows: fc.integer({ min: 1, max: 21 }), cols: fc.integer({ min: 1, max: 41 }), at: fc.integer({ min: 0, max: 5 }), seed: fc.nat() });
+    const arb = fc.record({
+      rows: fc.integer({ min: 1, max: 21 }),
+      cols: fc.integer({ min: 1, max: 41 }),
+      at: fc.integer({ min: 0, max: 5 }),
+      seed: fc.nat(),
+    });
     fc.assert(
       fc.property(arb, ({ rows, cols, at, seed }) => {
         let s = seed | 1;
@@ -53,7 +58,10 @@ describe('the SIMD transpose kernel', () => {
     );
     // A signaling NaN goes through as it is: the kernel moves bits, not floats (full blocks and edges).
     const sNaN = 0x7fa00001;
-    for (const [rows, cols] of [[4, 4], [5, 3]]) {
+    for (const [rows, cols] of [
+      [4, 4],
+      [5, 3],
+    ]) {
       const heap = new Uint32Array(memory.buffer);
       heap.fill(sNaN, 0, rows * cols);
       kernel.transpose(0, rows, cols, 256);
@@ -106,7 +114,9 @@ describe('a training step through the stage', () => {
     const { plan } = m.requireCompiled('test');
     const net = new Network(plan);
     const params = m.currentParams().slice();
-    const keys = net.layers.map((l, i) => (l.className === 'Dropout' ? keyFor(seedKey(seed), Purpose.Dropout, 0, i) : undefined));
+    const keys = net.layers.map((l, i) =>
+      l.className === 'Dropout' ? keyFor(seedKey(seed), Purpose.Dropout, 0, i) : undefined,
+    );
     const sum = new Float32Array(net.paramCount);
     net.loadWeights(params);
     for (let start = 0; start < rows; start += shardRows) {
@@ -137,7 +147,15 @@ describe('a training step through the stage', () => {
     it(`equals Network.gradients on host rows plus the update (workers ${workers}, micro-shards of ${shardRows} rows)`, async () => {
       const m = model();
       const want = expectedStep(m, shardRows, 11);
-      await m.fit({ data: x, shape: [rows, features] }, labels, { epochs: 1, batchSize: rows, shuffle: false, seed: 11, microBatchSize: shardRows, workers, verbose: 0 });
+      await m.fit({ data: x, shape: [rows, features] }, labels, {
+        epochs: 1,
+        batchSize: rows,
+        shuffle: false,
+        seed: 11,
+        microBatchSize: shardRows,
+        workers,
+        verbose: 0,
+      });
       expect(bits(m.currentParams())).toEqual(bits(want));
       await m.dispose();
     });

@@ -67,7 +67,15 @@ describe('sample weights', () => {
         for (let f = 0; f < F; f++) gK[f * C + c] += x[r * F + f] * d;
       }
     }
-    const h = await m.fit(X, Y, { sampleWeight: w, epochs: 1, batchSize: rows, microBatchSize: 16, shuffle: false, verbose: 0, workers: 0 });
+    const h = await m.fit(X, Y, {
+      sampleWeight: w,
+      epochs: 1,
+      batchSize: rows,
+      microBatchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      workers: 0,
+    });
     const [k1, b1] = m.getWeights().map((v) => v.data);
     k1.forEach((v, i) => expect(v).toBeCloseTo(kernel[i] - 0.1 * gK[i], 6));
     b1.forEach((v, i) => expect(v).toBeCloseTo(bias[i] - 0.1 * gB[i], 6));
@@ -84,7 +92,11 @@ describe('sample weights', () => {
       m.add(layers.Input({ shape: [F] }));
       m.add(layers.Dense({ units: 1, activation: 'sigmoid' }));
       m.compile({ loss: 'binary_crossentropy', optimizer: 'adam', metrics: ['accuracy', 'AUC'] });
-      const h = await m.fit(X, { data: labels, shape: [rows, 1] }, { epochs: 2, batchSize: 16, verbose: 0, workers: 0, ...opts });
+      const h = await m.fit(
+        X,
+        { data: labels, shape: [rows, 1] },
+        { epochs: 2, batchSize: 16, verbose: 0, workers: 0, ...opts },
+      );
       const out = { history: JSON.stringify(h.history), weights: m.getWeights().map((v) => [...v.data]) };
       await m.dispose();
       return out;
@@ -108,9 +120,15 @@ describe('sample weights', () => {
   it('rejects bad weights by name and leaves the model untouched', async () => {
     const m = linear();
     const before = m.getWeights().map((v) => [...v.data]);
-    await expect(m.fit(X, Y, { sampleWeight: w.subarray(1), verbose: 0, workers: 0 })).rejects.toThrow(/sampleWeight has 39 values/);
-    await expect(m.fit(X, Y, { sampleWeight: w, classWeight: { 0: 1 }, verbose: 0, workers: 0 })).rejects.toThrow(/not both/);
-    await expect(m.fit(X, Y, { sampleWeight: Float32Array.from(w, (v, r) => (r === 3 ? -1 : v)), verbose: 0, workers: 0 })).rejects.toThrow(/sampleWeight\[3\]/);
+    await expect(m.fit(X, Y, { sampleWeight: w.subarray(1), verbose: 0, workers: 0 })).rejects.toThrow(
+      /sampleWeight has 39 values/,
+    );
+    await expect(m.fit(X, Y, { sampleWeight: w, classWeight: { 0: 1 }, verbose: 0, workers: 0 })).rejects.toThrow(
+      /not both/,
+    );
+    await expect(
+      m.fit(X, Y, { sampleWeight: Float32Array.from(w, (v, r) => (r === 3 ? -1 : v)), verbose: 0, workers: 0 }),
+    ).rejects.toThrow(/sampleWeight\[3\]/);
     await expect(m.evaluate(X, Y, { sampleWeight: [1, 2], workers: 0 })).rejects.toThrow(/sampleWeight/);
     expect(m.getWeights().map((v) => [...v.data])).toEqual(before);
     await m.dispose();

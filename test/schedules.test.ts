@@ -7,15 +7,29 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Callback, callbacks, layers, loadModel, optimizers, schedules, Sequential, setRandomSeed } from '../src/index.js';
+import {
+  Callback,
+  callbacks,
+  layers,
+  loadModel,
+  optimizers,
+  schedules,
+  Sequential,
+  setRandomSeed,
+} from '../src/index.js';
 
 const f = Math.fround;
 const STEPS = [0, 1, 2, 3, 7, 10, 49, 50, 51, 99, 100, 101, 250, 1000];
 
-describe('schedules follow Keras\'s float32 formulas', () => {
+describe("schedules follow Keras's float32 formulas", () => {
   it('ExponentialDecay and InverseTimeDecay, smooth and staircase', () => {
     for (const staircase of [false, true]) {
-      const e = new schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 30, decayRate: 0.96, staircase });
+      const e = new schedules.ExponentialDecay({
+        initialLearningRate: 0.1,
+        decaySteps: 30,
+        decayRate: 0.96,
+        staircase,
+      });
       const t = new schedules.InverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 30, decayRate: 0.5, staircase });
       for (const s of STEPS) {
         const p = staircase ? Math.floor(f(s / 30)) : f(s / 30);
@@ -32,7 +46,13 @@ describe('schedules follow Keras\'s float32 formulas', () => {
 
   it('PolynomialDecay, with and without cycle', () => {
     const p = new schedules.PolynomialDecay({ initialLearningRate: 0.1, decaySteps: 100, power: 0.5 });
-    const c = new schedules.PolynomialDecay({ initialLearningRate: 0.1, decaySteps: 100, power: 2, cycle: true, endLearningRate: 0.01 });
+    const c = new schedules.PolynomialDecay({
+      initialLearningRate: 0.1,
+      decaySteps: 100,
+      power: 2,
+      cycle: true,
+      endLearningRate: 0.01,
+    });
     for (const s of STEPS) {
       const q = f(Math.min(s, 100) / 100);
       expect(p.at(s)).toBe(f(f(f(f(0.1) - f(0.0001)) * f(f(1 - q) ** 0.5)) + f(0.0001)));
@@ -43,9 +63,15 @@ describe('schedules follow Keras\'s float32 formulas', () => {
 
   it('CosineDecay with alpha and with warm-up', () => {
     const pi = f(Math.PI);
-    const cd = (s: number, ds: number, from: number, alpha: number) => f(from * f(f(f(1 - alpha) * f(0.5 * f(1 + f(Math.cos(f(pi * f(s / ds))))))) + f(alpha)));
+    const cd = (s: number, ds: number, from: number, alpha: number) =>
+      f(from * f(f(f(1 - alpha) * f(0.5 * f(1 + f(Math.cos(f(pi * f(s / ds))))))) + f(alpha)));
     const plain = new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 100, alpha: 0.1 });
-    const warm = new schedules.CosineDecay({ initialLearningRate: 0, decaySteps: 100, warmupTarget: 0.2, warmupSteps: 50 });
+    const warm = new schedules.CosineDecay({
+      initialLearningRate: 0,
+      decaySteps: 100,
+      warmupTarget: 0.2,
+      warmupSteps: 50,
+    });
     for (const s of STEPS) {
       expect(plain.at(s)).toBe(cd(Math.min(s, 100), 100, f(0.1), 0.1));
       const sw = Math.min(s, 150);
@@ -67,9 +93,13 @@ describe('schedules follow Keras\'s float32 formulas', () => {
   });
 
   it('rejects bad options by name', () => {
-    expect(() => new schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 0, decayRate: 0.9 })).toThrow(/decaySteps/);
+    expect(() => new schedules.ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 0, decayRate: 0.9 })).toThrow(
+      /decaySteps/,
+    );
     expect(() => new schedules.PiecewiseConstantDecay({ boundaries: [5, 2], values: [1, 2, 3] })).toThrow(/boundaries/);
-    expect(() => new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 10, warmup: 3 } as never)).toThrow(/warmup/);
+    expect(() => new schedules.CosineDecay({ initialLearningRate: 0.1, decaySteps: 10, warmup: 3 } as never)).toThrow(
+      /warmup/,
+    );
   });
 });
 
@@ -88,7 +118,14 @@ function net(learningRate: number | schedules.LearningRateSchedule): Sequential 
   return m;
 }
 
-const cosine = () => new schedules.CosineDecay({ initialLearningRate: 0.002, decaySteps: 6, alpha: 0.1, warmupTarget: 0.05, warmupSteps: 3 });
+const cosine = () =>
+  new schedules.CosineDecay({
+    initialLearningRate: 0.002,
+    decaySteps: 6,
+    alpha: 0.1,
+    warmupTarget: 0.05,
+    warmupSteps: 3,
+  });
 
 describe('schedules in fit', () => {
   it('each update uses schedule.at(iterations): the same bits as setting that rate before each step', async () => {
@@ -131,7 +168,11 @@ describe('schedules in fit', () => {
 
   it('LearningRateScheduler sets the rate per epoch and logs learning_rate as float32', async () => {
     const m = net(0.01);
-    const h = await m.fit(x, y, { ...fitOptions, epochs: 3, callbacks: [new callbacks.LearningRateScheduler((epoch, lr) => (epoch === 0 ? lr : lr * 0.5))] });
+    const h = await m.fit(x, y, {
+      ...fitOptions,
+      epochs: 3,
+      callbacks: [new callbacks.LearningRateScheduler((epoch, lr) => (epoch === 0 ? lr : lr * 0.5))],
+    });
     expect(h.history.learning_rate).toEqual([f(0.01), f(f(0.01) * 0.5), f(f(f(0.01) * 0.5) * 0.5)]);
     await m.dispose();
     expect(() => new callbacks.LearningRateScheduler(3 as never)).toThrow(/schedule/);

@@ -29,7 +29,7 @@ function blobs(n: number, seed = 1): { x: Matrix; y: Int32Array } {
   const x = new Float32Array(n * 4);
   const y = new Int32Array(n);
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < 4; c++) x[i * 4 + c] = rnd() * 2 - 1;
     let best = 0;
@@ -49,7 +49,8 @@ function classifier(): Sequential {
   return m;
 }
 
-const flat = (m: Sequential) => Buffer.concat(m.getWeights().map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+const flat = (m: Sequential) =>
+  Buffer.concat(m.getWeights().map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
 
 describe('summary and parameter counts', () => {
   it('matches Keras for the chapter models', () => {
@@ -95,7 +96,8 @@ describe('summary and parameter counts', () => {
   });
 
   it('rebuilds each layer from its config', () => {
-    for (const layer of mnistMlp().layers) expect(layerFromConfig(layer.getConfig()).getConfig()).toEqual(layer.getConfig());
+    for (const layer of mnistMlp().layers)
+      expect(layerFromConfig(layer.getConfig()).getConfig()).toEqual(layer.getConfig());
   });
 });
 
@@ -153,7 +155,10 @@ describe('fit, evaluate, predict', () => {
 
   it('predict is deterministic (dropout is off at inference) and accepts number[][]', async () => {
     const m = classifier();
-    const rows = [[0.1, 0.2, 0.3, 0.4], [1, -1, 0, 0]];
+    const rows = [
+      [0.1, 0.2, 0.3, 0.4],
+      [1, -1, 0, 0],
+    ];
     const a = await m.predict(rows, { workers: 0 });
     const b = await m.predict(rows, { workers: 0 });
     expect(a.data).toEqual(b.data);
@@ -168,7 +173,14 @@ describe('fit, evaluate, predict', () => {
     }
     const m = classifier();
     const { x, y } = blobs(200);
-    await m.fit(x, y, { epochs: 4, batchSize: 32, validationSplit: 0.2, workers: 0, verbose: 0, callbacks: [new Count()] });
+    await m.fit(x, y, {
+      epochs: 4,
+      batchSize: 32,
+      validationSplit: 0.2,
+      workers: 0,
+      verbose: 0,
+      callbacks: [new Count()],
+    });
     await m.evaluate(x, y, { workers: 0 });
     expect(counts).toHaveLength(4);
     expect(new Set(counts).size).toBe(1);
@@ -194,7 +206,13 @@ describe('fit, evaluate, predict', () => {
       }
     }
     const es = new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true });
-    const h2 = await m.fit(x, y, { epochs: 60, workers: 0, verbose: 0, validationSplit: 0.5, callbacks: [new Snap(), es] });
+    const h2 = await m.fit(x, y, {
+      epochs: 60,
+      workers: 0,
+      verbose: 0,
+      validationSplit: 0.5,
+      callbacks: [new Snap(), es],
+    });
     const losses = h2.history.val_loss;
     const best = losses.indexOf(Math.min(...losses));
     expect(es.bestEpoch).toBe(best);
@@ -203,7 +221,10 @@ describe('fit, evaluate, predict', () => {
 
   it('accepts optimizers as names, configs and instances, with a settable learning rate', async () => {
     const m = classifier();
-    m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'SGD', learningRate: 0.1, momentum: 0.9 } });
+    m.compile({
+      loss: 'sparse_categorical_crossentropy',
+      optimizer: { className: 'SGD', learningRate: 0.1, momentum: 0.9 },
+    });
     expect(m.optimizer!.getConfig()).toMatchObject({ className: 'SGD', learningRate: 0.1, momentum: 0.9 });
     m.learningRate = 0.05;
     expect(m.optimizer!.learningRate).toBe(0.05);
@@ -215,7 +236,9 @@ describe('fit, evaluate, predict', () => {
     const m = classifier();
     const { x, y } = blobs(200);
     const first = m.fit(x, y, { epochs: 2, workers: 0, verbose: 0 });
-    await expect(m.fit(x, y, { epochs: 1, workers: 0, verbose: 0 })).rejects.toThrow(/busy with fit; await it before calling fit/);
+    await expect(m.fit(x, y, { epochs: 1, workers: 0, verbose: 0 })).rejects.toThrow(
+      /busy with fit; await it before calling fit/,
+    );
     await expect(m.predict(x, { workers: 0 })).rejects.toThrow(/busy with fit/);
     await first;
     expect((await m.predict(x, { workers: 0 })).rows).toBe(200);
@@ -248,47 +271,86 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   it('x and y row counts differ', async () => {
     const m = classifier();
-    await rejectsUnchanged(m, () => m.fit(x, y.subarray(0, 19), { workers: 0, verbose: 0 }), /x has 20 rows but y has 19/);
+    await rejectsUnchanged(
+      m,
+      () => m.fit(x, y.subarray(0, 19), { workers: 0, verbose: 0 }),
+      /x has 20 rows but y has 19/,
+    );
   });
 
   it('a shape that does not match the Input names the layer and both shapes', async () => {
     const m = classifier();
-    await rejectsUnchanged(m, () => m.fit([[1, 2, 3]], [0], { workers: 0, verbose: 0 }), /x has shape \(1, 3\) but layer 'dense' \(Dense\) expects input shape \(None, 4\)/);
+    await rejectsUnchanged(
+      m,
+      () => m.fit([[1, 2, 3]], [0], { workers: 0, verbose: 0 }),
+      /x has shape \(1, 3\) but layer 'dense' \(Dense\) expects input shape \(None, 4\)/,
+    );
   });
 
   it('NaN or Infinity in x or y names the row and column', async () => {
     const m = classifier();
     const bad = x.data.slice();
     bad[2 * 4 + 1] = NaN;
-    await rejectsUnchanged(m, () => m.fit(new Matrix(bad, 20, 4), y, { workers: 0, verbose: 0 }), /x has a non-finite value \(NaN\) at row 2, column 1/);
+    await rejectsUnchanged(
+      m,
+      () => m.fit(new Matrix(bad, 20, 4), y, { workers: 0, verbose: 0 }),
+      /x has a non-finite value \(NaN\) at row 2, column 1/,
+    );
     const reg = hittersNet();
     reg.compile({ loss: 'mse' });
     const yy = new Float32Array(3).fill(1);
     yy[1] = Infinity;
-    await rejectsUnchanged(reg, () => reg.fit({ data: new Float32Array(57), shape: [3, 19] }, { data: yy, shape: [3, 1] }, { workers: 0, verbose: 0 }), /y has a non-finite value \(Infinity\) at row 1/);
+    await rejectsUnchanged(
+      reg,
+      () =>
+        reg.fit(
+          { data: new Float32Array(57), shape: [3, 19] },
+          { data: yy, shape: [3, 1] },
+          { workers: 0, verbose: 0 },
+        ),
+      /y has a non-finite value \(Infinity\) at row 1/,
+    );
   });
 
   it('labels outside the class range name the row and the layer', async () => {
     const m = classifier();
     const labels = y.slice();
     labels[7] = 3;
-    await rejectsUnchanged(m, () => m.fit(x, labels, { workers: 0, verbose: 0 }), /y row 7: label 3 is outside the class range 0\.\.2 of layer 'dense_1'/);
+    await rejectsUnchanged(
+      m,
+      () => m.fit(x, labels, { workers: 0, verbose: 0 }),
+      /y row 7: label 3 is outside the class range 0\.\.2 of layer 'dense_1'/,
+    );
   });
 
   it('unknown names list the valid ones', () => {
     const m = hittersNet();
     expect(() => m.compile({ loss: 'msee' })).toThrow(/Unknown loss: "msee". Valid losses: .*mean_squared_error/);
-    expect(() => m.compile({ loss: 'mse', metrics: ['precisionn'] })).toThrow(/Unknown metric: "precisionn". Valid metrics: .*accuracy/);
-    expect(() => m.compile({ loss: 'mse', optimizer: 'adamax2' })).toThrow(/Unknown optimizer: "adamax2". Valid optimizers: sgd, rmsprop, adam, adamw, adagrad/);
-    expect(() => layers.Dense({ units: 3, activation: 'relu6' })).toThrow(/Unknown activation: "relu6". Valid activations: linear, relu, tanh/);
+    expect(() => m.compile({ loss: 'mse', metrics: ['precisionn'] })).toThrow(
+      /Unknown metric: "precisionn". Valid metrics: .*accuracy/,
+    );
+    expect(() => m.compile({ loss: 'mse', optimizer: 'adamax2' })).toThrow(
+      /Unknown optimizer: "adamax2". Valid optimizers: sgd, rmsprop, adam, adamw, adagrad/,
+    );
+    expect(() => layers.Dense({ units: 3, activation: 'relu6' })).toThrow(
+      /Unknown activation: "relu6". Valid activations: linear, relu, tanh/,
+    );
   });
 
   it('bad options name the option and the value', async () => {
     expect(() => layers.Dense({ units: 0 })).toThrow(/units must be a positive integer. Received: units=0/);
     expect(() => layers.Dropout({ rate: 1 })).toThrow(/rate must be in \[0, 1\). Received: rate=1/);
     const m = classifier();
-    await rejectsUnchanged(m, () => m.fit(x, y, { batchSize: 0, workers: 0 }), /fit: batchSize must be a positive integer. Received: batchSize=0/);
-    await rejectsUnchanged(m, () => m.fit(x, y, { validationSplit: 1, workers: 0 }), /validationSplit must be in \[0, 1\)/);
+    await rejectsUnchanged(
+      m,
+      () => m.fit(x, y, { batchSize: 0, workers: 0 }),
+      /fit: batchSize must be a positive integer. Received: batchSize=0/,
+    );
+    await rejectsUnchanged(
+      m,
+      () => m.fit(x, y, { validationSplit: 1, workers: 0 }),
+      /validationSplit must be in \[0, 1\)/,
+    );
     expect(() => m.setWeights([new Float32Array(3)])).toThrow(/expects 4 arrays/);
   });
 });

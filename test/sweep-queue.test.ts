@@ -35,12 +35,22 @@ afterAll(async () => {
 });
 
 function worker(env: Record<string, string> = {}): WorkerProcess {
-  return startWorkerProcess(['--queue', redis.url, '--workers', '1', '--lock-duration', '2000', '--stalled-interval', '500'], children, env);
+  return startWorkerProcess(
+    ['--queue', redis.url, '--workers', '1', '--lock-duration', '2000', '--stalled-interval', '500'],
+    children,
+    env,
+  );
 }
 
 async function results(out: string): Promise<Map<string, StoredResult>> {
   const dirs = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  return new Map(await Promise.all(dirs.map(async (d) => [d, JSON.parse(await readFile(join(out, d, 'result.json'), 'utf8')) as StoredResult] as const)));
+  return new Map(
+    await Promise.all(
+      dirs.map(
+        async (d) => [d, JSON.parse(await readFile(join(out, d, 'result.json'), 'utf8')) as StoredResult] as const,
+      ),
+    ),
+  );
 }
 
 describe('lockstep sweep --queue with lockstep worker', () => {
@@ -76,7 +86,12 @@ describe('lockstep sweep --queue with lockstep worker', () => {
     expect([...localResults.keys()].sort()).toEqual([...queuedResults.keys()].sort());
     for (const [id, l] of localResults) {
       const q = queuedResults.get(id)!;
-      expect({ id, weights: q.weightsHash, optimizer: q.optimizerHash, history: q.historyHash }).toEqual({ id, weights: l.weightsHash, optimizer: l.optimizerHash, history: l.historyHash });
+      expect({ id, weights: q.weightsHash, optimizer: q.optimizerHash, history: q.historyHash }).toEqual({
+        id,
+        weights: l.weightsHash,
+        optimizer: l.optimizerHash,
+        history: l.historyHash,
+      });
       expect(await readFile(join(queued, id, 'weights.bin'))).toEqual(await readFile(join(local, id, 'weights.bin')));
     }
 
@@ -95,16 +110,35 @@ describe('lockstep sweep --queue with lockstep worker', () => {
 
     // A config file travels inside the jobs; a job that diverges on the worker is reported and the other finishes.
     const config = join(root, 'sgd.json');
-    await writeFile(config, JSON.stringify({
-      data: 'hitters',
-      layers: [{ className: 'Dense', units: 8, activation: 'relu' }, { className: 'Dense', units: 1 }],
-      compile: { loss: 'mse', optimizer: 'sgd', metrics: ['mae'] },
-      fit: { epochs: 2, batchSize: 32 },
-    }));
-    const failing = await lockstep('sweep', config, '--seeds', '1', '--grid', 'learningRate=1e-4,1e6', '--out', join(root, 'failing'), '--queue', redis.url);
+    await writeFile(
+      config,
+      JSON.stringify({
+        data: 'hitters',
+        layers: [
+          { className: 'Dense', units: 8, activation: 'relu' },
+          { className: 'Dense', units: 1 },
+        ],
+        compile: { loss: 'mse', optimizer: 'sgd', metrics: ['mae'] },
+        fit: { epochs: 2, batchSize: 32 },
+      }),
+    );
+    const failing = await lockstep(
+      'sweep',
+      config,
+      '--seeds',
+      '1',
+      '--grid',
+      'learningRate=1e-4,1e6',
+      '--out',
+      join(root, 'failing'),
+      '--queue',
+      redis.url,
+    );
     expect(failing.code).toBe(1);
     expect(failing.stdout).toContain('1 job done');
-    expect(failing.stdout).toMatch(/1 job failed:\n {2}seed 1 learningRate=1000000 \(seed1-learningRate1000000-\w+\): the loss became (NaN|Infinity) in epoch 1/);
+    expect(failing.stdout).toMatch(
+      /1 job failed:\n {2}seed 1 learningRate=1000000 \(seed1-learningRate1000000-\w+\): the loss became (NaN|Infinity) in epoch 1/,
+    );
 
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
@@ -113,13 +147,27 @@ describe('lockstep sweep --queue with lockstep worker', () => {
   it('names an unreachable Redis, a bad URL and a worker without threads, and never prints the password of a --queue URL', async () => {
     const port = redis.port + 1 === 65536 ? 1 : redis.port + 1;
     const closed = `redis://127.0.0.1:${port}`;
-    const sweep = await lockstep('sweep', 'hitters', '--out', join(root, 'unreachable'), '--queue', `redis://:hunter2@127.0.0.1:${port}`);
+    const sweep = await lockstep(
+      'sweep',
+      'hitters',
+      '--out',
+      join(root, 'unreachable'),
+      '--queue',
+      `redis://:hunter2@127.0.0.1:${port}`,
+    );
     expect(sweep.code).toBe(1);
     expect(sweep.stderr).toContain(`lockstep sweep: cannot reach Redis at ${closed}: connect ECONNREFUSED`);
     const work = await lockstep('worker', '--queue', closed, '--workers', '1');
     expect(work.code).toBe(1);
     expect(work.stderr).toContain(`lockstep worker: cannot reach Redis at ${closed}`);
-    const url = await lockstep('sweep', 'hitters', '--out', join(root, 'bad-url'), '--queue', 'http://me:hunter2@127.0.0.1:6379');
+    const url = await lockstep(
+      'sweep',
+      'hitters',
+      '--out',
+      join(root, 'bad-url'),
+      '--queue',
+      'http://me:hunter2@127.0.0.1:6379',
+    );
     expect(url.code).toBe(2);
     expect(url.stderr).toContain('--queue "http://me:***@127.0.0.1:6379": the scheme must be redis: or rediss:');
     const notUrl = await lockstep('worker', '--queue', 'redis://:hunter2@127.0.0.1:notaport');

@@ -52,8 +52,12 @@ describe('seeds and grid', () => {
   });
 
   it('names the bad setting or value of a grid, with a suggestion for a misspelt name', () => {
-    expect(() => parseGrid(['learningrate=1e-3'])).toThrow('--grid "learningrate=1e-3": unknown setting "learningrate"; did you mean "learningRate"?');
-    expect(() => parseGrid(['dropout=0.1'])).toThrow('unknown setting "dropout" (a grid varies learningRate, batchSize, epochs)');
+    expect(() => parseGrid(['learningrate=1e-3'])).toThrow(
+      '--grid "learningrate=1e-3": unknown setting "learningrate"; did you mean "learningRate"?',
+    );
+    expect(() => parseGrid(['dropout=0.1'])).toThrow(
+      'unknown setting "dropout" (a grid varies learningRate, batchSize, epochs)',
+    );
     expect(() => parseGrid(['batchSize=64,12.5'])).toThrow('batchSize value "12.5" must be a positive integer');
     expect(() => parseGrid(['learningRate=0'])).toThrow('learningRate value "0" must be a positive number');
     expect(() => parseGrid(['learningRate=1e-3,'])).toThrow('learningRate value "" must be');
@@ -77,7 +81,8 @@ describe('seeds and grid', () => {
 });
 
 describe('summary', () => {
-  const result = (id: string, seed: number, v: number, point = {}): StoredResult => ({ id, seed, point, metrics: { val_accuracy: v } }) as unknown as StoredResult;
+  const result = (id: string, seed: number, v: number, point = {}): StoredResult =>
+    ({ id, seed, point, metrics: { val_accuracy: v } }) as unknown as StoredResult;
 
   it('sorts by the metric in its direction, a non-finite value last', () => {
     const rs = [result('a', 1, 0.5), result('b', 2, NaN), result('c', 3, 0.9)];
@@ -87,9 +92,20 @@ describe('summary', () => {
   });
 
   it('notes jobs that ran on different platforms, and re-runs that differ', () => {
-    const on = (id: string, arch: string, recheck?: object) => ({ ...result(id, 1, 0.5), weightsHash: 'ab'.repeat(32), fingerprint: { lockstep: '0.1.0', tfjs: '4.22.0', node: 'v20', arch }, recheck }) as unknown as StoredResult;
-    const lines = summaryLines([on('a', 'x64'), on('b', 'arm64', { same: false, weightsHash: 'cd'.repeat(32), host: 'm2' })], []);
-    expect(lines).toContain('Note: the jobs ran on 2 different platforms (1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, x64; 1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, arm64); a job re-run on another one may give other bits');
+    const on = (id: string, arch: string, recheck?: object) =>
+      ({
+        ...result(id, 1, 0.5),
+        weightsHash: 'ab'.repeat(32),
+        fingerprint: { lockstep: '0.1.0', tfjs: '4.22.0', node: 'v20', arch },
+        recheck,
+      }) as unknown as StoredResult;
+    const lines = summaryLines(
+      [on('a', 'x64'), on('b', 'arm64', { same: false, weightsHash: 'cd'.repeat(32), host: 'm2' })],
+      [],
+    );
+    expect(lines).toContain(
+      'Note: the jobs ran on 2 different platforms (1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, x64; 1 on lockstep 0.1.0, tfjs 4.22.0, Node v20, arm64); a job re-run on another one may give other bits',
+    );
     expect(lines.join('\n')).toContain('RE-RUN DIFFERS (weights cdcdcdcdcdcd on m2)');
     expect(lines.at(-1)).toMatch(/^WARNING: 1 job gave other weights when run again/);
     expect(summaryLines([on('a', 'x64'), on('b', 'x64')], []).join('\n')).not.toContain('platforms');
@@ -106,7 +122,16 @@ describe('summary', () => {
 describe('progress', () => {
   it('counts jobs done before this run, running and failed; the ETA appears once an epoch is trained and goes when nothing is left', () => {
     const lines: string[] = [];
-    const p = new SweepProgress(4, [{ id: 'a', epochs: 2 }, { id: 'b', epochs: 2 }, { id: 'c', epochs: 2 }], (l) => lines.push(l), { isTTY: false } as NodeJS.WriteStream);
+    const p = new SweepProgress(
+      4,
+      [
+        { id: 'a', epochs: 2 },
+        { id: 'b', epochs: 2 },
+        { id: 'c', epochs: 2 },
+      ],
+      (l) => lines.push(l),
+      { isTTY: false } as NodeJS.WriteStream,
+    );
     p.started('a');
     expect(p.line()).toBe('1/4 done, 1 running, 0 failed');
     p.epoch('a', 1);
@@ -118,7 +143,15 @@ describe('progress', () => {
     p.started('c');
     p.epoch('c', 2); // continued from a checkpoint at epoch 1: one epoch trained, none left
     p.finished('c', 'fine');
-    expect(lines).toEqual(['done a: fine [2/4 done, 0 running, 0 failed, ETA 0s]', 'FAILED b: the loss became NaN [2/4 done, 0 running, 1 failed, ETA 0s]', 'done c: fine [3/4 done, 0 running, 1 failed]'].map((l) => expect.stringMatching(new RegExp(`^${l.replace(/[[\]]/g, '\\$&').replace('ETA 0s', 'ETA \\d+s')}$`))));
+    expect(lines).toEqual(
+      [
+        'done a: fine [2/4 done, 0 running, 0 failed, ETA 0s]',
+        'FAILED b: the loss became NaN [2/4 done, 0 running, 1 failed, ETA 0s]',
+        'done c: fine [3/4 done, 0 running, 1 failed]',
+      ].map((l) =>
+        expect.stringMatching(new RegExp(`^${l.replace(/[[\]]/g, '\\$&').replace('ETA 0s', 'ETA \\d+s')}$`)),
+      ),
+    );
   });
 
   it('writes durations as the ETA shows them', () => {
@@ -135,7 +168,10 @@ describe('lockstep sweep without a server', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Sweep of 6 jobs (2 grid points x 3 seeds)');
-    const ids = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const ids = (await readdir(out, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     expect(ids).toHaveLength(6);
     const results: StoredResult[] = [];
     for (const id of ids) {
@@ -152,13 +188,22 @@ describe('lockstep sweep without a server', () => {
       expect(sha256(...model.getWeights().map((w) => w.data))).toBe(r.weightsHash);
       await model.dispose();
     }
-    expect(results.map((r) => `${r.seed} ${r.point.learningRate}`).sort()).toEqual(['1 0.001', '1 0.003', '2 0.001', '2 0.003', '3 0.001', '3 0.003']);
+    expect(results.map((r) => `${r.seed} ${r.point.learningRate}`).sort()).toEqual([
+      '1 0.001',
+      '1 0.003',
+      '2 0.001',
+      '2 0.003',
+      '3 0.001',
+      '3 0.003',
+    ]);
     // Different seeds and rates give different weights.
     expect(new Set(results.map((r) => r.weightsHash)).size).toBe(6);
     // The table lists the jobs best first (lowest validation MAE).
     const order = results.slice().sort((a, b) => a.metrics.val_mean_absolute_error - b.metrics.val_mean_absolute_error);
     const table = run.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+0\.00\d/.test(l));
-    expect(table.map((l) => l.trim().split(/\s+/).slice(1, 3).join(' '))).toEqual(order.map((r) => `${r.seed} ${r.point.learningRate}`));
+    expect(table.map((l) => l.trim().split(/\s+/).slice(1, 3).join(' '))).toEqual(
+      order.map((r) => `${r.seed} ${r.point.learningRate}`),
+    );
     expect(run.stdout).toContain("Seeds' spread of val_mean_absolute_error at learningRate=0.001");
     expect((await readFile(join(out, 'sweep.svg'), 'utf8')).match(/class="seed"/g)).toHaveLength(6);
 
@@ -182,7 +227,10 @@ describe('lockstep sweep without a server', () => {
   it('a sweep killed mid-job continues that job from its checkpoint when run again (two jobs at once), to the bits of an uninterrupted run', async () => {
     const out = join(root, 'killed');
     // Held after checkpointing epoch 2 of its first job (a test-only switch), then killed: no timer involved.
-    const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--out', out], { env: { ...process.env, LOCKSTEP_TEST_HOLD_AFTER_EPOCH: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'sweep', ...args, '--out', out], {
+      env: { ...process.env, LOCKSTEP_TEST_HOLD_AFTER_EPOCH: '2' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const id = await new Promise<string>((resolve, reject) => {
       let err = '';
       child.stderr!.on('data', (b: Buffer) => {
@@ -209,29 +257,64 @@ describe('lockstep sweep without a server', () => {
     for (const job of ids) {
       const r = JSON.parse(await readFile(join(out, job, 'result.json'), 'utf8')) as StoredResult;
       const uninterrupted = JSON.parse(await readFile(join(root, 'local', job, 'result.json'), 'utf8')) as StoredResult;
-      expect({ job, weights: r.weightsHash, optimizer: r.optimizerHash, history: r.historyHash }).toEqual({ job, weights: uninterrupted.weightsHash, optimizer: uninterrupted.optimizerHash, history: uninterrupted.historyHash });
+      expect({ job, weights: r.weightsHash, optimizer: r.optimizerHash, history: r.historyHash }).toEqual({
+        job,
+        weights: uninterrupted.weightsHash,
+        optimizer: uninterrupted.optimizerHash,
+        history: uninterrupted.historyHash,
+      });
     }
   });
 
   it('reports a diverging job with its error, finishes the others, and exits 1', async () => {
     const config = join(root, 'sgd.json');
-    await writeFile(config, JSON.stringify({
-      data: 'hitters',
-      layers: [{ className: 'Dense', units: 8, activation: 'relu' }, { className: 'Dense', units: 1 }],
-      compile: { loss: 'mse', optimizer: 'sgd', metrics: ['mae'] },
-      fit: { epochs: 2, batchSize: 32 },
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        data: 'hitters',
+        layers: [
+          { className: 'Dense', units: 8, activation: 'relu' },
+          { className: 'Dense', units: 1 },
+        ],
+        compile: { loss: 'mse', optimizer: 'sgd', metrics: ['mae'] },
+        fit: { epochs: 2, batchSize: 32 },
+      }),
+    );
     const out = join(root, 'failing');
-    const run = await lockstep('sweep', config, '--seeds', '1-2', '--grid', 'learningRate=1e-4,1e6', '--out', out, '--workers', '1');
+    const run = await lockstep(
+      'sweep',
+      config,
+      '--seeds',
+      '1-2',
+      '--grid',
+      'learningRate=1e-4,1e6',
+      '--out',
+      out,
+      '--workers',
+      '1',
+    );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('2 jobs done');
-    expect(run.stdout).toMatch(/2 jobs failed:\n {2}seed 1 learningRate=1000000 \(seed1-learningRate1000000-\w+\): the loss became (NaN|Infinity) in epoch 1/);
+    expect(run.stdout).toMatch(
+      /2 jobs failed:\n {2}seed 1 learningRate=1000000 \(seed1-learningRate1000000-\w+\): the loss became (NaN|Infinity) in epoch 1/,
+    );
     const dirs = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     const failed = dirs.filter((d) => existsSync(join(out, d, 'failed.json')));
     expect(failed).toHaveLength(2);
     expect(JSON.parse(await readFile(join(out, failed[0], 'failed.json'), 'utf8')).error).toMatch(/the loss became/);
     // Failed jobs are not done: a re-run tries them again (and they fail again), skipping the 2 done ones.
-    const again = await lockstep('sweep', config, '--seeds', '1-2', '--grid', 'learningRate=1e-4,1e6', '--out', out, '--workers', '1');
+    const again = await lockstep(
+      'sweep',
+      config,
+      '--seeds',
+      '1-2',
+      '--grid',
+      'learningRate=1e-4,1e6',
+      '--out',
+      out,
+      '--workers',
+      '1',
+    );
     expect(again.code).toBe(1);
     expect(again.stdout).toContain('2 already done there, skipped');
     expect(again.stdout.match(/^FAILED /gm)).toHaveLength(2);

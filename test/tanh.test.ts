@@ -22,7 +22,8 @@ function differing(a: Float32Array, b: Float32Array): number[] {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   const out: number[] = [];
-  for (let i = 0; i < a.length && out.length < 5; i++) if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) out.push(i);
+  for (let i = 0; i < a.length && out.length < 5; i++)
+    if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) out.push(i);
   return out;
 }
 
@@ -51,10 +52,24 @@ describe('tanh (musl tanhf, four lanes at a time)', () => {
   it("gives tf.tanh's bits at every branch edge of tanhf and expm1f, both signs", () => {
     // |x| thresholds of tanhf (0x00800000, 0x3e82c578, 0x3f0c9f54, 0x41200000) and of expm1f on 2|x|
     // (2^-25, ln2/2, 1.5 ln2, 27 ln2; k = 23), each with its neighbours.
-    const edges = [0x00800000, 0x3e82c578, 0x3f0c9f54, 0x41200000, 0x33000000 - (1 << 23), 0x3eb17218 - (1 << 23), 0x3f851592 - (1 << 23), 0x4195b844 - (1 << 23), 0x4185_0000, 0x7f800000, 0x7f7fffff, 0];
+    const edges = [
+      0x00800000,
+      0x3e82c578,
+      0x3f0c9f54,
+      0x41200000,
+      0x33000000 - (1 << 23),
+      0x3eb17218 - (1 << 23),
+      0x3f851592 - (1 << 23),
+      0x4195b844 - (1 << 23),
+      0x4185_0000,
+      0x7f800000,
+      0x7f7fffff,
+      0,
+    ];
     const u = new Uint32Array(edges.length * 2 * 7 + 4);
     let n = 0;
-    for (const e of edges) for (let d = -3; d <= 3; d++) for (const sign of [0, 0x80000000]) u[n++] = ((e + d) | sign) >>> 0;
+    for (const e of edges)
+      for (let d = -3; d <= 3; d++) for (const sign of [0, 0x80000000]) u[n++] = ((e + d) | sign) >>> 0;
     u.set([0x7fc00000, 0xffc00001, 0x7f800001, 0x1], n);
     compare(new Float32Array(u.buffer), [u.length]);
   });
@@ -76,7 +91,10 @@ describe('tanh (musl tanhf, four lanes at a time)', () => {
       fc.property(arb, ({ dims, scale, seed }) => {
         let s = seed >>> 0;
         const size = dims.reduce((a, b) => a * b, 1);
-        const v = Float32Array.from({ length: size }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * scale);
+        const v = Float32Array.from(
+          { length: size },
+          () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * scale,
+        );
         compare(v, dims);
       }),
       { seed: FC_SEED, numRuns: 200 },

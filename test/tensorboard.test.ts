@@ -28,7 +28,13 @@ interface Decoded {
   wallTime: number;
   step?: number;
   fileVersion?: string;
-  summary?: { value: { tag: string; simpleValue?: number; histo?: { min: number; max: number; num: number; bucket: number[]; bucketLimit: number[] } }[] };
+  summary?: {
+    value: {
+      tag: string;
+      simpleValue?: number;
+      histo?: { min: number; max: number; num: number; bucket: number[]; bucketLimit: number[] };
+    }[];
+  };
 }
 
 async function readEvents(dir: string): Promise<Decoded[]> {
@@ -39,7 +45,7 @@ async function readEvents(dir: string): Promise<Decoded[]> {
   const Event = root.lookupType('tensorboard.Event');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: Decoded[] = [];
-  for (let at = 0; at < buf.length; ) {
+  for (let at = 0; at < buf.length;) {
     const len = Number(view.getBigUint64(at, true));
     expect(view.getUint32(at + 8, true)).toBe(maskedCrc(buf.subarray(at, at + 8)));
     const data = buf.subarray(at + 12, at + 12 + len);
@@ -52,7 +58,9 @@ async function readEvents(dir: string): Promise<Decoded[]> {
 
 const scalars = (events: Decoded[]) => {
   const m: Record<string, [number, number][]> = {};
-  for (const e of events) for (const v of e.summary?.value ?? []) if (v.simpleValue !== undefined) (m[v.tag] ??= []).push([e.step ?? 0, v.simpleValue]);
+  for (const e of events)
+    for (const v of e.summary?.value ?? [])
+      if (v.simpleValue !== undefined) (m[v.tag] ??= []).push([e.step ?? 0, v.simpleValue]);
   return m;
 };
 
@@ -69,9 +77,20 @@ describe('TensorBoard', () => {
       m.add(layers.Dense({ units: 4, activation: 'relu' }));
       m.add(layers.Dense({ units: 1, activation: 'sigmoid' }));
       const lr = new schedules.ExponentialDecay({ initialLearningRate: 0.01, decaySteps: 2, decayRate: 0.5 });
-      m.compile({ loss: 'binary_crossentropy', optimizer: new optimizers.Adam({ learningRate: lr }), metrics: ['AUC'] });
+      m.compile({
+        loss: 'binary_crossentropy',
+        optimizer: new optimizers.Adam({ learningRate: lr }),
+        metrics: ['AUC'],
+      });
       const tb = new callbacks.TensorBoard({ logDir: dir, updateFreq: 2, histogramFreq: 2 });
-      const h = await m.fit(x, y, { epochs: 3, batchSize: 8, validationSplit: 0.25, verbose: 0, workers: 0, callbacks: [tb] });
+      const h = await m.fit(x, y, {
+        epochs: 3,
+        batchSize: 8,
+        validationSplit: 0.25,
+        verbose: 0,
+        workers: 0,
+        callbacks: [tb],
+      });
       const train = await readEvents(join(dir, 'train'));
       const val = await readEvents(join(dir, 'validation'));
       expect(train[0].fileVersion).toBe('brain.Event:2');
@@ -84,8 +103,21 @@ describe('TensorBoard', () => {
       expect(ts.epoch_learning_rate).toEqual([0, 1, 2].map((e) => [e, lr.at(4 * (e + 1))]));
       expect(scalars(val).epoch_loss).toEqual(h.history.val_loss.map((v, e) => [e, f(v)]));
       expect(scalars(val).epoch_auc).toEqual(h.history.val_auc.map((v, e) => [e, f(v)]));
-      const histos = train.flatMap((e) => (e.summary?.value ?? []).filter((v) => v.histo).map((v) => ({ step: e.step ?? 0, tag: v.tag, histo: v.histo! })));
-      expect(histos.map((v) => `${v.step}:${v.tag}`)).toEqual(['0:dense/kernel', '0:dense/bias', '0:dense_1/kernel', '0:dense_1/bias', '2:dense/kernel', '2:dense/bias', '2:dense_1/kernel', '2:dense_1/bias']);
+      const histos = train.flatMap((e) =>
+        (e.summary?.value ?? [])
+          .filter((v) => v.histo)
+          .map((v) => ({ step: e.step ?? 0, tag: v.tag, histo: v.histo! })),
+      );
+      expect(histos.map((v) => `${v.step}:${v.tag}`)).toEqual([
+        '0:dense/kernel',
+        '0:dense/bias',
+        '0:dense_1/kernel',
+        '0:dense_1/bias',
+        '2:dense/kernel',
+        '2:dense/bias',
+        '2:dense_1/kernel',
+        '2:dense_1/bias',
+      ]);
       const k = histos[4].histo;
       expect(k.num).toBe(12);
       expect(k.bucket.reduce((a, b) => a + b, 0)).toBe(12);

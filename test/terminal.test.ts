@@ -26,11 +26,19 @@ class Terminal extends Writable {
   /** The block on screen after the last redraw, escapes stripped. */
   lastFrame(): string[] {
     const frames = this.text.split('\x1b[1G');
-    return frames[frames.length - 1].split('\n').map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')).filter((l) => l !== '');
+    return frames[frames.length - 1]
+      .split('\n')
+      .map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''))
+      .filter((l) => l !== '');
   }
 }
 
-const HITTERS = { loss: 452430.46875, mean_absolute_error: 533.708923, val_loss: 538436.6875, val_mean_absolute_error: 565.33984 };
+const HITTERS = {
+  loss: 452430.46875,
+  mean_absolute_error: 533.708923,
+  val_loss: 538436.6875,
+  val_mean_absolute_error: 565.33984,
+};
 
 describe('the progress bar fits the terminal', () => {
   for (const columns of [80, 60, 40]) {
@@ -50,7 +58,12 @@ describe('the progress bar fits the terminal', () => {
       const final = stream.lastFrame();
       for (const line of final) expect(visibleWidth(line)).toBeLessThan(columns);
       const shown = final.join(' ');
-      for (const [k, v] of [['loss', '452430.4688'], ['mean_absolute_error', '533.7089'], ['val_loss', '538436.6875'], ['val_mean_absolute_error', '565.3398']]) {
+      for (const [k, v] of [
+        ['loss', '452430.4688'],
+        ['mean_absolute_error', '533.7089'],
+        ['val_loss', '538436.6875'],
+        ['val_mean_absolute_error', '565.3398'],
+      ]) {
         expect(shown).toContain(`${k}: ${v}`);
       }
       cb.onTrainEnd();
@@ -93,7 +106,11 @@ describe('the progress bar fits the terminal', () => {
 function child(mode: string): Promise<{ stdout: string; signal: string | null; code: number | null }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [fixture, mode], { timeout: 60_000 }, (err, stdout) => {
-      resolve({ stdout, signal: (err as { signal?: string } | null)?.signal ?? null, code: err ? ((err as { code?: number }).code ?? null) : 0 });
+      resolve({
+        stdout,
+        signal: (err as { signal?: string } | null)?.signal ?? null,
+        code: err ? ((err as { code?: number }).code ?? null) : 0,
+      });
     });
   });
 }

@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, compareFingerprints, fingerprint, layers, Matrix, Model, Sequential, verifyDeterminism } from '../src/index.js';
+import {
+  canonicalJson,
+  compareFingerprints,
+  fingerprint,
+  layers,
+  Matrix,
+  Model,
+  Sequential,
+  verifyDeterminism,
+} from '../src/index.js';
 import { firstDifference, type RunDigest } from '../src/verify/digest.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -23,9 +32,14 @@ interface Run {
 
 function lockstep(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { maxBuffer: 16 << 20, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -62,20 +76,41 @@ function buildModel(): Sequential {
 describe('verifyDeterminism', () => {
   it('finds the same bits for 0, 1 and 3 workers with 3 micro-shards a batch, and reports the hashes and a fingerprint', async () => {
     const { x, y } = data();
-    const report = await verifyDeterminism(buildModel, x, y, { workers: [0, 1, 3], epochs: 2, batchSize: 24, fit: { microBatchSize: 8, validationSplit: 0.2, seed: 3 } });
+    const report = await verifyDeterminism(buildModel, x, y, {
+      workers: [0, 1, 3],
+      epochs: 2,
+      batchSize: 24,
+      fit: { microBatchSize: 8, validationSplit: 0.2, seed: 3 },
+    });
     expect(report.ok, report.message).toBe(true);
     expect(report.message).toBe('the same weights, optimizer state and history, bit for bit, with 0, 1, 3 workers');
     expect(report.runs.map((r) => r.workers)).toEqual([0, 1, 3]);
     expect(new Set(report.runs.map((r) => `${r.weights} ${r.optimizerState} ${r.history}`)).size).toBe(1);
-    expect(report.fingerprint).toMatchObject({ tfjs: '4.22.0', node: process.version, arch: process.arch, weightsHash: report.runs[0].weights });
-    expect(Object.keys(report.fingerprint.tensors)).toEqual(['dense/kernel', 'dense/bias', 'dense_1/kernel', 'dense_1/bias']);
+    expect(report.fingerprint).toMatchObject({
+      tfjs: '4.22.0',
+      node: process.version,
+      arch: process.arch,
+      weightsHash: report.runs[0].weights,
+    });
+    expect(Object.keys(report.fingerprint.tensors)).toEqual([
+      'dense/kernel',
+      'dense/bias',
+      'dense_1/kernel',
+      'dense_1/bias',
+    ]);
   }, 120_000);
 
   it('checks its options', async () => {
     const { x, y } = data();
-    await expect(verifyDeterminism(buildModel, x, y, { worker: [0, 1] } as never)).rejects.toThrow(/did you mean 'workers'/);
-    await expect(verifyDeterminism(buildModel, x, y, { workers: [2] })).rejects.toThrow(/workers must be an array of at least two worker counts/);
-    await expect(verifyDeterminism(buildModel, x, y, { fit: { epochs: 3 } as never })).rejects.toThrow(/fit.epochs must be left out/);
+    await expect(verifyDeterminism(buildModel, x, y, { worker: [0, 1] } as never)).rejects.toThrow(
+      /did you mean 'workers'/,
+    );
+    await expect(verifyDeterminism(buildModel, x, y, { workers: [2] })).rejects.toThrow(
+      /workers must be an array of at least two worker counts/,
+    );
+    await expect(verifyDeterminism(buildModel, x, y, { fit: { epochs: 3 } as never })).rejects.toThrow(
+      /fit.epochs must be left out/,
+    );
   });
 });
 
@@ -85,7 +120,10 @@ describe('firstDifference and fingerprints', () => {
     weightsHash: '',
     optimizerHash: '',
     historyHash: '',
-    weights: [{ name: 'd/bias', shape: [2], data: Float32Array.of(1, 2) }, { name: 'd/kernel', shape: [2, 3], data: kernel }],
+    weights: [
+      { name: 'd/bias', shape: [2], data: Float32Array.of(1, 2) },
+      { name: 'd/kernel', shape: [2, 3], data: kernel },
+    ],
     optimizer: [{ name: 'iterations', shape: [], data: Float32Array.of(4) }],
     history: { loss },
   });
@@ -94,8 +132,19 @@ describe('firstDifference and fingerprints', () => {
     const k = Float32Array.of(0, 1, 2, 3, 4, 5);
     const k2 = k.slice();
     k2[4] = 4.000000476837158; // the next float32 after 4: one bit
-    expect(firstDifference(digest(k, [1]), digest(k2, [1]))).toEqual({ part: 'weights', tensor: 'd/kernel', element: 4, index: [1, 1], a: 4, b: 4.000000476837158 });
-    expect(firstDifference(digest(k, [1, 0.5]), digest(k.slice(), [1, 0.25]))).toMatchObject({ part: 'history', tensor: 'loss', element: 1 });
+    expect(firstDifference(digest(k, [1]), digest(k2, [1]))).toEqual({
+      part: 'weights',
+      tensor: 'd/kernel',
+      element: 4,
+      index: [1, 1],
+      a: 4,
+      b: 4.000000476837158,
+    });
+    expect(firstDifference(digest(k, [1, 0.5]), digest(k.slice(), [1, 0.25]))).toMatchObject({
+      part: 'history',
+      tensor: 'loss',
+      element: 1,
+    });
     expect(firstDifference(digest(k, [1]), digest(k.slice(), [1]))).toBeNull();
   });
 
@@ -105,7 +154,9 @@ describe('firstDifference and fingerprints', () => {
     const a = fingerprint({ config: { units: 3 }, weights });
     expect(compareFingerprints(a, { ...a, node: 'v99.0.0' })).toEqual([`node: ${process.version} here, v99.0.0 there`]);
     const b = fingerprint({ config: { units: 3 }, weights: [{ name: 'k', data: Float32Array.of(1, 3) }] });
-    expect(compareFingerprints(a, b)).toEqual([`weightsHash: ${a.weightsHash} here, ${b.weightsHash} there (first differing tensor: k)`]);
+    expect(compareFingerprints(a, b)).toEqual([
+      `weightsHash: ${a.weightsHash} here, ${b.weightsHash} there (first differing tensor: k)`,
+    ]);
   });
 });
 
@@ -126,7 +177,9 @@ describe('lockstep verify', () => {
   it('exits 1 naming the first differing tensor and element when the reduction depends on the worker count (planted)', async () => {
     const run = await lockstep([...args, '--workers', '0,2'], { LOCKSTEP_PLANT: 'unordered-reduction' });
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stdout).toMatch(/DIFFERENT: runs differ: first at weights dense\/kernel\[\d+, \d+\] \(element \d+\): \S+ with 0 workers, \S+ with 2 workers/);
+    expect(run.stdout).toMatch(
+      /DIFFERENT: runs differ: first at weights dense\/kernel\[\d+, \d+\] \(element \d+\): \S+ with 0 workers, \S+ with 2 workers/,
+    );
   }, 120_000);
 
   it('--against compares with a fingerprint saved by --json: 0 when it matches, 1 naming what differs', async () => {
@@ -145,7 +198,9 @@ describe('lockstep verify', () => {
     await writeFile(tampered, JSON.stringify(json.fingerprint));
     const differs = await lockstep([...args, '--workers', '0', '--against', tampered]);
     expect(differs.code).toBe(1);
-    expect(differs.stdout).toMatch(/DIFFERENT from .*tampered.json: weightsHash: .* \(first differing tensor: Output\/kernel\)/);
+    expect(differs.stdout).toMatch(
+      /DIFFERENT from .*tampered.json: weightsHash: .* \(first differing tensor: Output\/kernel\)/,
+    );
 
     const otherSeed = await lockstep([...args, '--workers', '0', '--seed', '14', '--against', saved, '--json']);
     expect(otherSeed.code).toBe(1);
@@ -155,12 +210,23 @@ describe('lockstep verify', () => {
   it('verifies a functional config (a TensorFlow.js topology with a residual Add) across 0 and 2 workers', async () => {
     const input = layers.Input({ shape: [19], name: 'stats' });
     const h = layers.Dense({ units: 8, activation: 'relu' }).apply(input);
-    const out = layers.Dense({ units: 1, name: 'salary' }).apply(layers.Add().apply([h, layers.Dense({ units: 8, activation: 'tanh' }).apply(h)]));
+    const out = layers
+      .Dense({ units: 1, name: 'salary' })
+      .apply(layers.Add().apply([h, layers.Dense({ units: 8, activation: 'tanh' }).apply(h)]));
     const config = join(tmp, 'functional.json');
-    await writeFile(config, JSON.stringify({ data: 'hitters', modelTopology: new Model({ inputs: input, outputs: out }).modelTopology(), compile: { loss: 'mse', optimizer: 'rmsprop' } }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        data: 'hitters',
+        modelTopology: new Model({ inputs: input, outputs: out }).modelTopology(),
+        compile: { loss: 'mse', optimizer: 'rmsprop' },
+      }),
+    );
     const run = await lockstep(['verify', config, '--epochs', '2', '--micro-batch-size', '8', '--workers', '0,2']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('OK: the same weights, optimizer state and history, bit for bit, with 0, 2 workers');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'OK: the same weights, optimizer state and history, bit for bit, with 0, 2 workers',
+    );
     const both = join(tmp, 'both.json');
     await writeFile(both, JSON.stringify({ data: 'hitters', modelTopology: {}, layers: [], compile: { loss: 'mse' } }));
     const bad = await lockstep(['verify', both, '--workers', '0,2']);
@@ -171,10 +237,37 @@ describe('lockstep verify', () => {
   it('verifies a config on a CSV file, and rejects bad flags with exit 2', async () => {
     const csv = join(tmp, 'rows.csv');
     const { x, y } = data();
-    await writeFile(csv, ['a,b,c,d,e,f,target', ...x.toArray().map((row, r) => [...row, y.data[r]].join(','))].join('\n'));
+    await writeFile(
+      csv,
+      ['a,b,c,d,e,f,target', ...x.toArray().map((row, r) => [...row, y.data[r]].join(','))].join('\n'),
+    );
     const config = join(tmp, 'reg.json');
-    await writeFile(config, JSON.stringify({ layers: [{ className: 'Dense', units: 8, activation: 'relu' }, { className: 'Dropout', rate: 0.2 }, { className: 'Dense', units: 1 }], compile: { loss: 'mse', optimizer: 'rmsprop' }, fit: { batchSize: 30 } }));
-    const run = await lockstep(['verify', config, '--data', csv, '--target', 'target', '--standardize', '--workers', '0,3', '--micro-batch-size', '10', '--json']);
+    await writeFile(
+      config,
+      JSON.stringify({
+        layers: [
+          { className: 'Dense', units: 8, activation: 'relu' },
+          { className: 'Dropout', rate: 0.2 },
+          { className: 'Dense', units: 1 },
+        ],
+        compile: { loss: 'mse', optimizer: 'rmsprop' },
+        fit: { batchSize: 30 },
+      }),
+    );
+    const run = await lockstep([
+      'verify',
+      config,
+      '--data',
+      csv,
+      '--target',
+      'target',
+      '--standardize',
+      '--workers',
+      '0,3',
+      '--micro-batch-size',
+      '10',
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.ok).toBe(true);

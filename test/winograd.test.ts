@@ -39,7 +39,12 @@ function lcg(seed: number): () => number {
 }
 
 function geometry(c: Case): ConvGeometry {
-  return { kernel: [3, 3], strides: [1, 1], dilation: [1, 1], plan: [axisPlan(c.h, 3, 1, 1, c.padding)!, axisPlan(c.w, 3, 1, 1, c.padding)!] };
+  return {
+    kernel: [3, 3],
+    strides: [1, 1],
+    dilation: [1, 1],
+    plan: [axisPlan(c.h, 3, 1, 1, c.padding)!, axisPlan(c.w, 3, 1, 1, c.padding)!],
+  };
 }
 
 /** The worst |got - want| / scale over the values, and the index. */
@@ -63,9 +68,11 @@ export function measure(c: Case, seed: number): { forward: number; input: number
   const kv = Float32Array.from({ length: 9 * c.cin * c.cout }, rand);
   const bv = Float32Array.from({ length: c.cout }, rand);
   const dzv = Float32Array.from({ length: c.n * oh * ow * c.cout }, rand);
-  const X = (b: number, i: number, j: number, ch: number) => (i < 0 || j < 0 || i >= c.h || j >= c.w ? 0 : xv[((b * c.h + i) * c.w + j) * c.cin + ch]);
+  const X = (b: number, i: number, j: number, ch: number) =>
+    i < 0 || j < 0 || i >= c.h || j >= c.w ? 0 : xv[((b * c.h + i) * c.w + j) * c.cin + ch];
   const K = (i: number, j: number, ch: number, f: number) => kv[((i * 3 + j) * c.cin + ch) * c.cout + f];
-  const DZ = (b: number, i: number, j: number, f: number) => (i < 0 || j < 0 || i >= oh || j >= ow ? 0 : dzv[((b * oh + i) * ow + j) * c.cout + f]);
+  const DZ = (b: number, i: number, j: number, f: number) =>
+    i < 0 || j < 0 || i >= oh || j >= ow ? 0 : dzv[((b * oh + i) * ow + j) * c.cout + f];
   // Forward with bias and relu, each value with its scale (relu applied to both sides).
   const fw = new Float64Array(c.n * oh * ow * c.cout);
   const fs = new Float64Array(fw.length);
@@ -75,11 +82,13 @@ export function measure(c: Case, seed: number): { forward: number; input: number
         for (let f = 0; f < c.cout; f++, o++) {
           let s = bv[f];
           let a = Math.abs(bv[f]);
-          for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) for (let ch = 0; ch < c.cin; ch++) {
-            const t = X(b, i + ki - top, j + kj - left, ch) * K(ki, kj, ch, f);
-            s += t;
-            a += Math.abs(t);
-          }
+          for (let ki = 0; ki < 3; ki++)
+            for (let kj = 0; kj < 3; kj++)
+              for (let ch = 0; ch < c.cin; ch++) {
+                const t = X(b, i + ki - top, j + kj - left, ch) * K(ki, kj, ch, f);
+                s += t;
+                a += Math.abs(t);
+              }
           [fw[o], fs[o]] = [Math.max(s, 0), a];
         }
   // Input gradient: dx[b, y, x, ch] = sum of dz[b, y - ki + top, x - kj + left, f] * k[ki, kj, ch, f].
@@ -89,11 +98,13 @@ export function measure(c: Case, seed: number): { forward: number; input: number
     for (let y = 0; y < c.h; y++)
       for (let x = 0; x < c.w; x++)
         for (let ch = 0; ch < c.cin; ch++, o++)
-          for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) for (let f = 0; f < c.cout; f++) {
-            const t = DZ(b, y - ki + top, x - kj + left, f) * K(ki, kj, ch, f);
-            iw[o] += t;
-            is[o] += Math.abs(t);
-          }
+          for (let ki = 0; ki < 3; ki++)
+            for (let kj = 0; kj < 3; kj++)
+              for (let f = 0; f < c.cout; f++) {
+                const t = DZ(b, y - ki + top, x - kj + left, f) * K(ki, kj, ch, f);
+                iw[o] += t;
+                is[o] += Math.abs(t);
+              }
   // Filter gradient of samples [start, n): a part that starts mid-batch.
   const start = c.n > 1 ? 1 : 0;
   const kw = new Float64Array(kv.length);
@@ -102,25 +113,32 @@ export function measure(c: Case, seed: number): { forward: number; input: number
     for (let kj = 0; kj < 3; kj++)
       for (let ch = 0; ch < c.cin; ch++)
         for (let f = 0; f < c.cout; f++, o++)
-          for (let b = start; b < c.n; b++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
-            const t = X(b, i + ki - top, j + kj - left, ch) * DZ(b, i, j, f);
-            kw[o] += t;
-            ks[o] += Math.abs(t);
-          }
+          for (let b = start; b < c.n; b++)
+            for (let i = 0; i < oh; i++)
+              for (let j = 0; j < ow; j++) {
+                const t = X(b, i + ki - top, j + kj - left, ch) * DZ(b, i, j, f);
+                kw[o] += t;
+                ks[o] += Math.abs(t);
+              }
   const op = new WinogradConv(g, c.cin, c.cout, c.m);
-  const worstOf = (scale: number) => tf.tidy(() => {
-    const x = tf.mul(tf.tensor4d(xv, [c.n, c.h, c.w, c.cin]), scale);
-    const k = tf.mul(tf.tensor4d(kv, [3, 3, c.cin, c.cout]), scale);
-    const bias = tf.tensor1d(bv);
-    const dz = tf.tensor2d(dzv, [c.n * oh * ow, c.cout]);
-    const y = op.forward(x, k, bias, true);
-    expect(y.shape).toEqual([c.n, oh, ow, c.cout]);
-    const dx = op.inputGradient(dz, k, x.shape);
-    expect(dx.shape).toEqual(x.shape);
-    const dk = op.filterGradient(x, dz, start, c.n - start);
-    expect(dk.shape).toEqual([9 * c.cin, c.cout]);
-    return { forward: worst(heapView(y), fw, fs).ratio, input: worst(heapView(dx), iw, is).ratio, filter: worst(heapView(dk), kw, ks).ratio };
-  });
+  const worstOf = (scale: number) =>
+    tf.tidy(() => {
+      const x = tf.mul(tf.tensor4d(xv, [c.n, c.h, c.w, c.cin]), scale);
+      const k = tf.mul(tf.tensor4d(kv, [3, 3, c.cin, c.cout]), scale);
+      const bias = tf.tensor1d(bv);
+      const dz = tf.tensor2d(dzv, [c.n * oh * ow, c.cout]);
+      const y = op.forward(x, k, bias, true);
+      expect(y.shape).toEqual([c.n, oh, ow, c.cout]);
+      const dx = op.inputGradient(dz, k, x.shape);
+      expect(dx.shape).toEqual(x.shape);
+      const dk = op.filterGradient(x, dz, start, c.n - start);
+      expect(dk.shape).toEqual([9 * c.cin, c.cout]);
+      return {
+        forward: worst(heapView(y), fw, fs).ratio,
+        input: worst(heapView(dx), iw, is).ratio,
+        filter: worst(heapView(dk), kw, ks).ratio,
+      };
+    });
   // Twice, first on other values: the second pass runs on the kept operators, repacked.
   worstOf(-2);
   const e = worstOf(1);
@@ -153,7 +171,12 @@ describe('Winograd convolution against float64', () => {
 });
 
 describe("a layer's variant is a rule of its shapes", () => {
-  const g = (h: number, padding: Padding, k = 3, s = 1, d = 1): ConvGeometry => ({ kernel: [k, k], strides: [s, s], dilation: [d, d], plan: [axisPlan(h, k, s, d, padding)!, axisPlan(h, k, s, d, padding)!] });
+  const g = (h: number, padding: Padding, k = 3, s = 1, d = 1): ConvGeometry => ({
+    kernel: [k, k],
+    strides: [s, s],
+    dilation: [d, d],
+    plan: [axisPlan(h, k, s, d, padding)!, axisPlan(h, k, s, d, padding)!],
+  });
   it('F(4x4,3x3) on outputs its tiles cover well, F(2x2,3x3) on small ones, none for other convolutions', () => {
     expect(winogradTile(g(13, 'valid'), 32)).toBe(4); // the MNIST convnet's second layer: 11x11 outputs
     expect(winogradTile(g(4, 'valid'), 32)).toBe(2); // 2x2 outputs: one F(2x2) tile

@@ -45,7 +45,10 @@ async function handle(msg: WorkerMessage): Promise<unknown> {
   } catch (err) {
     if (err instanceof AbortedError) return { aborted: true };
     const e = err as Error;
-    throw new Error(`worker ${task.workerIndex} failed at epoch ${task.epoch + 1}, step ${step + 1}: ${e?.message ?? e}`, { cause: err });
+    throw new Error(
+      `worker ${task.workerIndex} failed at epoch ${task.epoch + 1}, step ${step + 1}: ${e?.message ?? e}`,
+      { cause: err },
+    );
   } finally {
     runner.release();
   }
@@ -59,7 +62,11 @@ scope.onmessage = (e) => {
       scope.postMessage({ id, ok: true, value: await handle(msg) });
     } catch (err) {
       const error = err as Error;
-      scope.postMessage({ id, ok: false, error: { message: String(error?.message ?? error), name: error?.name, stack: error?.stack } });
+      scope.postMessage({
+        id,
+        ok: false,
+        error: { message: String(error?.message ?? error), name: error?.name, stack: error?.stack },
+      });
     }
   });
 };

@@ -10,7 +10,11 @@ import type { Plan } from '../src/engine/network.js';
 import { AbortedError } from '../src/engine/barrier.js';
 import { Ctrl } from '../src/engine/layout.js';
 
-export type WorkerMessage = { kind: 'info' } | { kind: 'prepare'; plan: Plan; params: Float32Array } | { kind: 'train'; task: TrainTask } | { kind: 'forward'; task: ForwardTask };
+export type WorkerMessage =
+  | { kind: 'info' }
+  | { kind: 'prepare'; plan: Plan; params: Float32Array }
+  | { kind: 'train'; task: TrainTask }
+  | { kind: 'forward'; task: ForwardTask };
 
 export default async function handle(msg: WorkerMessage): Promise<unknown> {
   await initBackend();
@@ -41,7 +45,10 @@ export default async function handle(msg: WorkerMessage): Promise<unknown> {
     if (err instanceof AbortedError) return { aborted: true };
     const e = err as Error;
     // Name the worker and the step here: only this thread knows where it was.
-    throw new Error(`worker ${task.workerIndex} failed at epoch ${task.epoch + 1}, step ${step + 1}: ${e?.message ?? e}`, { cause: err });
+    throw new Error(
+      `worker ${task.workerIndex} failed at epoch ${task.epoch + 1}, step ${step + 1}: ${e?.message ?? e}`,
+      { cause: err },
+    );
   } finally {
     runner.release();
   }

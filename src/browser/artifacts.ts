@@ -10,9 +10,22 @@
  * Loading checks everything before it returns, as in Node (io/model-json.ts).
  */
 import { quote } from '../io/json.js';
-import { MODEL_JSON, decodeModelFiles, encodeModelFiles, parseModelJson, type LoadedArtifacts, type SaveArtifactsInput } from '../io/model-json.js';
+import {
+  MODEL_JSON,
+  decodeModelFiles,
+  encodeModelFiles,
+  parseModelJson,
+  type LoadedArtifacts,
+  type SaveArtifactsInput,
+} from '../io/model-json.js';
 
-export { MODEL_JSON, WEIGHTS_BIN, type TrainingConfig, type SaveArtifactsInput, type LoadedArtifacts } from '../io/model-json.js';
+export {
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  type TrainingConfig,
+  type SaveArtifactsInput,
+  type LoadedArtifacts,
+} from '../io/model-json.js';
 
 const IDB = 'indexeddb://';
 const DOWNLOADS = 'downloads://';
@@ -26,12 +39,16 @@ interface StoredModel {
 
 function nameAfter(scheme: string, dest: string, what: string): string {
   const name = dest.slice(scheme.length);
-  if (name === '' || name.length > 200 || /[\\/\0]/.test(name)) throw new Error(`${what}: ${quote(dest)} needs a name after ${scheme} (1-200 characters, no slashes)`);
+  if (name === '' || name.length > 200 || /[\\/\0]/.test(name))
+    throw new Error(`${what}: ${quote(dest)} needs a name after ${scheme} (1-200 characters, no slashes)`);
   return name;
 }
 
 export async function saveArtifacts(dest: string, input: SaveArtifactsInput): Promise<void> {
-  if (typeof dest !== 'string' || dest === '') throw new Error(`saveArtifacts: the destination must be 'indexeddb://name' or 'downloads://name'. Received: ${quote(dest)}`);
+  if (typeof dest !== 'string' || dest === '')
+    throw new Error(
+      `saveArtifacts: the destination must be 'indexeddb://name' or 'downloads://name'. Received: ${quote(dest)}`,
+    );
   const { modelJson, weightsBin } = encodeModelFiles(input, 'saveArtifacts');
   const weights = join(weightsBin);
   if (dest.startsWith(IDB)) {
@@ -48,28 +65,43 @@ export async function saveArtifacts(dest: string, input: SaveArtifactsInput): Pr
     download(`${name}.weights.bin`, new Blob([weights], { type: 'application/octet-stream' }));
     return;
   }
-  throw new Error(`save: in a browser a model is saved to 'indexeddb://name' or 'downloads://name'. Received: ${quote(dest)}`);
+  throw new Error(
+    `save: in a browser a model is saved to 'indexeddb://name' or 'downloads://name'. Received: ${quote(dest)}`,
+  );
 }
 
 export async function loadArtifacts(source: string): Promise<LoadedArtifacts> {
-  if (typeof source !== 'string' || source === '') throw new Error(`loadModel: expected 'indexeddb://name' or the URL of a model.json. Received: ${quote(source)}`);
+  if (typeof source !== 'string' || source === '')
+    throw new Error(`loadModel: expected 'indexeddb://name' or the URL of a model.json. Received: ${quote(source)}`);
   if (source.startsWith(IDB)) {
     const name = nameAfter(IDB, source, 'loadModel');
     const stored = (await withStore('readonly', (store) => store.get(name))) as StoredModel | undefined;
-    if (stored === undefined) throw new Error(`loadModel: no model saved as ${quote(source)} in this browser's IndexedDB`);
-    if (!(stored?.modelJson instanceof Uint8Array) || !(stored.weights instanceof Uint8Array)) throw new Error(`loadModel: the IndexedDB record ${quote(source)} is not a lockstep model`);
+    if (stored === undefined)
+      throw new Error(`loadModel: no model saved as ${quote(source)} in this browser's IndexedDB`);
+    if (!(stored?.modelJson instanceof Uint8Array) || !(stored.weights instanceof Uint8Array))
+      throw new Error(`loadModel: the IndexedDB record ${quote(source)} is not a lockstep model`);
     const json = parseModelJson(stored.modelJson, `${source}/${MODEL_JSON}`);
     // One record holds one weights file, whatever the manifest calls it.
-    return decodeModelFiles(json, `${source}/${MODEL_JSON}`, async () => ({ name: `${source}/weights`, bytes: stored.weights }));
+    return decodeModelFiles(json, `${source}/${MODEL_JSON}`, async () => ({
+      name: `${source}/weights`,
+      bytes: stored.weights,
+    }));
   }
-  if (source.startsWith(DOWNLOADS)) throw new Error(`loadModel: ${quote(source)} cannot be read back; serve the downloaded files and pass the URL of the .json file`);
-  const jsonUrl = new URL(/\.json$/i.test(source) ? source : `${source.replace(/\/?$/, '/')}${MODEL_JSON}`, globalThis.location?.href);
+  if (source.startsWith(DOWNLOADS))
+    throw new Error(
+      `loadModel: ${quote(source)} cannot be read back; serve the downloaded files and pass the URL of the .json file`,
+    );
+  const jsonUrl = new URL(
+    /\.json$/i.test(source) ? source : `${source.replace(/\/?$/, '/')}${MODEL_JSON}`,
+    globalThis.location?.href,
+  );
   const dir = new URL('./', jsonUrl).href;
   const json = parseModelJson(await fetchBytes(jsonUrl.href), jsonUrl.href);
   return decodeModelFiles(json, jsonUrl.href, async (path) => {
     const url = new URL(path, jsonUrl);
     // As on disk: a manifest may not send the loader elsewhere (another directory, another origin).
-    if (!url.href.startsWith(dir) || /^[a-z][a-z0-9+.-]*:|^\//i.test(path)) throw new Error(`${jsonUrl.href}: weights path ${quote(path)} points outside the model directory`);
+    if (!url.href.startsWith(dir) || /^[a-z][a-z0-9+.-]*:|^\//i.test(path))
+      throw new Error(`${jsonUrl.href}: weights path ${quote(path)} points outside the model directory`);
     return { name: url.href, bytes: await fetchBytes(url.href) };
   });
 }
@@ -113,7 +145,11 @@ function withStore(mode: IDBTransactionMode, use: (store: IDBObjectStore) => IDB
       };
       tx.onerror = tx.onabort = () => {
         db.close();
-        reject(new Error(`IndexedDB: ${mode === 'readwrite' ? 'saving' : 'reading'} failed: ${tx.error?.message ?? 'aborted'}`));
+        reject(
+          new Error(
+            `IndexedDB: ${mode === 'readwrite' ? 'saving' : 'reading'} failed: ${tx.error?.message ?? 'aborted'}`,
+          ),
+        );
       };
     };
   });

@@ -17,7 +17,9 @@ export async function initBackend(): Promise<void> {
     if (!(await tf.setBackend('wasm'))) throw new Error('lockstep: the tfjs wasm backend failed to initialise');
     await tf.ready();
     if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) {
-      throw new Error('lockstep: this browser lacks WebAssembly SIMD, which lockstep needs (Chrome 91+, Firefox 89+, Safari 16.4+)');
+      throw new Error(
+        'lockstep: this browser lacks WebAssembly SIMD, which lockstep needs (Chrome 91+, Firefox 89+, Safari 16.4+)',
+      );
     }
   })();
   await ready;

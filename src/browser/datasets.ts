@@ -1,2 +1,9 @@
 /** Datasets in a browser: MNIST fetched from URLs (`datasets.mnist({ url })`). */
-export { mnist, parseIdxImages, parseIdxLabels, type BrowserMnistOptions, type Mnist, type MnistSplit } from './mnist.js';
+export {
+  mnist,
+  parseIdxImages,
+  parseIdxLabels,
+  type BrowserMnistOptions,
+  type Mnist,
+  type MnistSplit,
+} from './mnist.js';

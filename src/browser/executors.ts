@@ -18,7 +18,7 @@ export function isolationProblem(): string | undefined {
   return (
     'lockstep: training on Web Workers needs a cross-origin-isolated page (SharedArrayBuffer and Atomics shared with the workers), ' +
     'and this page is not: serve it with the headers "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
-    '(or credentialless), or pass { workers: 0 } to run on the page\'s own thread'
+    "(or credentialless), or pass { workers: 0 } to run on the page's own thread"
   );
 }
 

@@ -27,7 +27,16 @@ export * as callbacks from './callbacks.js';
 export { Callback, type Logs, type NamedWeight } from '../callbacks/callback.js';
 export * as optimizers from '../optimizers.js';
 export * as datasets from './datasets.js';
-export { getDummies, oneHot, dropNA, frameToMatrix, DataFrame, StandardScaler, trainTestSplit, toCategorical } from '../preprocessing.js';
+export {
+  getDummies,
+  oneHot,
+  dropNA,
+  frameToMatrix,
+  DataFrame,
+  StandardScaler,
+  trainTestSplit,
+  toCategorical,
+} from '../preprocessing.js';
 export { Matrix, type MatrixLike } from '../matrix.js';
 export { History, type EpochTiming } from '../history.js';
 export { setRandomSeed } from '../seed.js';

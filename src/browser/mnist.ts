@@ -15,11 +15,17 @@ export type { Mnist, MnistSplit } from '../datasets/mnist.js';
 export { parseIdxImages, parseIdxLabels } from '../datasets/idx.js';
 
 export interface BrowserMnistOptions {
-  /** Directory URL of train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (plain or .gz). Relative URLs resolve against the page. */
+  /**
+   * Directory URL of train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+   * t10k-labels-idx1-ubyte (plain or .gz). Relative URLs resolve against the page.
+   */
   url: string | URL;
   /** Keep pixel values 0..255 instead of scaling them to [0, 1]. Default false. */
   raw?: boolean;
-  /** Put images and labels in SharedArrayBuffers (cross-origin-isolated pages), so workers read them without a copy. Default false. */
+  /**
+   * Put images and labels in SharedArrayBuffers (cross-origin-isolated pages), so workers read them without a copy.
+   * Default false.
+   */
   shared?: boolean;
   /** [784] (default), [28, 28] or [28, 28, 1]. */
   imageShape?: number[];
@@ -30,21 +36,33 @@ const IMAGE_SHAPES = ['784', '28,28', '28,28,1'];
 export async function mnist(options: BrowserMnistOptions): Promise<Mnist> {
   checkOptionKeys('mnist', options, ['url', 'raw', 'shared', 'imageShape']);
   if (!(options?.url instanceof URL) && (typeof options?.url !== 'string' || options.url === '')) {
-    throw badOption('mnist', 'url', 'the URL of a directory holding the four MNIST IDX files (in a browser there is no default)', options?.url);
+    throw badOption(
+      'mnist',
+      'url',
+      'the URL of a directory holding the four MNIST IDX files (in a browser there is no default)',
+      options?.url,
+    );
   }
-  for (const k of ['raw', 'shared'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') throw badOption('mnist', k, 'true or false', options[k]);
+  for (const k of ['raw', 'shared'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'boolean')
+      throw badOption('mnist', k, 'true or false', options[k]);
   const shape = options.imageShape;
   if (shape !== undefined && !(Array.isArray(shape) && IMAGE_SHAPES.includes(shape.join(',')))) {
-    throw new RangeError(`mnist: imageShape must be [784], [28, 28] or [28, 28, 1]. Received: imageShape=${JSON.stringify(shape)}`);
+    throw new RangeError(
+      `mnist: imageShape must be [784], [28, 28] or [28, 28, 1]. Received: imageShape=${JSON.stringify(shape)}`,
+    );
   }
   const base = new URL(String(options.url).replace(/\/?$/, '/'), globalThis.location?.href);
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((name) => fetchIdx(base, name)),
+    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map(
+      (name) => fetchIdx(base, name),
+    ),
   );
   const split = (images: [string, Uint8Array], labels: [string, Uint8Array]): MnistSplit => {
     const x = parseIdxImages(images[1], images[0], options);
     const y = parseIdxLabels(labels[1], labels[0], options);
-    if (x.rows !== y.length) throw new RangeError(`MNIST: ${images[0]} holds ${x.rows} images but ${labels[0]} holds ${y.length} labels`);
+    if (x.rows !== y.length)
+      throw new RangeError(`MNIST: ${images[0]} holds ${x.rows} images but ${labels[0]} holds ${y.length} labels`);
     return { images: shape ? new Matrix(x.data, x.rows, x.cols, shape) : x, labels: y };
   };
   return { train: split(trainImages, trainLabels), test: split(testImages, testLabels) };
@@ -61,9 +79,13 @@ async function fetchIdx(base: URL, name: string): Promise<[string, Uint8Array]> 
     // Sniff the gzip magic rather than trusting the name (a server may also have unzipped it already).
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
       try {
-        bytes = new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+        bytes = new Uint8Array(
+          await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer(),
+        );
       } catch (err) {
-        throw new Error(`MNIST: ${url} looks gzipped but does not unzip: ${(err as Error).message}`);
+        throw new Error(`MNIST: ${url} looks gzipped but does not unzip: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
     return [url, bytes];

@@ -4,8 +4,13 @@
  * tfjs, which tells Node from a browser by looking for `process`). Each does what lockstep needs and no more.
  */
 
-/** A page without cross-origin isolation has no SharedArrayBuffer: plain buffers serve a model trained on the page's thread (workers: 0). */
-const SharedArrayBufferOrPlain: SharedArrayBufferConstructor = (globalThis as { SharedArrayBuffer?: SharedArrayBufferConstructor }).SharedArrayBuffer ?? (ArrayBuffer as unknown as SharedArrayBufferConstructor);
+/**
+ * A page without cross-origin isolation has no SharedArrayBuffer: plain buffers serve a model trained on the page's
+ * thread (workers: 0).
+ */
+const SharedArrayBufferOrPlain: SharedArrayBufferConstructor =
+  (globalThis as { SharedArrayBuffer?: SharedArrayBufferConstructor }).SharedArrayBuffer ??
+  (ArrayBuffer as unknown as SharedArrayBufferConstructor);
 export { SharedArrayBufferOrPlain as SharedArrayBuffer };
 
 /** Lines written to `process.stdout` (fit's progress logger) go to the console, one console.log per line. */
@@ -42,7 +47,8 @@ export const process = {
 /** Only `Buffer.from(base64, 'base64')`, which the SIMD kernels use to carry their bytes. */
 export const Buffer = {
   from(data: unknown, encoding?: string): Uint8Array {
-    if (typeof data !== 'string' || encoding !== 'base64') throw new Error('lockstep (browser build): only Buffer.from(text, "base64") is available');
+    if (typeof data !== 'string' || encoding !== 'base64')
+      throw new Error('lockstep (browser build): only Buffer.from(text, "base64") is available');
     const text = atob(data);
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);

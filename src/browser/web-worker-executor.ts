@@ -11,7 +11,9 @@ export interface WorkerRequest {
   msg: WorkerMessage;
 }
 
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { message: string; name?: string; stack?: string } };
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { message: string; name?: string; stack?: string } };
 
 interface Pending {
   resolve(value: unknown): void;
@@ -26,7 +28,10 @@ class Thread {
   /** Set once the worker failed outside a task (a load error, an uncaught throw): every later request fails with it. */
   private dead?: Error;
 
-  constructor(url: URL, readonly index: number) {
+  constructor(
+    url: URL,
+    readonly index: number,
+  ) {
     this.worker = new Worker(url, { type: 'module', name: `lockstep-worker-${index}` });
     this.worker.onmessage = (e: MessageEvent<WorkerReply>) => {
       const reply = e.data;
@@ -34,13 +39,21 @@ class Thread {
       if (!p) return;
       this.pending.delete(reply.id);
       if (reply.ok) p.resolve(reply.value);
-      else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name ?? 'Error', stack: reply.error.stack }));
+      else
+        p.reject(
+          Object.assign(new Error(reply.error.message), {
+            name: reply.error.name ?? 'Error',
+            stack: reply.error.stack,
+          }),
+        );
     };
     // A worker whose script fails to load or throws outside a task: fail what it owes, now and later, so
     // the others (woken through the Abort flag) return and fit rejects instead of hanging.
     this.worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      this.fail(new Error(`worker ${index} crashed: ${e.message || 'its script failed to load (see the browser console)'}`));
+      this.fail(
+        new Error(`worker ${index} crashed: ${e.message || 'its script failed to load (see the browser console)'}`),
+      );
     };
     this.worker.onmessageerror = () => this.fail(new Error(`worker ${index} received a message it could not read`));
   }
@@ -70,7 +83,10 @@ export class WebWorkerExecutor extends ThreadExecutor {
   private threads: Thread[] | null = null;
 
   /** `url`: the worker entry (browser-worker.js beside the library module). */
-  constructor(workers: number, private readonly url: URL) {
+  constructor(
+    workers: number,
+    private readonly url: URL,
+  ) {
     super(workers);
   }
 

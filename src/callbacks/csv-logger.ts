@@ -78,7 +78,8 @@ export class CSVLogger extends Callback {
     const values = this.keys.map((k) => (k in epochLogs ? pyRepr(epochLogs[k]) : 'NA'));
     const text = (header ?? '') + this.#line([String(epoch), ...values]);
     return this.#enqueue(async () => {
-      if (this.#file === undefined) throw new Error(`CSVLogger: ${this.filename} is not open (onTrainBegin was not called)`);
+      if (this.#file === undefined)
+        throw new Error(`CSVLogger: ${this.filename} is not open (onTrainBegin was not called)`);
       await this.#file.write(text);
     });
   }
@@ -103,7 +104,9 @@ export class CSVLogger extends Callback {
   /** One CSV line, quoting like Python's `csv` module (QUOTE_MINIMAL, doubled quotes). */
   #line(fields: string[]): string {
     const quoted = fields.map((f) =>
-      f.includes(this.separator) || f.includes('"') || f.includes('\n') || f.includes('\r') ? `"${f.replace(/"/g, '""')}"` : f,
+      f.includes(this.separator) || f.includes('"') || f.includes('\n') || f.includes('\r')
+        ? `"${f.replace(/"/g, '""')}"`
+        : f,
     );
     return `${quoted.join(this.separator)}\n`;
   }

@@ -1,7 +1,16 @@
 /** Stop training when a monitored quantity has stopped improving (Keras 3 `EarlyStopping`). */
 import { checkNonNegativeInt } from '../errors.js';
 import type { Logs, NamedWeight } from './callback.js';
-import { type Mode, MonitorCallback, checkBoolean, checkFinite, checkKnownOptions, checkVerbose, printMsg, withDefaults } from './monitor.js';
+import {
+  type Mode,
+  MonitorCallback,
+  checkBoolean,
+  checkFinite,
+  checkKnownOptions,
+  checkVerbose,
+  printMsg,
+  withDefaults,
+} from './monitor.js';
 
 export interface EarlyStoppingOptions {
   /** Log key to watch. Default `'val_loss'`. */

@@ -5,7 +5,8 @@
  * Only the fields TensorBoard reads are encoded (event.proto / summary.proto):
  *   Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
  *   Summary { repeated Value value = 1; }  Value { string tag = 1; float simple_value = 2; HistogramProto histo = 5; }
- *   HistogramProto { double min = 1, max = 2, num = 3, sum = 4, sum_squares = 5; repeated double bucket_limit = 6 [packed]; repeated double bucket = 7 [packed]; }
+ *   HistogramProto { double min = 1, max = 2, num = 3, sum = 4, sum_squares = 5;
+ *                    repeated double bucket_limit = 6 [packed]; repeated double bucket = 7 [packed]; }
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -106,9 +107,18 @@ export function histogram(values: ArrayLike<number>, buckets = 30): Uint8Array {
   const n = max > min ? buckets : 1;
   const width = (max - min) / n;
   const counts = new Array<number>(n).fill(0);
-  for (let i = 0; i < values.length; i++) counts[n === 1 ? 0 : Math.min(n - 1, Math.floor((values[i] - min) / width))]++;
+  for (let i = 0; i < values.length; i++)
+    counts[n === 1 ? 0 : Math.min(n - 1, Math.floor((values[i] - min) / width))]++;
   const limits = counts.map((_, k) => (k === n - 1 ? max : min + (k + 1) * width));
-  return new Pb().double(1, min).double(2, max).double(3, values.length).double(4, sum).double(5, sumSq).packedDoubles(6, limits).packedDoubles(7, counts).finish();
+  return new Pb()
+    .double(1, min)
+    .double(2, max)
+    .double(3, values.length)
+    .double(4, sum)
+    .double(5, sumSq)
+    .packedDoubles(6, limits)
+    .packedDoubles(7, counts)
+    .finish();
 }
 
 let fileCounter = 0;
@@ -120,9 +130,17 @@ export class EventFileWriter {
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.path = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}.${fileCounter++}.v2`);
+    this.path = join(
+      dir,
+      `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}.${fileCounter++}.v2`,
+    );
     this.fd = openSync(this.path, 'w');
-    this.event(new Pb().double(1, Date.now() / 1000).string(3, 'brain.Event:2').finish());
+    this.event(
+      new Pb()
+        .double(1, Date.now() / 1000)
+        .string(3, 'brain.Event:2')
+        .finish(),
+    );
   }
 
   /** Scalars at `step`, one Value each. */
@@ -135,12 +153,19 @@ export class EventFileWriter {
   /** Histograms at `step`, one Value each. */
   histograms(step: number, values: Record<string, ArrayLike<number>>): void {
     const summary = new Pb();
-    for (const [tag, v] of Object.entries(values)) summary.bytesField(1, new Pb().string(1, tag).bytesField(5, histogram(v)).finish());
+    for (const [tag, v] of Object.entries(values))
+      summary.bytesField(1, new Pb().string(1, tag).bytesField(5, histogram(v)).finish());
     this.summary(step, summary.finish());
   }
 
   private summary(step: number, summary: Uint8Array): void {
-    this.event(new Pb().double(1, Date.now() / 1000).int64(2, step).bytesField(5, summary).finish());
+    this.event(
+      new Pb()
+        .double(1, Date.now() / 1000)
+        .int64(2, step)
+        .bytesField(5, summary)
+        .finish(),
+    );
   }
 
   private event(data: Uint8Array): void {

@@ -77,7 +77,11 @@ function stripZeros(s: string): string {
 }
 
 /** Python's `g` (and, with `noneType`, the float default with a precision) for |x|. */
-function generalAbs(x: number, precision: number, opts: { alternate: boolean; upper: boolean; noneType: boolean }): string {
+function generalAbs(
+  x: number,
+  precision: number,
+  opts: { alternate: boolean; upper: boolean; noneType: boolean },
+): string {
   const p = precision === 0 ? 1 : precision;
   const { exponent } = scientificParts(x, p - 1);
   // CPython's format_float_short: the float default switches to scientific one digit earlier than 'g'.
@@ -129,7 +133,8 @@ export function pyFormat(value: number, spec: string, isInt = false): string {
     throw new Error(`Format code '${type}' is not supported for numbers (spec '${spec}')`);
   }
   if (type === 'd' && !isInt) throw new Error(`Unknown format code 'd' for object of type 'float' (spec '${spec}')`);
-  if (isInt && type === undefined && precision !== undefined) throw new Error(`Precision not allowed in integer format specifier (spec '${spec}')`);
+  if (isInt && type === undefined && precision !== undefined)
+    throw new Error(`Precision not allowed in integer format specifier (spec '${spec}')`);
 
   const percent = type === '%';
   if (percent) value *= 100;
@@ -161,9 +166,10 @@ export function pyFormat(value: number, spec: string, isInt = false): string {
         body = fixedAbs(value, precision ?? 6);
         break;
       default:
-        body = precision === undefined
-          ? pyRepr(Math.abs(value))
-          : generalAbs(value, precision, { alternate: altFlag !== undefined, upper: false, noneType: true });
+        body =
+          precision === undefined
+            ? pyRepr(Math.abs(value))
+            : generalAbs(value, precision, { alternate: altFlag !== undefined, upper: false, noneType: true });
     }
     if (zFlag !== undefined && /^[0.]*$/.test(body.replace(/e.*$/i, ''))) negative = false;
   }
@@ -171,7 +177,8 @@ export function pyFormat(value: number, spec: string, isInt = false): string {
     const [intPart, rest] = splitInteger(body);
     body = intPart.replace(/\B(?=(\d{3})+(?!\d))/g, grouping) + rest;
   }
-  if (!Number.isFinite(value) && type !== undefined && type === type.toUpperCase() && !percent) body = body.toUpperCase();
+  if (!Number.isFinite(value) && type !== undefined && type === type.toUpperCase() && !percent)
+    body = body.toUpperCase();
   if (percent) body += '%';
 
   const sign = negative ? '-' : signChar === '+' ? '+' : signChar === ' ' ? ' ' : '';

@@ -22,7 +22,8 @@ export class LearningRateScheduler extends Callback {
     options: LearningRateSchedulerOptions = {},
   ) {
     super();
-    if (typeof schedule !== 'function') throw badOption('LearningRateScheduler', 'schedule', 'a function (epoch, lr) => lr', schedule);
+    if (typeof schedule !== 'function')
+      throw badOption('LearningRateScheduler', 'schedule', 'a function (epoch, lr) => lr', schedule);
     checkOptionKeys('LearningRateScheduler', options, ['verbose']);
     const verbose = options?.verbose ?? 0;
     if (verbose !== 0 && verbose !== 1) throw badOption('LearningRateScheduler', 'verbose', '0 or 1', verbose);
@@ -32,7 +33,9 @@ export class LearningRateScheduler extends Callback {
   override onEpochBegin(epoch: number): void {
     const lr = this.schedule(epoch, Math.fround(this.model.learningRate));
     if (typeof lr !== 'number' || !Number.isFinite(lr) || !(lr > 0)) {
-      throw new Error(`LearningRateScheduler: the schedule returned ${String(lr)} for epoch ${epoch}; it must return a positive finite number`);
+      throw new Error(
+        `LearningRateScheduler: the schedule returned ${String(lr)} for epoch ${epoch}; it must return a positive finite number`,
+      );
     }
     this.model.learningRate = lr;
     if (this.verbose > 0) console.log(`\nEpoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);

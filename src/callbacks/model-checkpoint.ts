@@ -4,7 +4,17 @@ import { dirname } from 'node:path';
 import { badOption } from '../errors.js';
 import type { Logs } from './callback.js';
 import { type TemplateValue, pyFormat, pyTemplate } from './format.js';
-import { type Mode, MonitorCallback, checkBoolean, checkFinite, checkKnownOptions, checkString, checkVerbose, printMsg, withDefaults } from './monitor.js';
+import {
+  type Mode,
+  MonitorCallback,
+  checkBoolean,
+  checkFinite,
+  checkKnownOptions,
+  checkString,
+  checkVerbose,
+  printMsg,
+  withDefaults,
+} from './monitor.js';
 
 export interface ModelCheckpointOptions {
   /** Log key compared by `saveBestOnly`. Default `'val_loss'`. */
@@ -57,9 +67,10 @@ export class ModelCheckpoint extends MonitorCallback {
   constructor(filepath: string, options: ModelCheckpointOptions = {}) {
     checkKnownOptions('ModelCheckpoint', options, Object.keys(DEFAULTS));
     const o = withDefaults(DEFAULTS, options);
-    const threshold = o.initialValueThreshold === undefined
-      ? undefined
-      : checkFinite('ModelCheckpoint', 'initialValueThreshold', o.initialValueThreshold);
+    const threshold =
+      o.initialValueThreshold === undefined
+        ? undefined
+        : checkFinite('ModelCheckpoint', 'initialValueThreshold', o.initialValueThreshold);
     super('ModelCheckpoint', o.monitor, o.mode, 0, threshold);
     this.filepath = checkString('ModelCheckpoint', 'filepath', filepath);
     this.verbose = checkVerbose('ModelCheckpoint', o.verbose);
@@ -136,7 +147,9 @@ export class ModelCheckpoint extends MonitorCallback {
     const bestStr = this.best === undefined ? 'None' : pyFormat(this.best, '.5f');
     if (this.isImprovement(current, this.best)) {
       if (this.verbose > 0) {
-        printMsg(`\nEpoch ${epoch + 1}: ${this.monitor} improved from ${bestStr} to ${pyFormat(current, '.5f')}, saving model to ${path}`);
+        printMsg(
+          `\nEpoch ${epoch + 1}: ${this.monitor} improved from ${bestStr} to ${pyFormat(current, '.5f')}, saving model to ${path}`,
+        );
       }
       this.best = current;
       return true;

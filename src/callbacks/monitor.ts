@@ -14,7 +14,8 @@ const MODES: readonly Mode[] = ['auto', 'min', 'max'];
  * sees only log keys, so the names of Keras's "up" metrics stand in for it (`acc` covers every accuracy and
  * the `acc` alias). Everything else, losses and errors included, is minimised.
  */
-const HIGHER_IS_BETTER = /acc|auc|precision|recall|sensitivity|specificity|f1|fbeta|iou|r2|cosine_similarity|correlation/;
+const HIGHER_IS_BETTER =
+  /acc|auc|precision|recall|sensitivity|specificity|f1|fbeta|iou|r2|cosine_similarity|correlation/;
 
 /** The direction `mode: 'auto'` picks for a monitored key (`val_` prefix ignored). */
 export function autoMode(monitor: string): 'min' | 'max' {
@@ -51,7 +52,8 @@ export function checkBoolean(owner: string, option: string, value: unknown): boo
 }
 
 function checkMode(owner: string, value: unknown): Mode {
-  if (!MODES.includes(value as Mode)) throw badOption(owner, 'mode', `one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value);
+  if (!MODES.includes(value as Mode))
+    throw badOption(owner, 'mode', `one of ${MODES.map((m) => `'${m}'`).join(', ')}`, value);
   return value as Mode;
 }
 

@@ -56,7 +56,8 @@ function formatEta(eta: number): string {
  *
  * @example
  * // fit adds one for verbose 1 or 2; to print elsewhere, pass verbose: 0 and your own:
- * await model.fit(x, y, { epochs: 5, verbose: 0, callbacks: [new ProgbarLogger({ verbose: 2, stream: process.stderr })] });
+ * const progbar = new ProgbarLogger({ verbose: 2, stream: process.stderr });
+ * await model.fit(x, y, { epochs: 5, verbose: 0, callbacks: [progbar] });
  */
 export class ProgbarLogger extends Callback {
   readonly verbose: 1 | 2;
@@ -80,7 +81,9 @@ export class ProgbarLogger extends Callback {
     this.verbose = options.verbose;
     this.stream = options.stream ?? process.stdout;
     if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new RangeError(`ProgbarLogger: now must be a function returning milliseconds. Received: now=${String(options.now)}`);
+      throw new RangeError(
+        `ProgbarLogger: now must be a function returning milliseconds. Received: now=${String(options.now)}`,
+      );
     }
     this.#now = options.now ?? (() => performance.now());
   }
@@ -156,9 +159,10 @@ export class ProgbarLogger extends Callback {
   /** Keras's `_estimate_step_duration`, in seconds; the first step is left out once there are others. */
   #stepDuration(current: number, now: number): number {
     if (!current) return 0;
-    const perStep = this.#timeAfterFirstStep !== undefined && current > 1
-      ? (now - this.#timeAfterFirstStep) / (current - 1)
-      : (now - this.#start) / current;
+    const perStep =
+      this.#timeAfterFirstStep !== undefined && current > 1
+        ? (now - this.#timeAfterFirstStep) / (current - 1)
+        : (now - this.#start) / current;
     if (current === 1) this.#timeAfterFirstStep = now;
     return perStep;
   }
@@ -179,7 +183,13 @@ export class ProgbarLogger extends Callback {
    * `9/9 ━━━━━━━━━━━━━━━━━━━━ 1s 62ms/step - loss: 0.1234` (verbose 1), coloured on a terminal: the part before
    * the first ' - ', and one `name: value` part per metric.
    */
-  #barLine(current: number, finalize: boolean, now: number, timePerStep: number, barWidth: number): { head: string; parts: string[] } {
+  #barLine(
+    current: number,
+    finalize: boolean,
+    now: number,
+    timePerStep: number,
+    barWidth: number,
+  ): { head: string; parts: string[] } {
     const ansi = this.#dynamic;
     const [bold, green, white, reset] = ansi ? [BOLD, GREEN, WHITE, RESET] : ['', '', '', ''];
     const target = this.#target;
@@ -193,11 +203,14 @@ export class ProgbarLogger extends Callback {
     } else {
       line = `${String(current).padStart(7)}/Unknown`;
     }
-    const time = target !== undefined && target > 0 && !finalize
-      ? formatEta(timePerStep * (target - current))
-      : `${pyFormat(now - this.#start, '.0f')}s`;
+    const time =
+      target !== undefined && target > 0 && !finalize
+        ? formatEta(timePerStep * (target - current))
+        : `${pyFormat(now - this.#start, '.0f')}s`;
     line += ` ${bold}${time}${reset}${formatStepTime(timePerStep)}`;
-    const parts = [...this.#values].map(([k, v]) => `${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`);
+    const parts = [...this.#values].map(
+      ([k, v]) => `${k}: ${Math.abs(v) > 1e-3 ? pyFormat(v, '.4f') : pyFormat(v, '.4e')}`,
+    );
     return { head: line, parts };
   }
 

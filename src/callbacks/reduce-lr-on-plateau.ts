@@ -2,7 +2,15 @@
 import { badOption, checkNonNegativeInt } from '../errors.js';
 import type { Logs } from './callback.js';
 import { pyRepr } from './format.js';
-import { type Mode, MonitorCallback, checkFinite, checkKnownOptions, checkVerbose, printMsg, withDefaults } from './monitor.js';
+import {
+  type Mode,
+  MonitorCallback,
+  checkFinite,
+  checkKnownOptions,
+  checkVerbose,
+  printMsg,
+  withDefaults,
+} from './monitor.js';
 
 export interface ReduceLROnPlateauOptions {
   /** Log key to watch. Default `'val_loss'`. */
@@ -124,7 +132,8 @@ export class ReduceLROnPlateau extends MonitorCallback {
     if (!(Math.fround(oldLr) > Math.fround(this.minLr))) return false;
     const newLr = Math.max(oldLr * this.factor, this.minLr);
     this.model.learningRate = newLr;
-    if (this.verbose > 0) printMsg(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${pyRepr(newLr)}.`);
+    if (this.verbose > 0)
+      printMsg(`\nEpoch ${epoch + 1}: ReduceLROnPlateau reducing learning rate to ${pyRepr(newLr)}.`);
     return true;
   }
 }

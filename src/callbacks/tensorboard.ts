@@ -36,10 +36,12 @@ export class TensorBoard extends Callback {
     super();
     checkOptionKeys('TensorBoard', options, ['logDir', 'updateFreq', 'histogramFreq']);
     const o = options ?? {};
-    if (o.logDir !== undefined && (typeof o.logDir !== 'string' || o.logDir === '')) throw badOption('TensorBoard', 'logDir', 'a non-empty path', o.logDir);
+    if (o.logDir !== undefined && (typeof o.logDir !== 'string' || o.logDir === ''))
+      throw badOption('TensorBoard', 'logDir', 'a non-empty path', o.logDir);
     this.logDir = o.logDir ?? 'logs';
     const u = o.updateFreq ?? 'epoch';
-    if (u !== 'epoch' && u !== 'batch' && !(Number.isInteger(u) && (u as number) > 0)) throw badOption('TensorBoard', 'updateFreq', "'epoch', 'batch' or a positive integer", u);
+    if (u !== 'epoch' && u !== 'batch' && !(Number.isInteger(u) && (u as number) > 0))
+      throw badOption('TensorBoard', 'updateFreq', "'epoch', 'batch' or a positive integer", u);
     this.updateFreq = u === 'batch' ? 1 : u;
     const h = o.histogramFreq ?? 0;
     if (!Number.isInteger(h) || h < 0) throw badOption('TensorBoard', 'histogramFreq', 'a non-negative integer', h);

@@ -31,7 +31,9 @@ export class TerminateOnNaN extends Callback {
     const loss = logs?.loss;
     if (loss === undefined || Number.isFinite(loss)) return;
     if (this.raiseError) {
-      throw new Error(`NaN or Inf loss encountered at batch ${batch}. Loss value: ${loss}. Terminating training immediately.`);
+      throw new Error(
+        `NaN or Inf loss encountered at batch ${batch}. Loss value: ${loss}. Terminating training immediately.`,
+      );
     }
     printMsg(`Batch ${batch}: Invalid loss, terminating training`);
     this.model.stopTraining = true;

@@ -19,7 +19,8 @@ export const FEATURES: Record<Family, number> = { mnist: 784, hitters: 19 };
 export const EXAMPLE_DESCRIPTIONS: Record<string, string> = {
   'mnist-mlp': 'MNIST multilayer network: 784-128 relu, dropout 0.3, 64 tanh, dropout 0.2, 10 softmax; RMSprop',
   'mnist-logreg': 'MNIST multinomial logistic regression: one Dense layer of 10 softmax units; RMSprop',
-  'mnist-convnet': "Keras's simple MNIST convnet: Conv2D 32 3x3 relu, max-pool 2, Conv2D 64 3x3 relu, max-pool 2, flatten, dropout 0.5, 10 softmax; Adam",
+  'mnist-convnet':
+    "Keras's simple MNIST convnet: Conv2D 32 3x3 relu, max-pool 2, Conv2D 64 3x3 relu, max-pool 2, flatten, dropout 0.5, 10 softmax; Adam",
   hitters: 'Hitters salary regression: 19-50 relu, dropout 0.4, 1 linear; RMSprop, mse, MAE; validated on hitters-test',
 };
 export const EXAMPLE_NAMES = Object.keys(EXAMPLE_DESCRIPTIONS);

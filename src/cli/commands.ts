@@ -54,36 +54,61 @@ export interface TrainOptions {
 }
 
 /** The file options of a command's flags (`--target a,b` becomes ['a', 'b']). */
-function fileOptions(o: { target?: string; features?: string; standardize?: boolean; y?: string; delimiter?: string; encoding?: string }): FileOptions {
+function fileOptions(o: {
+  target?: string;
+  features?: string;
+  standardize?: boolean;
+  y?: string;
+  delimiter?: string;
+  encoding?: string;
+}): FileOptions {
   const list = (flag: string, v: string | undefined) => {
-    const names = v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = v
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const twice = names?.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) throw new UsageError(`${flag} names column "${twice}" twice. Received: ${flag} ${v}`);
     return names;
   };
-  return { target: list('--target', o.target), features: list('--features', o.features), standardize: o.standardize || undefined, y: o.y, ...textOptions(o) };
+  return {
+    target: list('--target', o.target),
+    features: list('--features', o.features),
+    standardize: o.standardize || undefined,
+    y: o.y,
+    ...textOptions(o),
+  };
 }
 
-/** --delimiter and --encoding as loadCsv takes them (`tab` or `\t` for a tab; `utf-8`, `latin-1` spelled either way). */
+/**
+ * --delimiter and --encoding as loadCsv takes them (`tab` or `\t` for a tab; `utf-8`, `latin-1` spelled either way).
+ */
 function textOptions(o: { delimiter?: string; encoding?: string }): Pick<FileOptions, 'delimiter' | 'encoding'> {
-  const d = o.delimiter === undefined ? undefined : ['tab', '\\t'].includes(o.delimiter.toLowerCase()) ? '\t' : o.delimiter;
+  const d =
+    o.delimiter === undefined ? undefined : ['tab', '\\t'].includes(o.delimiter.toLowerCase()) ? '\t' : o.delimiter;
   if (d !== undefined && !(/^[\x01-\x7f]$/.test(d) && !'"\r\n'.includes(d))) {
-    throw new UsageError(`--delimiter must be one ASCII character such as ';' or '|', or 'tab'. Received: --delimiter ${JSON.stringify(o.delimiter)}`);
+    throw new UsageError(
+      `--delimiter must be one ASCII character such as ';' or '|', or 'tab'. Received: --delimiter ${JSON.stringify(o.delimiter)}`,
+    );
   }
   const e = o.encoding?.toLowerCase().replace('-', '');
-  const encoding = e === undefined ? undefined : e === 'utf8' ? 'utf8' : e === 'latin1' || e === 'iso88591' ? 'latin1' : undefined;
-  if (o.encoding !== undefined && encoding === undefined) throw new UsageError(`--encoding must be utf8 or latin1. Received: --encoding ${JSON.stringify(o.encoding)}`);
+  const encoding =
+    e === undefined ? undefined : e === 'utf8' ? 'utf8' : e === 'latin1' || e === 'iso88591' ? 'latin1' : undefined;
+  if (o.encoding !== undefined && encoding === undefined)
+    throw new UsageError(`--encoding must be utf8 or latin1. Received: --encoding ${JSON.stringify(o.encoding)}`);
   return { ...(d === undefined ? {} : { delimiter: d }), ...(encoding === undefined ? {} : { encoding }) };
 }
 
 /** One line about a data file: rows, dropped rows, categorical columns. */
 function describeData(d: Dataset): string {
   const parts = [`${d.x.rows} rows x ${d.x.cols} inputs from ${d.name}`];
-  if (d.droppedRows !== undefined) parts.push(`dropped ${d.droppedRows} row${d.droppedRows === 1 ? '' : 's'} with a missing value`);
+  if (d.droppedRows !== undefined)
+    parts.push(`dropped ${d.droppedRows} row${d.droppedRows === 1 ? '' : 's'} with a missing value`);
   const p = d.preprocessing;
   if (p) {
     const cats = [...p.features, ...p.targets].filter((c) => c.kind === 'categorical');
-    if (cats.length > 0) parts.push(`categorical: ${cats.map((c) => `${c.name} (${c.categories!.length})`).join(', ')}`);
+    if (cats.length > 0)
+      parts.push(`categorical: ${cats.map((c) => `${c.name} (${c.categories!.length})`).join(', ')}`);
     if (p.scaler) parts.push('standardized');
   }
   return parts.join('; ');
@@ -94,31 +119,45 @@ export async function resolveSpec(target: string): Promise<ModelSpec> {
   const example = exampleSpec(target);
   if (example) return example;
   if (extname(target).toLowerCase() === '.json' || existsSync(target)) return readConfig(target);
-  throw new UsageError(`unknown example "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`);
+  throw new UsageError(
+    `unknown example "${target}": give an example (${EXAMPLE_NAMES.join(', ')}) or a model config file ending in .json`,
+  );
 }
 
 /** The data flags train and verify share. */
-export type DataFlags = Pick<TrainOptions, 'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit' | 'delimiter' | 'encoding'>;
+export type DataFlags = Pick<
+  TrainOptions,
+  'data' | 'target' | 'features' | 'standardize' | 'y' | 'limit' | 'validationSplit' | 'delimiter' | 'encoding'
+>;
 
 /**
  * The training rows for `spec`: its built-in data, or the `--data` file (checked against the flags first),
  * and the validation to use: `'test'` (the family's test split) or a validationSplit fraction.
  */
-export async function trainingData(spec: ModelSpec, o: DataFlags, validation: 'test' | number): Promise<{ data: Dataset; split: 'test' | number }> {
+export async function trainingData(
+  spec: ModelSpec,
+  o: DataFlags,
+  validation: 'test' | number,
+): Promise<{ data: Dataset; split: 'test' | number }> {
   const fileOpts = fileOptions(o);
   if (o.data === undefined) {
     if (!spec.data) throw new UsageError(`${spec.name} names no built-in data: give --data FILE`);
-    if (Object.values(fileOpts).some((v) => v !== undefined)) throw new UsageError('--target, --features, --standardize and --y need --data FILE');
+    if (Object.values(fileOpts).some((v) => v !== undefined))
+      throw new UsageError('--target, --features, --standardize and --y need --data FILE');
   } else {
     checkDataName(o.data);
     checkFileOptions(o.data, fileOpts);
   }
   // A data file has no test split: validate on the held-out last rows (Keras's validationSplit).
-  const split = o.data === undefined ? validation : o.validationSplit ?? (validation === 'test' ? 0 : validation);
-  const data = o.data === undefined
-    ? await loadData(`${spec.data}-train`, o.limit)
-    : await loadData(o.data, o.limit, { ...fileOpts, validationSplit: split as number });
-  if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets: ${o.data?.endsWith('.npy') ? 'give their .npy file with --y' : 'name the label column(s) with --target'}`);
+  const split = o.data === undefined ? validation : (o.validationSplit ?? (validation === 'test' ? 0 : validation));
+  const data =
+    o.data === undefined
+      ? await loadData(`${spec.data}-train`, o.limit)
+      : await loadData(o.data, o.limit, { ...fileOpts, validationSplit: split as number });
+  if (data.y === undefined)
+    throw new UsageError(
+      `--data ${o.data} has no targets: ${o.data?.endsWith('.npy') ? 'give their .npy file with --y' : 'name the label column(s) with --target'}`,
+    );
   return { data, split };
 }
 
@@ -156,14 +195,19 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
     const model = buildFor(spec, o.seed, o.data === undefined ? undefined : read.x);
     const data = shapedFor(read, model.inputSampleShape());
     try {
-      const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
+      const validationData =
+        split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
       if (o.verbose > 0) {
         model.summary(out);
         const held = validationData
           ? `validating on ${validationData.name} (${validationData.x.rows} rows)`
-          : split ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation` : 'without validation';
+          : split
+            ? `holding out ${pyFormat(100 * (split as number), 'g')}% of them for validation`
+            : 'without validation';
         const plural = epochs === 1 ? 'epoch' : 'epochs';
-        out(`Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`);
+        out(
+          `Training ${spec.name} on ${data.x.rows} rows of ${data.name}, ${held}; ${epochs} ${plural} of batch ${batchSize}, seed ${o.seed}, ${workersText(o.workers)}`,
+        );
       }
       if (o.learningRate !== undefined) {
         try {
@@ -182,7 +226,9 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
         workers: o.workers,
         seed: o.seed,
         verbose: o.verbose,
-        ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
+        ...(validationData
+          ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] }
+          : { validationSplit: split as number }),
       });
       // Without --out the model still goes where a user finds it, and the path is printed whatever --verbose says.
       const dir = o.out ?? (await newRunDir(spec.name, o.seed));
@@ -190,11 +236,14 @@ export async function train(target: string, o: TrainOptions, out: Out): Promise<
       await saveRun(dir, model, history, data.preprocessing);
       const also = data.preprocessing ? ' (with its preprocessing.json)' : '';
       if (interrupt.interrupted) {
-        console.error(`lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the model after that step to ${dir}${also}, with history.json and history.svg`);
+        console.error(
+          `lockstep train: interrupted: ${stoppedAt(history, model.iterations, epochs)}; saved the model after that step to ${dir}${also}, with history.json and history.svg`,
+        );
         process.exitCode = EXIT_INTERRUPTED;
         return;
       }
-      if (o.verbose > 0 || o.out === undefined) out(`Saved the model to ${dir}${also}, with history.json and history.svg`);
+      if (o.verbose > 0 || o.out === undefined)
+        out(`Saved the model to ${dir}${also}, with history.json and history.svg`);
       if (o.plot !== undefined) {
         await history.plot(o.plot);
         if (o.verbose > 0) out(`Wrote the training history to ${o.plot}`);
@@ -226,10 +275,18 @@ async function newRunDir(name: string, seed: number): Promise<string> {
 }
 
 /** The model (TF.js layers format), its history (history.json and history.svg) and a CSV's preprocessing. */
-async function saveRun(dir: string, model: Model, history: History, preprocessing: Dataset['preprocessing']): Promise<void> {
+async function saveRun(
+  dir: string,
+  model: Model,
+  history: History,
+  preprocessing: Dataset['preprocessing'],
+): Promise<void> {
   await model.save(dir);
   // The history beside the model, as Keras users keep history.history: the numbers and the figure.
-  await writeFile(join(dir, 'history.json'), `${JSON.stringify({ epoch: history.epoch, history: history.history }, null, 1)}\n`);
+  await writeFile(
+    join(dir, 'history.json'),
+    `${JSON.stringify({ epoch: history.epoch, history: history.history }, null, 1)}\n`,
+  );
   await history.plot(join(dir, 'history.svg'));
   // evaluate and predict read it to transform new CSVs exactly as the training rows were.
   if (preprocessing) await savePreprocessing(dir, preprocessing);
@@ -273,7 +330,12 @@ export interface ScoreOptions {
 
 /** The CSV options of evaluate's and predict's flags, checked against the kind of --data. */
 function scoreFileOptions(o: ScoreOptions): FileOptions {
-  const file: FileOptions = { y: o.y, ...(o.id === undefined ? {} : { id: o.id }), ...(o.skipMissing ? { missing: 'drop' as const } : {}), ...textOptions(o) };
+  const file: FileOptions = {
+    y: o.y,
+    ...(o.id === undefined ? {} : { id: o.id }),
+    ...(o.skipMissing ? { missing: 'drop' as const } : {}),
+    ...textOptions(o),
+  };
   checkFileOptions(o.data, file);
   return file;
 }
@@ -284,12 +346,20 @@ function scoreFileOptions(o: ScoreOptions): FileOptions {
  */
 async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean): Promise<Dataset> {
   const file = scoreFileOptions(o);
-  if (!o.data.toLowerCase().endsWith('.csv')) return loadData(o.data, o.limit, { ...file, requireTargets, split: 'test' });
+  if (!o.data.toLowerCase().endsWith('.csv'))
+    return loadData(o.data, o.limit, { ...file, requireTargets, split: 'test' });
   const preprocessing = await loadPreprocessing(dir);
   if (!preprocessing) {
-    throw new Error(`${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`);
+    throw new Error(
+      `${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`,
+    );
   }
-  return loadData(o.data, o.limit, { ...file, preprocessing, requireTargets, missing: o.skipMissing ? 'drop' : 'error' });
+  return loadData(o.data, o.limit, {
+    ...file,
+    preprocessing,
+    requireTargets,
+    missing: o.skipMissing ? 'drop' : 'error',
+  });
 }
 
 export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<void> {
@@ -299,15 +369,27 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
   const model = await loadModelDir(dir);
   try {
     if (!model.compiledArgs()) {
-      throw new Error(`the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`);
+      throw new Error(
+        `the model in ${dir} was saved without lockstep's training config (loss and metrics), so it cannot be evaluated; predict works`,
+      );
     }
     if (o.confusion !== undefined) checkConfusion(model);
     const data = shapedFor(await scoreData(dir, o, true), model.inputSampleShape());
     if (data.y === undefined) throw new UsageError(`--data ${o.data} has no targets (y), which evaluate needs`);
     const logs = await model.evaluate(data.x, data.y, { batchSize: o.batchSize, workers: o.workers });
     if (o.confusion !== undefined) await drawConfusion(model, data, o.confusion, o);
-    const dropped = data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows, skippedLines: data.droppedLines ?? [] };
-    if (o.json) out(JSON.stringify({ data: data.name, rows: data.x.rows, ...dropped, ...logs, ...(o.confusion !== undefined ? { confusion: o.confusion } : {}) }));
+    const dropped =
+      data.droppedRows === undefined ? {} : { droppedRows: data.droppedRows, skippedLines: data.droppedLines ?? [] };
+    if (o.json)
+      out(
+        JSON.stringify({
+          data: data.name,
+          rows: data.x.rows,
+          ...dropped,
+          ...logs,
+          ...(o.confusion !== undefined ? { confusion: o.confusion } : {}),
+        }),
+      );
     else {
       const skipped = skippedNote(data);
       out(`${data.name} (${data.x.rows} rows): ${formatLogs(logs)}`);
@@ -322,23 +404,35 @@ export async function evaluate(dir: string, o: ScoreOptions, out: Out): Promise<
 export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<void> {
   checkDataName(o.data);
   checkPictureFile('--misclassified', o.misclassified);
-  if (o.imageShape !== undefined && o.misclassified === undefined) throw new UsageError('--image-shape applies to --misclassified FILE');
+  if (o.imageShape !== undefined && o.misclassified === undefined)
+    throw new UsageError('--image-shape applies to --misclassified FILE');
   checkOutputFile(o.output, o.data);
-  if (o.output !== undefined && o.misclassified !== undefined) throw new UsageError('--output writes every prediction; it does not go with --misclassified');
+  if (o.output !== undefined && o.misclassified !== undefined)
+    throw new UsageError('--output writes every prediction; it does not go with --misclassified');
   const fileFlags = scoreFileOptions(o);
-  if (fileFlags.id !== undefined && o.misclassified !== undefined) throw new UsageError('--id goes with the prediction table; --misclassified lists rows by their line');
+  if (fileFlags.id !== undefined && o.misclassified !== undefined)
+    throw new UsageError('--id goes with the prediction table; --misclassified lists rows by their line');
   const model = await loadModelDir(dir);
   try {
     // --limit then counts misclassified rows, so every row is scored.
-    if (o.misclassified !== undefined) return await drawMisclassified(model, shapedFor(await scoreData(dir, { ...o, limit: undefined }, true), model.inputSampleShape()), o.misclassified, o, out);
+    if (o.misclassified !== undefined)
+      return await drawMisclassified(
+        model,
+        shapedFor(await scoreData(dir, { ...o, limit: undefined }, true), model.inputSampleShape()),
+        o.misclassified,
+        o,
+        out,
+      );
     const data = shapedFor(await scoreData(dir, o, false), model.inputSampleShape());
     const skipped = skippedNote(data);
     if (skipped && !o.json) out(`(${skipped})`);
     const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
     const rows = predictionRows(model, data, y, o.id);
     if (o.output !== undefined) await writeCsv(o.output, rows.csv);
-    if (o.json) out(JSON.stringify({ data: data.name, ...rows.json, ...(o.output !== undefined ? { output: o.output } : {}) }));
-    else if (o.output !== undefined) out(`Wrote ${y.rows} prediction${y.rows === 1 ? '' : 's'} of ${data.name} to ${o.output}`);
+    if (o.json)
+      out(JSON.stringify({ data: data.name, ...rows.json, ...(o.output !== undefined ? { output: o.output } : {}) }));
+    else if (o.output !== undefined)
+      out(`Wrote ${y.rows} prediction${y.rows === 1 ? '' : 's'} of ${data.name} to ${o.output}`);
     else printTable(rows.header, rows.cells, out);
   } finally {
     await model.dispose();
@@ -353,14 +447,17 @@ export async function summary(target: string, out: Out): Promise<void> {
     const args = model.compiledArgs();
     if (args) {
       const opt = model.optimizer!.getConfig();
-      out(` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(model.learningRate, 'g')}${model.optimizer!.schedule ? `, ${model.optimizer!.schedule.className}` : ''}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`);
+      out(
+        ` Compiled: loss ${args.lossName}, optimizer ${opt.className} (learning rate ${pyFormat(model.learningRate, 'g')}${model.optimizer!.schedule ? `, ${model.optimizer!.schedule.className}` : ''}), metrics [${args.metrics.map((m) => (typeof m === 'string' ? m : m.className)).join(', ')}]; ${model.iterations} updates so far`,
+      );
     } else {
       out(' Not compiled (saved without a training config): predict only');
     }
     return;
   }
   // A TF.js model.json named directly stands for its directory.
-  if (!exampleSpec(target) && basename(target) === 'model.json' && (await isModelJson(target))) return summary(dirname(target), out);
+  if (!exampleSpec(target) && basename(target) === 'model.json' && (await isModelJson(target)))
+    return summary(dirname(target), out);
   const spec = await resolveSpec(target);
   let model: Model;
   try {
@@ -368,7 +465,9 @@ export async function summary(target: string, out: Out): Promise<void> {
   } catch (err) {
     // A config without inputShape or data is built on its --data file's sample shape (a convnet's images).
     if (spec.data) throw err;
-    throw new UsageError(`${target} gives no "inputShape", so its shapes and parameter counts follow the --data file it trains on; add "inputShape" (e.g. [28, 28, 1]) to summarise it (${(err as Error).message})`);
+    throw new UsageError(
+      `${target} gives no "inputShape", so its shapes and parameter counts follow the --data file it trains on; add "inputShape" (e.g. [28, 28, 1]) to summarise it (${(err as Error).message})`,
+    );
   }
   model.summary(out);
   out(` ${spec.description}; trains on ${spec.data ? `${spec.data}-train` : 'a --data file'}`);
@@ -380,12 +479,17 @@ export async function summary(target: string, out: Out): Promise<void> {
 export function bench(args: string[]): Promise<number> {
   const runner = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
   // The npm package leaves the benchmarks out (they need the dev dependencies): they run from a clone.
-  if (!existsSync(runner)) throw new Error(`the bench runner ${runner} is missing: the benchmarks run from a clone of the lockstep repository (npm install && npm run build)`);
+  if (!existsSync(runner))
+    throw new Error(
+      `the bench runner ${runner} is missing: the benchmarks run from a clone of the lockstep repository (npm install && npm run build)`,
+    );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runner, ...args], { stdio: 'inherit' });
     child.on('error', reject);
     // A runner killed by a signal gets the shell's convention, 128 + the signal number.
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)));
+    child.on('exit', (code, signal) =>
+      resolve(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 9)),
+    );
   });
 }
 
@@ -419,7 +523,7 @@ function workersText(workers: number | undefined): string {
 
 /** Keras's log format: `loss: 0.2874 - accuracy: 0.9185`. */
 export function formatLogs(logs: Logs): string {
-  return Object.entries(logs).map(([k, v]) => `${k}: ${num(v)}`).join(' - ');
+  return Object.entries(logs)
+    .map(([k, v]) => `${k}: ${num(v)}`)
+    .join(' - ');
 }
-
-

@@ -44,7 +44,9 @@ export async function readConfig(file: string): Promise<ModelSpec> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `no such config file: ${file}` : `cannot read config file ${file}: ${(err as Error).message}`);
+    throw new UsageError(
+      code === 'ENOENT' ? `no such config file: ${file}` : `cannot read config file ${file}: ${(err as Error).message}`,
+    );
   }
   let json: unknown;
   try {
@@ -58,14 +60,21 @@ export async function readConfig(file: string): Promise<ModelSpec> {
 /** Checks a parsed config; `file` prefixes every error message. */
 export function parseConfig(json: unknown, file: string): ModelSpec {
   const fail: Fail = (field, rule, ...value) => {
-    throw new UsageError(`${file}: ${field} ${rule}${value.length > 0 ? `. Received: ${field}=${show(value[0])}` : ''}`);
+    throw new UsageError(
+      `${file}: ${field} ${rule}${value.length > 0 ? `. Received: ${field}=${show(value[0])}` : ''}`,
+    );
   };
   if (!isObject(json)) return fail('the config', 'must be a JSON object', json);
   unknownFields(json, TOP_FIELDS, '', fail);
 
   // Without "data" the model trains on a --data file only, and its input shape comes from that file.
   const data = json.data;
-  if (data !== undefined && !FAMILIES.includes(data as Family)) fail('data', `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}, or left out to train on a --data file`, data);
+  if (data !== undefined && !FAMILIES.includes(data as Family))
+    fail(
+      'data',
+      `must be one of ${FAMILIES.map((f) => `"${f}"`).join(', ')}, or left out to train on a --data file`,
+      data,
+    );
   const family = data as Family | undefined;
 
   const features = family ? FEATURES[family] : undefined;
@@ -77,7 +86,11 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     }
     // Any shape of the data's values per row: mnist's 784 pixels as [784], [28, 28] or [28, 28, 1].
     if (features !== undefined && (s as number[]).reduce((a, b) => a * b, 1) !== features) {
-      fail('inputShape', `must hold ${features} values per row for data "${family}" (e.g. [${features}]${family === 'mnist' ? ' or [28, 28, 1]' : ''})`, s);
+      fail(
+        'inputShape',
+        `must hold ${features} values per row for data "${family}" (e.g. [${features}]${family === 'mnist' ? ' or [28, 28, 1]' : ''})`,
+        s,
+      );
     }
     declared = s as number[];
   }
@@ -88,32 +101,60 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
   // A functional model comes as a TensorFlow.js topology (what model.json's modelTopology holds) instead of layers.
   const topology = json.modelTopology;
   if (topology !== undefined) {
-    if (json.layers !== undefined || json.inputShape !== undefined) fail('modelTopology', 'replaces "layers" and "inputShape": give one or the other', topology);
-    if (!isObject(topology)) fail('modelTopology', 'must be a TensorFlow.js model topology { "class_name": "Model", "config": { ... } }', topology);
+    if (json.layers !== undefined || json.inputShape !== undefined)
+      fail('modelTopology', 'replaces "layers" and "inputShape": give one or the other', topology);
+    if (!isObject(topology))
+      fail(
+        'modelTopology',
+        'must be a TensorFlow.js model topology { "class_name": "Model", "config": { ... } }',
+        topology,
+      );
   } else if (!Array.isArray(json.layers) || json.layers.length === 0) {
-    fail('layers', 'must be a non-empty array of layer objects such as { "className": "Dense", "units": 10 }', json.layers);
+    fail(
+      'layers',
+      'must be a non-empty array of layer objects such as { "className": "Dense", "units": 10 }',
+      json.layers,
+    );
   }
-  const layerConfigs = topology !== undefined ? [] : (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
+  const layerConfigs =
+    topology !== undefined ? [] : (json.layers as unknown[]).map((layer, i) => checkLayer(layer, `layers[${i}]`, fail));
 
-  if (!isObject(json.compile)) return fail('compile', 'is required: { "loss": ..., "optimizer": ..., "metrics": [...] }', json.compile);
+  if (!isObject(json.compile))
+    return fail('compile', 'is required: { "loss": ..., "optimizer": ..., "metrics": [...] }', json.compile);
   const compile = json.compile;
   unknownFields(compile, COMPILE_FIELDS, 'compile.', fail);
-  if (typeof compile.loss !== 'string') fail('compile.loss', `is required: one of ${LOSS_NAMES.join(', ')}`, compile.loss);
-  if (!LOSS_NAMES.includes(compile.loss as string)) fail('compile.loss', `must be one of ${LOSS_NAMES.join(', ')}`, compile.loss);
+  if (typeof compile.loss !== 'string')
+    fail('compile.loss', `is required: one of ${LOSS_NAMES.join(', ')}`, compile.loss);
+  if (!LOSS_NAMES.includes(compile.loss as string))
+    fail('compile.loss', `must be one of ${LOSS_NAMES.join(', ')}`, compile.loss);
   const optimizer = compile.optimizer;
   if (optimizer !== undefined) {
     const className = typeof optimizer === 'string' ? optimizer : isObject(optimizer) ? optimizer.className : undefined;
     if (typeof className !== 'string' || !OPTIMIZER_NAMES.includes(className.toLowerCase())) {
-      fail('compile.optimizer', `must be one of ${OPTIMIZER_NAMES.join(', ')} or { "className": ..., "learningRate": ... }`, optimizer);
+      fail(
+        'compile.optimizer',
+        `must be one of ${OPTIMIZER_NAMES.join(', ')} or { "className": ..., "learningRate": ... }`,
+        optimizer,
+      );
     }
     attempt(() => getOptimizer(optimizer as string), `${file}: compile.optimizer`);
   }
   if (compile.metrics !== undefined) {
-    if (!Array.isArray(compile.metrics)) fail('compile.metrics', 'must be an array of metric names or { "className": ..., "config": {...} }', compile.metrics);
+    if (!Array.isArray(compile.metrics))
+      fail(
+        'compile.metrics',
+        'must be an array of metric names or { "className": ..., "config": {...} }',
+        compile.metrics,
+      );
     (compile.metrics as unknown[]).forEach((m, i) => {
       // A metric object's options are checked when the model compiles, below.
       if (isObject(m) && typeof m.className === 'string') return;
-      if (!METRIC_NAMES.includes(m as string)) fail(`compile.metrics[${i}]`, `must be one of ${METRIC_NAMES.join(', ')}, or { "className": "AUC", "config": { "curve": "PR" } }`, m);
+      if (!METRIC_NAMES.includes(m as string))
+        fail(
+          `compile.metrics[${i}]`,
+          `must be one of ${METRIC_NAMES.join(', ')}, or { "className": "AUC", "config": { "curve": "PR" } }`,
+          m,
+        );
     });
   }
 
@@ -123,16 +164,25 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     const f = json.fit as Record<string, unknown>;
     unknownFields(f, FIT_FIELDS, 'fit.', fail);
     for (const k of ['epochs', 'batchSize'] as const) {
-      if (f[k] !== undefined && !(Number.isInteger(f[k]) && (f[k] as number) > 0)) fail(`fit.${k}`, 'must be a positive integer', f[k]);
+      if (f[k] !== undefined && !(Number.isInteger(f[k]) && (f[k] as number) > 0))
+        fail(`fit.${k}`, 'must be a positive integer', f[k]);
     }
-    if (f.validationSplit !== undefined && !(typeof f.validationSplit === 'number' && f.validationSplit >= 0 && f.validationSplit < 1)) {
+    if (
+      f.validationSplit !== undefined &&
+      !(typeof f.validationSplit === 'number' && f.validationSplit >= 0 && f.validationSplit < 1)
+    ) {
       fail('fit.validationSplit', 'must be a number in [0, 1)', f.validationSplit);
     }
     fit.epochs = (f.epochs as number | undefined) ?? fit.epochs;
     fit.batchSize = (f.batchSize as number | undefined) ?? fit.batchSize;
     if (f.validationSplit !== undefined) fit.validation = f.validationSplit as number;
     if (f.callbacks !== undefined) {
-      if (!Array.isArray(f.callbacks)) fail('fit.callbacks', `must be an array of callbacks (${CALLBACK_NAMES.join(', ')}), each a name or { "className": ..., options }`, f.callbacks);
+      if (!Array.isArray(f.callbacks))
+        fail(
+          'fit.callbacks',
+          `must be an array of callbacks (${CALLBACK_NAMES.join(', ')}), each a name or { "className": ..., options }`,
+          f.callbacks,
+        );
       attempt(() => buildCallbacks(f.callbacks as unknown[], 'fit.callbacks'), file);
       fit.callbacks = f.callbacks as unknown[];
     }
@@ -145,10 +195,19 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     data: family,
     build(seed, inputShape) {
       if (topology !== undefined) {
-        const model = attempt(() => modelFromTopology(topology, { name: name as string, seed }), `${file}: modelTopology`);
+        const model = attempt(
+          () => modelFromTopology(topology, { name: name as string, seed }),
+          `${file}: modelTopology`,
+        );
         const top = model.topology();
-        if (top.inputs.length !== 1 || top.outputs.length !== 1) throw new UsageError(`${file}: modelTopology: the command line trains models of one input and one output; this one has ${top.inputs.length} inputs and ${top.outputs.length} outputs`);
-        if (features !== undefined && top.inputs[0].shape.reduce((a, b) => a * b, 1) !== features) throw new UsageError(`${file}: modelTopology: input '${top.inputs[0].name}' has shape [${top.inputs[0].shape}], which does not hold the ${features} values per row of data "${family}"`);
+        if (top.inputs.length !== 1 || top.outputs.length !== 1)
+          throw new UsageError(
+            `${file}: modelTopology: the command line trains models of one input and one output; this one has ${top.inputs.length} inputs and ${top.outputs.length} outputs`,
+          );
+        if (features !== undefined && top.inputs[0].shape.reduce((a, b) => a * b, 1) !== features)
+          throw new UsageError(
+            `${file}: modelTopology: input '${top.inputs[0].name}' has shape [${top.inputs[0].shape}], which does not hold the ${features} values per row of data "${family}"`,
+          );
         attempt(() => model.compile(compileOptions), `${file}: compile`);
         return model;
       }
@@ -167,14 +226,17 @@ export function parseConfig(json: unknown, file: string): ModelSpec {
     fit,
   };
   if (declared) {
-    spec.build(0); // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+    // every remaining check (metric names against the loss, initializers...) happens here, before any data loads
+    spec.build(0);
   } else {
     // The --data file gives the input shape, which a dry build on [1] may not fit (a convnet wants images).
     // Each layer's own options are checked now; the shapes and the compile checks when the data's shape is known.
     try {
       spec.build(0);
     } catch {
-      layerConfigs.forEach(({ className, ...options }, i) => attempt(() => descriptorOf(className)!.create(options as never), `${file}: layers[${i}]`));
+      layerConfigs.forEach(({ className, ...options }, i) =>
+        attempt(() => descriptorOf(className)!.create(options as never), `${file}: layers[${i}]`),
+      );
     }
   }
   return spec;
@@ -188,12 +250,15 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
   const className = layer.className;
   if (className === undefined) fail(`${at}.className`, `is required: one of ${CONFIG_LAYERS.join(', ')}`);
   const descriptor = descriptorOf(className);
-  if (!descriptor || descriptor.input) return fail(`${at}.className`, `must be one of ${CONFIG_LAYERS.join(', ')}`, className);
+  if (!descriptor || descriptor.input)
+    return fail(`${at}.className`, `must be one of ${CONFIG_LAYERS.join(', ')}`, className);
   unknownFields(layer, ['className', 'name', ...Object.keys(descriptor.options)], `${at}.`, fail);
-  if (layer.name !== undefined && (typeof layer.name !== 'string' || layer.name === '')) fail(`${at}.name`, 'must be a non-empty string', layer.name);
+  if (layer.name !== undefined && (typeof layer.name !== 'string' || layer.name === ''))
+    fail(`${at}.name`, 'must be a non-empty string', layer.name);
   for (const [field, spec] of Object.entries(descriptor.options)) {
     const value = layer[field];
-    if (value === undefined && !('default' in spec)) fail(`${at}.${field}`, `is required${spec.rule ? ` (${spec.rule})` : ''}`);
+    if (value === undefined && !('default' in spec))
+      fail(`${at}.${field}`, `is required${spec.rule ? ` (${spec.rule})` : ''}`);
     if (value !== undefined && spec.check && !spec.check(value)) fail(`${at}.${field}`, `must be ${spec.rule}`, value);
   }
   return layer;
@@ -201,7 +266,8 @@ function checkLayer(layer: unknown, at: string, fail: Fail): Record<string, unkn
 
 function unknownFields(obj: Record<string, unknown>, known: string[], prefix: string, fail: Fail): void {
   for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) fail(`${prefix}${k}`, `is not a known field; expected ${known.map((f) => prefix + f).join(', ')}`);
+    if (!known.includes(k))
+      fail(`${prefix}${k}`, `is not a known field; expected ${known.map((f) => prefix + f).join(', ')}`);
   }
 }
 
@@ -234,7 +300,12 @@ export function configParamCount(json: unknown, inputShape?: number[]): number {
   if (!isObject(json) || !Array.isArray(json.layers)) return 0;
   const family = FAMILIES.includes(json.data as Family) ? (json.data as Family) : undefined;
   const s = json.inputShape;
-  const declared = Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0) ? (s as number[]) : family ? [FEATURES[family]] : undefined;
+  const declared =
+    Array.isArray(s) && s.length > 0 && s.every((d) => Number.isInteger(d) && d > 0)
+      ? (s as number[])
+      : family
+        ? [FEATURES[family]]
+        : undefined;
   let shape = declared ?? inputShape ?? [1];
   let count = 0;
   for (const c of json.layers as unknown[]) {

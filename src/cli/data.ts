@@ -16,7 +16,13 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { datasets, Matrix, StandardScaler, trainTestSplit } from '../index.js';
-import { asRows, DATA_FILE_EXTENSIONS, loadDataFile, type CsvPreprocessing, type DataFileOptions } from '../data/index.js';
+import {
+  asRows,
+  DATA_FILE_EXTENSIONS,
+  loadDataFile,
+  type CsvPreprocessing,
+  type DataFileOptions,
+} from '../data/index.js';
 import { DATASET_NAMES, type Family } from './catalog.js';
 import { UsageError } from './errors.js';
 
@@ -52,7 +58,9 @@ const HITTERS_SPLIT_SEED = 13;
 export function checkDataName(nameOrFile: string): void {
   const ext = extname(nameOrFile).toLowerCase();
   if (!DATASET_NAMES.includes(nameOrFile) && !FILE_EXTENSIONS.includes(ext)) {
-    throw new UsageError(`--data must be one of ${DATASET_NAMES.join(', ')} or a ${FILE_EXTENSIONS.join(' / ')} file. Received: ${JSON.stringify(nameOrFile)}`);
+    throw new UsageError(
+      `--data must be one of ${DATASET_NAMES.join(', ')} or a ${FILE_EXTENSIONS.join(' / ')} file. Received: ${JSON.stringify(nameOrFile)}`,
+    );
   }
 }
 
@@ -68,8 +76,11 @@ export function checkFileOptions(nameOrFile: string, o: FileOptions): void {
     ['--delimiter', o.delimiter],
     ['--encoding', o.encoding],
   ];
-  for (const [flag, v] of csvOnly) if (v !== undefined && ext !== '.csv') throw new UsageError(`${flag} applies to a .csv --data file. Received: --data ${nameOrFile}`);
-  if (o.y !== undefined && ext !== '.npy') throw new UsageError(`--y names the targets of an .npy --data file. Received: --data ${nameOrFile}`);
+  for (const [flag, v] of csvOnly)
+    if (v !== undefined && ext !== '.csv')
+      throw new UsageError(`${flag} applies to a .csv --data file. Received: --data ${nameOrFile}`);
+  if (o.y !== undefined && ext !== '.npy')
+    throw new UsageError(`--y names the targets of an .npy --data file. Received: --data ${nameOrFile}`);
 }
 
 /** Loads `nameOrFile` (a built-in name or a data file), keeping the first `limit` rows if given. */
@@ -134,7 +145,8 @@ export function shapedFor(data: Dataset, sampleShape: number[] | undefined): Dat
 
 function firstRows(data: Dataset, limit: number): Dataset {
   const n = Math.min(limit, data.x.rows);
-  const y = data.y === undefined ? undefined : data.y instanceof Matrix ? data.y.sliceRows(0, n) : data.y.subarray(0, n);
+  const y =
+    data.y === undefined ? undefined : data.y instanceof Matrix ? data.y.sliceRows(0, n) : data.y.subarray(0, n);
   return { name: data.name, x: data.x.sliceRows(0, n), y };
 }
 
@@ -143,7 +155,10 @@ async function fromFile(file: string): Promise<Dataset> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read --data file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+    throw new Error(
+      `cannot read --data file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { cause: err },
+    );
   }
   return fromJson(text, file);
 }

@@ -18,5 +18,8 @@ export class UsageError extends Error {
 
 /** An error's message on one line, so scripts reading stderr get one line per error. */
 export function oneLine(text: string): string {
-  return text.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').trim();
+  return text
+    .replace(/^error:\s*/i, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }

@@ -100,7 +100,12 @@ const hitters: ModelSpec = {
   fit: { epochs: 200, batchSize: 32, validation: 'test' },
 };
 
-const EXAMPLES: Readonly<Record<string, ModelSpec>> = { [mnistMlp.name]: mnistMlp, [mnistLogreg.name]: mnistLogreg, [mnistConvnet.name]: mnistConvnet, [hitters.name]: hitters };
+const EXAMPLES: Readonly<Record<string, ModelSpec>> = {
+  [mnistMlp.name]: mnistMlp,
+  [mnistLogreg.name]: mnistLogreg,
+  [mnistConvnet.name]: mnistConvnet,
+  [hitters.name]: hitters,
+};
 
 /**
  * The example called `name`, if there is one. Names come from the command line and from queued jobs, so only

@@ -1,7 +1,8 @@
 /**
  * The built-in callbacks a model config's `fit.callbacks` may name, with their options:
  *
- *   "callbacks": ["TerminateOnNaN", { "className": "EarlyStopping", "patience": 3 }, { "className": "TensorBoard", "logDir": "runs/a" }]
+ *   "callbacks": ["TerminateOnNaN", { "className": "EarlyStopping", "patience": 3 },
+ *                 { "className": "TensorBoard", "logDir": "runs/a" }]
  *
  * Each entry is checked by building it, so a typo in a name or an option fails before any data loads.
  */
@@ -27,15 +28,22 @@ export type CallbackSpec = string | ({ className: string } & Record<string, unkn
 export function buildCallbacks(specs: readonly unknown[], where: string): Callback[] {
   return specs.map((spec, i) => {
     const at = `${where}[${i}]`;
-    const { className, ...options } = typeof spec === 'string' ? { className: spec } : spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as { className?: unknown }) : { className: undefined };
+    const { className, ...options } =
+      typeof spec === 'string'
+        ? { className: spec }
+        : spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+          ? (spec as { className?: unknown })
+          : { className: undefined };
     if (typeof className !== 'string' || !Object.hasOwn(FACTORIES, className)) {
       const near = typeof className === 'string' ? closestName(className, CALLBACK_NAMES) : undefined;
-      throw new Error(`${at}: must be one of ${CALLBACK_NAMES.join(', ')} (a name, or { "className": ..., options })${near ? `; did you mean "${near}"?` : ''}. Received: ${JSON.stringify(spec)}`);
+      throw new Error(
+        `${at}: must be one of ${CALLBACK_NAMES.join(', ')} (a name, or { "className": ..., options })${near ? `; did you mean "${near}"?` : ''}. Received: ${JSON.stringify(spec)}`,
+      );
     }
     try {
       return FACTORIES[className](options);
     } catch (err) {
-      throw new Error(`${at}: ${(err as Error).message}`);
+      throw new Error(`${at}: ${(err as Error).message}`, { cause: err });
     }
   });
 }

@@ -31,10 +31,10 @@ export class TrainInterrupt {
 
   /** For fit's callbacks: a Ctrl-C that came while fit was starting (it resets stopTraining) still stops it. */
   callback(): Callback {
-    const interrupt = this;
+    const self = this;
     return new (class extends Callback {
       onTrainBegin(): void {
-        if (interrupt.interrupted) this.model.stopTraining = true;
+        if (self.interrupted) this.model.stopTraining = true;
       }
     })();
   }
@@ -52,11 +52,16 @@ export class TrainInterrupt {
     this.#count++;
     if (this.#count === 1 && this.#model) {
       this.#model.stopTraining = true;
-      if (this.#saving === undefined) this.say('interrupted: stopping after the step in hand, then saving the model (Ctrl-C again to quit without saving)');
+      if (this.#saving === undefined)
+        this.say(
+          'interrupted: stopping after the step in hand, then saving the model (Ctrl-C again to quit without saving)',
+        );
       return;
     }
-    if (this.#saving !== undefined) this.say(`interrupted while saving to ${this.#saving}: its files may be incomplete`);
-    else this.say(this.#model ? 'interrupted again: nothing saved' : 'interrupted before training started: nothing saved');
+    if (this.#saving !== undefined)
+      this.say(`interrupted while saving to ${this.#saving}: its files may be incomplete`);
+    else
+      this.say(this.#model ? 'interrupted again: nothing saved' : 'interrupted before training started: nothing saved');
     process.exit(EXIT_INTERRUPTED);
   };
 }

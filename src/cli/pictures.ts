@@ -37,18 +37,31 @@ function lastActivation(model: Model): string {
 export function checkConfusion(model: Model): void {
   const activation = lastActivation(model);
   if (activation !== 'softmax' && activation !== 'sigmoid') {
-    throw new UsageError(`--confusion needs a classifier (a softmax or sigmoid output); this model's last layer has activation '${activation}'`);
+    throw new UsageError(
+      `--confusion needs a classifier (a softmax or sigmoid output); this model's last layer has activation '${activation}'`,
+    );
   }
 }
 
 /** `evaluate --confusion FILE`: predicts every row and draws the confusion matrix (sigmoid outputs cut at 0.5). */
-export async function drawConfusion(model: Model, data: Dataset, file: string, o: { batchSize?: number; workers?: number }): Promise<void> {
+export async function drawConfusion(
+  model: Model,
+  data: Dataset,
+  file: string,
+  o: { batchSize?: number; workers?: number },
+): Promise<void> {
   const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
   const kind = classifierKind(model, y.cols);
-  if (kind === undefined) throw new UsageError(`--confusion needs a classifier; this model outputs ${y.cols} columns with activation '${lastActivation(model)}'`);
+  if (kind === undefined)
+    throw new UsageError(
+      `--confusion needs a classifier; this model outputs ${y.cols} columns with activation '${lastActivation(model)}'`,
+    );
   const predictions = kind === 'softmax' ? y : Array.from(y.data, (p) => (p > 0.5 ? 1 : 0));
   const classNames = classNamesOf(data, kind === 'sigmoid' ? 2 : y.cols);
-  await plotConfusionMatrix(file, data.y!, predictions, { ...(kind === 'sigmoid' ? { numClasses: 2 } : {}), ...(classNames ? { classNames } : {}) });
+  await plotConfusionMatrix(file, data.y!, predictions, {
+    ...(kind === 'sigmoid' ? { numClasses: 2 } : {}),
+    ...(classNames ? { classNames } : {}),
+  });
 }
 
 /**
@@ -62,44 +75,80 @@ export async function drawMisclassified(
   o: { batchSize?: number; workers?: number; limit?: number; json?: boolean; imageShape?: number[] },
   out: Out,
 ): Promise<void> {
-  if (data.y === undefined) throw new UsageError(`--misclassified needs labels, and --data ${data.name} has no targets (y)`);
+  if (data.y === undefined)
+    throw new UsageError(`--misclassified needs labels, and --data ${data.name} has no targets (y)`);
   checkMisclassifiedModel(model);
   const images = new Matrix(data.x.data, data.x.rows, data.x.cols, imageShapeOf(data, o.imageShape));
   const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
   if (classifierKind(model, y.cols) !== 'softmax') {
-    throw new UsageError(`--misclassified needs a classifier with a softmax output over two or more classes; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`);
+    throw new UsageError(
+      `--misclassified needs a classifier with a softmax output over two or more classes; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`,
+    );
   }
   const limit = o.limit ?? MISCLASSIFIED_DEFAULT_LIMIT;
   const range = inUnitRange(data.x.data) ? undefined : ('auto' as const);
   const classNames = classNamesOf(data, y.cols);
-  const wrong = await plotMisclassified(file, images, data.y, y, { limit, ...(range ? { range } : {}), ...(classNames ? { classNames } : {}) });
+  const wrong = await plotMisclassified(file, images, data.y, y, {
+    limit,
+    ...(range ? { range } : {}),
+    ...(classNames ? { classNames } : {}),
+  });
   const shown = wrong.slice(0, limit);
   // A CSV's rows go by their file line; names for a CSV's string labels.
   const where = data.lines ? 'line' : 'row';
   const at = (i: number) => (data.lines ? data.lines[i] : i);
   const name = (c: number) => classNames?.[c] ?? String(c);
   if (o.json) {
-    const names = (m: (typeof shown)[number]) => (classNames ? { labelName: name(m.label), predictedName: name(m.predicted) } : {});
-    const rows = shown.map((m) => ({ [where]: at(m.index), label: m.label, predicted: m.predicted, ...names(m), probability: m.probability, probabilities: Array.from(y.row(m.index)) }));
+    const names = (m: (typeof shown)[number]) =>
+      classNames ? { labelName: name(m.label), predictedName: name(m.predicted) } : {};
+    const rows = shown.map((m) => ({
+      [where]: at(m.index),
+      label: m.label,
+      predicted: m.predicted,
+      ...names(m),
+      probability: m.probability,
+      probabilities: Array.from(y.row(m.index)),
+    }));
     out(JSON.stringify({ data: data.name, rows: y.rows, misclassified: wrong.length, file, drawn: rows }));
     return;
   }
   const table = [[where, 'label', 'predicted', 'probability', 'probabilities']];
   for (const m of shown) {
-    table.push([String(at(m.index)), name(m.label), name(m.predicted), pyFormat(m.probability, '.4f'), probabilities(y, m.index)]);
+    table.push([
+      String(at(m.index)),
+      name(m.label),
+      name(m.predicted),
+      pyFormat(m.probability, '.4f'),
+      probabilities(y, m.index),
+    ]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  if (shown.length) for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
-  const drew = shown.length === wrong.length ? `drew ${wrong.length === 1 ? 'it' : 'them'}` : `drew the first ${shown.length}`;
-  out(`${wrong.length} of ${y.rows} rows of ${data.name} misclassified; ${wrong.length ? drew : 'wrote a note saying so'} to ${file}`);
+  if (shown.length)
+    for (const row of table)
+      out(
+        row
+          .map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+          .join('  ')
+          .trimEnd(),
+      );
+  const drew =
+    shown.length === wrong.length ? `drew ${wrong.length === 1 ? 'it' : 'them'}` : `drew the first ${shown.length}`;
+  out(
+    `${wrong.length} of ${y.rows} rows of ${data.name} misclassified; ${wrong.length ? drew : 'wrote a note saying so'} to ${file}`,
+  );
 }
 
 /** `predict --misclassified`: the model must classify into classes (checked before any scoring). */
 export function checkMisclassifiedModel(model: Model): void {
   const activation = lastActivation(model);
   if (activation !== 'softmax') {
-    const what = activation === 'sigmoid' ? 'a sigmoid output (one probability)' : `a last layer with activation '${activation}' (a regression model)`;
-    throw new UsageError(`--misclassified needs a classifier with a softmax output over classes, and this model has ${what}: run predict without it for the model's outputs`);
+    const what =
+      activation === 'sigmoid'
+        ? 'a sigmoid output (one probability)'
+        : `a last layer with activation '${activation}' (a regression model)`;
+    throw new UsageError(
+      `--misclassified needs a classifier with a softmax output over classes, and this model has ${what}: run predict without it for the model's outputs`,
+    );
   }
 }
 
@@ -112,7 +161,9 @@ function imageShapeOf(data: Dataset, given: number[] | undefined): number[] {
   const cols = data.x.cols;
   if (given !== undefined) {
     if (given.reduce((a, b) => a * b, 1) !== cols) {
-      throw new UsageError(`--image-shape ${given.join('x')} holds ${given.reduce((a, b) => a * b, 1)} values, but the rows of --data ${data.name} hold ${cols}`);
+      throw new UsageError(
+        `--image-shape ${given.join('x')} holds ${given.reduce((a, b) => a * b, 1)} values, but the rows of --data ${data.name} hold ${cols}`,
+      );
     }
     return given;
   }

@@ -32,8 +32,10 @@ export function classNamesOf(data: Dataset, classes: number): string[] | undefin
 /** Throws a UsageError unless `file` can take the predictions (a .csv that is not the data being read). */
 export function checkOutputFile(file: string | undefined, data: string): void {
   if (file === undefined) return;
-  if (!file.toLowerCase().endsWith('.csv')) throw new UsageError(`--output must name a .csv file. Received: ${JSON.stringify(file)}`);
-  if (resolve(file) === resolve(data)) throw new UsageError(`--output ${file} is the --data file itself; name another file`);
+  if (!file.toLowerCase().endsWith('.csv'))
+    throw new UsageError(`--output must name a .csv file. Received: ${JSON.stringify(file)}`);
+  if (resolve(file) === resolve(data))
+    throw new UsageError(`--output ${file} is the --data file itself; name another file`);
 }
 
 /** One line naming the rows --skip-missing left out (up to 20 of their lines), or nothing. */
@@ -58,14 +60,33 @@ export interface PredictionRows {
 export function predictionRows(model: Model, data: Dataset, y: Matrix, id: string | undefined): PredictionRows {
   const kind = outputKind(model, y.cols);
   const names = kind ? classNamesOf(data, kind === 'sigmoid' ? 2 : y.cols) : undefined;
-  const name = (c: number) => (Number.isNaN(c) ? '' : names?.[c] ?? String(c));
-  const classes = kind === 'softmax' ? Array.from(y.argMax()) : kind === 'sigmoid' ? Array.from(y.data, (p) => (p > 0.5 ? 1 : 0)) : undefined;
+  const name = (c: number) => (Number.isNaN(c) ? '' : (names?.[c] ?? String(c)));
+  const classes =
+    kind === 'softmax'
+      ? Array.from(y.argMax())
+      : kind === 'sigmoid'
+        ? Array.from(y.data, (p) => (p > 0.5 ? 1 : 0))
+        : undefined;
   const where = data.lines ? 'line' : 'row';
-  const outputs = y.cols === 1 ? ['prediction'] : Array.from({ length: y.cols }, (_, c) => (kind === 'softmax' ? `p_${name(c)}` : `output_${c}`));
+  const outputs =
+    y.cols === 1
+      ? ['prediction']
+      : Array.from({ length: y.cols }, (_, c) => (kind === 'softmax' ? `p_${name(c)}` : `output_${c}`));
   const hasTarget = data.y !== undefined;
   const target = (r: number): number[] => (data.y instanceof Matrix ? Array.from(data.y.row(r)) : [data.y![r]]);
-  const header = [where, ...(id ? [id] : []), ...(classes ? ['class', 'probability'] : outputs), ...(hasTarget ? [classes ? 'label' : 'target'] : [])];
-  const csvHeader = [where, ...(id ? [id] : []), ...(classes ? ['class'] : []), ...outputs, ...(hasTarget ? [classes ? 'label' : 'target'] : [])];
+  const header = [
+    where,
+    ...(id ? [id] : []),
+    ...(classes ? ['class', 'probability'] : outputs),
+    ...(hasTarget ? [classes ? 'label' : 'target'] : []),
+  ];
+  const csvHeader = [
+    where,
+    ...(id ? [id] : []),
+    ...(classes ? ['class'] : []),
+    ...outputs,
+    ...(hasTarget ? [classes ? 'label' : 'target'] : []),
+  ];
   const cells: string[][] = [];
   const csv: string[][] = [csvHeader];
   for (let r = 0; r < y.rows; r++) {
@@ -97,7 +118,13 @@ export function predictionRows(model: Model, data: Dataset, y: Matrix, id: strin
 export function printTable(header: string[], cells: string[][], out: Out): void {
   const table = [header, ...cells];
   const widths = header.map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  for (const row of table) out(row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  for (const row of table)
+    out(
+      row
+        .map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 /** Writes rows as RFC 4180 CSV (fields with a comma, quote or newline quoted). */

@@ -92,12 +92,15 @@ export interface EnsembleFlags {
 export function memberDirs(targets: readonly string[]): string[] {
   const dirs: string[] = [];
   for (const t of targets) {
-    if (!existsSync(t) || !statSync(t).isDirectory()) throw new UsageError(`${t} is not a directory: give model directories or a sweep's --out`);
+    if (!existsSync(t) || !statSync(t).isDirectory())
+      throw new UsageError(`${t} is not a directory: give model directories or a sweep's --out`);
     if (existsSync(join(t, 'model.json'))) {
       dirs.push(t);
       continue;
     }
-    const inner = readdirSync(t, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(t, e.name, 'model.json'))).map((e) => e.name)
+    const inner = readdirSync(t, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(t, e.name, 'model.json')))
+      .map((e) => e.name)
       // seed2 before seed10
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
       .map((name) => join(t, name));
@@ -116,11 +119,23 @@ export async function ensembleCommand(targets: string[], f: EnsembleFlags, out: 
     for (const d of dirs) models.push(await loadModel(d));
     const ensemble = new Ensemble(models);
     const preprocessing = f.data.toLowerCase().endsWith('.csv') ? await loadPreprocessing(dirs[0]) : undefined;
-    const data = shapedFor(await loadData(f.data, f.limit, { y: f.y, preprocessing, requireTargets: true, split: 'test' }), models[0].inputSampleShape());
-    if (data.y === undefined) throw new UsageError(`--data ${f.data} has no targets (y), which ensemble needs to score`);
+    const data = shapedFor(
+      await loadData(f.data, f.limit, { y: f.y, preprocessing, requireTargets: true, split: 'test' }),
+      models[0].inputSampleShape(),
+    );
+    if (data.y === undefined)
+      throw new UsageError(`--data ${f.data} has no targets (y), which ensemble needs to score`);
     const scores = await ensemble.evaluate(data.x, data.y, { batchSize: f.batchSize, workers: f.workers });
     if (f.json) {
-      out(JSON.stringify({ data: data.name, rows: data.x.rows, members: dirs.map((d, i) => ({ dir: d, ...scores.members[i] })), meanOfMembers: scores.meanOfMembers, ensemble: scores.ensemble }));
+      out(
+        JSON.stringify({
+          data: data.name,
+          rows: data.x.rows,
+          members: dirs.map((d, i) => ({ dir: d, ...scores.members[i] })),
+          meanOfMembers: scores.meanOfMembers,
+          ensemble: scores.ensemble,
+        }),
+      );
       return;
     }
     const keys = Object.keys(scores.ensemble);
@@ -131,8 +146,11 @@ export async function ensembleCommand(targets: string[], f: EnsembleFlags, out: 
       [`ensemble (average of ${dirs.length})`, ...row(scores.ensemble, keys)],
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    out(`${dirs.length} model${dirs.length === 1 ? '' : 's'} on ${data.name} (${data.x.rows} rows), each alone and their predictions averaged:`);
-    for (const r of rows) out(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}`);
+    out(
+      `${dirs.length} model${dirs.length === 1 ? '' : 's'} on ${data.name} (${data.x.rows} rows), each alone and their predictions averaged:`,
+    );
+    for (const r of rows)
+      out(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}`);
   } finally {
     for (const m of models) await m.dispose();
   }

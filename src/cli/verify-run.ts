@@ -31,8 +31,15 @@ async function run(a: RunArgs): Promise<void> {
   const model = buildFor(spec, a.seed, a.data === undefined ? undefined : read.x);
   const data = shapedFor(read, model.inputSampleShape());
   try {
-    const validationData = split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
-    const fit = { epochs, batchSize, microBatchSize: a.microBatchSize, seed: a.seed, validation: validationData ? validationData.name : split };
+    const validationData =
+      split === 'test' ? shapedFor(await loadData(`${spec.data}-test`), model.inputSampleShape()) : undefined;
+    const fit = {
+      epochs,
+      batchSize,
+      microBatchSize: a.microBatchSize,
+      seed: a.seed,
+      validation: validationData ? validationData.name : split,
+    };
     const history = await model.fit(data.x, data.y!, {
       epochs,
       batchSize,
@@ -40,12 +47,29 @@ async function run(a: RunArgs): Promise<void> {
       workers: a.workers,
       seed: a.seed,
       verbose: 0,
-      ...(validationData ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
+      ...(validationData
+        ? { validationData: [validationData.x, validationData.y!] as [Matrix, Matrix] }
+        : { validationSplit: split as number }),
     });
-    const config = { model: model.layerConfigs(), compile: model.compiledArgs(), optimizer: model.optimizer?.getConfig(), fit };
+    const config = {
+      model: model.layerConfigs(),
+      compile: model.compiledArgs(),
+      optimizer: model.optimizer?.getConfig(),
+      fit,
+    };
     const y = data.y!;
-    const dataHash = sha256(data.x.data, y instanceof Int32Array ? y : y.data, ...(validationData ? [validationData.x.data] : []));
-    const result = { ...(digestToJson(digestRun(model, history, a.workers)) as object), config, configHash: sha256(canonicalJson(config)), dataHash, dataName: data.name };
+    const dataHash = sha256(
+      data.x.data,
+      y instanceof Int32Array ? y : y.data,
+      ...(validationData ? [validationData.x.data] : []),
+    );
+    const result = {
+      ...(digestToJson(digestRun(model, history, a.workers)) as object),
+      config,
+      configHash: sha256(canonicalJson(config)),
+      dataHash,
+      dataName: data.name,
+    };
     await writeFile(a.out, JSON.stringify(result));
   } finally {
     await model.dispose();

@@ -54,5 +54,6 @@ export function fitScaler(x: Tensor, rows: number): { mean: number[]; scale: num
 
 export function applyScaler(x: Tensor, { mean, scale }: { mean: number[]; scale: number[] }): void {
   const cols = x.shape[1];
-  for (let i = 0, c = 0; i < x.data.length; i++, c = c + 1 === cols ? 0 : c + 1) x.data[i] = (x.data[i] - mean[c]) / scale[c];
+  for (let i = 0, c = 0; i < x.data.length; i++, c = c + 1 === cols ? 0 : c + 1)
+    x.data[i] = (x.data[i] - mean[c]) / scale[c];
 }

@@ -32,8 +32,16 @@ export interface ScanResult {
   lines: number;
 }
 
-/** Reads `file` and feeds its records to `sink`; `chunkBytes` is the read size (a record may be longer), `delimiter` the separator byte. */
-export async function scanCsv(file: string, sink: FieldSink, chunkBytes = 1 << 22, delimiter = COMMA): Promise<ScanResult> {
+/**
+ * Reads `file` and feeds its records to `sink`; `chunkBytes` is the read size (a record may be longer), `delimiter`
+ * the separator byte.
+ */
+export async function scanCsv(
+  file: string,
+  sink: FieldSink,
+  chunkBytes = 1 << 22,
+  delimiter = COMMA,
+): Promise<ScanResult> {
   const fh = await open(file, 'r');
   try {
     let carry: Buffer | null = null;
@@ -161,7 +169,12 @@ function quotedRecord(buf: Buffer, p: number, eof: boolean, line: number, sink: 
       sink.field(buf, i + 1, j, true, col++, line);
       const after = j + 1;
       if (after < stop && buf[after] !== sep) {
-        throw new DataFileError(file, `unexpected character ${JSON.stringify(String.fromCharCode(buf[after]))} after the closing quote of field ${col}`, line, col);
+        throw new DataFileError(
+          file,
+          `unexpected character ${JSON.stringify(String.fromCharCode(buf[after]))} after the closing quote of field ${col}`,
+          line,
+          col,
+        );
       }
       if (after >= stop) break;
       i = after + 1;

@@ -32,7 +32,27 @@ import { checkPreprocessing, makePreprocessing, type CsvColumn, type CsvPreproce
 /** Rows read before deciding which columns are categorical. */
 const SNIFF_ROWS = 1000;
 /** pandas' default missing-value markers (`read_csv`'s na_values). */
-const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+const MISSING = new Set([
+  '',
+  '#N/A',
+  '#N/A N/A',
+  '#NA',
+  '-1.#IND',
+  '-1.#QNAN',
+  '-NaN',
+  '-nan',
+  '1.#IND',
+  '1.#QNAN',
+  '<NA>',
+  'N/A',
+  'NA',
+  'NULL',
+  'NaN',
+  'None',
+  'n/a',
+  'nan',
+  'null',
+]);
 const FLOAT32_MAX = 3.4028234663852886e38;
 /** The largest raw buffer a resizable ArrayBuffer can reserve in Node 20. */
 const MAX_RAW_BYTES = 2 ** 32;
@@ -71,10 +91,26 @@ export interface CsvOptions {
   id?: string;
   /** The field separator, one ASCII character. Default ','. */
   delimiter?: string;
-  /** How text fields and the header are decoded: 'utf8' (bytes that are not UTF-8 are an error naming the cell) or 'latin1'. Default 'utf8'. */
+  /**
+   * How text fields and the header are decoded: 'utf8' (bytes that are not UTF-8 are an error naming the cell) or
+   * 'latin1'. Default 'utf8'.
+   */
   encoding?: 'utf8' | 'latin1';
 }
-const OPTION_KEYS = ['target', 'features', 'standardize', 'validationSplit', 'preprocessing', 'requireTargets', 'limit', 'chunkBytes', 'missing', 'id', 'delimiter', 'encoding'];
+const OPTION_KEYS = [
+  'target',
+  'features',
+  'standardize',
+  'validationSplit',
+  'preprocessing',
+  'requireTargets',
+  'limit',
+  'chunkBytes',
+  'missing',
+  'id',
+  'delimiter',
+  'encoding',
+];
 /** The options loadDataFile passes on to loadCsv. */
 export const CSV_OPTION_KEYS = OPTION_KEYS;
 
@@ -110,28 +146,50 @@ export async function loadCsv(file: string, options: CsvOptions = {}): Promise<C
 
 function checkCsvOptions(o: CsvOptions): void {
   const names = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === 'string' && n !== '');
-  if (o.target !== undefined && !(typeof o.target === 'string' && o.target !== '') && !names(o.target)) throw badOption('loadCsv', 'target', 'a column name or a non-empty array of them', o.target);
-  if (o.features !== undefined && !names(o.features)) throw badOption('loadCsv', 'features', 'a non-empty array of column names', o.features);
+  if (o.target !== undefined && !(typeof o.target === 'string' && o.target !== '') && !names(o.target))
+    throw badOption('loadCsv', 'target', 'a column name or a non-empty array of them', o.target);
+  if (o.features !== undefined && !names(o.features))
+    throw badOption('loadCsv', 'features', 'a non-empty array of column names', o.features);
   for (const k of ['target', 'features'] as const) {
     const seen = new Set<string>();
     const twice = [o[k] ?? []].flat().find((name) => seen.size === seen.add(name).size);
-    if (twice !== undefined) throw new RangeError(`loadCsv: ${k} names column "${twice}" twice. Received: ${k}=${formatValue(o[k])}`);
+    if (twice !== undefined)
+      throw new RangeError(`loadCsv: ${k} names column "${twice}" twice. Received: ${k}=${formatValue(o[k])}`);
   }
-  if (o.missing !== undefined && o.missing !== 'drop' && o.missing !== 'error') throw badOption('loadCsv', 'missing', "'drop' or 'error'", o.missing);
-  if (o.id !== undefined && (typeof o.id !== 'string' || o.id === '')) throw badOption('loadCsv', 'id', 'a column name', o.id);
-  if (o.delimiter !== undefined && !(typeof o.delimiter === 'string' && /^[\x01-\x7f]$/.test(o.delimiter) && !'"\r\n'.includes(o.delimiter))) {
-    throw badOption('loadCsv', 'delimiter', 'one ASCII character other than a quote or a newline, such as "," ";" or "\\t"', o.delimiter);
+  if (o.missing !== undefined && o.missing !== 'drop' && o.missing !== 'error')
+    throw badOption('loadCsv', 'missing', "'drop' or 'error'", o.missing);
+  if (o.id !== undefined && (typeof o.id !== 'string' || o.id === ''))
+    throw badOption('loadCsv', 'id', 'a column name', o.id);
+  if (
+    o.delimiter !== undefined &&
+    !(typeof o.delimiter === 'string' && /^[\x01-\x7f]$/.test(o.delimiter) && !'"\r\n'.includes(o.delimiter))
+  ) {
+    throw badOption(
+      'loadCsv',
+      'delimiter',
+      'one ASCII character other than a quote or a newline, such as "," ";" or "\\t"',
+      o.delimiter,
+    );
   }
-  if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1') throw badOption('loadCsv', 'encoding', "'utf8' or 'latin1'", o.encoding);
-  if (o.standardize !== undefined && typeof o.standardize !== 'boolean') throw badOption('loadCsv', 'standardize', 'true or false', o.standardize);
-  if (o.requireTargets !== undefined && typeof o.requireTargets !== 'boolean') throw badOption('loadCsv', 'requireTargets', 'true or false', o.requireTargets);
+  if (o.encoding !== undefined && o.encoding !== 'utf8' && o.encoding !== 'latin1')
+    throw badOption('loadCsv', 'encoding', "'utf8' or 'latin1'", o.encoding);
+  if (o.standardize !== undefined && typeof o.standardize !== 'boolean')
+    throw badOption('loadCsv', 'standardize', 'true or false', o.standardize);
+  if (o.requireTargets !== undefined && typeof o.requireTargets !== 'boolean')
+    throw badOption('loadCsv', 'requireTargets', 'true or false', o.requireTargets);
   if (o.validationSplit !== undefined) checkFraction('loadCsv', 'validationSplit', o.validationSplit);
   if (o.limit !== undefined) checkPositiveInt('loadCsv', 'limit', o.limit);
   if (o.chunkBytes !== undefined) checkPositiveInt('loadCsv', 'chunkBytes', o.chunkBytes);
   if (o.preprocessing !== undefined) {
     checkPreprocessing(o.preprocessing, 'loadCsv: preprocessing');
     for (const k of ['target', 'features', 'standardize'] as const) {
-      if (o[k] !== undefined) throw badOption('loadCsv', k, 'left out with a saved preprocessing (it fixes the columns and the scaler)', o[k]);
+      if (o[k] !== undefined)
+        throw badOption(
+          'loadCsv',
+          k,
+          'left out with a saved preprocessing (it fixes the columns and the scaler)',
+          o[k],
+        );
     }
   }
 }
@@ -140,7 +198,10 @@ async function fileSize(file: string): Promise<number> {
   try {
     return (await stat(file)).size;
   } catch (err) {
-    throw new DataFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+    throw new DataFileError(
+      file,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message,
+    );
   }
 }
 
@@ -238,8 +299,14 @@ class CsvReader implements FieldSink {
     }
     if (fields !== this.header.length) {
       const col = Math.min(fields, this.header.length) + 1;
-      const which = fields < this.header.length ? `missing column ${col} ("${this.header[col - 1]}")` : 'an extra field';
-      throw new DataFileError(this.file, `ragged row: ${fields} fields but the header has ${this.header.length} (${which})`, line, col);
+      const which =
+        fields < this.header.length ? `missing column ${col} ("${this.header[col - 1]}")` : 'an extra field';
+      throw new DataFileError(
+        this.file,
+        `ragged row: ${fields} fields but the header has ${this.header.length} (${which})`,
+        line,
+        col,
+      );
     }
     if (this.sniffed !== null) {
       this.sniffed.push({ fields: this.sniffRow, line, id: this.rowId });
@@ -258,7 +325,12 @@ class CsvReader implements FieldSink {
       this.missingCol = -1;
       if (this.missing === 'error') {
         const fix = "missing: 'drop' (--skip-missing) skips such rows";
-        throw new DataFileError(this.file, `column "${this.header![col]}" has no value (empty or a missing-value marker) in this row; ${fix}`, line, col + 1);
+        throw new DataFileError(
+          this.file,
+          `column "${this.header![col]}" has no value (empty or a missing-value marker) in this row; ${fix}`,
+          line,
+          col + 1,
+        );
       }
       this.droppedLines.push(line);
     } else {
@@ -286,9 +358,12 @@ class CsvReader implements FieldSink {
     this.header = header;
     const saved = this.o.preprocessing;
     const missing = (name: string, what: string) => {
-      const shown = header.length > 50 ? `${header.slice(0, 50).join(', ')}, ... (${header.length} in all)` : header.join(', ');
+      const shown =
+        header.length > 50 ? `${header.slice(0, 50).join(', ')}, ... (${header.length} in all)` : header.join(', ');
       const other = [';', '\t', '|'].find((d) => header.length === 1 && header[0].includes(d));
-      const hint = other ? `; the header is one column holding ${JSON.stringify(other)}: give that separator with delimiter (--delimiter)` : '';
+      const hint = other
+        ? `; the header is one column holding ${JSON.stringify(other)}: give that separator with delimiter (--delimiter)`
+        : '';
       return new DataFileError(this.file, `no ${what} column "${name}" in the header (columns: ${shown})${hint}`, line);
     };
     let targets: CsvColumn[];
@@ -309,7 +384,8 @@ class CsvReader implements FieldSink {
         if (!index.has(f)) throw missing(f, 'feature');
         if (names.includes(f)) throw new DataFileError(this.file, `column "${f}" is both a feature and a target`, line);
       }
-      if (featureNames.length === 0) throw new DataFileError(this.file, 'no feature columns (every column is a target)', line);
+      if (featureNames.length === 0)
+        throw new DataFileError(this.file, 'no feature columns (every column is a target)', line);
       targets = names.map((name) => ({ name, kind: 'numeric' }));
       features = featureNames.map((name) => ({ name, kind: 'numeric' }));
     }
@@ -370,7 +446,9 @@ class CsvReader implements FieldSink {
     // A record is at least one byte per column (its commas and newline), which bounds the rows.
     const maxRows = Math.min(this.limit + 1, Math.floor(this.size / this.header!.length) + 2);
     const maxBytes = Math.max(4, maxRows * this.slots.length * 4);
-    this.rawBuffer = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(0, { maxByteLength: Math.min(maxBytes, MAX_RAW_BYTES) });
+    this.rawBuffer = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(0, {
+      maxByteLength: Math.min(maxBytes, MAX_RAW_BYTES),
+    });
     this.raw = new Float32Array(this.rawBuffer);
     this.reserve(1);
   }
@@ -381,7 +459,10 @@ class CsvReader implements FieldSink {
     if (need <= this.raw.length) return;
     const buf = this.rawBuffer as ArrayBuffer & { resize(n: number): void; maxByteLength: number };
     if (need * 4 > buf.maxByteLength) {
-      throw new DataFileError(this.file, `too large: its ${this.slots.length} used columns need more than 4 GiB of float32 values; use limit (--limit) or fewer columns`);
+      throw new DataFileError(
+        this.file,
+        `too large: its ${this.slots.length} used columns need more than 4 GiB of float32 values; use limit (--limit) or fewer columns`,
+      );
     }
     buf.resize(Math.min(buf.maxByteLength, Math.max(need, Math.ceil(this.raw.length * 1.5), 1 << 16) * 4));
   }
@@ -391,7 +472,12 @@ class CsvReader implements FieldSink {
     if (c === undefined) {
       if (this.o.preprocessing) {
         const known = slot.column.categories!;
-        throw new DataFileError(this.file, `column "${slot.column.name}" holds ${JSON.stringify(t)}, a category the model was not trained on (known: ${known.map((k) => JSON.stringify(k)).join(', ')})`, line, col + 1);
+        throw new DataFileError(
+          this.file,
+          `column "${slot.column.name}" holds ${JSON.stringify(t)}, a category the model was not trained on (known: ${known.map((k) => JSON.stringify(k)).join(', ')})`,
+          line,
+          col + 1,
+        );
       }
       c = slot.codes!.size;
       slot.codes!.set(t, c);
@@ -401,12 +487,24 @@ class CsvReader implements FieldSink {
 
   private notFloat32(text: string, v: number, line: number, col: number): never {
     const why = Number.isFinite(v) ? 'which does not fit in float32' : 'which is not a finite number';
-    throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(text.trim())}, ${why}`, line, col + 1);
+    throw new DataFileError(
+      this.file,
+      `column "${this.header![col]}" holds ${JSON.stringify(text.trim())}, ${why}`,
+      line,
+      col + 1,
+    );
   }
 
   private notANumber(t: string, line: number, col: number): never {
-    const how = this.o.preprocessing ? 'the model was trained on it as a number column' : `its first ${SNIFF_ROWS} rows hold numbers`;
-    throw new DataFileError(this.file, `column "${this.header![col]}" holds ${JSON.stringify(t)}, which is not a number (${how})`, line, col + 1);
+    const how = this.o.preprocessing
+      ? 'the model was trained on it as a number column'
+      : `its first ${SNIFF_ROWS} rows hold numbers`;
+    throw new DataFileError(
+      this.file,
+      `column "${this.header![col]}" holds ${JSON.stringify(t)}, which is not a number (${how})`,
+      line,
+      col + 1,
+    );
   }
 
   /** The field's text (quoted: with doubled quotes undone); bytes that are not UTF-8 are an error naming the cell. */
@@ -421,7 +519,12 @@ class CsvReader implements FieldSink {
           UTF8.decode(buf.subarray(start, end));
         } catch {
           const where = this.header ? `column "${this.header[col]}"` : 'the header';
-          throw new DataFileError(this.file, `${where} holds bytes that are not UTF-8 (${JSON.stringify(buf.toString('latin1', start, end))} read as latin1); give the file's encoding with encoding (--encoding latin1)`, line, col + 1);
+          throw new DataFileError(
+            this.file,
+            `${where} holds bytes that are not UTF-8 (${JSON.stringify(buf.toString('latin1', start, end))} read as latin1); give the file's encoding with encoding (--encoding latin1)`,
+            line,
+            col + 1,
+          );
         }
       }
     }
@@ -433,7 +536,11 @@ class CsvReader implements FieldSink {
     if (this.sniffed !== null) this.decideKinds();
     const dropped = this.droppedLines.length;
     if (this.rows === 0) {
-      throw new DataFileError(this.file, dropped > 0 ? `no usable rows: all ${dropped} data rows have a missing value` : 'no data rows after the header', lines);
+      throw new DataFileError(
+        this.file,
+        dropped > 0 ? `no usable rows: all ${dropped} data rows have a missing value` : 'no data rows after the header',
+        lines,
+      );
     }
     const w = this.slots.length;
     const raw = this.raw.subarray(0, this.rows * w);
@@ -451,7 +558,9 @@ class CsvReader implements FieldSink {
       slot.column.categories = sorted;
       for (let i = s; i < raw.length; i += w) raw[i] = remap[raw[i]];
       if (s < this.featureSlots && sorted.length === this.rows && this.rows >= ID_LIKE_ROWS) {
-        warnings.push(`${this.file}: column "${slot.column.name}" has a different value in each of its ${this.rows} rows, so it looks like an ID or a name, yet it becomes ${sorted.length - 1} one-hot input columns; leave it out with features (--features)`);
+        warnings.push(
+          `${this.file}: column "${slot.column.name}" has a different value in each of its ${this.rows} rows, so it looks like an ID or a name, yet it becomes ${sorted.length - 1} one-hot input columns; leave it out with features (--features)`,
+        );
       }
     });
     const features = this.slots.slice(0, this.featureSlots).map((s) => s.column);
@@ -461,7 +570,11 @@ class CsvReader implements FieldSink {
     let scaler = this.o.preprocessing?.scaler ?? null;
     if (!this.o.preprocessing && this.o.standardize) {
       const fitRows = Math.floor(this.rows * (1 - (this.o.validationSplit ?? 0)));
-      if (fitRows === 0) throw new DataFileError(this.file, `standardize: no training rows to fit the scaler on (${this.rows} rows, validationSplit ${this.o.validationSplit})`);
+      if (fitRows === 0)
+        throw new DataFileError(
+          this.file,
+          `standardize: no training rows to fit the scaler on (${this.rows} rows, validationSplit ${this.o.validationSplit})`,
+        );
       scaler = fitScaler(x, fitRows);
     }
     if (scaler) applyScaler(x, scaler);

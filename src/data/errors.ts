@@ -10,7 +10,9 @@ export class DataFileError extends Error {
     readonly line?: number,
     readonly column?: number,
   ) {
-    super(`${file}${line !== undefined ? `:${line}` : ''}${line !== undefined && column !== undefined ? `:${column}` : ''}: ${message}`);
+    super(
+      `${file}${line !== undefined ? `:${line}` : ''}${line !== undefined && column !== undefined ? `:${column}` : ''}: ${message}`,
+    );
     this.name = 'DataFileError';
   }
 }

@@ -25,7 +25,13 @@ export { loadCsv, type CsvOptions, type CsvData } from './csv.js';
 export { loadNpy, readNpy } from './npy.js';
 export { loadNpz, npzKeys } from './npz.js';
 export { DataFileError, type Tensor } from './errors.js';
-export { loadPreprocessing, savePreprocessing, PREPROCESSING_FILE, type CsvPreprocessing, type CsvColumn } from './preprocessing-file.js';
+export {
+  loadPreprocessing,
+  savePreprocessing,
+  PREPROCESSING_FILE,
+  type CsvPreprocessing,
+  type CsvColumn,
+} from './preprocessing-file.js';
 
 export const DATA_FILE_EXTENSIONS = ['.csv', '.npy', '.npz'];
 
@@ -39,7 +45,16 @@ export interface DataFileOptions extends CsvOptions {
   split?: 'train' | 'test';
 }
 const OPTION_KEYS = [...CSV_OPTION_KEYS, 'y', 'split'];
-const CSV_ONLY = ['target', 'features', 'standardize', 'preprocessing', 'missing', 'id', 'delimiter', 'encoding'] as const;
+const CSV_ONLY = [
+  'target',
+  'features',
+  'standardize',
+  'preprocessing',
+  'missing',
+  'id',
+  'delimiter',
+  'encoding',
+] as const;
 
 export interface DataFile {
   x: Tensor;
@@ -62,15 +77,18 @@ export interface DataFile {
 /** Loads x (and y, when the file has targets) from a .csv, .npy or .npz file. */
 export async function loadDataFile(file: string, options: DataFileOptions = {}): Promise<DataFile> {
   checkOptionKeys('loadDataFile', options, OPTION_KEYS);
-  if (options.y !== undefined && (typeof options.y !== 'string' || options.y === '')) throw badOption('loadDataFile', 'y', 'the path of an .npy file', options.y);
-  if (options.split !== undefined && options.split !== 'train' && options.split !== 'test') throw badOption('loadDataFile', 'split', "'train' or 'test'", options.split);
+  if (options.y !== undefined && (typeof options.y !== 'string' || options.y === ''))
+    throw badOption('loadDataFile', 'y', 'the path of an .npy file', options.y);
+  if (options.split !== undefined && options.split !== 'train' && options.split !== 'test')
+    throw badOption('loadDataFile', 'split', "'train' or 'test'", options.split);
   if (options.limit !== undefined) checkPositiveInt('loadDataFile', 'limit', options.limit);
   const ext = extname(file).toLowerCase();
   if (!DATA_FILE_EXTENSIONS.includes(ext)) {
     throw new DataFileError(file, `unknown data file type "${ext}": use ${DATA_FILE_EXTENSIONS.join(', ')}`);
   }
   if (ext === '.csv') {
-    if (options.y !== undefined) throw new DataFileError(file, 'a CSV holds its targets: name the column with target (--target), not a y file');
+    if (options.y !== undefined)
+      throw new DataFileError(file, 'a CSV holds its targets: name the column with target (--target), not a y file');
     const { y: _y, split: _s, ...csv } = options;
     const d = await loadCsv(file, csv);
     const { x, y, preprocessing, droppedRows, droppedLines, lines, ids, warnings } = d;
@@ -81,14 +99,17 @@ export async function loadDataFile(file: string, options: DataFileOptions = {}):
       throw new DataFileError(file, `option ${k} applies to CSV files only`);
     }
   }
-  const limit = (t: Tensor | undefined) => (t === undefined || options.limit === undefined ? t : firstRows(t, options.limit));
+  const limit = (t: Tensor | undefined) =>
+    t === undefined || options.limit === undefined ? t : firstRows(t, options.limit);
   if (ext === '.npy') {
     const x = await loadNpy(file);
     const y = options.y === undefined ? undefined : await loadNpy(options.y);
-    if (y && y.shape[0] !== x.shape[0]) throw new DataFileError(options.y!, `has ${y.shape[0]} rows but ${file} has ${x.shape[0]}`);
+    if (y && y.shape[0] !== x.shape[0])
+      throw new DataFileError(options.y!, `has ${y.shape[0]} rows but ${file} has ${x.shape[0]}`);
     return { x: limit(x)!, y: limit(y), droppedRows: 0, source: options.y ? `${file}, ${options.y}` : file };
   }
-  if (options.y !== undefined) throw new DataFileError(file, 'an .npz holds its targets: the y option is for .npy files');
+  if (options.y !== undefined)
+    throw new DataFileError(file, 'an .npz holds its targets: the y option is for .npy files');
   const keys = await npzKeys(file);
   const split = options.split ?? 'train';
   const [xKey, yKey] = keys.includes('x') ? ['x', 'y'] : [`x_${split}`, `y_${split}`];

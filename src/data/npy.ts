@@ -38,7 +38,10 @@ export async function loadNpy(file: string): Promise<Tensor> {
   try {
     size = (await stat(file)).size;
   } catch (err) {
-    throw new DataFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+    throw new DataFileError(
+      file,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message,
+    );
   }
   const stream = createReadStream(file, { highWaterMark: 1 << 22 });
   try {
@@ -64,7 +67,12 @@ export async function readNpyShape(chunks: AsyncIterable<Buffer>, source: string
   return (await readNpyStream(chunks, source, byteSize, true)) as number[];
 }
 
-async function readNpyStream(chunks: AsyncIterable<Buffer>, source: string, byteSize: number | undefined, headerOnly: boolean): Promise<Tensor | number[]> {
+async function readNpyStream(
+  chunks: AsyncIterable<Buffer>,
+  source: string,
+  byteSize: number | undefined,
+  headerOnly: boolean,
+): Promise<Tensor | number[]> {
   const head: Buffer[] = [];
   let headBytes = 0;
   let need = 12;
@@ -104,7 +112,12 @@ function checkSize(h: Header, source: string, byteSize: number | undefined): num
   if (byteSize !== undefined && h.dataStart + dataBytes !== byteSize) {
     const shape = `shape (${h.shape.join(', ')}) of ${h.dtype}`;
     const have = Math.max(0, byteSize - h.dataStart);
-    throw new DataFileError(source, have < dataBytes ? `truncated: ${shape} needs ${dataBytes} bytes of data but the file has ${have}` : `${have - dataBytes} bytes after the data that ${shape} describes: the file is damaged`);
+    throw new DataFileError(
+      source,
+      have < dataBytes
+        ? `truncated: ${shape} needs ${dataBytes} bytes of data but the file has ${have}`
+        : `${have - dataBytes} bytes after the data that ${shape} describes: the file is damaged`,
+    );
   }
   return h.shape;
 }
@@ -117,7 +130,11 @@ function startReader(h: Header, source: string, byteSize: number | undefined): E
   try {
     return new ElementReader(h.dtype, h.shape, source);
   } catch (err) {
-    if (err instanceof RangeError) throw new DataFileError(source, `${shape} needs ${n * 4} bytes as float32, more than this process can allocate (${err.message})`);
+    if (err instanceof RangeError)
+      throw new DataFileError(
+        source,
+        `${shape} needs ${n * 4} bytes as float32, more than this process can allocate (${err.message})`,
+      );
     throw err;
   }
 }
@@ -141,9 +158,17 @@ function parseHeader(b: Buffer, source: string, final = false): Header | number 
   const major = b[6];
   if (major < 1 || major > 3) throw fail(`unsupported .npy format version ${major}.${b[7]} (1, 2 and 3 are read)`);
   const lenBytes = major === 1 ? 2 : 4;
-  if (b.length < 8 + lenBytes) return final ? (() => { throw fail('truncated inside the header'); })() : 8 + lenBytes;
+  if (b.length < 8 + lenBytes)
+    return final
+      ? (() => {
+          throw fail('truncated inside the header');
+        })()
+      : 8 + lenBytes;
   const len = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
-  if (len > MAX_HEADER_BYTES) throw fail(`the header claims ${len} bytes; an .npy header is at most ${MAX_HEADER_BYTES} (NumPy refuses longer ones too)`);
+  if (len > MAX_HEADER_BYTES)
+    throw fail(
+      `the header claims ${len} bytes; an .npy header is at most ${MAX_HEADER_BYTES} (NumPy refuses longer ones too)`,
+    );
   const dataStart = 8 + lenBytes + len;
   if (b.length < dataStart) {
     if (final) throw fail(`truncated inside the header (${b.length} of ${dataStart} bytes)`);
@@ -154,12 +179,17 @@ function parseHeader(b: Buffer, source: string, final = false): Header | number 
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
   if (descr === undefined) {
-    if (/'descr'\s*:\s*\[/.test(text)) throw fail('structured arrays (several named fields) are not supported: save each field as its own array');
+    if (/'descr'\s*:\s*\[/.test(text))
+      throw fail('structured arrays (several named fields) are not supported: save each field as its own array');
     throw fail(`the header has no 'descr' (dtype): ${JSON.stringify(text.trim())}`);
   }
   if (fortran === undefined) throw fail(`the header has no 'fortran_order': ${JSON.stringify(text.trim())}`);
   if (shapeText === undefined) throw fail(`the header has no 'shape': ${JSON.stringify(text.trim())}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw fail(`bad shape (${shapeText})`);
   if (fortran === 'True' && shape.filter((d) => d > 1).length > 1) {
     throw fail('Fortran-order arrays are not supported: save np.ascontiguousarray(a) instead');
@@ -170,10 +200,14 @@ function parseHeader(b: Buffer, source: string, final = false): Header | number 
 function checkDtype(descr: string, fail: (why: string) => Error): string {
   const order = descr[0];
   const code = descr.slice(1);
-  if (code === 'O' || descr === 'O') throw fail(`object arrays (dtype ${descr}) cannot be read: convert with a.astype('float32')`);
-  if (order === '>' && !code.endsWith('1')) throw fail(`big-endian data (dtype ${descr}) is not supported: save a.astype('<${code}') instead`);
-  if (!own(DTYPES, code) || !'<|='.includes(order) && order !== '>') {
-    throw fail(`dtype ${descr} is not supported (float32, float64, bool and integer arrays are): convert with a.astype('float32')`);
+  if (code === 'O' || descr === 'O')
+    throw fail(`object arrays (dtype ${descr}) cannot be read: convert with a.astype('float32')`);
+  if (order === '>' && !code.endsWith('1'))
+    throw fail(`big-endian data (dtype ${descr}) is not supported: save a.astype('<${code}') instead`);
+  if (!own(DTYPES, code) || (!'<|='.includes(order) && order !== '>')) {
+    throw fail(
+      `dtype ${descr} is not supported (float32, float64, bool and integer arrays are): convert with a.astype('float32')`,
+    );
   }
   return code;
 }
@@ -227,9 +261,16 @@ class ElementReader {
   finish(): Tensor {
     if (this.written < this.out.length) {
       const have = this.written * this.size + this.pending.length;
-      throw new DataFileError(this.source, `truncated: shape (${this.shape.join(', ')}) of ${this.dtype} needs ${this.out.length * this.size} bytes of data but the file has ${have}`);
+      throw new DataFileError(
+        this.source,
+        `truncated: shape (${this.shape.join(', ')}) of ${this.dtype} needs ${this.out.length * this.size} bytes of data but the file has ${have}`,
+      );
     }
-    if (this.extra > 0) throw new DataFileError(this.source, `${this.extra} bytes after the data that shape (${this.shape.join(', ')}) describes: the file is damaged`);
+    if (this.extra > 0)
+      throw new DataFileError(
+        this.source,
+        `${this.extra} bytes after the data that shape (${this.shape.join(', ')}) describes: the file is damaged`,
+      );
     return { data: this.out, shape: this.shape };
   }
 }

@@ -23,20 +23,30 @@ export async function npzKeys(file: string): Promise<string[]> {
  * array's header is read and checked against the size the zip's central directory declares before any is
  * inflated, and `check` (given the shapes) may refuse them then, before anything large is allocated.
  */
-export async function loadNpz(file: string, keys: string[], check?: (shapes: Record<string, number[]>) => void): Promise<Record<string, Tensor>> {
+export async function loadNpz(
+  file: string,
+  keys: string[],
+  check?: (shapes: Record<string, number[]>) => void,
+): Promise<Record<string, Tensor>> {
   const zip = await openZip(file);
   try {
     const all = await entries(zip, file);
     const found = keys.map((key) => {
       const entry = all.find((e) => e.fileName === `${key}.npy` || e.fileName === key);
-      if (!entry) throw new DataFileError(file, `no array "${key}" in the archive (it holds: ${all.map((e) => e.fileName.replace(/\.npy$/, '')).join(', ') || 'nothing'})`);
+      if (!entry)
+        throw new DataFileError(
+          file,
+          `no array "${key}" in the archive (it holds: ${all.map((e) => e.fileName.replace(/\.npy$/, '')).join(', ') || 'nothing'})`,
+        );
       return { key, entry };
     });
     const shapes: Record<string, number[]> = {};
-    for (const { key, entry } of found) shapes[key] = await fromEntry(zip, entry, file, (s, at) => readNpyShape(s, at, entry.uncompressedSize));
+    for (const { key, entry } of found)
+      shapes[key] = await fromEntry(zip, entry, file, (s, at) => readNpyShape(s, at, entry.uncompressedSize));
     check?.(shapes);
     const out: Record<string, Tensor> = {};
-    for (const { key, entry } of found) out[key] = await fromEntry(zip, entry, file, (s, at) => readNpy(s, at, entry.uncompressedSize));
+    for (const { key, entry } of found)
+      out[key] = await fromEntry(zip, entry, file, (s, at) => readNpy(s, at, entry.uncompressedSize));
     return out;
   } finally {
     zip.close();
@@ -44,7 +54,12 @@ export async function loadNpz(file: string, keys: string[], check?: (shapes: Rec
 }
 
 /** Runs `read` on an entry's inflating stream (yauzl stops it past the declared size), naming the entry in errors. */
-async function fromEntry<T>(zip: yauzl.ZipFile, entry: yauzl.Entry, file: string, read: (s: NodeJS.ReadableStream & AsyncIterable<Buffer>, at: string) => Promise<T>): Promise<T> {
+async function fromEntry<T>(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  file: string,
+  read: (s: NodeJS.ReadableStream & AsyncIterable<Buffer>, at: string) => Promise<T>,
+): Promise<T> {
   const at = `${file}:${entry.fileName}`;
   const stream = await zip.openReadStreamPromise(entry);
   try {
@@ -62,7 +77,12 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
     yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, zip) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        reject(new DataFileError(file, code === 'ENOENT' ? 'no such file' : `not a readable .npz (zip) archive: ${err.message}`));
+        reject(
+          new DataFileError(
+            file,
+            code === 'ENOENT' ? 'no such file' : `not a readable .npz (zip) archive: ${err.message}`,
+          ),
+        );
       } else resolve(zip);
     });
   });

@@ -9,7 +9,10 @@
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
-/** pandas reads these as infinities; they are numbers here too, so a column holding one stays numeric (and the reader refuses the value). */
+/**
+ * pandas reads these as infinities; they are numbers here too, so a column holding one stays numeric (and the reader
+ * refuses the value).
+ */
 const INFINITY = /^\s*([+-]?)inf(inity)?\s*$/i;
 
 /** The number in bytes [start, end) of `buf`, or NaN when they do not hold one. */

@@ -48,11 +48,17 @@ export interface CsvPreprocessing {
 export function expandedColumns(features: readonly CsvColumn[]): string[] {
   return [
     ...features.filter((f) => f.kind === 'numeric').map((f) => f.name),
-    ...features.filter((f) => f.kind === 'categorical').flatMap((f) => f.categories!.slice(1).map((c) => `${f.name}_${c}`)),
+    ...features
+      .filter((f) => f.kind === 'categorical')
+      .flatMap((f) => f.categories!.slice(1).map((c) => `${f.name}_${c}`)),
   ];
 }
 
-export function makePreprocessing(features: CsvColumn[], targets: CsvColumn[], scaler: CsvPreprocessing['scaler']): CsvPreprocessing {
+export function makePreprocessing(
+  features: CsvColumn[],
+  targets: CsvColumn[],
+  scaler: CsvPreprocessing['scaler'],
+): CsvPreprocessing {
   return { format: FORMAT, version: 1, features, targets, columns: expandedColumns(features), scaler };
 }
 
@@ -98,20 +104,36 @@ export function checkPreprocessing(json: unknown, file: string): CsvPreprocessin
       const at = `${field}[${i}]`;
       if (typeof c !== 'object' || c === null || typeof c.name !== 'string') fail(`${at}.name`, 'must be a string');
       if (c.kind !== 'numeric' && c.kind !== 'categorical') fail(`${at}.kind`, 'must be "numeric" or "categorical"');
-      if (c.kind === 'categorical' && !(Array.isArray(c.categories) && c.categories.length > 0 && c.categories.every((s: unknown) => typeof s === 'string'))) {
+      if (
+        c.kind === 'categorical' &&
+        !(
+          Array.isArray(c.categories) &&
+          c.categories.length > 0 &&
+          c.categories.every((s: unknown) => typeof s === 'string')
+        )
+      ) {
         fail(`${at}.categories`, 'must be a non-empty array of strings');
       }
-      return c.kind === 'numeric' ? { name: c.name, kind: 'numeric' } : { name: c.name, kind: 'categorical', categories: c.categories };
+      return c.kind === 'numeric'
+        ? { name: c.name, kind: 'numeric' }
+        : { name: c.name, kind: 'categorical', categories: c.categories };
     });
   };
   const features = columns('features');
   const targets = columns('targets');
   // Whole-file rules: one input per column, each category once (a repeat would leave an input at zero).
   const seen = new Map<string, string>();
-  [...features.map((c, i) => [c, `features[${i}]`] as const), ...targets.map((c, i) => [c, `targets[${i}]`] as const)].forEach(([c, at]) => {
+  [
+    ...features.map((c, i) => [c, `features[${i}]`] as const),
+    ...targets.map((c, i) => [c, `targets[${i}]`] as const),
+  ].forEach(([c, at]) => {
     if (c.name === '') fail(`${at}.name`, 'must not be empty');
     const first = seen.get(c.name);
-    if (first !== undefined) fail(`${at}.name`, `repeats column "${c.name}" (already ${first}${first.startsWith('features') && at.startsWith('targets') ? ': a target cannot also be a feature' : ''})`);
+    if (first !== undefined)
+      fail(
+        `${at}.name`,
+        `repeats column "${c.name}" (already ${first}${first.startsWith('features') && at.startsWith('targets') ? ': a target cannot also be a feature' : ''})`,
+      );
     seen.set(c.name, at);
     const cats = new Set<string>();
     for (const k of c.categories ?? []) {
@@ -121,13 +143,18 @@ export function checkPreprocessing(json: unknown, file: string): CsvPreprocessin
   });
   if (features.length === 0) fail('features', 'must list at least one column');
   const expected = expandedColumns(features);
-  if (!Array.isArray(o.columns) || o.columns.join('\u0000') !== expected.join('\u0000')) fail('columns', `must be the features' columns: ${JSON.stringify(expected)}`);
+  if (!Array.isArray(o.columns) || o.columns.join('\u0000') !== expected.join('\u0000'))
+    fail('columns', `must be the features' columns: ${JSON.stringify(expected)}`);
   let scaler: CsvPreprocessing['scaler'] = null;
   if (o.scaler !== null) {
     const s = o.scaler as Record<string, unknown>;
     for (const k of ['mean', 'scale'] as const) {
       const v = s?.[k];
-      if (!Array.isArray(v) || v.length !== expected.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      if (
+        !Array.isArray(v) ||
+        v.length !== expected.length ||
+        !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+      ) {
         fail(`scaler.${k}`, `must be ${expected.length} finite numbers`);
       }
     }

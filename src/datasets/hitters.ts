@@ -24,7 +24,8 @@ export interface HittersOptions {
 /** Reads the Hitters CSV into a DataFrame: 21 columns, the first (`Names`) being the player's name. */
 export async function hitters(options: HittersOptions = {}): Promise<DataFrame> {
   checkOptionKeys('hitters', options, ['path']);
-  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) throw badOption('hitters', 'path', 'a file path', options.path);
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === ''))
+    throw badOption('hitters', 'path', 'a file path', options.path);
   const path = options.path ?? join(packageRoot(), 'data', 'hitters.csv');
   return parseCsv(await readFile(path, 'utf8'), path);
 }
@@ -33,7 +34,9 @@ export async function hitters(options: HittersOptions = {}): Promise<DataFrame> 
  * The chapter's design matrix, unscaled: the 263 players with a salary, x = every column but Names and Salary
  * with factors one-hot encoded as pandas' get_dummies(drop_first=True) (19 columns), y = Salary.
  */
-export async function hittersXY(options: HittersOptions = {}): Promise<{ x: Matrix; y: Matrix; columns: readonly string[] }> {
+export async function hittersXY(
+  options: HittersOptions = {},
+): Promise<{ x: Matrix; y: Matrix; columns: readonly string[] }> {
   const frame = (await hitters(options)).dropNA();
   const features = getDummies(frame.drop(['Names', 'Salary']), { dropFirst: true });
   return { x: features.toMatrix(), y: frame.toMatrix(['Salary']), columns: features.columns };
@@ -99,7 +102,9 @@ function splitRecords(text: string, source: string): Field[][] {
       field = { text: value, quoted: true };
       i = j;
       if (i < text.length && !',\r\n'.includes(text[i])) {
-        throw new Error(`${source}: unexpected character ${JSON.stringify(text[i])} after a quoted field at line ${lineOf(text, i)}`);
+        throw new Error(
+          `${source}: unexpected character ${JSON.stringify(text[i])} after a quoted field at line ${lineOf(text, i)}`,
+        );
       }
     } else {
       let j = i;

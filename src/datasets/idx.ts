@@ -4,7 +4,10 @@
  */
 import { Matrix } from '../matrix.js';
 
-/** How the pixels and labels are stored: `raw` keeps 0..255 (default: scaled to [0, 1]); `shared` puts them in SharedArrayBuffers. */
+/**
+ * How the pixels and labels are stored: `raw` keeps 0..255 (default: scaled to [0, 1]); `shared` puts them in
+ * SharedArrayBuffers.
+ */
 export interface IdxOptions {
   raw?: boolean;
   shared?: boolean;
@@ -75,9 +78,10 @@ function readHeader(bytes: Uint8Array, file: string, magic: number, ndim: number
 function checkLength(bytes: Uint8Array, expected: number, file: string, what: string): void {
   if (bytes.length !== expected) {
     const problem = bytes.length < expected ? 'is truncated' : 'has trailing bytes';
-    throw new RangeError(`MNIST: ${file} ${problem}: its header promises ${what}, so expected ${expected} bytes, got ${bytes.length}`);
+    throw new RangeError(
+      `MNIST: ${file} ${problem}: its header promises ${what}, so expected ${expected} bytes, got ${bytes.length}`,
+    );
   }
 }
 
 const hex = (v: number) => '0x' + v.toString(16).padStart(8, '0');
-

@@ -46,8 +46,11 @@ export interface Mnist {
 /** Loads the MNIST training (60,000) and test (10,000) images and labels. */
 export async function mnist(options: MnistOptions = {}): Promise<Mnist> {
   checkOptionKeys('mnist', options, ['dir', 'raw', 'shared', 'imageShape']);
-  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === '')) throw badOption('mnist', 'dir', 'a directory path', options.dir);
-  for (const k of ['raw', 'shared'] as const) if (options[k] !== undefined && typeof options[k] !== 'boolean') throw badOption('mnist', k, 'true or false', options[k]);
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === ''))
+    throw badOption('mnist', 'dir', 'a directory path', options.dir);
+  for (const k of ['raw', 'shared'] as const)
+    if (options[k] !== undefined && typeof options[k] !== 'boolean')
+      throw badOption('mnist', k, 'true or false', options[k]);
   checkImageShape(options.imageShape);
   const dir = options.dir ?? defaultDir();
   const names = await listDir(dir);
@@ -81,7 +84,9 @@ const IMAGE_SHAPES = ['784', '28,28', '28,28,1'];
 
 function checkImageShape(shape: unknown): void {
   if (shape !== undefined && !(Array.isArray(shape) && IMAGE_SHAPES.includes(shape.join(',')))) {
-    throw new RangeError(`mnist: imageShape must be [784], [28, 28] or [28, 28, 1]. Received: imageShape=${JSON.stringify(shape)}`);
+    throw new RangeError(
+      `mnist: imageShape must be [784], [28, 28] or [28, 28, 1]. Received: imageShape=${JSON.stringify(shape)}`,
+    );
   }
 }
 

@@ -35,7 +35,13 @@ export const SYNC_BARRIER: BarrierFields = { count: Ctrl.SyncCount, generation: 
  * so whatever it writes is visible to every thread that leaves. Every other arriver first runs `whileWaiting`
  * (work that needs nothing from the others), then waits. Throws AbortedError if Abort is set.
  */
-export function barrier(ctrl: Int32Array, parties: number, lastArrival?: () => void, whileWaiting?: () => void, fields: BarrierFields = STEP_BARRIER): void {
+export function barrier(
+  ctrl: Int32Array,
+  parties: number,
+  lastArrival?: () => void,
+  whileWaiting?: () => void,
+  fields: BarrierFields = STEP_BARRIER,
+): void {
   const { count, generation } = fields;
   const gen = Atomics.load(ctrl, generation);
   if (Atomics.add(ctrl, count, 1) === parties - 1) {

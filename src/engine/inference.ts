@@ -42,22 +42,37 @@ export function shareData(x: Matrix, y: Matrix): SharedData {
  * One output's targets as a Matrix checked against its loss: class indices in range for sparse losses, one
  * column per output value otherwise. Errors name the argument, the row and the output layer.
  */
-export function targetsFor(loss: Loss, classes: number, outputLayer: string, yIn: MatrixLike | Int32Array, what: string): Matrix {
+export function targetsFor(
+  loss: Loss,
+  classes: number,
+  outputLayer: string,
+  yIn: MatrixLike | Int32Array,
+  what: string,
+): Matrix {
   const y = yIn instanceof Int32Array ? new Matrix(Float32Array.from(yIn), yIn.length, 1) : toMatrix(yIn, what);
   if (loss.target === 'sparse') {
-    if (y.cols !== 1) throw new Error(`${what} must hold one class index per row for ${loss.name}. Received shape (${y.rows}, ${y.cols})`);
+    if (y.cols !== 1)
+      throw new Error(
+        `${what} must hold one class index per row for ${loss.name}. Received shape (${y.rows}, ${y.cols})`,
+      );
     for (let r = 0; r < y.rows; r++) {
       const v = y.data[r];
       if (!Number.isInteger(v) || v < 0 || v >= classes) {
-        throw new RangeError(`${what} row ${r}: label ${v} is outside the class range 0..${classes - 1} of layer ${outputLayer} (${classes} units)`);
+        throw new RangeError(
+          `${what} row ${r}: label ${v} is outside the class range 0..${classes - 1} of layer ${outputLayer} (${classes} units)`,
+        );
       }
     }
   } else if (y.cols !== classes) {
-    throw new Error(`${what} has shape (${y.rows}, ${y.cols}) but layer ${outputLayer} outputs (None, ${classes}) for loss ${loss.name}`);
+    throw new Error(
+      `${what} has shape (${y.rows}, ${y.cols}) but layer ${outputLayer} outputs (None, ${classes}) for loss ${loss.name}`,
+    );
   } else if (loss.name === 'binary_crossentropy' || loss.name === 'categorical_crossentropy') {
     for (let i = 0; i < y.data.length; i++) {
       if (y.data[i] < 0 || y.data[i] > 1) {
-        throw new RangeError(`${what} row ${Math.floor(i / y.cols)}: target ${y.data[i]} is outside [0, 1], which ${loss.name} requires`);
+        throw new RangeError(
+          `${what} row ${Math.floor(i / y.cols)}: target ${y.data[i]} is outside [0, 1], which ${loss.name} requires`,
+        );
       }
     }
   }
@@ -75,17 +90,29 @@ export interface InferenceTarget {
   fitInterrupted: () => Error | undefined;
 }
 
-
 /** Checks evaluate's or predict's options and fills in the defaults. */
-export function checkInferenceOptions(owner: 'evaluate' | 'predict', options: InferenceOptions = {}): { owner: 'evaluate' | 'predict'; batchSize: number; workers?: number; sampleWeight?: ArrayLike<number> } {
-  checkOptionKeys(owner, options, owner === 'evaluate' ? ['batchSize', 'workers', 'sampleWeight'] : ['batchSize', 'workers']);
+export function checkInferenceOptions(
+  owner: 'evaluate' | 'predict',
+  options: InferenceOptions = {},
+): { owner: 'evaluate' | 'predict'; batchSize: number; workers?: number; sampleWeight?: ArrayLike<number> } {
+  checkOptionKeys(
+    owner,
+    options,
+    owner === 'evaluate' ? ['batchSize', 'workers', 'sampleWeight'] : ['batchSize', 'workers'],
+  );
   const batchSize = options?.batchSize === undefined ? 32 : checkPositiveInt(owner, 'batchSize', options.batchSize);
   if (options?.workers !== undefined) checkNonNegativeInt(owner, 'workers', options.workers);
   return { owner, batchSize, workers: options?.workers, sampleWeight: options?.sampleWeight };
 }
 
 /** Runs the forward pass on packed x; with y, also the loss and metrics (Keras's evaluate logs). */
-export async function inference(m: InferenceTarget, x: Matrix, y: Matrix | undefined, s: { owner: string; batchSize: number }, executor: Executor): Promise<{ out: Matrix; logs?: Logs }> {
+export async function inference(
+  m: InferenceTarget,
+  x: Matrix,
+  y: Matrix | undefined,
+  s: { owner: string; batchSize: number },
+  executor: Executor,
+): Promise<{ out: Matrix; logs?: Logs }> {
   const { plan, net } = m;
   const { owner, batchSize } = s;
   const yy = y ?? new Matrix(new Float32Array(0), x.rows, 0);
@@ -102,10 +129,22 @@ export async function inference(m: InferenceTarget, x: Matrix, y: Matrix | undef
     p.set(params);
     params = p;
   }
-  await executor.forward({ plan, params, data, out, stats, score: y !== undefined, chunkRows: batchSize, control: m.control, hooks: m.hooks });
+  await executor.forward({
+    plan,
+    params,
+    data,
+    out,
+    stats,
+    score: y !== undefined,
+    chunkRows: batchSize,
+    control: m.control,
+    hooks: m.hooks,
+  });
   // Workers leave a pass early only when told to (dispose during a fit): its outputs are incomplete.
   if (Atomics.load(m.control, Ctrl.Abort)) throw m.fitInterrupted() ?? new Error(`lockstep: ${owner} was interrupted`);
-  const result: { out: Matrix; logs?: Logs } = { out: new Matrix(out, x.rows, net.outputCols, net.heads.length === 1 ? net.outputShape : [net.outputCols]) };
+  const result: { out: Matrix; logs?: Logs } = {
+    out: new Matrix(out, x.rows, net.outputCols, net.heads.length === 1 ? net.outputShape : [net.outputCols]),
+  };
   if (y !== undefined) {
     const sums = new Float64Array(width);
     for (let c = 0; c < chunks; c++) for (let k = 0; k < width; k++) sums[k] += stats[c * width + k];

@@ -46,7 +46,15 @@ export function paramLayout(layers: Layer[]): ParamSlot[] {
   layers.forEach((layer, i) => {
     for (const p of layer.params()) {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      slots.push({ layer: i, name: `${layer.name}/${p.name}`, shape: p.shape, offset, size, ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}), ...(p.regularizer ? { regularizer: p.regularizer } : {}) });
+      slots.push({
+        layer: i,
+        name: `${layer.name}/${p.name}`,
+        shape: p.shape,
+        offset,
+        size,
+        ...(p.movingAverage ? { movingAverage: p.movingAverage } : {}),
+        ...(p.regularizer ? { regularizer: p.regularizer } : {}),
+      });
       offset += size;
     }
   });
@@ -130,7 +138,10 @@ function graphOf(plan: Plan): GraphPlan {
   };
 }
 
-/** Float64 values per step and shard in the stats: the loss, each output's loss (several outputs), every metric's accumulators. */
+/**
+ * Float64 values per step and shard in the stats: the loss, each output's loss (several outputs), every metric's
+ * accumulators.
+ */
 export function statWidthOf(net: Network): number {
   return 1 + (net.plan.heads ? net.heads.length : 0) + net.metricsWidth;
 }
@@ -205,7 +216,10 @@ export class Network {
    */
   hooks: TaskHooks;
 
-  constructor(readonly plan: Plan, hooks: TaskHooks = NO_HOOKS) {
+  constructor(
+    readonly plan: Plan,
+    hooks: TaskHooks = NO_HOOKS,
+  ) {
     this.hooks = hooks;
     const graph = graphOf(plan);
     this.layers = plan.layers.map(layerFromConfig);
@@ -234,43 +248,78 @@ export class Network {
     this.movingAverages = this.slots.filter((s) => s.movingAverage);
     this.needsGrad = shapes.map(() => false);
     for (const node of this.nodes) {
-      this.needsGrad[node.out] = this.layerSlots[node.layerIndex].length > 0 || node.inbound.some((t) => this.needsGrad[t]);
+      this.needsGrad[node.out] =
+        this.layerSlots[node.layerIndex].length > 0 || node.inbound.some((t) => this.needsGrad[t]);
     }
-    this.layerNeedsDx = this.layers.map((_, i) => this.nodes.some((n) => n.layerIndex === i && n.inbound.some((t) => this.needsGrad[t])));
-    this.regularized = this.slots.flatMap((s) => (s.regularizer ? [{ offset: s.offset, size: s.size, regularizer: s.regularizer }] : []));
+    this.layerNeedsDx = this.layers.map((_, i) =>
+      this.nodes.some((n) => n.layerIndex === i && n.inbound.some((t) => this.needsGrad[t])),
+    );
+    this.regularized = this.slots.flatMap((s) =>
+      s.regularizer ? [{ offset: s.offset, size: s.size, regularizer: s.regularizer }] : [],
+    );
     this.heads = this.buildHeads(plan, graph, shapes);
     this.metricsWidth = this.heads.reduce((n, h) => n + h.metricsWidth, 0);
-    this.layerLogits = this.layers.map((_, i) => this.heads.some((h) => h.fused && this.nodes[h.tensor - first].layerIndex === i));
+    this.layerLogits = this.layers.map((_, i) =>
+      this.heads.some((h) => h.fused && this.nodes[h.tensor - first].layerIndex === i),
+    );
     this.outputCols = this.heads.reduce((n, h) => n + h.cols, 0);
     this.targetCols = this.heads.reduce((n, h) => n + h.yCols, 0);
     [{ loss: this.loss, metrics: this.metrics, shape: this.outputShape, fused: this.fusedOutput }] = this.heads;
     // The fused path never materialises the output layer's activated output, which its penalty would need.
     for (const h of this.heads) {
       const last = this.nodes[h.tensor - first].layer;
-      if (h.fused && last.activityRegularizer) throw new Error(`Layer '${last.name}' (${last.className}): an activityRegularizer on the output layer of a ${h.loss.name} model is not supported; put it on a hidden layer`);
+      if (h.fused && last.activityRegularizer)
+        throw new Error(
+          `Layer '${last.name}' (${last.className}): an activityRegularizer on the output layer of a ${h.loss.name} model is not supported; put it on a hidden layer`,
+        );
     }
-    this.wantsInputTransposed = this.inputs.length === 1 && this.nodes.some((n) => n.inbound[0] === 0 && n.inbound.length === 1 && n.layer.wantsInputTransposed);
+    this.wantsInputTransposed =
+      this.inputs.length === 1 &&
+      this.nodes.some((n) => n.inbound[0] === 0 && n.inbound.length === 1 && n.layer.wantsInputTransposed);
   }
 
   private buildHeads(plan: Plan, graph: GraphPlan, shapes: number[][]): Head[] {
     const specs = plan.heads ?? [{ name: '', loss: plan.loss, metrics: plan.metrics, weight: 1 }];
-    if (specs.length !== graph.outputs.length) throw new Error(`lockstep internal: the plan has ${graph.outputs.length} outputs but ${specs.length} losses`);
+    if (specs.length !== graph.outputs.length)
+      throw new Error(`lockstep internal: the plan has ${graph.outputs.length} outputs but ${specs.length} losses`);
     const first = graph.inputs.length;
     let outOffset = 0;
     let yOffset = 0;
     return specs.map((spec, k) => {
       const tensor = graph.outputs[k];
-      if (!(tensor >= first && tensor < shapes.length)) throw new Error(`lockstep internal: output ${k} is not a node's output`);
+      if (!(tensor >= first && tensor < shapes.length))
+        throw new Error(`lockstep internal: output ${k} is not a node's output`);
       const shape = shapes[tensor];
       const cols = sizeOf(shape);
       const loss = getLoss(spec.loss);
       const producer = this.nodes[tensor - first];
       // The loss takes over the activation only where nothing else reads the output and the layer is called once.
-      const alone = !this.nodes.some((n) => n.inbound.includes(tensor)) && this.nodes.filter((n) => n.layerIndex === producer.layerIndex).length === 1 && graph.outputs.filter((t) => t === tensor).length === 1;
-      const fused = loss.fusedActivation !== undefined && producer.layer.outputActivation === loss.fusedActivation && shape.length === 1 && alone;
+      const alone =
+        !this.nodes.some((n) => n.inbound.includes(tensor)) &&
+        this.nodes.filter((n) => n.layerIndex === producer.layerIndex).length === 1 &&
+        graph.outputs.filter((t) => t === tensor).length === 1;
+      const fused =
+        loss.fusedActivation !== undefined &&
+        producer.layer.outputActivation === loss.fusedActivation &&
+        shape.length === 1 &&
+        alone;
       const yCols = loss.target === 'sparse' ? 1 : cols;
       const metrics = getMetrics(spec.metrics, loss, cols);
-      const head: Head = { name: spec.name, loss, metrics, metricsWidth: metricsWidth(metrics), prefix: plan.heads ? `${spec.name}_` : '', weight: spec.weight, tensor, shape, cols, outOffset, yOffset, yCols, fused };
+      const head: Head = {
+        name: spec.name,
+        loss,
+        metrics,
+        metricsWidth: metricsWidth(metrics),
+        prefix: plan.heads ? `${spec.name}_` : '',
+        weight: spec.weight,
+        tensor,
+        shape,
+        cols,
+        outOffset,
+        yOffset,
+        yCols,
+        fused,
+      };
       outOffset += cols;
       yOffset += yCols;
       return head;
@@ -331,13 +380,33 @@ export class Network {
   }
 
   /** Runs the nodes in order; `logits` stops fused outputs before their activation. Returns every tensor. */
-  private run(inputs: T[], training: boolean, logits: boolean, shard?: ShardInput, dropoutKeys?: (Key | undefined)[], batch?: BatchSync) {
+  private run(
+    inputs: T[],
+    training: boolean,
+    logits: boolean,
+    shard?: ShardInput,
+    dropoutKeys?: (Key | undefined)[],
+    batch?: BatchSync,
+  ) {
     const caches: unknown[] = [];
     const values: T[] = [...inputs];
     const w = this.loaded();
     this.nodes.forEach((node, k) => {
-      const ctx = { training, dropoutKey: dropoutKeys?.[k], sampleIndices: shard?.sampleIndices, logits: logits && this.layerLogits[node.layerIndex], batch, hooks: this.hooks };
-      const r = timed(`${node.layer.className} forward`, () => node.layer.forwardCall(node.inbound.map((t) => values[t]), w[node.layerIndex], ctx));
+      const ctx = {
+        training,
+        dropoutKey: dropoutKeys?.[k],
+        sampleIndices: shard?.sampleIndices,
+        logits: logits && this.layerLogits[node.layerIndex],
+        batch,
+        hooks: this.hooks,
+      };
+      const r = timed(`${node.layer.className} forward`, () =>
+        node.layer.forwardCall(
+          node.inbound.map((t) => values[t]),
+          w[node.layerIndex],
+          ctx,
+        ),
+      );
       caches.push(r.cache);
       values.push(r.y);
     });
@@ -345,7 +414,14 @@ export class Network {
   }
 
   /** Adds an activity penalty on output `a` to each part's loss, and its gradient to `dy` (returned anew). */
-  private addActivityPenalty(reg: RegularizerConfig, a: T, dy: T, parts: GradientPart[], stats: ShardStats[], scale: number): T {
+  private addActivityPenalty(
+    reg: RegularizerConfig,
+    a: T,
+    dy: T,
+    parts: GradientPart[],
+    stats: ShardStats[],
+    scale: number,
+  ): T {
     const av = heapView(a);
     const cols = av.length / a.shape[0];
     const g = heapView(dy).slice();
@@ -378,12 +454,22 @@ export class Network {
    * Layers with statistics over the whole batch (BatchNormalization) get them through `exchange`: the
    * training step's, spanning every worker's shards; without one, `parts` are taken to be the whole batch.
    */
-  gradientsOfParts(input: ShardInput, parts: GradientPart[], dropoutKeys: (Key | undefined)[], scale: number, exchange?: BatchSync): ShardStats[] {
+  gradientsOfParts(
+    input: ShardInput,
+    parts: GradientPart[],
+    dropoutKeys: (Key | undefined)[],
+    scale: number,
+    exchange?: BatchSync,
+  ): ShardStats[] {
     const w = this.loaded();
     // Only a network with a layer that exchanges needs one; the others skip building it on every step.
     const batch = exchange ?? (this.syncWidth > 0 ? ShardExchange.local(parts, this.syncWidth) : undefined);
-    if (batch && (batch.parts.length !== parts.length || batch.parts.some((p, k) => p.start !== parts[k].start || p.rows !== parts[k].rows))) {
-      throw new Error('lockstep internal: the exchange\'s parts differ from the gradient parts');
+    if (
+      batch &&
+      (batch.parts.length !== parts.length ||
+        batch.parts.some((p, k) => p.start !== parts[k].start || p.rows !== parts[k].rows))
+    ) {
+      throw new Error("lockstep internal: the exchange's parts differ from the gradient parts");
     }
     const { rows } = input;
     const F = this.inputCols;
@@ -396,7 +482,11 @@ export class Network {
       stats = parts.map((p) => this.scoreRows(outs, input.y, rows, p.start, p.rows, dOuts, scale));
       const plain: RowPart[] = parts.map(({ start, rows }) => ({ start, rows }));
       // Only a node that reads the raw (only) input can use the host-built transposes.
-      const first: RowPart[] = parts.map(({ start, rows, xT }) => ({ start, rows, inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT }));
+      const first: RowPart[] = parts.map(({ start, rows, xT }) => ({
+        start,
+        rows,
+        inputTransposed: xT instanceof Float32Array ? tf.tensor2d(xT, [F, rows]) : xT,
+      }));
       const grads: T[][] = values.map(() => []);
       this.heads.forEach((h, k) => grads[h.tensor].push(tf.tensor(dOuts[k], [rows, ...h.shape])));
       const written = new Set<number>();
@@ -407,10 +497,13 @@ export class Network {
         let dy = dys.reduce((a, b) => tf.add(a, b));
         // Keras adds an activity penalty per batch, undivided: each part adds its rows' share to its loss
         // (as batch-size-weighted loss, like the rows' losses) and its gradient to dy, row by row.
-        if (node.layer.activityRegularizer) dy = this.addActivityPenalty(node.layer.activityRegularizer, values[node.out], dy, parts, stats, scale);
+        if (node.layer.activityRegularizer)
+          dy = this.addActivityPenalty(node.layer.activityRegularizer, values[node.out], dy, parts, stats, scale);
         const needDx = node.inbound.some((t) => this.needsGrad[t]);
         const own = node.inbound.length === 1 && node.inbound[0] === 0 && this.inputs.length === 1 ? first : plain;
-        const r = timed(`${node.layer.className} backward`, () => node.layer.backwardCall(dy, caches[k], w[node.layerIndex], needDx, own));
+        const r = timed(`${node.layer.className} backward`, () =>
+          node.layer.backwardCall(dy, caches[k], w[node.layerIndex], needDx, own),
+        );
         const again = written.has(node.layerIndex);
         written.add(node.layerIndex);
         parts.forEach((p, j) =>
@@ -434,12 +527,26 @@ export class Network {
    * Loss and metric sums of rows [start, start + rows) of every output (logits where fused), from the outputs
    * of all rows; fills each output's `dOuts` rows with its scaled loss gradient. `y` holds all rows' targets.
    */
-  private scoreRows(outs: Float32Array[], y: Float32Array, allRows: number, start: number, rows: number, dOuts: Float32Array[], scale: number): ShardStats {
+  private scoreRows(
+    outs: Float32Array[],
+    y: Float32Array,
+    allRows: number,
+    start: number,
+    rows: number,
+    dOuts: Float32Array[],
+    scale: number,
+  ): ShardStats {
     const yCols = allRows ? y.length / allRows : 0;
     const ys = y.subarray(start * yCols, (start + rows) * yCols);
     if (!this.plan.heads) {
       const C = this.outputCols;
-      return this.score(outs[0].subarray(start * C, (start + rows) * C), ys, rows, dOuts[0].subarray(start * C, (start + rows) * C), scale);
+      return this.score(
+        outs[0].subarray(start * C, (start + rows) * C),
+        ys,
+        rows,
+        dOuts[0].subarray(start * C, (start + rows) * C),
+        scale,
+      );
     }
     return this.scoreHeads(
       this.heads.map((h, k) => outs[k].subarray(start * h.cols, (start + rows) * h.cols)),
@@ -461,7 +568,16 @@ export class Network {
   }
 
   /** One output's loss sum; with sample weights, each row's loss and gradient multiplied by its weight. */
-  private headLoss(h: Head, out: Float32Array, y: Float32Array, rows: number, dOut: Float32Array | null, scale: number, fill: Float32Array | null, weights: Float32Array | null): number {
+  private headLoss(
+    h: Head,
+    out: Float32Array,
+    y: Float32Array,
+    rows: number,
+    dOut: Float32Array | null,
+    scale: number,
+    fill: Float32Array | null,
+    weights: Float32Array | null,
+  ): number {
     const C = h.cols;
     if (!weights) return h.loss.compute(out, y, rows, C, dOut, scale, h.fused, fill);
     const Y = h.yCols;
@@ -469,7 +585,9 @@ export class Network {
     for (let r = 0; r < rows; r++) {
       const w = weights[r];
       const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
-      loss += w * h.loss.compute(row(out, C), row(y, Y), 1, C, dOut && row(dOut, C), scale * w, h.fused, fill && row(fill, C));
+      loss +=
+        w *
+        h.loss.compute(row(out, C), row(y, Y), 1, C, dOut && row(dOut, C), scale * w, h.fused, fill && row(fill, C));
     }
     return loss;
   }
@@ -478,7 +596,14 @@ export class Network {
    * Several outputs: the weighted sum of their losses, then each one's loss and its metrics (see `statWidthOf`).
    * `yIn` holds rows of all outputs' targets, plus each row's sample weight as one more column if given.
    */
-  private scoreHeads(outs: Float32Array[], yIn: Float32Array, rows: number, dOuts: Float32Array[] | null, scale: number, probs?: (Float32Array | undefined)[]): ShardStats {
+  private scoreHeads(
+    outs: Float32Array[],
+    yIn: Float32Array,
+    rows: number,
+    dOuts: Float32Array[] | null,
+    scale: number,
+    probs?: (Float32Array | undefined)[],
+  ): ShardStats {
     const { y, weights } = this.splitter.split(yIn, rows, this.targetCols);
     const ys = this.targetsOfRows(y, rows);
     let total = 0;
@@ -506,7 +631,14 @@ export class Network {
    * one more column (see sample-weights.ts): each row's loss, gradient and metric contributions are then
    * multiplied by it.
    */
-  score(out: Float32Array, yIn: Float32Array, rows: number, dOut: Float32Array | null, scale: number, probs?: Float32Array): ShardStats {
+  score(
+    out: Float32Array,
+    yIn: Float32Array,
+    rows: number,
+    dOut: Float32Array | null,
+    scale: number,
+    probs?: Float32Array,
+  ): ShardStats {
     const C = this.outputCols;
     const targetCols = this.loss.target === 'sparse' ? 1 : C;
     const { y, weights } = this.splitter.split(yIn, rows, targetCols);
@@ -518,7 +650,18 @@ export class Network {
       for (let r = 0; r < rows; r++) {
         const w = weights[r];
         const row = (a: Float32Array, n: number) => a.subarray(r * n, (r + 1) * n);
-        loss += w * this.loss.compute(row(out, C), row(y, targetCols), 1, C, dOut && row(dOut, C), scale * w, this.fusedOutput, fill && row(fill, C));
+        loss +=
+          w *
+          this.loss.compute(
+            row(out, C),
+            row(y, targetCols),
+            1,
+            C,
+            dOut && row(dOut, C),
+            scale * w,
+            this.fusedOutput,
+            fill && row(fill, C),
+          );
       }
     }
     const p = probs ?? fill ?? out;
@@ -571,7 +714,10 @@ export class Network {
     const out = new Float32Array(rows * this.outputCols);
     for (let r = 0; r < rows; r += per) {
       const n = Math.min(per, rows - r);
-      out.set(this.forwardPass(x.subarray(r * this.inputCols, (r + n) * this.inputCols), n, logits), r * this.outputCols);
+      out.set(
+        this.forwardPass(x.subarray(r * this.inputCols, (r + n) * this.inputCols), n, logits),
+        r * this.outputCols,
+      );
     }
     return out;
   }
@@ -586,10 +732,14 @@ export class Network {
     const out = tf.tidy(() => {
       const { values } = this.run(this.inputTensors(tf.tensor2d(x, [rows, this.inputCols]), rows), false, logits);
       for (const node of this.nodes) {
-        if (node.layer.activityRegularizer) this.activityPenalty += penalty(node.layer.activityRegularizer, heapView(values[node.out]));
+        if (node.layer.activityRegularizer)
+          this.activityPenalty += penalty(node.layer.activityRegularizer, heapView(values[node.out]));
       }
       if (this.heads.length === 1) return values[this.heads[0].tensor];
-      return tf.concat(this.heads.map((h) => tf.reshape(values[h.tensor], [rows, h.cols])), 1);
+      return tf.concat(
+        this.heads.map((h) => tf.reshape(values[h.tensor], [rows, h.cols])),
+        1,
+      );
     });
     const data = out.dataSync() as Float32Array;
     out.dispose();

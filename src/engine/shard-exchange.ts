@@ -46,18 +46,32 @@ export class ShardExchange implements BatchSync {
     private readonly control: Int32Array | null,
     private readonly parties: number,
   ) {
-    if (shards > area.maxShards) throw new Error(`lockstep internal: ${shards} shards exceed the exchange's ${area.maxShards} slots`);
+    if (shards > area.maxShards)
+      throw new Error(`lockstep internal: ${shards} shards exceed the exchange's ${area.maxShards} slots`);
   }
 
   /** An exchange in this thread over `parts`, which are the whole batch (part k is shard k). */
   static local(parts: readonly { start: number; rows: number }[], width: number): ShardExchange {
-    const area = { cells: width > 0 ? new Float64Array(2 * parts.length * width) : new Float64Array(0), width, maxShards: parts.length };
-    return new ShardExchange(area, parts.map((p, k) => ({ start: p.start, rows: p.rows, shard: k })), parts.length, null, 1);
+    const area = {
+      cells: width > 0 ? new Float64Array(2 * parts.length * width) : new Float64Array(0),
+      width,
+      maxShards: parts.length,
+    };
+    return new ShardExchange(
+      area,
+      parts.map((p, k) => ({ start: p.start, rows: p.rows, shard: k })),
+      parts.length,
+      null,
+      1,
+    );
   }
 
   gather(width: number, fill: (part: number, out: Float64Array) => void): Float64Array[] {
     const { cells, width: stride, maxShards } = this.area;
-    if (width > stride) throw new Error(`lockstep internal: an exchange of ${width} values per shard exceeds the ${stride} the plan allocated`);
+    if (width > stride)
+      throw new Error(
+        `lockstep internal: an exchange of ${width} values per shard exceeds the ${stride} the plan allocated`,
+      );
     const half = (this.calls++ % 2) * maxShards * stride;
     const slot = (j: number) => cells.subarray(half + j * stride, half + j * stride + width);
     this.parts.forEach((p, k) => fill(k, slot(p.shard)));

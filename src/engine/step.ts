@@ -96,7 +96,12 @@ export class StepBuffers {
     let b = this.inputs.get(rows);
     if (!b) {
       // With a stage, x is only the host fallback's buffer and stays empty.
-      b = { rows, x: new Float32Array(this.stage ? 0 : rows * xCols), y: new Float32Array(rows * yCols), sampleIndices: new Int32Array(rows) };
+      b = {
+        rows,
+        x: new Float32Array(this.stage ? 0 : rows * xCols),
+        y: new Float32Array(rows * yCols),
+        sampleIndices: new Int32Array(rows),
+      };
       this.inputs.set(rows, b);
     }
     return b;
@@ -116,7 +121,15 @@ export class StepBuffers {
 }
 
 /** Copies rows `order[first .. first + rows)` of the dataset into `x` and `into`, from row `at` on. */
-export function gatherRows(data: SharedData, order: Int32Array, first: number, rows: number, x: Float32Array, into: Pick<ShardInput, 'y' | 'sampleIndices'>, at: number): void {
+export function gatherRows(
+  data: SharedData,
+  order: Int32Array,
+  first: number,
+  rows: number,
+  x: Float32Array,
+  into: Pick<ShardInput, 'y' | 'sampleIndices'>,
+  at: number,
+): void {
   const { xCols: f, yCols } = data;
   for (let r = 0; r < rows; r++) {
     const idx = order[first + r];
@@ -185,7 +198,9 @@ export class EpochRunner {
     this.net = networkFor(task.plan, task.hooks);
     this.opt = getOptimizer(task.optimizer);
     // One key per node: a layer called at two places draws two masks.
-    this.keys = this.net.nodes.map((n, i) => (n.layer.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined));
+    this.keys = this.net.nodes.map((n, i) =>
+      n.layer.usesRandomKey ? keyFor(task.seed, Purpose.Dropout, task.epoch, i) : undefined,
+    );
     this.kernels = new SimdKernels(task.buffers.memory);
     this.range = paramRange(this.net.paramCount, task.workerIndex, task.workers);
     this.trainable = this.net.slots.filter((s) => !s.movingAverage);
@@ -220,7 +235,12 @@ export class EpochRunner {
       const parts = mine.map((j, k) => {
         const [first, rows] = shards[j];
         gatherRows(t.data, t.order, first, rows, input.x, input, at);
-        const part = { j, start: at, rows, xT: this.firstWantsXT ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined };
+        const part = {
+          j,
+          start: at,
+          rows,
+          xT: this.firstWantsXT ? transposeRows(input.x, at, rows, f, buffers.xT(k, rows, f)) : undefined,
+        };
         at += rows;
         return part;
       });
@@ -275,8 +295,17 @@ export class EpochRunner {
     const parties = Math.min(t.workers, shardCount);
     let exchange: ShardExchange | undefined;
     if (this.net.syncWidth > 0) {
-      if (!t.exchange) throw new Error('lockstep internal: the plan exchanges batch statistics but the fit allocated no exchange area');
-      exchange = new ShardExchange(t.exchange, g.parts.map((p) => ({ start: p.start, rows: p.rows, shard: p.j })), shardCount, t.control, parties);
+      if (!t.exchange)
+        throw new Error(
+          'lockstep internal: the plan exchanges batch statistics but the fit allocated no exchange area',
+        );
+      exchange = new ShardExchange(
+        t.exchange,
+        g.parts.map((p) => ({ start: p.start, rows: p.rows, shard: p.j })),
+        shardCount,
+        t.control,
+        parties,
+      );
     }
     const stats = this.net.gradientsOfParts(g.input, parts, this.keys, 1 / g.batchRows, exchange);
     if (exchange) {
@@ -289,7 +318,9 @@ export class EpochRunner {
     }
     // The weights' penalties are part of the batch's loss (Keras adds them once per batch); the part of shard 0
     // carries them, weighted by the batch's rows like the rows' losses.
-    const reg = this.net.regularized.length ? weightPenalty(this.net.regularized, t.buffers.params[cur]) * g.batchRows : 0;
+    const reg = this.net.regularized.length
+      ? weightPenalty(this.net.regularized, t.buffers.params[cur]) * g.batchRows
+      : 0;
     stats.forEach((st, k) => {
       const cell = (step * t.maxShards + parts[k].j) * this.width;
       t.stats[cell] = parts[k].j === 0 ? st.loss + reg : st.loss;
@@ -337,7 +368,8 @@ export class EpochRunner {
     // Test-only: start the sum at a worker-dependent slot, which changes the rounding with the worker count.
     const first = t.hooks.plant === 'unordered-reduction' ? t.workerIndex % shardCount : 0;
     this.kernels.sumSlots(t.grad, t.slots, t.slotStride, shardCount, first, lo, hi);
-    if (this.net.regularized.length) addWeightPenaltyGradients(this.net.regularized, t.buffers.params[cur], t.grad, lo, hi);
+    if (this.net.regularized.length)
+      addWeightPenaltyGradients(this.net.regularized, t.buffers.params[cur], t.grad, lo, hi);
     const clip = this.opt.clipping;
     if (clip.clipnorm != null || clip.globalClipnorm != null || clip.clipvalue != null) {
       // A norm reads every worker's summed range: all must be summed before, and read before any is scaled.

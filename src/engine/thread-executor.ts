@@ -6,21 +6,39 @@
  */
 import { Ctrl } from './layout.js';
 import { abortWorkers } from './barrier.js';
-import { WorkerFailure, type Executor, type ForwardBase, type StepGate, type StepObserver, type TrainBase } from './executor.js';
+import {
+  WorkerFailure,
+  type Executor,
+  type ForwardBase,
+  type StepGate,
+  type StepObserver,
+  type TrainBase,
+} from './executor.js';
 import type { ForwardTask, TrainTask } from './step.js';
 import type { BackendInfo } from '../backend.js';
 import type { Plan } from './network.js';
 
 /** A worker's task: what engine-worker.ts (Node) and browser-worker.ts (browsers) handle. */
-export type WorkerMessage = { kind: 'info' } | { kind: 'prepare'; plan: Plan; params: Float32Array } | { kind: 'train'; task: TrainTask } | { kind: 'forward'; task: ForwardTask };
+export type WorkerMessage =
+  | { kind: 'info' }
+  | { kind: 'prepare'; plan: Plan; params: Float32Array }
+  | { kind: 'train'; task: TrainTask }
+  | { kind: 'forward'; task: ForwardTask };
 
 /** How often fit looks at the step counter to run batch callbacks while workers train. */
 const POLL_MS = 25;
 
 /** Node 20 and browsers have Atomics.waitAsync; TypeScript's es2022 lib does not declare it yet. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, index: number, value: number, timeout: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      a: Int32Array,
+      index: number,
+      value: number,
+      timeout: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 export abstract class ThreadExecutor implements Executor {
   /** Settles when the current epoch's workers have all returned. */
@@ -44,14 +62,21 @@ export abstract class ThreadExecutor implements Executor {
   }
 
   async info(): Promise<(BackendInfo & { threadId: number })[]> {
-    return Promise.all(Array.from({ length: this.workers }, (_, w) => this.run(w, { kind: 'info' }) as Promise<BackendInfo & { threadId: number }>));
+    return Promise.all(
+      Array.from(
+        { length: this.workers },
+        (_, w) => this.run(w, { kind: 'info' }) as Promise<BackendInfo & { threadId: number }>,
+      ),
+    );
   }
 
   async trainEpoch(task: TrainBase, observe: StepObserver, gate: StepGate): Promise<void> {
     const { control } = task;
     // A batch has at most maxShards shards: more workers would only wait at the barriers.
     const active = Math.min(this.workers, task.maxShards);
-    const runs = Array.from({ length: active }, (_, w) => this.run(w, { kind: 'train', task: { ...task, workerIndex: w, workers: active } }));
+    const runs = Array.from({ length: active }, (_, w) =>
+      this.run(w, { kind: 'train', task: { ...task, workerIndex: w, workers: active } }),
+    );
     let failure: { worker: number; error: unknown } | null = null;
     const settled = Promise.allSettled(
       runs.map((p, w) =>
@@ -86,7 +111,9 @@ export abstract class ThreadExecutor implements Executor {
       await this.dispose();
       const done = Atomics.load(control, Ctrl.StepsDone);
       const msg = error instanceof Error ? error.message : String(error);
-      const where = /^worker \d+ failed/.test(msg) ? msg : `worker ${worker} failed at epoch ${task.epoch + 1}, step ${done + 1}: ${msg}`;
+      const where = /^worker \d+ failed/.test(msg)
+        ? msg
+        : `worker ${worker} failed at epoch ${task.epoch + 1}, step ${done + 1}: ${msg}`;
       throw new WorkerFailure(`lockstep: ${where}`, { cause: error });
     }
   }
@@ -96,7 +123,12 @@ export abstract class ThreadExecutor implements Executor {
    * counter rather than waking on every step: on a machine with as many workers as cores, a main thread
    * that woke up for each step would steal time from a worker and make the others wait at the barrier.
    */
-  private async poll(task: TrainBase, observe: StepObserver, idle: Promise<void>, finished: () => boolean): Promise<void> {
+  private async poll(
+    task: TrainBase,
+    observe: StepObserver,
+    idle: Promise<void>,
+    finished: () => boolean,
+  ): Promise<void> {
     const { control } = task;
     let seen = 0;
     while (!finished()) {
@@ -140,7 +172,9 @@ export abstract class ThreadExecutor implements Executor {
 
   async forward(task: ForwardBase): Promise<void> {
     const all = Promise.allSettled(
-      Array.from({ length: this.workers }, (_, w) => this.run(w, { kind: 'forward', task: { ...task, workerIndex: w, workers: this.workers } })),
+      Array.from({ length: this.workers }, (_, w) =>
+        this.run(w, { kind: 'forward', task: { ...task, workerIndex: w, workers: this.workers } }),
+      ),
     );
     const idle = all.then(() => undefined);
     this.running = idle;
@@ -150,7 +184,9 @@ export abstract class ThreadExecutor implements Executor {
     if (bad >= 0) {
       await this.dispose();
       const reason = (results[bad] as PromiseRejectedResult).reason;
-      throw new WorkerFailure(`lockstep: worker ${bad} failed during inference: ${reason?.message ?? reason}`, { cause: reason });
+      throw new WorkerFailure(`lockstep: worker ${bad} failed during inference: ${reason?.message ?? reason}`, {
+        cause: reason,
+      });
     }
   }
 

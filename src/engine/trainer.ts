@@ -12,7 +12,16 @@ import { badOption, checkNonNegativeInt, checkOptionKeys, checkPositiveInt } fro
 import { keyFor, permutation, Purpose, seedKey } from '../rng.js';
 import { currentSeed } from '../seed.js';
 import { testHooksOf, type TaskHooks } from '../testing.js';
-import { Ctrl, Timing, lineAligned, scratchF32, sharedF64, sharedI32, shardRowsFor, type SharedData } from './layout.js';
+import {
+  Ctrl,
+  Timing,
+  lineAligned,
+  scratchF32,
+  sharedF64,
+  sharedI32,
+  shardRowsFor,
+  type SharedData,
+} from './layout.js';
 import { statWidth } from './step.js';
 import { optimizerConfig } from '../optimizers.js';
 import { appendWeights } from '../sample-weights.js';
@@ -30,7 +39,9 @@ export interface FitOptions {
   /** Rows per gradient step. Default 32. */
   batchSize?: number;
   /** Evaluated at the end of each epoch; its logs get the `val_` prefix. A third item weights its rows. */
-  validationData?: [Many<MatrixLike>, Many<MatrixLike | Int32Array>] | [Many<MatrixLike>, Many<MatrixLike | Int32Array>, ArrayLike<number>];
+  validationData?:
+    | [Many<MatrixLike>, Many<MatrixLike | Int32Array>]
+    | [Many<MatrixLike>, Many<MatrixLike | Int32Array>, ArrayLike<number>];
   /** One weight per row: its loss and metric terms are multiplied by it (Keras's sample_weight). */
   sampleWeight?: ArrayLike<number>;
   /** Weights by class index, { 0: 1, 1: 5 }: each training row is weighted by its class's (Keras's class_weight). */
@@ -89,12 +100,30 @@ export interface FitData {
 
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;
-  const err = new Error(`lockstep: training aborted${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`);
+  const err = new Error(
+    `lockstep: training aborted${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}`,
+  );
   err.name = 'AbortError';
   return err;
 }
 
-const FIT_OPTIONS = ['sampleWeight', 'classWeight', 'epochs', 'batchSize', 'validationData', 'validationSplit', 'shuffle', 'verbose', 'callbacks', 'initialEpoch', 'workers', 'seed', 'signal', 'microBatchSize'] as const;
+// In Keras's order (fit's signature), so the did-you-mean list reads like its documentation.
+const FIT_OPTIONS = [
+  'epochs',
+  'batchSize',
+  'validationData',
+  'validationSplit',
+  'shuffle',
+  'verbose',
+  'callbacks',
+  'classWeight',
+  'sampleWeight',
+  'initialEpoch',
+  'workers',
+  'seed',
+  'signal',
+  'microBatchSize',
+] as const;
 
 /** Checks every option of fit (before anything changes) and fills in the defaults. */
 export function checkFitOptions(options: FitOptions = {}): FitSettings {
@@ -105,17 +134,39 @@ export function checkFitOptions(options: FitOptions = {}): FitSettings {
   const initialEpoch = o.initialEpoch === undefined ? 0 : checkNonNegativeInt('fit', 'initialEpoch', o.initialEpoch);
   const verbose = o.verbose ?? 1;
   if (![0, 1, 2].includes(verbose)) throw badOption('fit', 'verbose', '0, 1 or 2', verbose);
-  if (o.validationSplit !== undefined && !(typeof o.validationSplit === 'number' && o.validationSplit >= 0 && o.validationSplit < 1)) throw badOption('fit', 'validationSplit', 'in [0, 1)', o.validationSplit);
-  if (o.shuffle !== undefined && typeof o.shuffle !== 'boolean') throw badOption('fit', 'shuffle', 'a boolean', o.shuffle);
+  if (
+    o.validationSplit !== undefined &&
+    !(typeof o.validationSplit === 'number' && o.validationSplit >= 0 && o.validationSplit < 1)
+  )
+    throw badOption('fit', 'validationSplit', 'in [0, 1)', o.validationSplit);
+  if (o.shuffle !== undefined && typeof o.shuffle !== 'boolean')
+    throw badOption('fit', 'shuffle', 'a boolean', o.shuffle);
   if (o.microBatchSize !== undefined) checkPositiveInt('fit', 'microBatchSize', o.microBatchSize);
   if (o.workers !== undefined) checkNonNegativeInt('fit', 'workers', o.workers);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw badOption('fit', 'signal', 'an AbortSignal', o.signal);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw badOption('fit', 'signal', 'an AbortSignal', o.signal);
   const callbacks = o.callbacks ?? [];
-  if (!Array.isArray(callbacks) || callbacks.some((c) => !(c instanceof Callback))) throw badOption('fit', 'callbacks', 'an array of Callback instances', callbacks);
-  if (o.validationData !== undefined && (!Array.isArray(o.validationData) || (o.validationData.length !== 2 && o.validationData.length !== 3))) throw badOption('fit', 'validationData', 'a pair [x, y] or a triple [x, y, sampleWeight]', typeof o.validationData);
+  if (!Array.isArray(callbacks) || callbacks.some((c) => !(c instanceof Callback)))
+    throw badOption('fit', 'callbacks', 'an array of Callback instances', callbacks);
+  if (
+    o.validationData !== undefined &&
+    (!Array.isArray(o.validationData) || (o.validationData.length !== 2 && o.validationData.length !== 3))
+  )
+    throw badOption('fit', 'validationData', 'a pair [x, y] or a triple [x, y, sampleWeight]', typeof o.validationData);
   return {
-    epochs, batchSize, initialEpoch, verbose: verbose as 0 | 1 | 2, validationSplit: o.validationSplit ?? 0, shuffle: o.shuffle ?? true,
-    workers: o.workers, callbacks, seed: currentSeed(o.seed), signal: o.signal, microBatchSize: o.microBatchSize, sampleWeight: o.sampleWeight, classWeight: o.classWeight,
+    epochs,
+    batchSize,
+    initialEpoch,
+    verbose: verbose as 0 | 1 | 2,
+    validationSplit: o.validationSplit ?? 0,
+    shuffle: o.shuffle ?? true,
+    workers: o.workers,
+    callbacks,
+    seed: currentSeed(o.seed),
+    signal: o.signal,
+    microBatchSize: o.microBatchSize,
+    sampleWeight: o.sampleWeight,
+    classWeight: o.classWeight,
   };
 }
 
@@ -126,7 +177,8 @@ function prepareData(d: FitData, s: FitSettings): { data: SharedData; nTrain: nu
   let val: { x: Matrix; y: Matrix } | undefined;
   if (d.validation) {
     const { x: vx, y: vy } = d.validation;
-    if (vx.rows !== vy.rows) throw new Error(`validationData: x has ${vx.rows} rows but y has ${vy.rows}: they must match`);
+    if (vx.rows !== vy.rows)
+      throw new Error(`validationData: x has ${vx.rows} rows but y has ${vy.rows}: they must match`);
     if (vx.rows === 0) throw new Error('fit: validationData has no rows');
     // Copied once for the whole fit: each epoch's validation then reads the same shared rows.
     const vData = shareData(vx, vy);
@@ -136,25 +188,38 @@ function prepareData(d: FitData, s: FitSettings): { data: SharedData; nTrain: nu
   if (val === undefined && s.validationSplit) {
     nTrain = Math.floor(x.rows * (1 - s.validationSplit));
     if (nTrain === x.rows) {
-      throw new RangeError(`fit: validationSplit=${s.validationSplit} of ${x.rows} rows leaves no validation rows; use a larger split, more rows or no validationSplit`);
+      throw new RangeError(
+        `fit: validationSplit=${s.validationSplit} of ${x.rows} rows leaves no validation rows; use a larger split, more rows or no validationSplit`,
+      );
     }
   }
-  if (nTrain === 0) throw new Error(`fit: no training rows (x has ${x.rows} rows${s.validationSplit ? ` and validationSplit=${s.validationSplit} holds them all out` : ''})`);
+  if (nTrain === 0)
+    throw new Error(
+      `fit: no training rows (x has ${x.rows} rows${s.validationSplit ? ` and validationSplit=${s.validationSplit} holds them all out` : ''})`,
+    );
   // Weighted rows carry their weight as one more target column; class weights apply to training rows only.
   const weights = d.weights ?? null;
   if (weights && d.classWeighted) weights.fill(1, nTrain);
   // The caller's arrays as they are now: a copy per call, so a buffer refilled between calls is seen fresh.
   const data = shareData(x, weights ? appendWeights(y, weights) : y);
   if (val === undefined && nTrain < x.rows) {
-    const vData: SharedData = { ...data, rows: x.rows - nTrain, x: data.x.subarray(nTrain * data.xCols), y: data.y.subarray(nTrain * data.yCols) };
-    val = { x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape), y: new Matrix(vData.y, vData.rows, vData.yCols) };
+    const vData: SharedData = {
+      ...data,
+      rows: x.rows - nTrain,
+      x: data.x.subarray(nTrain * data.xCols),
+      y: data.y.subarray(nTrain * data.yCols),
+    };
+    val = {
+      x: new Matrix(vData.x, vData.rows, vData.xCols, x.sampleShape),
+      y: new Matrix(vData.y, vData.rows, vData.yCols),
+    };
   }
   return { data, nTrain, val };
 }
 
 /** The shared memory of one fit: gradient slots and their sum (beside the weights), stats, exchange, order. */
 function allocBuffers(c: CompiledModel, s: FitSettings, nTrain: number) {
-  const { net, plan, buffers } = c;
+  const { net, buffers } = c;
   const steps = Math.ceil(nTrain / s.batchSize);
   const shardRows = shardRowsFor(s.batchSize, s.microBatchSize);
   const maxShards = Math.ceil(s.batchSize / shardRows);
@@ -184,7 +249,11 @@ class CallbackRunner {
   readonly all: Callback[];
   readonly progbar?: ProgbarLogger;
 
-  constructor(private readonly model: TrainingModel, callbacks: Callback[], params: { epochs: number; steps: number; verbose: 0 | 1 | 2 }) {
+  constructor(
+    private readonly model: TrainingModel,
+    callbacks: Callback[],
+    params: { epochs: number; steps: number; verbose: 0 | 1 | 2 },
+  ) {
     this.all = [...callbacks];
     if (params.verbose > 0) this.all.push((this.progbar = new ProgbarLogger({ verbose: params.verbose as 1 | 2 })));
     for (const cb of this.all) {
@@ -228,13 +297,27 @@ interface EpochResult {
 }
 
 /** One epoch: shuffles, resets the control block, runs the steps on the executor with the batch callbacks. */
-async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, hooks: TaskHooks, b: FitBuffers, data: SharedData, nTrain: number, epoch: number, executor: Executor, cbs: CallbackRunner, gated: boolean, sawSteps: (done: number) => void): Promise<EpochResult> {
+async function runEpoch(
+  model: TrainingModel,
+  c: CompiledModel,
+  s: FitSettings,
+  hooks: TaskHooks,
+  b: FitBuffers,
+  data: SharedData,
+  nTrain: number,
+  epoch: number,
+  executor: Executor,
+  cbs: CallbackRunner,
+  gated: boolean,
+  sawSteps: (done: number) => void,
+): Promise<EpochResult> {
   const { net, plan, optimizer, buffers } = c;
   const { control } = model;
   const { steps, maxShards, width, order, stats, rate } = b;
   if (!s.shuffle) for (let i = 0; i < nTrain; i++) order[i] = i;
   else order.set(permutation(keyFor(seedKey(s.seed), Purpose.Shuffle, epoch), nTrain));
-  for (const f of [Ctrl.Abort, Ctrl.StopRequested, Ctrl.StopDecided, Ctrl.StepsDone, Ctrl.BarrierCount, Ctrl.SyncCount]) Atomics.store(control, f, 0);
+  for (const f of [Ctrl.Abort, Ctrl.StopRequested, Ctrl.StopDecided, Ctrl.StepsDone, Ctrl.BarrierCount, Ctrl.SyncCount])
+    Atomics.store(control, f, 0);
   Atomics.store(control, Ctrl.Gate, gated ? 0 : steps);
   rate[0] = optimizer.learningRate;
   stats.fill(0);
@@ -298,7 +381,10 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
       epoch,
       seed: seedKey(s.seed),
       steps,
-      hooks: { plant: hooks.plant, fault: hooks.fault && (hooks.fault.epoch ?? s.initialEpoch) === epoch ? hooks.fault : undefined },
+      hooks: {
+        plant: hooks.plant,
+        fault: hooks.fault && (hooks.fault.epoch ?? s.initialEpoch) === epoch ? hooks.fault : undefined,
+      },
     },
     observe,
     gate,
@@ -312,7 +398,13 @@ async function runEpoch(model: TrainingModel, c: CompiledModel, s: FitSettings, 
 }
 
 /** Where an epoch's time went, per step, averaged over the workers that trained. */
-function epochTiming(r: EpochResult, workers: number, maxShards: number, exchange: boolean, firstStepSeconds: number | undefined): EpochTiming {
+function epochTiming(
+  r: EpochResult,
+  workers: number,
+  maxShards: number,
+  exchange: boolean,
+  firstStepSeconds: number | undefined,
+): EpochTiming {
   const active = Math.max(1, Math.min(workers, maxShards));
   const per = (k: number) => {
     let sum = 0;
@@ -335,7 +427,14 @@ function epochTiming(r: EpochResult, workers: number, maxShards: number, exchang
  * Trains `model` on `d` (checked and packed by the model) with settings from `checkFitOptions`. `executor`
  * may still be starting: its threads start while the model checked and copied the data.
  */
-export async function fit(model: TrainingModel, c: CompiledModel, d: FitData, s: FitSettings, executorReady: Promise<Executor>, calledAt = performance.now()): Promise<History> {
+export async function fit(
+  model: TrainingModel,
+  c: CompiledModel,
+  d: FitData,
+  s: FitSettings,
+  executorReady: Promise<Executor>,
+  calledAt = performance.now(),
+): Promise<History> {
   const hooks = testHooksOf(model);
   const { data, nTrain, val } = prepareData(d, s);
   const executor = await executorReady;
@@ -365,10 +464,22 @@ export async function fit(model: TrainingModel, c: CompiledModel, d: FitData, s:
       const r = await runEpoch(model, c, s, hooks, b, data, nTrain, epoch, executor, cbs, gated, sawSteps);
       logs = c.net.logsOf(r.run.sums, r.run.rows);
       if (val) {
-        const v = await inference({ ...c, params: model.currentParams(), control, hooks, fitInterrupted: () => model.fitInterrupted }, val.x, val.y, { owner: 'evaluate', batchSize: s.batchSize }, executor);
+        const v = await inference(
+          { ...c, params: model.currentParams(), control, hooks, fitInterrupted: () => model.fitInterrupted },
+          val.x,
+          val.y,
+          { owner: 'evaluate', batchSize: s.batchSize },
+          executor,
+        );
         for (const [k, value] of Object.entries(v.logs!)) logs[`val_${k}`] = value;
       }
-      const t = epochTiming(r, workers, b.maxShards, b.exchange !== null, coldEpoch && firstStepAt !== undefined ? (firstStepAt - calledAt) / 1000 : undefined);
+      const t = epochTiming(
+        r,
+        workers,
+        b.maxShards,
+        b.exchange !== null,
+        coldEpoch && firstStepAt !== undefined ? (firstStepAt - calledAt) / 1000 : undefined,
+      );
       await cbs.call((cb) => cb.onEpochEnd(epoch, logs));
       history.record(epoch, logs, t);
       if (model.stopTraining) break;

@@ -18,13 +18,28 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { quote } from './json.js';
-import { MODEL_JSON, WEIGHTS_BIN, decodeModelFiles, encodeModelFiles, parseModelJson, type LoadedArtifacts, type SaveArtifactsInput } from './model-json.js';
+import {
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  decodeModelFiles,
+  encodeModelFiles,
+  parseModelJson,
+  type LoadedArtifacts,
+  type SaveArtifactsInput,
+} from './model-json.js';
 
-export { MODEL_JSON, WEIGHTS_BIN, type TrainingConfig, type SaveArtifactsInput, type LoadedArtifacts } from './model-json.js';
+export {
+  MODEL_JSON,
+  WEIGHTS_BIN,
+  type TrainingConfig,
+  type SaveArtifactsInput,
+  type LoadedArtifacts,
+} from './model-json.js';
 
 /** Writes `dir/model.json` and `dir/weights.bin` (creating `dir`), replacing any previous model there. */
 export async function saveArtifacts(dir: string, input: SaveArtifactsInput): Promise<void> {
-  if (typeof dir !== 'string' || dir === '') throw new Error(`saveArtifacts: dir must be a non-empty path. Received: ${quote(dir)}`);
+  if (typeof dir !== 'string' || dir === '')
+    throw new Error(`saveArtifacts: dir must be a non-empty path. Received: ${quote(dir)}`);
   const { modelJson, weightsBin } = encodeModelFiles(input, 'saveArtifacts');
   await mkdir(dir, { recursive: true });
   await writeAtomically(dir, [

@@ -1,5 +1,11 @@
 /** The TensorFlow.js layers format: topologies, weight manifests and model directories. */
-export { toModelTopology, fromModelTopology, KERAS_VERSION, type ModelTopology, type KerasLayerJson } from './topology.js';
+export {
+  toModelTopology,
+  fromModelTopology,
+  KERAS_VERSION,
+  type ModelTopology,
+  type KerasLayerJson,
+} from './topology.js';
 export {
   saveArtifacts,
   loadArtifacts,
@@ -10,4 +16,10 @@ export {
   type TrainingConfig,
 } from './artifacts.js';
 export type { WeightSpec, WeightsManifest } from './weights.js';
-export { ACTIVATIONS, type ActivationName, type InitializerSpec, type LayerConfig, type LayerConfigLike } from './layer-config.js';
+export {
+  ACTIVATIONS,
+  type ActivationName,
+  type InitializerSpec,
+  type LayerConfig,
+  type LayerConfigLike,
+} from './layer-config.js';

@@ -8,7 +8,10 @@ export function isObject(v: unknown): v is JsonObject {
 
 /** `GlorotUniform` → `glorot_uniform`, `useBias` → `use_bias` (tfjs-layers' own rule). */
 export function toSnakeCase(name: string): string {
-  const s = name.replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+  const s = name
+    .replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
   return s.startsWith('_') ? s.slice(1) : s;
 }
 

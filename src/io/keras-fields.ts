@@ -23,7 +23,8 @@ export function required(c: JsonObject, field: string, where: string): unknown {
 }
 
 export function notSet(c: JsonObject, fields: string[], where: string): void {
-  for (const k of fields) if (c[k] != null) throw new Error(`${where}: ${k} is not supported. Received: ${k}=${quote(c[k])}`);
+  for (const k of fields)
+    if (c[k] != null) throw new Error(`${where}: ${k} is not supported. Received: ${k}=${quote(c[k])}`);
 }
 
 export const nulls = (fields: string[]) => Object.fromEntries(fields.map((k) => [k, null]));
@@ -31,25 +32,41 @@ export const nulls = (fields: string[]) => Object.fromEntries(fields.map((k) => 
 /** lockstep runs images as [height, width, channels] only; tfjs spells it 'channelsLast' in its own configs. */
 export function channelsLast(v: unknown, where: string, field: string): void {
   if (v != null && v !== 'channels_last' && v !== 'channelsLast') {
-    throw new Error(`${where}: ${field} must be 'channels_last' (channels_first is not supported). Received: ${field}=${quote(v)}`);
+    throw new Error(
+      `${where}: ${field} must be 'channels_last' (channels_first is not supported). Received: ${field}=${quote(v)}`,
+    );
   }
 }
 
 /** Keras refuses strides > 1 with dilation > 1, and so does lockstep's Conv2D. */
-export function checkStridesAndDilation(strides: number[], dilation: number[], where: string, s: string, d: string): void {
+export function checkStridesAndDilation(
+  strides: number[],
+  dilation: number[],
+  where: string,
+  s: string,
+  d: string,
+): void {
   if (strides.some((v) => v > 1) && dilation.some((v) => v > 1)) {
-    throw new Error(`${where}: ${s} > 1 together with ${d} > 1 is not supported. Received: ${s}=${quote(strides)}, ${d}=${quote(dilation)}`);
+    throw new Error(
+      `${where}: ${s} > 1 together with ${d} > 1 is not supported. Received: ${s}=${quote(strides)}, ${d}=${quote(dilation)}`,
+    );
   }
 }
 
 export function initializersToKeras(l: LayerConfigLike, where: string): JsonObject {
   return {
-    kernel_initializer: initializerToKeras((l.kernelInitializer ?? 'glorot_uniform') as InitializerSpec, `${where} kernelInitializer`),
+    kernel_initializer: initializerToKeras(
+      (l.kernelInitializer ?? 'glorot_uniform') as InitializerSpec,
+      `${where} kernelInitializer`,
+    ),
     bias_initializer: initializerToKeras((l.biasInitializer ?? 'zeros') as InitializerSpec, `${where} biasInitializer`),
   };
 }
 
-export function initializersFromKeras(c: JsonObject, where: string): { kernelInitializer: InitializerSpec; biasInitializer: InitializerSpec } {
+export function initializersFromKeras(
+  c: JsonObject,
+  where: string,
+): { kernelInitializer: InitializerSpec; biasInitializer: InitializerSpec } {
   return {
     kernelInitializer: initializerFromKeras(c.kernel_initializer ?? 'glorot_uniform', `${where} kernel_initializer`),
     biasInitializer: initializerFromKeras(c.bias_initializer ?? 'zeros', `${where} bias_initializer`),
@@ -66,33 +83,51 @@ export function activation(v: unknown, where: string): ActivationName {
 
 /** `[null, 8, 8, 1]` → `[8, 8, 1]`; the batch dimension must be null (or a number, which is dropped). */
 export function rowShape(v: unknown, where: string): number[] {
-  if (!Array.isArray(v) || v.length < 2 || !(v[0] === null || Number.isInteger(v[0])) || !isShape(v.slice(1), { allowZero: false })) {
-    throw new Error(`${where}: batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=${quote(v)}`);
+  if (
+    !Array.isArray(v) ||
+    v.length < 2 ||
+    !(v[0] === null || Number.isInteger(v[0])) ||
+    !isShape(v.slice(1), { allowZero: false })
+  ) {
+    throw new Error(
+      `${where}: batch_input_shape must be [null, ...positive integers]. Received: batch_input_shape=${quote(v)}`,
+    );
   }
   return v.slice(1) as number[];
 }
 
 export function batchShape(v: unknown, where: string, option: string): Array<number | null> {
   if (!isShape(v, { allowZero: false }) || v.length === 0) {
-    throw new Error(`${where}: ${option} must be a non-empty array of positive integers. Received: ${option}=${quote(v)}`);
+    throw new Error(
+      `${where}: ${option} must be a non-empty array of positive integers. Received: ${option}=${quote(v)}`,
+    );
   }
   return [null, ...v];
 }
 
 /** Positive integers, at most one -1 (inferred), as Keras's Reshape takes them. */
 export function targetShape(v: unknown, where: string, field: string): number[] {
-  const ok = Array.isArray(v) && v.length > 0 && v.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && v.filter((d) => d === -1).length <= 1;
-  if (!ok) throw new Error(`${where}: ${field} must be a non-empty array of positive integers, with at most one -1. Received: ${field}=${quote(v)}`);
+  const ok =
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) &&
+    v.filter((d) => d === -1).length <= 1;
+  if (!ok)
+    throw new Error(
+      `${where}: ${field} must be a non-empty array of positive integers, with at most one -1. Received: ${field}=${quote(v)}`,
+    );
   return [...(v as number[])];
 }
 
 export function positiveInt(v: unknown, where: string, option: string): number {
-  if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`${where}: ${option} must be a positive integer. Received: ${option}=${quote(v)}`);
+  if (!Number.isInteger(v) || (v as number) <= 0)
+    throw new Error(`${where}: ${option} must be a positive integer. Received: ${option}=${quote(v)}`);
   return v as number;
 }
 
 export function rate(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`${where}: rate must be in [0, 1). Received: rate=${quote(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    throw new Error(`${where}: rate must be in [0, 1). Received: rate=${quote(v)}`);
   return v;
 }
 
@@ -108,12 +143,14 @@ export function axes(v: unknown, where: string, option: string): number | number
 }
 
 export function fraction(v: unknown, where: string, option: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${where}: ${option} must be in [0, 1]. Received: ${option}=${quote(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+    throw new Error(`${where}: ${option} must be in [0, 1]. Received: ${option}=${quote(v)}`);
   return v;
 }
 
 export function positive(v: unknown, where: string, option: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new Error(`${where}: ${option} must be a positive number. Received: ${option}=${quote(v)}`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    throw new Error(`${where}: ${option} must be a positive number. Received: ${option}=${quote(v)}`);
   return v;
 }
 
@@ -125,7 +162,12 @@ export function bool(v: unknown, where: string, option: string): boolean {
 export const NORM_UNSUPPORTED = ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'];
 
 /** An initializer field of a normalization layer: lockstep's camelCase option <-> Keras's snake_case field. */
-export function normInitializers(names: readonly (readonly [string, string, string])[], l: LayerConfigLike | null, c: JsonObject | null, where: string): JsonObject {
+export function normInitializers(
+  names: readonly (readonly [string, string, string])[],
+  l: LayerConfigLike | null,
+  c: JsonObject | null,
+  where: string,
+): JsonObject {
   const out: Record<string, unknown> = {};
   for (const [option, field, fallback] of names) {
     if (l) out[field] = initializerToKeras((l[option] ?? fallback) as InitializerSpec, `${where} ${option}`);

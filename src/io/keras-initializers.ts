@@ -48,7 +48,10 @@ export function initializerToKeras(spec: InitializerSpec, where: string): JsonOb
   }
   const name = snakeName(className);
   const given = typeof spec === 'string' || !isObject(spec.config) ? {} : mapKeys(spec.config, toSnakeCase);
-  return { class_name: own(TFJS_CLASS, name) ?? toPascalCase(name), config: { ...(own(DEFAULTS, name) ?? {}), ...given } };
+  return {
+    class_name: own(TFJS_CLASS, name) ?? toPascalCase(name),
+    config: { ...(own(DEFAULTS, name) ?? {}), ...given },
+  };
 }
 
 /** Keras initializer (object or legacy string) → lockstep spec: a short name when it has default options. */

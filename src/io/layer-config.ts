@@ -5,7 +5,18 @@
  */
 
 /** Activations lockstep implements, by their Keras names. */
-export const ACTIVATIONS = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'gelu', 'swish'] as const;
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'tanh',
+  'sigmoid',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+  'gelu',
+  'swish',
+] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /**

@@ -11,9 +11,11 @@ import { type WeightsManifest, checkManifest, checkWeights, decodeGroup, encodeW
 
 /**
  * Keras' `training_config`, read by tfjs-layers' `loadLayersModel` to compile the model:
- * `{ loss: 'mean_squared_error', metrics: ['mae'], optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, ... } } }`.
+ * `{ loss: 'mean_squared_error', metrics: ['mae'],
+ *   optimizer_config: { class_name: 'Adam', config: { learning_rate: 0.001, ... } } }`.
  * tfjs-layers 4.22 compiles it on load, so it must use names tfjs knows: the long loss name but the short metric
- * names ('mae', 'mse', 'accuracy'), and an optimizer tfjs has (Adam, SGD, RMSProp, Adagrad, Adadelta, Adamax, Momentum).
+ * names ('mae', 'mse', 'accuracy'), and an optimizer tfjs has (Adam, SGD, RMSProp, Adagrad, Adadelta, Adamax,
+ * Momentum).
  */
 export type TrainingConfig = JsonObject;
 
@@ -40,7 +42,10 @@ export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
 /** Checks `input` whole, then encodes it: model.json's bytes and weights.bin's (as parts, in order). */
-export function encodeModelFiles(input: SaveArtifactsInput, what: string): { modelJson: Uint8Array; weightsBin: Uint8Array[] } {
+export function encodeModelFiles(
+  input: SaveArtifactsInput,
+  what: string,
+): { modelJson: Uint8Array; weightsBin: Uint8Array[] } {
   if (!isObject(input) || !isObject(input.modelTopology)) {
     throw new Error(`${what}: modelTopology must be an object. Received: ${quote(input?.modelTopology)}`);
   }
@@ -73,9 +78,12 @@ export function parseModelJson(bytes: Uint8Array, file: string): JsonObject {
   }
   if (!isObject(json)) throw new Error(`${file} must hold a JSON object. Received: ${quote(json)}`);
   if (json.format !== undefined && json.format !== 'layers-model') {
-    throw new Error(`${file} has format ${quote(json.format)}; only 'layers-model' files (Keras-style models) can be loaded`);
+    throw new Error(
+      `${file} has format ${quote(json.format)}; only 'layers-model' files (Keras-style models) can be loaded`,
+    );
   }
-  if (!isObject(json.modelTopology)) throw new Error(`${file} has no modelTopology object. Received: modelTopology=${quote(json.modelTopology)}`);
+  if (!isObject(json.modelTopology))
+    throw new Error(`${file} has no modelTopology object. Received: modelTopology=${quote(json.modelTopology)}`);
   if (json.trainingConfig != null && !isObject(json.trainingConfig)) {
     throw new Error(`${file}: trainingConfig must be an object. Received: ${quote(json.trainingConfig)}`);
   }

@@ -18,7 +18,8 @@ export interface SavableModel {
   readonly optimizer: Optimizer | undefined;
   snapshot(): { params: Float32Array; state: Float32Array[]; iterations: number };
   weightsOf(params: Float32Array): NamedWeight[];
-  compiledArgs(): { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined;
+  compiledArgs():
+    { lossName: string; canonicalLoss: string; metrics: (string | MetricConfig)[]; heads?: HeadPlan[] } | undefined;
   /** model.json's `modelTopology`. */
   modelTopology(): Record<string, unknown>;
 }
@@ -38,13 +39,17 @@ const TFJS_METRICS: Record<string, string> = { mean_absolute_error: 'mae', mean_
 const TFJS_OPTIMIZERS: Record<string, string> = { RMSprop: 'RMSProp', AdamW: 'Adam' };
 
 const tfjsMetrics = (metrics: (string | MetricConfig)[]): string[] =>
-  metrics.filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m)).map((m) => own(TFJS_METRICS, m) ?? m);
+  metrics
+    .filter((m): m is string => typeof m === 'string' && !isStatefulMetric(m))
+    .map((m) => own(TFJS_METRICS, m) ?? m);
 
 function tfjsOptimizerConfig(c: OptimizerConfig): Record<string, unknown> {
   const config: Record<string, unknown> = { learning_rate: c.learningRate };
-  if (c.className === 'Adam' || c.className === 'AdamW') Object.assign(config, { beta_1: c.beta1, beta_2: c.beta2, epsilon: c.epsilon });
+  if (c.className === 'Adam' || c.className === 'AdamW')
+    Object.assign(config, { beta_1: c.beta1, beta_2: c.beta2, epsilon: c.epsilon });
   // tfjs's RMSProp.fromConfig reads rho under its old name, `decay`.
-  if (c.className === 'RMSprop') Object.assign(config, { rho: c.rho, decay: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
+  if (c.className === 'RMSprop')
+    Object.assign(config, { rho: c.rho, decay: c.rho, momentum: c.momentum, epsilon: c.epsilon, centered: c.centered });
   if (c.className === 'SGD') Object.assign(config, { momentum: c.momentum, nesterov: c.nesterov });
   return { class_name: own(TFJS_OPTIMIZERS, c.className) ?? c.className, config };
 }
@@ -72,7 +77,10 @@ export async function saveModel(model: SavableModel, dir: string): Promise<void>
   // tfjs's RMSProp always has a momentum slot (ms, mom[, mg]) and splits the list by count; lockstep has none at
   // momentum 0, so zeros stand in (tfjs multiplies them by that 0) and loadModel, reading by name, skips them.
   const names = optimizer.stateNames;
-  const slots = optimizer.className === 'RMSprop' && !names.includes('momentum') ? [names[0], 'momentum', ...names.slice(1)] : names;
+  const slots =
+    optimizer.className === 'RMSprop' && !names.includes('momentum')
+      ? [names[0], 'momentum', ...names.slice(1)]
+      : names;
   slots.forEach((stateName) => {
     const k = names.indexOf(stateName);
     weights.forEach((w, i) => {
@@ -80,18 +88,28 @@ export async function saveModel(model: SavableModel, dir: string): Promise<void>
       optimizerWeights.push({ name: `${w.name}/${stateName}`, shape: w.shape, data });
     });
   });
-  const lockstep: LockstepTraining = { loss: compiled.lossName, metrics: compiled.metrics, optimizer: optimizerConfig(optimizer), iterations: snap.iterations, ...(compiled.heads ? { heads: compiled.heads } : {}) };
+  const lockstep: LockstepTraining = {
+    loss: compiled.lossName,
+    metrics: compiled.metrics,
+    optimizer: optimizerConfig(optimizer),
+    iterations: snap.iterations,
+    ...(compiled.heads ? { heads: compiled.heads } : {}),
+  };
   // tfjs-layers 4.22 refuses loss_weights ("not supported yet"): they ride in trainingConfig.lockstep only.
   const heads = compiled.heads;
   const trainingConfig = {
     loss: heads ? Object.fromEntries(heads.map((h) => [h.name, h.loss])) : compiled.canonicalLoss,
     // tfjs-layers compiles the model with these on load and knows none of the stateful metrics (AUC...):
     // those are kept in the lockstep part only.
-    metrics: heads ? Object.fromEntries(heads.map((h) => [h.name, tfjsMetrics(h.metrics)])) : tfjsMetrics(compiled.metrics),
+    metrics: heads
+      ? Object.fromEntries(heads.map((h) => [h.name, tfjsMetrics(h.metrics)]))
+      : tfjsMetrics(compiled.metrics),
     // tfjs-layers has no schedules: it gets the rate of the next update.
-    optimizer_config: tfjsOptimizerConfig({ ...optimizer.getConfig(), learningRate: optimizer.rateAt(snap.iterations) }),
+    optimizer_config: tfjsOptimizerConfig({
+      ...optimizer.getConfig(),
+      learningRate: optimizer.rateAt(snap.iterations),
+    }),
     lockstep,
   };
   await saveArtifacts(dir, { modelTopology, weights, trainingConfig: trainingConfig as never, optimizerWeights });
 }
-

@@ -6,7 +6,8 @@
  * keys, Keras initializer objects, `data_format: 'channels_last'` on the image layers. Read: what tfjs-layers
  * and Keras 2 / 3 write, with or without an InputLayer entry (then the first layer's `batch_input_shape`
  * gives the input), Keras 3's `batch_shape`, and the `{ model_config }` wrapper. Anything lockstep cannot
- * run exactly (channels_first, grouped convolutions, a regularizer outside Dense and Conv2D, a field it does not know) is an error
+ * run exactly (channels_first, grouped convolutions, a regularizer outside Dense and Conv2D, a field it does not
+ * know) is an error
  * naming the layer and the field, never a silent approximation.
  *
  * @example
@@ -34,7 +35,16 @@ export const KERAS_VERSION = 'tfjs-layers 4.22.0';
 
 // Fields every layer may carry that change nothing lockstep computes (Keras 3's dtype is a policy object);
 // Keras 3 writes activity_regularizer on any layer that has one, which must be null.
-const COMMON_FIELDS = ['name', 'trainable', 'dtype', 'batch_input_shape', 'batch_shape', 'batch_size', 'input_dtype', 'activity_regularizer'];
+const COMMON_FIELDS = [
+  'name',
+  'trainable',
+  'dtype',
+  'batch_input_shape',
+  'batch_shape',
+  'batch_size',
+  'input_dtype',
+  'activity_regularizer',
+];
 // Each layer's own fields and their translation are its descriptor's `keras` codec (layers/descriptor.ts).
 
 /** lockstep layer configs (an InputLayer first, or a first layer with `inputShape`) → Keras `modelTopology`. */
@@ -42,7 +52,8 @@ export function toModelTopology(modelName: string, layers: LayerConfigLike[]): M
   if (typeof modelName !== 'string' || modelName === '') {
     throw new Error(`toModelTopology: modelName must be a non-empty string. Received: ${quote(modelName)}`);
   }
-  if (!Array.isArray(layers) || layers.length === 0) throw new Error(`toModelTopology: layers must be a non-empty array. Received: ${quote(layers)}`);
+  if (!Array.isArray(layers) || layers.length === 0)
+    throw new Error(`toModelTopology: layers must be a non-empty array. Received: ${quote(layers)}`);
   checkUniqueNames(layers.map((l) => l?.name));
   return {
     class_name: 'Sequential',
@@ -67,7 +78,9 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
   let first: JsonObject = {};
   if (i === 0) {
     if (layer.inputShape === undefined) {
-      throw new Error(`${where}: the first layer must be an InputLayer or have an inputShape, so the model's input size is known`);
+      throw new Error(
+        `${where}: the first layer must be an InputLayer or have an inputShape, so the model's input size is known`,
+      );
     }
     first = { batch_input_shape: batchShape(layer.inputShape, where, 'inputShape') };
   }
@@ -77,11 +90,15 @@ function layerToKeras(layer: LayerConfigLike, i: number): KerasLayerJson {
 
 /** One layer's Keras JSON in a functional model: its input shape, if any, comes from the graph. */
 export function layerToKerasJson(layer: LayerConfigLike, where: string): KerasLayerJson {
-  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '') throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
+  if (!isObject(layer) || typeof layer.name !== 'string' || layer.name === '')
+    throw new Error(`${where}: a layer config needs a non-empty string name. Received: ${quote(layer)}`);
   const descriptor = descriptorFor(layer.className, where);
   const fields = descriptor.keras.toKeras(withDefaults(descriptor, layer), where);
   if (descriptor.input) return { class_name: descriptor.className, config: { ...fields, name: layer.name } };
-  return { class_name: descriptor.className, config: { ...fields, name: layer.name, trainable: true, dtype: 'float32' } };
+  return {
+    class_name: descriptor.className,
+    config: { ...fields, name: layer.name, trainable: true, dtype: 'float32' },
+  };
 }
 
 /** One layer of a functional model's JSON → its lockstep config (an InputLayer's shape from its batch shape). */
@@ -110,7 +127,9 @@ export function fromModelTopology(json: unknown): { modelName: string; layers: L
   if (isObject(topology) && isObject(topology.model_config)) topology = topology.model_config;
   if (!isObject(topology)) throw new Error(`modelTopology must be an object. Received: ${quote(topology)}`);
   if (topology.class_name !== 'Sequential') {
-    throw new Error(`Only Sequential models can be read; this modelTopology has class_name ${quote(topology.class_name)}`);
+    throw new Error(
+      `Only Sequential models can be read; this modelTopology has class_name ${quote(topology.class_name)}`,
+    );
   }
   const config = topology.config;
   const entries = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
@@ -141,7 +160,9 @@ function layerFromKeras(entry: unknown, i: number): LayerConfig[] {
   if (i === 0) {
     const shape = c.batch_input_shape ?? c.batch_shape;
     if (shape === undefined) {
-      throw new Error(`${where}: the first layer has no batch_input_shape and there is no InputLayer, so the input size is unknown`);
+      throw new Error(
+        `${where}: the first layer has no batch_input_shape and there is no InputLayer, so the input size is unknown`,
+      );
     }
     input.push({ className: INPUT.className, name: `${name}_input`, ...INPUT.keras.fromKeras(c, where) });
   }
@@ -157,7 +178,9 @@ const INPUT = LAYER_DESCRIPTORS.find((d) => d.input)!;
 function descriptorFor(className: unknown, where: string): LayerDescriptor {
   const descriptor = descriptorOf(className);
   if (descriptor) return descriptor;
-  throw new Error(`${where}: layer type ${quote(className)} is not supported; supported: ${LAYER_DESCRIPTORS.map((d) => d.className).join(', ')}`);
+  throw new Error(
+    `${where}: layer type ${quote(className)} is not supported; supported: ${LAYER_DESCRIPTORS.map((d) => d.className).join(', ')}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -177,7 +200,9 @@ function checkFields(c: JsonObject, fields: readonly string[], where: string): v
   for (const key of Object.keys(c)) {
     if (known.includes(key)) continue;
     const near = closestName(key, known);
-    throw new Error(`${where}: unknown field '${key}'${near ? `; did you mean '${near}'?` : '.'} Known fields: ${known.join(', ')}`);
+    throw new Error(
+      `${where}: unknown field '${key}'${near ? `; did you mean '${near}'?` : '.'} Known fields: ${known.join(', ')}`,
+    );
   }
 }
 

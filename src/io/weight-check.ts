@@ -21,8 +21,12 @@ export function checkTopologyWeights(configs: LayerConfig[], weights: NamedWeigh
     for (const p of layer.params()) {
       const name = `${layer.name}/${p.name}`;
       const found = byName.get(name);
-      if (!found) throw new Error(`${where}: weight '${name}' is missing from weights.bin (found: ${[...byName.keys()].join(', ')})`);
-      if (found.shape.join(',') !== p.shape.join(',')) throw new Error(`${where}: weight '${name}' has shape [${found.shape}] but layer needs [${p.shape}]`);
+      if (!found)
+        throw new Error(
+          `${where}: weight '${name}' is missing from weights.bin (found: ${[...byName.keys()].join(', ')})`,
+        );
+      if (found.shape.join(',') !== p.shape.join(','))
+        throw new Error(`${where}: weight '${name}' has shape [${found.shape}] but layer needs [${p.shape}]`);
     }
   }
 }

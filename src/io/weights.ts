@@ -21,17 +21,21 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Checks a weight list before anything is written; `what` names the list in errors. */
 export function checkWeights(weights: NamedWeight[], what: string, seen: Set<string>): void {
-  if (!Array.isArray(weights)) throw new Error(`${what} must be an array of { name, shape, data }. Received: ${quote(weights)}`);
+  if (!Array.isArray(weights))
+    throw new Error(`${what} must be an array of { name, shape, data }. Received: ${quote(weights)}`);
   for (const w of weights) {
     if (!isObject(w) || typeof w.name !== 'string' || w.name === '') {
-      throw new Error(`${what}: every weight needs a non-empty string name. Received: name=${quote(isObject(w) ? w.name : w)}`);
+      throw new Error(
+        `${what}: every weight needs a non-empty string name. Received: name=${quote(isObject(w) ? w.name : w)}`,
+      );
     }
     const weight = `${what}: weight '${w.name}'`;
     if (!isShape(w.shape)) throw new Error(`${weight} has an invalid shape. Received: shape=${quote(w.shape)}`);
     if (!(w.data instanceof Float32Array)) {
       throw new Error(`${weight} must hold a Float32Array. Received: ${Object.prototype.toString.call(w.data)}`);
     }
-    if (w.data.length !== size(w.shape)) throw new Error(`${weight} has ${w.data.length} values but shape [${w.shape}] needs ${size(w.shape)}`);
+    if (w.data.length !== size(w.shape))
+      throw new Error(`${weight} has ${w.data.length} values but shape [${w.shape}] needs ${size(w.shape)}`);
     // tfjs-core decodes all groups into one name → tensor map, so a repeated name would lose a weight.
     if (seen.has(w.name)) throw new Error(`${what}: weight name '${w.name}' is used more than once`);
     seen.add(w.name);
@@ -40,7 +44,12 @@ export function checkWeights(weights: NamedWeight[], what: string, seen: Set<str
 
 /** Specs and little-endian float32 bytes for a checked weight list. */
 export function encodeWeights(weights: NamedWeight[], group?: string): { specs: WeightSpec[]; bytes: Uint8Array } {
-  const specs = weights.map((w): WeightSpec => ({ name: w.name, shape: [...w.shape], dtype: 'float32', ...(group ? { group } : {}) }));
+  const specs = weights.map((w): WeightSpec => ({
+    name: w.name,
+    shape: [...w.shape],
+    dtype: 'float32',
+    ...(group ? { group } : {}),
+  }));
   const bytes = new Uint8Array(4 * weights.reduce((n, w) => n + w.data.length, 0));
   const view = new DataView(bytes.buffer);
   let offset = 0;
@@ -55,7 +64,8 @@ export function encodeWeights(weights: NamedWeight[], group?: string): { specs: 
 /** Validates `weightsManifest` from a parsed model.json; `file` names it in errors. */
 export function checkManifest(manifest: unknown, file: string): WeightsManifest {
   if (manifest === undefined || manifest === null) return [];
-  if (!Array.isArray(manifest)) throw new Error(`${file}: weightsManifest must be an array. Received: ${quote(manifest)}`);
+  if (!Array.isArray(manifest))
+    throw new Error(`${file}: weightsManifest must be an array. Received: ${quote(manifest)}`);
   const seen = new Set<string>();
   return manifest.map((group, g) => {
     const where = `${file}: weightsManifest[${g}]`;
@@ -65,9 +75,11 @@ export function checkManifest(manifest: unknown, file: string): WeightsManifest 
     if (!group.paths.every((p) => typeof p === 'string' && p !== '')) {
       throw new Error(`${where}.paths must be file names. Received: ${quote(group.paths)}`);
     }
-    if (group.paths.length === 0 && group.weights.length > 0) throw new Error(`${where} lists weights but no files (paths is empty)`);
+    if (group.paths.length === 0 && group.weights.length > 0)
+      throw new Error(`${where} lists weights but no files (paths is empty)`);
     const weights = group.weights.map((spec): WeightSpec => {
-      if (!isObject(spec) || typeof spec.name !== 'string') throw new Error(`${where}: a weight spec needs a name. Received: ${quote(spec)}`);
+      if (!isObject(spec) || typeof spec.name !== 'string')
+        throw new Error(`${where}: a weight spec needs a name. Received: ${quote(spec)}`);
       const what = `${where}: weight '${spec.name}'`;
       if (!isShape(spec.shape)) throw new Error(`${what} has an invalid shape. Received: shape=${quote(spec.shape)}`);
       if (spec.quantization != null) {
@@ -79,7 +91,12 @@ export function checkManifest(manifest: unknown, file: string): WeightsManifest 
       if (seen.has(spec.name)) throw new Error(`${what} is listed more than once`);
       seen.add(spec.name);
       const dtype = spec.dtype as WeightSpec['dtype'];
-      return { name: spec.name, shape: spec.shape, dtype, ...(typeof spec.group === 'string' ? { group: spec.group } : {}) };
+      return {
+        name: spec.name,
+        shape: spec.shape,
+        dtype,
+        ...(typeof spec.group === 'string' ? { group: spec.group } : {}),
+      };
     });
     return { paths: group.paths as string[], weights };
   });
@@ -100,7 +117,8 @@ export function decodeGroup(specs: WeightSpec[], bytes: Uint8Array, files: strin
     const n = size(spec.shape);
     const data = new Float32Array(n);
     // A copy, never a view: `bytes` may be a Buffer over a larger (or unaligned) pool.
-    if (spec.dtype === 'float32' && LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * n));
+    if (spec.dtype === 'float32' && LITTLE_ENDIAN)
+      new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * n));
     else if (spec.dtype === 'int32') for (let i = 0; i < n; i++) data[i] = view.getInt32(offset + 4 * i, true);
     else for (let i = 0; i < n; i++) data[i] = view.getFloat32(offset + 4 * i, true);
     offset += data.byteLength;

@@ -27,8 +27,34 @@ type F32 = Float32Array;
 interface Exports {
   sumSlots(out: number, slots: number, stride: number, n: number, first: number, lo: number, hi: number): void;
   sgd(p: number, g: number, pOut: number, lo: number, hi: number, lr: number): void;
-  rmsprop(p: number, v: number, g: number, pOut: number, vOut: number, lo: number, hi: number, lr: number, rho: number, c: number, eps: number): void;
-  adam(p: number, m: number, v: number, g: number, pOut: number, mOut: number, vOut: number, lo: number, hi: number, alpha: number, c1: number, c2: number, eps: number): void;
+  rmsprop(
+    p: number,
+    v: number,
+    g: number,
+    pOut: number,
+    vOut: number,
+    lo: number,
+    hi: number,
+    lr: number,
+    rho: number,
+    c: number,
+    eps: number,
+  ): void;
+  adam(
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    lo: number,
+    hi: number,
+    alpha: number,
+    c1: number,
+    c2: number,
+    eps: number,
+  ): void;
   decay(p: number, pOut: number, lo: number, hi: number, wd: number, lr: number): void;
 }
 
@@ -55,12 +81,52 @@ export class SimdKernels {
     this.k.sgd(p.byteOffset, g.byteOffset, pOut.byteOffset, lo, hi, lr);
   }
 
-  rmsprop(p: F32, v: F32, g: F32, pOut: F32, vOut: F32, lo: number, hi: number, lr: number, rho: number, c: number, eps: number): void {
+  rmsprop(
+    p: F32,
+    v: F32,
+    g: F32,
+    pOut: F32,
+    vOut: F32,
+    lo: number,
+    hi: number,
+    lr: number,
+    rho: number,
+    c: number,
+    eps: number,
+  ): void {
     this.k.rmsprop(p.byteOffset, v.byteOffset, g.byteOffset, pOut.byteOffset, vOut.byteOffset, lo, hi, lr, rho, c, eps);
   }
 
-  adam(p: F32, m: F32, v: F32, g: F32, pOut: F32, mOut: F32, vOut: F32, lo: number, hi: number, alpha: number, c1: number, c2: number, eps: number): void {
-    this.k.adam(p.byteOffset, m.byteOffset, v.byteOffset, g.byteOffset, pOut.byteOffset, mOut.byteOffset, vOut.byteOffset, lo, hi, alpha, c1, c2, eps);
+  adam(
+    p: F32,
+    m: F32,
+    v: F32,
+    g: F32,
+    pOut: F32,
+    mOut: F32,
+    vOut: F32,
+    lo: number,
+    hi: number,
+    alpha: number,
+    c1: number,
+    c2: number,
+    eps: number,
+  ): void {
+    this.k.adam(
+      p.byteOffset,
+      m.byteOffset,
+      v.byteOffset,
+      g.byteOffset,
+      pOut.byteOffset,
+      mOut.byteOffset,
+      vOut.byteOffset,
+      lo,
+      hi,
+      alpha,
+      c1,
+      c2,
+      eps,
+    );
   }
 
   decay(p: F32, pOut: F32, lo: number, hi: number, wd: number, lr: number): void {
@@ -86,7 +152,8 @@ let dropout: DropoutExports | undefined;
  * kernel's memory, valid until the next call.
  */
 export function dropoutMasks(keys: Int32Array, rows: number, cols: number, rate: number): Float32Array {
-  const k = (dropout ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(dropoutBase64, 'base64'))).exports as unknown as DropoutExports);
+  const k = (dropout ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(dropoutBase64, 'base64')))
+    .exports as unknown as DropoutExports);
   const outAt = Math.ceil((rows * 8) / 16) * 16;
   // 8 floats of slack: a row's last block of eight may run past the end.
   growTo(k.memory, outAt + (rows * cols + 8) * 4);
@@ -172,7 +239,24 @@ export function columnSumsFor(memory: WebAssembly.Memory): ColumnSumsKernel {
 
 export interface MaxPoolGradKernel {
   /** See max-pool-grad.wat: byte offsets of x, y, dy and out (zeroed), then the geometry. */
-  maxPoolGrad(x: number, y: number, dy: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number): void;
+  maxPoolGrad(
+    x: number,
+    y: number,
+    dy: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+  ): void;
 }
 
 /** The max-pool gradient kernel over `memory` (one instance per memory and thread); see max-pool-grad.wat. */
@@ -182,7 +266,24 @@ export function maxPoolGradFor(memory: WebAssembly.Memory): MaxPoolGradKernel {
 
 export interface Im2colKernel {
   /** See im2col.wat: byte offsets of the channel-major input and of the output, then the geometry. */
-  patchesT(xc: number, out: number, rows: number, cin: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number, oh: number, ow: number, top: number, left: number): void;
+  patchesT(
+    xc: number,
+    out: number,
+    rows: number,
+    cin: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+    oh: number,
+    ow: number,
+    top: number,
+    left: number,
+  ): void;
 }
 
 /** The transposed-patches kernel over `memory` (one instance per memory and thread); see im2col.wat. */
@@ -192,12 +293,76 @@ export function im2colFor(memory: WebAssembly.Memory): Im2colKernel {
 
 export interface WinogradKernels {
   /** See winograd.wat (generated by scripts/winograd-wat.mjs): byte offsets, tables of byte offsets, shapes. */
-  input2(src: number, dsts: number, n: number, h: number, w: number, c: number, top: number, left: number, th: number, tw: number): void;
-  input4(src: number, dsts: number, n: number, h: number, w: number, c: number, top: number, left: number, th: number, tw: number): void;
-  output2(srcs: number, dst: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, bias: number, relu: number): void;
-  output4(srcs: number, dst: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, bias: number, relu: number): void;
-  grad2(src: number, dsts: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, tiles: number): void;
-  grad4(src: number, dsts: number, n: number, oh: number, ow: number, f: number, th: number, tw: number, tiles: number): void;
+  input2(
+    src: number,
+    dsts: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    top: number,
+    left: number,
+    th: number,
+    tw: number,
+  ): void;
+  input4(
+    src: number,
+    dsts: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    top: number,
+    left: number,
+    th: number,
+    tw: number,
+  ): void;
+  output2(
+    srcs: number,
+    dst: number,
+    n: number,
+    oh: number,
+    ow: number,
+    f: number,
+    th: number,
+    tw: number,
+    bias: number,
+    relu: number,
+  ): void;
+  output4(
+    srcs: number,
+    dst: number,
+    n: number,
+    oh: number,
+    ow: number,
+    f: number,
+    th: number,
+    tw: number,
+    bias: number,
+    relu: number,
+  ): void;
+  grad2(
+    src: number,
+    dsts: number,
+    n: number,
+    oh: number,
+    ow: number,
+    f: number,
+    th: number,
+    tw: number,
+    tiles: number,
+  ): void;
+  grad4(
+    src: number,
+    dsts: number,
+    n: number,
+    oh: number,
+    ow: number,
+    f: number,
+    th: number,
+    tw: number,
+    tiles: number,
+  ): void;
   kernel2(src: number, dsts: number, cin: number, cout: number, turned: number): void;
   kernel4(src: number, dsts: number, cin: number, cout: number, turned: number): void;
   filter2(srcs: number, dst: number, cin: number, cout: number): void;

@@ -5,7 +5,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation as ActivationFn, getActivation } from '../activations.js';
 import { checkLayerOptions } from '../errors.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
 import { activation, required } from '../io/keras-fields.js';
 
@@ -15,7 +24,8 @@ export interface ActivationOptions {
 }
 
 /** [rows, ...sample] as [rows, values per sample]: a view. */
-const rows2d = (t: T): tf.Tensor2D => (t.rank === 2 ? (t as tf.Tensor2D) : tf.reshape(t, [t.shape[0], t.size / t.shape[0]]));
+const rows2d = (t: T): tf.Tensor2D =>
+  t.rank === 2 ? (t as tf.Tensor2D) : tf.reshape(t, [t.shape[0], t.size / t.shape[0]]);
 
 export class Activation extends Layer {
   readonly className = 'Activation';
@@ -49,7 +59,10 @@ export class Activation extends Layer {
   backward(dy: T, cache: unknown, _w: Weights, _needDx: boolean, parts: RowPart[]): BackwardResult {
     if (cache === null) return { dx: dy, grads: parts.map(() => []) };
     const { x, y } = cache as { x: T; y: T };
-    return { dx: tf.reshape(this.activation.backward(rows2d(dy), rows2d(y), rows2d(x)), dy.shape), grads: parts.map(() => []) };
+    return {
+      dx: tf.reshape(this.activation.backward(rows2d(dy), rows2d(y), rows2d(x)), dy.shape),
+      grads: parts.map(() => []),
+    };
   }
 
   getConfig(): LayerConfig {

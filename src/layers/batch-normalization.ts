@@ -20,12 +20,41 @@ import { badOption, checkFraction, checkLayerOptions, checkPositiveNumber } from
 import { heapView } from '../ops/heap.js';
 import type { TaskHooks } from '../testing.js';
 import { timed } from '../ops/profile.js';
-import { combineMoments, gradientSlotWidth, momentSlotWidth, shardGradientSums, shardMoments, sumSlots, type Moments } from './batch-stats.js';
+import {
+  combineMoments,
+  gradientSlotWidth,
+  momentSlotWidth,
+  shardGradientSums,
+  shardMoments,
+  sumSlots,
+  type Moments,
+} from './batch-stats.js';
 import { layerWhere } from './conv-shapes.js';
 import { AFFINE_OPTION_SPECS, affineOptions } from './weighted-options.js';
-import { Layer, type BackwardResult, type BatchSync, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type BatchSync,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type ParamSpec,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { BN_INITIALIZERS, NORM_UNSUPPORTED, bool, fraction, integer, normInitializers, notSet, nulls, positive } from '../io/keras-fields.js';
+import {
+  BN_INITIALIZERS,
+  NORM_UNSUPPORTED,
+  bool,
+  fraction,
+  integer,
+  normInitializers,
+  notSet,
+  nulls,
+  positive,
+} from '../io/keras-fields.js';
 
 export interface BatchNormalizationOptions {
   /** The feature axis, counting the batch as axis 0; negative counts from the end. Default -1. */
@@ -46,7 +75,19 @@ export interface BatchNormalizationOptions {
   name?: string;
 }
 
-const OPTIONS = ['axis', 'momentum', 'epsilon', 'center', 'scale', 'betaInitializer', 'gammaInitializer', 'movingMeanInitializer', 'movingVarianceInitializer', 'inputShape', 'name'];
+const OPTIONS = [
+  'axis',
+  'momentum',
+  'epsilon',
+  'center',
+  'scale',
+  'betaInitializer',
+  'gammaInitializer',
+  'movingMeanInitializer',
+  'movingVarianceInitializer',
+  'inputShape',
+  'name',
+];
 
 /** The sample's layout around the feature axis: [outer, channels, inner] values per row. */
 interface Geometry {
@@ -96,9 +137,15 @@ export class BatchNormalization extends Layer {
     const o = options ?? {};
     if (o.axis !== undefined && !Number.isInteger(o.axis)) throw badOption(where, 'axis', 'an integer', o.axis);
     this.axis = o.axis ?? -1;
-    this.momentum = o.momentum === undefined ? 0.99 : checkFraction(where, 'momentum', o.momentum, { closedRight: true });
+    this.momentum =
+      o.momentum === undefined ? 0.99 : checkFraction(where, 'momentum', o.momentum, { closedRight: true });
     this.epsilon = o.epsilon === undefined ? 1e-3 : checkPositiveNumber(where, 'epsilon', o.epsilon);
-    ({ center: this.center, scale: this.scale, betaInitializer: this.betaInitializer, gammaInitializer: this.gammaInitializer } = affineOptions(where, o));
+    ({
+      center: this.center,
+      scale: this.scale,
+      betaInitializer: this.betaInitializer,
+      gammaInitializer: this.gammaInitializer,
+    } = affineOptions(where, o));
     this.movingMeanInitializer = o.movingMeanInitializer ?? 'zeros';
     this.movingVarianceInitializer = o.movingVarianceInitializer ?? 'ones';
     checkInitializer(this.movingMeanInitializer, `${where} movingMeanInitializer`);
@@ -140,7 +187,10 @@ export class BatchNormalization extends Layer {
     const p: ParamSpec[] = [];
     if (this.scale) p.push(spec('gamma', this.gammaInitializer));
     if (this.center) p.push(spec('beta', this.betaInitializer));
-    p.push(spec('moving_mean', this.movingMeanInitializer, true), spec('moving_variance', this.movingVarianceInitializer, true));
+    p.push(
+      spec('moving_mean', this.movingMeanInitializer, true),
+      spec('moving_variance', this.movingVarianceInitializer, true),
+    );
     return p;
   }
 
@@ -182,14 +232,27 @@ export class BatchNormalization extends Layer {
     }
     // Never fall back to the statistics of the rows at hand: they are not the batch's.
     const sync = ctx.batch;
-    if (!sync) throw new Error(`lockstep internal: BatchNormalization '${this.name}' is training without the batch exchange`);
+    if (!sync)
+      throw new Error(`lockstep internal: BatchNormalization '${this.name}' is training without the batch exchange`);
     // Read the values before any tfjs call: the heap view is valid only until the next allocation.
     const xv = heapView(x);
     const slots = sync.gather(momentSlotWidth(channels), (k, out) => {
       const p = sync.parts[k];
-      timed('BatchNormalization partial sums', () => shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out));
+      timed('BatchNormalization partial sums', () =>
+        shardMoments(xv, p.start * perRow, p.rows * perRow, channels, inner, out),
+      );
     });
-    const groups = this.groups(sync, ctx.hooks, x.shape[0], (parts) => combineMoments(parts.map((k) => slots[sync.parts[k].shard]), channels), () => combineMoments(slots, channels));
+    const groups = this.groups(
+      sync,
+      ctx.hooks,
+      x.shape[0],
+      (parts) =>
+        combineMoments(
+          parts.map((k) => slots[sync.parts[k].shard]),
+          channels,
+        ),
+      () => combineMoments(slots, channels),
+    );
     const outs = groups.map((g) => this.normalize(this.rowsOf(x, g), g.stats.mean, g.invStd));
     const y = outs.length === 1 ? outs[0].y : tf.concat(outs.map((o) => o.y));
     const xc = outs.length === 1 ? outs[0].xc : tf.concat(outs.map((o) => o.xc));
@@ -200,10 +263,29 @@ export class BatchNormalization extends Layer {
    * The row ranges that share statistics: all rows, with the whole batch's; under the planted bug
    * 'batchnorm-per-shard', each micro-shard with its own (what a data-parallel trainer gets without an exchange).
    */
-  private groups(sync: BatchSync, hooks: TaskHooks | undefined, rows: number, own: (parts: number[]) => Moments, whole: () => Moments): Group[] {
-    const make = (start: number, n: number, parts: number[], stats: Moments): Group => ({ start, rows: n, parts, stats, invStd: this.invStd(stats.variance) });
+  private groups(
+    sync: BatchSync,
+    hooks: TaskHooks | undefined,
+    rows: number,
+    own: (parts: number[]) => Moments,
+    whole: () => Moments,
+  ): Group[] {
+    const make = (start: number, n: number, parts: number[], stats: Moments): Group => ({
+      start,
+      rows: n,
+      parts,
+      stats,
+      invStd: this.invStd(stats.variance),
+    });
     if (hooks?.plant === 'batchnorm-per-shard') return sync.parts.map((p, k) => make(p.start, p.rows, [k], own([k])));
-    return [make(0, rows, sync.parts.map((_, k) => k), whole())];
+    return [
+      make(
+        0,
+        rows,
+        sync.parts.map((_, k) => k),
+        whole(),
+      ),
+    ];
   }
 
   private rowsOf(t: T, g: Group): T {
@@ -219,7 +301,9 @@ export class BatchNormalization extends Layer {
     const xcv = heapView(xc);
     const sums = parts.map((p) => {
       const out = new Float64Array(gradientSlotWidth(channels));
-      timed('BatchNormalization partial sums', () => shardGradientSums(dyv, xcv, p.start * perRow, p.rows * perRow, channels, inner, out));
+      timed('BatchNormalization partial sums', () =>
+        shardGradientSums(dyv, xcv, p.start * perRow, p.rows * perRow, channels, inner, out),
+      );
       return out;
     });
     const groupOf = (k: number) => groups.find((g) => g.parts.includes(k))!;
@@ -231,7 +315,10 @@ export class BatchNormalization extends Layer {
       if (this.center) out.push(Float32Array.from(sums[k].subarray(0, channels)));
       // The moving statistics' "gradient" is the batch's statistic, carried by shard 0's part alone.
       const first = sync.parts[k].shard === 0;
-      out.push(first ? Float32Array.from(g.stats.mean) : new Float32Array(channels), first ? Float32Array.from(g.stats.variance) : new Float32Array(channels));
+      out.push(
+        first ? Float32Array.from(g.stats.mean) : new Float32Array(channels),
+        first ? Float32Array.from(g.stats.variance) : new Float32Array(channels),
+      );
       return out;
     });
     if (!needDx) return { grads };
@@ -239,7 +326,13 @@ export class BatchNormalization extends Layer {
     const width = gradientSlotWidth(channels);
     const slots = sync.gather(width, (k, out) => out.set(sums[k]));
     const dxs = groups.map((g) => {
-      const total = groups.length === 1 ? sumSlots(slots, width) : sumSlots(g.parts.map((k) => sums[k]), width);
+      const total =
+        groups.length === 1
+          ? sumSlots(slots, width)
+          : sumSlots(
+              g.parts.map((k) => sums[k]),
+              width,
+            );
       const n = g.stats.count;
       // dx = gamma * s * (dy - sum(dy) / n - xc * s^2 * sum(dy * xc) / n), with s = 1 / sqrt(variance + epsilon).
       const a = new Float64Array(channels);
@@ -253,7 +346,10 @@ export class BatchNormalization extends Layer {
         c0[c] = (-gs * total[c]) / n;
       }
       const dyg = this.rowsOf(dy, g);
-      return tf.add(tf.add(tf.mul(dyg, this.channelTensor(a)), tf.mul(this.rowsOf(xc, g), this.channelTensor(b))), this.channelTensor(c0));
+      return tf.add(
+        tf.add(tf.mul(dyg, this.channelTensor(a)), tf.mul(this.rowsOf(xc, g), this.channelTensor(b))),
+        this.channelTensor(c0),
+      );
     });
     return { dx: dxs.length === 1 ? dxs[0] : tf.concat(dxs), grads };
   }
@@ -283,10 +379,26 @@ export class BatchNormalization extends Layer {
  */
 export const BATCH_NORMALIZATION = describeLayer({
   className: 'BatchNormalization',
-  options: { axis: { default: -1 }, momentum: { default: 0.99 }, epsilon: { default: 1e-3 }, ...AFFINE_OPTION_SPECS, movingMeanInitializer: { default: 'zeros' }, movingVarianceInitializer: { default: 'ones' } },
+  options: {
+    axis: { default: -1 },
+    momentum: { default: 0.99 },
+    epsilon: { default: 1e-3 },
+    ...AFFINE_OPTION_SPECS,
+    movingMeanInitializer: { default: 'zeros' },
+    movingVarianceInitializer: { default: 'ones' },
+  },
   create: (options?: BatchNormalizationOptions) => new BatchNormalization(options),
   keras: {
-    fields: ['axis', 'momentum', 'epsilon', 'center', 'scale', ...BN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED, 'synchronized'],
+    fields: [
+      'axis',
+      'momentum',
+      'epsilon',
+      'center',
+      'scale',
+      ...BN_INITIALIZERS.map((i) => i[1]),
+      ...NORM_UNSUPPORTED,
+      'synchronized',
+    ],
     toKeras: (l, where) => ({
       axis: integer(l.axis, where, 'axis'),
       momentum: fraction(l.momentum, where, 'momentum'),

@@ -16,7 +16,15 @@ export const momentSlotWidth = (channels: number) => 1 + 2 * channels;
 export const gradientSlotWidth = (channels: number) => 2 * channels;
 
 /** Adds v[from, from + count)'s channel sums (or, with `centre`, sums of squared deviations from it) into `acc`. */
-function channelPass(v: Float32Array, from: number, count: number, channels: number, inner: number, acc: Float64Array, centre?: Float64Array): void {
+function channelPass(
+  v: Float32Array,
+  from: number,
+  count: number,
+  channels: number,
+  inner: number,
+  acc: Float64Array,
+  centre?: Float64Array,
+): void {
   const end = from + count;
   if (inner === 1) {
     // Channels last (Dense, Conv2D's default): one value per channel, channel by channel.
@@ -30,7 +38,7 @@ function channelPass(v: Float32Array, from: number, count: number, channels: num
     }
     return;
   }
-  for (let e = from; e < end; ) {
+  for (let e = from; e < end;) {
     for (let c = 0; c < channels; c++) {
       const m = centre ? centre[c] : 0;
       let s = 0;
@@ -41,7 +49,14 @@ function channelPass(v: Float32Array, from: number, count: number, channels: num
 }
 
 /** A shard's (count, means, M2s) over v[from, from + count) into `out` (momentSlotWidth floats). */
-export function shardMoments(v: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array): void {
+export function shardMoments(
+  v: Float32Array,
+  from: number,
+  count: number,
+  channels: number,
+  inner: number,
+  out: Float64Array,
+): void {
   const n = count / channels;
   // Local accumulators: `out` is shared memory, written once at the end.
   const mean = new Float64Array(channels);
@@ -83,7 +98,15 @@ export function combineMoments(slots: readonly Float64Array[], channels: number)
 }
 
 /** A shard's sum(dy) and sum(dy * xc) per channel over [from, from + count) into `out` (gradientSlotWidth floats). */
-export function shardGradientSums(dy: Float32Array, xc: Float32Array, from: number, count: number, channels: number, inner: number, out: Float64Array): void {
+export function shardGradientSums(
+  dy: Float32Array,
+  xc: Float32Array,
+  from: number,
+  count: number,
+  channels: number,
+  inner: number,
+  out: Float64Array,
+): void {
   const sdy = new Float64Array(channels);
   const sdyx = new Float64Array(channels);
   const end = from + count;
@@ -96,7 +119,7 @@ export function shardGradientSums(dy: Float32Array, xc: Float32Array, from: numb
       }
     }
   } else {
-    for (let e = from; e < end; ) {
+    for (let e = from; e < end;) {
       for (let c = 0; c < channels; c++) {
         let a = 0;
         let b = 0;

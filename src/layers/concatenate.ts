@@ -4,7 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { badOption, checkLayerOptions } from '../errors.js';
-import { Layer, type BackwardResult, type CallBackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type CallBackwardResult,
+  type ForwardResult,
+  type LayerConfig,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
 import { integer } from '../io/keras-fields.js';
 
@@ -27,7 +36,13 @@ export class Concatenate extends Layer {
     checkLayerOptions('Concatenate', options ?? {}, ['axis', 'name']);
     super(options?.name);
     const axis = options?.axis ?? -1;
-    if (!Number.isInteger(axis) || axis === 0) throw badOption(`Concatenate${options?.name ? ` '${options.name}'` : ''}`, 'axis', 'a non-zero integer (axis 0 is the batch)', axis);
+    if (!Number.isInteger(axis) || axis === 0)
+      throw badOption(
+        `Concatenate${options?.name ? ` '${options.name}'` : ''}`,
+        'axis',
+        'a non-zero integer (axis 0 is the batch)',
+        axis,
+      );
     this.axis = axis;
   }
 
@@ -37,14 +52,22 @@ export class Concatenate extends Layer {
 
   buildCall(shapes: number[][]): void {
     const who = `Layer '${this.name || this.defaultName}' (Concatenate)`;
-    if (shapes.length < 2) throw new Error(`${who} takes at least 2 inputs, as an array: apply([a, b]). Received: ${shapes.length} input${shapes.length === 1 ? '' : 's'}`);
+    if (shapes.length < 2)
+      throw new Error(
+        `${who} takes at least 2 inputs, as an array: apply([a, b]). Received: ${shapes.length} input${shapes.length === 1 ? '' : 's'}`,
+      );
     const rank = shapes[0].length;
     // Keras counts axes in the batch tensor: -1 is the last, 1 the first after the batch.
     const axis = this.axis < 0 ? rank + 1 + this.axis : this.axis;
-    if (axis < 1 || axis > rank) throw new Error(`${who}: axis ${this.axis} is outside inputs of rank ${rank + 1}. Received: ${shapes.map(shapeText).join(', ')}`);
+    if (axis < 1 || axis > rank)
+      throw new Error(
+        `${who}: axis ${this.axis} is outside inputs of rank ${rank + 1}. Received: ${shapes.map(shapeText).join(', ')}`,
+      );
     const without = (s: number[]) => s.filter((_, i) => i !== axis - 1).join(',');
     if (shapes.some((s) => s.length !== rank || without(s) !== without(shapes[0]))) {
-      throw new Error(`${who} needs inputs of the same shape except along axis ${this.axis}. Received: ${shapes.map(shapeText).join(', ')}`);
+      throw new Error(
+        `${who} needs inputs of the same shape except along axis ${this.axis}. Received: ${shapes.map(shapeText).join(', ')}`,
+      );
     }
     this.batchAxis = axis;
     this.sizes = shapes.map((s) => s[axis - 1]);
@@ -54,7 +77,9 @@ export class Concatenate extends Layer {
 
   /** One input (Sequential.add): refused, since the layer merges several. */
   computeOutputShape(): number[] {
-    throw new Error(`Layer '${this.name || this.defaultName}' (${'Concatenate'}) merges several inputs: call it with apply([a, b]) in a functional model`);
+    throw new Error(
+      `Layer '${this.name || this.defaultName}' (${'Concatenate'}) merges several inputs: call it with apply([a, b]) in a functional model`,
+    );
   }
 
   forward(): ForwardResult {
@@ -70,7 +95,10 @@ export class Concatenate extends Layer {
   }
 
   backwardCall(dy: T, _c: unknown, _w: Weights, needDx: boolean, parts: RowPart[]): CallBackwardResult {
-    return { dxs: needDx ? tf.split(dy, this.sizes, this.batchAxis) : this.sizes.map(() => undefined), grads: parts.map(() => []) };
+    return {
+      dxs: needDx ? tf.split(dy, this.sizes, this.batchAxis) : this.sizes.map(() => undefined),
+      grads: parts.map(() => []),
+    };
   }
 
   getConfig(): LayerConfig {

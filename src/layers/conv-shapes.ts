@@ -26,7 +26,13 @@ export interface AxisPlan {
 }
 
 /** The output length and padding of one axis, or null when 'valid' leaves no output. */
-export function axisPlan(input: number, size: number, stride: number, dilation: number, padding: Padding): AxisPlan | null {
+export function axisPlan(
+  input: number,
+  size: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
+): AxisPlan | null {
   const dilated = (size - 1) * dilation + 1;
   if (padding === 'valid') {
     const out = Math.floor((input - dilated) / stride) + 1;
@@ -41,7 +47,9 @@ export function axisPlan(input: number, size: number, stride: number, dilation: 
 /** Both spatial axes of an [h, w, c] input, or an error naming the layer and the shapes (Keras's wording). */
 export function windowPlan(where: string, inputShape: number[], win: Window2D, what = 'kernel'): [AxisPlan, AxisPlan] {
   if (inputShape.length !== 3) {
-    throw new Error(`${where} expects inputs of rank 4, i.e. shape (None, height, width, channels). Received: (None, ${inputShape.join(', ')})`);
+    throw new Error(
+      `${where} expects inputs of rank 4, i.e. shape (None, height, width, channels). Received: (None, ${inputShape.join(', ')})`,
+    );
   }
   const plans = [0, 1].map((a) => axisPlan(inputShape[a], win.size[a], win.strides[a], win.dilation[a], win.padding));
   if (!plans[0] || !plans[1]) {
@@ -57,7 +65,11 @@ export function windowPlan(where: string, inputShape: number[], win: Window2D, w
 /** An int or a pair of ints (Keras's `kernel_size=3` or `(3, 3)`), each a positive integer. */
 export function pairOption(where: string, option: string, value: unknown): [number, number] {
   const pair = typeof value === 'number' ? [value, value] : value;
-  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+  if (
+    !Array.isArray(pair) ||
+    pair.length !== 2 ||
+    !pair.every((v) => typeof v === 'number' && Number.isInteger(v) && v > 0)
+  ) {
     throw badOption(where, option, 'a positive integer or a pair of positive integers', value);
   }
   return [pair[0], pair[1]];
@@ -71,7 +83,8 @@ export function paddingOption(where: string, value: unknown): Padding {
 
 /** Only channels_last exists here (tfjs-wasm's convolutions and pools are NHWC). */
 export function dataFormatOption(where: string, value: unknown): 'channels_last' {
-  if (value !== undefined && value !== null && value !== 'channels_last') throw badOption(where, 'dataFormat', "'channels_last' (channels_first is not supported)", value);
+  if (value !== undefined && value !== null && value !== 'channels_last')
+    throw badOption(where, 'dataFormat', "'channels_last' (channels_first is not supported)", value);
   return 'channels_last';
 }
 

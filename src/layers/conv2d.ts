@@ -15,11 +15,42 @@ import { PackedOperands } from '../ops/packed-operands.js';
 import { timed } from '../ops/profile.js';
 import { WinogradConv, winogradAvailable, winogradTile, type TileSize } from '../ops/winograd.js';
 import { dataFormatOption, layerWhere, pairOption, paddingOption, windowPlan, type Padding } from './conv-shapes.js';
-import { REGULARIZER_OPTIONS, REGULARIZER_OPTION_SPECS, WEIGHTED_OPTION_SPECS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
+import {
+  REGULARIZER_OPTIONS,
+  REGULARIZER_OPTION_SPECS,
+  WEIGHTED_OPTION_SPECS,
+  regularizerConfig,
+  regularizerOptions,
+  weightedLayerOptions,
+} from './weighted-options.js';
 import { regularizersFromKeras, regularizersToKeras, type RegularizerConfig } from '../regularizers.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type ParamSpec,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { KERAS3_EXTRAS, REGULARIZER_FIELDS, UNSUPPORTED_IF_SET, activation, bool, channelsLast, checkStridesAndDilation, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import {
+  KERAS3_EXTRAS,
+  REGULARIZER_FIELDS,
+  UNSUPPORTED_IF_SET,
+  activation,
+  bool,
+  channelsLast,
+  checkStridesAndDilation,
+  initializersFromKeras,
+  initializersToKeras,
+  notSet,
+  nulls,
+  positiveInt,
+  required,
+} from '../io/keras-fields.js';
 import { quote } from '../io/json.js';
 
 export interface Conv2DOptions {
@@ -44,7 +75,21 @@ export interface Conv2DOptions {
   name?: string;
 }
 
-const OPTIONS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS];
+const OPTIONS = [
+  'filters',
+  'kernelSize',
+  'strides',
+  'padding',
+  'dataFormat',
+  'dilationRate',
+  'activation',
+  'useBias',
+  'kernelInitializer',
+  'biasInitializer',
+  'inputShape',
+  'name',
+  ...REGULARIZER_OPTIONS,
+];
 
 interface ConvCache {
   x: T;
@@ -88,10 +133,22 @@ export class Conv2D extends Layer {
     dataFormatOption(where, options.dataFormat);
     this.dilationRate = pairOption(where, 'dilationRate', options.dilationRate ?? 1);
     if (this.strides.some((s) => s > 1) && this.dilationRate.some((d) => d > 1)) {
-      throw new RangeError(`${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`);
+      throw new RangeError(
+        `${where}: strides > 1 are not supported together with dilationRate > 1. Received: strides=${JSON.stringify(options.strides)}, dilationRate=${JSON.stringify(options.dilationRate)}`,
+      );
     }
-    ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
-    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
+    ({
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+      declaredInputShape: this.declaredInputShape,
+    } = weightedLayerOptions(where, options));
+    ({
+      kernelRegularizer: this.kernelRegularizer,
+      biasRegularizer: this.biasRegularizer,
+      activityRegularizer: this.activityRegularizer,
+    } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -111,7 +168,12 @@ export class Conv2D extends Layer {
   }
 
   computeOutputShape(inputShape: number[]): number[] {
-    const plan = windowPlan(layerWhere('Conv2D', this.name), inputShape, { size: this.kernelSize, strides: this.strides, dilation: this.dilationRate, padding: this.padding });
+    const plan = windowPlan(layerWhere('Conv2D', this.name), inputShape, {
+      size: this.kernelSize,
+      strides: this.strides,
+      dilation: this.dilationRate,
+      padding: this.padding,
+    });
     this.geometry = { kernel: this.kernelSize, strides: this.strides, dilation: this.dilationRate, plan };
     this.tile = winogradTile(this.geometry, inputShape[2]);
     this.winogradOps?.dispose();
@@ -125,15 +187,37 @@ export class Conv2D extends Layer {
     // Keras's fans for a convolution kernel: channels times the receptive field.
     const fanIn = kh * kw * cin;
     const fanOut = kh * kw * this.filters;
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, this.filters], initializer: this.kernelInitializer, fanIn, fanOut, regularizer: this.kernelRegularizer }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, fanIn, fanOut, regularizer: this.biasRegularizer });
+    const p: ParamSpec[] = [
+      {
+        name: 'kernel',
+        shape: [kh, kw, cin, this.filters],
+        initializer: this.kernelInitializer,
+        fanIn,
+        fanOut,
+        regularizer: this.kernelRegularizer,
+      },
+    ];
+    if (this.useBias)
+      p.push({
+        name: 'bias',
+        shape: [this.filters],
+        initializer: this.biasInitializer,
+        fanIn,
+        fanOut,
+        regularizer: this.biasRegularizer,
+      });
     return p;
   }
 
   /** The explicit padding of both spatial axes, as tfjs takes it. */
   private pad(): [[number, number], [number, number], [number, number], [number, number]] {
     const [ph, pw] = this.geometry!.plan;
-    return [[0, 0], [ph.before, ph.after], [pw.before, pw.after], [0, 0]];
+    return [
+      [0, 0],
+      [ph.before, ph.after],
+      [pw.before, pw.after],
+      [0, 0],
+    ];
   }
 
   forward(x: T, w: Weights, ctx: ForwardContext): ForwardResult {
@@ -145,7 +229,15 @@ export class Conv2D extends Layer {
     const inConv = wino && fused !== 'relu' ? 'linear' : fused;
     const conv = wino
       ? wino.forward(x, kernel, bias, inConv === 'relu')
-      : tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: this.strides, pad: this.pad(), dilations: this.dilationRate, bias, activation: inConv });
+      : tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: kernel,
+          strides: this.strides,
+          pad: this.pad(),
+          dilations: this.dilationRate,
+          bias,
+          activation: inConv,
+        });
     if (inConv === act.name) return { y: conv, cache: { x, y: conv, act, hooks: ctx.hooks } satisfies ConvCache };
     const y = tf.reshape(act.forward(channels2d(conv)), conv.shape);
     return { y, cache: { x, z: conv, y, act, hooks: ctx.hooks } satisfies ConvCache };
@@ -157,17 +249,37 @@ export class Conv2D extends Layer {
     const pixels = y.shape[1]! * y.shape[2]!;
     const wino = this.winograd();
     // Bias sums first: the host fallback reads a heap view, valid only until the next tfjs allocation.
-    const biasGrads = parts.map(({ start, rows }) => (this.useBias ? columnSumsOf(dz2d, start * pixels, rows * pixels) : undefined));
+    const biasGrads = parts.map(({ start, rows }) =>
+      this.useBias ? columnSumsOf(dz2d, start * pixels, rows * pixels) : undefined,
+    );
     const grads = parts.map(({ start, rows }, i) => {
       let kernelGrad: tf.Tensor2D = timed('Conv2D filter gradient', () =>
-        wino ? wino.filterGradient(x, dz2d, start, rows) : filterGradient(x, dz2d, start, rows, this.geometry!, (this.dzOperands ??= new PackedOperands(this.filters))),
+        wino
+          ? wino.filterGradient(x, dz2d, start, rows)
+          : filterGradient(
+              x,
+              dz2d,
+              start,
+              rows,
+              this.geometry!,
+              (this.dzOperands ??= new PackedOperands(this.filters)),
+            ),
       );
       // Test-only: a filter gradient off by a factor, which the gradient checks must catch.
       if (hooks?.plant === 'conv-filter') kernelGrad = tf.mul(kernelGrad, 1.01);
       return biasGrads[i] ? [kernelGrad, biasGrads[i]!] : [kernelGrad];
     });
     const dx = needDx
-      ? timed('Conv2D input gradient', () => (wino ? wino.inputGradient(dz2d, w.values[0], x.shape) : inputGradient(tf.reshape(dz2d, y.shape as [number, number, number, number]) as tf.Tensor4D, w.values[0] as tf.Tensor4D, x.shape, this.geometry!)))
+      ? timed('Conv2D input gradient', () =>
+          wino
+            ? wino.inputGradient(dz2d, w.values[0], x.shape)
+            : inputGradient(
+                tf.reshape(dz2d, y.shape as [number, number, number, number]) as tf.Tensor4D,
+                w.values[0] as tf.Tensor4D,
+                x.shape,
+                this.geometry!,
+              ),
+        )
       : undefined;
     return { dx, grads };
   }
@@ -212,7 +324,22 @@ export const CONV2D = describeLayer({
   },
   create: (options: Conv2DOptions) => new Conv2D(options),
   keras: {
-    fields: ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    fields: [
+      'filters',
+      'kernel_size',
+      'strides',
+      'padding',
+      'data_format',
+      'dilation_rate',
+      'groups',
+      'activation',
+      'use_bias',
+      'kernel_initializer',
+      'bias_initializer',
+      ...REGULARIZER_FIELDS,
+      ...UNSUPPORTED_IF_SET,
+      ...KERAS3_EXTRAS,
+    ],
     toKeras: (l, where) => {
       const strides = pairOption(where, 'strides', l.strides);
       const dilation_rate = pairOption(where, 'dilationRate', l.dilationRate);
@@ -235,7 +362,10 @@ export const CONV2D = describeLayer({
     fromKeras: (c, where) => {
       notSet(c, [...UNSUPPORTED_IF_SET, 'lora_rank', 'quantization_config'], where);
       channelsLast(c.data_format, where, 'data_format');
-      if (c.groups != null && c.groups !== 1) throw new Error(`${where}: grouped convolutions are not supported (groups must be 1). Received: groups=${quote(c.groups)}`);
+      if (c.groups != null && c.groups !== 1)
+        throw new Error(
+          `${where}: grouped convolutions are not supported (groups must be 1). Received: groups=${quote(c.groups)}`,
+        );
       const strides = pairOption(where, 'strides', c.strides ?? 1);
       const dilationRate = pairOption(where, 'dilation_rate', c.dilation_rate ?? 1);
       checkStridesAndDilation(strides, dilationRate, where, 'strides', 'dilation_rate');

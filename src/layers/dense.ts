@@ -8,11 +8,46 @@ import { PackedOperands } from '../ops/packed-operands.js';
 import { columnSumsOf } from '../ops/elementwise.js';
 import { PackedKernel } from '../ops/packed-kernel.js';
 import { hookedActivation } from '../testing.js';
-import { REGULARIZER_OPTIONS, REGULARIZER_OPTION_SPECS, WEIGHTED_OPTION_SPECS, regularizerConfig, regularizerOptions, weightedLayerOptions } from './weighted-options.js';
-import { regularizersFromKeras, regularizersToKeras, type RegularizerConfig, type RegularizerSpec } from '../regularizers.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type StageContext, type T, type Weights, type RowPart } from './layer.js';
+import {
+  REGULARIZER_OPTIONS,
+  REGULARIZER_OPTION_SPECS,
+  WEIGHTED_OPTION_SPECS,
+  regularizerConfig,
+  regularizerOptions,
+  weightedLayerOptions,
+} from './weighted-options.js';
+import {
+  regularizersFromKeras,
+  regularizersToKeras,
+  type RegularizerConfig,
+  type RegularizerSpec,
+} from '../regularizers.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type ParamSpec,
+  type StageContext,
+  type T,
+  type Weights,
+  type RowPart,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { KERAS3_EXTRAS, REGULARIZER_FIELDS, UNSUPPORTED_IF_SET, activation, bool, initializersFromKeras, initializersToKeras, notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
+import {
+  KERAS3_EXTRAS,
+  REGULARIZER_FIELDS,
+  UNSUPPORTED_IF_SET,
+  activation,
+  bool,
+  initializersFromKeras,
+  initializersToKeras,
+  notSet,
+  nulls,
+  positiveInt,
+  required,
+} from '../io/keras-fields.js';
 
 type T2 = tf.Tensor2D;
 
@@ -66,12 +101,36 @@ export class Dense extends Layer {
   private dzOperands?: PackedOperands;
 
   constructor(options: DenseOptions) {
-    checkLayerOptions('Dense', options, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'name', ...REGULARIZER_OPTIONS], { activation: 'name', inputShape: 'shape' });
+    checkLayerOptions(
+      'Dense',
+      options,
+      [
+        'units',
+        'activation',
+        'useBias',
+        'kernelInitializer',
+        'biasInitializer',
+        'inputShape',
+        'name',
+        ...REGULARIZER_OPTIONS,
+      ],
+      { activation: 'name', inputShape: 'shape' },
+    );
     super(options?.name);
     const where = `Dense${options?.name ? ` '${options.name}'` : ''}`;
     this.units = checkPositiveInt(where, 'units', options?.units);
-    ({ activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer, declaredInputShape: this.declaredInputShape } = weightedLayerOptions(where, options));
-    ({ kernelRegularizer: this.kernelRegularizer, biasRegularizer: this.biasRegularizer, activityRegularizer: this.activityRegularizer } = regularizerOptions(where, options));
+    ({
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      biasInitializer: this.biasInitializer,
+      declaredInputShape: this.declaredInputShape,
+    } = weightedLayerOptions(where, options));
+    ({
+      kernelRegularizer: this.kernelRegularizer,
+      biasRegularizer: this.biasRegularizer,
+      activityRegularizer: this.activityRegularizer,
+    } = regularizerOptions(where, options));
   }
 
   get defaultName(): string {
@@ -84,15 +143,34 @@ export class Dense extends Layer {
 
   computeOutputShape(inputShape: number[]): number[] {
     if (inputShape.length !== 1) {
-      throw new Error(`Layer '${this.name}' (Dense) expects rows of rank 1, i.e. input shape (None, features). Received: (None, ${inputShape.join(', ')})`);
+      throw new Error(
+        `Layer '${this.name}' (Dense) expects rows of rank 1, i.e. input shape (None, features). Received: (None, ${inputShape.join(', ')})`,
+      );
     }
     return [this.units];
   }
 
   params(): ParamSpec[] {
     const fanIn = this.inputShape![0];
-    const p: ParamSpec[] = [{ name: 'kernel', shape: [fanIn, this.units], initializer: this.kernelInitializer, fanIn, fanOut: this.units, regularizer: this.kernelRegularizer }];
-    if (this.useBias) p.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, fanIn, fanOut: this.units, regularizer: this.biasRegularizer });
+    const p: ParamSpec[] = [
+      {
+        name: 'kernel',
+        shape: [fanIn, this.units],
+        initializer: this.kernelInitializer,
+        fanIn,
+        fanOut: this.units,
+        regularizer: this.kernelRegularizer,
+      },
+    ];
+    if (this.useBias)
+      p.push({
+        name: 'bias',
+        shape: [this.units],
+        initializer: this.biasInitializer,
+        fanIn,
+        fanOut: this.units,
+        regularizer: this.biasRegularizer,
+      });
     return p;
   }
 
@@ -163,7 +241,8 @@ export class Dense extends Layer {
       if (biasGrads[i]) g.push(biasGrads[i]!);
       return g;
     });
-    if (needDx && !w.transposedMatMul) throw new Error(`lockstep internal: Dense '${this.name}' has no kernel^T operator`);
+    if (needDx && !w.transposedMatMul)
+      throw new Error(`lockstep internal: Dense '${this.name}' has no kernel^T operator`);
     const dx = needDx ? w.transposedMatMul!.matMul(dz) : undefined;
     return { dx, grads };
   }
@@ -186,10 +265,23 @@ export class Dense extends Layer {
 /** Dense as a layer type: options, factory and saved format (see layers/descriptor.ts). */
 export const DENSE = describeLayer({
   className: 'Dense',
-  options: { units: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 }, ...WEIGHTED_OPTION_SPECS, ...REGULARIZER_OPTION_SPECS },
+  options: {
+    units: { rule: 'a positive integer', check: (v) => Number.isInteger(v) && (v as number) > 0 },
+    ...WEIGHTED_OPTION_SPECS,
+    ...REGULARIZER_OPTION_SPECS,
+  },
   create: (options: DenseOptions) => new Dense(options),
   keras: {
-    fields: ['units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer', ...REGULARIZER_FIELDS, ...UNSUPPORTED_IF_SET, ...KERAS3_EXTRAS],
+    fields: [
+      'units',
+      'activation',
+      'use_bias',
+      'kernel_initializer',
+      'bias_initializer',
+      ...REGULARIZER_FIELDS,
+      ...UNSUPPORTED_IF_SET,
+      ...KERAS3_EXTRAS,
+    ],
     toKeras: (l, where) => ({
       units: positiveInt(l.units, where, 'units'),
       activation: activation(l.activation, where),

@@ -59,7 +59,9 @@ export interface LayerDescriptor<Create extends (options: never) => Layer = (opt
 }
 
 /** Declares a layer type (an identity that checks the shape of the declaration). */
-export function describeLayer<Create extends (options: never) => Layer>(descriptor: LayerDescriptor<Create>): LayerDescriptor<Create> {
+export function describeLayer<Create extends (options: never) => Layer>(
+  descriptor: LayerDescriptor<Create>,
+): LayerDescriptor<Create> {
   return Object.freeze(descriptor);
 }
 

@@ -8,12 +8,22 @@ import { checkFraction, checkLayerOptions } from '../errors.js';
 import { foldInto } from '../rng.js';
 import { dropoutMasks } from '../kernels/index.js';
 import { mul } from '../ops/elementwise.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type T, type Weights, type RowPart } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type T,
+  type Weights,
+  type RowPart,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
 import { notSet, rate, required } from '../io/keras-fields.js';
 
 /** A batch as [rows, values per sample] (a view: no copy), the shape the elementwise kernels take. */
-const as2d = (x: T): tf.Tensor2D => (x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], x.size / x.shape[0]]));
+const as2d = (x: T): tf.Tensor2D =>
+  x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], x.size / x.shape[0]]);
 const like = (t: tf.Tensor2D, x: T): T => (x.rank === 2 ? t : tf.reshape(t, x.shape));
 
 export interface DropoutOptions {
@@ -43,7 +53,8 @@ export class Dropout extends Layer {
   forward(x: T, _w: Weights, ctx: ForwardContext): ForwardResult {
     if (!ctx.training || this.rate === 0) return { y: x, cache: null };
     const { dropoutKey, sampleIndices } = ctx;
-    if (!dropoutKey || !sampleIndices) throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
+    if (!dropoutKey || !sampleIndices)
+      throw new Error(`Layer '${this.name}' (Dropout): training step without a dropout key`);
     const rows = x.shape[0];
     const cols = x.size / rows;
     const keys = new Int32Array(2 * rows);

@@ -8,7 +8,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInitializer, type InitializerConfig } from '../initializers.js';
 import { checkLayerOptions, checkPositiveInt } from '../errors.js';
-import { Layer, type BackwardResult, type ForwardContext, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardContext,
+  type ForwardResult,
+  type LayerConfig,
+  type ParamSpec,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
 import { notSet, nulls, positiveInt, required } from '../io/keras-fields.js';
 import { initializerFromKeras, initializerToKeras } from '../io/keras-initializers.js';
@@ -46,7 +56,15 @@ export class Embedding extends Layer {
   }
 
   params(): ParamSpec[] {
-    return [{ name: 'embeddings', shape: [this.inputDim, this.outputDim], initializer: this.embeddingsInitializer, fanIn: this.inputDim, fanOut: this.outputDim }];
+    return [
+      {
+        name: 'embeddings',
+        shape: [this.inputDim, this.outputDim],
+        initializer: this.embeddingsInitializer,
+        fanIn: this.inputDim,
+        fanOut: this.outputDim,
+      },
+    ];
   }
 
   /** The first value that is not an index in [0, inputDim), as "row r: ..."; undefined when all are. */
@@ -91,7 +109,13 @@ export class Embedding extends Layer {
   }
 
   getConfig(): LayerConfig {
-    return { className: this.className, name: this.name, inputDim: this.inputDim, outputDim: this.outputDim, embeddingsInitializer: this.embeddingsInitializer };
+    return {
+      className: this.className,
+      name: this.name,
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      embeddingsInitializer: this.embeddingsInitializer,
+    };
   }
 }
 
@@ -107,22 +131,38 @@ export const EMBEDDING = describeLayer({
   },
   create: (options: EmbeddingOptions) => new Embedding(options),
   keras: {
-    fields: ['input_dim', 'output_dim', 'embeddings_initializer', 'mask_zero', 'input_length', ...EMBEDDING_UNSUPPORTED, 'lora_rank', 'lora_alpha'],
+    fields: [
+      'input_dim',
+      'output_dim',
+      'embeddings_initializer',
+      'mask_zero',
+      'input_length',
+      ...EMBEDDING_UNSUPPORTED,
+      'lora_rank',
+      'lora_alpha',
+    ],
     toKeras: (l, where) => ({
       input_dim: positiveInt(l.inputDim, where, 'inputDim'),
       output_dim: positiveInt(l.outputDim, where, 'outputDim'),
-      embeddings_initializer: initializerToKeras((l.embeddingsInitializer ?? 'random_uniform') as InitializerConfig, `${where} embeddingsInitializer`),
+      embeddings_initializer: initializerToKeras(
+        (l.embeddingsInitializer ?? 'random_uniform') as InitializerConfig,
+        `${where} embeddingsInitializer`,
+      ),
       mask_zero: false,
       ...nulls(EMBEDDING_UNSUPPORTED),
     }),
     fromKeras: (c, where) => {
       notSet(c, [...EMBEDDING_UNSUPPORTED, 'lora_rank'], where);
       // Masking changes what later layers compute; lockstep has no masks.
-      if (c.mask_zero != null && c.mask_zero !== false) throw new Error(`${where}: mask_zero=true is not supported. Received: mask_zero=${String(c.mask_zero)}`);
+      if (c.mask_zero != null && c.mask_zero !== false)
+        throw new Error(`${where}: mask_zero=true is not supported. Received: mask_zero=${String(c.mask_zero)}`);
       return {
         inputDim: positiveInt(required(c, 'input_dim', where), where, 'input_dim'),
         outputDim: positiveInt(required(c, 'output_dim', where), where, 'output_dim'),
-        embeddingsInitializer: c.embeddings_initializer == null ? 'random_uniform' : initializerFromKeras(c.embeddings_initializer, `${where} embeddings_initializer`),
+        embeddingsInitializer:
+          c.embeddings_initializer == null
+            ? 'random_uniform'
+            : initializerFromKeras(c.embeddings_initializer, `${where} embeddings_initializer`),
       };
     },
   },

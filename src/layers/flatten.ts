@@ -40,7 +40,11 @@ export class Flatten extends Layer {
   }
 
   getConfig(): LayerConfig {
-    return { className: this.className, name: this.name, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
+    return {
+      className: this.className,
+      name: this.name,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
   }
 }
 

@@ -26,7 +26,8 @@ abstract class GlobalPooling2D extends Layer {
     super(options?.name);
     const where = layerWhere(className, options?.name);
     checkLayerOptions(where, options, OPTIONS, { inputShape: 'shape' });
-    if (options.keepdims !== undefined && typeof options.keepdims !== 'boolean') throw badOption(where, 'keepdims', 'a boolean', options.keepdims);
+    if (options.keepdims !== undefined && typeof options.keepdims !== 'boolean')
+      throw badOption(where, 'keepdims', 'a boolean', options.keepdims);
     this.keepdims = options.keepdims ?? false;
     dataFormatOption(where, options.dataFormat);
     this.declaredInputShape = options.inputShape;
@@ -34,7 +35,9 @@ abstract class GlobalPooling2D extends Layer {
 
   computeOutputShape(inputShape: number[]): number[] {
     if (inputShape.length !== 3) {
-      throw new Error(`${layerWhere(this.className, this.name)} expects inputs of rank 4, i.e. shape (None, height, width, channels). Received: (None, ${inputShape.join(', ')})`);
+      throw new Error(
+        `${layerWhere(this.className, this.name)} expects inputs of rank 4, i.e. shape (None, height, width, channels). Received: (None, ${inputShape.join(', ')})`,
+      );
     }
     return this.keepdims ? [1, 1, inputShape[2]] : [inputShape[2]];
   }
@@ -46,7 +49,12 @@ abstract class GlobalPooling2D extends Layer {
   }
 
   getConfig(): LayerConfig {
-    return { className: this.className, name: this.name, keepdims: this.keepdims, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
+    return {
+      className: this.className,
+      name: this.name,
+      keepdims: this.keepdims,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
   }
 }
 
@@ -91,7 +99,10 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
   }
 }
 
-const GLOBAL_POOLING_OPTIONS: Record<string, OptionSpec> = { keepdims: { default: false }, dataFormat: { default: 'channels_last' } };
+const GLOBAL_POOLING_OPTIONS: Record<string, OptionSpec> = {
+  keepdims: { default: false },
+  dataFormat: { default: 'channels_last' },
+};
 
 const GLOBAL_POOLING_CODEC: KerasCodec = {
   fields: ['data_format', 'keepdims'],
@@ -113,5 +124,15 @@ const GLOBAL_POOLING_CODEC: KerasCodec = {
 };
 
 /** GlobalAveragePooling2D and GlobalMaxPooling2D as layer types (see layers/descriptor.ts). */
-export const GLOBAL_AVERAGE_POOLING_2D = describeLayer({ className: 'GlobalAveragePooling2D', options: GLOBAL_POOLING_OPTIONS, create: (options?: GlobalPooling2DOptions) => new GlobalAveragePooling2D(options), keras: GLOBAL_POOLING_CODEC });
-export const GLOBAL_MAX_POOLING_2D = describeLayer({ className: 'GlobalMaxPooling2D', options: GLOBAL_POOLING_OPTIONS, create: (options?: GlobalPooling2DOptions) => new GlobalMaxPooling2D(options), keras: GLOBAL_POOLING_CODEC });
+export const GLOBAL_AVERAGE_POOLING_2D = describeLayer({
+  className: 'GlobalAveragePooling2D',
+  options: GLOBAL_POOLING_OPTIONS,
+  create: (options?: GlobalPooling2DOptions) => new GlobalAveragePooling2D(options),
+  keras: GLOBAL_POOLING_CODEC,
+});
+export const GLOBAL_MAX_POOLING_2D = describeLayer({
+  className: 'GlobalMaxPooling2D',
+  options: GLOBAL_POOLING_OPTIONS,
+  create: (options?: GlobalPooling2DOptions) => new GlobalMaxPooling2D(options),
+  keras: GLOBAL_POOLING_CODEC,
+});

@@ -7,13 +7,47 @@ import { Dense as DenseLayer, DENSE, type DenseOptions } from './dense.js';
 import { Dropout as DropoutLayer, DROPOUT, type DropoutOptions } from './dropout.js';
 import { InputLayer, INPUT_LAYER, type InputOptions } from './input.js';
 import { Conv2D as Conv2DLayer, CONV2D, type Conv2DOptions } from './conv2d.js';
-import { MaxPooling2D as MaxPooling2DLayer, AveragePooling2D as AveragePooling2DLayer, MAX_POOLING_2D, AVERAGE_POOLING_2D, type Pooling2DOptions } from './pooling2d.js';
-import { GlobalAveragePooling2D as GlobalAveragePooling2DLayer, GlobalMaxPooling2D as GlobalMaxPooling2DLayer, GLOBAL_AVERAGE_POOLING_2D, GLOBAL_MAX_POOLING_2D, type GlobalPooling2DOptions } from './global-pooling2d.js';
+import {
+  MaxPooling2D as MaxPooling2DLayer,
+  AveragePooling2D as AveragePooling2DLayer,
+  MAX_POOLING_2D,
+  AVERAGE_POOLING_2D,
+  type Pooling2DOptions,
+} from './pooling2d.js';
+import {
+  GlobalAveragePooling2D as GlobalAveragePooling2DLayer,
+  GlobalMaxPooling2D as GlobalMaxPooling2DLayer,
+  GLOBAL_AVERAGE_POOLING_2D,
+  GLOBAL_MAX_POOLING_2D,
+  type GlobalPooling2DOptions,
+} from './global-pooling2d.js';
 import { Flatten as FlattenLayer, FLATTEN, type FlattenOptions } from './flatten.js';
 import { Reshape as ReshapeLayer, RESHAPE, type ReshapeOptions } from './reshape.js';
-import { BatchNormalization as BatchNormalizationLayer, BATCH_NORMALIZATION, type BatchNormalizationOptions } from './batch-normalization.js';
-import { LayerNormalization as LayerNormalizationLayer, LAYER_NORMALIZATION, type LayerNormalizationOptions } from './layer-normalization.js';
-import { Add as AddLayer, Subtract as SubtractLayer, Multiply as MultiplyLayer, Average as AverageLayer, Maximum as MaximumLayer, Minimum as MinimumLayer, ADD, SUBTRACT, MULTIPLY, AVERAGE, MAXIMUM, MINIMUM, type MergeOptions } from './merge.js';
+import {
+  BatchNormalization as BatchNormalizationLayer,
+  BATCH_NORMALIZATION,
+  type BatchNormalizationOptions,
+} from './batch-normalization.js';
+import {
+  LayerNormalization as LayerNormalizationLayer,
+  LAYER_NORMALIZATION,
+  type LayerNormalizationOptions,
+} from './layer-normalization.js';
+import {
+  Add as AddLayer,
+  Subtract as SubtractLayer,
+  Multiply as MultiplyLayer,
+  Average as AverageLayer,
+  Maximum as MaximumLayer,
+  Minimum as MinimumLayer,
+  ADD,
+  SUBTRACT,
+  MULTIPLY,
+  AVERAGE,
+  MAXIMUM,
+  MINIMUM,
+  type MergeOptions,
+} from './merge.js';
 import { Concatenate as ConcatenateLayer, CONCATENATE, type ConcatenateOptions } from './concatenate.js';
 import { Embedding as EmbeddingLayer, EMBEDDING, type EmbeddingOptions } from './embedding.js';
 import { Activation as ActivationLayer, ACTIVATION, type ActivationOptions } from './activation.js';
@@ -48,7 +82,9 @@ export const LAYER_DESCRIPTORS: readonly LayerDescriptor[] = [
 ];
 
 // A null-prototype table: a user-given class name such as 'constructor' or '__proto__' finds nothing.
-const BY_CLASS_NAME: Readonly<Record<string, LayerDescriptor>> = Object.freeze(Object.assign(Object.create(null), Object.fromEntries(LAYER_DESCRIPTORS.map((d) => [d.className, d]))));
+const BY_CLASS_NAME: Readonly<Record<string, LayerDescriptor>> = Object.freeze(
+  Object.assign(Object.create(null), Object.fromEntries(LAYER_DESCRIPTORS.map((d) => [d.className, d]))),
+);
 
 /** The descriptor of a class name (user input: any value), or undefined. */
 export function descriptorOf(className: unknown): LayerDescriptor | undefined {
@@ -56,12 +92,47 @@ export function descriptorOf(className: unknown): LayerDescriptor | undefined {
 }
 
 // Classes under explicit names; the Keras spellings below are factories, so `layers.Dense({...})` needs no `new`.
-export { DenseLayer, DropoutLayer, InputLayer, Conv2DLayer, MaxPooling2DLayer, AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, FlattenLayer, ReshapeLayer, BatchNormalizationLayer, LayerNormalizationLayer };
-export type { DenseOptions, DropoutOptions, InputOptions, Conv2DOptions, Pooling2DOptions, GlobalPooling2DOptions, FlattenOptions, ReshapeOptions, BatchNormalizationOptions, LayerNormalizationOptions };
+export {
+  DenseLayer,
+  DropoutLayer,
+  InputLayer,
+  Conv2DLayer,
+  MaxPooling2DLayer,
+  AveragePooling2DLayer,
+  GlobalAveragePooling2DLayer,
+  GlobalMaxPooling2DLayer,
+  FlattenLayer,
+  ReshapeLayer,
+  BatchNormalizationLayer,
+  LayerNormalizationLayer,
+};
+export type {
+  DenseOptions,
+  DropoutOptions,
+  InputOptions,
+  Conv2DOptions,
+  Pooling2DOptions,
+  GlobalPooling2DOptions,
+  FlattenOptions,
+  ReshapeOptions,
+  BatchNormalizationOptions,
+  LayerNormalizationOptions,
+};
 export { Layer } from './layer.js';
 export type { LayerConfig, ParamSpec, ForwardContext } from './layer.js';
 export type { LayerDescriptor, OptionSpec, KerasCodec } from './descriptor.js';
-export { ActivationLayer, AddLayer, SubtractLayer, MultiplyLayer, AverageLayer, MaximumLayer, MinimumLayer, ConcatenateLayer, EmbeddingLayer, SymbolicTensor };
+export {
+  ActivationLayer,
+  AddLayer,
+  SubtractLayer,
+  MultiplyLayer,
+  AverageLayer,
+  MaximumLayer,
+  MinimumLayer,
+  ConcatenateLayer,
+  EmbeddingLayer,
+  SymbolicTensor,
+};
 export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOptions };
 
 /**
@@ -72,7 +143,8 @@ export type { MergeOptions, ConcatenateOptions, EmbeddingOptions, ActivationOpti
  */
 export const Input = (options: InputOptions): SymbolicTensor<Layer> => recordInput(INPUT_LAYER.create(options));
 /** The symbolic tensor of an InputLayer (its one call). */
-export const recordInput = (layer: InputLayer): SymbolicTensor<Layer> => layer.calls[0]?.output ?? recordCall<Layer>(layer, [], layer.shape, layer.calls);
+export const recordInput = (layer: InputLayer): SymbolicTensor<Layer> =>
+  layer.calls[0]?.output ?? recordCall<Layer>(layer, [], layer.shape, layer.calls);
 /**
  * A fully connected layer: `activation(x @ kernel + bias)`.
  * @example
@@ -155,7 +227,12 @@ export const dropout = Dropout;
 /** Rebuilds a layer from `layer.getConfig()` (the worker pool and model loading use it). */
 export function layerFromConfig(config: LayerConfig): Layer {
   const descriptor = descriptorOf(config?.className);
-  if (!descriptor) throw unknownName('layer type', config?.className, LAYER_DESCRIPTORS.map((d) => d.className));
+  if (!descriptor)
+    throw unknownName(
+      'layer type',
+      config?.className,
+      LAYER_DESCRIPTORS.map((d) => d.className),
+    );
   // className picked the constructor; the rest are its options, checked like a user's.
   const { className: _className, ...options } = config;
   const layer = descriptor.create(options as never);

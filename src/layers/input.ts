@@ -52,7 +52,11 @@ export const INPUT_LAYER = describeLayer({
   input: true,
   keras: {
     fields: [],
-    toKeras: (l, where) => ({ batch_input_shape: batchShape(l.shape, where, 'shape'), dtype: 'float32', sparse: false }),
+    toKeras: (l, where) => ({
+      batch_input_shape: batchShape(l.shape, where, 'shape'),
+      dtype: 'float32',
+      sparse: false,
+    }),
     fromKeras: (c, where) => ({ shape: rowShape(c.batch_input_shape ?? c.batch_shape, where) }),
   },
 });

@@ -12,9 +12,26 @@ import type { InitializerConfig } from '../initializers.js';
 import { badOption, checkLayerOptions, checkPositiveNumber } from '../errors.js';
 import { layerWhere } from './conv-shapes.js';
 import { AFFINE_OPTION_SPECS, affineOptions } from './weighted-options.js';
-import { Layer, type BackwardResult, type ForwardResult, type LayerConfig, type ParamSpec, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type ForwardResult,
+  type LayerConfig,
+  type ParamSpec,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
-import { LN_INITIALIZERS, NORM_UNSUPPORTED, axes, bool, normInitializers, notSet, positive } from '../io/keras-fields.js';
+import {
+  LN_INITIALIZERS,
+  NORM_UNSUPPORTED,
+  axes,
+  bool,
+  normInitializers,
+  notSet,
+  positive,
+} from '../io/keras-fields.js';
 import { quote } from '../io/json.js';
 
 export interface LayerNormalizationOptions {
@@ -57,12 +74,20 @@ export class LayerNormalization extends Layer {
     super(options?.name);
     const o = options ?? {};
     const axisOk = (a: unknown) => Number.isInteger(a);
-    if (o.axis !== undefined && !(axisOk(o.axis) || (Array.isArray(o.axis) && o.axis.length > 0 && o.axis.every(axisOk)))) {
+    if (
+      o.axis !== undefined &&
+      !(axisOk(o.axis) || (Array.isArray(o.axis) && o.axis.length > 0 && o.axis.every(axisOk)))
+    ) {
       throw badOption(where, 'axis', 'an integer or a non-empty array of integers', o.axis);
     }
     this.axis = Array.isArray(o.axis) ? [...o.axis] : (o.axis ?? -1);
     this.epsilon = o.epsilon === undefined ? 1e-3 : checkPositiveNumber(where, 'epsilon', o.epsilon);
-    ({ center: this.center, scale: this.scale, betaInitializer: this.betaInitializer, gammaInitializer: this.gammaInitializer } = affineOptions(where, o));
+    ({
+      center: this.center,
+      scale: this.scale,
+      betaInitializer: this.betaInitializer,
+      gammaInitializer: this.gammaInitializer,
+    } = affineOptions(where, o));
     this.declaredInputShape = o.inputShape;
   }
 
@@ -97,7 +122,13 @@ export class LayerNormalization extends Layer {
   params(): ParamSpec[] {
     const { param } = this.axes!;
     const size = param.reduce((p, d) => p * d, 1);
-    const spec = (name: string, initializer: InitializerConfig): ParamSpec => ({ name, shape: param, initializer, fanIn: size, fanOut: size });
+    const spec = (name: string, initializer: InitializerConfig): ParamSpec => ({
+      name,
+      shape: param,
+      initializer,
+      fanIn: size,
+      fanOut: size,
+    });
     const p: ParamSpec[] = [];
     if (this.scale) p.push(spec('gamma', this.gammaInitializer));
     if (this.center) p.push(spec('beta', this.betaInitializer));
@@ -141,7 +172,10 @@ export class LayerNormalization extends Layer {
     if (!needDx) return { grads };
     // dx = s * (g - mean(g) - xhat * mean(g * xhat)) over the normalized axes, with g = dy * gamma.
     const g = gamma ? tf.mul(dy, gamma) : dy;
-    const dx = tf.mul(invStd, tf.sub(tf.sub(g, tf.mean(g, normalized, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), normalized, true))));
+    const dx = tf.mul(
+      invStd,
+      tf.sub(tf.sub(g, tf.mean(g, normalized, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), normalized, true))),
+    );
     return { dx, grads };
   }
 
@@ -166,7 +200,15 @@ export const LAYER_NORMALIZATION = describeLayer({
   options: { axis: { default: -1 }, epsilon: { default: 1e-3 }, ...AFFINE_OPTION_SPECS },
   create: (options?: LayerNormalizationOptions) => new LayerNormalization(options),
   keras: {
-    fields: ['axis', 'epsilon', 'center', 'scale', 'rms_scaling', ...LN_INITIALIZERS.map((i) => i[1]), ...NORM_UNSUPPORTED],
+    fields: [
+      'axis',
+      'epsilon',
+      'center',
+      'scale',
+      'rms_scaling',
+      ...LN_INITIALIZERS.map((i) => i[1]),
+      ...NORM_UNSUPPORTED,
+    ],
     toKeras: (l, where) => ({
       axis: axes(l.axis, where, 'axis'),
       epsilon: positive(l.epsilon, where, 'epsilon'),
@@ -178,7 +220,8 @@ export const LAYER_NORMALIZATION = describeLayer({
     }),
     fromKeras: (c, where) => {
       notSet(c, NORM_UNSUPPORTED, where);
-      if (c.rms_scaling != null && c.rms_scaling !== false) throw new Error(`${where}: rms_scaling is not supported. Received: rms_scaling=${quote(c.rms_scaling)}`);
+      if (c.rms_scaling != null && c.rms_scaling !== false)
+        throw new Error(`${where}: rms_scaling is not supported. Received: rms_scaling=${quote(c.rms_scaling)}`);
       return {
         axis: axes(c.axis ?? -1, where, 'axis'),
         epsilon: positive(c.epsilon ?? 1e-3, where, 'epsilon'),

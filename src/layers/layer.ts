@@ -207,7 +207,10 @@ export abstract class Layer {
    * shape; merge layers (Add, Concatenate...) override this to take several and check them.
    */
   buildCall(shapes: number[][]): void {
-    if (shapes.length !== 1) throw new Error(`Layer '${this.name}' (${this.className}) takes one input. Received: ${shapes.length} inputs of shapes ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+    if (shapes.length !== 1)
+      throw new Error(
+        `Layer '${this.name}' (${this.className}) takes one input. Received: ${shapes.length} inputs of shapes ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`,
+      );
     this.build(shapes[0]);
   }
 
@@ -220,13 +223,17 @@ export abstract class Layer {
     const list = (Array.isArray(inputs) ? inputs : [inputs]) as SymbolicTensor<Layer>[];
     const who = `Layer '${this.name || this.defaultName}' (${this.className})`;
     if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
-      throw new TypeError(`${who}.apply expects a symbolic tensor (layers.Input(...) or another layer's output) or an array of them. Received: ${String(inputs)}`);
+      throw new TypeError(
+        `${who}.apply expects a symbolic tensor (layers.Input(...) or another layer's output) or an array of them. Received: ${String(inputs)}`,
+      );
     }
     const shapes = list.map((t) => t.shape);
     if (this.calls.length > 0) {
       const first = this.calls[0].inputs.map((t) => t.shape.join(','));
       if (shapes.length !== first.length || shapes.some((s, i) => s.join(',') !== first[i])) {
-        throw new Error(`${who} is shared, so every call needs inputs of the shapes of its first: ${this.calls[0].inputs.map((t) => `(None, ${t.shape.join(', ')})`).join(', ')}. Received: ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`);
+        throw new Error(
+          `${who} is shared, so every call needs inputs of the shapes of its first: ${this.calls[0].inputs.map((t) => `(None, ${t.shape.join(', ')})`).join(', ')}. Received: ${shapes.map((s) => `(None, ${s.join(', ')})`).join(', ')}`,
+        );
       }
     }
     this.buildCall(shapes);

@@ -9,7 +9,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkLayerOptions } from '../errors.js';
-import { Layer, type BackwardResult, type CallBackwardResult, type ForwardResult, type LayerConfig, type RowPart, type T, type Weights } from './layer.js';
+import {
+  Layer,
+  type BackwardResult,
+  type CallBackwardResult,
+  type ForwardResult,
+  type LayerConfig,
+  type RowPart,
+  type T,
+  type Weights,
+} from './layer.js';
 import { describeLayer } from './descriptor.js';
 
 export interface MergeOptions {
@@ -35,7 +44,9 @@ export abstract class Merge extends Layer {
   buildCall(shapes: number[][]): void {
     const who = `Layer '${this.name || this.defaultName}' (${this.className})`;
     if (this.exactInputs !== undefined ? shapes.length !== this.exactInputs : shapes.length < 2) {
-      throw new Error(`${who} takes ${this.exactInputs ?? 'at least 2'} inputs, as an array: apply([a, b]). Received: ${shapes.length} input${shapes.length === 1 ? '' : 's'}`);
+      throw new Error(
+        `${who} takes ${this.exactInputs ?? 'at least 2'} inputs, as an array: apply([a, b]). Received: ${shapes.length} input${shapes.length === 1 ? '' : 's'}`,
+      );
     }
     if (shapes.some((s) => s.join(',') !== shapes[0].join(','))) {
       throw new Error(`${who} needs inputs of the same shape. Received: ${shapes.map(shapeText).join(', ')}`);
@@ -46,7 +57,9 @@ export abstract class Merge extends Layer {
 
   /** One input (Sequential.add): refused, since the layer merges several. */
   computeOutputShape(): number[] {
-    throw new Error(`Layer '${this.name || this.defaultName}' (${this.className}) merges several inputs: call it with apply([a, b]) in a functional model`);
+    throw new Error(
+      `Layer '${this.name || this.defaultName}' (${this.className}) merges several inputs: call it with apply([a, b]) in a functional model`,
+    );
   }
 
   forward(): ForwardResult {
@@ -125,7 +138,13 @@ export class Average extends Merge {
   }
   protected merge(xs: T[]) {
     // As Keras: the sum, then divided by the count.
-    return { y: tf.div(xs.reduce((a, b) => tf.add(a, b)), tf.scalar(xs.length)), cache: null };
+    return {
+      y: tf.div(
+        xs.reduce((a, b) => tf.add(a, b)),
+        tf.scalar(xs.length),
+      ),
+      cache: null,
+    };
   }
   protected gradients(dy: T, xs: T[]): T[] {
     const g = tf.div(dy, tf.scalar(xs.length));

@@ -35,38 +35,64 @@ abstract class Pooling2D extends Layer {
     const where = layerWhere(className, options?.name);
     checkLayerOptions(where, options, OPTIONS, { inputShape: 'shape' });
     this.poolSize = pairOption(where, 'poolSize', options.poolSize ?? 2);
-    this.strides = options.strides === undefined || options.strides === null ? this.poolSize : pairOption(where, 'strides', options.strides);
+    this.strides =
+      options.strides === undefined || options.strides === null
+        ? this.poolSize
+        : pairOption(where, 'strides', options.strides);
     this.padding = paddingOption(where, options.padding);
     dataFormatOption(where, options.dataFormat);
     this.declaredInputShape = options.inputShape;
   }
 
   computeOutputShape(inputShape: number[]): number[] {
-    const [ph, pw] = windowPlan(layerWhere(this.className, this.name), inputShape, { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding }, 'pool');
+    const [ph, pw] = windowPlan(
+      layerWhere(this.className, this.name),
+      inputShape,
+      { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding },
+      'pool',
+    );
     return [ph.out, pw.out, inputShape[2]];
   }
 
   forward(x: T): ForwardResult {
-    const y = tf.engine().runKernel(this.kernel, { x }, { filterSize: this.poolSize, strides: this.strides, pad: this.padding }) as T;
+    const y = tf
+      .engine()
+      .runKernel(this.kernel, { x }, { filterSize: this.poolSize, strides: this.strides, pad: this.padding }) as T;
     return { y, cache: { x, y } };
   }
 
   backward(dy: T, cache: unknown, _w: unknown, _needDx: boolean, parts: RowPart[]): BackwardResult {
     const { x, y } = cache as { x: T; y: T };
     if (this.kernel === 'MaxPool') {
-      const [ph, pw] = windowPlan(this.className, x.shape.slice(1), { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding });
-      return { dx: maxPoolGradient(x, y, dy, { size: this.poolSize, strides: this.strides, plan: [ph, pw] }), grads: parts.map(() => []) };
+      const [ph, pw] = windowPlan(this.className, x.shape.slice(1), {
+        size: this.poolSize,
+        strides: this.strides,
+        dilation: [1, 1],
+        padding: this.padding,
+      });
+      return {
+        dx: maxPoolGradient(x, y, dy, { size: this.poolSize, strides: this.strides, plan: [ph, pw] }),
+        grads: parts.map(() => []),
+      };
     }
     const attrs = { filterSize: this.poolSize, strides: this.strides, pad: this.padding };
     // tfjs's AvgPoolGrad divides every window by its full area, but the forward pass (as TensorFlow's)
     // divides a window that reaches into 'same' padding by its values inside the input: rescale those.
     const scaled = this.padding === 'same' ? tf.mul(dy, this.edgeScale(x.shape.slice(1))) : dy;
-    return { dx: tf.engine().runKernel('AvgPoolGrad', { dy: scaled, input: x }, attrs) as T, grads: parts.map(() => []) };
+    return {
+      dx: tf.engine().runKernel('AvgPoolGrad', { dy: scaled, input: x }, attrs) as T,
+      grads: parts.map(() => []),
+    };
   }
 
   /** [1, oh, ow, 1]: each output's pool area over its values inside the input (1 away from the edges). */
   private edgeScale(inputShape: number[]): tf.Tensor {
-    const plans = windowPlan(this.className, inputShape, { size: this.poolSize, strides: this.strides, dilation: [1, 1], padding: this.padding });
+    const plans = windowPlan(this.className, inputShape, {
+      size: this.poolSize,
+      strides: this.strides,
+      dilation: [1, 1],
+      padding: this.padding,
+    });
     const inside = plans.map((p, a) =>
       Array.from({ length: p.out }, (_, i) => {
         const first = i * this.strides[a] - p.before;
@@ -75,7 +101,9 @@ abstract class Pooling2D extends Layer {
     );
     const area = this.poolSize[0] * this.poolSize[1];
     const scale = new Float32Array(plans[0].out * plans[1].out);
-    inside[0].forEach((rows, i) => inside[1].forEach((cols, j) => (scale[i * plans[1].out + j] = area / (rows * cols))));
+    inside[0].forEach((rows, i) =>
+      inside[1].forEach((cols, j) => (scale[i * plans[1].out + j] = area / (rows * cols))),
+    );
     return tf.tensor4d(scale, [1, plans[0].out, plans[1].out, 1]);
   }
 
@@ -115,7 +143,12 @@ export class AveragePooling2D extends Pooling2D {
   }
 }
 
-const POOLING_OPTIONS: Record<string, OptionSpec> = { poolSize: { default: 2 }, strides: { default: null }, padding: { default: 'valid' }, dataFormat: { default: 'channels_last' } };
+const POOLING_OPTIONS: Record<string, OptionSpec> = {
+  poolSize: { default: 2 },
+  strides: { default: null },
+  padding: { default: 'valid' },
+  dataFormat: { default: 'channels_last' },
+};
 
 // Keras's pooling defaults: a 2x2 window, strides = the window, 'valid'.
 const POOLING_CODEC: KerasCodec = {
@@ -135,5 +168,15 @@ const POOLING_CODEC: KerasCodec = {
 };
 
 /** MaxPooling2D and AveragePooling2D as layer types (see layers/descriptor.ts). */
-export const MAX_POOLING_2D = describeLayer({ className: 'MaxPooling2D', options: POOLING_OPTIONS, create: (options?: Pooling2DOptions) => new MaxPooling2D(options), keras: POOLING_CODEC });
-export const AVERAGE_POOLING_2D = describeLayer({ className: 'AveragePooling2D', options: POOLING_OPTIONS, create: (options?: Pooling2DOptions) => new AveragePooling2D(options), keras: POOLING_CODEC });
+export const MAX_POOLING_2D = describeLayer({
+  className: 'MaxPooling2D',
+  options: POOLING_OPTIONS,
+  create: (options?: Pooling2DOptions) => new MaxPooling2D(options),
+  keras: POOLING_CODEC,
+});
+export const AVERAGE_POOLING_2D = describeLayer({
+  className: 'AveragePooling2D',
+  options: POOLING_OPTIONS,
+  create: (options?: Pooling2DOptions) => new AveragePooling2D(options),
+  keras: POOLING_CODEC,
+});

@@ -21,7 +21,11 @@ export class Reshape extends Layer {
     const where = layerWhere('Reshape', options?.name);
     checkLayerOptions(where, options, ['targetShape', 'inputShape', 'name'], { inputShape: 'shape' });
     const t = options?.targetShape;
-    const ok = Array.isArray(t) && t.length > 0 && t.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) && t.filter((d) => d === -1).length <= 1;
+    const ok =
+      Array.isArray(t) &&
+      t.length > 0 &&
+      t.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) &&
+      t.filter((d) => d === -1).length <= 1;
     if (!ok) throw badOption(where, 'targetShape', 'a non-empty array of positive integers, with at most one -1', t);
     this.targetShape = [...t];
     this.declaredInputShape = options.inputShape;
@@ -36,7 +40,9 @@ export class Reshape extends Layer {
     const known = this.targetShape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const fits = this.targetShape.includes(-1) ? total % known === 0 : total === known;
     if (!fits) {
-      throw new Error(`${layerWhere('Reshape', this.name)}: total size of the new shape (${this.targetShape.join(', ')}) must be unchanged: the input (None, ${inputShape.join(', ')}) has ${total} values per sample`);
+      throw new Error(
+        `${layerWhere('Reshape', this.name)}: total size of the new shape (${this.targetShape.join(', ')}) must be unchanged: the input (None, ${inputShape.join(', ')}) has ${total} values per sample`,
+      );
     }
     return this.targetShape.map((d) => (d === -1 ? total / known : d));
   }
@@ -50,7 +56,12 @@ export class Reshape extends Layer {
   }
 
   getConfig(): LayerConfig {
-    return { className: this.className, name: this.name, targetShape: this.targetShape, ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}) };
+    return {
+      className: this.className,
+      name: this.name,
+      targetShape: this.targetShape,
+      ...(this.declaredInputShape ? { inputShape: this.declaredInputShape } : {}),
+    };
   }
 }
 

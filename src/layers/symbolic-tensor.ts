@@ -40,7 +40,12 @@ export class SymbolicTensor<L extends CallLayer = CallLayer> {
 }
 
 /** Records a call of `layer` on `inputs` (after the layer checked and built for their shapes). */
-export function recordCall<L extends CallLayer>(layer: L, inputs: SymbolicTensor<L>[], outputShape: number[], calls: CallNode<L>[]): SymbolicTensor<L> {
+export function recordCall<L extends CallLayer>(
+  layer: L,
+  inputs: SymbolicTensor<L>[],
+  outputShape: number[],
+  calls: CallNode<L>[],
+): SymbolicTensor<L> {
   const output = new SymbolicTensor<L>([...outputShape]);
   output.node = { layer, inputs, output, index: calls.length };
   calls.push(output.node);

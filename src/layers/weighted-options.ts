@@ -34,7 +34,11 @@ export function regularizerOptions(where: string, options: WeightedLayerOptions)
 }
 
 /** The regularizers of a layer as config fields (only those set). */
-export function regularizerConfig(r: { kernelRegularizer?: RegularizerConfig; biasRegularizer?: RegularizerConfig; activityRegularizer?: RegularizerConfig }) {
+export function regularizerConfig(r: {
+  kernelRegularizer?: RegularizerConfig;
+  biasRegularizer?: RegularizerConfig;
+  activityRegularizer?: RegularizerConfig;
+}) {
   return {
     ...(r.kernelRegularizer ? { kernelRegularizer: r.kernelRegularizer } : {}),
     ...(r.biasRegularizer ? { biasRegularizer: r.biasRegularizer } : {}),
@@ -44,7 +48,8 @@ export function regularizerConfig(r: { kernelRegularizer?: RegularizerConfig; bi
 
 /** The checked shared options; `where` names the layer in errors ("Dense 'dense_1'"). */
 export function weightedLayerOptions(where: string, options: WeightedLayerOptions) {
-  if (options.useBias !== undefined && typeof options.useBias !== 'boolean') throw badOption(where, 'useBias', 'a boolean', options.useBias);
+  if (options.useBias !== undefined && typeof options.useBias !== 'boolean')
+    throw badOption(where, 'useBias', 'a boolean', options.useBias);
   const kernelInitializer = options.kernelInitializer ?? 'glorot_uniform';
   const biasInitializer = options.biasInitializer ?? 'zeros';
   checkInitializer(kernelInitializer, `${where} kernelInitializer`);
@@ -67,7 +72,8 @@ export interface AffineOptions {
 
 /** A normalization layer's learned offset (beta) and scale (gamma), checked, with Keras's defaults. */
 export function affineOptions(where: string, o: AffineOptions) {
-  for (const k of ['center', 'scale'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(where, k, 'a boolean', o[k]);
+  for (const k of ['center', 'scale'] as const)
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(where, k, 'a boolean', o[k]);
   const betaInitializer = o.betaInitializer ?? 'zeros';
   const gammaInitializer = o.gammaInitializer ?? 'ones';
   checkInitializer(betaInitializer, `${where} betaInitializer`);
@@ -77,7 +83,11 @@ export function affineOptions(where: string, o: AffineOptions) {
 
 /** The shared options as a descriptor declares them (see layers/descriptor.ts), in Keras's order. */
 export const WEIGHTED_OPTION_SPECS: Record<string, OptionSpec> = {
-  activation: { default: 'linear', rule: `one of ${ACTIVATION_NAMES.join(', ')}`, check: (v) => typeof v === 'string' && (ACTIVATION_NAMES.includes(v) || v === 'silu') },
+  activation: {
+    default: 'linear',
+    rule: `one of ${ACTIVATION_NAMES.join(', ')}`,
+    check: (v) => typeof v === 'string' && (ACTIVATION_NAMES.includes(v) || v === 'silu'),
+  },
   useBias: { default: true, rule: 'true or false', check: (v) => typeof v === 'boolean' },
   kernelInitializer: { default: 'glorot_uniform' },
   biasInitializer: { default: 'zeros' },

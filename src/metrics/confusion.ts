@@ -49,7 +49,8 @@ export class AUC extends MetricObject {
     checkOptionKeys('AUC', options, ['numThresholds', 'curve', 'summationMethod', 'thresholds', 'name']);
     const o = options ?? {};
     if (o.thresholds !== undefined) {
-      if (!Array.isArray(o.thresholds) || o.thresholds.length === 0) throw badOption('AUC', 'thresholds', 'a non-empty array of numbers in [0, 1]', o.thresholds);
+      if (!Array.isArray(o.thresholds) || o.thresholds.length === 0)
+        throw badOption('AUC', 'thresholds', 'a non-empty array of numbers in [0, 1]', o.thresholds);
       o.thresholds.forEach((t, i) => checkThreshold('AUC', `thresholds[${i}]`, t));
       this.thresholds = [...o.thresholds].sort((a, b) => a - b);
       this.numThresholds = this.thresholds.length + 2;
@@ -58,17 +59,24 @@ export class AUC extends MetricObject {
       if (!Number.isInteger(n) || n <= 1) throw badOption('AUC', 'numThresholds', 'an integer > 1', n);
       this.numThresholds = n;
     }
-    const curve = (typeof o.curve === 'string' ? o.curve.toUpperCase() : o.curve ?? 'ROC') as 'ROC' | 'PR';
+    const curve = (typeof o.curve === 'string' ? o.curve.toUpperCase() : (o.curve ?? 'ROC')) as 'ROC' | 'PR';
     if (curve !== 'ROC' && curve !== 'PR') throw badOption('AUC', 'curve', "'ROC' or 'PR'", o.curve);
     this.curve = curve;
     const sm = o.summationMethod ?? 'interpolation';
-    if (!['interpolation', 'minoring', 'majoring'].includes(sm)) throw badOption('AUC', 'summationMethod', "'interpolation', 'minoring' or 'majoring'", sm);
+    if (!['interpolation', 'minoring', 'majoring'].includes(sm))
+      throw badOption('AUC', 'summationMethod', "'interpolation', 'minoring' or 'majoring'", sm);
     this.summationMethod = sm;
     this.name = optionalName('AUC', o.name, 'auc');
   }
 
   getConfig(): Record<string, unknown> {
-    return { name: this.name, numThresholds: this.numThresholds, curve: this.curve, summationMethod: this.summationMethod, ...(this.thresholds ? { thresholds: this.thresholds, numThresholds: undefined } : {}) };
+    return {
+      name: this.name,
+      numThresholds: this.numThresholds,
+      curve: this.curve,
+      summationMethod: this.summationMethod,
+      ...(this.thresholds ? { thresholds: this.thresholds, numThresholds: undefined } : {}),
+    };
   }
 
   /** Every threshold, with Keras's end points -epsilon and 1 + epsilon. */
@@ -82,7 +90,7 @@ export class AUC extends MetricObject {
     const T = this.numThresholds;
     const evenly = this.thresholds === undefined;
     const ts = this.allThresholds().map(f);
-    const auc = this;
+    const self = this;
     /** The last threshold index at which `p` counts as positive, -1 for none. */
     const bucket = (p: number): number => {
       if (Number.isNaN(p)) return -1;
@@ -110,7 +118,7 @@ export class AUC extends MetricObject {
           }
         }
       },
-      result: (acc) => auc.resultOf(confusionCounts(acc, T)),
+      result: (acc) => self.resultOf(confusionCounts(acc, T)),
     };
   }
 
@@ -136,7 +144,12 @@ export class AUC extends MetricObject {
     const yv = this.curve === 'ROC' ? recall : tp.map((t, i) => divideNoNan(t, t + fp[i]));
     let sum = 0;
     for (let i = 0; i < T - 1; i++) {
-      const h = this.summationMethod === 'interpolation' ? (yv[i] + yv[i + 1]) / 2 : this.summationMethod === 'minoring' ? Math.min(yv[i], yv[i + 1]) : Math.max(yv[i], yv[i + 1]);
+      const h =
+        this.summationMethod === 'interpolation'
+          ? (yv[i] + yv[i + 1]) / 2
+          : this.summationMethod === 'minoring'
+            ? Math.min(yv[i], yv[i + 1])
+            : Math.max(yv[i], yv[i + 1]);
       sum += (x[i] - x[i + 1]) * h;
     }
     return sum;
@@ -189,28 +202,43 @@ abstract class ThresholdMetric extends MetricObject {
     super();
     checkOptionKeys(owner, options, ['thresholds', 'topK', 'classId', 'name']);
     const o = options ?? {};
-    if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK > 0)) throw badOption(owner, 'topK', 'a positive integer', o.topK);
-    if (o.classId !== undefined && !(Number.isInteger(o.classId) && o.classId >= 0)) throw badOption(owner, 'classId', 'a non-negative integer', o.classId);
+    if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK > 0))
+      throw badOption(owner, 'topK', 'a positive integer', o.topK);
+    if (o.classId !== undefined && !(Number.isInteger(o.classId) && o.classId >= 0))
+      throw badOption(owner, 'classId', 'a non-negative integer', o.classId);
     // Keras: with topK and no thresholds, any prediction kept in the top k counts (threshold NEG_INF).
     const given = o.thresholds ?? (o.topK !== undefined ? NEG_INF : 0.5);
     this.scalar = !Array.isArray(given);
     const list = Array.isArray(given) ? given : [given];
-    if (list.length === 0) throw badOption(owner, 'thresholds', 'a number or a non-empty array of numbers in [0, 1]', given);
-    this.thresholds = list.map((t, i) => (t === NEG_INF && o.thresholds === undefined ? t : checkThreshold(owner, Array.isArray(given) ? `thresholds[${i}]` : 'thresholds', t)));
+    if (list.length === 0)
+      throw badOption(owner, 'thresholds', 'a number or a non-empty array of numbers in [0, 1]', given);
+    this.thresholds = list.map((t, i) =>
+      t === NEG_INF && o.thresholds === undefined
+        ? t
+        : checkThreshold(owner, Array.isArray(given) ? `thresholds[${i}]` : 'thresholds', t),
+    );
     this.topK = o.topK;
     this.classId = o.classId;
     this.name = optionalName(owner, o.name, defaultName);
   }
 
   getConfig(): Record<string, unknown> {
-    return { name: this.name, ...(this.thresholds[0] === NEG_INF ? {} : { thresholds: this.scalar ? this.thresholds[0] : this.thresholds }), ...(this.topK !== undefined ? { topK: this.topK } : {}), ...(this.classId !== undefined ? { classId: this.classId } : {}) };
+    return {
+      name: this.name,
+      ...(this.thresholds[0] === NEG_INF ? {} : { thresholds: this.scalar ? this.thresholds[0] : this.thresholds }),
+      ...(this.topK !== undefined ? { topK: this.topK } : {}),
+      ...(this.classId !== undefined ? { classId: this.classId } : {}),
+    };
   }
 
   protected abstract value(tp: number, fp: number, fn: number): number;
 
   build(outputCols: number): Metric {
     const { topK, classId } = this;
-    if (classId !== undefined && classId >= outputCols) throw new RangeError(`${this.className}: classId ${classId} is outside the model's ${outputCols} output column${outputCols === 1 ? '' : 's'}`);
+    if (classId !== undefined && classId >= outputCols)
+      throw new RangeError(
+        `${this.className}: classId ${classId} is outside the model's ${outputCols} output column${outputCols === 1 ? '' : 's'}`,
+      );
     const ts = this.thresholds.map(f);
     const T = ts.length;
     const self = this;

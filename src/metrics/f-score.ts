@@ -29,15 +29,23 @@ export class FBetaScore extends MetricObject {
 
   constructor(options: FBetaScoreOptions = {}, owner = 'FBetaScore', defaultName = 'fbeta_score') {
     super();
-    checkOptionKeys(owner, options, owner === 'F1Score' ? ['average', 'threshold', 'name'] : ['average', 'beta', 'threshold', 'name']);
+    checkOptionKeys(
+      owner,
+      options,
+      owner === 'F1Score' ? ['average', 'threshold', 'name'] : ['average', 'beta', 'threshold', 'name'],
+    );
     const o = options ?? {};
     const average = o.average ?? null;
-    if (![null, 'micro', 'macro', 'weighted'].includes(average)) throw badOption(owner, 'average', "null, 'micro', 'macro' or 'weighted'", average);
+    if (![null, 'micro', 'macro', 'weighted'].includes(average))
+      throw badOption(owner, 'average', "null, 'micro', 'macro' or 'weighted'", average);
     const beta = o.beta ?? 1;
-    if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta)) throw badOption(owner, 'beta', 'a number > 0', beta);
+    if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta))
+      throw badOption(owner, 'beta', 'a number > 0', beta);
     const threshold = o.threshold ?? null;
-    if (threshold !== null && (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1))) throw badOption(owner, 'threshold', 'a number with 0 < threshold <= 1, or null', threshold);
-    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw badOption(owner, 'name', 'a non-empty string', o.name);
+    if (threshold !== null && (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)))
+      throw badOption(owner, 'threshold', 'a number with 0 < threshold <= 1, or null', threshold);
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+      throw badOption(owner, 'name', 'a non-empty string', o.name);
     this.average = average;
     this.beta = beta;
     this.threshold = threshold;
@@ -86,7 +94,8 @@ export class FBetaScore extends MetricObject {
           scores.push(((precision * recall) / (b2 * precision + recall + EPSILON)) * (1 + b2));
           support += acc[3 * cells + k];
         }
-        if (self.average === 'weighted') return scores.reduce((s, v, k) => s + v * (acc[3 * cells + k] / (support + EPSILON)), 0);
+        if (self.average === 'weighted')
+          return scores.reduce((s, v, k) => s + v * (acc[3 * cells + k] / (support + EPSILON)), 0);
         if (self.average !== null) return scores.reduce((s, v) => s + v, 0) / cells;
         return scores;
       },

@@ -15,7 +15,14 @@ export interface Metric {
    * Adds a shard's contribution into acc[0, width). `out` holds probabilities/outputs (never logits), `y` the
    * targets (rows x yCols), `weights` each row's sample weight (null: all 1).
    */
-  update(out: Float32Array, y: Float32Array, rows: number, cols: number, acc: Float64Array, weights: Float32Array | null): void;
+  update(
+    out: Float32Array,
+    y: Float32Array,
+    rows: number,
+    cols: number,
+    acc: Float64Array,
+    weights: Float32Array | null,
+  ): void;
   /** The value from the summed accumulators: a number, or one per class/threshold. */
   result(acc: Float64Array): number | number[];
 }

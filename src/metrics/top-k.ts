@@ -24,13 +24,18 @@ export class TopKCategoricalAccuracy extends MetricObject {
   readonly name: string;
   protected readonly sparse: boolean = false;
 
-  constructor(options: TopKOptions = {}, owner = 'TopKCategoricalAccuracy', defaultName = 'top_k_categorical_accuracy') {
+  constructor(
+    options: TopKOptions = {},
+    owner = 'TopKCategoricalAccuracy',
+    defaultName = 'top_k_categorical_accuracy',
+  ) {
     super();
     checkOptionKeys(owner, options, ['k', 'name']);
     const o = options ?? {};
     const k = o.k ?? 5;
     if (!Number.isInteger(k) || k < 1) throw badOption(owner, 'k', 'a positive integer', k);
-    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw badOption(owner, 'name', 'a non-empty string', o.name);
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === ''))
+      throw badOption(owner, 'name', 'a non-empty string', o.name);
     this.k = k;
     this.name = o.name ?? defaultName;
   }

@@ -42,7 +42,14 @@ function fillable(rows: number, cols: number, fill: (out: Float32Array) => void)
  * ([rows*oh*ow, kh*kw*cin]): row (b, i, j) holds the window of output pixel (i, j), positions in the padding
  * 0. Without dilation a kernel row's kw * cin values are contiguous in x and copied as one block.
  */
-export function patches(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array): void {
+export function patches(
+  x: Float32Array,
+  shape: number[],
+  start: number,
+  rows: number,
+  g: ConvGeometry,
+  out: Float32Array,
+): void {
   const [, h, w, cin] = shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides;
@@ -86,7 +93,14 @@ export function patches(x: Float32Array, shape: number[], start: number, rows: n
  * The transpose of `patches`: `out` is [kh*kw*cin, rows*oh*ow], row (ki, kj, c) holding channel c of kernel
  * position (ki, kj) for every output pixel. The JavaScript reference of `patchesTransposedOnHeap`.
  */
-export function patchesTransposed(x: Float32Array, shape: number[], start: number, rows: number, g: ConvGeometry, out: Float32Array): void {
+export function patchesTransposed(
+  x: Float32Array,
+  shape: number[],
+  start: number,
+  rows: number,
+  g: ConvGeometry,
+  out: Float32Array,
+): void {
   const [, h, w, cin] = shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides;
@@ -132,14 +146,26 @@ export function patchesTransposed(x: Float32Array, shape: number[], start: numbe
  * `packedDz` (kept operators for dz's rows, ops/packed-operands.ts), dz is written into XNNPACK's packed
  * buffer by the SIMD packer instead, which is faster still; the bits are the same (the operator checks).
  */
-export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, rows: number, g: ConvGeometry, packedDz?: PackedOperands): tf.Tensor2D {
+export function filterGradient(
+  x: tf.Tensor,
+  dz2d: tf.Tensor2D,
+  start: number,
+  rows: number,
+  g: ConvGeometry,
+  packedDz?: PackedOperands,
+): tf.Tensor2D {
   const cin = x.shape[3]!;
   const pixels = g.plan[0].out * g.plan[1].out;
   const k = g.kernel[0] * g.kernel[1] * cin;
   // The output is allocated before x's values are viewed: an allocation may grow (and so move) the heap.
-  const pT = patchesTransposedOnHeap(x, start, rows, g) ?? fillable(k, rows * pixels, (out) => patchesTransposed(heapView(x), x.shape, start, rows, g, out));
+  const pT =
+    patchesTransposedOnHeap(x, start, rows, g) ??
+    fillable(k, rows * pixels, (out) => patchesTransposed(heapView(x), x.shape, start, rows, g, out));
   if (packedDz) return packedDz.times(pT, dz2d, start * pixels, rows * pixels);
-  const dz = start === 0 && rows * pixels === dz2d.shape[0] ? dz2d : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
+  const dz =
+    start === 0 && rows * pixels === dz2d.shape[0]
+      ? dz2d
+      : tf.slice(dz2d, [start * pixels, 0], [rows * pixels, dz2d.shape[1]]);
   return matMul(pT, dz);
 }
 
@@ -149,7 +175,12 @@ export function filterGradient(x: tf.Tensor, dz2d: tf.Tensor2D, start: number, r
  * sample, output row) run copied from there (kernels/im2col.wat). Undefined without tfjs-wasm's internals.
  * The MNIST convnet's second layer at 64 rows: 7.0 ms in JavaScript with a SIMD transpose per block.
  */
-export function patchesTransposedOnHeap(x: tf.Tensor, start: number, rows: number, g: ConvGeometry): tf.Tensor2D | undefined {
+export function patchesTransposedOnHeap(
+  x: tf.Tensor,
+  start: number,
+  rows: number,
+  g: ConvGeometry,
+): tf.Tensor2D | undefined {
   const be = wasmBackend();
   const memory = wasmMemory(be);
   if (!be || !memory || typeof be.makeOutput !== 'function') return undefined;
@@ -161,8 +192,26 @@ export function patchesTransposedOnHeap(x: tf.Tensor, start: number, rows: numbe
   const transposer = transposerFor(memory);
   const xAt = heapOffset(be, x);
   const cAt = heapOffset(be, channels);
-  for (let b = 0; b < rows; b++) transposer.transpose(xAt + (start + b) * h * w * cin * 4, h * w, cin, cAt + b * cin * h * w * 4);
-  im2colFor(memory).patchesT(cAt, heapOffset(be, out), rows, cin, h, w, g.kernel[0], g.kernel[1], g.strides[0], g.strides[1], g.dilation[0], g.dilation[1], ph.out, pw.out, ph.before, pw.before);
+  for (let b = 0; b < rows; b++)
+    transposer.transpose(xAt + (start + b) * h * w * cin * 4, h * w, cin, cAt + b * cin * h * w * 4);
+  im2colFor(memory).patchesT(
+    cAt,
+    heapOffset(be, out),
+    rows,
+    cin,
+    h,
+    w,
+    g.kernel[0],
+    g.kernel[1],
+    g.strides[0],
+    g.strides[1],
+    g.dilation[0],
+    g.dilation[1],
+    ph.out,
+    pw.out,
+    ph.before,
+    pw.before,
+  );
   channels.dispose();
   return out;
 }
@@ -174,8 +223,19 @@ export function inputGradient(dz: tf.Tensor4D, kernel: tf.Tensor4D, xShape: numb
   let spread: tf.Tensor4D = dz;
   if (sh > 1 || sw > 1) {
     // Strides become gaps: dz[i, j] moves to [i * sh, j * sw], zeros between.
-    const gaps = tf.pad(tf.reshape(dz, [n, oh, 1, ow, 1, cout]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-    spread = tf.slice(tf.reshape(gaps, [n, oh * sh, ow * sw, cout]) as tf.Tensor4D, [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, cout]);
+    const gaps = tf.pad(tf.reshape(dz, [n, oh, 1, ow, 1, cout]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+    spread = tf.slice(
+      tf.reshape(gaps, [n, oh * sh, ow * sw, cout]) as tf.Tensor4D,
+      [0, 0, 0, 0],
+      [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, cout],
+    );
   }
   const pads = [0, 1].map((a) => {
     const dilated = (g.kernel[a] - 1) * g.dilation[a] + 1;
@@ -208,7 +268,24 @@ export function maxPoolGradient(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, g: Po
   const dx = heapTensor(be as WasmWithOutput, n * h * w, c);
   heapView(dx).fill(0);
   const [ph, pw] = g.plan;
-  maxPoolGradFor(memory).maxPoolGrad(heapOffset(be, x), heapOffset(be, y), heapOffset(be, dy), heapOffset(be, dx), n, h, w, c, ph.out, pw.out, g.size[0], g.size[1], g.strides[0], g.strides[1], ph.before, pw.before);
+  maxPoolGradFor(memory).maxPoolGrad(
+    heapOffset(be, x),
+    heapOffset(be, y),
+    heapOffset(be, dy),
+    heapOffset(be, dx),
+    n,
+    h,
+    w,
+    c,
+    ph.out,
+    pw.out,
+    g.size[0],
+    g.size[1],
+    g.strides[0],
+    g.strides[1],
+    ph.before,
+    pw.before,
+  );
   return tf.reshape(dx, x.shape);
 }
 

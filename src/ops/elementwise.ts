@@ -11,8 +11,24 @@
  * Like heap.ts this relies on tfjs-wasm 4.x internals (the version is pinned).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, heapTensor, heapView, perBackend, wasmBackend, wasmMemory, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
-import { columnSumsFor, elementwiseFor, tanhFor, type ColumnSumsKernel, type ElementwiseKernels, type TanhKernel } from '../kernels/index.js';
+import {
+  heapOffset,
+  heapTensor,
+  heapView,
+  perBackend,
+  wasmBackend,
+  wasmMemory,
+  type WasmBackendInternals,
+  type WasmWithOutput,
+} from './heap.js';
+import {
+  columnSumsFor,
+  elementwiseFor,
+  tanhFor,
+  type ColumnSumsKernel,
+  type ElementwiseKernels,
+  type TanhKernel,
+} from '../kernels/index.js';
 
 type Internals = WasmWithOutput & { wasm: Required<Pick<WasmBackendInternals['wasm'], '_malloc' | '_free'>> };
 type T = tf.Tensor2D;
@@ -31,7 +47,9 @@ export class DirectElementwise {
 
   private run(kernel: Kernel, a: T, b: T): T {
     if (a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1] || a.dtype !== 'float32' || b.dtype !== 'float32') {
-      throw new Error(`lockstep internal: ${kernel} needs two float32 tensors of one shape, got [${a.shape}] and [${b.shape}]`);
+      throw new Error(
+        `lockstep internal: ${kernel} needs two float32 tensors of one shape, got [${a.shape}] and [${b.shape}]`,
+      );
     }
     const out = heapTensor(this.be, a.shape[0], a.shape[1]);
     this.k[kernel](heapOffset(this.be, a), heapOffset(this.be, b), heapOffset(this.be, out), a.size);
@@ -74,7 +92,8 @@ export class DirectElementwise {
   /** columnSums(values of a, start, rows): a Dense layer's bias gradient, read where the tensor lives. */
   columnSums(a: T, start: number, rows: number): Float32Array {
     const cols = a.shape[1];
-    if (a.dtype !== 'float32' || start < 0 || start + rows > a.shape[0]) throw new Error(`lockstep internal: no rows [${start}, ${start + rows}) in [${a.shape}]`);
+    if (a.dtype !== 'float32' || start < 0 || start + rows > a.shape[0])
+      throw new Error(`lockstep internal: no rows [${start}, ${start + rows}) in [${a.shape}]`);
     if (this.scratch.bytes < cols * 4) {
       if (this.scratch.bytes) this.be.wasm._free(this.scratch.at);
       this.scratch = { at: this.be.wasm._malloc(cols * 4), bytes: cols * 4 };
@@ -107,7 +126,14 @@ export const REFERENCE: Record<Kernel, (a: T, b: T) => tf.Tensor> = {
 export const directElementwise = perBackend((): DirectElementwise | null => {
   const be = wasmBackend();
   const memory = wasmMemory(be);
-  if (!be || !memory || typeof be.makeOutput !== 'function' || typeof be.wasm._malloc !== 'function' || typeof be.wasm._free !== 'function') return null;
+  if (
+    !be ||
+    !memory ||
+    typeof be.makeOutput !== 'function' ||
+    typeof be.wasm._malloc !== 'function' ||
+    typeof be.wasm._free !== 'function'
+  )
+    return null;
   const direct = new DirectElementwise(be as Internals, elementwiseFor(memory), columnSumsFor(memory), tanhFor(memory));
   return agrees(direct) ? direct : null;
 });
@@ -119,7 +145,8 @@ export const reluGrad = (dy: T, y: T): T => directElementwise()?.reluGrad(dy, y)
 /** tanh's derivative times dy, as `mul`. */
 export const tanhGrad = (dy: T, y: T): T => directElementwise()?.tanhGrad(dy, y) ?? (REFERENCE.tanhGrad(dy, y) as T);
 /** sigmoid's derivative times dy, as `mul`. */
-export const sigmoidGrad = (dy: T, y: T): T => directElementwise()?.sigmoidGrad(dy, y) ?? (REFERENCE.sigmoidGrad(dy, y) as T);
+export const sigmoidGrad = (dy: T, y: T): T =>
+  directElementwise()?.sigmoidGrad(dy, y) ?? (REFERENCE.sigmoidGrad(dy, y) as T);
 
 /** tanh: the direct kernel where available, else tf.tanh (the same bits either way; NaN stays NaN). */
 export const tanh = <R extends tf.Tensor>(a: R): R => (directElementwise()?.tanh(a) ?? tf.tanh(a)) as R;
@@ -134,7 +161,9 @@ function probeValues(seed: number): Float32Array {
   const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e-40, -1e-40, 3.4e38, 0.5, 2];
   let s = seed;
   const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  return Float32Array.from({ length: 35 }, (_, i) => (i < special.length ? special[(i + seed) % special.length] : (rand() - 0.5) * 2 ** Math.floor(rand() * 40 - 20)));
+  return Float32Array.from({ length: 35 }, (_, i) =>
+    i < special.length ? special[(i + seed) % special.length] : (rand() - 0.5) * 2 ** Math.floor(rand() * 40 - 20),
+  );
 }
 
 /**
@@ -142,7 +171,35 @@ function probeValues(seed: number): Float32Array {
  * and their edges, beyond 10, infinities) and random ones: the same bits, NaN for NaN (payloads aside).
  */
 function tanhAgrees(direct: DirectElementwise): boolean {
-  const edges = [0, -0, 1e-45, -1e-40, 1.1754944e-38, 1e-8, 2.9e-8, 0.17328679, 0.2554, 0.25541, 0.3, 0.5493, 0.54931, 0.7, 1.0397, 2, 9.01, 10, 10.001, 88.8, 3.4e38, Infinity, -Infinity, NaN, -0.2554, -0.6, -3];
+  const edges = [
+    0,
+    -0,
+    1e-45,
+    -1e-40,
+    1.1754944e-38,
+    1e-8,
+    2.9e-8,
+    0.17328679,
+    0.2554,
+    0.25541,
+    0.3,
+    0.5493,
+    0.54931,
+    0.7,
+    1.0397,
+    2,
+    9.01,
+    10,
+    10.001,
+    88.8,
+    3.4e38,
+    Infinity,
+    -Infinity,
+    NaN,
+    -0.2554,
+    -0.6,
+    -3,
+  ];
   const values = Float32Array.from([...edges, ...probeValues(11), ...probeValues(5).map((v) => v * 1e-3)]);
   const x = tf.tensor2d(values, [1, values.length]);
   const got = direct.tanh(x).dataSync() as Float32Array;
@@ -158,19 +215,33 @@ function agrees(direct: DirectElementwise): boolean {
     const a = tf.tensor2d(probeValues(0x2545f491), [5, 7]);
     const b = tf.tensor2d(probeValues(7), [5, 7]);
     const bitsOf = (t: tf.Tensor) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
-    return (Object.keys(REFERENCE) as Kernel[]).every((k) => {
-      for (const [x, y] of [[a, b], [b, a]]) {
-        const got = bitsOf(direct[k](x, y));
-        const want = bitsOf(REFERENCE[k](x, y));
-        if (!got.every((v, i) => v === want[i])) return false;
-      }
-      return true;
-    }) && tanhAgrees(direct) && [[0, 5], [1, 3], [4, 1]].every(([start, rows]) => {
-      // Finite values only: float64 NaN payloads are not defined across JavaScript and wasm.
-      const finite = tf.tensor2d(probeValues(3).map((v) => (Number.isFinite(v) ? v : 1.5)), [5, 7]);
-      const got = new Uint32Array(direct.columnSums(finite, start, rows).buffer);
-      const want = new Uint32Array(columnSums(finite.dataSync() as Float32Array, start, rows, 7).buffer);
-      return got.every((v, i) => v === want[i]);
-    });
+    return (
+      (Object.keys(REFERENCE) as Kernel[]).every((k) => {
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ]) {
+          const got = bitsOf(direct[k](x, y));
+          const want = bitsOf(REFERENCE[k](x, y));
+          if (!got.every((v, i) => v === want[i])) return false;
+        }
+        return true;
+      }) &&
+      tanhAgrees(direct) &&
+      [
+        [0, 5],
+        [1, 3],
+        [4, 1],
+      ].every(([start, rows]) => {
+        // Finite values only: float64 NaN payloads are not defined across JavaScript and wasm.
+        const finite = tf.tensor2d(
+          probeValues(3).map((v) => (Number.isFinite(v) ? v : 1.5)),
+          [5, 7],
+        );
+        const got = new Uint32Array(direct.columnSums(finite, start, rows).buffer);
+        const want = new Uint32Array(columnSums(finite.dataSync() as Float32Array, start, rows, 7).buffer);
+        return got.every((v, i) => v === want[i]);
+      })
+    );
   });
 }

@@ -25,16 +25,16 @@ const withHi = (x: number, h: number): number => {
 };
 
 const HALF = [0.5, -0.5];
-const TWOM1000 = 9.33263618503218878990e-302;
+const TWOM1000 = 9.3326361850321887899e-302;
 const O_THRESHOLD = 7.09782712893383973096e2;
-const U_THRESHOLD = -7.45133219101941108420e2;
-const LN2_HI = [6.93147180369123816490e-1, -6.93147180369123816490e-1];
+const U_THRESHOLD = -7.4513321910194110842e2;
+const LN2_HI = [6.9314718036912381649e-1, -6.9314718036912381649e-1];
 const LN2_LO = [1.90821492927058770002e-10, -1.90821492927058770002e-10];
-const INVLN2 = 1.44269504088896338700;
+const INVLN2 = 1.442695040888963387;
 const P1 = 1.66666666666666019037e-1;
 const P2 = -2.77777777770155933842e-3;
 const P3 = 6.61375632143793436117e-5;
-const P4 = -1.65339022054652515390e-6;
+const P4 = -1.6533902205465251539e-6;
 const P5 = 4.13813679705723846039e-8;
 
 /** e^x (fdlibm's __ieee754_exp). */
@@ -78,15 +78,15 @@ export function exp(x: number): number {
   return withHi(y, hi(y) + ((k + 1000) << 20)) * TWOM1000;
 }
 
-const TWO54 = 1.80143985094819840000e16;
-const LG1 = 6.666666666666735130e-1;
+const TWO54 = 1.8014398509481984e16;
+const LG1 = 6.66666666666673513e-1;
 const LG2 = 3.999999999940941908e-1;
 const LG3 = 2.857142874366239149e-1;
 const LG4 = 2.222219843214978396e-1;
 const LG5 = 1.818357216161805012e-1;
 const LG6 = 1.531383769920937332e-1;
 const LG7 = 1.479819860511658591e-1;
-const LN2HI = 6.93147180369123816490e-1;
+const LN2HI = 6.9314718036912381649e-1;
 const LN2LO = 1.90821492927058770002e-10;
 
 /** The natural logarithm (fdlibm's __ieee754_log). */
@@ -113,7 +113,7 @@ export function log(x: number): number {
       if (k === 0) return 0;
       return k * LN2HI + k * LN2LO;
     }
-    const R = f * f * (0.5 - 0.33333333333333333 * f);
+    const R = f * f * (0.5 - 0.3333333333333333 * f);
     if (k === 0) return f - R;
     return k * LN2HI - (R - k * LN2LO - f);
   }
@@ -136,7 +136,7 @@ export function log(x: number): number {
   return dk * LN2HI - (s * (f - R) - dk * LN2LO - f);
 }
 
-const LP1 = 6.666666666666735130e-1;
+const LP1 = 6.66666666666673513e-1;
 const LP2 = 3.999999999940941908e-1;
 const LP3 = 2.857142874366239149e-1;
 const LP4 = 2.222219843214978396e-1;
@@ -199,7 +199,7 @@ export function log1p(x: number): number {
       c += k * LN2LO;
       return k * LN2HI + c;
     }
-    const R = hfsq * (1.0 - 0.66666666666666666 * f);
+    const R = hfsq * (1.0 - 0.6666666666666666 * f);
     if (k === 0) return f - R;
     return k * LN2HI - (R - (k * LN2LO + c) - f);
   }

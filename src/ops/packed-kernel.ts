@@ -32,7 +32,15 @@ const NR = 8;
  * XNNPACK's packed layout of (kernel [fanIn, units], bias [units]), written into `out` from `outAt`.
  * `fromTransposed`: `kernel` holds the matrix transposed ([units, fanIn], row-major).
  */
-export function packKernel(kernel: Float32Array, bias: Float32Array | undefined, fanIn: number, units: number, out: Float32Array, outAt: number, fromTransposed = false): void {
+export function packKernel(
+  kernel: Float32Array,
+  bias: Float32Array | undefined,
+  fanIn: number,
+  units: number,
+  out: Float32Array,
+  outAt: number,
+  fromTransposed = false,
+): void {
   let p = outAt;
   for (let c0 = 0; c0 < units; c0 += NR) {
     const n = Math.min(NR, units - c0);
@@ -135,7 +143,9 @@ export class PackedKernel {
     this.releaseFresh();
     const be = wasmBackend();
     if (this.packedAt === null || !be) {
-      const k = this.fromTransposed ? tf.tidy(() => tf.transpose(tf.tensor2d(kernel, [this.units, this.fanIn]))) : tf.tensor2d(kernel, [this.fanIn, this.units]);
+      const k = this.fromTransposed
+        ? tf.tidy(() => tf.transpose(tf.tensor2d(kernel, [this.units, this.fanIn])))
+        : tf.tensor2d(kernel, [this.fanIn, this.units]);
       const b = this.useBias ? tf.tensor1d(bias!) : undefined;
       this.fresh = b ? [k, b] : [k];
       this.current = { kernel: k as tf.Tensor2D, bias: b };
@@ -198,7 +208,9 @@ export class PackedKernel {
     if (!be || n + this.units >= 2 ** 23) return null;
     const scale = 2 ** (instances++ % 64);
     const probeK = Float32Array.from({ length: n }, (_, i) => (1 + (i + 1) * 2 ** -23) * scale);
-    const probeB = this.useBias ? Float32Array.from({ length: this.units }, (_, j) => (1 + (n + j + 1) * 2 ** -23) * scale) : undefined;
+    const probeB = this.useBias
+      ? Float32Array.from({ length: this.units }, (_, j) => (1 + (n + j + 1) * 2 ** -23) * scale)
+      : undefined;
     const heapOf = () => new Float32Array(be.wasm.HEAPU8.buffer);
     heapOf().set(probeK, heapOffset(be, this.kernel) / 4);
     if (this.bias) heapOf().set(probeB!, heapOffset(be, this.bias) / 4);
@@ -219,7 +231,7 @@ export class PackedKernel {
   /** A matmul through the rewritten packed buffer must equal one on fresh tensors, bit for bit. */
   private verify(): boolean {
     let s = 0x9e3779b9;
-    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
     const k = Float32Array.from({ length: this.fanIn * this.units }, rand);
     const b = this.useBias ? Float32Array.from({ length: this.units }, rand) : undefined;
     const x = Float32Array.from({ length: 3 * this.fanIn }, rand);
@@ -227,7 +239,9 @@ export class PackedKernel {
       const xt = tf.tensor2d(x, [3, this.fanIn]);
       this.write(k, b);
       const ours = this.matMul(xt).dataSync();
-      const kt = this.fromTransposed ? tf.transpose(tf.tensor2d(k, [this.units, this.fanIn])) : tf.tensor2d(k, [this.fanIn, this.units]);
+      const kt = this.fromTransposed
+        ? tf.transpose(tf.tensor2d(k, [this.units, this.fanIn]))
+        : tf.tensor2d(k, [this.fanIn, this.units]);
       const bt = b ? tf.tensor1d(b) : undefined;
       const ref = tf.fused.matMul({ a: xt, b: kt, bias: bt, activation: this.activation }).dataSync();
       return ours.length === ref.length && ours.every((v, i) => Object.is(v, ref[i]));
@@ -250,7 +264,11 @@ function findSequence(heap: Float32Array, seq: Float32Array, anchor: number, ski
   const first = seq[anchor];
   // indexOf is native: the scan runs once per kernel at start-up, over all of tfjs's memory (tens of MB),
   // before V8 would have optimized a loop here (38 ms of a 4-epoch fit's profile as a loop).
-  for (let i = heap.indexOf(first, anchor); i >= 0 && i + seq.length - anchor <= heap.length; i = heap.indexOf(first, i + 1)) {
+  for (
+    let i = heap.indexOf(first, anchor);
+    i >= 0 && i + seq.length - anchor <= heap.length;
+    i = heap.indexOf(first, i + 1)
+  ) {
     if (i === skip) continue;
     const start = i - anchor;
     let ok = true;

@@ -43,7 +43,9 @@ export class PackedOperands {
   /** left @ rows [start, start + rows) of `operand` ([*, cols], in tfjs's memory): left is [m, rows]. */
   times(left: tf.Tensor2D, operand: tf.Tensor2D, start: number, rows: number): tf.Tensor2D {
     if (operand.shape[1] !== this.cols || left.shape[1] !== rows || start < 0 || start + rows > operand.shape[0]) {
-      throw new Error(`lockstep internal: cannot multiply [${left.shape}] by rows [${start}, ${start + rows}) of [${operand.shape}]`);
+      throw new Error(
+        `lockstep internal: cannot multiply [${left.shape}] by rows [${start}, ${start + rows}) of [${operand.shape}]`,
+      );
     }
     const pk = this.operator(rows);
     const be = wasmBackend();

@@ -49,7 +49,9 @@ export class HeapStage {
   transposeRows(x: tf.Tensor2D, at: number, rows: number, xT: tf.Tensor2D): void {
     const cols = x.shape[1];
     if (at < 0 || at + rows > x.shape[0] || xT.shape[0] !== cols || xT.shape[1] !== rows) {
-      throw new Error(`lockstep internal: cannot transpose rows [${at}, ${at + rows}) of [${x.shape}] into [${xT.shape}]`);
+      throw new Error(
+        `lockstep internal: cannot transpose rows [${at}, ${at + rows}) of [${x.shape}] into [${xT.shape}]`,
+      );
     }
     this.transposer.transpose(heapOffset(this.be, x) + at * cols * 4, rows, cols, heapOffset(this.be, xT));
   }

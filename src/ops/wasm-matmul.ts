@@ -13,7 +13,15 @@
  * per thread that every call gives tfjs's own bits and returns null otherwise; callers then use the tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, heapTensor, perBackend, wasmBackend, wasmMemory, type WasmBackendInternals, type WasmWithOutput } from './heap.js';
+import {
+  heapOffset,
+  heapTensor,
+  perBackend,
+  wasmBackend,
+  wasmMemory,
+  type WasmBackendInternals,
+  type WasmWithOutput,
+} from './heap.js';
 import { transposerFor } from '../kernels/index.js';
 
 /** tfjs-wasm's FusableActivation enum (checked by the start-up comparison for the ones Dense uses). */
@@ -38,9 +46,39 @@ export class DirectMatMul {
     // The shapes live in tfjs's memory instead, written once per shape (see `shapeAt`).
     const raw = be.wasm as unknown as Record<string, Call | undefined>;
     const direct = raw.__FusedMatMul && raw._BatchMatMul && raw._Transpose && be.wasm._malloc;
-    this.fusedFn = direct ? raw.__FusedMatMul! : be.wasm.cwrap('_FusedMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number']);
-    this.batchFn = direct ? raw._BatchMatMul! : be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
-    this.transposeFn = direct ? raw._Transpose! : be.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
+    this.fusedFn = direct
+      ? raw.__FusedMatMul!
+      : be.wasm.cwrap('_FusedMatMul', null, [
+          'number',
+          'array',
+          'number',
+          'number',
+          'array',
+          'number',
+          'number',
+          'number',
+          'number',
+          'number',
+          'number',
+          'number',
+          'number',
+        ]);
+    this.batchFn = direct
+      ? raw._BatchMatMul!
+      : be.wasm.cwrap('BatchMatMul', null, [
+          'number',
+          'array',
+          'number',
+          'number',
+          'array',
+          'number',
+          'number',
+          'number',
+          'number',
+        ]);
+    this.transposeFn = direct
+      ? raw._Transpose!
+      : be.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
     this.shapeArg = direct ? (bytes) => this.shapeAt(bytes) : (bytes) => bytes;
   }
 
@@ -72,7 +110,21 @@ export class DirectMatMul {
     const [m, k] = a.shape;
     const n = b.shape[1];
     const out = this.output(m, n);
-    this.fusedFn(this.id(a), this.shapeArg(shape3(m, k)), 3, this.id(b), this.shapeArg(shape3(k, n)), 3, 0, 0, ACTIVATION[activation], bias ? this.id(bias) : 0, 0, 0, this.id(out));
+    this.fusedFn(
+      this.id(a),
+      this.shapeArg(shape3(m, k)),
+      3,
+      this.id(b),
+      this.shapeArg(shape3(k, n)),
+      3,
+      0,
+      0,
+      ACTIVATION[activation],
+      bias ? this.id(bias) : 0,
+      0,
+      0,
+      this.id(out),
+    );
     return out;
   }
 
@@ -81,7 +133,17 @@ export class DirectMatMul {
     const [m, k] = a.shape;
     const n = b.shape[1];
     const out = this.output(m, n);
-    this.batchFn(this.id(a), this.shapeArg(shape3(m, k)), 3, this.id(b), this.shapeArg(shape3(k, n)), 3, 0, 0, this.id(out));
+    this.batchFn(
+      this.id(a),
+      this.shapeArg(shape3(m, k)),
+      3,
+      this.id(b),
+      this.shapeArg(shape3(k, n)),
+      3,
+      0,
+      0,
+      this.id(out),
+    );
     return out;
   }
 
@@ -105,7 +167,11 @@ function shapeBytes(r: number, c: number): { s2: Uint8Array; s3: Uint8Array } {
   let byCols = shapes.get(r);
   if (!byCols) shapes.set(r, (byCols = new Map()));
   let bytes = byCols.get(c);
-  if (!bytes) byCols.set(c, (bytes = { s2: new Uint8Array(Int32Array.of(r, c).buffer), s3: new Uint8Array(Int32Array.of(1, r, c).buffer) }));
+  if (!bytes)
+    byCols.set(
+      c,
+      (bytes = { s2: new Uint8Array(Int32Array.of(r, c).buffer), s3: new Uint8Array(Int32Array.of(1, r, c).buffer) }),
+    );
   return bytes;
 }
 
@@ -141,7 +207,8 @@ export function transposeRows(x: tf.Tensor2D, start: number, rows: number): tf.T
   if (start === 0 && rows === all) return transpose(x);
   const be = wasmBackend();
   const memory = wasmMemory(be);
-  if (!be || !memory || typeof be.makeOutput !== 'function' || rows === 1 || cols === 1) return transpose(tf.slice(x, [start, 0], [rows, cols]));
+  if (!be || !memory || typeof be.makeOutput !== 'function' || rows === 1 || cols === 1)
+    return transpose(tf.slice(x, [start, 0], [rows, cols]));
   const out = heapTensor(be as WasmWithOutput, cols, rows);
   // Offsets after the allocation, which may have grown the memory.
   transposerFor(memory).transpose(heapOffset(be, x) + start * cols * 4, rows, cols, heapOffset(be, out));
@@ -151,7 +218,7 @@ export function transposeRows(x: tf.Tensor2D, start: number, rows: number): tf.T
 /** Both calls against tfjs's ops on odd shapes, every activation: the same bits or nothing. */
 function agrees(direct: DirectMatMul): boolean {
   let s = 0x2545f491;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
   return tf.tidy(() => {
     const a = tf.tensor2d(Float32Array.from({ length: 3 * 13 }, rand), [3, 13]);
     const b = tf.tensor2d(Float32Array.from({ length: 13 * 11 }, rand), [13, 11]);
@@ -162,6 +229,8 @@ function agrees(direct: DirectMatMul): boolean {
       return x.shape.join() === y.shape.join() && p.every((v, i) => Object.is(v, q[i]));
     };
     if (!same(direct.matMul(a, b), tf.matMul(a, b)) || !same(direct.transpose(b), tf.transpose(b))) return false;
-    return (Object.keys(ACTIVATION) as FusedActivation[]).every((act) => same(direct.fused(a, b, bias, act), tf.fused.matMul({ a, b, bias, activation: act })));
+    return (Object.keys(ACTIVATION) as FusedActivation[]).every((act) =>
+      same(direct.fused(a, b, bias, act), tf.fused.matMul({ a, b, bias, activation: act })),
+    );
   });
 }

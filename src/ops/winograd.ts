@@ -38,7 +38,13 @@ export const MIN_CHANNELS = 4;
  * more, and it rounds more), else F(2x2,3x3).
  */
 export function winogradTile(g: ConvGeometry, cin: number): TileSize | undefined {
-  if (g.kernel.some((k) => k !== 3) || g.strides.some((s) => s !== 1) || g.dilation.some((d) => d !== 1) || cin < MIN_CHANNELS) return undefined;
+  if (
+    g.kernel.some((k) => k !== 3) ||
+    g.strides.some((s) => s !== 1) ||
+    g.dilation.some((d) => d !== 1) ||
+    cin < MIN_CHANNELS
+  )
+    return undefined;
   const [oh, ow] = [g.plan[0].out, g.plan[1].out];
   const cost = (m: number) => Math.ceil(oh / m) * Math.ceil(ow / m) * (m + 2) ** 2;
   return cost(4) <= 0.75 * cost(2) ? 4 : 2;
@@ -56,7 +62,8 @@ const tools = perBackend((): Tools | null => {
   const be = wasmBackend();
   const memory = wasmMemory(be);
   const mm = directMatMul();
-  if (!be || !memory || !mm || typeof be.makeOutput !== 'function' || typeof be.wasm._malloc !== 'function') return null;
+  if (!be || !memory || !mm || typeof be.makeOutput !== 'function' || typeof be.wasm._malloc !== 'function')
+    return null;
   return { be: be as WasmWithOutput, k: winogradFor(memory), table: be.wasm._malloc(36 * 4) };
 });
 
@@ -66,7 +73,10 @@ export function winogradAvailable(): boolean {
 }
 
 function setTable(t: Tools, tensors: tf.Tensor[]): number {
-  return setOffsets(t, tensors.map((x) => heapOffset(t.be, x)));
+  return setOffsets(
+    t,
+    tensors.map((x) => heapOffset(t.be, x)),
+  );
 }
 
 function setOffsets(t: Tools, offsets: number[]): number {
@@ -92,7 +102,24 @@ function kernelTiles(t: Tools, kernel: tf.Tensor, m: TileSize, turned: boolean):
  * by top/left zeros (and as many after as the output needs), with the transformed kernel U (one [c, f]
  * matrix per tile position): [rows * oh * ow, f], plus bias and relu when given.
  */
-function tiledConv(t: Tools, src: () => number, rows: number, h: number, w: number, c: number, top: number, left: number, oh: number, ow: number, U: PackedKernel[], f: number, m: TileSize, phase: string, bias?: tf.Tensor, relu = false): tf.Tensor2D {
+function tiledConv(
+  t: Tools,
+  src: () => number,
+  rows: number,
+  h: number,
+  w: number,
+  c: number,
+  top: number,
+  left: number,
+  oh: number,
+  ow: number,
+  U: PackedKernel[],
+  f: number,
+  m: TileSize,
+  phase: string,
+  bias?: tf.Tensor,
+  relu = false,
+): tf.Tensor2D {
   const th = Math.ceil(oh / m);
   const tw = Math.ceil(ow / m);
   const tiles = rows * th * tw;
@@ -103,7 +130,20 @@ function tiledConv(t: Tools, src: () => number, rows: number, h: number, w: numb
   timed(phase, () => (m === 2 ? t.k.input2 : t.k.input4)(src(), setTable(t, V), rows, h, w, c, top, left, th, tw));
   const M = V.map((v, i) => U[i].matMul(v));
   for (const v of V) v.dispose();
-  timed(phase, () => (m === 2 ? t.k.output2 : t.k.output4)(setTable(t, M), heapOffset(t.be, out), rows, oh, ow, f, th, tw, bias ? heapOffset(t.be, bias) : 0, relu ? 1 : 0));
+  timed(phase, () =>
+    (m === 2 ? t.k.output2 : t.k.output4)(
+      setTable(t, M),
+      heapOffset(t.be, out),
+      rows,
+      oh,
+      ow,
+      f,
+      th,
+      tw,
+      bias ? heapOffset(t.be, bias) : 0,
+      relu ? 1 : 0,
+    ),
+  );
   for (const x of M) x.dispose();
   return out;
 }
@@ -149,24 +189,70 @@ export class WinogradConv {
   }
 
   /** The forward convolution [n, oh, ow, cout] of x [n, h, w, cin], + bias, then relu when `relu`. */
-  forward(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | undefined, relu: boolean, phase = 'Conv2D forward transforms'): tf.Tensor4D {
+  forward(
+    x: tf.Tensor,
+    kernel: tf.Tensor,
+    bias: tf.Tensor | undefined,
+    relu: boolean,
+    phase = 'Conv2D forward transforms',
+  ): tf.Tensor4D {
     const t = need();
     const [n, h, w, c] = x.shape as number[];
     const [ph, pw] = this.g.plan;
     const ops = (this.forwardOps ??= this.ops(this.cin, this.cout));
     this.loadKernel(t, ops, kernel, false, phase);
-    const out = tiledConv(t, () => heapOffset(t.be, x), n, h, w, c, ph.before, pw.before, ph.out, pw.out, ops, this.cout, this.m, phase, bias, relu);
+    const out = tiledConv(
+      t,
+      () => heapOffset(t.be, x),
+      n,
+      h,
+      w,
+      c,
+      ph.before,
+      pw.before,
+      ph.out,
+      pw.out,
+      ops,
+      this.cout,
+      this.m,
+      phase,
+      bias,
+      relu,
+    );
     return tf.reshape(out, [n, ph.out, pw.out, this.cout]);
   }
 
-  /** dL/dx [n, h, w, cin] from dz ([n * oh * ow, cout], any tensor of that size): the full convolution with the turned kernel. */
-  inputGradient(dz: tf.Tensor, kernel: tf.Tensor, xShape: number[], phase = 'Conv2D input gradient transforms'): tf.Tensor4D {
+  /**
+   * dL/dx [n, h, w, cin] from dz ([n * oh * ow, cout], any tensor of that size): the full convolution with the turned
+   * kernel.
+   */
+  inputGradient(
+    dz: tf.Tensor,
+    kernel: tf.Tensor,
+    xShape: number[],
+    phase = 'Conv2D input gradient transforms',
+  ): tf.Tensor4D {
     const t = need();
     const [n, h, w, c] = xShape;
     const [ph, pw] = this.g.plan;
     const ops = (this.inputOps ??= this.ops(this.cout, this.cin));
     this.loadKernel(t, ops, kernel, true, phase);
-    const out = tiledConv(t, () => heapOffset(t.be, dz), n, ph.out, pw.out, this.cout, 2 - ph.before, 2 - pw.before, h, w, ops, c, this.m, phase);
+    const out = tiledConv(
+      t,
+      () => heapOffset(t.be, dz),
+      n,
+      ph.out,
+      pw.out,
+      this.cout,
+      2 - ph.before,
+      2 - pw.before,
+      h,
+      w,
+      ops,
+      c,
+      this.m,
+      phase,
+    );
     return tf.reshape(out, [n, h, w, c]);
   }
 
@@ -174,7 +260,13 @@ export class WinogradConv {
    * dL/dkernel over samples [start, start + rows) of x ([n, h, w, cin]) and dz2d ([n * oh * ow, cout]), as the
    * kernel's [3 * 3 * cin, cout].
    */
-  filterGradient(x: tf.Tensor, dz2d: tf.Tensor, start: number, rows: number, phase = 'Conv2D filter gradient transforms'): tf.Tensor2D {
+  filterGradient(
+    x: tf.Tensor,
+    dz2d: tf.Tensor,
+    start: number,
+    rows: number,
+    phase = 'Conv2D filter gradient transforms',
+  ): tf.Tensor2D {
     const t = need();
     const { m } = this;
     const [, h, w, c] = x.shape as number[];
@@ -190,11 +282,39 @@ export class WinogradConv {
     const Y = range(a * a).map(() => heapTensor(t.be, f, tiles));
     const V = heapTensor(t.be, a * a * tiles, c);
     timed(phase, () => {
-      (m === 2 ? t.k.grad2 : t.k.grad4)(heapOffset(t.be, dz2d) + start * oh * ow * f * 4, setTable(t, Y), rows, oh, ow, f, th, tw, tiles);
+      (m === 2 ? t.k.grad2 : t.k.grad4)(
+        heapOffset(t.be, dz2d) + start * oh * ow * f * 4,
+        setTable(t, Y),
+        rows,
+        oh,
+        ow,
+        f,
+        th,
+        tw,
+        tiles,
+      );
       const vAt = heapOffset(t.be, V);
-      const table = setOffsets(t, range(a * a).map((i) => vAt + i * tiles * c * 4));
-      (m === 2 ? t.k.input2 : t.k.input4)(heapOffset(t.be, x) + start * h * w * c * 4, table, rows, h, w, c, ph.before, pw.before, th, tw);
-      ops.forEach((op, i) => op.writeFromHeap(vAt + i * tiles * c * 4) || op.write(heapView(V).subarray(i * tiles * c, (i + 1) * tiles * c), undefined));
+      const table = setOffsets(
+        t,
+        range(a * a).map((i) => vAt + i * tiles * c * 4),
+      );
+      (m === 2 ? t.k.input2 : t.k.input4)(
+        heapOffset(t.be, x) + start * h * w * c * 4,
+        table,
+        rows,
+        h,
+        w,
+        c,
+        ph.before,
+        pw.before,
+        th,
+        tw,
+      );
+      ops.forEach(
+        (op, i) =>
+          op.writeFromHeap(vAt + i * tiles * c * 4) ||
+          op.write(heapView(V).subarray(i * tiles * c, (i + 1) * tiles * c), undefined),
+      );
     });
     V.dispose();
     const D = Y.map((y, i) => ops[i].matMul(y));
@@ -220,7 +340,8 @@ export class WinogradConv {
   }
 
   dispose(): void {
-    for (const op of [...(this.forwardOps ?? []), ...(this.inputOps ?? []), ...[...this.filterOps.values()].flat()]) op.dispose();
+    for (const op of [...(this.forwardOps ?? []), ...(this.inputOps ?? []), ...[...this.filterOps.values()].flat()])
+      op.dispose();
     this.forwardOps = this.inputOps = undefined;
     this.filterOps.clear();
   }

@@ -37,40 +37,77 @@ const BLUES = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6',
  * `labels` and `predictions` are class indices, or matrices whose rows are reduced by argmax (probabilities,
  * one-hot rows).
  */
-export function confusionMatrix(labels: ClassesLike, predictions: ClassesLike, options: ConfusionMatrixOptions = {}): number[][] {
+export function confusionMatrix(
+  labels: ClassesLike,
+  predictions: ClassesLike,
+  options: ConfusionMatrixOptions = {},
+): number[][] {
   checkOptionKeys('confusionMatrix', options, ['numClasses']);
   return count('confusionMatrix', labels, predictions, options).matrix;
 }
 
 /** The figure as an SVG document. See PlotConfusionMatrixOptions. */
-export function confusionMatrixToSvg(labels: ClassesLike, predictions: ClassesLike, options: PlotConfusionMatrixOptions = {}): string {
+export function confusionMatrixToSvg(
+  labels: ClassesLike,
+  predictions: ClassesLike,
+  options: PlotConfusionMatrixOptions = {},
+): string {
   return figure('confusionMatrixToSvg', labels, predictions, options);
 }
 
 /** Writes the figure to `file`: SVG for `.svg`, PNG for `.png`. Creates the parent directory. */
-export async function plotConfusionMatrix(file: string, labels: ClassesLike, predictions: ClassesLike, options: PlotConfusionMatrixOptions = {}): Promise<void> {
+export async function plotConfusionMatrix(
+  file: string,
+  labels: ClassesLike,
+  predictions: ClassesLike,
+  options: PlotConfusionMatrixOptions = {},
+): Promise<void> {
   figureFormat('plotConfusionMatrix', file);
-  await writeFigure('plotConfusionMatrix', file, figure('plotConfusionMatrix', labels, predictions, options), options.scale ?? 2);
+  await writeFigure(
+    'plotConfusionMatrix',
+    file,
+    figure('plotConfusionMatrix', labels, predictions, options),
+    options.scale ?? 2,
+  );
 }
 
-function count(owner: string, labelsIn: unknown, predictionsIn: unknown, o: PlotConfusionMatrixOptions): { matrix: number[][]; names: string[] } {
+function count(
+  owner: string,
+  labelsIn: unknown,
+  predictionsIn: unknown,
+  o: PlotConfusionMatrixOptions,
+): { matrix: number[][]; names: string[] } {
   const labels = toClasses(owner, 'labels', labelsIn);
   const predictions = toClasses(owner, 'predictions', predictionsIn);
   checkSameLength(owner, labels, predictions);
   const names = o.classNames;
-  if (names !== undefined && (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string'))) {
-    throw new TypeError(`${owner}: classNames must be a non-empty array of strings, one per class. Received: ${JSON.stringify(names)?.slice(0, 80)}`);
+  if (
+    names !== undefined &&
+    (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string'))
+  ) {
+    throw new TypeError(
+      `${owner}: classNames must be a non-empty array of strings, one per class. Received: ${JSON.stringify(names)?.slice(0, 80)}`,
+    );
   }
   if (o.numClasses !== undefined) checkPositiveInt(owner, 'numClasses', o.numClasses);
   if (names && o.numClasses !== undefined && names.length !== o.numClasses) {
     throw badOption(owner, 'numClasses', `equal to the length of classNames (${names.length})`, o.numClasses);
   }
-  const k = names?.length ?? o.numClasses ?? Math.max(labels.columns ?? 0, predictions.columns ?? 0, max(labels) + 1, max(predictions) + 1);
-  for (const [what, c] of [['labels', labels], ['predictions', predictions]] as const) {
+  const k =
+    names?.length ??
+    o.numClasses ??
+    Math.max(labels.columns ?? 0, predictions.columns ?? 0, max(labels) + 1, max(predictions) + 1);
+  for (const [what, c] of [
+    ['labels', labels],
+    ['predictions', predictions],
+  ] as const) {
     const bad = c.indices.findIndex((v) => v >= k);
-    const classes = names ? `the ${k} classNames (${names[0]} ... ${names[k - 1]})` : `the ${k} classes (0 to ${k - 1})`;
+    const classes = names
+      ? `the ${k} classNames (${names[0]} ... ${names[k - 1]})`
+      : `the ${k} classes (0 to ${k - 1})`;
     if (bad >= 0) throw new RangeError(`${owner}: ${what}[${bad}] = ${c.indices[bad]} is outside ${classes}`);
-    if (c.columns !== undefined && c.columns !== k) throw new RangeError(`${owner}: ${what} has ${c.columns} columns (classes) but there are ${k} classes`);
+    if (c.columns !== undefined && c.columns !== k)
+      throw new RangeError(`${owner}: ${what} has ${c.columns} columns (classes) but there are ${k} classes`);
   }
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   for (let i = 0; i < labels.indices.length; i++) matrix[labels.indices[i]][predictions.indices[i]]++;
@@ -81,13 +118,14 @@ const max = (c: Classes) => c.indices.reduce((a, b) => Math.max(a, b), -1);
 
 function figure(owner: string, labels: unknown, predictions: unknown, o: PlotConfusionMatrixOptions): string {
   checkOptionKeys(owner, o, KNOWN);
-  if (o.title !== undefined && typeof o.title !== 'string') throw new TypeError(`${owner}: title must be a string. Received: ${JSON.stringify(o.title)}`);
+  if (o.title !== undefined && typeof o.title !== 'string')
+    throw new TypeError(`${owner}: title must be a string. Received: ${JSON.stringify(o.title)}`);
   if (o.scale !== undefined) checkPositiveNumber(owner, 'scale', o.scale);
   const { matrix, names } = count(owner, labels, predictions, o);
   const k = names.length;
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   const correct = matrix.reduce((a, row, i) => a + row[i], 0);
-  const title = o.title ?? `Confusion matrix (accuracy ${(100 * correct / total).toFixed(2)}%, ${total} samples)`;
+  const title = o.title ?? `Confusion matrix (accuracy ${((100 * correct) / total).toFixed(2)}%, ${total} samples)`;
   const peak = Math.max(1, ...matrix.flat());
 
   const cell = Math.max(18, Math.min(44, 600 / k));
@@ -110,17 +148,47 @@ function figure(owner: string, labels: unknown, predictions: unknown, o: PlotCon
       const t = n / peak;
       const ink = n === 0 ? '#bbbbbb' : t > 0.5 ? '#ffffff' : INK;
       return [
-        el('rect', { class: 'cell', 'data-row': i, 'data-col': j, x: x(j), y: y(i), width: cell, height: cell, fill: blues(t) }),
-        el('text', { class: 'count', x: x(j) + cell / 2, y: y(i) + cell / 2 + font * 0.36, 'text-anchor': 'middle', 'font-size': font, fill: ink }, String(n)),
+        el('rect', {
+          class: 'cell',
+          'data-row': i,
+          'data-col': j,
+          x: x(j),
+          y: y(i),
+          width: cell,
+          height: cell,
+          fill: blues(t),
+        }),
+        el(
+          'text',
+          {
+            class: 'count',
+            x: x(j) + cell / 2,
+            y: y(i) + cell / 2 + font * 0.36,
+            'text-anchor': 'middle',
+            'font-size': font,
+            fill: ink,
+          },
+          String(n),
+        ),
       ].join('');
     }),
   );
   const xNames = names.map((n, j) =>
     rotate
-      ? el('text', { class: 'x-tick', transform: `translate(${x(j) + cell / 2 + 3},${top + size + 8}) rotate(-45)`, 'text-anchor': 'end' }, n)
+      ? el(
+          'text',
+          {
+            class: 'x-tick',
+            transform: `translate(${x(j) + cell / 2 + 3},${top + size + 8}) rotate(-45)`,
+            'text-anchor': 'end',
+          },
+          n,
+        )
       : el('text', { class: 'x-tick', x: x(j) + cell / 2, y: top + size + 15, 'text-anchor': 'middle' }, n),
   );
-  const yNames = names.map((n, i) => el('text', { class: 'y-tick', x: left - 6, y: y(i) + cell / 2 + 4, 'text-anchor': 'end' }, n));
+  const yNames = names.map((n, i) =>
+    el('text', { class: 'y-tick', x: left - 6, y: y(i) + cell / 2 + 4, 'text-anchor': 'end' }, n),
+  );
   const accuracy = matrix.map((row, i) => {
     const support = row.reduce((a, b) => a + b, 0);
     const a = support ? row[i] / support : NaN;
@@ -128,7 +196,11 @@ function figure(owner: string, labels: unknown, predictions: unknown, o: PlotCon
     return [
       el('rect', { x: bx, y: by, width: bw, height: bh, fill: '#eeeeee' }),
       support ? el('rect', { x: bx, y: by, width: bw * a, height: bh, fill: BLUES[3] }) : '',
-      el('text', { class: 'accuracy', 'data-row': i, x: bx + bw / 2, y: y(i) + cell / 2 + 4, 'text-anchor': 'middle' }, support ? percent(a) : 'no samples'),
+      el(
+        'text',
+        { class: 'accuracy', 'data-row': i, x: bx + bw / 2, y: y(i) + cell / 2 + 4, 'text-anchor': 'middle' },
+        support ? percent(a) : 'no samples',
+      ),
     ].join('');
   });
   return [
@@ -138,8 +210,21 @@ function figure(owner: string, labels: unknown, predictions: unknown, o: PlotCon
     el('rect', { x: left, y: top, width: size, height: size, fill: 'none', stroke: INK, 'stroke-width': 0.9 }),
     ...xNames,
     ...yNames,
-    el('text', { class: 'x-label', x: left + size / 2, y: bottom + 14, 'text-anchor': 'middle', 'font-size': 12 }, 'Predicted label'),
-    el('text', { class: 'y-label', transform: `translate(16,${top + size / 2}) rotate(-90)`, 'text-anchor': 'middle', 'font-size': 12 }, 'True label'),
+    el(
+      'text',
+      { class: 'x-label', x: left + size / 2, y: bottom + 14, 'text-anchor': 'middle', 'font-size': 12 },
+      'Predicted label',
+    ),
+    el(
+      'text',
+      {
+        class: 'y-label',
+        transform: `translate(16,${top + size / 2}) rotate(-90)`,
+        'text-anchor': 'middle',
+        'font-size': 12,
+      },
+      'True label',
+    ),
     el('text', { x: accX + 32, y: top - 8, 'text-anchor': 'middle' }, 'Accuracy'),
     ...accuracy,
     colourBar(barX, top, size, peak),
@@ -154,11 +239,23 @@ function colourBar(bx: number, top: number, h: number, peak: number): string {
   const stops = BLUES.map((c, i) => `<stop offset="${(i / (BLUES.length - 1)).toFixed(3)}" stop-color="${c}"/>`);
   const ticks = niceTicks(peak).flatMap((t) => {
     const ty = top + h - (t / peak) * h;
-    return [el('line', { x1: bx + 14, x2: bx + 18, y1: ty, y2: ty, stroke: INK, 'stroke-width': 0.9 }), el('text', { class: 'bar-tick', x: bx + 21, y: ty + 3.8 }, String(t))];
+    return [
+      el('line', { x1: bx + 14, x2: bx + 18, y1: ty, y2: ty, stroke: INK, 'stroke-width': 0.9 }),
+      el('text', { class: 'bar-tick', x: bx + 21, y: ty + 3.8 }, String(t)),
+    ];
   });
   return [
     `<defs><linearGradient id="blues" x1="0" y1="1" x2="0" y2="0">${stops.join('')}</linearGradient></defs>`,
-    el('rect', { class: 'colour-bar', x: bx, y: top, width: 14, height: h, fill: 'url(#blues)', stroke: INK, 'stroke-width': 0.6 }),
+    el('rect', {
+      class: 'colour-bar',
+      x: bx,
+      y: top,
+      width: 14,
+      height: h,
+      fill: 'url(#blues)',
+      stroke: INK,
+      'stroke-width': 0.6,
+    }),
     ...ticks,
   ].join('\n');
 }
@@ -175,7 +272,13 @@ function blues(t: number): string {
   const p = Math.min(1, Math.max(0, t)) * (BLUES.length - 1);
   const i = Math.min(BLUES.length - 2, Math.floor(p));
   const [a, b] = [BLUES[i], BLUES[i + 1]].map((c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16)));
-  return `#${a.map((v, c) => Math.round(v + (b[c] - v) * (p - i)).toString(16).padStart(2, '0')).join('')}`;
+  return `#${a
+    .map((v, c) =>
+      Math.round(v + (b[c] - v) * (p - i))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 const percent = (v: number) => `${(100 * v).toFixed(v === 1 ? 0 : 1)}%`;

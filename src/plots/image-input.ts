@@ -26,11 +26,17 @@ export interface ImageStack {
 export function toImageStack(owner: string, images: unknown, size: { height?: number; width?: number }): ImageStack {
   const { data, shape } = dataAndShape(owner, images);
   if (shape.length < 2 || shape.length > 4 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new RangeError(`${owner}: images must have shape [n, height*width], [n, height, width] or [n, height, width, channels]. Received: shape [${shape.join(', ')}]`);
+    throw new RangeError(
+      `${owner}: images must have shape [n, height*width], [n, height, width] or [n, height, width, channels]. Received: shape [${shape.join(', ')}]`,
+    );
   }
   const size0 = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== size0) throw new RangeError(`${owner}: images data has ${data.length} values but shape [${shape.join(', ')}] needs ${size0}`);
-  if (shape[0] === 0) throw new RangeError(`${owner}: images is empty (shape [${shape.join(', ')}]): there is nothing to draw`);
+  if (data.length !== size0)
+    throw new RangeError(
+      `${owner}: images data has ${data.length} values but shape [${shape.join(', ')}] needs ${size0}`,
+    );
+  if (shape[0] === 0)
+    throw new RangeError(`${owner}: images is empty (shape [${shape.join(', ')}]): there is nothing to draw`);
   const stack = shape.length === 2 ? fromRows(owner, shape, size) : fromTensor(owner, shape, size);
   checkFinite(owner, { ...stack, data });
   return { ...stack, data };
@@ -41,7 +47,9 @@ function dataAndShape(owner: string, images: unknown): { data: ArrayLike<number>
   if (Array.isArray(images)) {
     if (images.length === 0) throw new RangeError(`${owner}: images is an empty list: there is nothing to draw`);
     if (!images.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number'))) {
-      throw new TypeError(`${owner}: images given as an array must be rows of numbers (number[][]), one flattened image per row`);
+      throw new TypeError(
+        `${owner}: images given as an array must be rows of numbers (number[][]), one flattened image per row`,
+      );
     }
     const m = Matrix.fromArray(images as number[][], `${owner}: images`);
     return { data: m.data, shape: m.shape };
@@ -50,7 +58,9 @@ function dataAndShape(owner: string, images: unknown): { data: ArrayLike<number>
   const data = value?.data;
   const dataOk = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
   if (!dataOk || !Array.isArray(value?.shape)) {
-    throw new TypeError(`${owner}: images must be number[][], a Matrix, or { data: Float32Array, shape: [n, h, w, c] }. Received: ${describe(images)}`);
+    throw new TypeError(
+      `${owner}: images must be number[][], a Matrix, or { data: Float32Array, shape: [n, h, w, c] }. Received: ${describe(images)}`,
+    );
   }
   return { data: data as ArrayLike<number>, shape: value!.shape as number[] };
 }
@@ -60,14 +70,20 @@ function fromRows(owner: string, [count, cols]: readonly number[], size: { heigh
   if (height === undefined && width === undefined) {
     const side = Math.round(Math.sqrt(cols));
     if (side * side !== cols) {
-      throw new RangeError(`${owner}: images are rows of ${cols} values, which is not a square; give height and width (height * width = ${cols})`);
+      throw new RangeError(
+        `${owner}: images are rows of ${cols} values, which is not a square; give height and width (height * width = ${cols})`,
+      );
     }
     [height, width] = [side, side];
   } else if (height === undefined || width === undefined) {
-    throw new RangeError(`${owner}: give both height and width (or neither, for square images). Received: height=${height}, width=${width}`);
+    throw new RangeError(
+      `${owner}: give both height and width (or neither, for square images). Received: height=${height}, width=${width}`,
+    );
   }
   if (height * width !== cols) {
-    throw new RangeError(`${owner}: each image row has ${cols} values but height x width is ${height} x ${width} = ${height * width}`);
+    throw new RangeError(
+      `${owner}: each image row has ${cols} values but height x width is ${height} x ${width} = ${height * width}`,
+    );
   }
   return { count, height, width, channels: 1 as const };
 }
@@ -75,11 +91,18 @@ function fromRows(owner: string, [count, cols]: readonly number[], size: { heigh
 function fromTensor(owner: string, shape: readonly number[], size: { height?: number; width?: number }) {
   const [count, height, width, channels = 1] = shape;
   if (channels !== 1 && channels !== 3) {
-    throw new RangeError(`${owner}: images must have 1 (gray) or 3 (RGB) channels. Received: shape [${shape.join(', ')}] with ${channels} channels`);
+    throw new RangeError(
+      `${owner}: images must have 1 (gray) or 3 (RGB) channels. Received: shape [${shape.join(', ')}] with ${channels} channels`,
+    );
   }
-  for (const [name, given, actual] of [['height', size.height, height], ['width', size.width, width]] as const) {
+  for (const [name, given, actual] of [
+    ['height', size.height, height],
+    ['width', size.width, width],
+  ] as const) {
     if (given !== undefined && given !== actual) {
-      throw new RangeError(`${owner}: ${name}=${given} does not match the images' shape [${shape.join(', ')}] (${name} ${actual})`);
+      throw new RangeError(
+        `${owner}: ${name}=${given} does not match the images' shape [${shape.join(', ')}] (${name} ${actual})`,
+      );
     }
   }
   return { count, height, width, channels: channels as 1 | 3 };
@@ -91,7 +114,9 @@ function checkFinite(owner: string, s: ImageStack): void {
     if (typeof data[i] !== 'number' || !Number.isFinite(data[i])) {
       const pixel = Math.floor(i / s.channels);
       const [image, at] = [Math.floor(pixel / (s.height * s.width)), pixel % (s.height * s.width)];
-      throw new RangeError(`${owner}: image ${image} has a non-finite value (${data[i]}) at row ${Math.floor(at / s.width)}, column ${at % s.width}`);
+      throw new RangeError(
+        `${owner}: image ${image} has a non-finite value (${data[i]}) at row ${Math.floor(at / s.width)}, column ${at % s.width}`,
+      );
     }
   }
 }

@@ -70,14 +70,21 @@ export function gridSvg(owner: string, stack: ImageStack, options: ImagesOptions
   const [width, height] = [cols * cellW + GAP, Math.ceil(stack.count / cols) * cellH + GAP];
   // Small images are embedded at the PNG's resolution (up to 256 pixels a side), so even a renderer that
   // smooths scaled images shows crisp pixels; larger ones as they are, where smoothing does little harm.
-  const zoom = Math.max(1, Math.min(Math.ceil(o.pixelSize * (options.scale ?? 2)), Math.floor(256 / Math.max(stack.height, stack.width))));
+  const zoom = Math.max(
+    1,
+    Math.min(Math.ceil(o.pixelSize * (options.scale ?? 2)), Math.floor(256 / Math.max(stack.height, stack.width))),
+  );
 
   const cells: string[] = [];
   for (let i = 0; i < stack.count; i++) {
     const [x, y] = [GAP + (i % cols) * cellW, GAP + Math.floor(i / cols) * cellH];
     const cx = x + (cellW - GAP) / 2;
     const text = (titles[i] ?? []).map((line, k) =>
-      el('text', { class: 'title', x: cx, y: y + (k + 1) * LINE_HEIGHT - 3, 'text-anchor': 'middle', 'font-size': TITLE_SIZE }, line),
+      el(
+        'text',
+        { class: 'title', x: cx, y: y + (k + 1) * LINE_HEIGHT - 3, 'text-anchor': 'middle', 'font-size': TITLE_SIZE },
+        line,
+      ),
     );
     const [ix, iy] = [cx - imgW / 2, y + titleH];
     const href = `data:image/png;base64,${encodePng(toBytes(stack, i, o), stack.width, stack.height, stack.channels, zoom).toString('base64')}`;
@@ -86,7 +93,15 @@ export function gridSvg(owner: string, stack: ImageStack, options: ImagesOptions
         `<g class="image" data-index="${i}">`,
         ...text,
         // optimizeSpeed is SVG's nearest-neighbour scaling, which resvg honours (it ignores CSS 'pixelated').
-        el('image', { x: ix, y: iy, width: imgW, height: imgH, preserveAspectRatio: 'none', 'image-rendering': 'optimizeSpeed', href }),
+        el('image', {
+          x: ix,
+          y: iy,
+          width: imgW,
+          height: imgH,
+          preserveAspectRatio: 'none',
+          'image-rendering': 'optimizeSpeed',
+          href,
+        }),
         el('rect', { x: ix, y: iy, width: imgW, height: imgH, fill: 'none', stroke: '#bbbbbb', 'stroke-width': 0.6 }),
         '</g>',
       ].join(''),
@@ -106,18 +121,30 @@ interface Checked {
 function checkOptions(owner: string, o: ImagesOptions, stack: ImageStack): Checked {
   if (o.titles !== undefined) {
     if (!Array.isArray(o.titles) || !o.titles.every((t) => typeof t === 'string')) {
-      throw new TypeError(`${owner}: titles must be an array of strings, one per image. Received: ${JSON.stringify(o.titles)?.slice(0, 80)}`);
+      throw new TypeError(
+        `${owner}: titles must be an array of strings, one per image. Received: ${JSON.stringify(o.titles)?.slice(0, 80)}`,
+      );
     }
-    if (o.titles.length !== stack.count) throw new RangeError(`${owner}: titles has ${o.titles.length} entries but there are ${stack.count} images`);
+    if (o.titles.length !== stack.count)
+      throw new RangeError(`${owner}: titles has ${o.titles.length} entries but there are ${stack.count} images`);
   }
   if (o.cols !== undefined) checkPositiveInt(owner, 'cols', o.cols);
   const range = o.range ?? [0, 1];
-  if (range !== 'auto' && !(Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
-    throw new RangeError(`${owner}: range must be 'auto' or [low, high] with finite low < high. Received: range=${JSON.stringify(range)}`);
+  if (
+    range !== 'auto' &&
+    !(Array.isArray(range) && range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])
+  ) {
+    throw new RangeError(
+      `${owner}: range must be 'auto' or [low, high] with finite low < high. Received: range=${JSON.stringify(range)}`,
+    );
   }
   const cmap = o.cmap ?? 'gray';
-  if (!CMAPS.includes(cmap)) throw new RangeError(`${owner}: cmap must be one of ${CMAPS.join(', ')}. Received: cmap=${JSON.stringify(cmap)}`);
-  const pixelSize = o.pixelSize === undefined ? Math.max(1, Math.round(100 / Math.max(stack.height, stack.width))) : checkPositiveNumber(owner, 'pixelSize', o.pixelSize);
+  if (!CMAPS.includes(cmap))
+    throw new RangeError(`${owner}: cmap must be one of ${CMAPS.join(', ')}. Received: cmap=${JSON.stringify(cmap)}`);
+  const pixelSize =
+    o.pixelSize === undefined
+      ? Math.max(1, Math.round(100 / Math.max(stack.height, stack.width)))
+      : checkPositiveNumber(owner, 'pixelSize', o.pixelSize);
   if (o.scale !== undefined) checkPositiveNumber(owner, 'scale', o.scale);
   return { titles: o.titles, cols: o.cols, range, cmap, pixelSize };
 }

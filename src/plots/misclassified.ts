@@ -63,15 +63,34 @@ export async function plotMisclassified(
   const { limit, classNames, ...imageOptions } = options;
   if (limit !== undefined) checkPositiveInt(owner, 'limit', limit);
   if (classNames !== undefined && (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string'))) {
-    throw new TypeError(`${owner}: classNames must be an array of strings, one per class. Received: ${JSON.stringify(classNames)?.slice(0, 80)}`);
+    throw new TypeError(
+      `${owner}: classNames must be an array of strings, one per class. Received: ${JSON.stringify(classNames)?.slice(0, 80)}`,
+    );
   }
   const stack = toImageStack(owner, images, imageOptions);
   const { wrong, count } = find(owner, labels, probabilities);
-  if (stack.count !== count) throw new RangeError(`${owner}: there are ${stack.count} images but ${count} labels; they must match one to one`);
+  if (stack.count !== count)
+    throw new RangeError(`${owner}: there are ${stack.count} images but ${count} labels; they must match one to one`);
   const shown = wrong.slice(0, limit);
   const svg = shown.length
-    ? gridSvg(owner, selectImages(stack, shown.map((m) => m.index)), { ...imageOptions, titles: shown.map((m) => misclassifiedTitle(m, classNames)) })
-    : [svgOpen(420, 48), el('text', { x: 210, y: 29, 'text-anchor': 'middle', 'font-size': 13 }, `No misclassified images among ${stack.count}`), '</svg>', ''].join('\n');
+    ? gridSvg(
+        owner,
+        selectImages(
+          stack,
+          shown.map((m) => m.index),
+        ),
+        { ...imageOptions, titles: shown.map((m) => misclassifiedTitle(m, classNames)) },
+      )
+    : [
+        svgOpen(420, 48),
+        el(
+          'text',
+          { x: 210, y: 29, 'text-anchor': 'middle', 'font-size': 13 },
+          `No misclassified images among ${stack.count}`,
+        ),
+        '</svg>',
+        '',
+      ].join('\n');
   await writeFigure(owner, file, svg, imageOptions.scale ?? 2);
   return wrong;
 }
@@ -80,15 +99,23 @@ function find(owner: string, labelsIn: unknown, probabilitiesIn: unknown): { wro
   const labels = toClasses(owner, 'labels', labelsIn).indices;
   const { indices: predicted, scores } = toClasses(owner, 'probabilities', probabilitiesIn);
   if (scores === undefined) {
-    throw new RangeError(`${owner}: probabilities must have a row of class scores per sample (two or more columns), e.g. the output of a softmax model's predict`);
+    throw new RangeError(
+      `${owner}: probabilities must have a row of class scores per sample (two or more columns), e.g. the output of a softmax model's predict`,
+    );
   }
   if (labels.length !== scores.rows) {
-    throw new RangeError(`${owner}: labels has ${labels.length} entries but probabilities has ${scores.rows} rows; they must match one to one`);
+    throw new RangeError(
+      `${owner}: labels has ${labels.length} entries but probabilities has ${scores.rows} rows; they must match one to one`,
+    );
   }
   const wrong: Misclassified[] = [];
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] >= scores.cols) throw new RangeError(`${owner}: labels[${i}] = ${labels[i]} is outside the ${scores.cols} classes of probabilities (0 to ${scores.cols - 1})`);
-    if (predicted[i] !== labels[i]) wrong.push({ index: i, label: labels[i], predicted: predicted[i], probability: scores.get(i, predicted[i]) });
+    if (labels[i] >= scores.cols)
+      throw new RangeError(
+        `${owner}: labels[${i}] = ${labels[i]} is outside the ${scores.cols} classes of probabilities (0 to ${scores.cols - 1})`,
+      );
+    if (predicted[i] !== labels[i])
+      wrong.push({ index: i, label: labels[i], predicted: predicted[i], probability: scores.get(i, predicted[i]) });
   }
   return { wrong, count: labels.length };
 }

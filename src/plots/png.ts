@@ -35,7 +35,9 @@ function chunk(type: string, data: Uint8Array): Buffer {
  */
 export function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, zoom = 1): Buffer {
   if (pixels.length !== width * height * channels) {
-    throw new RangeError(`encodePng: ${pixels.length} bytes do not make ${width}x${height} pixels of ${channels} channel(s)`);
+    throw new RangeError(
+      `encodePng: ${pixels.length} bytes do not make ${width}x${height} pixels of ${channels} channel(s)`,
+    );
   }
   const [w, h] = [width * zoom, height * zoom];
   const stride = 1 + w * channels;
@@ -58,5 +60,10 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   header.writeUInt32BE(h, 4);
   header[8] = 8; // bits per channel
   header[9] = channels === 1 ? 0 : 2; // gray or truecolour; compression, filter and interlace stay 0
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }

@@ -21,7 +21,8 @@ export function svgOpen(width: number, height: number): string {
 /** Throws unless `file` ends in .svg or .png; returns which. `owner` names the calling function. */
 export function figureFormat(owner: string, file: unknown): 'svg' | 'png' {
   const ext = typeof file === 'string' ? extname(file).toLowerCase() : '';
-  if (ext !== '.svg' && ext !== '.png') throw new Error(`${owner}: file must end in .svg or .png. Received: ${JSON.stringify(file)}`);
+  if (ext !== '.svg' && ext !== '.png')
+    throw new Error(`${owner}: file must end in .svg or .png. Received: ${JSON.stringify(file)}`);
   return ext === '.svg' ? 'svg' : 'png';
 }
 
@@ -42,9 +43,12 @@ async function renderPng(owner: string, svg: string, scale: number): Promise<Uin
     resvg = await import('@resvg/resvg-js');
   } catch (err) {
     const cause = (err as Error).message;
-    throw new Error(`${owner}: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`, {
-      cause: err,
-    });
+    throw new Error(
+      `${owner}: PNG output needs @resvg/resvg-js (npm install @resvg/resvg-js); or write an .svg file. Cause: ${cause}`,
+      {
+        cause: err,
+      },
+    );
   }
   const font = { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' };
   return new resvg.Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font }).render().asPng();
@@ -52,12 +56,15 @@ async function renderPng(owner: string, svg: string, scale: number): Promise<Uin
 
 /** `<tag a="1">text</tag>` (or `<tag a="1"/>`), numbers rounded to 0.01, strings escaped. */
 export function el(tag: string, attrs: Record<string, string | number>, text?: string): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${typeof v === 'number' ? r(v) : esc(v)}"`).join('');
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${typeof v === 'number' ? r(v) : esc(v)}"`)
+    .join('');
   return text === undefined ? `<${tag}${a}/>` : `<${tag}${a}>${esc(text)}</${tag}>`;
 }
 
 export const r = (v: number) => Math.round(v * 100) / 100;
-export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * Width of `text` in DejaVu Sans at `size` px, roughly (its glyphs average about 0.56 em in mixed text), for laying out

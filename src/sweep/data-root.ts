@@ -58,11 +58,20 @@ const inside = (root: string, path: string) => {
  * Copies the data files `spec` names from `root` (a real path, from `dataRoot`) into a private folder,
  * checking each as above; undefined for a job on built-in data.
  */
-export async function stageJobData(spec: JobSpec, root: string | undefined, maxBytes: number): Promise<StagedData | undefined> {
-  const files = (['data', 'y'] as const).map((flag) => [flag, spec.data[flag]] as const).filter(([, p]) => p !== undefined && !DATASET_NAMES.includes(p));
+export async function stageJobData(
+  spec: JobSpec,
+  root: string | undefined,
+  maxBytes: number,
+): Promise<StagedData | undefined> {
+  const files = (['data', 'y'] as const)
+    .map((flag) => [flag, spec.data[flag]] as const)
+    .filter(([, p]) => p !== undefined && !DATASET_NAMES.includes(p));
   if (files.length === 0) return undefined;
   const named = files.map(([flag, p]) => `--${flag} ${p}`).join(', ');
-  if (root === undefined) throw new UsageError(`this worker reads no data files (the job names ${named}): start it with --data-root DIR to serve the files under DIR`);
+  if (root === undefined)
+    throw new UsageError(
+      `this worker reads no data files (the job names ${named}): start it with --data-root DIR to serve the files under DIR`,
+    );
   const dir = await mkdtemp(join(tmpdir(), 'lockstep-job-data-'));
   const copies: [string, string][] = [];
   try {
@@ -101,7 +110,8 @@ export async function stageJobData(spec: JobSpec, root: string | undefined, maxB
             const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
             if (bytesRead === 0) break;
             total += bytesRead;
-            if (total > maxBytes) refuse(`grew past this worker's --max-data-mb ${maxBytes / (1 << 20)} while being read`);
+            if (total > maxBytes)
+              refuse(`grew past this worker's --max-data-mb ${maxBytes / (1 << 20)} while being read`);
             hash.update(buffer.subarray(0, bytesRead));
             await out.write(buffer, 0, bytesRead);
           }
@@ -115,7 +125,9 @@ export async function stageJobData(spec: JobSpec, root: string | undefined, maxB
       }
     }
     if (hash.digest('hex') !== spec.dataFileHash) {
-      throw new UsageError(`${named} on this worker holds other bytes than the sweep's copy: put the same file${files.length > 1 ? 's' : ''} under every worker's --data-root`);
+      throw new UsageError(
+        `${named} on this worker holds other bytes than the sweep's copy: put the same file${files.length > 1 ? 's' : ''} under every worker's --data-root`,
+      );
     }
     return {
       flags,

@@ -33,7 +33,10 @@ export class Ensemble {
 
   /** `models`: one or more models with the same output width; for `evaluate`, compiled with the same loss. */
   constructor(models: readonly Model[]) {
-    if (!Array.isArray(models) || models.length === 0) throw new TypeError(`Ensemble: models must be a non-empty array of models. Received: ${Array.isArray(models) ? '[]' : typeof models}`);
+    if (!Array.isArray(models) || models.length === 0)
+      throw new TypeError(
+        `Ensemble: models must be a non-empty array of models. Received: ${Array.isArray(models) ? '[]' : typeof models}`,
+      );
     models.forEach((m, i) => {
       if (!(m instanceof Model)) throw new TypeError(`Ensemble: models[${i}] is not a Sequential model or a Model`);
     });
@@ -46,7 +49,10 @@ export class Ensemble {
     const out: Matrix[] = [];
     for (const [i, m] of this.members.entries()) {
       const p = await m.predict(x, options);
-      if (out.length > 0 && p.cols !== out[0].cols) throw new Error(`Ensemble: models[${i}] predicts ${p.cols} values per row but models[0] predicts ${out[0].cols}`);
+      if (out.length > 0 && p.cols !== out[0].cols)
+        throw new Error(
+          `Ensemble: models[${i}] predicts ${p.cols} values per row but models[0] predicts ${out[0].cols}`,
+        );
       out.push(p);
     }
     return out;
@@ -61,18 +67,24 @@ export class Ensemble {
   async evaluate(x: MatrixLike, y: MatrixLike | Int32Array, options: InferenceOptions = {}): Promise<EnsembleScores> {
     const compiled = this.members.map((m, i) => {
       const args = m.compiledArgs();
-      if (!args) throw new Error(`Ensemble.evaluate: models[${i}] is not compiled (no loss to score with); predict works`);
+      if (!args)
+        throw new Error(`Ensemble.evaluate: models[${i}] is not compiled (no loss to score with); predict works`);
       return args;
     });
     const { lossName, metrics } = compiled[0];
     compiled.forEach((c, i) => {
-      if (c.canonicalLoss !== compiled[0].canonicalLoss) throw new Error(`Ensemble.evaluate: models[${i}] was compiled with loss ${c.lossName} but models[0] with ${lossName}`);
+      if (c.canonicalLoss !== compiled[0].canonicalLoss)
+        throw new Error(
+          `Ensemble.evaluate: models[${i}] was compiled with loss ${c.lossName} but models[0] with ${lossName}`,
+        );
     });
     const each = await this.predictEach(x, options);
     const score = scorer(lossName, metrics, y, each[0]);
     const members = each.map(score);
     const ensemble = score(average(each));
-    const meanOfMembers = Object.fromEntries(Object.keys(ensemble).map((k) => [k, members.reduce((s, l) => s + l[k], 0) / members.length]));
+    const meanOfMembers = Object.fromEntries(
+      Object.keys(ensemble).map((k) => [k, members.reduce((s, l) => s + l[k], 0) / members.length]),
+    );
     return { members, ensemble, meanOfMembers };
   }
 
@@ -93,12 +105,23 @@ export function average(predictions: readonly Matrix[]): Matrix {
 }
 
 /** A function giving Keras-named logs for a prediction matrix against `y`. */
-function scorer(lossName: string, metricNames: readonly MetricSpec[], yIn: MatrixLike | Int32Array, shape: Matrix): (p: Matrix) => Logs {
+function scorer(
+  lossName: string,
+  metricNames: readonly MetricSpec[],
+  yIn: MatrixLike | Int32Array,
+  shape: Matrix,
+): (p: Matrix) => Logs {
   const loss = getLoss(lossName);
-  const y = yIn instanceof Int32Array ? new Matrix(Float32Array.from(yIn), yIn.length, 1) : toMatrix(yIn, 'Ensemble.evaluate: y');
+  const y =
+    yIn instanceof Int32Array
+      ? new Matrix(Float32Array.from(yIn), yIn.length, 1)
+      : toMatrix(yIn, 'Ensemble.evaluate: y');
   if (y.rows !== shape.rows) throw new Error(`Ensemble.evaluate: x has ${shape.rows} rows but y has ${y.rows}`);
   const wantCols = loss.target === 'sparse' ? 1 : shape.cols;
-  if (y.cols !== wantCols) throw new Error(`Ensemble.evaluate: y has ${y.cols} column${y.cols === 1 ? '' : 's'} but ${loss.name} on ${shape.cols} outputs needs ${wantCols}`);
+  if (y.cols !== wantCols)
+    throw new Error(
+      `Ensemble.evaluate: y has ${y.cols} column${y.cols === 1 ? '' : 's'} but ${loss.name} on ${shape.cols} outputs needs ${wantCols}`,
+    );
   const metrics = getMetrics(metricNames, loss, shape.cols);
   return (p) => {
     const logs: Logs = { loss: loss.compute(p.data, y.data, p.rows, p.cols, null, 1, false) / p.rows };

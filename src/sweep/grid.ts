@@ -51,15 +51,21 @@ export function parseGrid(entries: readonly string[] = []): GridPoint[] {
       throw new UsageError(`--grid ${JSON.stringify(entry)}: ${why}`);
     };
     const eq = entry.indexOf('=');
-    if (eq <= 0) fail(`expected name=value,value... such as learningRate=1e-3,3e-4 (names: ${Object.keys(GRID_KEYS).join(', ')})`);
+    if (eq <= 0)
+      fail(`expected name=value,value... such as learningRate=1e-3,3e-4 (names: ${Object.keys(GRID_KEYS).join(', ')})`);
     const name = entry.slice(0, eq).trim();
     if (!Object.hasOwn(GRID_KEYS, name)) {
       const near = closestName(name, Object.keys(GRID_KEYS));
-      fail(`unknown setting "${name}"${near ? `; did you mean "${near}"?` : ''} (a grid varies ${Object.keys(GRID_KEYS).join(', ')})`);
+      fail(
+        `unknown setting "${name}"${near ? `; did you mean "${near}"?` : ''} (a grid varies ${Object.keys(GRID_KEYS).join(', ')})`,
+      );
     }
     const key = name as GridKey;
     if (axes.some(([k]) => k === key)) fail(`${key} is given twice; list all its values in one entry`);
-    const texts = entry.slice(eq + 1).split(',').map((s) => s.trim());
+    const texts = entry
+      .slice(eq + 1)
+      .split(',')
+      .map((s) => s.trim());
     const values = texts.map((t) => {
       const v = t === '' ? NaN : Number(t);
       if (!GRID_KEYS[key].ok(v)) fail(`${key} value "${t}" must be ${GRID_KEYS[key].rule}`);
@@ -71,7 +77,10 @@ export function parseGrid(entries: readonly string[] = []): GridPoint[] {
   }
   // Counted before the product is built: three long lists would else fill the memory first.
   const count = axes.reduce((n, [, values]) => n * values.length, 1);
-  if (count > MAX_JOBS) throw new UsageError(`--grid makes ${count} combinations (${axes.map(([k, v]) => `${v.length} ${k}`).join(' x ')}); the limit is ${MAX_JOBS} jobs`);
+  if (count > MAX_JOBS)
+    throw new UsageError(
+      `--grid makes ${count} combinations (${axes.map(([k, v]) => `${v.length} ${k}`).join(' x ')}); the limit is ${MAX_JOBS} jobs`,
+    );
   let points: GridPoint[] = [{}];
   for (const [key, values] of axes) points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
   return points;
@@ -82,7 +91,9 @@ export function checkJobCount(seeds: number, points: number): void {
   const jobs = seeds * points;
   if (jobs === 0) throw new UsageError('a sweep needs at least one seed and one grid point');
   if (jobs > MAX_JOBS) {
-    throw new UsageError(`--seeds and --grid make ${jobs} jobs (${seeds} seed${seeds === 1 ? '' : 's'} x ${points} grid point${points === 1 ? '' : 's'}); the limit is ${MAX_JOBS}: split the sweep, or give fewer seeds or values`);
+    throw new UsageError(
+      `--seeds and --grid make ${jobs} jobs (${seeds} seed${seeds === 1 ? '' : 's'} x ${points} grid point${points === 1 ? '' : 's'}); the limit is ${MAX_JOBS}: split the sweep, or give fewer seeds or values`,
+    );
   }
 }
 

@@ -32,7 +32,9 @@ export interface JobSpec {
 /** `seed3-learningRate0.001-3f9a0c1b2d`: readable, and unique for the whole spec. */
 export function jobId(spec: JobSpec): string {
   const hash = createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 10);
-  const point = Object.entries(spec.point).map(([k, v]) => `-${k}${v}`).join('');
+  const point = Object.entries(spec.point)
+    .map(([k, v]) => `-${k}${v}`)
+    .join('');
   // BullMQ keys jobs as `<prefix>:<queue>:<id>`: keep ids to letters, digits, '.', '-' and '_'.
   return `seed${spec.seed}${point}-${hash}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }

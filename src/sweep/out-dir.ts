@@ -27,13 +27,17 @@ export function specHash(spec: JobSpec): string {
 export async function claimOut(out: string, hash: string, model: string): Promise<string> {
   const fresh = () => randomBytes(8).toString('hex');
   if (!existsSync(out)) return fresh();
-  if (!(await stat(out)).isDirectory()) throw new UsageError(`--out ${out} is a file, not a folder: give a new folder for the sweep`);
+  if (!(await stat(out)).isDirectory())
+    throw new UsageError(`--out ${out} is a file, not a folder: give a new folder for the sweep`);
   const entries = await readdir(out);
   if (entries.length === 0) return fresh();
   const refuse = (why: string): never => {
-    throw new UsageError(`--out ${out} ${why}; a sweep writes only into a new or empty folder, or into one of its own runs: give another --out`);
+    throw new UsageError(
+      `--out ${out} ${why}; a sweep writes only into a new or empty folder, or into one of its own runs: give another --out`,
+    );
   };
-  if (!entries.includes(SWEEP_FILE)) return refuse(`is not empty and holds no ${SWEEP_FILE} (it is not a sweep's folder)`);
+  if (!entries.includes(SWEEP_FILE))
+    return refuse(`is not empty and holds no ${SWEEP_FILE} (it is not a sweep's folder)`);
   let previous: unknown;
   try {
     previous = JSON.parse(await readFile(join(out, SWEEP_FILE), 'utf8'));
@@ -47,7 +51,8 @@ export async function claimOut(out: string, hash: string, model: string): Promis
     if (p.model !== model) refuse(`holds a sweep of ${JSON.stringify(p.model)}`);
     return fresh();
   }
-  if (typeof p.specHash !== 'string' || typeof p.sweepId !== 'string' || !SWEEP_ID.test(p.sweepId)) return refuse(`has a ${SWEEP_FILE} that is not a sweep's`);
+  if (typeof p.specHash !== 'string' || typeof p.sweepId !== 'string' || !SWEEP_ID.test(p.sweepId))
+    return refuse(`has a ${SWEEP_FILE} that is not a sweep's`);
   if (p.specHash !== hash) refuse('holds a sweep of another model, config or data');
   return p.sweepId;
 }

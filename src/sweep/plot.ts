@@ -15,7 +15,18 @@ export interface PlottedJob {
 }
 
 // matplotlib's tab10
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const [W, H] = [520, 360];
 const BOX = { left: 70, top: 34, right: 18, bottom: 70 };
 
@@ -27,25 +38,68 @@ export function sweepSvg(jobs: readonly PlottedJob[], monitor: string): string {
   const epochs = Math.max(1, ...jobs.map((j) => j.values.length));
   const left = frame(0, `${monitor} by epoch, each job`, axis(1, epochs, true, 7), ys, 'Epoch', (px, py) =>
     jobs.map((j) => {
-      const d = j.values.map((v, i) => (Number.isFinite(v) ? `${i === 0 ? 'M' : 'L'}${r(px(i + 1))},${r(py(v))}` : '')).join('');
-      return el('path', { class: 'job', 'data-seed': j.seed, d, fill: 'none', stroke: color(j), 'stroke-width': 1.2, 'stroke-opacity': 0.8 });
+      const d = j.values
+        .map((v, i) => (Number.isFinite(v) ? `${i === 0 ? 'M' : 'L'}${r(px(i + 1))},${r(py(v))}` : ''))
+        .join('');
+      return el('path', {
+        class: 'job',
+        'data-seed': j.seed,
+        d,
+        fill: 'none',
+        stroke: color(j),
+        'stroke-width': 1.2,
+        'stroke-opacity': 0.8,
+      });
     }),
   );
-  const xs: Axis = { lo: -0.5, hi: points.length - 0.5, ticks: points.map((_, i) => i), format: (i) => shorten(points[i] ?? '') };
+  const xs: Axis = {
+    lo: -0.5,
+    hi: points.length - 0.5,
+    ticks: points.map((_, i) => i),
+    format: (i) => shorten(points[i] ?? ''),
+  };
   // Its own scale: the final values' spread is far narrower than the first epochs' range.
   const finalValues = jobs.map((j) => j.values[j.values.length - 1]).filter(Number.isFinite);
   const fs = finalValues.length > 0 ? axis(Math.min(...finalValues), Math.max(...finalValues), false, 8) : ys;
   const right = frame(W, `final ${monitor}: the seeds' spread`, xs, fs, 'Grid point', (px, py) =>
     points.flatMap((p, i) => {
-      const finals = jobs.filter((j) => describePoint(j.point) === p).map((j) => j.values[j.values.length - 1]).filter(Number.isFinite);
+      const finals = jobs
+        .filter((j) => describePoint(j.point) === p)
+        .map((j) => j.values[j.values.length - 1])
+        .filter(Number.isFinite);
       if (finals.length === 0) return [];
       const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
       const c = COLORS[i % COLORS.length];
       return [
-        el('line', { class: 'range', x1: px(i), x2: px(i), y1: py(Math.min(...finals)), y2: py(Math.max(...finals)), stroke: c, 'stroke-width': 1.2 }),
-        el('line', { class: 'mean', x1: px(i) - 14, x2: px(i) + 14, y1: py(mean), y2: py(mean), stroke: INK, 'stroke-width': 1.6 }),
+        el('line', {
+          class: 'range',
+          x1: px(i),
+          x2: px(i),
+          y1: py(Math.min(...finals)),
+          y2: py(Math.max(...finals)),
+          stroke: c,
+          'stroke-width': 1.2,
+        }),
+        el('line', {
+          class: 'mean',
+          x1: px(i) - 14,
+          x2: px(i) + 14,
+          y1: py(mean),
+          y2: py(mean),
+          stroke: INK,
+          'stroke-width': 1.6,
+        }),
         // Seeds spread sideways a little, in seed order, so equal values stay visible.
-        ...finals.map((v, k) => el('circle', { class: 'seed', cx: px(i) + (finals.length > 1 ? (k / (finals.length - 1) - 0.5) * 16 : 0), cy: py(v), r: 2.8, fill: c, 'fill-opacity': 0.8 })),
+        ...finals.map((v, k) =>
+          el('circle', {
+            class: 'seed',
+            cx: px(i) + (finals.length > 1 ? (k / (finals.length - 1) - 0.5) * 16 : 0),
+            cy: py(v),
+            r: 2.8,
+            fill: c,
+            'fill-opacity': 0.8,
+          }),
+        ),
       ];
     }),
   );
@@ -71,7 +125,9 @@ function frame(x0: number, title: string, xs: Axis, ys: Axis, xLabel: string, dr
   return [
     `<g class="panel" transform="translate(${x0},0)">`,
     el('text', { x: BOX.left + w / 2, y: BOX.top - 12, 'text-anchor': 'middle', 'font-size': 13.5 }, title),
-    ...ys.ticks.map((t) => el('line', { x1: BOX.left, x2: BOX.left + w, y1: py(t), y2: py(t), stroke: '#e8e8e8', 'stroke-width': 0.8 })),
+    ...ys.ticks.map((t) =>
+      el('line', { x1: BOX.left, x2: BOX.left + w, y1: py(t), y2: py(t), stroke: '#e8e8e8', 'stroke-width': 0.8 }),
+    ),
     ...draw(px, py),
     el('rect', { x: BOX.left, y: BOX.top, width: w, height: h, fill: 'none', ...line }),
     ...ys.ticks.map((t) => el('text', { x: BOX.left - 7, y: py(t) + 3.8, 'text-anchor': 'end' }, ys.format(t))),

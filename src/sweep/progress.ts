@@ -25,7 +25,12 @@ export class SweepProgress {
   readonly #live?: LiveLines;
 
   /** `total` jobs in the sweep; `todo` the ones this run trains, with their epochs. */
-  constructor(total: number, todo: readonly { id: string; epochs: number }[], private readonly out: (line: string) => void, stream: NodeJS.WriteStream = process.stdout) {
+  constructor(
+    total: number,
+    todo: readonly { id: string; epochs: number }[],
+    private readonly out: (line: string) => void,
+    stream: NodeJS.WriteStream = process.stdout,
+  ) {
     this.#total = total;
     this.#skipped = total - todo.length;
     this.#epochs = new Map(todo.map((j) => [j.id, j.epochs]));
@@ -75,7 +80,8 @@ export class SweepProgress {
   #eta(): string {
     const trained = [...this.#trained.values()].reduce((a, b) => a + b, 0);
     let left = 0;
-    for (const [id, epochs] of this.#epochs) if (!this.#closed.has(id)) left += Math.max(0, epochs - (this.#running.get(id) ?? 0));
+    for (const [id, epochs] of this.#epochs)
+      if (!this.#closed.has(id)) left += Math.max(0, epochs - (this.#running.get(id) ?? 0));
     if (trained === 0 || left === 0) return '';
     const perEpoch = (performance.now() - this.#started) / 1000 / trained;
     return `, ETA ${duration(perEpoch * left)}`;
@@ -98,7 +104,9 @@ export class SweepProgress {
     const now = performance.now();
     if (!force && now - this.#drawn < 100) return;
     this.#drawn = now;
-    const running = [...this.#running].map(([id, e]) => `${id.replace(/-[0-9a-f]{10}$/, '')} epoch ${e}/${this.#epochs.get(id) ?? '?'}`);
+    const running = [...this.#running].map(
+      ([id, e]) => `${id.replace(/-[0-9a-f]{10}$/, '')} epoch ${e}/${this.#epochs.get(id) ?? '?'}`,
+    );
     this.#live.draw([`sweep: ${this.line()}${running.length ? ` | ${running.join(', ')}` : ''}`]);
   }
 }

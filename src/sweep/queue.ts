@@ -30,7 +30,12 @@ export function queueJobId(id: string, o: Pick<QueueRunOptions, 'scope' | 'tag'>
   return `${o.scope}.${id}${o.tag ?? ''}`;
 }
 
-export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddress, events: RunnerEvents, o: QueueRunOptions): Promise<void> {
+export async function runOnQueue(
+  jobs: readonly PlannedJob[],
+  address: QueueAddress,
+  events: RunnerEvents,
+  o: QueueRunOptions,
+): Promise<void> {
   const opts = { connection: address.connection, prefix: address.prefix };
   const queue = new Queue(address.name, opts);
   const queueEvents = new QueueEvents(address.name, opts);
@@ -52,14 +57,26 @@ export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddr
     };
     queueEvents.on('progress', ({ jobId, data }) => {
       const epoch = (data as { epoch?: unknown })?.epoch;
-      if (pending.has(jobId) && Number.isSafeInteger(epoch) && (epoch as number) >= 0 && (epoch as number) <= byId.get(jobId)!.spec.epochs) {
+      if (
+        pending.has(jobId) &&
+        Number.isSafeInteger(epoch) &&
+        (epoch as number) >= 0 &&
+        (epoch as number) <= byId.get(jobId)!.spec.epochs
+      ) {
         start(jobId);
         events.epoch(byId.get(jobId)!.id, epoch as number);
       }
     });
-    await queue.addBulk([...byId].map(([qid, j]) => ({ name: 'train', data: j.spec, opts: { jobId: qid, attempts: 1, removeOnComplete: false, removeOnFail: false } })));
+    await queue.addBulk(
+      [...byId].map(([qid, j]) => ({
+        name: 'train',
+        data: j.spec,
+        opts: { jobId: qid, attempts: 1, removeOnComplete: false, removeOnFail: false },
+      })),
+    );
     // Failed in an earlier sweep (which then stopped before collecting): try again.
-    for (const qid of byId.keys()) if ((await queue.getJobState(qid)) === 'failed') await (await queue.getJob(qid))?.retry('failed');
+    for (const qid of byId.keys())
+      if ((await queue.getJobState(qid)) === 'failed') await (await queue.getJob(qid))?.retry('failed');
     while (pending.size > 0) {
       for (const qid of [...pending]) {
         const state = await queue.getJobState(qid);
@@ -84,7 +101,9 @@ export async function runOnQueue(jobs: readonly PlannedJob[], address: QueueAddr
           // The result is in --out now (or was refused); Redis need not keep it, and a re-run queues a bad one again.
           await job.remove();
         } else if (state === 'unknown') {
-          throw new Error(`job ${qid} disappeared from the queue ${address.name} on ${address.display} (removed by hand?); run the sweep again to re-add it`);
+          throw new Error(
+            `job ${qid} disappeared from the queue ${address.name} on ${address.display} (removed by hand?); run the sweep again to re-add it`,
+          );
         }
       }
       if (pending.size === 0) break;

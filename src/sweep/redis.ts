@@ -7,7 +7,15 @@ import { UsageError } from '../cli/errors.js';
 
 export interface QueueAddress {
   /** ioredis / BullMQ connection options. */
-  connection: { host: string; port: number; username?: string; password?: string; db?: number; tls?: object; maxRetriesPerRequest: null };
+  connection: {
+    host: string;
+    port: number;
+    username?: string;
+    password?: string;
+    db?: number;
+    tls?: object;
+    maxRetriesPerRequest: null;
+  };
   /** The BullMQ queue's name (`--queue-name`, default `lockstep`). */
   name: string;
   /** Prefix of every Redis key lockstep writes: BullMQ's keys and the checkpoints. */
@@ -22,7 +30,9 @@ const PREFIX = 'lockstep';
 /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
 export function parseQueueUrl(url: string, name = DEFAULT_QUEUE_NAME): QueueAddress {
   const fail = (why: string): never => {
-    throw new UsageError(`--queue ${JSON.stringify(maskPassword(url))}: ${why}; expected redis://HOST:PORT, e.g. redis://127.0.0.1:6379`);
+    throw new UsageError(
+      `--queue ${JSON.stringify(maskPassword(url))}: ${why}; expected redis://HOST:PORT, e.g. redis://127.0.0.1:6379`,
+    );
   };
   let u: URL;
   try {
@@ -30,12 +40,14 @@ export function parseQueueUrl(url: string, name = DEFAULT_QUEUE_NAME): QueueAddr
   } catch {
     return fail('is not a URL');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') fail(`the scheme must be redis: or rediss:, not ${u.protocol}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    fail(`the scheme must be redis: or rediss:, not ${u.protocol}`);
   if (u.hostname === '') fail('names no host');
   const port = u.port === '' ? 6379 : Number(u.port);
   const path = u.pathname.replace(/^\//, '');
   if (path !== '' && !/^\d+$/.test(path)) fail(`the path must be a database number such as /0, not /${path}`);
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--queue-name ${JSON.stringify(name)}: use letters, digits, '-' and '_'`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new UsageError(`--queue-name ${JSON.stringify(name)}: use letters, digits, '-' and '_'`);
   const connection: QueueAddress['connection'] = {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port,
@@ -79,7 +91,13 @@ export async function redisClient(address: QueueAddress): Promise<Redis> {
 /** Throws a clear error when Redis does not answer (BullMQ alone would retry forever). */
 export async function checkReachable(address: QueueAddress): Promise<void> {
   const { Redis } = await import('ioredis');
-  const probe = new Redis({ ...address.connection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  const probe = new Redis({
+    ...address.connection,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5000,
+  });
   // The socket's own error (ECONNREFUSED...) says more than the rejected connect ("Connection is closed").
   let cause: Error | undefined;
   probe.on('error', (err: Error) => (cause ??= err));
@@ -87,7 +105,10 @@ export async function checkReachable(address: QueueAddress): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new Error(`cannot reach Redis at ${address.display}: ${(cause ?? (err as Error)).message} (is redis-server running there, and reachable from this machine?)`, { cause: err });
+    throw new Error(
+      `cannot reach Redis at ${address.display}: ${(cause ?? (err as Error)).message} (is redis-server running there, and reachable from this machine?)`,
+      { cause: err },
+    );
   } finally {
     probe.disconnect();
   }

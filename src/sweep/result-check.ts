@@ -23,8 +23,31 @@ const MAX_LOG_KEYS = 64;
 const HASH = /^[0-9a-f]{64}$/;
 const LOG_KEY = /^[A-Za-z0-9_]{1,100}$/;
 const FILE_NAMES = ['model.json', 'weights.bin', 'preprocessing.json'];
-const FINGERPRINT_FIELDS = ['lockstep', 'tfjs', 'node', 'arch', 'platform', 'configHash', 'dataHash', 'weightsHash', 'tensors'];
-const FIELDS = ['id', 'spec', 'history', 'metrics', 'fingerprint', 'optimizerHash', 'historyHash', 'files', 'resumedFromEpoch', 'host', 'workers', 'seconds'];
+const FINGERPRINT_FIELDS = [
+  'lockstep',
+  'tfjs',
+  'node',
+  'arch',
+  'platform',
+  'configHash',
+  'dataHash',
+  'weightsHash',
+  'tensors',
+];
+const FIELDS = [
+  'id',
+  'spec',
+  'history',
+  'metrics',
+  'fingerprint',
+  'optimizerHash',
+  'historyHash',
+  'files',
+  'resumedFromEpoch',
+  'host',
+  'workers',
+  'seconds',
+];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -36,7 +59,8 @@ export function checkResult(value: unknown, job: PlannedJob): JobResult {
   if (!isObject(value)) return fail(`expected an object. Received: ${printable(value)}`);
   for (const k of Object.keys(value)) if (!FIELDS.includes(k)) fail(`unknown field ${printable(k)}`);
   if (value.id !== job.id) fail(`it is the result of job ${printable(value.id)}, not of ${job.id}`);
-  if (!isObject(value.spec) || canonicalJson(value.spec) !== canonicalJson(job.spec)) fail('its spec is not the spec of the job the sweep queued');
+  if (!isObject(value.spec) || canonicalJson(value.spec) !== canonicalJson(job.spec))
+    fail('its spec is not the spec of the job the sweep queued');
   const epochs = job.spec.epochs;
 
   const logs = (field: string, v: unknown, check: (x: unknown, key: string) => void) => {
@@ -51,7 +75,8 @@ export function checkResult(value: unknown, job: PlannedJob): JobResult {
   // JSON turns NaN into null: a diverged validation metric comes back that way.
   const number = (x: unknown) => typeof x === 'number' || x === null;
   logs('history', value.history, (series, at) => {
-    if (!Array.isArray(series) || series.length > epochs || !series.every(number)) fail(`${at} must be at most ${epochs} numbers, one per epoch`);
+    if (!Array.isArray(series) || series.length > epochs || !series.every(number))
+      fail(`${at} must be at most ${epochs} numbers, one per epoch`);
   });
   if (!Array.isArray((value.history as Record<string, unknown>).epoch)) fail('history.epoch is missing');
   logs('metrics', value.metrics, (x, at) => {
@@ -60,26 +85,55 @@ export function checkResult(value: unknown, job: PlannedJob): JobResult {
 
   const fp = value.fingerprint;
   if (!isObject(fp)) return fail(`fingerprint must be an object. Received: ${printable(fp)}`);
-  for (const k of ['lockstep', 'tfjs', 'node', 'arch', 'platform']) if (typeof fp[k] !== 'string' || (fp[k] as string).length > 100) fail(`fingerprint.${k} must be a short string`);
-  for (const k of ['configHash', 'weightsHash']) if (typeof fp[k] !== 'string' || !HASH.test(fp[k] as string)) fail(`fingerprint.${k} must be a SHA-256 in hex`);
-  if (fp.dataHash !== undefined && (typeof fp.dataHash !== 'string' || !HASH.test(fp.dataHash))) fail('fingerprint.dataHash must be a SHA-256 in hex');
-  if (!isObject(fp.tensors) || Object.keys(fp.tensors).length > 100_000 || !Object.values(fp.tensors).every((h) => typeof h === 'string' && HASH.test(h))) {
+  for (const k of ['lockstep', 'tfjs', 'node', 'arch', 'platform'])
+    if (typeof fp[k] !== 'string' || (fp[k] as string).length > 100) fail(`fingerprint.${k} must be a short string`);
+  for (const k of ['configHash', 'weightsHash'])
+    if (typeof fp[k] !== 'string' || !HASH.test(fp[k] as string)) fail(`fingerprint.${k} must be a SHA-256 in hex`);
+  if (fp.dataHash !== undefined && (typeof fp.dataHash !== 'string' || !HASH.test(fp.dataHash)))
+    fail('fingerprint.dataHash must be a SHA-256 in hex');
+  if (
+    !isObject(fp.tensors) ||
+    Object.keys(fp.tensors).length > 100_000 ||
+    !Object.values(fp.tensors).every((h) => typeof h === 'string' && HASH.test(h))
+  ) {
     fail('fingerprint.tensors must map weight names to SHA-256 hashes');
   }
-  for (const k of Object.keys(fp)) if (!FINGERPRINT_FIELDS.includes(k)) fail(`fingerprint has an unknown field ${printable(k)}`);
-  for (const k of ['optimizerHash', 'historyHash']) if (typeof value[k] !== 'string' || !HASH.test(value[k] as string)) fail(`${k} must be a SHA-256 in hex`);
+  for (const k of Object.keys(fp))
+    if (!FINGERPRINT_FIELDS.includes(k)) fail(`fingerprint has an unknown field ${printable(k)}`);
+  for (const k of ['optimizerHash', 'historyHash'])
+    if (typeof value[k] !== 'string' || !HASH.test(value[k] as string)) fail(`${k} must be a SHA-256 in hex`);
 
-  if (value.resumedFromEpoch !== undefined && !(Number.isSafeInteger(value.resumedFromEpoch) && (value.resumedFromEpoch as number) >= 0 && (value.resumedFromEpoch as number) <= epochs)) {
+  if (
+    value.resumedFromEpoch !== undefined &&
+    !(
+      Number.isSafeInteger(value.resumedFromEpoch) &&
+      (value.resumedFromEpoch as number) >= 0 &&
+      (value.resumedFromEpoch as number) <= epochs
+    )
+  ) {
     fail(`resumedFromEpoch must be an epoch from 0 to ${epochs}. Received: ${printable(value.resumedFromEpoch)}`);
   }
-  if (typeof value.host !== 'string' || value.host === '' || value.host.length > 255 || /[\u0000-\u001f\u007f-\u009f]/.test(value.host)) fail(`host must be a host name. Received: ${printable(value.host)}`);
-  if (value.workers !== 'all' && !(Number.isSafeInteger(value.workers) && (value.workers as number) > 0)) fail(`workers must be 'all' or a positive integer. Received: ${printable(value.workers)}`);
-  if (typeof value.seconds !== 'number' || !(value.seconds >= 0) || !Number.isFinite(value.seconds)) fail(`seconds must be a non-negative number. Received: ${printable(value.seconds)}`);
+  if (
+    typeof value.host !== 'string' ||
+    value.host === '' ||
+    value.host.length > 255 ||
+    /[\u0000-\u001f\u007f-\u009f]/.test(value.host)
+  )
+    fail(`host must be a host name. Received: ${printable(value.host)}`);
+  if (value.workers !== 'all' && !(Number.isSafeInteger(value.workers) && (value.workers as number) > 0))
+    fail(`workers must be 'all' or a positive integer. Received: ${printable(value.workers)}`);
+  if (typeof value.seconds !== 'number' || !(value.seconds >= 0) || !Number.isFinite(value.seconds))
+    fail(`seconds must be a non-negative number. Received: ${printable(value.seconds)}`);
 
   checkFiles(value.files, fp as unknown as Fingerprint, fail);
   // predict and evaluate need a CSV model's preprocessing.
   const csv = job.spec.data.data?.toLowerCase().endsWith('.csv') ?? false;
-  if (csv !== ((value.files as Record<string, unknown>)['preprocessing.json'] !== undefined)) fail(csv ? "files['preprocessing.json'] is missing for a CSV job" : "files['preprocessing.json'] comes with a job that trained on no CSV");
+  if (csv !== ((value.files as Record<string, unknown>)['preprocessing.json'] !== undefined))
+    fail(
+      csv
+        ? "files['preprocessing.json'] is missing for a CSV job"
+        : "files['preprocessing.json'] comes with a job that trained on no CSV",
+    );
   return value as unknown as JobResult;
 }
 
@@ -94,7 +148,8 @@ function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => nev
     const v = files[name];
     if (v === undefined && !required) return undefined;
     if (typeof v !== 'string') return fail(`files['${name}'] must be a string. Received: ${printable(v)}`);
-    if (v.length > (name === 'weights.bin' ? Math.ceil(MAX_RESULT_FILE_BYTES / 3) * 4 : MAX_JSON_FILE_CHARS)) fail(`files['${name}'] is larger than a sweep accepts`);
+    if (v.length > (name === 'weights.bin' ? Math.ceil(MAX_RESULT_FILE_BYTES / 3) * 4 : MAX_JSON_FILE_CHARS))
+      fail(`files['${name}'] is larger than a sweep accepts`);
     return v;
   };
   const modelJson = text('model.json', true)!;
@@ -114,12 +169,14 @@ function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => nev
     return fail(cleanText((err as Error).message, 300));
   }
   // loadModel reads the files a manifest names: only weights.bin beside it, never another path.
-  if (manifest.length !== 1 || manifest[0].paths.length !== 1 || manifest[0].paths[0] !== 'weights.bin') fail("model.json's weightsManifest must name weights.bin only");
+  if (manifest.length !== 1 || manifest[0].paths.length !== 1 || manifest[0].paths[0] !== 'weights.bin')
+    fail("model.json's weightsManifest must name weights.bin only");
   const bytes = manifest[0].weights.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
   // Node's decoder skips characters that are not base64: encoding again must give the text back.
   const bin = Buffer.from(weights, 'base64');
   if (bin.toString('base64') !== weights) fail("files['weights.bin'] is not base64");
-  if (bin.length !== bytes) fail(`weights.bin holds ${bin.length} bytes but model.json's weightsManifest lists ${bytes}`);
+  if (bin.length !== bytes)
+    fail(`weights.bin holds ${bin.length} bytes but model.json's weightsManifest lists ${bytes}`);
   const whole = createHash('sha256');
   const names: string[] = [];
   let at = 0;
@@ -128,7 +185,8 @@ function checkFiles(files: unknown, fp: Fingerprint, fail: (what: string) => nev
     if (w.group !== 'optimizer') {
       const part = bin.subarray(at, at + n);
       whole.update(part);
-      if (fp.tensors[w.name] !== createHash('sha256').update(part).digest('hex')) fail(`weights.bin's ${printable(w.name)} does not have the hash the fingerprint gives`);
+      if (fp.tensors[w.name] !== createHash('sha256').update(part).digest('hex'))
+        fail(`weights.bin's ${printable(w.name)} does not have the hash the fingerprint gives`);
       names.push(w.name);
     }
     at += n;

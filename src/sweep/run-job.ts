@@ -88,7 +88,10 @@ function f32(text: string): Float32Array {
 export function modelSpecOf(spec: JobSpec): ModelSpec {
   if (spec.config !== undefined) return parseConfig(spec.config, spec.model);
   const example = exampleSpec(spec.model);
-  if (!example) throw new UsageError(`unknown example "${spec.model}": a job names an example (${EXAMPLE_NAMES.join(', ')}) or carries its config`);
+  if (!example)
+    throw new UsageError(
+      `unknown example "${spec.model}": a job names an example (${EXAMPLE_NAMES.join(', ')}) or carries its config`,
+    );
   return example;
 }
 
@@ -104,14 +107,23 @@ interface JobData {
 const dataCache = new Map<string, Promise<JobData>>();
 
 function jobData(model: ModelSpec, spec: JobSpec, flags: DataFlags): Promise<JobData> {
-  const key = canonicalJson({ family: model.data, data: spec.data, hash: spec.dataFileHash ?? null, validation: spec.validation });
+  const key = canonicalJson({
+    family: model.data,
+    data: spec.data,
+    hash: spec.dataFileHash ?? null,
+    validation: spec.validation,
+  });
   let entry = dataCache.get(key);
   if (!entry) {
     entry = (async () => {
       const { data: read, split } = await trainingData(model, flags, spec.validation);
       const validation = split === 'test' ? await loadData(`${model.data}-test`) : undefined;
       const y = read.y!;
-      const dataHash = sha256(read.x.data, y instanceof Int32Array ? y : y.data, ...(validation ? [validation.x.data] : []));
+      const dataHash = sha256(
+        read.x.data,
+        y instanceof Int32Array ? y : y.data,
+        ...(validation ? [validation.x.data] : []),
+      );
       return { read, split, validation, dataHash };
     })();
     dataCache.set(key, entry);
@@ -124,7 +136,10 @@ function jobData(model: ModelSpec, spec: JobSpec, flags: DataFlags): Promise<Job
 class FiniteLoss extends Callback {
   override onEpochEnd(epoch: number, logs?: Logs): void {
     const loss = logs?.loss;
-    if (loss !== undefined && !Number.isFinite(loss)) throw new Error(`the loss became ${loss} in epoch ${epoch + 1}: training diverged (a smaller learningRate may help)`);
+    if (loss !== undefined && !Number.isFinite(loss))
+      throw new Error(
+        `the loss became ${loss} in epoch ${epoch + 1}: training diverged (a smaller learningRate may help)`,
+      );
   }
 }
 
@@ -144,7 +159,13 @@ class CheckpointEachEpoch extends Callback {
     (this.past.epoch ??= []).push(epoch);
     for (const [k, v] of Object.entries(logs)) (this.past[k] ??= []).push(v);
     const snap = this.sequential.snapshot();
-    await this.store.save(this.id, { epoch: epoch + 1, history: this.past, params: b64(snap.params), state: snap.state.map(b64), iterations: snap.iterations });
+    await this.store.save(this.id, {
+      epoch: epoch + 1,
+      history: this.past,
+      params: b64(snap.params),
+      state: snap.state.map(b64),
+      iterations: snap.iterations,
+    });
     await this.onEpoch?.(epoch, logs);
   }
 }
@@ -164,14 +185,23 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
   const started = performance.now();
   const id = jobId(spec);
   const model = modelSpecOf(spec);
-  if (options.dataFiles === undefined && spec.dataFileHash !== undefined && (await dataFileHash(spec.data)) !== spec.dataFileHash) {
-    throw new Error(`--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} changed since the sweep started (its bytes differ from the job's hash): run the sweep again`);
+  if (
+    options.dataFiles === undefined &&
+    spec.dataFileHash !== undefined &&
+    (await dataFileHash(spec.data)) !== spec.dataFileHash
+  ) {
+    throw new Error(
+      `--data ${spec.data.data}${spec.data.y ? ` (with --y ${spec.data.y})` : ''} changed since the sweep started (its bytes differ from the job's hash): run the sweep again`,
+    );
   }
   const { read, split, validation, dataHash } = await jobData(model, spec, options.dataFiles ?? spec.data);
   const x = spec.data.data === undefined ? undefined : read.x;
   if (options.maxParams !== undefined) {
     const params = await paramsOnData(model, spec, x);
-    if (params > options.maxParams) throw new UsageError(`the model has ${params} parameters on this data, more than this worker's --max-params ${options.maxParams}`);
+    if (params > options.maxParams)
+      throw new UsageError(
+        `the model has ${params} parameters on this data, more than this worker's --max-params ${options.maxParams}`,
+      );
   }
   const net = buildFor(model, spec.seed, x);
   try {
@@ -186,9 +216,13 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
     }
     const initialEpoch = checkpoint?.epoch ?? 0;
     const callbacks: Callback[] = [new FiniteLoss()];
-    if (options.checkpoints) callbacks.push(new CheckpointEachEpoch(id, options.checkpoints, structuredClone(past), net, options.onEpoch));
+    if (options.checkpoints)
+      callbacks.push(new CheckpointEachEpoch(id, options.checkpoints, structuredClone(past), net, options.onEpoch));
     else if (options.onEpoch) callbacks.push(new EpochHook(options.onEpoch));
-    let history = { epoch: past.epoch ?? [], history: Object.fromEntries(Object.entries(past).filter(([k]) => k !== 'epoch')) };
+    let history = {
+      epoch: past.epoch ?? [],
+      history: Object.fromEntries(Object.entries(past).filter(([k]) => k !== 'epoch')),
+    };
     if (initialEpoch < spec.epochs) {
       const h = await net.fit(data.x, data.y!, {
         epochs: spec.epochs,
@@ -200,12 +234,27 @@ export async function runJob(spec: JobSpec, options: RunJobOptions = {}): Promis
         callbacks,
         ...(val ? { validationData: [val.x, val.y!] as [Matrix, Matrix] } : { validationSplit: split as number }),
       });
-      history = { epoch: [...history.epoch, ...h.epoch], history: Object.fromEntries(Object.keys(h.history).map((k) => [k, [...(history.history[k] ?? []), ...h.history[k]]])) };
+      history = {
+        epoch: [...history.epoch, ...h.epoch],
+        history: Object.fromEntries(
+          Object.keys(h.history).map((k) => [k, [...(history.history[k] ?? []), ...h.history[k]]]),
+        ),
+      };
     }
     const digest = digestRun(net, history as History, options.workers ?? 0);
     // The config `lockstep verify` hashes, so the configHash of a sweep's job and of verify agree.
-    const fitConfig = { epochs: spec.epochs, batchSize: spec.batchSize, seed: spec.seed, validation: val ? val.name : split };
-    const config = { model: net.layerConfigs(), compile: net.compiledArgs(), optimizer: net.optimizer?.getConfig(), fit: fitConfig };
+    const fitConfig = {
+      epochs: spec.epochs,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      validation: val ? val.name : split,
+    };
+    const config = {
+      model: net.layerConfigs(),
+      compile: net.compiledArgs(),
+      optimizer: net.optimizer?.getConfig(),
+      fit: fitConfig,
+    };
     const fp = { ...fingerprint({ config, weights: digest.weights }), dataHash };
     const metrics = Object.fromEntries(Object.entries(history.history).map(([k, v]) => [k, v[v.length - 1]]));
     return {

@@ -55,7 +55,8 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 
 /** A job's folder: `out/<id>`, for a job id only (a name of letters, digits, '.', '-' and '_'; never '..'). */
 export function jobDir(out: string, id: string): string {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(id) || /^\.+$/.test(id)) throw new Error(`not a job id: ${JSON.stringify(String(id)).slice(0, 80)}`);
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(id) || /^\.+$/.test(id))
+    throw new Error(`not a job id: ${JSON.stringify(String(id)).slice(0, 80)}`);
   return join(out, id);
 }
 
@@ -71,7 +72,8 @@ export async function writeResult(out: string, r: JobResult): Promise<StoredResu
   await writeJson(join(dir, 'history.json'), r.history);
   await writeFile(join(dir, 'weights.bin'), Buffer.from(r.files['weights.bin'], 'base64'));
   await writeFile(join(dir, 'model.json'), r.files['model.json']);
-  if (r.files['preprocessing.json'] !== undefined) await writeFile(join(dir, 'preprocessing.json'), r.files['preprocessing.json']);
+  if (r.files['preprocessing.json'] !== undefined)
+    await writeFile(join(dir, 'preprocessing.json'), r.files['preprocessing.json']);
   const stored: StoredResult = {
     id: r.id,
     model: r.spec.model,
@@ -107,7 +109,11 @@ export async function readResult(out: string, id: string): Promise<StoredResult>
 }
 
 /** Records a re-run's hash in result.json. */
-export async function writeRecheck(out: string, id: string, recheck: NonNullable<StoredResult['recheck']>): Promise<StoredResult> {
+export async function writeRecheck(
+  out: string,
+  id: string,
+  recheck: NonNullable<StoredResult['recheck']>,
+): Promise<StoredResult> {
   const stored = { ...(await readResult(out, id)), recheck };
   await writeJson(join(out, id, RESULT_FILE), stored);
   return stored;

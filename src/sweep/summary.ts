@@ -10,7 +10,10 @@ import type { StoredFailure, StoredResult } from './store.js';
 /** The log key the table sorts by: the first validation metric, else val_loss, else loss. */
 export function monitorOf(results: readonly StoredResult[]): string {
   const keys = results.length > 0 ? Object.keys(results[0].metrics) : [];
-  return keys.find((k) => k.startsWith('val_') && k !== 'val_loss') ?? (keys.includes('val_loss') ? 'val_loss' : keys.includes('loss') ? 'loss' : (keys[0] ?? 'loss'));
+  return (
+    keys.find((k) => k.startsWith('val_') && k !== 'val_loss') ??
+    (keys.includes('val_loss') ? 'val_loss' : keys.includes('loss') ? 'loss' : (keys[0] ?? 'loss'))
+  );
 }
 
 /** The done jobs, best first by `monitor` (Keras's 'auto' direction); ties keep the id order. */
@@ -21,13 +24,19 @@ export function rank(results: readonly StoredResult[], monitor: string): StoredR
   return [...results].sort((a, b) => sign * (value(a) - value(b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-const num = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) < 1e-3 && v !== 0 ? pyFormat(v, '.3e') : pyFormat(v, '.4f'));
+const num = (v: number | undefined) =>
+  v === undefined ? '-' : Math.abs(v) < 1e-3 && v !== 0 ? pyFormat(v, '.3e') : pyFormat(v, '.4f');
 
 /** What the notes column says: a continued run, a re-run that matched or not. */
 function notes(r: StoredResult): string {
   const parts: string[] = [];
   if (r.resumedFromEpoch !== undefined) parts.push(`continued from epoch ${r.resumedFromEpoch}`);
-  if (r.recheck) parts.push(r.recheck.same ? 're-run: same bits' : `RE-RUN DIFFERS (weights ${r.recheck.weightsHash.slice(0, 12)} on ${r.recheck.host})`);
+  if (r.recheck)
+    parts.push(
+      r.recheck.same
+        ? 're-run: same bits'
+        : `RE-RUN DIFFERS (weights ${r.recheck.weightsHash.slice(0, 12)} on ${r.recheck.host})`,
+    );
   return parts.join('; ');
 }
 
@@ -48,7 +57,9 @@ export function summaryLines(results: readonly StoredResult[], failures: readonl
       r.weightsHash.slice(0, 12),
       notes(r),
     ]);
-    lines.push(`${results.length} job${results.length === 1 ? '' : 's'} done, best ${autoMode(monitor) === 'max' ? 'highest' : 'lowest'} ${monitor} first:`);
+    lines.push(
+      `${results.length} job${results.length === 1 ? '' : 's'} done, best ${autoMode(monitor) === 'max' ? 'highest' : 'lowest'} ${monitor} first:`,
+    );
     lines.push(...table([header, ...rows]));
   }
   if (failures.length > 0) {
@@ -64,10 +75,15 @@ export function summaryLines(results: readonly StoredResult[], failures: readonl
     platforms.set(key, (platforms.get(key) ?? 0) + 1);
   }
   if (platforms.size > 1) {
-    lines.push(`Note: the jobs ran on ${platforms.size} different platforms (${[...platforms].map(([k, n]) => `${n} on ${k}`).join('; ')}); a job re-run on another one may give other bits`);
+    lines.push(
+      `Note: the jobs ran on ${platforms.size} different platforms (${[...platforms].map(([k, n]) => `${n} on ${k}`).join('; ')}); a job re-run on another one may give other bits`,
+    );
   }
   const differ = results.filter((r) => r.recheck && !r.recheck.same);
-  if (differ.length > 0) lines.push(`WARNING: ${differ.length} job${differ.length === 1 ? '' : 's'} gave other weights when run again: see "RE-RUN DIFFERS" above`);
+  if (differ.length > 0)
+    lines.push(
+      `WARNING: ${differ.length} job${differ.length === 1 ? '' : 's'} gave other weights when run again: see "RE-RUN DIFFERS" above`,
+    );
   return lines;
 }
 
@@ -100,7 +116,8 @@ export function seedSpread(results: readonly StoredResult[], monitor: string): S
 
 function spreadLines(results: readonly StoredResult[], monitor: string): string[] {
   return seedSpread(results, monitor).map(
-    (s) => `Seeds' spread of ${monitor} at ${describePoint(s.point)}: mean ${num(s.mean)}, std ${num(s.std)}, min ${num(s.min)}, max ${num(s.max)} over ${s.seeds} seeds`,
+    (s) =>
+      `Seeds' spread of ${monitor} at ${describePoint(s.point)}: mean ${num(s.mean)}, std ${num(s.std)}, min ${num(s.min)}, max ${num(s.max)} over ${s.seeds} seeds`,
   );
 }
 
@@ -113,5 +130,11 @@ export function gridKeys(points: readonly GridPoint[]): (keyof GridPoint)[] {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()}`);
+  return rows.map(
+    (row) =>
+      `  ${row
+        .map((cell, c) => (c === 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd()}`,
+  );
 }

@@ -19,7 +19,15 @@ import { claimOut, specHash, SWEEP_FILE } from './out-dir.js';
 import { SweepProgress } from './progress.js';
 import { checkReachable, parseQueueUrl } from './redis.js';
 import { runJob, type JobResult } from './run-job.js';
-import { isDone, readResult, writeFailure, writeRecheck, writeResult, type StoredFailure, type StoredResult } from './store.js';
+import {
+  isDone,
+  readResult,
+  writeFailure,
+  writeRecheck,
+  writeResult,
+  type StoredFailure,
+  type StoredResult,
+} from './store.js';
 import { monitorOf, summaryLines } from './summary.js';
 import { plotSweep } from './plot.js';
 
@@ -55,7 +63,10 @@ export interface SweepOutcome {
  * The local default: one job at a time on every core. Measured in docs/sweeps.md: on 2 cores, two jobs at
  * once with one worker each gave the same throughput within the machine's noise, and each result came later.
  */
-export function localDefaults(o: Pick<SweepOptions, 'workers' | 'concurrency'>): { workers?: number; concurrency: number } {
+export function localDefaults(o: Pick<SweepOptions, 'workers' | 'concurrency'>): {
+  workers?: number;
+  concurrency: number;
+} {
   return { workers: o.workers, concurrency: o.concurrency ?? 1 };
 }
 
@@ -65,18 +76,34 @@ export async function planJobs(o: SweepOptions): Promise<PlannedJob[]> {
   const model = await resolveSpec(o.model);
   // A config file travels as JSON inside each job: workers need no copy of it.
   const config = exampleSpec(o.model) ? undefined : (JSON.parse(await readFile(o.model, 'utf8')) as unknown);
-  const data: DataFlags = { data: o.data, target: o.target, features: o.features, standardize: o.standardize, y: o.y, limit: o.limit, validationSplit: o.validationSplit };
+  const data: DataFlags = {
+    data: o.data,
+    target: o.target,
+    features: o.features,
+    standardize: o.standardize,
+    y: o.y,
+    limit: o.limit,
+    validationSplit: o.validationSplit,
+  };
   for (const k of Object.keys(data) as (keyof DataFlags)[]) if (data[k] === undefined) delete data[k];
   // The checks train makes before loading anything, so a queued sweep fails here and not on every worker.
   if (o.data === undefined) {
     if (!model.data) throw new UsageError(`${model.name} names no built-in data: give --data FILE`);
-    if (o.target !== undefined || o.features !== undefined || o.standardize || o.y !== undefined) throw new UsageError('--target, --features, --standardize and --y need --data FILE');
+    if (o.target !== undefined || o.features !== undefined || o.standardize || o.y !== undefined)
+      throw new UsageError('--target, --features, --standardize and --y need --data FILE');
   } else {
     checkDataName(o.data);
-    checkFileOptions(o.data, { target: data.target?.split(','), features: data.features?.split(','), standardize: o.standardize || undefined, y: o.y });
+    checkFileOptions(o.data, {
+      target: data.target?.split(','),
+      features: data.features?.split(','),
+      standardize: o.standardize || undefined,
+      y: o.y,
+    });
   }
   const fileHash = await dataFileHash(data).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read ${err.path ?? 'the --data file'}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new UsageError(
+      `cannot read ${err.path ?? 'the --data file'}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+    );
   });
   const jobs: PlannedJob[] = [];
   for (const point of o.grid) {
@@ -100,9 +127,12 @@ export async function planJobs(o: SweepOptions): Promise<PlannedJob[]> {
 
 export async function sweep(o: SweepOptions, out: (line: string) => void): Promise<SweepOutcome> {
   const address = o.queue === undefined ? undefined : parseQueueUrl(o.queue, o.queueName);
-  if (o.queue === undefined && o.queueName !== undefined) throw new UsageError('--queue-name needs --queue redis://HOST:PORT');
+  if (o.queue === undefined && o.queueName !== undefined)
+    throw new UsageError('--queue-name needs --queue redis://HOST:PORT');
   if (address && (o.workers !== undefined || o.concurrency !== undefined)) {
-    throw new UsageError('--workers and --concurrency apply to a sweep on this machine; with --queue, give --workers to each lockstep worker');
+    throw new UsageError(
+      '--workers and --concurrency apply to a sweep on this machine; with --queue, give --workers to each lockstep worker',
+    );
   }
   if (o.plot !== undefined && !['.svg', '.png'].includes(extname(o.plot).toLowerCase())) {
     throw new UsageError(`--plot must name a .svg or .png file. Received: ${JSON.stringify(o.plot)}`);
@@ -112,22 +142,34 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   const sweepId = await claimOut(o.out, hash, o.model);
   if (address) await checkReachable(address);
   await mkdir(o.out, { recursive: true });
-  await writeFile(join(o.out, SWEEP_FILE), `${JSON.stringify({ model: o.model, seeds: o.seeds, grid: o.grid, jobs: jobs.map((j) => j.id), sweepId, specHash: hash }, null, 2)}\n`);
+  await writeFile(
+    join(o.out, SWEEP_FILE),
+    `${JSON.stringify({ model: o.model, seeds: o.seeds, grid: o.grid, jobs: jobs.map((j) => j.id), sweepId, specHash: hash }, null, 2)}\n`,
+  );
 
   const todo = jobs.filter((j) => !isDone(o.out, j.id));
   const skipped = jobs.length - todo.length;
   const where = address ? `on the queue ${address.name} at ${address.display}` : describeLocal(localDefaults(o));
-  out(`Sweep of ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${o.grid.length} grid point${o.grid.length === 1 ? '' : 's'} x ${o.seeds.length} seed${o.seeds.length === 1 ? '' : 's'}) into ${o.out}${skipped ? `; ${skipped} already done there, skipped` : ''}; ${todo.length ? where : 'nothing to run'}`);
+  out(
+    `Sweep of ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${o.grid.length} grid point${o.grid.length === 1 ? '' : 's'} x ${o.seeds.length} seed${o.seeds.length === 1 ? '' : 's'}) into ${o.out}${skipped ? `; ${skipped} already done there, skipped` : ''}; ${todo.length ? where : 'nothing to run'}`,
+  );
 
   const failures: StoredFailure[] = [];
-  const progress = new SweepProgress(jobs.length, todo.map((j) => ({ id: j.id, epochs: j.spec.epochs })), out);
+  const progress = new SweepProgress(
+    jobs.length,
+    todo.map((j) => ({ id: j.id, epochs: j.spec.epochs })),
+    out,
+  );
   const events: RunnerEvents = {
     started: (id) => progress.started(id),
     epoch: (id, epoch) => progress.epoch(id, epoch),
     async finished(result) {
       const stored = await writeResult(o.out, result);
       const monitor = monitorOf([stored]);
-      progress.finished(result.id, `${monitor} ${pyFormat(stored.metrics[monitor], '.4f')}, weights ${stored.weightsHash.slice(0, 12)}, ${result.seconds.toFixed(1)} s on ${result.host}${result.resumedFromEpoch !== undefined ? `, continued from epoch ${result.resumedFromEpoch}` : ''}`);
+      progress.finished(
+        result.id,
+        `${monitor} ${pyFormat(stored.metrics[monitor], '.4f')}, weights ${stored.weightsHash.slice(0, 12)}, ${result.seconds.toFixed(1)} s on ${result.host}${result.resumedFromEpoch !== undefined ? `, continued from epoch ${result.resumedFromEpoch}` : ''}`,
+      );
     },
     async failed(job, error) {
       failures.push(await writeFailure(o.out, job.spec, job.id, error));
@@ -151,7 +193,16 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
   await writeFile(join(o.out, 'summary.txt'), `${lines.join('\n')}\n`);
   if (results.length > 0) {
     const monitor = monitorOf(results);
-    const plotted = await Promise.all(results.map(async (r) => ({ point: r.point, seed: r.seed, values: (JSON.parse(await readFile(join(o.out, r.id, 'history.json'), 'utf8')) as Record<string, number[]>)[monitor] ?? [] })));
+    const plotted = await Promise.all(
+      results.map(async (r) => ({
+        point: r.point,
+        seed: r.seed,
+        values:
+          (JSON.parse(await readFile(join(o.out, r.id, 'history.json'), 'utf8')) as Record<string, number[]>)[
+            monitor
+          ] ?? [],
+      })),
+    );
     const file = o.plot ?? join(o.out, 'sweep.svg');
     await plotSweep(plotted, monitor, file);
     out(`Wrote the figure of each job's ${monitor} and the seeds' spread to ${file}`);
@@ -160,21 +211,34 @@ export async function sweep(o: SweepOptions, out: (line: string) => void): Promi
 }
 
 function describeLocal(d: { workers?: number; concurrency: number }): string {
-  const threads = d.workers === undefined ? `all ${availableParallelism()} cores` : `${d.workers} worker thread${d.workers === 1 ? '' : 's'}`;
-  return d.concurrency === 1 ? `here, one job at a time on ${threads}` : `here, ${d.concurrency} jobs at a time, each on ${threads}`;
+  const threads =
+    d.workers === undefined
+      ? `all ${availableParallelism()} cores`
+      : `${d.workers} worker thread${d.workers === 1 ? '' : 's'}`;
+  return d.concurrency === 1
+    ? `here, one job at a time on ${threads}`
+    : `here, ${d.concurrency} jobs at a time, each on ${threads}`;
 }
 
 /**
  * Trains `jobs` again (here, or on the queue under ids `<sweep id>.<id>.recheck`) and records whether the weights
  * match.
  */
-async function recheck(jobs: PlannedJob[], o: SweepOptions, address: ReturnType<typeof parseQueueUrl> | undefined, sweepId: string, out: (line: string) => void): Promise<void> {
+async function recheck(
+  jobs: PlannedJob[],
+  o: SweepOptions,
+  address: ReturnType<typeof parseQueueUrl> | undefined,
+  sweepId: string,
+  out: (line: string) => void,
+): Promise<void> {
   out(`Re-running ${jobs.length} job${jobs.length === 1 ? '' : 's'} to check their weights come out the same`);
   const compare = async (r: JobResult) => {
     const first = await readResult(o.out, r.id);
     const same = first.weightsHash === r.fingerprint.weightsHash;
     await writeRecheck(o.out, r.id, { weightsHash: r.fingerprint.weightsHash, same, host: r.host });
-    out(`  ${r.id}: ${same ? 'the same weights' : `DIFFERENT weights: ${first.weightsHash.slice(0, 16)} on ${first.host}, ${r.fingerprint.weightsHash.slice(0, 16)} on ${r.host}`}`);
+    out(
+      `  ${r.id}: ${same ? 'the same weights' : `DIFFERENT weights: ${first.weightsHash.slice(0, 16)} on ${first.host}, ${r.fingerprint.weightsHash.slice(0, 16)} on ${r.host}`}`,
+    );
   };
   const failed = async (job: PlannedJob, error: string) => out(`  ${job.id}: the re-run failed: ${error}`);
   const events: RunnerEvents = { started: () => {}, epoch: () => {}, finished: compare, failed };

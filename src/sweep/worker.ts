@@ -48,7 +48,10 @@ const CHECKPOINT_TTL_SECONDS = 7 * 24 * 3600;
 export async function startWorker(address: QueueAddress, o: WorkerOptions = {}): Promise<RunningWorker> {
   // Training in this thread would block the event loop, so the lock would not be renewed and BullMQ would
   // hand the job to another worker while this one still trains it.
-  if (o.workers === 0) throw new UsageError('--workers must be at least 1 for a queue worker: a job trained in the main thread would stop its lock on the job from being renewed');
+  if (o.workers === 0)
+    throw new UsageError(
+      '--workers must be at least 1 for a queue worker: a job trained in the main thread would stop its lock on the job from being renewed',
+    );
   const root = o.dataRoot === undefined ? undefined : await dataRoot(o.dataRoot);
   const maxParams = o.maxParams ?? DEFAULT_MAX_PARAMS;
   const maxDataBytes = o.maxDataBytes ?? DEFAULT_MAX_DATA_MB * (1 << 20);
@@ -68,7 +71,9 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
   let jobsStarted = 0;
   const processJob = async (job: Job<unknown, JobResult>): Promise<JobResult> => {
     const id = cleanText(job.id, 200);
-    log(`${id}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? 's' : ''}` : ''})`);
+    log(
+      `${id}: started (attempt ${job.attemptsStarted}${job.stalledCounter ? `, after ${job.stalledCounter} stall${job.stalledCounter > 1 ? 's' : ''}` : ''})`,
+    );
     const first = jobsStarted++ === 0;
     let result: JobResult;
     let staged: StagedData | undefined;
@@ -82,7 +87,13 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
         await job.updateProgress({ epoch: epoch + 1 });
         await holdForTest(first, epoch, (line) => log(`${id}: ${line}`));
       };
-      result = await runJob(spec, { workers: o.workers, checkpoints: keyed(store, job.id!), onEpoch, dataFiles: staged?.flags, maxParams });
+      result = await runJob(spec, {
+        workers: o.workers,
+        checkpoints: keyed(store, job.id!),
+        onEpoch,
+        dataFiles: staged?.flags,
+        maxParams,
+      });
     } catch (err) {
       const e = err as Error;
       const message = staged ? staged.rename(e.message) : e.message;
@@ -93,7 +104,9 @@ export async function startWorker(address: QueueAddress, o: WorkerOptions = {}):
       await staged?.remove();
     }
     await redis.del(checkpointKey(address, job.id!));
-    log(`${id}: done in ${result.seconds.toFixed(1)} s${result.resumedFromEpoch !== undefined ? ` (continued from epoch ${result.resumedFromEpoch})` : ''}, weights ${result.fingerprint.weightsHash.slice(0, 16)}`);
+    log(
+      `${id}: done in ${result.seconds.toFixed(1)} s${result.resumedFromEpoch !== undefined ? ` (continued from epoch ${result.resumedFromEpoch})` : ''}, weights ${result.fingerprint.weightsHash.slice(0, 16)}`,
+    );
     return result;
   };
   const worker = new Worker<unknown, JobResult>(address.name, processJob, {

@@ -33,7 +33,11 @@ export function digestRun(model: Model, history: History, workers: number): RunD
   names.forEach((stateName, k) => {
     let offset = 0;
     for (const w of weights) {
-      optimizer.push({ name: `${w.name}/${stateName}`, shape: w.shape, data: state[k].slice(offset, offset + w.data.length) });
+      optimizer.push({
+        name: `${w.name}/${stateName}`,
+        shape: w.shape,
+        data: state[k].slice(offset, offset + w.data.length),
+      });
       offset += w.data.length;
     }
   });
@@ -64,7 +68,10 @@ export interface Difference {
 
 /** The first place where `b` differs from `a` (weights, then optimizer state, then history), or null. */
 export function firstDifference(a: RunDigest, b: RunDigest): Difference | null {
-  for (const [part, ta, tb] of [['weights', a.weights, b.weights], ['optimizer state', a.optimizer, b.optimizer]] as const) {
+  for (const [part, ta, tb] of [
+    ['weights', a.weights, b.weights],
+    ['optimizer state', a.optimizer, b.optimizer],
+  ] as const) {
     for (let t = 0; t < Math.max(ta.length, tb.length); t++) {
       const x = ta[t];
       const y = tb[t];
@@ -74,7 +81,8 @@ export function firstDifference(a: RunDigest, b: RunDigest): Difference | null {
       const xi = new Uint32Array(x.data.buffer, x.data.byteOffset, x.data.length);
       const yi = new Uint32Array(y.data.buffer, y.data.byteOffset, y.data.length);
       for (let i = 0; i < xi.length; i++) {
-        if (xi[i] !== yi[i]) return { part, tensor: x.name, element: i, index: unravel(i, x.shape), a: x.data[i], b: y.data[i] };
+        if (xi[i] !== yi[i])
+          return { part, tensor: x.name, element: i, index: unravel(i, x.shape), a: x.data[i], b: y.data[i] };
       }
     }
   }
@@ -82,7 +90,8 @@ export function firstDifference(a: RunDigest, b: RunDigest): Difference | null {
     const x = a.history[key] ?? [];
     const y = b.history[key] ?? [];
     for (let i = 0; i < Math.max(x.length, y.length); i++) {
-      if (!Object.is(x[i], y[i])) return { part: 'history', tensor: key, element: i, index: [i], a: x[i] ?? NaN, b: y[i] ?? NaN };
+      if (!Object.is(x[i], y[i]))
+        return { part: 'history', tensor: key, element: i, index: [i], a: x[i] ?? NaN, b: y[i] ?? NaN };
     }
   }
   return null;
@@ -90,7 +99,10 @@ export function firstDifference(a: RunDigest, b: RunDigest): Difference | null {
 
 /** `weights dense/kernel[12, 3]: 0.123456 (workers 0) vs 0.123457 (workers 2)` */
 export function describeDifference(d: Difference, wa: number, wb: number): string {
-  const where = d.part === 'history' ? `history ${d.tensor}, epoch ${d.element + 1}` : `${d.part} ${d.tensor}[${d.index.join(', ')}] (element ${d.element})`;
+  const where =
+    d.part === 'history'
+      ? `history ${d.tensor}, epoch ${d.element + 1}`
+      : `${d.part} ${d.tensor}[${d.index.join(', ')}] (element ${d.element})`;
   return `${where}: ${d.a} with ${wa} worker${wa === 1 ? '' : 's'}, ${d.b} with ${wb} worker${wb === 1 ? '' : 's'}`;
 }
 
@@ -105,12 +117,19 @@ function unravel(i: number, shape: number[]): number[] {
 
 /** A digest as JSON (tensors as base64 float32 bytes), for passing between processes. */
 export function digestToJson(d: RunDigest): unknown {
-  const enc = (t: NamedTensor) => ({ name: t.name, shape: t.shape, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64') });
+  const enc = (t: NamedTensor) => ({
+    name: t.name,
+    shape: t.shape,
+    data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
+  });
   return { ...d, weights: d.weights.map(enc), optimizer: d.optimizer.map(enc) };
 }
 
 export function digestFromJson(json: unknown): RunDigest {
-  const j = json as RunDigest & { weights: { name: string; shape: number[]; data: string }[]; optimizer: { name: string; shape: number[]; data: string }[] };
+  const j = json as RunDigest & {
+    weights: { name: string; shape: number[]; data: string }[];
+    optimizer: { name: string; shape: number[]; data: string }[];
+  };
   const dec = (t: { name: string; shape: number[]; data: string }) => {
     const b = Buffer.from(t.data, 'base64');
     const data = new Float32Array(b.length / 4);

@@ -67,8 +67,14 @@ export function sha256(...parts: (string | ArrayBufferView)[]): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v,
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : ArrayBuffer.isView(v)
+        ? Array.from(v as unknown as ArrayLike<number>)
+        : v,
   );
 }
 
@@ -84,7 +90,9 @@ export function compareFingerprints(a: Fingerprint, b: Fingerprint): string[] {
   if (a.weightsHash !== b.weightsHash) {
     const names = Object.keys(a.tensors);
     const first = names.find((n) => a.tensors[n] !== b.tensors?.[n]);
-    out.push(`weightsHash: ${a.weightsHash} here, ${b.weightsHash} there${first ? ` (first differing tensor: ${first})` : ''}`);
+    out.push(
+      `weightsHash: ${a.weightsHash} here, ${b.weightsHash} there${first ? ` (first differing tensor: ${first})` : ''}`,
+    );
   }
   return out;
 }

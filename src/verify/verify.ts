@@ -67,16 +67,28 @@ export interface VerifyReport {
  * const report = await verifyDeterminism(buildModel, x, y, { workers: [0, 1, 2, 4], epochs: 2 });
  * if (!report.ok) throw new Error(report.message);
  */
-export async function verifyDeterminism(buildModel: () => Sequential, x: MatrixLike, y: MatrixLike | Int32Array, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyDeterminism(
+  buildModel: () => Sequential,
+  x: MatrixLike,
+  y: MatrixLike | Int32Array,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   checkOptionKeys('verifyDeterminism', options, OPTION_KEYS);
   const workers = options.workers ?? [0, 1, 2, 4];
-  if (!Array.isArray(workers) || workers.length < 2) throw badOption('verifyDeterminism', 'workers', 'an array of at least two worker counts', workers);
+  if (!Array.isArray(workers) || workers.length < 2)
+    throw badOption('verifyDeterminism', 'workers', 'an array of at least two worker counts', workers);
   workers.forEach((w, i) => checkNonNegativeInt('verifyDeterminism', `workers[${i}]`, w));
   const epochs = checkPositiveInt('verifyDeterminism', 'epochs', options.epochs ?? 2);
   const batchSize = checkPositiveInt('verifyDeterminism', 'batchSize', options.batchSize ?? 32);
   const fit = options.fit ?? {};
   for (const k of ['epochs', 'batchSize', 'workers', 'verbose']) {
-    if (k in fit) throw badOption('verifyDeterminism', `fit.${k}`, `left out (set ${k} ${k === 'verbose' ? 'nowhere: runs are silent' : 'at the top level'})`, (fit as Record<string, unknown>)[k]);
+    if (k in fit)
+      throw badOption(
+        'verifyDeterminism',
+        `fit.${k}`,
+        `left out (set ${k} ${k === 'verbose' ? 'nowhere: runs are silent' : 'at the top level'})`,
+        (fit as Record<string, unknown>)[k],
+      );
   }
   const digests: RunDigest[] = [];
   let config: unknown;
@@ -85,7 +97,12 @@ export async function verifyDeterminism(buildModel: () => Sequential, x: MatrixL
     try {
       const history = await model.fit(x, y, { ...fit, epochs, batchSize, workers: w, verbose: 0 });
       digests.push(digestRun(model, history, w));
-      config ??= { layers: model.layerConfigs(), compile: model.compiledArgs(), optimizer: model.optimizer?.getConfig(), fit: { ...fit, callbacks: undefined, epochs, batchSize } };
+      config ??= {
+        layers: model.layerConfigs(),
+        compile: model.compiledArgs(),
+        optimizer: model.optimizer?.getConfig(),
+        fit: { ...fit, callbacks: undefined, epochs, batchSize },
+      };
     } finally {
       await model.dispose();
     }
@@ -95,13 +112,29 @@ export async function verifyDeterminism(buildModel: () => Sequential, x: MatrixL
 
 /** Compares runs against the first one; the report `verifyDeterminism` and `lockstep verify` give. */
 export function compareDigests(digests: RunDigest[], fp: Fingerprint): VerifyReport {
-  const runs = digests.map((d) => ({ workers: d.workers, weights: d.weightsHash, optimizerState: d.optimizerHash, history: d.historyHash }));
+  const runs = digests.map((d) => ({
+    workers: d.workers,
+    weights: d.weightsHash,
+    optimizerState: d.optimizerHash,
+    history: d.historyHash,
+  }));
   for (const d of digests.slice(1)) {
     const diff = firstDifference(digests[0], d);
     if (diff) {
-      return { ok: false, message: `runs differ: first at ${describeDifference(diff, digests[0].workers, d.workers)}`, runs, difference: { ...diff, workers: d.workers }, fingerprint: fp };
+      return {
+        ok: false,
+        message: `runs differ: first at ${describeDifference(diff, digests[0].workers, d.workers)}`,
+        runs,
+        difference: { ...diff, workers: d.workers },
+        fingerprint: fp,
+      };
     }
   }
   const counts = digests.map((d) => d.workers).join(', ');
-  return { ok: true, message: `the same weights, optimizer state and history, bit for bit, with ${counts} workers`, runs, fingerprint: fp };
+  return {
+    ok: true,
+    message: `the same weights, optimizer state and history, bit for bit, with ${counts} workers`,
+    runs,
+    fingerprint: fp,
+  };
 }

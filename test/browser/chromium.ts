@@ -11,8 +11,10 @@ import { startServer } from '../../scripts/static-server.mjs';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function chromiumPath(): string {
-  const path = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-  if (!path || !existsSync(path)) throw new Error('No Chromium: install Debian\'s `chromium` package (apt-get install chromium) or set CHROMIUM_PATH');
+  const path =
+    process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+  if (!path || !existsSync(path))
+    throw new Error("No Chromium: install Debian's `chromium` package (apt-get install chromium) or set CHROMIUM_PATH");
   return path;
 }
 

@@ -39,7 +39,9 @@ it('trains the MNIST MLP on 2 workers, verifies on 1, and shows the hash Node co
   await page.click('#verify');
   await page.waitForFunction(() => document.querySelector('#verdict p') !== null, { timeout: 120_000 });
   const shown = await page.evaluate(() => ({
-    rows: [...document.querySelectorAll('#runs tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    rows: [...document.querySelectorAll('#runs tr')].map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => td.textContent),
+    ),
     verdict: document.querySelector('#verdict')!.textContent,
     wrong: document.querySelectorAll('#wrong canvas').length,
     status: document.querySelector('#status')!.textContent,

@@ -39,9 +39,13 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Values crossing page.evaluate's boundary (window.lib, results): typed by the tests' expectations. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type PageValue = any;
+
 /** Runs one of scenarios.mjs's functions in the page (on the browser build). */
-function inPage(fn: 'runScenario' | 'abortScenario' | 'faultScenario', ...args: unknown[]): Promise<any> {
-  return page.evaluate((fn, args) => (window as any)[fn](...args), fn, args);
+function inPage(fn: 'runScenario' | 'abortScenario' | 'faultScenario', ...args: unknown[]): Promise<PageValue> {
+  return page.evaluate((fn, args) => (window as PageValue)[fn](...args), fn, args);
 }
 
 describe('the same bits in Chromium as in Node', () => {
@@ -74,7 +78,7 @@ describe('the browser executor', () => {
 
   it('runs info tasks on every worker with the SIMD build and no tfjs threads', async () => {
     const info = await page.evaluate(async () => {
-      const { Sequential, layers } = (window as any).lib;
+      const { Sequential, layers } = (window as PageValue).lib;
       const m = new Sequential();
       m.add(layers.Input({ shape: [2] }));
       m.add(layers.Dense({ units: 1 }));
@@ -82,7 +86,7 @@ describe('the browser executor', () => {
       await m.dispose();
       return result;
     });
-    expect(info.map((i: any) => [i.backend, i.simd, i.threads, i.threadId])).toEqual([
+    expect(info.map((i: PageValue) => [i.backend, i.simd, i.threads, i.threadId])).toEqual([
       ['wasm', true, false, 0],
       ['wasm', true, false, 1],
     ]);
@@ -90,7 +94,7 @@ describe('the browser executor', () => {
 
   it('saves to IndexedDB and loads back the same weights, optimizer state and predictions', async () => {
     const r = await page.evaluate(async () => {
-      const { lib } = window as any;
+      const { lib } = window as PageValue;
       const { Sequential, layers, loadModel, weightsHash, sha256Hex } = lib;
       const m = new Sequential({ seed: 3 });
       m.add(layers.Input({ shape: [4] }));
@@ -101,13 +105,19 @@ describe('the browser executor', () => {
       await m.fit(x, y, { epochs: 2, batchSize: 4, workers: 2, verbose: 0, seed: 1 });
       await m.save('indexeddb://spec-model');
       const back = await loadModel('indexeddb://spec-model');
-      const missing = await loadModel('indexeddb://no-such-model').then(() => 'loaded', (e: Error) => e.message);
+      const missing = await loadModel('indexeddb://no-such-model').then(
+        () => 'loaded',
+        (e: Error) => e.message,
+      );
       const out = {
         saved: await weightsHash(m),
         loaded: await weightsHash(back),
         state: [await sha256Hex(m.currentOptimizerState()), await sha256Hex(back.currentOptimizerState())],
         iterations: [m.iterations, back.iterations],
-        predictions: [await sha256Hex([(await m.predict(x, { workers: 0 })).data]), await sha256Hex([(await back.predict(x, { workers: 0 })).data])],
+        predictions: [
+          await sha256Hex([(await m.predict(x, { workers: 0 })).data]),
+          await sha256Hex([(await back.predict(x, { workers: 0 })).data]),
+        ],
         missing,
       };
       await m.dispose();
@@ -128,7 +138,12 @@ describe('models saved by Node', () => {
     const { model, x, y } = (await import('./scenarios.mjs' as string)).setup(node, 'mlp-dropout');
     await model.fit(x, y, { epochs: 1, batchSize: 64, workers: 0, seed: 1, verbose: 0 });
     await model.save(join(dir, 'mlp'));
-    const expected = { weights: await sha256(model.getWeights().map((w) => w.data)), state: await sha256(model.currentOptimizerState()), iterations: model.iterations, predictions: await sha256([(await model.predict(x, { workers: 0 })).data]) };
+    const expected = {
+      weights: await sha256(model.getWeights().map((w) => w.data)),
+      state: await sha256(model.currentOptimizerState()),
+      iterations: model.iterations,
+      predictions: await sha256([(await model.predict(x, { workers: 0 })).data]),
+    };
     await model.dispose();
     const json = JSON.parse(await readFile(join(dir, 'mlp', 'model.json'), 'utf8'));
     json.weightsManifest[0].paths = ['../mlp/weights.bin'];
@@ -138,20 +153,26 @@ describe('models saved by Node', () => {
     try {
       const p = await openPage(browser, `${models.url}test/browser/page.html`);
       await p.waitForFunction('window.ready === true');
-      const got = await p.evaluate(async (xData: number[]) => {
-        const { lib } = window as any;
-        const m = await lib.loadModel('/models/mlp/');
-        const x = { data: Float32Array.from(xData), shape: [xData.length / 32, 32] };
-        const out = {
-          weights: await lib.weightsHash(m),
-          state: await lib.sha256Hex(m.currentOptimizerState()),
-          iterations: m.iterations,
-          predictions: await lib.sha256Hex([(await m.predict(x, { workers: 2 })).data]),
-        };
-        await m.dispose();
-        const refused = await lib.loadModel('/models/evil/model.json').then(() => 'loaded', (e: Error) => e.message);
-        return { out, refused };
-      }, Array.from(x.data as Float32Array));
+      const got = await p.evaluate(
+        async (xData: number[]) => {
+          const { lib } = window as PageValue;
+          const m = await lib.loadModel('/models/mlp/');
+          const x = { data: Float32Array.from(xData), shape: [xData.length / 32, 32] };
+          const out = {
+            weights: await lib.weightsHash(m),
+            state: await lib.sha256Hex(m.currentOptimizerState()),
+            iterations: m.iterations,
+            predictions: await lib.sha256Hex([(await m.predict(x, { workers: 2 })).data]),
+          };
+          await m.dispose();
+          const refused = await lib.loadModel('/models/evil/model.json').then(
+            () => 'loaded',
+            (e: Error) => e.message,
+          );
+          return { out, refused };
+        },
+        Array.from(x.data as Float32Array),
+      );
       await p.close();
       expect(got.out).toEqual(expected);
       expect(got.refused).toMatch(/weights path "..\/mlp\/weights.bin" points outside the model directory/);
@@ -173,7 +194,7 @@ describe('a worker whose script does not load', () => {
       const p = await openPage(browser, `${broken.url}test/browser/page.html`);
       await p.waitForFunction('window.ready === true');
       const r = await p.evaluate(async () => {
-        const { lib } = window as any;
+        const { lib } = window as PageValue;
         const m = new lib.Sequential({ seed: 2 });
         m.add(lib.layers.Input({ shape: [4] }));
         m.add(lib.layers.Dense({ units: 2, activation: 'softmax' }));
@@ -181,7 +202,10 @@ describe('a worker whose script does not load', () => {
         const before = await lib.weightsHash(m);
         const x = { data: new Float32Array(64).fill(0.5), shape: [16, 4] };
         const y = new Int32Array(16);
-        const error = await m.fit(x, y, { epochs: 1, batchSize: 8, workers: 2, verbose: 0 }).then(() => null, (e: Error) => ({ name: e.name, message: e.message, isWorkerFailure: e instanceof lib.WorkerFailure }));
+        const error = await m.fit(x, y, { epochs: 1, batchSize: 8, workers: 2, verbose: 0 }).then(
+          () => null,
+          (e: Error) => ({ name: e.name, message: e.message, isWorkerFailure: e instanceof lib.WorkerFailure }),
+        );
         const after = await lib.weightsHash(m);
         await m.dispose();
         return { error, same: before === after, iterations: m.iterations };
@@ -205,8 +229,11 @@ describe('a page without cross-origin isolation', () => {
       const p = await openPage(browser, `${plain.url}test/browser/page.html`);
       await p.waitForFunction('window.ready === true');
       const r = await p.evaluate(async () => {
-        const w = window as any;
-        const error = await w.runScenario('mlp-dropout', undefined).then(() => null, (e: Error) => e.message);
+        const w = window as PageValue;
+        const error = await w.runScenario('mlp-dropout', undefined).then(
+          () => null,
+          (e: Error) => e.message,
+        );
         return { isolated: self.crossOriginIsolated, error, onPage: await w.runScenario('mlp-dropout', 0) };
       });
       await p.close();

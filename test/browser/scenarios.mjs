@@ -65,7 +65,11 @@ export function setup(lib, scenario) {
     throw new Error(`unknown scenario ${scenario}`);
   }
   model.add(layers.Dense({ units: classes, activation: 'softmax' }));
-  model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: { className: 'Adam', learningRate: 0.05 }, metrics: ['accuracy'] });
+  model.compile({
+    loss: 'sparse_categorical_crossentropy',
+    optimizer: { className: 'Adam', learningRate: 0.05 },
+    metrics: ['accuracy'],
+  });
   return { model, x: input, y };
 }
 
@@ -111,10 +115,24 @@ export async function abortScenario(lib, sha256, workers) {
     }
   })();
   try {
-    await model.fit(x, y, { epochs: 3, batchSize: 64, microBatchSize: 8, workers, seed: 1234, verbose: 0, signal: controller.signal, callbacks: [stopper] });
+    await model.fit(x, y, {
+      epochs: 3,
+      batchSize: 64,
+      microBatchSize: 8,
+      workers,
+      seed: 1234,
+      verbose: 0,
+      signal: controller.signal,
+      callbacks: [stopper],
+    });
     return { error: null };
   } catch (err) {
-    return { name: err.name, message: err.message, iterations: model.iterations, sha: await sha256(model.getWeights().map((w) => w.data)) };
+    return {
+      name: err.name,
+      message: err.message,
+      iterations: model.iterations,
+      sha: await sha256(model.getWeights().map((w) => w.data)),
+    };
   } finally {
     await model.dispose();
   }
@@ -132,9 +150,22 @@ export async function faultScenario(lib, sha256, workers, setTestHooks) {
     setTestHooks(model, { fault: { worker: 1, step: 3, kind: 'throw' } });
     await model.fit(x, y, options).catch((err) => (failure = err));
     setTestHooks(model, undefined);
-    const kept = { name: failure?.name, message: failure?.message, isWorkerFailure: failure instanceof lib.WorkerFailure, iterations: model.iterations, sha: await sha256(model.getWeights().map((w) => w.data)) };
+    const kept = {
+      name: failure?.name,
+      message: failure?.message,
+      isWorkerFailure: failure instanceof lib.WorkerFailure,
+      iterations: model.iterations,
+      sha: await sha256(model.getWeights().map((w) => w.data)),
+    };
     const again = await model.fit(x, y, options);
-    return { ...kept, after: { iterations: model.iterations, loss: again.history.loss, sha: await sha256(model.getWeights().map((w) => w.data)) } };
+    return {
+      ...kept,
+      after: {
+        iterations: model.iterations,
+        loss: again.history.loss,
+        sha: await sha256(model.getWeights().map((w) => w.data)),
+      },
+    };
   } finally {
     await model.dispose();
   }

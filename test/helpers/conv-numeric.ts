@@ -42,14 +42,22 @@ interface Magnitudes {
  * The magnitude network at |params|: `gains` per activation layer (computed on the way when absent, from
  * the base pass), max pools routed through `ref`'s picks.
  */
-function magnitudes(spec: ConvModelSpec, absParams: ArrayLike<number>, ref: ConvForward, rows: number, gains: (Float64Array | undefined)[]): Magnitudes {
+function magnitudes(
+  spec: ConvModelSpec,
+  absParams: ArrayLike<number>,
+  ref: ConvForward,
+  rows: number,
+  gains: (Float64Array | undefined)[],
+): Magnitudes {
   const slots = paramSlots(spec);
   const m: Magnitudes = { input: [], z: [], out: new Float64Array() };
   let a: Float64Array = ref.layers[0].input.map(Math.abs);
   spec.layers.forEach((l, i) => {
     const t = ref.layers[i];
     m.input.push(a);
-    const w = slots.filter((s) => s.layer === i).map((s) => Float64Array.from({ length: s.size }, (_, k) => absParams[s.offset + k]));
+    const w = slots
+      .filter((s) => s.layer === i)
+      .map((s) => Float64Array.from({ length: s.size }, (_, k) => absParams[s.offset + k]));
     let z: Float64Array | undefined;
     switch (l.kind) {
       case 'conv2d':
@@ -103,7 +111,12 @@ function kinks(spec: ConvModelSpec, ref: ConvForward, mag: Magnitudes): Kink[] {
         const top = t.picks![o];
         let second = -1;
         for (const p of at) if (p !== top && (second < 0 || t.input[p] > t.input[second])) second = p;
-        if (second >= 0) k.push({ kind: `max pool's top two (layer ${i})`, d: t.input[top] - t.input[second], scale: Math.max(a[top], a[second]) });
+        if (second >= 0)
+          k.push({
+            kind: `max pool's top two (layer ${i})`,
+            d: t.input[top] - t.input[second],
+            scale: Math.max(a[top], a[second]),
+          });
       });
     }
   });
@@ -115,7 +128,8 @@ function branches(spec: ConvModelSpec, ref: ConvForward): string {
   return ref.layers
     .map((t, i) => {
       const l = spec.layers[i];
-      if ((l.kind === 'conv2d' || l.kind === 'dense') && l.activation === 'relu') return Array.from(t.z!, Math.sign).join();
+      if ((l.kind === 'conv2d' || l.kind === 'dense') && l.activation === 'relu')
+        return Array.from(t.z!, Math.sign).join();
       return t.picks ? t.picks.join() : '';
     })
     .join('|');
@@ -139,7 +153,13 @@ export interface ConvNumeric {
 }
 
 /** Central differences (h = FD_STEP) of the reference's batch-mean loss, with error scales and kink checks. */
-export function convNumericGradient(spec: ConvModelSpec, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number): ConvNumeric {
+export function convNumericGradient(
+  spec: ConvModelSpec,
+  params: ArrayLike<number>,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+): ConvNumeric {
   const ref = convForward(spec, params, x, rows);
   const gains: (Float64Array | undefined)[] = [];
   const absParams = Float64Array.from(params, Math.abs);
@@ -159,7 +179,8 @@ export function convNumericGradient(spec: ConvModelSpec, params: ArrayLike<numbe
   const scales = new Float64Array(theta.length);
   const lossAt = (i: number) => {
     const f = convForward(spec, theta, x, rows);
-    if (!blocked && branches(spec, f) !== sides) blocked = `a kink changes side when parameter ${i} moves by ${FD_STEP}`;
+    if (!blocked && branches(spec, f) !== sides)
+      blocked = `a kink changes side when parameter ${i} moves by ${FD_STEP}`;
     return mse(f.out, y, rows);
   };
   for (let i = 0; i < theta.length; i++) {

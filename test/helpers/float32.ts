@@ -9,13 +9,46 @@
  * 2^-24 of such magnitudes, so a float32 evaluation differs from the exact value by at most c 2^-24 S, with
  * c the length of the chain of operations (tens here, for <= 3 layers of <= 8 units).
  */
-import { EPSILON, HUBER_DELTA, activate, clip, outputCols, paramCount, paramLayout, type ActivationName, type ModelSpec, type RefForward } from '../reference.js';
+import {
+  EPSILON,
+  HUBER_DELTA,
+  activate,
+  clip,
+  outputCols,
+  paramCount,
+  paramLayout,
+  type ActivationName,
+  type ModelSpec,
+  type RefForward,
+} from '../reference.js';
 
 /** Bounds on |f'(z)| (selu's is scale * alpha; gelu's and swish's maxima are 1.129 and 1.100); a derivative
  * rebuilt from a rounded output (sigmoid's y (1 - y)) is known to absolute precision only, hence 1, not 1/4. */
-const DERIVATIVE: Record<ActivationName, number> = { linear: 1, relu: 1, tanh: 1, sigmoid: 1, softmax: 1, elu: 1, selu: 1.76, softplus: 1, gelu: 1.13, swish: 1.1 };
+const DERIVATIVE: Record<ActivationName, number> = {
+  linear: 1,
+  relu: 1,
+  tanh: 1,
+  sigmoid: 1,
+  softmax: 1,
+  elu: 1,
+  selu: 1.76,
+  softplus: 1,
+  gelu: 1.13,
+  swish: 1.1,
+};
 /** Bounds on |f''(z)|: how much an error in z moves the derivative. */
-const CURVATURE: Record<ActivationName, number> = { linear: 0, relu: 0, tanh: 0.77, sigmoid: 0.1, softmax: 1, elu: 1, selu: 1.76, softplus: 0.25, gelu: 0.8, swish: 0.5 };
+const CURVATURE: Record<ActivationName, number> = {
+  linear: 0,
+  relu: 0,
+  tanh: 0.77,
+  sigmoid: 0.1,
+  softmax: 1,
+  elu: 1,
+  selu: 1.76,
+  softplus: 0.25,
+  gelu: 0.8,
+  swish: 0.5,
+};
 
 const SELU_SCALE_ALPHA = 1.7581;
 
@@ -52,14 +85,24 @@ export function forwardScales(spec: ModelSpec, ref: RefForward, rows: number): F
       // z = x W + b: every partial sum is bounded by sum |x| |W| + |b|.
       const ez = matmulAbs(es, rows, t.inCols, t.kernel!, t.bias, t.outCols);
       s.z.push(ez);
-      es = ref.fused && i === ref.layers.length - 1 ? ez : activationScales(layer.activation, t.z!, t.output, ez, rows, t.outCols);
+      es =
+        ref.fused && i === ref.layers.length - 1
+          ? ez
+          : activationScales(layer.activation, t.z!, t.output, ez, rows, t.outCols);
     }
     s.output.push(es);
   });
   return s;
 }
 
-function activationScales(name: ActivationName, z: Float64Array, y: Float64Array, ez: Float64Array, rows: number, cols: number): Float64Array {
+function activationScales(
+  name: ActivationName,
+  z: Float64Array,
+  y: Float64Array,
+  ez: Float64Array,
+  rows: number,
+  cols: number,
+): Float64Array {
   const es = new Float64Array(y.length);
   if (name === 'softmax') {
     // exp turns an absolute error in z into a relative one in p; the max shift and the sum double it.
@@ -89,7 +132,8 @@ export function kinks(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: Ar
   const k: Kink[] = [];
   ref.layers.forEach((t, i) => {
     const layer = spec.layers[i];
-    if (layer.kind !== 'dense' || !KINKED_AT_ZERO.has(layer.activation) || (ref.fused && i === ref.layers.length - 1)) return;
+    if (layer.kind !== 'dense' || !KINKED_AT_ZERO.has(layer.activation) || (ref.fused && i === ref.layers.length - 1))
+      return;
     const kind = `${layer.activation} at 0 (layer ${i})`;
     t.z!.forEach((z, j) => k.push({ kind, d: z, scale: fs.z[i]![j] }));
   });
@@ -103,12 +147,18 @@ export function kinks(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: Ar
       out.forEach((o, i) => k.push({ kind: 'mae at e = 0', d: o - y[i], scale: es[i] }));
       break;
     case 'huber':
-      out.forEach((o, i) => k.push({ kind: 'huber at |e| = delta', d: Math.abs(o - y[i]) - HUBER_DELTA, scale: es[i] }));
+      out.forEach((o, i) =>
+        k.push({ kind: 'huber at |e| = delta', d: Math.abs(o - y[i]) - HUBER_DELTA, scale: es[i] }),
+      );
       break;
     case 'binary_crossentropy':
       out.forEach((p, i) => {
-        k.push({ kind: 'clip at 1e-7', d: p - EPSILON, scale: es[i] }, { kind: 'clip at 1 - 1e-7', d: p - (1 - EPSILON), scale: es[i] });
-        if (p === clip(p)) k.push({ kind: 'pole of log p', d: p, scale: es[i] }, { kind: 'pole of log(1 - p)', d: 1 - p, scale: es[i] });
+        k.push(
+          { kind: 'clip at 1e-7', d: p - EPSILON, scale: es[i] },
+          { kind: 'clip at 1 - 1e-7', d: p - (1 - EPSILON), scale: es[i] },
+        );
+        if (p === clip(p))
+          k.push({ kind: 'pole of log p', d: p, scale: es[i] }, { kind: 'pole of log(1 - p)', d: 1 - p, scale: es[i] });
       });
       break;
     case 'categorical_crossentropy':
@@ -126,7 +176,10 @@ export function kinks(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: Ar
           // dq = (dx_c (s - x_c) - x_c sum_{k != c} dx_k) / s^2: zero when the other entries are exact zeros
           // (dropped by dropout, or a single column), where q = x / x = 1 in any precision.
           const scale = (es[r * cols + c] * Math.abs(s - x) + Math.abs(x) * (ss - es[r * cols + c])) / (s * s);
-          k.push({ kind: 'clip at 1e-7', d: q - EPSILON, scale }, { kind: 'clip at 1 - 1e-7', d: q - (1 - EPSILON), scale });
+          k.push(
+            { kind: 'clip at 1e-7', d: q - EPSILON, scale },
+            { kind: 'clip at 1 - 1e-7', d: q - (1 - EPSILON), scale },
+          );
           if (q === clip(q)) k.push({ kind: 'pole of log p', d: q, scale });
         }
       }
@@ -140,7 +193,13 @@ export function kinks(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: Ar
  * derivatives replaced by their bounds plus the curvature times z's error scale, and inputs by their error
  * scales. For a well-conditioned entry this is about |gradient|; it is larger where terms cancel.
  */
-export function gradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: ArrayLike<number>, rows: number): Float64Array {
+export function gradientScales(
+  spec: ModelSpec,
+  ref: RefForward,
+  fs: ForwardScales,
+  y: ArrayLike<number>,
+  rows: number,
+): Float64Array {
   const layout = paramLayout(spec);
   const out = new Float64Array(paramCount(spec));
   let m: Float64Array = lossGradientScales(spec, ref, fs, y, rows);
@@ -203,7 +262,13 @@ export function gradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScal
 }
 
 /** Error scale of the batch-mean loss computed from float32 outputs: sum |dL/d output| scale(output). */
-export function lossScale(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: ArrayLike<number>, rows: number): number {
+export function lossScale(
+  spec: ModelSpec,
+  ref: RefForward,
+  fs: ForwardScales,
+  y: ArrayLike<number>,
+  rows: number,
+): number {
   const m = lossGradientScales(spec, ref, fs, y, rows);
   const es = fs.output[fs.output.length - 1];
   let s = 0;
@@ -212,7 +277,13 @@ export function lossScale(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y
 }
 
 /** Error scales of d(batch-mean loss)/d(output), including how the output's own rounding moves them. */
-function lossGradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScales, y: ArrayLike<number>, rows: number): Float64Array {
+function lossGradientScales(
+  spec: ModelSpec,
+  ref: RefForward,
+  fs: ForwardScales,
+  y: ArrayLike<number>,
+  rows: number,
+): Float64Array {
   const out = ref.out;
   const es = fs.output[fs.output.length - 1];
   const cols = outputCols(spec);
@@ -258,7 +329,12 @@ function lossGradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScales,
           } else {
             const p = out[i];
             const live = p === clip(p);
-            g[i] = live ? (Math.abs(t) / p + Math.abs(1 - t) / (1 - p) + es[i] * (Math.abs(t) / p ** 2 + Math.abs(1 - t) / (1 - p) ** 2)) / cols : 0;
+            g[i] = live
+              ? (Math.abs(t) / p +
+                  Math.abs(1 - t) / (1 - p) +
+                  es[i] * (Math.abs(t) / p ** 2 + Math.abs(1 - t) / (1 - p) ** 2)) /
+                cols
+              : 0;
           }
           break;
         }
@@ -274,7 +350,14 @@ function lossGradientScales(spec: ModelSpec, ref: RefForward, fs: ForwardScales,
   return g.map((v) => v / rows);
 }
 
-function matmulAbs(x: Float64Array, rows: number, inCols: number, w: Float64Array, b: Float64Array | undefined, cols: number): Float64Array {
+function matmulAbs(
+  x: Float64Array,
+  rows: number,
+  inCols: number,
+  w: Float64Array,
+  b: Float64Array | undefined,
+  cols: number,
+): Float64Array {
   const z = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
@@ -291,4 +374,3 @@ function rowMax(a: Float64Array, r: number, cols: number): number {
   for (let c = 0; c < cols; c++) m = Math.max(m, a[r * cols + c]);
   return m;
 }
-

@@ -6,7 +6,9 @@ export interface ModelJson {
   format?: string;
   modelTopology?: { class_name: string; config: { layers: LayerEntry[] } };
   weightsManifest: { paths: string[]; weights: WeightEntry[] }[];
-  trainingConfig: { lockstep: { loss?: string; metrics?: unknown; iterations?: unknown; optimizer: { className: string } } };
+  trainingConfig: {
+    lockstep: { loss?: string; metrics?: unknown; iterations?: unknown; optimizer: { className: string } };
+  };
 }
 
 export interface LayerEntry {

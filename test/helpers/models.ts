@@ -44,17 +44,28 @@ export const rateArb = fc.integer({ min: 1, max: 6 }).map((i) => i / 10);
 /** Output activations per loss: any for regression; for cross-entropy, the fused one and some that stay positive. */
 function outputActivations(loss: LossName): ActivationName[] {
   if (loss === 'binary_crossentropy') return ['sigmoid', 'softmax', 'softplus'];
-  if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy') return ['softmax', 'sigmoid', 'softplus'];
+  if (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy')
+    return ['softmax', 'sigmoid', 'softplus'];
   return [...ACTIVATIONS];
 }
 
-const denseArb = (activation: fc.Arbitrary<ActivationName>, units = fc.integer({ min: 1, max: 8 })): fc.Arbitrary<DenseSpec> =>
+const denseArb = (
+  activation: fc.Arbitrary<ActivationName>,
+  units = fc.integer({ min: 1, max: 8 }),
+): fc.Arbitrary<DenseSpec> =>
   fc.record({ kind: fc.constant('dense' as const), units, activation, useBias: fc.boolean() });
 
 const maybeDropout = fc.option(rateArb, { nil: undefined, freq: 3 });
 
 /** Hidden Dense layers (each optionally followed by Dropout), then an output Dense (optionally followed by Dropout). */
-export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; max: number }; inputDropout?: boolean; outputDropout?: boolean } = {}): fc.Arbitrary<ModelSpec> {
+export function modelSpecArb(
+  options: {
+    loss?: LossName;
+    depth?: { min: number; max: number };
+    inputDropout?: boolean;
+    outputDropout?: boolean;
+  } = {},
+): fc.Arbitrary<ModelSpec> {
   const depth = options.depth ?? { min: 1, max: 3 };
   const loss = options.loss ? fc.constant(options.loss) : fc.constantFrom(...LOSS_LIST);
   return loss.chain((l) =>
@@ -62,11 +73,22 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
       .record({
         inputCols: fc.integer({ min: 1, max: 8 }),
         inputDropout: options.inputDropout === false ? fc.constant(undefined) : maybeDropout,
-        hidden: fc.array(fc.tuple(denseArb(activationArb), maybeDropout), { minLength: depth.min - 1, maxLength: depth.max - 1 }),
+        hidden: fc.array(fc.tuple(denseArb(activationArb), maybeDropout), {
+          minLength: depth.min - 1,
+          maxLength: depth.max - 1,
+        }),
         // Normalising one column gives 1 whatever the output: at least two classes keep the loss informative.
-        output: denseArb(fc.constantFrom(...outputActivations(l)), fc.integer({ min: NORMALISING.has(l) ? 2 : 1, max: 8 })),
+        output: denseArb(
+          fc.constantFrom(...outputActivations(l)),
+          fc.integer({ min: NORMALISING.has(l) ? 2 : 1, max: 8 }),
+        ),
         // A row that dropout empties has no normalised probabilities (0 / 0); a low rate keeps that rare.
-        outputDropout: options.outputDropout === false ? fc.constant(undefined) : NORMALISING.has(l) ? fc.option(fc.constant(0.1), { nil: undefined, freq: 3 }) : maybeDropout,
+        outputDropout:
+          options.outputDropout === false
+            ? fc.constant(undefined)
+            : NORMALISING.has(l)
+              ? fc.option(fc.constant(0.1), { nil: undefined, freq: 3 })
+              : maybeDropout,
       })
       .map(({ inputCols, inputDropout, hidden, output, outputDropout }) => {
         const layers: LayerSpec[] = [];
@@ -83,13 +105,21 @@ export function modelSpecArb(options: { loss?: LossName; depth?: { min: number; 
 }
 
 const NORMALISING = new Set<LossName>(['categorical_crossentropy', 'sparse_categorical_crossentropy']);
-const LOSS_LIST: LossName[] = ['mean_squared_error', 'mean_absolute_error', 'huber', 'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy'];
+const LOSS_LIST: LossName[] = [
+  'mean_squared_error',
+  'mean_absolute_error',
+  'huber',
+  'binary_crossentropy',
+  'categorical_crossentropy',
+  'sparse_categorical_crossentropy',
+];
 
 /**
  * Targets for a loss: values for regression, [0, 1] for cross-entropy (soft labels allowed), class indices for sparse.
  */
 function targetArb(loss: LossName, rows: number, cols: number): fc.Arbitrary<number[]> {
-  if (loss === 'sparse_categorical_crossentropy') return fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows });
+  if (loss === 'sparse_categorical_crossentropy')
+    return fc.array(fc.integer({ min: 0, max: cols - 1 }), { minLength: rows, maxLength: rows });
   const v = loss === 'binary_crossentropy' || loss === 'categorical_crossentropy' ? gridUnit() : gridValue(2);
   return fc.array(v, { minLength: rows * cols, maxLength: rows * cols });
 }
@@ -108,7 +138,10 @@ export interface Case {
   transposedInput: boolean;
 }
 
-export function caseArb(specArb: fc.Arbitrary<ModelSpec>, rowsArb = fc.integer({ min: 1, max: 6 })): fc.Arbitrary<Case> {
+export function caseArb(
+  specArb: fc.Arbitrary<ModelSpec>,
+  rowsArb = fc.integer({ min: 1, max: 6 }),
+): fc.Arbitrary<Case> {
   return fc.tuple(specArb, rowsArb).chain(([spec, rows]) =>
     fc.record({
       spec: fc.constant(spec),
@@ -129,7 +162,9 @@ export function caseArb(specArb: fc.Arbitrary<ModelSpec>, rowsArb = fc.integer({
  * A compact description for failure messages: `8 -> dense(3, relu) -> dropout(0.2) -> dense(1, linear) | mse, 2 rows`.
  */
 export function describe(c: Pick<Case, 'spec' | 'rows'>): string {
-  const parts = c.spec.layers.map((l) => (l.kind === 'dense' ? `dense(${l.units}, ${l.activation}${l.useBias ? '' : ', no bias'})` : `dropout(${l.rate})`));
+  const parts = c.spec.layers.map((l) =>
+    l.kind === 'dense' ? `dense(${l.units}, ${l.activation}${l.useBias ? '' : ', no bias'})` : `dropout(${l.rate})`,
+  );
   return `${c.spec.inputCols} -> ${parts.join(' -> ')} | ${c.spec.loss}${isFused(c.spec) ? ' (fused)' : ''}, ${c.rows} rows`;
 }
 
@@ -156,7 +191,10 @@ export function dropoutKeys(spec: ModelSpec, seed: number): (Key | undefined)[] 
  * The masks lockstep's Dropout layers draw for these rows: that is random-number generation, not maths, so
  * the reference takes it from src/rng.ts (row r of layer i uses foldIn(key_i, sampleIndex_r)).
  */
-export function dropoutMasks(spec: ModelSpec, c: Pick<Case, 'rows' | 'sampleIndices' | 'dropoutSeed'>): (Float32Array | undefined)[] {
+export function dropoutMasks(
+  spec: ModelSpec,
+  c: Pick<Case, 'rows' | 'sampleIndices' | 'dropoutSeed'>,
+): (Float32Array | undefined)[] {
   const keys = dropoutKeys(spec, c.dropoutSeed);
   let cols = spec.inputCols;
   return spec.layers.map((l, i) => {
@@ -165,7 +203,8 @@ export function dropoutMasks(spec: ModelSpec, c: Pick<Case, 'rows' | 'sampleIndi
       return undefined;
     }
     const mask = new Float32Array(c.rows * cols);
-    for (let r = 0; r < c.rows; r++) fillDropoutMask(foldIn(keys[i]!, c.sampleIndices[r]), mask, r * cols, cols, l.rate);
+    for (let r = 0; r < c.rows; r++)
+      fillDropoutMask(foldIn(keys[i]!, c.sampleIndices[r]), mask, r * cols, cols, l.rate);
     return mask;
   });
 }
@@ -177,7 +216,10 @@ export function transpose(x: ArrayLike<number>, rows: number, cols: number): Flo
 }
 
 /** lockstep's gradient of the batch-mean loss (scale = 1 / rows), and its loss sum. */
-export function lockstepGradients(c: Case, hooks: TaskHooks = NO_HOOKS): { grad: Float32Array; lossSum: number; net: Network } {
+export function lockstepGradients(
+  c: Case,
+  hooks: TaskHooks = NO_HOOKS,
+): { grad: Float32Array; lossSum: number; net: Network } {
   const net = new Network(toPlan(c.spec), hooks);
   const x = Float32Array.from(c.x);
   net.loadWeights(Float32Array.from(c.params));
@@ -212,7 +254,10 @@ export function layoutMatches(net: Network, spec: ModelSpec): boolean {
     if (l.useBias) want.push({ offset: e.offset + e.kernel, shape: [l.units] });
     cols = l.units;
   });
-  return want.length === net.slots.length && want.every((w, i) => w.offset === net.slots[i].offset && w.shape.join() === net.slots[i].shape.join());
+  return (
+    want.length === net.slots.length &&
+    want.every((w, i) => w.offset === net.slots[i].offset && w.shape.join() === net.slots[i].shape.join())
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -250,7 +295,8 @@ const side = (k: Kink) => (k.d > 0 ? 1 : k.d < 0 ? -1 : 0);
  * A kink is clear when it sits farther than the margin times its scale from the kink, or when its scale is
  * 0: then the quantity was computed without rounding (zeros from dropout, x / x), so float32 sees it exactly.
  */
-const clearOf = (k: Kink) => Math.abs(k.d) > (k.kind.startsWith('pole') ? POLE_MARGIN : KINK_MARGIN) * k.scale || k.scale === 0;
+const clearOf = (k: Kink) =>
+  Math.abs(k.d) > (k.kind.startsWith('pole') ? POLE_MARGIN : KINK_MARGIN) * k.scale || k.scale === 0;
 
 function analyse(c: Case, params: ArrayLike<number>, masks: (ArrayLike<number> | undefined)[]) {
   const ref = forwardModel(c.spec, params, c.x, c.rows, masks);
@@ -285,4 +331,3 @@ export function numericGradient(c: Case, masks: (ArrayLike<number> | undefined)[
   const loss = lossValue(c.spec.loss, base.ref.out, c.y, c.rows, outputCols(c.spec), base.ref.fused);
   return { grad, scales: gradientScales(c.spec, base.ref, base.fs, c.y, c.rows), loss, blocked };
 }
-

@@ -21,7 +21,11 @@ export function npyBytes(a: NpyArray): Buffer {
   pre[6] = 1;
   pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)]);
+  return Buffer.concat([
+    pre,
+    Buffer.from(header, 'latin1'),
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength),
+  ]);
 }
 
 /** Writes `arrays` as `<name>.npy` entries of a stored (uncompressed) zip. */

@@ -28,18 +28,26 @@ function freePort(): Promise<number> {
 
 export async function startRedis(): Promise<TestRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('redis-server is not installed: the sweep queue tests need a real Redis (apt-get install redis-server; .ci/run installs it when missing)');
+    throw new Error(
+      'redis-server is not installed: the sweep queue tests need a real Redis (apt-get install redis-server; .ci/run installs it when missing)',
+    );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-redis-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let log = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (b: Buffer) => {
       log += b.toString();
       if (log.includes('Ready to accept connections')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code} before it was ready:\n${log}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server exited with code ${code} before it was ready:\n${log}`)),
+    );
     child.once('error', reject);
   });
   return {

@@ -11,8 +11,15 @@ export interface WorkerProcess {
 }
 
 /** Starts `lockstep worker` with `args`; the caller kills it (every child is in `children`). */
-export function startWorkerProcess(args: string[], children: ChildProcess[], env: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWorkerProcess(
+  args: string[],
+  children: ChildProcess[],
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'worker', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const log: string[] = [];
   const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
@@ -44,7 +51,9 @@ export function startWorkerProcess(args: string[], children: ChildProcess[], env
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiters.push({ re, resolve });
-        void exited.then((code) => reject(new Error(`the worker exited (${code}) before printing ${re}:\n${log.join('\n')}`)));
+        void exited.then((code) =>
+          reject(new Error(`the worker exited (${code}) before printing ${re}:\n${log.join('\n')}`)),
+        );
       });
     },
   };
