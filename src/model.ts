@@ -95,6 +95,12 @@ interface Compiled extends CompiledModel {
   canonicalLoss: string | string[];
 }
 
+/** `predict`'s result for a caller that handles one output (the CLI, ensembles): an error names `who` otherwise. */
+export function onlyOutput(p: Matrix | Matrix[], who: string): Matrix {
+  if (!Array.isArray(p)) return p;
+  throw new Error(`${who}: this model has ${p.length} outputs; only models of one output are supported here`);
+}
+
 /** Layers called inside another model's `apply`: their weights start from that model's. */
 const weightSource = new WeakMap<Layer, Model>();
 
@@ -665,7 +671,8 @@ export class Model implements TrainingModel {
   }
 
   /** Outputs for x, computed in batches (default 32 rows) on the pool; one Matrix per output. */
-  async predict(x: Many<MatrixLike>, options: InferenceOptions = {}): Promise<Matrix> {
+  /** The outputs for `x`: one Matrix, or one per output (in `outputs` order) for a model with several. */
+  async predict(x: Many<MatrixLike>, options: InferenceOptions = {}): Promise<Matrix | Matrix[]> {
     return this.exclusive('predict', async () => {
       const s = checkInferenceOptions('predict', options);
       // predict works on an uncompiled model, as in Keras: any loss will do, outputs are never scored.
@@ -685,7 +692,7 @@ export class Model implements TrainingModel {
         s,
         await this.executorFor(s.workers),
       );
-      return net.heads.length === 1 ? r.out : (this.splitOutputs(net, r.out) as unknown as Matrix);
+      return net.heads.length === 1 ? r.out : this.splitOutputs(net, r.out);
     });
   }
 

@@ -20,6 +20,8 @@ import { keyFor, Purpose, seedKey } from './rng.js';
 import { currentSeed } from './seed.js';
 import { summaryTable } from './summary.js';
 import { Model, type Topology } from './model.js';
+import type { Matrix, MatrixLike } from './matrix.js';
+import type { InferenceOptions } from './engine/inference.js';
 import { toModelTopology } from './io/topology.js';
 
 export type { CompileOptions } from './model.js';
@@ -149,6 +151,11 @@ export class Sequential extends Model {
    * Keras's summary table, printed (as Keras's `print_fn`, `print` defaults to console.log) and returned.
    * `summary(() => {})` returns it without printing.
    */
+  /** The model's output for `x` (a Sequential model has one output). */
+  override async predict(x: MatrixLike, options?: InferenceOptions): Promise<Matrix> {
+    return (await super.predict(x, options)) as Matrix;
+  }
+
   summary(print: (text: string) => void = (text) => console.log(text)): string {
     const text = summaryTable(this.name, this.layers);
     print(text);

@@ -168,7 +168,7 @@ function functionalData(x, y, features) {
   return { x: { left: cut(0, half), right: cut(half, features) }, y: { cls: y, reg } };
 }
 
-function build(features, classes) {
+function build(classes) {
   if (o.functional) return buildFunctional(features, classes);
   const model = new Sequential({ seed: o.seed });
   model.add(layers.Input({ shape: inputShape() }));

@@ -22,6 +22,8 @@
  * @module lockstep/browser
  */
 export { Sequential, type CompileOptions, type SequentialOptions } from '../sequential.js';
+export { Model, type ModelOptions } from '../model.js';
+export { SymbolicTensor } from '../layers/symbolic-tensor.js';
 export * as layers from '../layers/index.js';
 export * as callbacks from './callbacks.js';
 export { Callback, type Logs, type NamedWeight } from '../callbacks/callback.js';
@@ -47,3 +49,6 @@ export type { FitOptions } from '../engine/trainer.js';
 export type { InferenceOptions } from '../engine/inference.js';
 export { defaultWorkers, isolationProblem } from './executors.js';
 export { weightsHash, sha256Hex } from './hash.js';
+export * as metrics from '../metrics.js';
+export * as regularizers from '../regularizers.js';
+export * as schedules from '../schedules.js';

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callbacks, loadModel, Matrix, type History, type Logs, type Model } from '../index.js';
+import { onlyOutput } from '../model.js';
 import { buildCallbacks } from './fit-callbacks.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
@@ -426,7 +427,7 @@ export async function predict(dir: string, o: ScoreOptions, out: Out): Promise<v
     const data = shapedFor(await scoreData(dir, o, false), model.inputSampleShape());
     const skipped = skippedNote(data);
     if (skipped && !o.json) out(`(${skipped})`);
-    const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+    const y = onlyOutput(await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers }), 'predict');
     const rows = predictionRows(model, data, y, o.id);
     if (o.output !== undefined) await writeCsv(o.output, rows.csv);
     if (o.json)

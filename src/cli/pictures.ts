@@ -4,6 +4,7 @@
  */
 import { extname } from 'node:path';
 import { Matrix, plotConfusionMatrix, plotMisclassified, type Model } from '../index.js';
+import { onlyOutput } from '../model.js';
 import { pyFormat } from '../callbacks/format.js';
 import { MISCLASSIFIED_DEFAULT_LIMIT } from './catalog.js';
 import type { Dataset } from './data.js';
@@ -50,7 +51,7 @@ export async function drawConfusion(
   file: string,
   o: { batchSize?: number; workers?: number },
 ): Promise<void> {
-  const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+  const y = onlyOutput(await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers }), file);
   const kind = classifierKind(model, y.cols);
   if (kind === undefined)
     throw new UsageError(
@@ -79,7 +80,7 @@ export async function drawMisclassified(
     throw new UsageError(`--misclassified needs labels, and --data ${data.name} has no targets (y)`);
   checkMisclassifiedModel(model);
   const images = new Matrix(data.x.data, data.x.rows, data.x.cols, imageShapeOf(data, o.imageShape));
-  const y = await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers });
+  const y = onlyOutput(await model.predict(data.x, { batchSize: o.batchSize, workers: o.workers }), file);
   if (classifierKind(model, y.cols) !== 'softmax') {
     throw new UsageError(
       `--misclassified needs a classifier with a softmax output over two or more classes; this model outputs ${y.cols} column(s) with activation '${lastActivation(model)}'`,

@@ -17,7 +17,7 @@ import { checkOptionKeys } from '../errors.js';
 import { getLoss } from '../losses.js';
 import { getMetrics, metricLogs, type MetricSpec } from '../metrics.js';
 import { Matrix, toMatrix, type MatrixLike } from '../matrix.js';
-import { Model } from '../model.js';
+import { Model, onlyOutput } from '../model.js';
 
 export interface EnsembleScores {
   /** Each member's loss and metrics, in member order. */
@@ -48,7 +48,7 @@ export class Ensemble {
     checkOptionKeys('Ensemble.predict', options, ['batchSize', 'workers']);
     const out: Matrix[] = [];
     for (const [i, m] of this.members.entries()) {
-      const p = await m.predict(x, options);
+      const p = onlyOutput(await m.predict(x, options), `Ensemble: models[${i}]`);
       if (out.length > 0 && p.cols !== out[0].cols)
         throw new Error(
           `Ensemble: models[${i}] predicts ${p.cols} values per row but models[0] predicts ${out[0].cols}`,

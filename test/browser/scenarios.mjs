@@ -33,7 +33,46 @@ export function synthetic(rows, features, classes) {
   return { x, y };
 }
 
-export const SCENARIOS = ['mlp-dropout', 'convnet-batchnorm'];
+export const SCENARIOS = ['mlp-dropout', 'convnet-batchnorm', 'functional'];
+
+/**
+ * Two inputs (the first and second half of the features), a Dense shared by two calls, a residual Add,
+ * Dropout and BatchNormalization in a branch, Concatenate, and two outputs (the class, and a regression on the
+ * first feature) with their own losses, a loss weight, a top-k metric and a learning-rate schedule.
+ */
+function functionalSetup(lib, x, y, rows, features, classes) {
+  const { Model, layers, schedules } = lib;
+  const half = features / 2;
+  const a = layers.Input({ shape: [half], name: 'left' });
+  const b = layers.Input({ shape: [half], name: 'right' });
+  const h = layers.Dense({ units: 16, activation: 'relu' }).apply(a);
+  const shared = layers.Dense({ units: 16, activation: 'tanh', name: 'shared' });
+  const res = layers.Add().apply([h, shared.apply(h)]);
+  const branch = layers
+    .BatchNormalization({ momentum: 0.9 })
+    .apply(layers.Dropout({ rate: 0.2 }).apply(layers.Dense({ units: 16 }).apply(b)));
+  const joined = layers.Add().apply([res, shared.apply(branch)]);
+  const both = layers.Concatenate().apply([joined, branch]);
+  const cls = layers.Dense({ units: classes, activation: 'softmax', name: 'cls' }).apply(both);
+  const reg = layers.Dense({ units: 1, name: 'reg' }).apply(res);
+  const model = new Model({ inputs: [a, b], outputs: [cls, reg], seed: 1234 });
+  const learningRate = new schedules.ExponentialDecay({ initialLearningRate: 0.05, decaySteps: 5, decayRate: 0.9 });
+  model.compile({
+    loss: { cls: 'sparse_categorical_crossentropy', reg: 'mse' },
+    lossWeights: { cls: 1, reg: 0.5 },
+    metrics: { cls: ['accuracy', new lib.metrics.SparseTopKCategoricalAccuracy({ k: 2 })], reg: ['mae'] },
+    optimizer: new lib.optimizers.Adam({ learningRate }),
+  });
+  const column = (from, to) => ({
+    data: Float32Array.from({ length: rows * (to - from) }, (_, i) => {
+      const r = Math.floor(i / (to - from));
+      return x[r * features + from + (i % (to - from))];
+    }),
+    shape: [rows, to - from],
+  });
+  const target = { data: Float32Array.from({ length: rows }, (_, r) => x[r * features]), shape: [rows, 1] };
+  return { model, x: { left: column(0, half), right: column(half, features) }, y: { cls: y, reg: target } };
+}
 
 /** Builds the scenario's model (seeded) and its data. */
 export function setup(lib, scenario) {
@@ -42,6 +81,7 @@ export function setup(lib, scenario) {
   const features = 32;
   const classes = 4;
   const { x, y } = synthetic(rows, features, classes);
+  if (scenario === 'functional') return functionalSetup(lib, x, y, rows, features, classes);
   const model = new Sequential({ seed: 1234 });
   let input;
   if (scenario === 'mlp-dropout') {
@@ -88,11 +128,12 @@ export async function runScenario(lib, sha256, scenario, workers, extra = {}) {
       callbacks: [new lib.callbacks.EarlyStopping({ monitor: 'val_loss', patience: 1, restoreBestWeights: true })],
       ...extra,
     });
-    const predictions = await model.predict(x, { workers, batchSize: 50 });
+    const predicted = await model.predict(x, { workers, batchSize: 50 });
+    const predictions = Array.isArray(predicted) ? predicted : [predicted];
     return {
       sha: await sha256(model.getWeights().map((w) => w.data)),
       stateSha: await sha256(model.currentOptimizerState()),
-      predictionSha: await sha256([predictions.data]),
+      predictionSha: await sha256(predictions.map((p) => p.data)),
       iterations: model.iterations,
       epochs: history.epoch,
       history: history.history,
