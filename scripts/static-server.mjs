@@ -65,5 +65,11 @@ export async function startServer({ mounts, isolated = true, port = 0 }) {
   });
   await new Promise((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok));
   const { port: bound } = server.address();
-  return { url: `http://127.0.0.1:${bound}/`, close: () => new Promise((ok) => server.close(ok)) };
+  // close() also ends idle keep-alive connections: a browser holds them open for minutes otherwise.
+  const close = () =>
+    new Promise((ok) => {
+      server.close(ok);
+      server.closeAllConnections();
+    });
+  return { url: `http://127.0.0.1:${bound}/`, close };
 }

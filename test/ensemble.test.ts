@@ -4,13 +4,14 @@
  * error are convex in the prediction, so the average never scores worse than the members' mean); then
  * `lockstep ensemble` on a folder of saved models.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ensemble, layers, Matrix, Sequential } from '../src/index.js';
 import { loadData } from '../src/cli/data.js';
 import { lockstep } from './helpers/cli.js';
+import { loadCsv, savePreprocessing } from '../src/data/index.js';
 
 const ROWS = 40;
 
@@ -166,5 +167,36 @@ describe('lockstep ensemble', () => {
     const missing = await lockstep('ensemble', join(root, 'nothing'), '--data', 'hitters-test');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('is not a directory');
+  });
+
+  it("scores a CSV only with the members' own preprocessing.json, the same for all", async () => {
+    const members = [3, 4].map((s) => regressor(s, 4));
+    models.push(...members);
+    const dirs = [0, 1].map((i) => join(root, 'csv', `job${i}`));
+    for (const [i, m] of members.entries()) await m.save(dirs[i]);
+    const rows = Array.from({ length: 6 }, (_, r) => [r, r * 2, 1 - r, r % 3, r / 2].join(','));
+    const csv = join(root, 'rows.csv');
+    await writeFile(csv, ['a,b,c,d,y', ...rows].join('\n'));
+    const swapped = join(root, 'swapped.csv');
+    await writeFile(swapped, ['b,a,c,d,y', ...rows].join('\n'));
+    const score = () => lockstep('ensemble', join(root, 'csv'), '--data', csv, '--workers', '0');
+
+    // Without one, the models would read the CSV through a preprocessing learned from the file being scored.
+    await savePreprocessing(dirs[0], (await loadCsv(csv, { target: 'y' })).preprocessing);
+    const missing = await score();
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`${join(dirs[1], 'preprocessing.json')} is missing`);
+
+    await savePreprocessing(dirs[1], (await loadCsv(swapped, { target: 'y' })).preprocessing);
+    const differs = await score();
+    expect(differs.code).not.toBe(0);
+    expect(differs.stderr).toContain(
+      `${join(dirs[1], 'preprocessing.json')} differs from ${join(dirs[0], 'preprocessing.json')}`,
+    );
+
+    await savePreprocessing(dirs[1], (await loadCsv(csv, { target: 'y' })).preprocessing);
+    const ok = await score();
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain('2 models on');
   });
 });

@@ -12,7 +12,7 @@ import { onlyOutput } from '../model.js';
 import { buildCallbacks } from './fit-callbacks.js';
 import { pyFormat } from '../callbacks/format.js';
 import { checkDataName, checkFileOptions, loadData, shapedFor, type Dataset, type FileOptions } from './data.js';
-import { loadPreprocessing, PREPROCESSING_FILE, savePreprocessing } from '../data/index.js';
+import { requirePreprocessing, savePreprocessing } from '../data/index.js';
 import { checkOutputFile, num, predictionRows, printTable, skippedNote, writeCsv } from './predictions.js';
 import { EXAMPLE_NAMES } from './catalog.js';
 import { exampleSpec, type ModelSpec } from './examples.js';
@@ -349,12 +349,7 @@ async function scoreData(dir: string, o: ScoreOptions, requireTargets: boolean):
   const file = scoreFileOptions(o);
   if (!o.data.toLowerCase().endsWith('.csv'))
     return loadData(o.data, o.limit, { ...file, requireTargets, split: 'test' });
-  const preprocessing = await loadPreprocessing(dir);
-  if (!preprocessing) {
-    throw new Error(
-      `${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`,
-    );
-  }
+  const preprocessing = await requirePreprocessing(dir);
   return loadData(o.data, o.limit, {
     ...file,
     preprocessing,

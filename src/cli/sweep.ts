@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type Logs } from '../index.js';
-import { loadPreprocessing } from '../data/index.js';
+import { PREPROCESSING_FILE, requirePreprocessing } from '../data/index.js';
 import { Ensemble } from '../sweep/ensemble.js';
 import { parseGrid, parseSeeds } from '../sweep/grid.js';
 import { parseQueueUrl } from '../sweep/redis.js';
@@ -110,6 +110,19 @@ export function memberDirs(targets: readonly string[]): string[] {
   return dirs;
 }
 
+/** For a CSV: the members' preprocessing.json, which each must have and all must share (a sweep's members do). */
+async function commonPreprocessing(dirs: string[]) {
+  const all = [];
+  for (const d of dirs) all.push(await requirePreprocessing(d));
+  const first = JSON.stringify(all[0]);
+  const odd = all.findIndex((p) => JSON.stringify(p) !== first);
+  if (odd > 0)
+    throw new Error(
+      `${join(dirs[odd], PREPROCESSING_FILE)} differs from ${join(dirs[0], PREPROCESSING_FILE)}: the models read a CSV into different inputs, so their predictions cannot be averaged on one`,
+    );
+  return all[0];
+}
+
 export async function ensembleCommand(targets: string[], f: EnsembleFlags, out: Out): Promise<void> {
   checkDataName(f.data);
   checkFileOptions(f.data, { y: f.y });
@@ -118,7 +131,7 @@ export async function ensembleCommand(targets: string[], f: EnsembleFlags, out: 
   try {
     for (const d of dirs) models.push(await loadModel(d));
     const ensemble = new Ensemble(models);
-    const preprocessing = f.data.toLowerCase().endsWith('.csv') ? await loadPreprocessing(dirs[0]) : undefined;
+    const preprocessing = f.data.toLowerCase().endsWith('.csv') ? await commonPreprocessing(dirs) : undefined;
     const data = shapedFor(
       await loadData(f.data, f.limit, { y: f.y, preprocessing, requireTargets: true, split: 'test' }),
       models[0].inputSampleShape(),

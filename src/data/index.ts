@@ -27,6 +27,7 @@ export { loadNpz, npzKeys } from './npz.js';
 export { DataFileError, type Tensor } from './errors.js';
 export {
   loadPreprocessing,
+  requirePreprocessing,
   savePreprocessing,
   PREPROCESSING_FILE,
   type CsvPreprocessing,

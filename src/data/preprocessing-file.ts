@@ -88,6 +88,18 @@ export async function loadPreprocessing(dir: string): Promise<CsvPreprocessing |
   return checkPreprocessing(json, file);
 }
 
+/**
+ * The preprocessing a saved model scores a CSV with: an error when `dir` has none, since learning a new one from
+ * the file being scored would silently give the model other inputs.
+ */
+export async function requirePreprocessing(dir: string): Promise<CsvPreprocessing> {
+  const p = await loadPreprocessing(dir);
+  if (p) return p;
+  throw new Error(
+    `${join(dir, PREPROCESSING_FILE)} is missing: a model scores a CSV only with the preprocessing it was trained with (its columns, categories and scaler), which train --out saves beside the model; a model trained on other data scores .npy, .npz or .json files, or a preprocessing.json written with savePreprocessing`,
+  );
+}
+
 /** Checks a parsed preprocessing object; every error names the field. */
 export function checkPreprocessing(json: unknown, file: string): CsvPreprocessing {
   const fail = (field: string, rule: string): never => {
