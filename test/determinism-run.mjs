@@ -29,6 +29,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { synthetic as syntheticArrays } from './browser/scenarios.mjs';
 
 const lib = await import('../dist/src/index.js');
 const { Sequential, Model, layers, callbacks, Matrix, datasets } = lib;
@@ -54,30 +55,9 @@ const o = {
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 
-/** A fixed synthetic classification problem: labels from a fixed linear map of the features, plus noise. */
+/** The synthetic problem the browser tests use too, as a Matrix. */
 function synthetic(rows, features, classes) {
-  let s = 0x9e3779b9;
-  // xorshift32: a fixed stream, independent of lockstep's generator.
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-  const w = Float64Array.from({ length: features * classes }, () => next() * 2 - 1);
-  const x = new Float32Array(rows * features);
-  const y = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const score = new Float64Array(classes);
-    for (let f = 0; f < features; f++) {
-      const v = next() * 2 - 1;
-      x[r * features + f] = v;
-      for (let c = 0; c < classes; c++) score[c] += v * w[f * classes + c];
-    }
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (score[c] + 0.3 * next() > score[best]) best = c;
-    y[r] = best;
-  }
+  const { x, y } = syntheticArrays(rows, features, classes);
   return { x: new Matrix(x, rows, features), y };
 }
 

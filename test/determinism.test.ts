@@ -111,6 +111,15 @@ async function runIn(
   }
 }
 
+/** A run stopped after some epochs (`first`) and its resumption in another process (`rest`), as one run. */
+function joined(first: RunResult, rest: RunResult): RunResult {
+  return {
+    ...rest,
+    epochs: [...first.epochs, ...rest.epochs],
+    history: Object.fromEntries(Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]])),
+  };
+}
+
 /** Throws unless every run has the same weights, optimizer state and history (exactly), naming the odd ones. */
 function assertSame(runs: RunResult[], labels: string[]): void {
   const [first] = runs;
@@ -203,13 +212,7 @@ describe.each(MODES)('$name', (mode) => {
         if (first.resumedVia === 'saved') {
           // A new process loads the files and continues, on yet another worker count.
           const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: k, dir });
-          resumed = {
-            ...rest,
-            epochs: [...first.epochs, ...rest.epochs],
-            history: Object.fromEntries(
-              Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]]),
-            ),
-          };
+          resumed = joined(first, rest);
         } else {
           // save/loadModel not available: the runner continued in the same process with fit({ initialEpoch: k }).
           console.warn('determinism: model.save/loadModel unavailable, resumed in the same process instead');
@@ -277,13 +280,7 @@ describe.each(MODES)('$name', (mode) => {
         const first = await run({ ...CONV, workers: 3, phase: 'first', stopAfter: 2, dir });
         expect(first.resumedVia).toBe('saved');
         const rest = await run({ ...CONV, workers: 1, phase: 'resume', stopAfter: 2, dir });
-        const resumed = {
-          ...rest,
-          epochs: [...first.epochs, ...rest.epochs],
-          history: Object.fromEntries(
-            Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]]),
-          ),
-        };
+        const resumed = joined(first, rest);
         assertSame([whole, resumed], ['uninterrupted', 'stopped after 2, saved, resumed']);
       },
       TIMEOUT,
@@ -322,13 +319,7 @@ describe.each(MODES)('$name', (mode) => {
         const first = await run({ ...common, workers: 2, phase: 'first', stopAfter: k, dir });
         expect(first.resumedVia).toBe('saved');
         const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: k, dir });
-        const resumed = {
-          ...rest,
-          epochs: [...first.epochs, ...rest.epochs],
-          history: Object.fromEntries(
-            Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]]),
-          ),
-        };
+        const resumed = joined(first, rest);
         assertSame([whole, resumed], ['uninterrupted', `stopped after ${k}, saved, resumed`]);
       },
       TIMEOUT,
@@ -376,13 +367,7 @@ describe.each(MODES)('$name', (mode) => {
         const dir = dirFor('winograd');
         const first = await run({ ...WINO, workers: 3, phase: 'first', stopAfter: 1, dir });
         const rest = await run({ ...WINO, workers: 1, phase: 'resume', stopAfter: 1, dir });
-        const resumed = {
-          ...rest,
-          epochs: [...first.epochs, ...rest.epochs],
-          history: Object.fromEntries(
-            Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]]),
-          ),
-        };
+        const resumed = joined(first, rest);
         assertSame([whole, resumed], ['uninterrupted', 'stopped after 1, saved, resumed']);
       },
       TIMEOUT,
@@ -428,13 +413,7 @@ describe.each(MODES)('$name', (mode) => {
         const first = await run({ ...common, workers: 2, phase: 'first', stopAfter: 2, dir });
         expect(first.resumedVia).toBe('saved');
         const rest = await run({ ...common, workers: 3, phase: 'resume', stopAfter: 2, dir });
-        const resumed = {
-          ...rest,
-          epochs: [...first.epochs, ...rest.epochs],
-          history: Object.fromEntries(
-            Object.entries(first.history).map(([key, v]) => [key, [...v, ...rest.history[key]]]),
-          ),
-        };
+        const resumed = joined(first, rest);
         assertSame([whole, resumed], ['uninterrupted', 'stopped after 2, saved, resumed']);
       },
       TIMEOUT,
