@@ -113,6 +113,21 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !ArrayBuffer.isView(v) &&
   !('data' in v && 'shape' in v);
 
+/**
+ * Keras's functional model: a graph of layers from `layers.Input` symbolic tensors to outputs, built with
+ * `layer.apply`. Several inputs and outputs, shared layers, merge layers and nested models; the same `compile`,
+ * `fit`, `evaluate`, `predict` and `save` as `Sequential` (which is a `Model` whose graph is a chain).
+ *
+ * @example
+ * const input = layers.Input({ shape: [28, 28, 1] });
+ * const x = layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input);
+ * const y = layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same' }).apply(x);
+ * const joined = layers.Activation({ activation: 'relu' }).apply(layers.Add().apply([x, y]));
+ * const pooled = layers.GlobalAveragePooling2D().apply(joined);
+ * const output = layers.Dense({ units: 10, activation: 'softmax' }).apply(pooled);
+ * const model = new Model({ inputs: input, outputs: output });
+ * model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+ */
 export class Model implements TrainingModel {
   readonly name: string;
   /** Every layer, the inputs' first (Keras's model.layers). */
@@ -616,6 +631,13 @@ export class Model implements TrainingModel {
   /**
    * Trains on x (one array per input: an array in input order or an object keyed by input name, when there
    * are several) and y (one per output, likewise).
+   *
+   * @example
+   * const history = await model.fit({ numbers, categories }, { salary }, {
+   *   epochs: 100, batchSize: 32, validationSplit: 0.2, verbose: 2,
+   *   callbacks: [new callbacks.EarlyStopping({ monitor: 'val_loss', patience: 10, restoreBestWeights: true })],
+   * });
+   * console.log(history.history.val_loss.at(-1));
    */
   fit(x: Many<MatrixLike>, y: Many<MatrixLike | Int32Array>, options: FitOptions = {}): Promise<History> {
     return this.exclusive('fit', async () => {

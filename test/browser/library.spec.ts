@@ -3,7 +3,7 @@
  * 1, 2 and 4 workers, the missing-isolation error, a failing worker, an abort, saving to IndexedDB.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,50 @@ describe('the browser executor', () => {
     expect(r.iterations).toEqual([6, 6]);
     expect(r.predictions[1]).toBe(r.predictions[0]);
     expect(r.missing).toMatch(/no model saved as "indexeddb:\/\/no-such-model"/);
+  });
+
+  it("saves to downloads:// two files that Node's loadModel reads back to the same weights and optimizer state", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-downloads-'));
+    const p = await openPage(browser, `${server.url}test/browser/page.html`);
+    try {
+      const cdp = await p.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
+      await p.waitForFunction('window.ready === true');
+      const r = await p.evaluate(async () => {
+        const { lib } = window as PageValue;
+        const { Sequential, layers, weightsHash, sha256Hex } = lib;
+        const m = new Sequential({ seed: 5 });
+        m.add(layers.Input({ shape: [4] }));
+        m.add(layers.Dense({ units: 3, activation: 'softmax' }));
+        m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam' });
+        const x = { data: Float32Array.from({ length: 40 }, (_, i) => Math.cos(i)), shape: [10, 4] };
+        await m.fit(
+          x,
+          Int32Array.from({ length: 10 }, (_, i) => i % 3),
+          { epochs: 2, batchSize: 4, verbose: 0 },
+        );
+        await m.save('downloads://spec-download');
+        const out = { weights: await weightsHash(m), state: await sha256Hex(m.currentOptimizerState()) };
+        await m.dispose();
+        return out;
+      });
+      const files = ['spec-download.json', 'spec-download.weights.bin'];
+      const arrived = async () => (await readdir(dir)).sort().join(',') === files.join(',');
+      for (let i = 0; i < 200 && !(await arrived()); i++) await new Promise((ok) => setTimeout(ok, 50));
+      expect((await readdir(dir)).sort()).toEqual(files);
+      // As a user would: the .json as model.json, the weights file beside it under the name its manifest gives.
+      await mkdir(join(dir, 'model'));
+      await cp(join(dir, files[0]), join(dir, 'model', 'model.json'));
+      await cp(join(dir, files[1]), join(dir, 'model', files[1]));
+      const back = await node.loadModel(join(dir, 'model'));
+      expect(await sha256(back.getWeights().map((w) => w.data))).toBe(r.weights);
+      expect(await sha256(back.currentOptimizerState())).toBe(r.state);
+      expect(back.iterations).toBe(6);
+      await back.dispose();
+    } finally {
+      await p.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
